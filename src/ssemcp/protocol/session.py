@@ -1,0 +1,365 @@
+"""The server side of one MCP session, as a state machine with no I/O.
+
+Owns the lifecycle (spec basic/lifecycle), version negotiation, which methods are allowed in
+which state and revision, the log level, resource subscriptions, which inbound requests are in
+flight (and whether they were cancelled), and the ids of the requests we send to the client.
+
+It takes parsed JSON-RPC messages in and hands back *actions* (answer this, run that handler,
+resolve this waiter, cancel that request); running handlers, waiting and writing bytes belong to
+the caller. Like h11's ``_state.py``, every transition is in this file: the table
+``_ALLOWED_IN_STATE`` says what each state accepts.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, TypeAlias
+
+from ssemcp._types import JSONObject, JSONValue
+from ssemcp.errors import (
+    CapabilityNotSupported,
+    InvalidParams,
+    InvalidRequest,
+    MethodNotFound,
+    ProtocolError,
+    SessionClosed,
+)
+from ssemcp.jsonrpc import (
+    ErrorResponse,
+    Invalid,
+    Message,
+    Notification,
+    Request,
+    RequestId,
+    Response,
+    error_response,
+)
+from ssemcp.protocol.revisions import LATEST, Revision, negotiate, shape
+
+__all__ = [
+    "LOG_LEVELS",
+    "Cancel",
+    "ClientNotification",
+    "Dispatch",
+    "Reply",
+    "Resolve",
+    "ServerSession",
+    "SessionState",
+]
+
+
+class SessionState(enum.Enum):
+    """Where a session is in its lifecycle."""
+
+    #: Nothing negotiated yet: only ``initialize`` and ``ping`` are accepted.
+    NEW = "new"
+    #: ``initialize`` answered; ``notifications/initialized`` not yet received. Requests are
+    #: served already: clients that pipeline them right after ``initialize`` are common.
+    INITIALIZING = "initializing"
+    #: The client confirmed with ``notifications/initialized``.
+    READY = "ready"
+    #: Ended (transport closed, DELETE, idle reaped); nothing is accepted any more.
+    CLOSED = "closed"
+
+
+# spec basic/lifecycle: before initialization "the client SHOULD NOT send requests other than
+# pings"; we refuse the rest so a confused client learns at once.
+_ALLOWED_IN_STATE: Final[dict[SessionState, frozenset[str] | None]] = {
+    SessionState.NEW: frozenset({"initialize", "ping"}),
+    SessionState.INITIALIZING: None,  # None: whatever the negotiated revision defines
+    SessionState.READY: None,
+    SessionState.CLOSED: frozenset(),
+}
+
+# RFC 5424 severities, lowest first (spec server/utilities/logging).
+LOG_LEVELS: Final = (
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+)
+_LOG_RANK: Final = {level: rank for rank, level in enumerate(LOG_LEVELS)}
+
+# Which client capability each server-to-client request needs (spec client/*).
+_CAPABILITY_FOR_METHOD: Final = {
+    "sampling/createMessage": "sampling",
+    "elicitation/create": "elicitation",
+    "roots/list": "roots",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Send ``message`` as the answer; no handler is involved."""
+
+    message: Response | ErrorResponse
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    """Run the handler of ``request.method``; then call :meth:`ServerSession.finish`."""
+
+    request: Request
+
+
+@dataclass(frozen=True, slots=True)
+class Resolve:
+    """``message`` answers the request we sent with id ``request_id``."""
+
+    request_id: RequestId
+    message: Response | ErrorResponse
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """The client cancelled request ``request_id``: stop its handler, send no response."""
+
+    request_id: RequestId
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientNotification:
+    """A notification for the application (``notifications/roots/list_changed``, progress)."""
+
+    notification: Notification
+
+
+Action: TypeAlias = "Reply | Dispatch | Resolve | Cancel | ClientNotification | None"
+
+
+class ServerSession:
+    """One client's session as seen by the server.
+
+    Args:
+        server_info: the ``serverInfo`` object (name, version, optional title, icons ...).
+        capabilities: the server capabilities to announce, as of the newest revision; older
+            revisions get them with unknown members removed.
+        instructions: optional usage hints for the client's model.
+    """
+
+    def __init__(
+        self,
+        *,
+        server_info: JSONObject,
+        capabilities: JSONObject,
+        instructions: str | None = None,
+    ) -> None:
+        self._server_info = server_info
+        self._capabilities = capabilities
+        self._instructions = instructions
+        self.state = SessionState.NEW
+        self.revision: Revision = LATEST
+        self.client_info: JSONObject = {}
+        self.client_capabilities: JSONObject = {}
+        # None until logging/setLevel: then every message goes out.
+        self.log_level: str | None = None
+        self.subscriptions: set[str] = set()
+        # Inbound requests being handled; the value says whether the client cancelled it.
+        self._in_flight: dict[RequestId, bool] = {}
+        # Ids of requests we sent and still await. Ours are ints; a response whose id is the
+        # string "1" does not answer our request 1.
+        self._outbound: set[int] = set()
+        self._next_outbound_id = 1
+
+    # ------------------------------------------------------------------ inbound
+
+    def receive(self, message: Message | Invalid) -> Action:
+        """Take one message from the client and say what to do about it."""
+        if isinstance(message, Request):
+            return self._receive_request(message)
+        if isinstance(message, Notification):
+            return self._receive_notification(message)
+        if isinstance(message, Response | ErrorResponse):
+            request_id = message.id
+            if type(request_id) is int and request_id in self._outbound:
+                self._outbound.discard(request_id)
+                return Resolve(request_id, message)
+            return None  # late (we gave up waiting), or never ours: nothing to answer
+        return Reply(error_response(message.id, message.error))
+
+    def check_batch(self, items: Sequence[Message | Invalid]) -> None:
+        """Refuse a JSON-RPC batch unless the negotiated revision has batches.
+
+        Raises:
+            InvalidRequest: batches are not part of this revision, or the batch holds an
+                ``initialize`` (spec 2025-03-26 basic/lifecycle: "The initialization request
+                MUST NOT be part of a JSON-RPC batch").
+        """
+        if self.state is SessionState.NEW or not self.revision.batching:
+            raise InvalidRequest(
+                f"Invalid Request: JSON-RPC batches are not supported in {self.revision.version}"
+            )
+        for item in items:
+            if type(item) is Request and item.method == "initialize":
+                raise InvalidRequest("Invalid Request: initialize must not be part of a batch")
+
+    def _receive_request(self, request: Request) -> Action:
+        try:
+            allowed = _ALLOWED_IN_STATE[self.state]
+            method = request.method
+            if allowed is not None and method not in allowed:
+                if self.state is SessionState.CLOSED:
+                    raise InvalidRequest("Invalid Request: the session has ended")
+                if method in LATEST.client_methods:
+                    raise InvalidRequest(
+                        f"Invalid Request: {method} before initialize; send initialize first"
+                    )
+                raise MethodNotFound(f"Method not found: {method}")
+            if method == "initialize":
+                return Reply(Response(request.id, self._initialize(request.params)))
+            if method not in self.revision.client_methods:
+                raise MethodNotFound(f"Method not found: {method}")
+            if method == "ping":
+                return Reply(Response(request.id, {}))
+            if method == "logging/setLevel":
+                return Reply(Response(request.id, self._set_level(request.params)))
+            if request.id in self._in_flight:
+                raise InvalidRequest(f"Invalid Request: id {request.id!r} is already in flight")
+        except ProtocolError as exc:
+            return Reply(error_response(request.id, exc))
+        self._in_flight[request.id] = False
+        return Dispatch(request)
+
+    def finish(self, request_id: RequestId) -> bool:
+        """Mark a dispatched request done. Returns whether its response may be sent.
+
+        spec basic/utilities/cancellation: a receiver of a cancellation "SHOULD NOT send a
+        response for the cancelled request", so a cancelled request's answer is dropped.
+        """
+        cancelled = self._in_flight.pop(request_id, True)
+        return not cancelled
+
+    def is_in_flight(self, request_id: RequestId) -> bool:
+        return request_id in self._in_flight
+
+    def _initialize(self, params: JSONObject | None) -> JSONObject:
+        if self.state is not SessionState.NEW:
+            raise InvalidRequest("Invalid Request: the session is already initialized")
+        params = params or {}
+        requested = params.get("protocolVersion")
+        if type(requested) is not str:
+            raise InvalidParams('Invalid params: "protocolVersion" must be a string')
+        capabilities = params.get("capabilities", {})
+        if type(capabilities) is not dict:
+            raise InvalidParams('Invalid params: "capabilities" must be an object')
+        client_info = params.get("clientInfo", {})
+        if type(client_info) is not dict:
+            raise InvalidParams('Invalid params: "clientInfo" must be an object')
+        self.revision = negotiate(requested)
+        self.client_capabilities = capabilities
+        self.client_info = client_info
+        self.state = SessionState.INITIALIZING
+        result: JSONObject = {
+            "protocolVersion": self.revision.version,
+            "capabilities": self._capabilities_for(self.revision),
+            "serverInfo": shape(self._server_info, self.revision),
+        }
+        if self._instructions:
+            result["instructions"] = self._instructions
+        return result
+
+    def _capabilities_for(self, revision: Revision) -> JSONObject:
+        if revision.tool_annotations:  # i.e. 2025-03-26 or later: `completions` exists
+            return self._capabilities
+        return {key: value for key, value in self._capabilities.items() if key != "completions"}
+
+    def _set_level(self, params: JSONObject | None) -> JSONObject:
+        level = (params or {}).get("level")
+        if type(level) is not str or level not in _LOG_RANK:
+            raise InvalidParams(f'Invalid params: "level" must be one of {", ".join(LOG_LEVELS)}')
+        self.log_level = level
+        return {}
+
+    def _receive_notification(self, notification: Notification) -> Action:
+        method = notification.method
+        if method == "notifications/initialized":
+            if self.state is SessionState.INITIALIZING:
+                self.state = SessionState.READY
+            return None
+        if method == "notifications/cancelled":
+            request_id = (notification.params or {}).get("requestId")
+            if type(request_id) not in (int, str) or request_id not in self._in_flight:
+                # Unknown or finished: spec says to ignore it (the race is expected).
+                return None
+            assert isinstance(request_id, int | str)
+            self._in_flight[request_id] = True
+            reason = (notification.params or {}).get("reason")
+            return Cancel(request_id, reason if type(reason) is str else None)
+        if self.state is SessionState.CLOSED:
+            return None
+        return ClientNotification(notification)
+
+    # ------------------------------------------------------------------ outbound
+
+    def start_request(self, method: str, params: JSONObject | None = None) -> Request:
+        """A request to send to the client; its answer comes back as a :class:`Resolve`.
+
+        Raises:
+            SessionClosed: the session has ended.
+            CapabilityNotSupported: the client did not declare what the method needs, or
+                the negotiated revision lacks the method.
+        """
+        if self.state is SessionState.CLOSED:
+            raise SessionClosed("the session has ended")
+        if method not in self.revision.server_methods:
+            raise CapabilityNotSupported(
+                f"{method} is not part of protocol revision {self.revision.version}"
+            )
+        capability = _CAPABILITY_FOR_METHOD.get(method)
+        if capability is not None and capability not in self.client_capabilities:
+            raise CapabilityNotSupported(f"the client does not support {capability}")
+        request_id = self._next_outbound_id
+        self._next_outbound_id += 1
+        self._outbound.add(request_id)
+        return Request(request_id, method, params)
+
+    def forget_request(self, request_id: int) -> None:
+        """Stop waiting for the answer to one of our requests (it timed out)."""
+        self._outbound.discard(request_id)
+
+    def log_enabled(self, level: str) -> bool:
+        """Whether a ``notifications/message`` at ``level`` goes out (spec utilities/logging)."""
+        if self.log_level is None:
+            return level in _LOG_RANK
+        rank = _LOG_RANK.get(level)
+        return rank is not None and rank >= _LOG_RANK[self.log_level]
+
+    def log_message(
+        self, level: str, data: JSONValue, logger: str | None = None
+    ) -> Notification | None:
+        """The ``notifications/message`` to send, or None if the level filters it out."""
+        if not self.log_enabled(level):
+            return None
+        params: JSONObject = {"level": level, "data": data}
+        if logger is not None:
+            params["logger"] = logger
+        return Notification("notifications/message", params)
+
+    def progress(
+        self,
+        token: str | int,
+        progress: float,
+        total: float | None = None,
+        message: str | None = None,
+    ) -> Notification:
+        """The ``notifications/progress`` for ``token`` (spec basic/utilities/progress)."""
+        params: JSONObject = {"progressToken": token, "progress": progress}
+        if total is not None:
+            params["total"] = total
+        if message is not None and self.revision.progress_message:
+            params["message"] = message
+        return Notification("notifications/progress", params)
+
+    def close(self) -> None:
+        """End the session: nothing is accepted after this."""
+        self.state = SessionState.CLOSED
+        self._outbound.clear()
+        for request_id in self._in_flight:
+            self._in_flight[request_id] = True

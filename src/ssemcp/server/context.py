@@ -1,0 +1,178 @@
+"""``Context``: what a handler may do while it runs, besides returning.
+
+Owns the handler-facing API for one request: log to the client, report progress, and ask the
+client (sampling, elicitation, roots). Every message it sends rides on the request's own
+stream (the ``send`` the transport gave for this request), so a Streamable HTTP reply carries
+it on the POST's SSE response, as the spec asks of messages "related to" a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Final, Literal
+
+from ssemcp._types import JSONObject, JSONValue
+from ssemcp.jsonrpc import Message, Request
+
+if TYPE_CHECKING:
+    from ssemcp.server.connection import ServerConnection
+
+__all__ = ["Context", "LogLevel", "Send"]
+
+Send = Callable[[Message], Awaitable[None]]
+LogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
+
+# A sampling request needs some bound; the spec requires maxTokens, so we pick one when the
+# handler does not.
+DEFAULT_SAMPLING_MAX_TOKENS: Final = 1000
+
+
+class Context:
+    """Handed to a handler that declares a parameter annotated ``Context``.
+
+    Only async handlers may take one: its methods are coroutines.
+    """
+
+    __slots__ = ("_connection", "_request", "_send")
+
+    def __init__(self, connection: ServerConnection, request: Request, send: Send) -> None:
+        self._connection = connection
+        self._request = request
+        self._send = send
+
+    @property
+    def request_id(self) -> int | str:
+        return self._request.id
+
+    @property
+    def meta(self) -> JSONObject:
+        """The request's ``_meta`` (empty if it had none)."""
+        meta = (self._request.params or {}).get("_meta")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def progress_token(self) -> str | int | None:
+        token = self.meta.get("progressToken")
+        return token if type(token) in (str, int) else None  # type: ignore[return-value]
+
+    @property
+    def protocol_version(self) -> str:
+        return self._connection.session.revision.version
+
+    @property
+    def client_info(self) -> JSONObject:
+        return self._connection.session.client_info
+
+    @property
+    def client_capabilities(self) -> JSONObject:
+        return self._connection.session.client_capabilities
+
+    # ------------------------------------------------------------------ logging
+
+    async def log(self, level: LogLevel, data: JSONValue, *, logger: str | None = None) -> None:
+        """Send a ``notifications/message`` if the client's level lets it through."""
+        notification = self._connection.session.log_message(level, data, logger)
+        if notification is not None:
+            await self._send(notification)
+
+    async def debug(self, data: JSONValue, *, logger: str | None = None) -> None:
+        await self.log("debug", data, logger=logger)
+
+    async def info(self, data: JSONValue, *, logger: str | None = None) -> None:
+        await self.log("info", data, logger=logger)
+
+    async def warning(self, data: JSONValue, *, logger: str | None = None) -> None:
+        await self.log("warning", data, logger=logger)
+
+    async def error(self, data: JSONValue, *, logger: str | None = None) -> None:
+        await self.log("error", data, logger=logger)
+
+    # ------------------------------------------------------------------ progress
+
+    async def report_progress(
+        self, progress: float, total: float | None = None, message: str | None = None
+    ) -> None:
+        """Send ``notifications/progress`` for this request; a no-op when the client asked
+        for none (no ``progressToken``). ``progress`` should increase with every call."""
+        token = self.progress_token
+        if token is None:
+            return
+        await self._send(self._connection.session.progress(token, progress, total, message))
+
+    # ------------------------------------------------------------------ asking the client
+
+    async def send_request(
+        self, method: str, params: JSONObject | None = None, *, timeout_seconds: float | None = None
+    ) -> JSONValue:
+        """Send a request to the client on this request's stream and await its result.
+
+        Raises:
+            CapabilityNotSupported, RequestTimeout, PeerError, SessionClosed
+        """
+        return await self._connection.send_request(
+            method, params, send=self._send, timeout_seconds=timeout_seconds
+        )
+
+    async def sample(
+        self,
+        messages: str | Sequence[JSONObject],
+        *,
+        max_tokens: int = DEFAULT_SAMPLING_MAX_TOKENS,
+        system_prompt: str | None = None,
+        temperature: float | None = None,
+        stop_sequences: Sequence[str] | None = None,
+        model_preferences: JSONObject | None = None,
+        include_context: Literal["none", "thisServer", "allServers"] | None = None,
+        metadata: JSONObject | None = None,
+        timeout_seconds: float | None = None,
+    ) -> JSONObject:
+        """Ask the client's model for a completion (``sampling/createMessage``).
+
+        Args:
+            messages: a user prompt, or ``SamplingMessage`` objects.
+
+        Returns:
+            The client's ``CreateMessageResult`` (``role``, ``content``, ``model``, ...).
+        """
+        if isinstance(messages, str):
+            wire_messages: list[JSONValue] = [
+                {"role": "user", "content": {"type": "text", "text": messages}}
+            ]
+        else:
+            wire_messages = list(messages)
+        params: JSONObject = {"messages": wire_messages, "maxTokens": max_tokens}
+        optional: dict[str, JSONValue] = {
+            "systemPrompt": system_prompt,
+            "temperature": temperature,
+            "stopSequences": list(stop_sequences) if stop_sequences is not None else None,
+            "modelPreferences": model_preferences,
+            "includeContext": include_context,
+            "metadata": metadata,
+        }
+        params.update({key: value for key, value in optional.items() if value is not None})
+        result = await self.send_request(
+            "sampling/createMessage", params, timeout_seconds=timeout_seconds
+        )
+        return result if isinstance(result, dict) else {}
+
+    async def elicit(
+        self, message: str, requested_schema: JSONObject, *, timeout_seconds: float | None = None
+    ) -> JSONObject:
+        """Ask the user for structured input (``elicitation/create``, 2025-06-18 and later).
+
+        Returns:
+            The client's ``ElicitResult``: ``action`` (accept, decline, cancel) and, when
+            accepted, ``content``.
+        """
+        result = await self.send_request(
+            "elicitation/create",
+            {"message": message, "requestedSchema": requested_schema},
+            timeout_seconds=timeout_seconds,
+        )
+        return result if isinstance(result, dict) else {}
+
+    async def list_roots(self, *, timeout_seconds: float | None = None) -> list[JSONObject]:
+        """The client's roots (``roots/list``)."""
+        result = await self.send_request("roots/list", None, timeout_seconds=timeout_seconds)
+        roots = result.get("roots") if isinstance(result, dict) else None
+        return [root for root in roots if isinstance(root, dict)] if isinstance(roots, list) else []

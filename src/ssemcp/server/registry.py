@@ -1,0 +1,516 @@
+"""``Server``: the registry of tools, resources, templates, prompts and completions.
+
+Owns what a server offers and how each offering is described on the wire. Definitions are
+built once, at registration (schemas, validators, wire objects), and cached per revision, so a
+``tools/list`` costs a dict lookup. Serving a session is :mod:`ssemcp.server.connection`'s job;
+a ``Server`` only knows which connections are live, to tell them when its lists change.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import weakref
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+from ssemcp._types import JSONObject
+from ssemcp._version import __version__
+from ssemcp.errors import LocalProtocolError
+from ssemcp.jsonrpc import Notification
+from ssemcp.protocol.pagination import DEFAULT_PAGE_SIZE
+from ssemcp.protocol.revisions import Revision, shape
+from ssemcp.server.content import CONTENT_TYPES, Icon, ToolAnnotations
+from ssemcp.server.context import Context
+from ssemcp.server.schema import (
+    HandlerPlan,
+    OutputPlan,
+    literal_choices,
+    plan_handler,
+    plan_output,
+)
+from ssemcp.server.uritemplate import UriTemplate, is_template
+
+if TYPE_CHECKING:
+    from ssemcp.server.connection import ServerConnection
+
+__all__ = ["Prompt", "Resource", "ResourceTemplate", "Server", "Tool"]
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+Completer = Callable[[str, dict[str, str]], "Iterable[str] | Awaitable[Iterable[str]]"]
+
+# spec 2025-11-25 server/tools, "Tool Names": 1 to 128 characters of A-Z a-z 0-9 _ - .
+_TOOL_NAME: Final = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+# Completions: spec server/utilities/completion caps a response at 100 values.
+MAX_COMPLETION_VALUES: Final = 100
+
+
+@dataclass(slots=True)
+class Tool:
+    name: str
+    plan: HandlerPlan
+    output: OutputPlan | None
+    definition: JSONObject
+
+
+@dataclass(slots=True)
+class Resource:
+    uri: str
+    plan: HandlerPlan
+    mime_type: str | None
+    definition: JSONObject
+
+
+@dataclass(slots=True)
+class ResourceTemplate:
+    template: UriTemplate
+    plan: HandlerPlan
+    mime_type: str | None
+    definition: JSONObject
+    completers: dict[str, Completer] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Prompt:
+    name: str
+    plan: HandlerPlan
+    definition: JSONObject
+    completers: dict[str, Completer] = field(default_factory=dict)
+
+
+def _icons(icons: Sequence[Icon | JSONObject] | None) -> list[JSONObject] | None:
+    if not icons:
+        return None
+    return [icon.to_json() if isinstance(icon, Icon) else icon for icon in icons]
+
+
+def _put(obj: JSONObject, key: str, value: Any) -> None:
+    if value is not None:
+        obj[key] = value
+
+
+class Server:
+    """An MCP server's offerings.
+
+    Args:
+        name: ``serverInfo.name``.
+        version: ``serverInfo.version`` (defaults to ssemcp's).
+        title: a human-friendly name (2025-06-18 and later).
+        instructions: how a model should use this server, sent in the initialize result.
+        page_size: items per page of every list method.
+        request_timeout_seconds: how long a server-to-client request (sampling,
+            elicitation, roots) waits for the client before failing.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        version: str | None = None,
+        *,
+        title: str | None = None,
+        instructions: str | None = None,
+        icons: Sequence[Icon | JSONObject] | None = None,
+        website_url: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        request_timeout_seconds: float = 60.0,
+    ) -> None:
+        if page_size < 1:
+            raise LocalProtocolError("page_size must be at least 1")
+        self.name = name
+        self.version = version or __version__
+        self.instructions = instructions
+        self.page_size = page_size
+        self.request_timeout_seconds = request_timeout_seconds
+        self.server_info: JSONObject = {"name": name, "version": self.version}
+        _put(self.server_info, "title", title)
+        _put(self.server_info, "icons", _icons(icons))
+        _put(self.server_info, "websiteUrl", website_url)
+        self.tools: dict[str, Tool] = {}
+        self.resources: dict[str, Resource] = {}
+        self.templates: dict[str, ResourceTemplate] = {}
+        self.prompts: dict[str, Prompt] = {}
+        self._list_cache: dict[tuple[str, str], list[JSONObject]] = {}
+        self._connections: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
+
+    def __repr__(self) -> str:
+        return (
+            f"Server({self.name!r}, tools={len(self.tools)}, resources={len(self.resources)}, "
+            f"templates={len(self.templates)}, prompts={len(self.prompts)})"
+        )
+
+    @property
+    def capabilities(self) -> JSONObject:
+        """The capabilities announced in ``initialize`` (newest revision's names)."""
+        return {
+            "tools": {"listChanged": True},
+            "resources": {"subscribe": True, "listChanged": True},
+            "prompts": {"listChanged": True},
+            "logging": {},
+            "completions": {},
+        }
+
+    # ------------------------------------------------------------------ tools
+
+    def tool(
+        self,
+        name: str | None = None,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | JSONObject | None = None,
+        icons: Sequence[Icon | JSONObject] | None = None,
+        structured_output: bool | None = None,
+        meta: JSONObject | None = None,
+    ) -> Callable[[F], F]:
+        """Register the decorated function as a tool; see :meth:`add_tool`."""
+
+        def decorate(function: F) -> F:
+            self.add_tool(
+                function,
+                name=name,
+                title=title,
+                description=description,
+                annotations=annotations,
+                icons=icons,
+                structured_output=structured_output,
+                meta=meta,
+            )
+            return function
+
+        return decorate
+
+    def add_tool(
+        self,
+        function: Callable[..., Any],
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | JSONObject | None = None,
+        icons: Sequence[Icon | JSONObject] | None = None,
+        structured_output: bool | None = None,
+        meta: JSONObject | None = None,
+        input_schema: JSONObject | None = None,
+    ) -> Tool:
+        """Register ``function`` as a tool.
+
+        The input schema comes from the parameters' type hints and the docstring's ``Args:``
+        section; the description from the docstring's first part; the output schema from the
+        return annotation (see :func:`~ssemcp.server.schema.plan_output`).
+
+        Args:
+            input_schema: publish this schema instead of the generated one (arguments are
+                still validated against the signature).
+
+        Raises:
+            LocalProtocolError: bad name, duplicate name, or an unserveable signature.
+        """
+        tool_name = name or function.__name__
+        if not _TOOL_NAME.fullmatch(tool_name):
+            raise LocalProtocolError(
+                f"invalid tool name {tool_name!r}: use 1-128 of A-Z a-z 0-9 _ - ."
+            )
+        if tool_name in self.tools:
+            raise LocalProtocolError(f"a tool named {tool_name!r} is already registered")
+        plan = plan_handler(function, model_name=tool_name, context_type=Context)
+        output = plan_output(function, content_types=CONTENT_TYPES, structured=structured_output)
+        definition: JSONObject = {"name": tool_name}
+        _put(definition, "title", title)
+        definition["description"] = description or plan.description or ""
+        definition["inputSchema"] = input_schema or plan.input_schema
+        if output is not None:
+            definition["outputSchema"] = output.schema
+        if isinstance(annotations, ToolAnnotations):
+            annotations = annotations.to_json()
+        _put(definition, "annotations", annotations or None)
+        _put(definition, "icons", _icons(icons))
+        _put(definition, "_meta", meta)
+        tool = Tool(tool_name, plan, output, definition)
+        self.tools[tool_name] = tool
+        self._changed("tools")
+        return tool
+
+    def remove_tool(self, name: str) -> None:
+        """Unregister a tool; connected clients get ``notifications/tools/list_changed``."""
+        if self.tools.pop(name, None) is not None:
+            self._changed("tools")
+
+    # ------------------------------------------------------------------ resources
+
+    def resource(
+        self,
+        uri: str,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+        icons: Sequence[Icon | JSONObject] | None = None,
+        annotations: JSONObject | None = None,
+        size: int | None = None,
+        meta: JSONObject | None = None,
+    ) -> Callable[[F], F]:
+        """Register the decorated function as a resource, or a template if ``uri`` has
+        RFC 6570 expressions (``greeting://{name}``): the function's parameters are then the
+        template's variables, converted to their annotated types.
+
+        The function returns ``str`` (text), ``bytes`` (a blob), ``ResourceContents`` (or a
+        list of them), or any JSON-able data (sent as ``application/json`` text).
+        """
+
+        def decorate(function: F) -> F:
+            self.add_resource(
+                function,
+                uri,
+                name=name,
+                title=title,
+                description=description,
+                mime_type=mime_type,
+                icons=icons,
+                annotations=annotations,
+                size=size,
+                meta=meta,
+            )
+            return function
+
+        return decorate
+
+    def add_resource(
+        self,
+        function: Callable[..., Any],
+        uri: str,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+        icons: Sequence[Icon | JSONObject] | None = None,
+        annotations: JSONObject | None = None,
+        size: int | None = None,
+        meta: JSONObject | None = None,
+    ) -> Resource | ResourceTemplate:
+        """Register ``function`` as the resource (or template) ``uri``; see :meth:`resource`.
+
+        Raises:
+            LocalProtocolError: a duplicate URI, or template variables that do not match the
+                function's parameters.
+        """
+        resource_name = name or function.__name__
+        if is_template(uri):
+            template = UriTemplate(uri)
+            plan = plan_handler(
+                function, model_name=resource_name, context_type=Context, only_strings=True
+            )
+            parameters = {parameter for _, parameter in plan.fields}
+            if parameters != set(template.variables):
+                raise LocalProtocolError(
+                    f"resource template {uri!r}: variables {sorted(template.variables)} do not "
+                    f"match the parameters of {function.__name__}: {sorted(parameters)}"
+                )
+            if uri in self.templates:
+                raise LocalProtocolError(f"resource template {uri!r} is already registered")
+            definition: JSONObject = {"uriTemplate": uri, "name": resource_name}
+            _put(definition, "title", title)
+            _put(definition, "description", description or plan.description)
+            _put(definition, "mimeType", mime_type)
+            _put(definition, "icons", _icons(icons))
+            _put(definition, "annotations", annotations)
+            _put(definition, "_meta", meta)
+            entry = ResourceTemplate(template, plan, mime_type, definition)
+            self.templates[uri] = entry
+            self._changed("templates")
+            return entry
+        plan = plan_handler(function, model_name=resource_name, context_type=Context)
+        if plan.fields:
+            raise LocalProtocolError(
+                f"resource {uri!r}: a static resource takes no parameters (but a Context)"
+            )
+        if uri in self.resources:
+            raise LocalProtocolError(f"resource {uri!r} is already registered")
+        definition = {"uri": uri, "name": resource_name}
+        _put(definition, "title", title)
+        _put(definition, "description", description or plan.description)
+        _put(definition, "mimeType", mime_type)
+        _put(definition, "size", size)
+        _put(definition, "icons", _icons(icons))
+        _put(definition, "annotations", annotations)
+        _put(definition, "_meta", meta)
+        resource = Resource(uri, plan, mime_type, definition)
+        self.resources[uri] = resource
+        self._changed("resources")
+        return resource
+
+    def remove_resource(self, uri: str) -> None:
+        """Unregister a resource or template by its URI (or URI template)."""
+        if self.resources.pop(uri, None) is not None:
+            self._changed("resources")
+        if self.templates.pop(uri, None) is not None:
+            self._changed("templates")
+
+    def find_resource(self, uri: str) -> tuple[Resource | ResourceTemplate, dict[str, str]] | None:
+        """The resource serving ``uri`` and its template variables, or None."""
+        resource = self.resources.get(uri)
+        if resource is not None:
+            return resource, {}
+        for template in self.templates.values():
+            values = template.template.match(uri)
+            if values is not None:
+                return template, values
+        return None
+
+    # ------------------------------------------------------------------ prompts
+
+    def prompt(
+        self,
+        name: str | None = None,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        icons: Sequence[Icon | JSONObject] | None = None,
+        meta: JSONObject | None = None,
+    ) -> Callable[[F], F]:
+        """Register the decorated function as a prompt.
+
+        Its parameters are the prompt's arguments (they arrive as strings and are converted to
+        the annotated types). It returns ``str`` (one user message), a list of
+        ``PromptMessage`` / ``str``, or a ``PromptResult``.
+        """
+
+        def decorate(function: F) -> F:
+            self.add_prompt(
+                function, name=name, title=title, description=description, icons=icons, meta=meta
+            )
+            return function
+
+        return decorate
+
+    def add_prompt(
+        self,
+        function: Callable[..., Any],
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        icons: Sequence[Icon | JSONObject] | None = None,
+        meta: JSONObject | None = None,
+    ) -> Prompt:
+        """Register ``function`` as a prompt; see :meth:`prompt`."""
+        prompt_name = name or function.__name__
+        if prompt_name in self.prompts:
+            raise LocalProtocolError(f"a prompt named {prompt_name!r} is already registered")
+        plan = plan_handler(
+            function, model_name=prompt_name, context_type=Context, only_strings=True
+        )
+        arguments: list[JSONObject] = []
+        for _, parameter in plan.fields:
+            argument: JSONObject = {"name": parameter}
+            _put(argument, "description", plan.parameter_descriptions.get(parameter))
+            argument["required"] = parameter in plan.required
+            arguments.append(argument)
+        definition: JSONObject = {"name": prompt_name}
+        _put(definition, "title", title)
+        definition["description"] = description or plan.description or ""
+        definition["arguments"] = arguments  # type: ignore[assignment]
+        _put(definition, "icons", _icons(icons))
+        _put(definition, "_meta", meta)
+        prompt = Prompt(prompt_name, plan, definition)
+        self.prompts[prompt_name] = prompt
+        self._changed("prompts")
+        return prompt
+
+    def remove_prompt(self, name: str) -> None:
+        """Unregister a prompt."""
+        if self.prompts.pop(name, None) is not None:
+            self._changed("prompts")
+
+    # ------------------------------------------------------------------ completions
+
+    def completion(
+        self,
+        *,
+        argument: str,
+        prompt: str | None = None,
+        resource_template: str | None = None,
+    ) -> Callable[[F], F]:
+        """Register the decorated ``(value, context_arguments) -> values`` function as the
+        completer of one prompt argument or template variable.
+
+        Arguments typed ``Literal[...]`` or an ``Enum`` complete by themselves.
+        """
+        if (prompt is None) == (resource_template is None):
+            raise LocalProtocolError("name exactly one of prompt and resource_template")
+
+        def decorate(function: F) -> F:
+            target: Prompt | ResourceTemplate | None = (
+                self.prompts.get(prompt)
+                if prompt is not None
+                else self.templates.get(resource_template or "")
+            )
+            if target is None:
+                raise LocalProtocolError(
+                    f"no prompt or resource template {prompt or resource_template!r} to complete"
+                )
+            if argument not in target.plan.annotations:
+                raise LocalProtocolError(f"{argument!r} is not an argument of it")
+            target.completers[argument] = function
+            return function
+
+        return decorate
+
+    @staticmethod
+    def default_choices(plan: HandlerPlan, argument: str) -> list[str]:
+        """The values a ``Literal`` / ``Enum`` argument allows."""
+        annotation = plan.annotations.get(argument)
+        return literal_choices(annotation) if annotation is not None else []
+
+    # ------------------------------------------------------------------ lists
+
+    def list_definitions(self, kind: str, revision: Revision) -> list[JSONObject]:
+        """The wire objects of one list (``tools``, ``resources``, ``templates``, ``prompts``)
+        shaped for ``revision``; cached until the registry changes."""
+        key = (kind, revision.version)
+        cached = self._list_cache.get(key)
+        if cached is None:
+            registry: dict[str, Any] = getattr(self, kind)
+            cached = [shape(entry.definition, revision) for entry in registry.values()]
+            self._list_cache[key] = cached
+        return cached
+
+    def _changed(self, kind: str) -> None:
+        for key in [key for key in self._list_cache if key[0] == kind]:
+            del self._list_cache[key]
+        list_name = "resources" if kind == "templates" else kind
+        notification = Notification(f"notifications/{list_name}/list_changed")
+        for connection in list(self._connections):
+            connection.post(notification)
+
+    # ------------------------------------------------------------------ connections
+
+    def attach(self, connection: ServerConnection) -> None:
+        """Called by a connection when it opens: it will hear of list changes."""
+        self._connections.add(connection)
+
+    def detach(self, connection: ServerConnection) -> None:
+        self._connections.discard(connection)
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._connections)
+
+    def notify_resource_updated(self, uri: str) -> int:
+        """Tell every session subscribed to ``uri`` that it changed
+        (``notifications/resources/updated``). Returns how many sessions were told."""
+        notification = Notification("notifications/resources/updated", {"uri": uri})
+        told = 0
+        for connection in list(self._connections):
+            if uri in connection.session.subscriptions:
+                connection.post(notification)
+                told += 1
+        return told
+
+    def subscriber_count(self, uri: str) -> int:
+        """How many live sessions are subscribed to ``uri``."""
+        return sum(1 for connection in self._connections if uri in connection.session.subscriptions)

@@ -1,0 +1,1 @@
+"""Transports: each moves bytes for one wire (stdio, legacy HTTP+SSE, Streamable HTTP)."""

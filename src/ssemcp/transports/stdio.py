@@ -1,0 +1,224 @@
+"""The stdio transport: newline-delimited JSON-RPC on stdin and stdout.
+
+Owns the line framing (spec basic/transports, "stdio": messages are "delimited by newlines,
+and MUST NOT contain embedded newlines"; the server "MUST NOT write anything to its stdout
+that is not a valid MCP message"), the bound on a line's length, and the lifetime of the one
+session a process serves. It does not interpret MCP: lines go to a ``ServerConnection``.
+
+Requests run in a task each, so a slow tool never stops the reading of the next line (which
+may be the client's answer to that very tool's sampling request, or a cancellation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, BinaryIO, Final
+
+from ssemcp.errors import InternalError, InvalidRequest, ParseError
+from ssemcp.jsonrpc import Message, Request, error_response, parse, serialize
+from ssemcp.server.connection import ServerConnection
+from ssemcp.server.registry import Server
+
+__all__ = ["DEFAULT_MAX_LINE_BYTES", "LineReader", "serve_stdio"]
+
+logger = logging.getLogger(__name__)
+
+# The same bound as the HTTP body limit (4 MiB): a message larger than that is either a
+# mistake or an attack, and buffering it whole is what the bound is for.
+DEFAULT_MAX_LINE_BYTES: Final = 4 * 1024 * 1024
+_READ_CHUNK_BYTES: Final = 64 * 1024
+# How long in-flight requests may finish after stdin closes, before they are cancelled.
+DEFAULT_SHUTDOWN_GRACE_SECONDS: Final = 5.0
+
+
+class LineReader:
+    """Splits a byte stream into lines, bounded. No I/O: feed bytes, take lines.
+
+    A line longer than ``max_line_bytes`` is dropped up to its newline and reported once as
+    ``None``, so the caller can answer it with an error and carry on with the next line.
+    """
+
+    def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        self._max_line_bytes = max_line_bytes
+        self._buffer = bytearray()
+        # Bytes of the buffer already known to hold no newline (keeps scanning O(n)).
+        self._scanned = 0
+        self._discarding = False
+
+    def feed(self, data: bytes) -> list[bytes | None]:
+        """Take bytes; return complete lines (without the newline), None for an overlong one."""
+        lines: list[bytes | None] = []
+        self._buffer += data
+        while True:
+            newline = self._buffer.find(b"\n", self._scanned)
+            if newline < 0:
+                self._scanned = len(self._buffer)
+                if self._scanned > self._max_line_bytes:
+                    if not self._discarding:
+                        lines.append(None)
+                        self._discarding = True
+                    self._buffer.clear()
+                    self._scanned = 0
+                return lines
+            if self._discarding:
+                self._discarding = False
+            elif newline > self._max_line_bytes:
+                lines.append(None)
+            else:
+                line = bytes(self._buffer[:newline])
+                # CRLF from a Windows peer: the CR is framing, not content.
+                lines.append(line[:-1] if line.endswith(b"\r") else line)
+            del self._buffer[: newline + 1]
+            self._scanned = 0
+
+    def close(self) -> bytes | None:
+        """End of input: a last line without its newline (empty bytes if none)."""
+        if self._discarding:
+            return b""
+        if len(self._buffer) > self._max_line_bytes:
+            return None
+        return bytes(self._buffer)
+
+
+class _StdioSession:
+    """One process, one session: reads stdin, writes stdout."""
+
+    def __init__(self, server: Server, writer: asyncio.StreamWriter | _BlockingWriter) -> None:
+        self._writer = writer
+        self.connection = ServerConnection(server, self.send)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def send(self, message: Message) -> None:
+        await self.write(serialize(message))
+
+    async def write(self, line: bytes) -> None:
+        # One write call per message: it lands in the transport's buffer whole, so messages
+        # from concurrent tasks never interleave.
+        self._writer.write(line + b"\n")
+        await self._writer.drain()
+
+    def handle_line(self, line: bytes | None) -> None:
+        if line is None:
+            self._spawn(self._answer_error(InvalidRequest("Invalid Request: the line is too long")))
+            return
+        if not line.strip():
+            return  # blank lines carry nothing; tolerate them
+        try:
+            payload = parse(line)
+        except ParseError as exc:
+            self._spawn(self._answer_error(exc))
+            return
+        self._spawn(self._handle(payload))
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer_error(self, error: ParseError | InvalidRequest) -> None:
+        await self.send(error_response(None, error))
+
+    async def _handle(self, payload: Any) -> None:
+        try:
+            reply = await self.connection.receive(payload)
+            if reply is not None:
+                await self.write(serialize(reply))
+        except (BrokenPipeError, ConnectionResetError):
+            logger.info("stdout closed; dropping a reply")
+        except Exception:
+            logger.exception("internal error on stdio")
+            if isinstance(payload, Request):
+                await self.send(error_response(payload.id, InternalError("Internal error")))
+
+    async def drain_tasks(self, grace_seconds: float) -> None:
+        if not self._tasks:
+            return
+        _done, pending = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            logger.info("stdin closed: cancelled %d unfinished request(s)", len(pending))
+            await asyncio.wait(pending)
+
+
+class _BlockingWriter:
+    """Writes to a file that is not a pipe (a regular file, in tests) synchronously."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def write(self, data: bytes) -> None:
+        self._stream.write(data)
+        self._stream.flush()
+
+    async def drain(self) -> None:
+        return None
+
+
+async def serve_stdio(
+    server: Server,
+    *,
+    stdin: BinaryIO | None = None,
+    stdout: BinaryIO | None = None,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS,
+) -> None:
+    """Serve ``server`` on stdin/stdout until stdin closes.
+
+    Args:
+        stdin, stdout: binary streams (default: the process's own). While serving,
+            ``sys.stdout`` points at stderr, so a stray ``print`` in a tool cannot corrupt
+            the protocol stream.
+        max_line_bytes: the longest message accepted; longer lines get an error.
+    """
+    loop = asyncio.get_running_loop()
+    stdin = stdin or sys.stdin.buffer
+    stdout = stdout or sys.stdout.buffer
+    writer: asyncio.StreamWriter | _BlockingWriter
+    try:
+        write_transport, write_protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, os.fdopen(os.dup(stdout.fileno()), "wb", 0)
+        )
+        writer = asyncio.StreamWriter(write_transport, write_protocol, None, loop)
+    except (ValueError, OSError, AttributeError):
+        writer = _BlockingWriter(stdout)
+    session = _StdioSession(server, writer)
+    lines = LineReader(max_line_bytes)
+    saved_stdout = sys.stdout
+    sys.stdout = sys.stderr
+    try:
+        async for chunk in _read_chunks(stdin):
+            for line in lines.feed(chunk):
+                session.handle_line(line)
+        last = lines.close()
+        if last is None or last.strip():
+            session.handle_line(last)
+        await session.drain_tasks(shutdown_grace_seconds)
+    finally:
+        sys.stdout = saved_stdout
+        session.connection.close()
+        if isinstance(writer, asyncio.StreamWriter):
+            with contextlib.suppress(Exception):
+                await writer.drain()
+            writer.close()
+
+
+async def _read_chunks(stdin: BinaryIO) -> AsyncIterator[bytes]:
+    """Yield what stdin gives, without blocking the loop."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=_READ_CHUNK_BYTES, loop=loop)
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+    except (ValueError, OSError):
+        # A regular file: read it on a worker thread instead.
+        read = getattr(stdin, "read1", stdin.read)
+        while chunk := await asyncio.to_thread(read, _READ_CHUNK_BYTES):
+            yield chunk
+        return
+    while chunk := await reader.read(_READ_CHUNK_BYTES):
+        yield chunk
