@@ -151,7 +151,7 @@ class ResourceLink:
         return _with_common(obj, self.annotations, self.meta)
 
 
-ContentBlock: TypeAlias = "Text | Image | Audio | EmbeddedResource | ResourceLink"
+ContentBlock: TypeAlias = Text | Image | Audio | EmbeddedResource | ResourceLink
 CONTENT_TYPES = (Text, Image, Audio, EmbeddedResource, ResourceLink)
 
 

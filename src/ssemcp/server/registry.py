@@ -21,7 +21,7 @@ from ssemcp.errors import LocalProtocolError
 from ssemcp.jsonrpc import Notification
 from ssemcp.protocol.pagination import DEFAULT_PAGE_SIZE
 from ssemcp.protocol.revisions import Revision, shape
-from ssemcp.server.content import CONTENT_TYPES, Icon, ToolAnnotations
+from ssemcp.server.content import CONTENT_TYPES, Icon, ToolAnnotations, ToolResult
 from ssemcp.server.context import Context
 from ssemcp.server.schema import (
     HandlerPlan,
@@ -216,7 +216,9 @@ class Server:
         if tool_name in self.tools:
             raise LocalProtocolError(f"a tool named {tool_name!r} is already registered")
         plan = plan_handler(function, model_name=tool_name, context_type=Context)
-        output = plan_output(function, content_types=CONTENT_TYPES, structured=structured_output)
+        output = plan_output(
+            function, content_types=(*CONTENT_TYPES, ToolResult), structured=structured_output
+        )
         definition: JSONObject = {"name": tool_name}
         _put(definition, "title", title)
         definition["description"] = description or plan.description or ""

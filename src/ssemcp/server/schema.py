@@ -16,10 +16,11 @@ import types
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal, get_args, get_origin, is_typeddict
+from typing import Any, Final, Literal, get_args, get_origin
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from typing_extensions import is_typeddict
 
 from ssemcp._types import JSONObject
 from ssemcp.errors import LocalProtocolError
@@ -210,7 +211,8 @@ def _clean_schema(schema: dict[str, Any]) -> JSONObject:
 
 # Return annotations that are content, not data: no output schema for them.
 def _is_content_annotation(annotation: object, content_types: Sequence[type]) -> bool:
-    if annotation in (str, None, type(None), Any, inspect.Signature.empty):
+    # `object` and `Any` say nothing about the data: treat the value as content.
+    if annotation in (str, object, None, type(None), Any, inspect.Signature.empty):
         return True
     if isinstance(annotation, type) and issubclass(annotation, tuple(content_types)):
         return True
