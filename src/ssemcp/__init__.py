@@ -1,5 +1,83 @@
-"""ssemcp: a Model Context Protocol server and client over stdio, HTTP+SSE and Streamable HTTP."""
+"""ssemcp: a Model Context Protocol server over stdio, HTTP+SSE and Streamable HTTP.
+
+This package is the public surface: the registry (``Server``), what a handler receives
+(``Context``) and returns (content blocks, ``ToolResult``, prompt messages), and the errors.
+Everything else lives in modules that may change; import from here.
+"""
 
 from ssemcp._version import __version__
+from ssemcp.errors import (
+    CapabilityNotSupported,
+    InternalError,
+    InvalidParams,
+    InvalidRequest,
+    LocalProtocolError,
+    MethodNotFound,
+    ParseError,
+    PeerError,
+    ProtocolError,
+    RequestError,
+    RequestTimeout,
+    ResourceNotFound,
+    SessionClosed,
+    SSEMCPError,
+    StreamError,
+    ToolError,
+)
+from ssemcp.server import (
+    Audio,
+    ContentBlock,
+    Context,
+    EmbeddedResource,
+    Icon,
+    Image,
+    PromptMessage,
+    PromptResult,
+    ResourceContents,
+    ResourceLink,
+    Server,
+    Text,
+    ToolAnnotations,
+    ToolResult,
+)
 
-__all__ = ["__version__"]
+__all__ = [
+    "Audio",
+    "CapabilityNotSupported",
+    "ContentBlock",
+    "Context",
+    "EmbeddedResource",
+    "Icon",
+    "Image",
+    "InternalError",
+    "InvalidParams",
+    "InvalidRequest",
+    "LocalProtocolError",
+    "MethodNotFound",
+    "ParseError",
+    "PeerError",
+    "PromptMessage",
+    "PromptResult",
+    "ProtocolError",
+    "RequestError",
+    "RequestTimeout",
+    "ResourceContents",
+    "ResourceLink",
+    "ResourceNotFound",
+    "SSEMCPError",
+    "Server",
+    "SessionClosed",
+    "StreamError",
+    "Text",
+    "ToolAnnotations",
+    "ToolError",
+    "ToolResult",
+    "__version__",
+]
+
+# Show the public path in reprs and docs (httpx does the same).
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type):
+        _value.__module__ = "ssemcp"
+del _name, _value

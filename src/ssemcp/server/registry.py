@@ -208,7 +208,7 @@ class Server:
         Raises:
             LocalProtocolError: bad name, duplicate name, or an unserveable signature.
         """
-        tool_name = name or function.__name__
+        tool_name = function.__name__ if name is None else name
         if not _TOOL_NAME.fullmatch(tool_name):
             raise LocalProtocolError(
                 f"invalid tool name {tool_name!r}: use 1-128 of A-Z a-z 0-9 _ - ."
@@ -300,7 +300,7 @@ class Server:
             LocalProtocolError: a duplicate URI, or template variables that do not match the
                 function's parameters.
         """
-        resource_name = name or function.__name__
+        resource_name = function.__name__ if name is None else name
         if is_template(uri):
             template = UriTemplate(uri)
             plan = plan_handler(
@@ -400,7 +400,9 @@ class Server:
         meta: JSONObject | None = None,
     ) -> Prompt:
         """Register ``function`` as a prompt; see :meth:`prompt`."""
-        prompt_name = name or function.__name__
+        prompt_name = function.__name__ if name is None else name
+        if not prompt_name:
+            raise LocalProtocolError("a prompt name must not be empty")
         if prompt_name in self.prompts:
             raise LocalProtocolError(f"a prompt named {prompt_name!r} is already registered")
         plan = plan_handler(

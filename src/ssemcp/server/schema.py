@@ -167,8 +167,12 @@ def plan_handler(
         # Field names are generated so a parameter called `json` or `schema` cannot shadow a
         # BaseModel attribute; the alias is what travels on the wire.
         field_name = f"p{index}"
-        field_info = Field(
-            default, alias=parameter.name, description=parameter_docs.get(parameter.name)
+        # A docstring description must not override one given in Annotated[..., Field()].
+        documented = parameter_docs.get(parameter.name)
+        field_info = (
+            Field(default, alias=parameter.name, description=documented)
+            if documented
+            else Field(default, alias=parameter.name)
         )
         field_definitions[field_name] = (annotation, field_info)
         fields.append((field_name, parameter.name))
