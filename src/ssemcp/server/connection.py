@@ -76,6 +76,20 @@ def _validation_message(what: str, exc: pydantic.ValidationError) -> str:
     return f"Invalid arguments for {what}: " + "; ".join(problems)
 
 
+def _name_and_arguments(request: Request) -> tuple[str, JSONObject]:
+    """The ``name`` and ``arguments`` of a tools/call or prompts/get."""
+    params = request.params or {}
+    name = params.get("name")
+    if type(name) is not str:
+        raise InvalidParams('Invalid params: "name" must be a string')
+    arguments = params.get("arguments")
+    if arguments is None:
+        return name, {}
+    if type(arguments) is not dict:
+        raise InvalidParams('Invalid params: "arguments" must be an object')
+    return name, arguments
+
+
 class ServerConnection:
     """Serves one session of ``server``.
 
@@ -292,6 +306,23 @@ class ServerConnection:
         # A sync handler runs on a worker thread so that it never blocks other sessions.
         return await asyncio.to_thread(plan.function, **arguments)
 
+    async def _run(self, plan: HandlerPlan, values: object, context: Context, what: str) -> Any:
+        """Validate and call a resource or prompt handler. Unlike a tool's, its failures
+        are protocol errors: bad arguments are -32602, a crash is -32603 (logged here)."""
+        try:
+            validated = plan.arguments(values)
+        except pydantic.ValidationError as exc:
+            raise InvalidParams(_validation_message(what, exc)) from None
+        try:
+            return await self._call(plan, validated, context)
+        except ToolError as exc:
+            raise InvalidParams(str(exc)[:_MAX_ERROR_TEXT]) from None
+        except (ProtocolError, asyncio.CancelledError):
+            raise
+        except Exception:
+            logger.exception("%s raised", what)
+            raise InternalError("Internal error") from None
+
     def _page(self, kind: str, wire_key: str, request: Request) -> JSONObject:
         items = self.server.list_definitions(kind, self.session.revision)
         cursor = (request.params or {}).get("cursor")
@@ -305,20 +336,12 @@ class ServerConnection:
         return self._page("tools", "tools", request)
 
     async def _tools_call(self, request: Request, context: Context) -> JSONObject:
-        params = request.params or {}
-        name = params.get("name")
-        if type(name) is not str:
-            raise InvalidParams('Invalid params: "name" must be a string')
+        name, arguments = _name_and_arguments(request)
         tool = self.server.tools.get(name)
         if tool is None:
             # spec 2025-11-25 server/tools, "Error Handling": unknown tools are a protocol
             # error, -32602.
             raise InvalidParams(f"Unknown tool: {name}")
-        arguments = params.get("arguments")
-        if arguments is None:
-            arguments = {}
-        elif type(arguments) is not dict:
-            raise InvalidParams('Invalid params: "arguments" must be an object')
         try:
             validated = tool.plan.arguments(arguments)
         except pydantic.ValidationError as exc:
@@ -360,19 +383,7 @@ class ServerConnection:
         if found is None:
             raise ResourceNotFound(f"Resource not found: {uri}", data={"uri": uri})
         entry, values = found
-        try:
-            validated = entry.plan.arguments(values)
-        except pydantic.ValidationError as exc:
-            raise InvalidParams(_validation_message(f"resource {uri!r}", exc)) from None
-        try:
-            value = await self._call(entry.plan, validated, context)
-        except ToolError as exc:
-            raise InvalidParams(str(exc)[:_MAX_ERROR_TEXT]) from None
-        except (ProtocolError, asyncio.CancelledError):
-            raise
-        except Exception:
-            logger.exception("resource %r raised", uri)
-            raise InternalError("Internal error") from None
+        value = await self._run(entry.plan, values, context, f"resource {uri!r}")
         return resource_result(uri, value, entry.mime_type)
 
     async def _resources_subscribe(self, request: Request, context: Context) -> JSONObject:
@@ -390,31 +401,11 @@ class ServerConnection:
         return self._page("prompts", "prompts", request)
 
     async def _prompts_get(self, request: Request, context: Context) -> JSONObject:
-        params = request.params or {}
-        name = params.get("name")
-        if type(name) is not str:
-            raise InvalidParams('Invalid params: "name" must be a string')
+        name, arguments = _name_and_arguments(request)
         prompt = self.server.prompts.get(name)
         if prompt is None:
             raise InvalidParams(f"Unknown prompt: {name}")
-        arguments = params.get("arguments")
-        if arguments is None:
-            arguments = {}
-        elif type(arguments) is not dict:
-            raise InvalidParams('Invalid params: "arguments" must be an object')
-        try:
-            validated = prompt.plan.arguments(arguments)
-        except pydantic.ValidationError as exc:
-            raise InvalidParams(_validation_message(f"prompt {name!r}", exc)) from None
-        try:
-            value = await self._call(prompt.plan, validated, context)
-        except ToolError as exc:
-            raise InvalidParams(str(exc)[:_MAX_ERROR_TEXT]) from None
-        except (ProtocolError, asyncio.CancelledError):
-            raise
-        except Exception:
-            logger.exception("prompt %r raised", name)
-            raise InternalError("Internal error") from None
+        value = await self._run(prompt.plan, arguments, context, f"prompt {name!r}")
         return prompt_result(value, self.session.revision)
 
     async def _complete(self, request: Request, context: Context) -> JSONObject:
