@@ -735,3 +735,39 @@ async def test_every_list_paginates_with_opaque_cursors() -> None:
     assert len(names) == len(set(names)) == 12
     error = await client.error("prompts/list", {"cursor": "bogus!"})
     assert error["code"] == -32602
+
+
+async def test_subscription_listeners_see_counts_rise_and_fall() -> None:
+    server = make_server()
+    changes: list[tuple[str, int]] = []
+    server.on_subscription_change(lambda uri, count: changes.append((uri, count)))
+    first, second = FakeClient(server), FakeClient(server)
+    await first.initialize()
+    await second.initialize()
+    await first.result("resources/subscribe", {"uri": "test://static"})
+    await first.result("resources/subscribe", {"uri": "test://static"})  # idempotent
+    await second.result("resources/subscribe", {"uri": "test://static"})
+    await first.result("resources/unsubscribe", {"uri": "test://static"})
+    await first.result("resources/unsubscribe", {"uri": "test://static"})  # idempotent
+    second.connection.close()
+    second.connection.close()  # closing twice changes nothing
+    assert changes == [
+        ("test://static", 1),
+        ("test://static", 2),
+        ("test://static", 1),
+        ("test://static", 0),
+    ]
+    assert server.subscriber_count("test://static") == 0
+
+
+async def test_closing_a_session_cancels_its_handlers_and_refuses_requests() -> None:
+    client = FakeClient(make_server())
+    await client.initialize(capabilities={"sampling": {}})
+    call = asyncio.create_task(client.call("ask", {"question": "hi"}))
+    await client.next_sent()
+    client.connection.close()
+    # Nobody is left to answer: the handler is cancelled rather than left waiting.
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    error = await client.error("ping")
+    assert error["code"] == -32600

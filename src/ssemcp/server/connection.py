@@ -50,6 +50,7 @@ from ssemcp.protocol.session import (
     Reply,
     Resolve,
     ServerSession,
+    SessionState,
 )
 from ssemcp.server.context import Context, Send
 from ssemcp.server.registry import MAX_COMPLETION_VALUES, Prompt, ResourceTemplate, Server
@@ -286,7 +287,12 @@ class ServerConnection:
 
     def close(self) -> None:
         """End the session: waiting requests fail, running handlers are cancelled."""
+        if self.session.state is SessionState.CLOSED:
+            return
         self.session.close()
+        for uri in self.session.subscriptions:
+            self.server.subscription_removed(uri)
+        self.session.subscriptions.clear()
         for waiter in self._waiting.values():
             if not waiter.done():
                 waiter.set_exception(SessionClosed("the session ended"))
@@ -390,11 +396,16 @@ class ServerConnection:
         uri = self._uri(request)
         if self.server.find_resource(uri) is None:
             raise ResourceNotFound(f"Resource not found: {uri}", data={"uri": uri})
-        self.session.subscriptions.add(uri)
+        if uri not in self.session.subscriptions:
+            self.session.subscriptions.add(uri)
+            self.server.subscription_added(uri)
         return {}
 
     async def _resources_unsubscribe(self, request: Request, context: Context) -> JSONObject:
-        self.session.subscriptions.discard(self._uri(request))
+        uri = self._uri(request)
+        if uri in self.session.subscriptions:
+            self.session.subscriptions.discard(uri)
+            self.server.subscription_removed(uri)
         return {}
 
     async def _prompts_list(self, request: Request, context: Context) -> JSONObject:

@@ -8,6 +8,7 @@ a ``Server`` only knows which connections are live, to tell them when its lists 
 
 from __future__ import annotations
 
+import collections
 import logging
 import re
 import weakref
@@ -41,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 Completer = Callable[[str, dict[str, str]], "Iterable[str] | Awaitable[Iterable[str]]"]
+# Called with (uri, number of sessions now subscribed) whenever that number changes.
+SubscriptionListener = Callable[[str, int], None]
 
 # spec 2025-11-25 server/tools, "Tool Names": 1 to 128 characters of A-Z a-z 0-9 _ - .
 _TOOL_NAME: Final = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
@@ -134,6 +137,8 @@ class Server:
         self.prompts: dict[str, Prompt] = {}
         self._list_cache: dict[tuple[str, str], list[JSONObject]] = {}
         self._connections: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
+        self._subscribers: collections.Counter[str] = collections.Counter()
+        self._subscription_listeners: list[SubscriptionListener] = []
 
     def __repr__(self) -> str:
         return (
@@ -517,4 +522,30 @@ class Server:
 
     def subscriber_count(self, uri: str) -> int:
         """How many live sessions are subscribed to ``uri``."""
-        return sum(1 for connection in self._connections if uri in connection.session.subscriptions)
+        return self._subscribers[uri]
+
+    def on_subscription_change(self, listener: SubscriptionListener) -> SubscriptionListener:
+        """Register ``listener(uri, subscribers)``, called whenever the number of sessions
+        subscribed to a URI changes (a tool set starts polling at 1 and stops at 0)."""
+        self._subscription_listeners.append(listener)
+        return listener
+
+    def subscription_added(self, uri: str) -> None:
+        """Called by a connection when its session subscribes to ``uri``."""
+        self._subscribers[uri] += 1
+        self._tell_subscription_listeners(uri)
+
+    def subscription_removed(self, uri: str) -> None:
+        """Called by a connection when its session unsubscribes, or ends."""
+        self._subscribers[uri] -= 1
+        if self._subscribers[uri] <= 0:
+            del self._subscribers[uri]
+        self._tell_subscription_listeners(uri)
+
+    def _tell_subscription_listeners(self, uri: str) -> None:
+        count = self._subscribers[uri]
+        for listener in self._subscription_listeners:
+            try:
+                listener(uri, count)
+            except Exception:
+                logger.exception("subscription listener failed for %r", uri)

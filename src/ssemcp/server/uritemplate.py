@@ -32,6 +32,14 @@ the registry; those decide what a matched value means (a file, an API path).
 - ``+`` in a query stays a plus: RFC 6570 encodes a space as ``%20``, never as ``+``.
 - ``*`` and ``:N`` do not change matching: the variable matches one value like a plain one.
 - A template that is ambiguous to read back (``{a}{b}``) resolves greedily, leftmost first.
+
+Cost: the template compiles to one anchored regex. A value is matched without backtracking
+wherever what follows it cannot continue it (``{owner}/{repo}``, ``{city}{?days}``, a
+trailing ``{+path}``), and a URI holding a character the template cannot is refused before
+the regex runs, so the MCP-style templates match in linear time. A template with two
+ambiguous boundaries (``{+a}/{+b}/data``) can still cost time quadratic in the URI length on a
+URI that nearly matches, about a second at the default ``max_uri_length``; give such a
+template a smaller one.
 """
 
 from __future__ import annotations
@@ -201,7 +209,15 @@ class UriTemplate:
             twice, or a character a template may not hold.
     """
 
-    __slots__ = ("_captures", "_max_uri_length", "_parts", "_pattern", "_template", "_variables")
+    __slots__ = (
+        "_captures",
+        "_max_uri_length",
+        "_parts",
+        "_pattern",
+        "_refused_characters",
+        "_template",
+        "_variables",
+    )
 
     def __init__(self, template: str, *, max_uri_length: int = DEFAULT_MAX_URI_LENGTH) -> None:
         self._template: Final = template
@@ -225,6 +241,7 @@ class UriTemplate:
         pattern, captures = _compile(self._parts)
         self._pattern: Final = pattern
         self._captures: Final = captures
+        self._refused_characters: Final = _build_prefilter(self._parts)
 
     @property
     def template(self) -> str:
@@ -291,6 +308,10 @@ class UriTemplate:
             URI does not fit the template or a value breaks a rule.
         """
         if len(uri) > self._max_uri_length:
+            return None
+        # A character no part of the template can hold fails the match anyway; finding it
+        # first spares the regex the backtracking that an ambiguous template ({a}{b}) costs.
+        if self._refused_characters.search(uri) is not None:
             return None
         found = self._pattern.fullmatch(uri)
         if found is None:
@@ -518,8 +539,9 @@ def _char_class(allowed_ascii: str) -> str:
     return f"[{escaped}\\u00a0-\\U0010ffff]"
 
 
-def _value_pattern(allowed_ascii: str, *, min_one: bool) -> str:
-    return f"(?:{_char_class(allowed_ascii)}|{_PCT_ENCODED}){'+' if min_one else '*'}"
+def _value_pattern(allowed_ascii: str, *, min_one: bool, possessive: bool = False) -> str:
+    quantifier = ("+" if min_one else "*") + ("+" if possessive else "")
+    return f"(?:{_char_class(allowed_ascii)}|{_PCT_ENCODED}){quantifier}"
 
 
 def _without(characters: str, removed: str) -> str:
@@ -557,8 +579,7 @@ def _compile(parts: tuple[_Part, ...]) -> tuple[re.Pattern[str], tuple[_Capture,
     # can join it: "{?a}{&b}" is one query, "{;a}{;b}" one run of parameters.
     captures: list[_ValueCapture | tuple[str, str, list[str]]] = []
     open_pairs: tuple[str, str, list[str]] | None = None
-    previous: _Part | None = None
-    for part in parts:
+    for index, part in enumerate(parts):
         if isinstance(part, _Literal):
             pieces.append(_literal_pattern(part.text))
             open_pairs = None  # a literal in between ends the run of pairs
@@ -573,6 +594,7 @@ def _compile(parts: tuple[_Part, ...]) -> tuple[re.Pattern[str], tuple[_Capture,
                 captures.append(open_pairs)
         else:
             open_pairs = None
+            previous = parts[index - 1] if index else None
             # "scheme://" ends in "/" too, but there a value starting with "/" is the path after
             # an empty authority (file://{+path} with /etc/hosts), which the author asked for.
             preceded_by_slash = (
@@ -580,10 +602,11 @@ def _compile(parts: tuple[_Part, ...]) -> tuple[re.Pattern[str], tuple[_Capture,
                 and previous.text.endswith("/")
                 and not previous.text.endswith("://")
             )
-            pattern, value_captures = _values_pattern(part, len(captures), preceded_by_slash)
+            pattern, value_captures = _values_pattern(
+                part, len(captures), preceded_by_slash, _first_characters(parts, index + 1)
+            )
             pieces.append(pattern)
             captures.extend(value_captures)
-        previous = part
     frozen_captures = tuple(
         capture
         if isinstance(capture, _ValueCapture)
@@ -591,6 +614,43 @@ def _compile(parts: tuple[_Part, ...]) -> tuple[re.Pattern[str], tuple[_Capture,
         for capture in captures
     )
     return re.compile("".join(pieces)), frozen_captures
+
+
+def _first_characters(parts: tuple[_Part, ...], start: int) -> frozenset[str] | None:
+    """The characters the rest of a URI may start with from ``parts[start]`` on.
+
+    "" stands for the end of the URI; None means any character (an expression without a
+    leading operator character, such as ``{var}`` or ``{+var}``).
+    """
+    if start == len(parts):
+        return frozenset({""})
+    part = parts[start]
+    if isinstance(part, _Literal):
+        return frozenset({part.text[0]})
+    if not part.operator.named:
+        # match() requires every variable of an unnamed expression, so its first character
+        # is always there.
+        return frozenset({part.operator.first}) if part.operator.first else None
+    rest = _first_characters(parts, start + 1)  # named expressions may be absent
+    return None if rest is None else rest | {part.operator.first}
+
+
+def _build_prefilter(parts: tuple[_Part, ...]) -> re.Pattern[str]:
+    """A regex that finds any ASCII character no match of this template can hold."""
+    allowed = set("%" + string.hexdigits)
+    for part in parts:
+        if isinstance(part, _Literal):
+            allowed.update(character for character in part.text if character.isascii())
+        elif part.operator.named:
+            allowed.update(_SEGMENT_CHARS + part.operator.first + part.operator.separator)
+        elif part.operator.symbol == "+":
+            allowed.update(_RESERVED_PATH_CHARS + part.operator.first)
+        elif part.operator.symbol == "#":
+            allowed.update(_FRAGMENT_CHARS + part.operator.first)
+        else:
+            allowed.update(_SEGMENT_CHARS + part.operator.first)
+    refused = "".join(sorted(chr(code) for code in range(128) if chr(code) not in allowed))
+    return re.compile(f"[{re.escape(refused)}]")
 
 
 def _pairs_pattern(operator: _Operator, group_name: str) -> str:
@@ -609,8 +669,14 @@ def _values_pattern(
     expression: _Expression,
     first_group_number: int,
     preceded_by_slash: bool,
+    following: frozenset[str] | None,
 ) -> tuple[str, list[_ValueCapture]]:
-    """The regex for an unnamed expression, one group per variable, each required."""
+    """The regex for an unnamed expression, one group per variable, each required.
+
+    A value is matched possessively (no backtracking) when nothing that may follow it could
+    also continue it: then giving characters back can never help, and declining to try keeps
+    the work linear where a template allows it.
+    """
     operator = expression.operator
     if operator.symbol == "+":
         allowed = _RESERVED_PATH_CHARS
@@ -620,13 +686,19 @@ def _values_pattern(
         allowed = _SEGMENT_CHARS
     if len(expression.varspecs) > 1:
         allowed = _without(allowed, operator.separator)
-    value = _value_pattern(allowed, min_one=True)
+    inner_value = _value_pattern(allowed, min_one=True, possessive=True)
+    last_value = _value_pattern(
+        allowed, min_one=True, possessive=_cannot_continue(allowed, following)
+    )
     # Only a value right after the template's own "/" can turn the path absolute.
     after_slash = preceded_by_slash and operator.first == ""
     groups: list[str] = []
     captures: list[_ValueCapture] = []
+    last_offset = len(expression.varspecs) - 1
     for offset, varspec in enumerate(expression.varspecs):
         group_name = f"v{first_group_number + offset}"
+        # Within the expression a value is followed by the separator, which it cannot hold.
+        value = last_value if offset == last_offset else inner_value
         groups.append(f"(?P<{group_name}>{value})")
         captures.append(
             _ValueCapture(
@@ -638,6 +710,16 @@ def _values_pattern(
         )
     pattern = re.escape(operator.first) + re.escape(operator.separator).join(groups)
     return pattern, captures
+
+
+def _cannot_continue(allowed_ascii: str, following: frozenset[str] | None) -> bool:
+    """Whether no character that may follow a value could be part of that value."""
+    if following is None:
+        return False
+    return all(
+        character == "" or (character.isascii() and character not in allowed_ascii + "%")
+        for character in following
+    )
 
 
 def _decode(raw: str) -> str | None:
