@@ -139,6 +139,7 @@ class Server:
         self._connections: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
         self._subscribers: collections.Counter[str] = collections.Counter()
         self._subscription_listeners: list[SubscriptionListener] = []
+        self._cleanups: list[Callable[[], Awaitable[None]]] = []
 
     def __repr__(self) -> str:
         return (
@@ -495,6 +496,22 @@ class Server:
         notification = Notification(f"notifications/{list_name}/list_changed")
         for connection in list(self._connections):
             connection.post(notification)
+
+    # ------------------------------------------------------------------ lifetime
+
+    def add_cleanup(self, cleanup: Callable[[], Awaitable[None]]) -> None:
+        """Register a coroutine function to await when the transport shuts down (e.g. to
+        close a tool set's HTTP client). Cleanups run in reverse order of registration."""
+        self._cleanups.append(cleanup)
+
+    async def aclose(self) -> None:
+        """Run the cleanups; called once by the transport that served this server."""
+        cleanups, self._cleanups = self._cleanups[::-1], []
+        for cleanup in cleanups:
+            try:
+                await cleanup()
+            except Exception:
+                logger.exception("cleanup %r failed", cleanup)
 
     # ------------------------------------------------------------------ connections
 

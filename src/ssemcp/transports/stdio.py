@@ -202,6 +202,7 @@ async def serve_stdio(
     finally:
         sys.stdout = saved_stdout
         session.connection.close()
+        await server.aclose()
         if isinstance(writer, asyncio.StreamWriter):
             with contextlib.suppress(Exception):
                 await writer.drain()
