@@ -1,0 +1,307 @@
+"""The conformance fixture: the tools, resources and prompts the official MCP conformance suite
+(@modelcontextprotocol/conformance 0.1.16) calls by name, with the reference texts.
+
+Serve it with ``ssemcp serve tests/conformance/everything_server.py:server`` (HTTP) or
+``ssemcp stdio tests/conformance/everything_server.py:server``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Final
+
+from ssemcp import (
+    Audio,
+    Context,
+    EmbeddedResource,
+    Image,
+    PromptMessage,
+    ResourceContents,
+    Server,
+    ToolError,
+)
+
+# A 1x1 transparent PNG, as in the reference fixture.
+PNG_BASE64: Final = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAA"
+    "AABJRU5ErkJggg=="
+)
+PNG_BYTES: Final = base64.b64decode(PNG_BASE64)
+# The smallest valid WAV: a RIFF header with an empty data chunk.
+WAV_BYTES: Final = (
+    b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00"
+    b"D\xac\x00\x00\x88X\x01\x00\x02\x00\x10\x00data\x00\x00\x00\x00"
+)
+STEP_DELAY_SECONDS: Final = 0.05
+
+server = Server("ssemcp-conformance", title="ssemcp conformance fixture")
+
+
+@server.tool()
+async def test_simple_text() -> str:
+    """Returns a simple text response."""
+    return "This is a simple text response for testing."
+
+
+@server.tool()
+async def test_image_content() -> Image:
+    """Returns an image (a 1x1 PNG)."""
+    return Image(PNG_BYTES, "image/png")
+
+
+@server.tool()
+async def test_audio_content() -> Audio:
+    """Returns audio (an empty WAV)."""
+    return Audio(WAV_BYTES, "audio/wav")
+
+
+@server.tool()
+async def test_embedded_resource() -> EmbeddedResource:
+    """Returns an embedded text resource."""
+    return EmbeddedResource(
+        ResourceContents(
+            "test://embedded-resource",
+            text="This is an embedded resource content.",
+            mime_type="text/plain",
+        )
+    )
+
+
+@server.tool()
+async def test_multiple_content_types() -> list[object]:
+    """Returns text, an image and an embedded resource."""
+    return [
+        "Multiple content types test:",
+        Image(PNG_BYTES, "image/png"),
+        EmbeddedResource(
+            ResourceContents(
+                "test://mixed-content-resource",
+                text='{"test":"data","value":123}',
+                mime_type="application/json",
+            )
+        ),
+    ]
+
+
+@server.tool()
+async def test_tool_with_logging(ctx: Context) -> str:
+    """Sends three log messages while it runs."""
+    await ctx.info("Tool execution started")
+    await asyncio.sleep(STEP_DELAY_SECONDS)
+    await ctx.info("Tool processing data")
+    await asyncio.sleep(STEP_DELAY_SECONDS)
+    await ctx.info("Tool execution completed")
+    return "Tool with logging executed successfully"
+
+
+@server.tool()
+async def test_error_handling() -> str:
+    """Always fails, as a tool execution error."""
+    raise ToolError("This tool intentionally returns an error for testing")
+
+
+@server.tool()
+async def test_tool_with_progress(ctx: Context) -> str:
+    """Reports progress 0, 50 and 100 of 100."""
+    for progress in (0, 50, 100):
+        await ctx.report_progress(progress, 100, f"Completed step {progress // 50 + 1} of 3")
+        if progress < 100:
+            await asyncio.sleep(STEP_DELAY_SECONDS)
+    return f"Progress tool completed (token {ctx.progress_token})"
+
+
+@server.tool()
+async def test_sampling(prompt: str, ctx: Context) -> str:
+    """Asks the client's model to answer the prompt.
+
+    Args:
+        prompt: the text to send to the model.
+    """
+    result = await ctx.sample(prompt, max_tokens=100)
+    content = result.get("content")
+    text = content.get("text") if isinstance(content, dict) else None
+    return f"LLM response: {text if text is not None else result}"
+
+
+@server.tool()
+async def test_elicitation(message: str, ctx: Context) -> str:
+    """Asks the user for a username and an email.
+
+    Args:
+        message: the question to show the user.
+    """
+    result = await ctx.elicit(
+        message,
+        {
+            "type": "object",
+            "properties": {
+                "username": {"type": "string", "description": "User's response"},
+                "email": {"type": "string", "description": "User's email address"},
+            },
+            "required": ["username", "email"],
+        },
+    )
+    return f"User response: action={result.get('action')}, content={result.get('content')}"
+
+
+@server.tool()
+async def test_elicitation_sep1034_defaults(ctx: Context) -> str:
+    """Elicits primitives that carry default values (SEP-1034)."""
+    result = await ctx.elicit(
+        "Please review and update the form fields with defaults",
+        {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "description": "User name", "default": "John Doe"},
+                "age": {"type": "integer", "description": "User age", "default": 30},
+                "score": {"type": "number", "description": "User score", "default": 95.5},
+                "status": {
+                    "type": "string",
+                    "description": "User status",
+                    "enum": ["active", "inactive", "pending"],
+                    "default": "active",
+                },
+                "verified": {"type": "boolean", "description": "Verified", "default": True},
+            },
+            "required": [],
+        },
+    )
+    return f"Elicitation completed: action={result.get('action')}, content={result.get('content')}"
+
+
+@server.tool()
+async def test_elicitation_sep1330_enums(ctx: Context) -> str:
+    """Elicits every enum form: untitled, titled, legacy, single and multi select (SEP-1330)."""
+    options = ["option1", "option2", "option3"]
+    titled = [
+        {"const": "value1", "title": "First Option"},
+        {"const": "value2", "title": "Second Option"},
+        {"const": "value3", "title": "Third Option"},
+    ]
+    result = await ctx.elicit(
+        "Please select options from the enum fields",
+        {
+            "type": "object",
+            "properties": {
+                "untitledSingle": {"type": "string", "enum": options},
+                "titledSingle": {"type": "string", "oneOf": titled},
+                "legacyEnum": {
+                    "type": "string",
+                    "enum": options,
+                    "enumNames": ["Option One", "Option Two", "Option Three"],
+                },
+                "untitledMulti": {"type": "array", "items": {"type": "string", "enum": options}},
+                "titledMulti": {"type": "array", "items": {"anyOf": titled}},
+            },
+            "required": [],
+        },
+    )
+    return f"Elicitation completed: action={result.get('action')}, content={result.get('content')}"
+
+
+async def json_schema_2020_12_tool(name: str, address: dict[str, str] | None = None) -> str:
+    """A tool whose input schema is published verbatim in JSON Schema 2020-12."""
+    return f"Hello {name}" + (f" from {address.get('city')}" if address else "")
+
+
+server.add_tool(
+    json_schema_2020_12_tool,
+    input_schema={
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "$defs": {
+            "address": {
+                "type": "object",
+                "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
+            }
+        },
+        "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}},
+        "required": ["name"],
+        "additionalProperties": False,
+    },
+)
+
+
+@server.tool()
+async def test_reconnection() -> str:
+    """Answers after a short pause (the suite checks stream resumption, SEP-1699)."""
+    await asyncio.sleep(STEP_DELAY_SECONDS)
+    return "Reconnection test completed"
+
+
+@server.resource("test://static-text", name="static-text", mime_type="text/plain")
+def static_text() -> str:
+    """A static text resource."""
+    return "This is the content of the static text resource."
+
+
+@server.resource("test://static-binary", name="static-binary", mime_type="image/png")
+def static_binary() -> bytes:
+    """A static binary resource (a PNG)."""
+    return PNG_BYTES
+
+
+@server.resource("test://template/{id}/data", name="template-data", mime_type="application/json")
+def template_data(id: str) -> dict[str, object]:
+    """A templated resource."""
+    return {"id": id, "templateTest": True, "data": f"Data for ID: {id}"}
+
+
+@server.resource("test://watched-resource", name="watched-resource", mime_type="text/plain")
+def watched_resource() -> str:
+    """A resource clients may subscribe to."""
+    return "Watched resource content"
+
+
+@server.prompt()
+def test_simple_prompt() -> str:
+    """A prompt with no arguments."""
+    return "This is a simple prompt for testing."
+
+
+@server.prompt()
+def test_prompt_with_arguments(arg1: str, arg2: str) -> str:
+    """A prompt with two required arguments.
+
+    Args:
+        arg1: the first argument.
+        arg2: the second argument.
+    """
+    return f"Prompt with arguments: arg1='{arg1}', arg2='{arg2}'"
+
+
+@server.prompt()
+def test_prompt_with_embedded_resource(resourceUri: str) -> list[PromptMessage]:  # noqa: N803
+    """A prompt that embeds a resource.
+
+    Args:
+        resourceUri: the URI of the resource to embed.
+    """
+    return [
+        PromptMessage(
+            "user",
+            EmbeddedResource(
+                ResourceContents(
+                    resourceUri,
+                    text="Embedded resource content for testing.",
+                    mime_type="text/plain",
+                )
+            ),
+        ),
+        PromptMessage("user", "Please process the embedded resource above."),
+    ]
+
+
+@server.prompt()
+def test_prompt_with_image() -> list[PromptMessage]:
+    """A prompt that includes an image."""
+    return [
+        PromptMessage("user", Image(PNG_BYTES, "image/png")),
+        PromptMessage("user", "Please analyze the image above."),
+    ]
+
+
+@server.completion(prompt="test_prompt_with_arguments", argument="arg1")
+def complete_arg1(value: str, context: dict[str, str]) -> list[str]:
+    return [choice for choice in ("test", "testing", "tested") if choice.startswith(value)]
