@@ -154,7 +154,7 @@ def classify(value: JSONValue) -> Message | Invalid:
         if type(method) is not str:
             return Invalid(known_id, InvalidRequest('Invalid Request: "method" must be a string'))
         params = value.get("params")
-        if params is not None and type(params) is not dict:
+        if "params" in value and type(params) is not dict:
             # JSON-RPC allows by-position params; MCP defines every params as an object.
             return Invalid(known_id, InvalidRequest('Invalid Request: "params" must be an object'))
         if "id" not in value:
@@ -182,6 +182,10 @@ def classify(value: JSONValue) -> Message | Invalid:
         or type(error.get("message")) is not str
     ):
         return Invalid(known_id, InvalidRequest('Invalid Request: malformed "error" object'))
+    if "id" not in value:
+        # JSON-RPC 2.0 section 5: the id member "is REQUIRED" in a response (null when the
+        # request's id could not be read).
+        return Invalid(None, InvalidRequest('Invalid Request: a response needs an "id"'))
     if raw_id is not None and known_id is None:
         return Invalid(None, _bad_id_error(raw_id))
     return ErrorResponse(known_id, error)
@@ -224,8 +228,9 @@ def dumps(value: JSONValue) -> bytes:
     try:
         return orjson.dumps(value)
     except TypeError:
-        # orjson refuses integers outside 64 bits; a tool may well compute one. The stdlib
-        # encoder writes them exactly, and still refuses NaN and infinities.
+        # orjson refuses integers outside 64 bits (a tool may well compute one) and nesting
+        # deeper than 255. The stdlib encoder writes big integers exactly, refuses NaN and
+        # infinities, and recurses for nesting, which we turn into the same TypeError.
         import json
 
         try:
@@ -234,6 +239,8 @@ def dumps(value: JSONValue) -> bytes:
             ).encode()
         except (TypeError, ValueError) as exc:
             raise TypeError(f"not JSON-serializable: {exc}") from None
+        except RecursionError:
+            raise TypeError("not JSON-serializable: nested too deeply") from None
 
 
 def serialize(message: Message | Sequence[Message]) -> bytes:

@@ -41,13 +41,19 @@ def decode_cursor(list_name: str, cursor: object) -> int:
     if type(cursor) is not str or not cursor or len(cursor) > _MAX_CURSOR_LENGTH:
         raise InvalidParams("Invalid cursor")
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        raw = base64.b64decode(
+            cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True
+        ).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidParams("Invalid cursor") from None
     name, _, offset_text = raw.rpartition(":")
     if name != list_name or not offset_text.isdigit() or not offset_text.isascii():
         raise InvalidParams("Invalid cursor")
-    return int(offset_text)
+    offset = int(offset_text)
+    # Only the exact string we issued is ours: no padding, no leading zeros, no junk.
+    if encode_cursor(list_name, offset) != cursor:
+        raise InvalidParams("Invalid cursor")
+    return offset
 
 
 def paginate(
@@ -58,6 +64,8 @@ def paginate(
     Raises:
         InvalidParams: the cursor is invalid, or points past the end of the list.
     """
+    if page_size < 1:
+        raise ValueError("page_size must be at least 1")
     offset = 0 if cursor is None else decode_cursor(list_name, cursor)
     if offset > len(items) or (offset == len(items) and offset != 0):
         # The list shrank under the client, or the cursor was forged.
