@@ -154,8 +154,9 @@ def classify(value: JSONValue) -> Message | Invalid:
         if type(method) is not str:
             return Invalid(known_id, InvalidRequest('Invalid Request: "method" must be a string'))
         params = value.get("params")
-        if "params" in value and type(params) is not dict:
-            # JSON-RPC allows by-position params; MCP defines every params as an object.
+        if not isinstance(params, dict) and (params is not None or "params" in value):
+            # JSON-RPC 2.0 section 4.2: params, if present, MUST be structured; MCP defines
+            # every params as an object (so by-position arrays, and null, are refused).
             return Invalid(known_id, InvalidRequest('Invalid Request: "params" must be an object'))
         if "id" not in value:
             return Notification(method, params)
