@@ -118,16 +118,61 @@ _log_level_option = click.option(
 @main.command()
 @_target_argument
 @click.option("--stdio", "use_stdio", is_flag=True, help="Serve on stdin/stdout.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port to bind.")
+@click.option(
+    "--allow-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="Allow this Host header (repeatable; default: 127.0.0.1, localhost, [::1]).",
+)
+@click.option(
+    "--allow-origin",
+    "allowed_origins",
+    multiple=True,
+    metavar="SCHEME://HOST[:PORT]",
+    help="Allow this Origin header (repeatable; default: http(s) on the loopback names).",
+)
 @_toolsets_option
 @_log_level_option
-def serve(target: str | None, use_stdio: bool, toolsets: str | None, log_level: str) -> None:
+def serve(
+    target: str | None,
+    use_stdio: bool,
+    host: str,
+    port: int,
+    allowed_hosts: tuple[str, ...],
+    allowed_origins: tuple[str, ...],
+    toolsets: str | None,
+    log_level: str,
+) -> None:
     """Serve the built-in server, or TARGET (module:attribute or file.py:attribute)."""
     _configure_logging(log_level)
     server = _choose_server(target, toolsets)
     if use_stdio:
         _run_stdio(server)
         return
-    raise click.UsageError("the HTTP transports are not available in this build yet; use --stdio")
+    import uvicorn
+
+    from ssemcp.http import create_app
+
+    app = create_app(
+        server,
+        allowed_hosts=allowed_hosts or None,
+        allowed_origins=allowed_origins or None,
+    )
+    logger.info("serving Streamable HTTP on http://%s:%d/mcp", host, port)
+    # Open GET streams never end by themselves; after 5 s of shutdown they are cancelled.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=5,
+    )
 
 
 @main.command()
