@@ -18,16 +18,16 @@ from collections.abc import Iterable
 from typing import Final
 
 from ssemcp.errors import InvalidRequest
-from ssemcp.server.registry import Server
-from ssemcp.transports.streamable import (
+from ssemcp.http.asgi import (
     DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_MAX_SESSIONS,
+    PAYLOAD_TOO_LARGE,
     ASGIReceive,
     ASGISend,
     HTTPError,
     Scope,
-    StreamableHTTPTransport,
 )
+from ssemcp.server.registry import Server
+from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS, StreamableHTTPTransport
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
@@ -61,7 +61,6 @@ MISDIRECTED_REQUEST: Final = HTTPError(
 # header on all incoming connections to prevent DNS rebinding attacks"; "If the Origin header
 # is present and invalid, servers MUST respond with HTTP 403 Forbidden".
 FORBIDDEN_ORIGIN: Final = HTTPError(403, InvalidRequest("Forbidden: the Origin is not allowed"))
-PAYLOAD_TOO_LARGE: Final = HTTPError(413, InvalidRequest("Payload Too Large"))
 BAD_CONTENT_LENGTH: Final = HTTPError(400, InvalidRequest("Bad Request: invalid Content-Length"))
 NOT_FOUND: Final = HTTPError(404, InvalidRequest("Not Found"))
 HEALTH_METHOD_NOT_ALLOWED: Final = HTTPError(

@@ -20,17 +20,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Final, TypeAlias
+from typing import Final
 
-from ssemcp.errors import InvalidRequest, ParseError, ProtocolError
+from ssemcp.errors import InvalidRequest, ParseError
+from ssemcp.http.asgi import (
+    DEFAULT_KEEPALIVE_SECONDS,
+    DEFAULT_MAX_BODY_BYTES,
+    JSON_CONTENT_TYPE,
+    PAYLOAD_TOO_LARGE,
+    SSE_HEADERS,
+    ASGIReceive,
+    ASGISend,
+    ClientDisconnected,
+    Headers,
+    HTTPError,
+    Scope,
+    media_types,
+    read_body,
+    short_id,
+)
 from ssemcp.jsonrpc import (
     ErrorResponse,
     Invalid,
     Message,
     Request,
     Response,
-    error_response,
     parse,
     serialize,
 )
@@ -53,65 +67,17 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# The ASGI vocabulary (asgiref's spec, "HTTP & WebSocket ASGI Message Format").
-Scope: TypeAlias = MutableMapping[str, Any]
-ASGIMessage: TypeAlias = MutableMapping[str, Any]
-ASGIReceive: TypeAlias = Callable[[], Awaitable[ASGIMessage]]
-ASGISend: TypeAlias = Callable[[ASGIMessage], Awaitable[None]]
-Headers: TypeAlias = dict[bytes, bytes]
-
-# The pinned official Python SDK (mcp 2.3.0) bounds its server's request bodies at 4 MiB; a
-# JSON-RPC request larger than that is a mistake or an attack (the stdio bound is the same).
-DEFAULT_MAX_BODY_BYTES: Final = 4 * 1024 * 1024
 # Each session holds a ServerConnection (a few KiB); 10 000 of them fit in tens of MiB, and
 # a client that opens more without DELETE-ing any is misbehaving.
 DEFAULT_MAX_SESSIONS: Final = 10_000
 # Messages waiting for a slow GET stream. Server-initiated messages are rare (list_changed,
 # resources/updated); a client that lets 256 pile up is not reading, and we drop the rest.
 DEFAULT_MAX_QUEUED_EVENTS: Final = 256
-# Under the 30 s to 60 s idle timeouts that common proxies and load balancers apply.
-DEFAULT_KEEPALIVE_SECONDS: Final = 15.0
-
 MCP_SESSION_ID: Final = b"mcp-session-id"
 MCP_PROTOCOL_VERSION: Final = b"mcp-protocol-version"
 _SUPPORTED_VERSION_BYTES: Final = frozenset(version.encode() for version in SUPPORTED_VERSIONS)
 # A peer's header value shown in a log line is cut to this many characters.
 _MAX_LOGGED_HEADER: Final = 64
-
-
-class _ClientDisconnected(Exception):
-    """The client went away while we read its request body."""
-
-
-class HTTPError:
-    """A precomputed HTTP error: status, headers and a JSON-RPC error body with id null.
-
-    spec 2025-11-25 basic/transports: the body of an error status "MAY comprise a JSON-RPC
-    error response that has no id". Built once at import; no stack trace, no peer input.
-    """
-
-    __slots__ = ("body", "headers", "status")
-
-    def __init__(
-        self,
-        status: int,
-        error: ProtocolError,
-        headers: tuple[tuple[bytes, bytes], ...] = (),
-    ) -> None:
-        self.status = status
-        self.body = serialize(error_response(None, error))
-        self.headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(self.body)).encode()),
-            *headers,
-        ]
-
-    async def respond(self, send: ASGISend) -> None:
-        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
-        await send({"type": "http.response.body", "body": self.body})
-
-    def __repr__(self) -> str:
-        return f"HTTPError({self.status}, {self.body!r})"
 
 
 # spec 2025-11-25 basic/transports, "Sending Messages to the Server": "The client MUST include
@@ -129,7 +95,6 @@ NOT_ACCEPTABLE_GET: Final = HTTPError(
 UNSUPPORTED_MEDIA_TYPE: Final = HTTPError(
     415, InvalidRequest("Unsupported Media Type: the body must be application/json")
 )
-PAYLOAD_TOO_LARGE: Final = HTTPError(413, InvalidRequest("Payload Too Large"))
 PARSE_ERROR: Final = HTTPError(400, ParseError("Parse error: the body is not valid JSON"))
 # "Servers that require a session ID SHOULD respond to requests without an Mcp-Session-Id
 # header (other than initialization) with HTTP 400 Bad Request."
@@ -161,56 +126,10 @@ METHOD_NOT_ALLOWED: Final = HTTPError(
     405, InvalidRequest("Method Not Allowed"), ((b"allow", b"GET, POST, DELETE"),)
 )
 
-_JSON_CONTENT_TYPE: Final = (b"content-type", b"application/json")
-# X-Accel-Buffering: nginx would otherwise hold events back until its buffer fills.
-_SSE_HEADERS: Final = (
-    (b"content-type", b"text/event-stream"),
-    (b"cache-control", b"no-cache"),
-    (b"x-accel-buffering", b"no"),
-)
-
-
-def _media_types(header: bytes) -> set[bytes]:
-    """The media types an ``Accept`` header lists, parameters (``;q=``) dropped."""
-    return {part.split(b";", 1)[0].strip().lower() for part in header.split(b",")}
-
 
 def _accepts_json_and_sse(header: bytes) -> bool:
-    types = _media_types(header)
+    types = media_types(header)
     return b"application/json" in types and b"text/event-stream" in types
-
-
-def _short(session_id: str) -> str:
-    """A session id is a bearer of the session: log only enough of it to correlate."""
-    return session_id[:6] + "…"
-
-
-async def read_body(receive: ASGIReceive, max_body_bytes: int) -> bytes | None:
-    """The request body, or None as soon as it exceeds ``max_body_bytes``.
-
-    The app already refused a ``Content-Length`` over the bound; this catches chunked bodies
-    (and lying lengths) without buffering more than ``max_body_bytes``.
-
-    Raises:
-        _ClientDisconnected: the client went away first.
-    """
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _ClientDisconnected
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > max_body_bytes:
-            return None
-        if chunk:
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    if len(chunks) == 1:
-        return chunks[0]
-    return b"".join(chunks)
 
 
 class _EventStream:
@@ -243,12 +162,14 @@ class _Session:
         event_stream = self.event_stream
         if event_stream is None:
             # spec basic/transports: with no stream open, the server has nowhere to put it.
-            logger.debug("session %s: no GET stream, dropped a message", _short(self.session_id))
+            logger.debug("session %s: no GET stream, dropped a message", short_id(self.session_id))
             return
         try:
             event_stream.queue.put_nowait(encode_event(serialize(message).decode()))
         except asyncio.QueueFull:
-            logger.debug("session %s: GET stream full, dropped a message", _short(self.session_id))
+            logger.debug(
+                "session %s: GET stream full, dropped a message", short_id(self.session_id)
+            )
 
     def close(self) -> None:
         self.is_closed = True
@@ -374,7 +295,7 @@ class StreamableHTTPTransport:
             return
         try:
             body = await read_body(receive, self._max_body_bytes)
-        except _ClientDisconnected:
+        except ClientDisconnected:
             return
         if body is None:
             await PAYLOAD_TOO_LARGE.respond(send)
@@ -404,7 +325,7 @@ class StreamableHTTPTransport:
             session = found
             is_new = False
 
-        reply_stream = _ReplyStream(send, [*_SSE_HEADERS, *session_header])
+        reply_stream = _ReplyStream(send, [*SSE_HEADERS, *session_header])
         try:
             reply = await session.connection.receive(payload, send=reply_stream)
         except asyncio.CancelledError:
@@ -425,7 +346,7 @@ class StreamableHTTPTransport:
                 self._sessions[session.session_id] = session
                 logger.info(
                     "session %s: initialized (%d open)",
-                    _short(session.session_id),
+                    short_id(session.session_id),
                     len(self._sessions),
                 )
             else:
@@ -467,7 +388,7 @@ class StreamableHTTPTransport:
                 "type": "http.response.start",
                 "status": 200,
                 "headers": [
-                    _JSON_CONTENT_TYPE,
+                    JSON_CONTENT_TYPE,
                     (b"content-length", str(len(body)).encode()),
                     *extra_headers,
                 ],
@@ -480,7 +401,7 @@ class StreamableHTTPTransport:
     async def _get(self, receive: ASGIReceive, send: ASGISend, headers: Headers) -> None:
         # spec basic/transports, "Listening for Messages from the Server": "The client MUST
         # include an Accept header, listing text/event-stream as a supported content type."
-        if b"text/event-stream" not in _media_types(headers.get(b"accept", b"")):
+        if b"text/event-stream" not in media_types(headers.get(b"accept", b"")):
             await NOT_ACCEPTABLE_GET.respond(send)
             return
         found = self._find_session(headers)
@@ -495,9 +416,9 @@ class StreamableHTTPTransport:
         session.event_stream = event_stream
         watcher = asyncio.ensure_future(_wait_for_disconnect(receive, event_stream))
         getter: asyncio.Future[bytes] | None = None
-        logger.debug("session %s: GET stream opened", _short(session.session_id))
+        logger.debug("session %s: GET stream opened", short_id(session.session_id))
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+            await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
             while True:
                 if getter is None:
                     getter = asyncio.ensure_future(event_stream.queue.get())
@@ -525,7 +446,7 @@ class StreamableHTTPTransport:
             await asyncio.gather(
                 *(task for task in (watcher, getter) if task is not None), return_exceptions=True
             )
-            logger.debug("session %s: GET stream closed", _short(session.session_id))
+            logger.debug("session %s: GET stream closed", short_id(session.session_id))
 
     # ------------------------------------------------------------------ DELETE
 
@@ -538,7 +459,9 @@ class StreamableHTTPTransport:
         # the MCP endpoint with the Mcp-Session-Id header, to explicitly terminate the session".
         del self._sessions[found.session_id]
         found.close()
-        logger.info("session %s: deleted (%d open)", _short(found.session_id), len(self._sessions))
+        logger.info(
+            "session %s: deleted (%d open)", short_id(found.session_id), len(self._sessions)
+        )
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 

@@ -1,0 +1,129 @@
+"""The ASGI vocabulary and the small pieces every HTTP transport shares.
+
+Owns the ASGI types, reading a bounded request body, precomputed JSON-RPC error responses
+with an HTTP status (``HTTPError``), and the headers of an SSE response. It knows no route
+and no MCP method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Final, TypeAlias
+
+from ssemcp.errors import InvalidRequest, ProtocolError
+from ssemcp.jsonrpc import error_response, serialize
+
+__all__ = [
+    "DEFAULT_KEEPALIVE_SECONDS",
+    "DEFAULT_MAX_BODY_BYTES",
+    "JSON_CONTENT_TYPE",
+    "PAYLOAD_TOO_LARGE",
+    "SSE_HEADERS",
+    "ASGIMessage",
+    "ASGIReceive",
+    "ASGISend",
+    "ClientDisconnected",
+    "HTTPError",
+    "Headers",
+    "Scope",
+    "media_types",
+    "read_body",
+    "short_id",
+]
+
+# The ASGI vocabulary (asgiref's spec, "HTTP & WebSocket ASGI Message Format").
+Scope: TypeAlias = MutableMapping[str, Any]
+ASGIMessage: TypeAlias = MutableMapping[str, Any]
+ASGIReceive: TypeAlias = Callable[[], Awaitable[ASGIMessage]]
+ASGISend: TypeAlias = Callable[[ASGIMessage], Awaitable[None]]
+Headers: TypeAlias = dict[bytes, bytes]
+
+# The pinned official Python SDK (mcp 2.3.0) bounds its server's request bodies at 4 MiB; a
+# JSON-RPC request larger than that is a mistake or an attack (the stdio bound is the same).
+DEFAULT_MAX_BODY_BYTES: Final = 4 * 1024 * 1024
+# Under the 30 s to 60 s idle timeouts that common proxies and load balancers apply.
+DEFAULT_KEEPALIVE_SECONDS: Final = 15.0
+
+
+class ClientDisconnected(Exception):
+    """The client went away while we read its request body."""
+
+
+class HTTPError:
+    """A precomputed HTTP error: status, headers and a JSON-RPC error body with id null.
+
+    spec 2025-11-25 basic/transports: the body of an error status "MAY comprise a JSON-RPC
+    error response that has no id". Built once at import; no stack trace, no peer input.
+    """
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(
+        self,
+        status: int,
+        error: ProtocolError,
+        headers: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> None:
+        self.status = status
+        self.body = serialize(error_response(None, error))
+        self.headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(self.body)).encode()),
+            *headers,
+        ]
+
+    async def respond(self, send: ASGISend) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+    def __repr__(self) -> str:
+        return f"HTTPError({self.status}, {self.body!r})"
+
+
+PAYLOAD_TOO_LARGE: Final = HTTPError(413, InvalidRequest("Payload Too Large"))
+
+JSON_CONTENT_TYPE: Final = (b"content-type", b"application/json")
+# X-Accel-Buffering: nginx would otherwise hold events back until its buffer fills.
+SSE_HEADERS: Final = (
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+)
+
+
+def media_types(header: bytes) -> set[bytes]:
+    """The media types an ``Accept`` header lists, parameters (``;q=``) dropped."""
+    return {part.split(b";", 1)[0].strip().lower() for part in header.split(b",")}
+
+
+def short_id(session_id: str) -> str:
+    """A session id is a bearer of the session: log only enough of it to correlate."""
+    return session_id[:6] + "…"
+
+
+async def read_body(receive: ASGIReceive, max_body_bytes: int) -> bytes | None:
+    """The request body, or None as soon as it exceeds ``max_body_bytes``.
+
+    The app already refused a ``Content-Length`` over the bound; this catches chunked bodies
+    (and lying lengths) without buffering more than ``max_body_bytes``.
+
+    Raises:
+        ClientDisconnected: the client went away first.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > max_body_bytes:
+            return None
+        if chunk:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    if len(chunks) == 1:
+        return chunks[0]
+    return b"".join(chunks)
