@@ -1,0 +1,74 @@
+"""The ssemcp command: version, help, and the errors a user meets before anything serves."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ssemcp import Server, __version__
+from ssemcp.cli import load_server, main
+
+
+def test_version_prints_the_package_version() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"ssemcp, version {__version__}"
+
+
+def test_help_lists_the_commands() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    assert "serve" in result.output
+    assert "stdio" in result.output
+
+
+def test_python_dash_m_runs_the_same_command() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "ssemcp", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert completed.returncode == 0
+    assert __version__ in completed.stdout
+
+
+def test_unknown_toolset_is_a_usage_error() -> None:
+    result = CliRunner().invoke(main, ["stdio", "--toolsets", "utilities,nope"])
+    assert result.exit_code == 2
+    assert "unknown toolset(s): nope" in result.output
+
+
+def test_toolsets_and_a_target_together_are_refused(tmp_path: Path) -> None:
+    app = tmp_path / "app.py"
+    app.write_text("from ssemcp import Server\nserver = Server('mine')\n")
+    result = CliRunner().invoke(main, ["stdio", f"{app}:server", "--toolsets", "utilities"])
+    assert result.exit_code == 2
+    assert "--toolsets applies to the built-in server" in result.output
+
+
+def test_target_file_with_a_server_or_a_factory_loads(tmp_path: Path) -> None:
+    app = tmp_path / "myapp.py"
+    app.write_text(
+        "from ssemcp import Server\n"
+        "server = Server('mine')\n"
+        "def make():\n    return Server('made')\n"
+    )
+    assert load_server(f"{app}:server").name == "mine"
+    assert load_server(f"{app}:make").name == "made"
+    assert isinstance(load_server(str(app)), Server)  # the attribute defaults to `server`
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("no_such_module_xyz:server", "cannot import no_such_module_xyz"),
+        ("ssemcp.errors:ToolError", "is not an ssemcp Server"),
+        ("ssemcp.errors:nothing", "is not an ssemcp Server"),
+    ],
+)
+def test_bad_targets_are_explained(target: str, message: str) -> None:
+    result = CliRunner().invoke(main, ["stdio", target])
+    assert result.exit_code == 1
+    assert message in result.output
