@@ -819,3 +819,18 @@ def test_refusals_use_the_error_hierarchy() -> None:
     session = new_session()
     action = session.receive(Request(1, "initialize", {"protocolVersion": 1}))
     assert error_of(action, 1) == InvalidParams.code
+
+
+@pytest.mark.parametrize(
+    ("method", "params"), [("ping", None), ("logging/setLevel", {"level": "info"})]
+)
+def test_answered_inline_methods_also_refuse_an_id_in_flight(
+    method: str, params: dict[str, str] | None
+) -> None:
+    session = ServerSession(server_info={"name": "s", "version": "1"}, capabilities={})
+    session.receive(Request(1, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {}}))
+    assert isinstance(session.receive(Request(7, "tools/list")), Dispatch)
+    action = session.receive(Request(7, method, params))
+    assert isinstance(action, Reply)
+    assert isinstance(action.message, ErrorResponse)
+    assert action.message.code == -32600

@@ -216,12 +216,14 @@ class ServerSession:
                 return Reply(Response(request.id, self._initialize(request.params)))
             if method not in self.revision.client_methods:
                 raise MethodNotFound(f"Method not found: {method}")
+            # spec basic: the request ID "MUST NOT have been previously used by the requestor
+            # within the same session"; one still in flight would get two answers.
+            if request.id in self._in_flight:
+                raise InvalidRequest(f"Invalid Request: id {request.id!r} is already in flight")
             if method == "ping":
                 return Reply(Response(request.id, {}))
             if method == "logging/setLevel":
                 return Reply(Response(request.id, self._set_level(request.params)))
-            if request.id in self._in_flight:
-                raise InvalidRequest(f"Invalid Request: id {request.id!r} is already in flight")
         except ProtocolError as exc:
             return Reply(error_response(request.id, exc))
         self._in_flight[request.id] = False
