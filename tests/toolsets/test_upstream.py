@@ -1,0 +1,401 @@
+"""``ssemcp.toolsets._upstream``: cache, budget, retries, concurrency bound, errors.
+
+The cache and the budget run on an injected clock (no sleeps). The client runs against the
+fixture upstream over real HTTP on 127.0.0.1, and every claim is checked by counting the
+fixture's hits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from upstream_server import UpstreamFixture
+
+from ssemcp.toolsets._upstream import (
+    BudgetExhausted,
+    RequestBudget,
+    RetryPolicy,
+    TTLCache,
+    UpstreamClient,
+    UpstreamError,
+    UpstreamNotFound,
+    env_float,
+    env_int,
+    env_str,
+)
+
+ITEM = "/v0/item/8863.json"
+
+
+class FakeClock:
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+ClientFactory = Callable[..., UpstreamClient]
+
+
+@pytest.fixture
+async def make_client(upstream: UpstreamFixture) -> AsyncIterator[ClientFactory]:
+    """Build clients against the fixture's Firebase API; all are closed after the test."""
+    clients: list[UpstreamClient] = []
+
+    def make(**options: object) -> UpstreamClient:
+        options.setdefault("retry", RetryPolicy(max_attempts=3, backoff_seconds=0.001))
+        client = UpstreamClient("The test API", upstream.api_url, **options)  # type: ignore[arg-type]
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+# ---------------------------------------------------------------------- TTLCache
+
+
+def test_cache_returns_a_value_until_its_ttl_passes() -> None:
+    clock = FakeClock()
+    cache = TTLCache(10, clock)
+    cache.put("a", {"x": 1}, ttl_seconds=30)
+    clock.advance(29.9)
+    assert cache.get("a") == (True, {"x": 1})
+    clock.advance(0.1)
+    assert cache.get("a") == (False, None)
+    assert len(cache) == 0
+
+
+def test_cache_keeps_a_cached_null_apart_from_a_miss() -> None:
+    cache = TTLCache(10, FakeClock())
+    cache.put("null", None, ttl_seconds=5)
+    assert cache.get("null") == (True, None)
+    assert cache.get("absent") == (False, None)
+
+
+def test_cache_with_zero_ttl_keeps_nothing_and_drops_the_old_value() -> None:
+    cache = TTLCache(10, FakeClock())
+    cache.put("a", 1, ttl_seconds=60)
+    cache.put("a", 2, ttl_seconds=0)
+    assert cache.get("a") == (False, None)
+
+
+def test_cache_evicts_the_least_recently_used_entry_at_its_bound() -> None:
+    cache = TTLCache(2, FakeClock())
+    cache.put("a", 1, ttl_seconds=60)
+    cache.put("b", 2, ttl_seconds=60)
+    assert cache.get("a") == (True, 1)  # "a" is now the most recently used
+    cache.put("c", 3, ttl_seconds=60)
+    assert len(cache) == 2
+    assert cache.get("b") == (False, None)
+    assert cache.get("a") == (True, 1)
+    assert cache.get("c") == (True, 3)
+
+
+def test_cache_refuses_a_size_below_one() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        TTLCache(0)
+
+
+# ---------------------------------------------------------------------- RequestBudget
+
+
+def test_budget_refuses_the_request_past_its_limit_with_the_wait() -> None:
+    clock = FakeClock()
+    budget = RequestBudget(3, 3600, clock)
+    for _ in range(3):
+        budget.spend("Algolia")
+    assert budget.remaining == 0
+    clock.advance(600)
+    with pytest.raises(BudgetExhausted) as caught:
+        budget.spend("Algolia")
+    message = str(caught.value)
+    assert "Algolia" in message
+    assert "3 requests per 3600 s" in message
+    assert "try again in 3000 s" in message
+
+
+def test_budget_frees_requests_as_the_window_slides() -> None:
+    clock = FakeClock()
+    budget = RequestBudget(2, 100, clock)
+    budget.spend("x")
+    clock.advance(50)
+    budget.spend("x")
+    clock.advance(50)  # the first request leaves the window
+    assert budget.remaining == 1
+    budget.spend("x")
+    with pytest.raises(BudgetExhausted):
+        budget.spend("x")
+
+
+def test_budget_refuses_a_limit_below_one() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        RequestBudget(0, 3600)
+
+
+# ---------------------------------------------------------------------- RetryPolicy
+
+
+def test_retry_delays_double_and_are_capped() -> None:
+    policy = RetryPolicy(max_attempts=6, backoff_seconds=0.5, max_backoff_seconds=3)
+    assert [policy.delay_seconds(attempt) for attempt in range(1, 6)] == [0.5, 1, 2, 3, 3]
+
+
+def test_retry_policy_needs_one_attempt() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        RetryPolicy(max_attempts=0)
+
+
+# ---------------------------------------------------------------------- env helpers
+
+
+def test_env_helpers_read_values_and_fall_back_to_defaults() -> None:
+    env = {"A": " 2.5 ", "B": "7", "C": " https://x ", "EMPTY": ""}
+    assert env_float(env, "A", 1.0) == 2.5
+    assert env_int(env, "B", 1) == 7
+    assert env_str(env, "C", "d") == "https://x"
+    assert env_float(env, "EMPTY", 1.5) == 1.5
+    assert env_int(env, "MISSING", 3) == 3
+    assert env_str(env, "EMPTY", "d") == "d"
+
+
+@pytest.mark.parametrize(
+    ("reader", "raw", "message"),
+    [
+        (env_float, "fast", "is not a number"),
+        (env_float, "-1", "must be at least 0"),
+        (env_float, "nan", "must be at least 0"),
+        (env_int, "1.5", "is not an integer"),
+        (env_int, "-3", "must be at least 0"),
+    ],
+)
+def test_env_helpers_reject_bad_values_naming_the_variable(
+    reader: Callable[..., object], raw: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message) as caught:
+        reader({"SSEMCP_X": raw}, "SSEMCP_X", 1)
+    assert "SSEMCP_X" in str(caught.value)
+
+
+# ---------------------------------------------------------------------- the client
+
+
+async def test_client_decodes_json_and_reuses_its_connection(
+    upstream: UpstreamFixture, make_client: ClientFactory
+) -> None:
+    client = make_client()
+    first = await client.get_json("item/8863.json")
+    second = await client.get_json("item/8884.json")
+    assert isinstance(first, dict)
+    assert first["title"] == "My YC app: Dropbox - Throw away your USB drive"
+    assert isinstance(second, dict)
+    assert second["by"] == "jsomers"
+    assert client._client is not None  # one shared httpx client, created on first use
+
+
+async def test_client_serves_from_cache_within_the_ttl_and_refetches_after(
+    upstream: UpstreamFixture, make_client: ClientFactory
+) -> None:
+    clock = FakeClock()
+    client = make_client(cache=TTLCache(100, clock))
+    for _ in range(3):
+        await client.get_json("item/8863.json", ttl_seconds=300)
+    assert upstream.hits_for(ITEM) == 1
+    clock.advance(300)
+    await client.get_json("item/8863.json", ttl_seconds=300)
+    assert upstream.hits_for(ITEM) == 2
+
+
+async def test_client_fresh_read_skips_the_cache_but_refreshes_it(
+    upstream: UpstreamFixture, make_client: ClientFactory
+) -> None:
+    client = make_client(cache=TTLCache(100, FakeClock()))
+    await client.get_json("item/8863.json", ttl_seconds=300)
+    changed = upstream.get(ITEM) | {"score": 999}
+    upstream.set(ITEM, changed)
+    assert await client.get_json("item/8863.json", ttl_seconds=300, fresh=True) == changed
+    assert await client.get_json("item/8863.json", ttl_seconds=300) == changed
+    assert upstream.hits_for(ITEM) == 2
+
+
+async def test_client_cache_keys_include_the_query_parameters(
+    upstream: UpstreamFixture, make_client: ClientFactory
+) -> None:
+    client = make_client(cache=TTLCache(100, FakeClock()))
+    await client.get_json("item/8863.json", {"b": "2", "a": "1"}, ttl_seconds=60)
+    await client.get_json("item/8863.json", {"a": "1", "b": "2"}, ttl_seconds=60)
+    await client.get_json("item/8863.json", {"a": "other"}, ttl_seconds=60)
+    assert upstream.hits_for(ITEM) == 2
+
+
+async def test_client_retries_a_500_and_succeeds_with_two_hits(
+    upstream: UpstreamFixture, make_client: ClientFactory
+) -> None:
+    upstream.fail(ITEM, "500", times=1)
+    value = await make_client().get_json("item/8863.json")
+    assert isinstance(value, dict)
+    assert value["id"] == 8863
+    assert upstream.hits_for(ITEM) == 2
+
+
+async def test_client_gives_up_after_the_bounded_attempts(
+    upstream: UpstreamFixture, make_client: ClientFactory
+) -> None:
+    upstream.fail(ITEM, "500")
+    client = make_client(retry=RetryPolicy(max_attempts=4, backoff_seconds=0.001))
+    with pytest.raises(UpstreamError) as caught:
+        await client.get_json("item/8863.json")
+    assert upstream.hits_for(ITEM) == 4
+    message = str(caught.value)
+    assert message == "The test API answered HTTP 500 (after 4 attempts); try again later."
+
+
+async def test_client_waits_with_exponential_backoff_between_attempts(
+    upstream: UpstreamFixture, upstream_sleeps: list[float], make_client: ClientFactory
+) -> None:
+    upstream.fail(ITEM, "500")
+
+    async def sleep(seconds: float) -> None:
+        upstream_sleeps.append(seconds)
+
+    client = make_client(retry=RetryPolicy(max_attempts=4, backoff_seconds=0.25), sleep=sleep)
+    with pytest.raises(UpstreamError):
+        await client.get_json("item/8863.json")
+    assert upstream_sleeps == [0.25, 0.5, 1.0]
+
+
+@pytest.fixture
+def upstream_sleeps() -> list[float]:
+    return []
+
+
+async def test_client_does_not_retry_a_404(
+    upstream: UpstreamFixture, make_client: ClientFactory
+) -> None:
+    upstream.fail(ITEM, "404")
+    with pytest.raises(UpstreamNotFound, match=r"has nothing at item/8863\.json"):
+        await make_client().get_json("item/8863.json")
+    assert upstream.hits_for(ITEM) == 1
+
+
+async def test_client_does_not_retry_other_4xx(
+    upstream: UpstreamFixture, make_client: ClientFactory
+) -> None:
+    with pytest.raises(UpstreamError, match=r"refused the request for nowhere.json \(HTTP 401\)"):
+        await make_client().get_json("nowhere.json")
+    assert upstream.hits_for("/v0/nowhere.json") == 1
+
+
+async def test_client_reports_malformed_json_without_retrying(
+    upstream: UpstreamFixture, make_client: ClientFactory
+) -> None:
+    upstream.fail(ITEM, "malformed")
+    with pytest.raises(UpstreamError, match=r"malformed JSON for item/8863\.json"):
+        await make_client().get_json("item/8863.json")
+    assert upstream.hits_for(ITEM) == 1
+
+
+async def test_client_returns_a_json_null_as_none(
+    upstream: UpstreamFixture, make_client: ClientFactory
+) -> None:
+    upstream.fail(ITEM, "null", times=1)
+    assert await make_client().get_json("item/8863.json") is None
+
+
+async def test_client_retries_a_timeout_then_succeeds(
+    upstream: UpstreamFixture, make_client: ClientFactory
+) -> None:
+    upstream.fail(ITEM, "slow", times=1, delay_seconds=2)
+    value = await make_client(timeout_seconds=0.2).get_json("item/8863.json")
+    assert isinstance(value, dict)
+    assert upstream.hits_for(ITEM) == 2
+
+
+async def test_client_reports_a_timeout_after_the_bounded_attempts(
+    upstream: UpstreamFixture, make_client: ClientFactory
+) -> None:
+    upstream.fail(ITEM, "slow", delay_seconds=2)
+    client = make_client(
+        timeout_seconds=0.1, retry=RetryPolicy(max_attempts=2, backoff_seconds=0.001)
+    )
+    with pytest.raises(UpstreamError, match=r"timed out after 0.1 s \(after 2 attempts\)"):
+        await client.get_json("item/8863.json")
+    assert upstream.hits_for(ITEM) == 2
+
+
+async def test_client_reports_an_unreachable_upstream(make_client: ClientFactory) -> None:
+    # Port 9 (discard) on 127.0.0.1 refuses connections: nothing listens there in a sandbox.
+    client = UpstreamClient(
+        "The gone API",
+        "http://127.0.0.1:9",
+        retry=RetryPolicy(max_attempts=2, backoff_seconds=0.001),
+    )
+    try:
+        with pytest.raises(UpstreamError, match=r"could not be reached .*after 2 attempts"):
+            await client.get_json("x.json")
+    finally:
+        await client.aclose()
+
+
+async def test_client_never_has_more_requests_in_flight_than_its_bound(
+    upstream: UpstreamFixture, make_client: ClientFactory
+) -> None:
+    upstream.delay("/v0/item/", 0.05)
+    client = make_client(max_concurrency=3)
+    paths = [f"item/{item_id}.json" for item_id in range(1, 16)]
+    await asyncio.gather(*(client.get_json(path) for path in paths))
+    assert upstream.total_hits() == 15
+    assert upstream.max_in_flight == 3
+
+
+async def test_client_counts_every_attempt_against_its_budget_and_then_refuses(
+    upstream: UpstreamFixture, make_client: ClientFactory
+) -> None:
+    clock = FakeClock()
+    upstream.fail(ITEM, "500", times=1)
+    client = make_client(budget=RequestBudget(3, 3600, clock))
+    await client.get_json("item/8863.json")  # two attempts
+    await client.get_json("item/8884.json")  # the third request
+    with pytest.raises(BudgetExhausted, match="request budget for The test API"):
+        await client.get_json("item/8952.json")
+    assert upstream.total_hits() == 3
+    clock.advance(3600)
+    await client.get_json("item/8952.json")
+    assert upstream.total_hits() == 4
+
+
+async def test_client_serves_cached_answers_when_the_budget_is_spent(
+    upstream: UpstreamFixture, make_client: ClientFactory
+) -> None:
+    clock = FakeClock()
+    client = make_client(budget=RequestBudget(1, 3600, clock), cache=TTLCache(10, clock))
+    first = await client.get_json("item/8863.json", ttl_seconds=60)
+    assert await client.get_json("item/8863.json", ttl_seconds=60) == first
+    assert upstream.total_hits() == 1
+
+
+async def test_closed_client_refuses_requests(make_client: ClientFactory) -> None:
+    client = make_client()
+    await client.get_json("item/8863.json")
+    await client.aclose()
+    assert client._client is None
+    with pytest.raises(UpstreamError, match="closed"):
+        await client.get_json("item/8863.json")
+
+
+async def test_client_closed_before_use_opens_nothing() -> None:
+    client = UpstreamClient("The test API", "http://127.0.0.1:9")
+    await client.aclose()
+    assert client._client is None
+
+
+def test_client_refuses_a_concurrency_below_one() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        UpstreamClient("x", "http://127.0.0.1:9", max_concurrency=0)
