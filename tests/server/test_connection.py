@@ -771,3 +771,41 @@ async def test_closing_a_session_cancels_its_handlers_and_refuses_requests() -> 
         await call
     error = await client.error("ping")
     assert error["code"] == -32600
+
+
+async def test_output_type_gives_a_schema_to_a_tool_with_its_own_readable_text() -> None:
+    server = Server("s")
+
+    @server.tool(output_type=Weather)
+    async def forecast(city: str) -> ToolResult:
+        if city == "nowhere":
+            return ToolResult(["no such city"], is_error=True)
+        weather: Weather = {"city": city, "celsius": 3.5}
+        return ToolResult([f"{city}: 3.5 °C, light snow"], structured=weather)
+
+    @server.tool(output_type=Weather)
+    async def broken(city: str) -> ToolResult:
+        return ToolResult(["oops"], structured={"city": city})
+
+    client = FakeClient(server)
+    await client.initialize()
+    tools = {t["name"]: t for t in (await client.result("tools/list"))["tools"]}
+    assert tools["forecast"]["outputSchema"]["required"] == ["city", "celsius"]
+    assert await client.call("forecast", {"city": "Oslo"}) == {
+        "content": [{"type": "text", "text": "Oslo: 3.5 °C, light snow"}],
+        "structuredContent": {"city": "Oslo", "celsius": 3.5},
+    }
+    failed = await client.call("forecast", {"city": "nowhere"})
+    assert failed["isError"] is True
+    assert "structuredContent" not in failed
+    # Structured data that breaks the declared schema never reaches the client.
+    malformed = await client.call("broken", {"city": "Oslo"})
+    assert malformed["isError"] is True
+    assert malformed["content"][0]["text"] == "Tool 'broken' returned a malformed result"
+
+
+def test_output_type_without_a_schema_is_refused() -> None:
+    from ssemcp.errors import LocalProtocolError
+
+    with pytest.raises(LocalProtocolError):
+        Server("s").add_tool(make_server().tools["add"].plan.function, output_type=str)

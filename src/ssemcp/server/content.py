@@ -202,13 +202,14 @@ class ToolResult:
 
     Args:
         content: blocks (``str`` becomes a text block).
-        structured: the ``structuredContent`` object (2025-06-18 and later).
+        structured: the ``structuredContent`` (2025-06-18 and later): a JSON object, or a
+            value of the tool's ``output_type`` (a model, dataclass, TypedDict ...).
         is_error: the call failed; ``content`` says why, for the model to act on.
         meta: the result's ``_meta``.
     """
 
     content: Sequence[ContentBlock | str | JSONObject] = ()
-    structured: JSONObject | None = None
+    structured: object = None
     is_error: bool = False
     meta: JSONObject | None = None
 

@@ -169,6 +169,7 @@ class Server:
         annotations: ToolAnnotations | JSONObject | None = None,
         icons: Sequence[Icon | JSONObject] | None = None,
         structured_output: bool | None = None,
+        output_type: object = None,
         meta: JSONObject | None = None,
     ) -> Callable[[F], F]:
         """Register the decorated function as a tool; see :meth:`add_tool`."""
@@ -182,6 +183,7 @@ class Server:
                 annotations=annotations,
                 icons=icons,
                 structured_output=structured_output,
+                output_type=output_type,
                 meta=meta,
             )
             return function
@@ -198,6 +200,7 @@ class Server:
         annotations: ToolAnnotations | JSONObject | None = None,
         icons: Sequence[Icon | JSONObject] | None = None,
         structured_output: bool | None = None,
+        output_type: object = None,
         meta: JSONObject | None = None,
         input_schema: JSONObject | None = None,
     ) -> Tool:
@@ -208,6 +211,9 @@ class Server:
         return annotation (see :func:`~ssemcp.server.schema.plan_output`).
 
         Args:
+            output_type: the type of the structured output, when the function returns a
+                ``ToolResult`` (its own readable text, plus ``structured=`` data of this
+                type) rather than the data itself.
             input_schema: publish this schema instead of the generated one (arguments are
                 still validated against the signature).
 
@@ -223,7 +229,10 @@ class Server:
             raise LocalProtocolError(f"a tool named {tool_name!r} is already registered")
         plan = plan_handler(function, model_name=tool_name, context_type=Context)
         output = plan_output(
-            function, content_types=(*CONTENT_TYPES, ToolResult), structured=structured_output
+            function,
+            content_types=(*CONTENT_TYPES, ToolResult),
+            structured=structured_output,
+            output_type=output_type,
         )
         definition: JSONObject = {"name": tool_name}
         _put(definition, "title", title)

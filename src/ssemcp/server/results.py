@@ -69,7 +69,14 @@ def tool_result(value: Any, output: OutputPlan | None, revision: Revision) -> JS
     is_error = False
     if isinstance(value, ToolResult):
         blocks = content_blocks(list(value.content))
-        structured = value.structured
+        if value.structured is not None:
+            # Validated against the tool's output type when it has one: spec server/tools
+            # says structured results "MUST conform to this schema".
+            structured = (
+                output.structured(value.structured)
+                if output is not None and not value.is_error
+                else _as_object(value.structured)
+            )
         is_error = value.is_error
         meta = value.meta
     elif output is not None:
@@ -87,6 +94,13 @@ def tool_result(value: Any, output: OutputPlan | None, revision: Revision) -> JS
     if meta:
         result["_meta"] = meta
     return result
+
+
+def _as_object(value: object) -> JSONObject:
+    jsonable = to_jsonable(value)
+    if not isinstance(jsonable, dict):
+        raise TypeError("structuredContent must be a JSON object")
+    return jsonable
 
 
 def _prompt_message(item: object, revision: Revision) -> JSONObject:

@@ -243,6 +243,7 @@ def plan_output(
     *,
     content_types: Sequence[type],
     structured: bool | None = None,
+    output_type: object = None,
 ) -> OutputPlan | None:
     """The output plan for a tool, or None when its results are content only.
 
@@ -250,17 +251,25 @@ def plan_output(
         structured: force (True) or forbid (False) structured output; None decides by the
             return annotation: objects, models, dataclasses, TypedDicts, numbers, bools
             and lists of data get an ``outputSchema``; ``str`` and content blocks do not.
+        output_type: describe the structured output with this type instead of the return
+            annotation; for tools that return a ``ToolResult`` with their own readable text
+            and ``structured=`` data of this type.
 
     Raises:
-        LocalProtocolError: ``structured=True`` with an annotation that has no schema.
+        LocalProtocolError: ``structured=True`` (or an ``output_type``) with a type that has
+            no schema.
     """
     if structured is False:
         return None
-    try:
-        hints = typing.get_type_hints(function, include_extras=True)
-    except Exception:
-        hints = {}
-    annotation = hints.get("return", inspect.Signature.empty)
+    if output_type is not None:
+        annotation: Any = output_type
+        structured = True
+    else:
+        try:
+            hints = typing.get_type_hints(function, include_extras=True)
+        except Exception:
+            hints = {}
+        annotation = hints.get("return", inspect.Signature.empty)
     bare = annotation
     if get_origin(bare) is typing.Annotated:
         bare = get_args(bare)[0]
