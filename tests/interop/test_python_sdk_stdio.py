@@ -30,6 +30,9 @@ from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
 pytestmark = pytest.mark.interop
 
+# The built-in server with the utilities only: no tool set that would reach the internet.
+BUILTIN_ARGS = ("--toolsets", "utilities")
+
 FIXTURE_TARGET = f"{Path(__file__).with_name('fixture_app.py')}:server"
 # Long enough for a loaded CI machine, short enough that a hang fails well inside the
 # per-test timeout with the SDK's own error rather than pytest-timeout's.
@@ -52,7 +55,7 @@ async def connect(
 ) -> AsyncIterator[ClientSession]:
     """An initialized SDK session with ``python -m ssemcp stdio *server_args``."""
     parameters = StdioServerParameters(
-        command=sys.executable, args=["-m", "ssemcp", "stdio", *server_args]
+        command=sys.executable, args=["-m", "ssemcp", "stdio", *(server_args or BUILTIN_ARGS)]
     )
     async with (
         stdio_client(parameters, errlog=errlog) as (read_stream, write_stream),

@@ -24,6 +24,9 @@ import pytest
 
 pytestmark = pytest.mark.interop
 
+# The built-in server with the utilities only: no tool set that would reach the internet.
+BUILTIN_ARGS = ("--toolsets", "utilities")
+
 FIXTURE_TARGET = f"{Path(__file__).with_name('fixture_app.py')}:server"
 # ssemcp.transports.stdio.DEFAULT_MAX_LINE_BYTES, restated: the bound is part of the contract.
 MAX_LINE_BYTES = 4 * 1024 * 1024
@@ -53,7 +56,7 @@ class StdioServer:
         self.stderr_path = stderr_path
         self._stderr = stderr_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ssemcp", "stdio", *server_args],
+            [sys.executable, "-m", "ssemcp", "stdio", *(server_args or BUILTIN_ARGS)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,

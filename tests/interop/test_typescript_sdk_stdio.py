@@ -23,6 +23,9 @@ from fixture_app import BLOB_BYTES, PIXEL_PNG, STATIC_TEXT
 
 pytestmark = pytest.mark.interop
 
+# The built-in server with the utilities only: no tool set that would reach the internet.
+BUILTIN_ARGS = ("--toolsets", "utilities")
+
 NODE_DIRECTORY = Path(__file__).with_name("node")
 CLIENT_SCRIPT = NODE_DIRECTORY / "stdio_client.mjs"
 FIXTURE_TARGET = f"{Path(__file__).with_name('fixture_app.py')}:server"
@@ -42,7 +45,16 @@ def run_scenario(scenario: str, *server_args: str) -> Record:
             "(it runs `npm ci` there) before the interop tests"
         )
     completed = subprocess.run(
-        [node, str(CLIENT_SCRIPT), scenario, sys.executable, "-m", "ssemcp", "stdio", *server_args],
+        [
+            node,
+            str(CLIENT_SCRIPT),
+            scenario,
+            sys.executable,
+            "-m",
+            "ssemcp",
+            "stdio",
+            *(server_args or BUILTIN_ARGS),
+        ],
         cwd=NODE_DIRECTORY,
         capture_output=True,
         timeout=SCENARIO_TIMEOUT_SECONDS,

@@ -20,17 +20,26 @@ def _register_utilities(server: Server) -> None:
     register(server)
 
 
+def _register_hackernews(server: Server) -> None:
+    from ssemcp.toolsets.hackernews import register
+
+    register(server)  # settings from SSEMCP_HN_* / SSEMCP_ALGOLIA_* environment variables
+
+
 # Name -> registration function, imported lazily so a tool set's dependencies load only when
-# it is chosen.
+# it is chosen. A registration raises ValueError for a bad setting in the environment.
 TOOLSETS: Final[dict[str, Callable[[Server], None]]] = {
+    "hackernews": _register_hackernews,
     "utilities": _register_utilities,
 }
 # Tool sets that need no API key: what `ssemcp serve` offers with no options.
-DEFAULT_TOOLSETS: Final = ("utilities",)
+DEFAULT_TOOLSETS: Final = ("hackernews", "utilities")
 
 INSTRUCTIONS: Final = (
-    "ssemcp built-in server. Utilities: echo, current_time (IANA time zones), calculate "
-    "(arithmetic and math functions), and the greeting://{name} resource template."
+    "ssemcp built-in server. HackerNews (hn_* tools, hn:// resources and prompts): top, new, "
+    "best, ask, show and job stories, items, comment threads, users and full-text search. "
+    "Utilities: echo, current_time (IANA time zones), calculate (arithmetic and math "
+    "functions), and the greeting://{name} resource template."
 )
 
 
@@ -38,7 +47,7 @@ def build_server(toolsets: Sequence[str] = DEFAULT_TOOLSETS) -> Server:
     """The built-in server with the named tool sets registered.
 
     Raises:
-        LocalProtocolError: an unknown tool set name.
+        LocalProtocolError: an unknown tool set name, or a bad setting in the environment.
     """
     unknown = [name for name in toolsets if name not in TOOLSETS]
     if unknown:
@@ -47,5 +56,8 @@ def build_server(toolsets: Sequence[str] = DEFAULT_TOOLSETS) -> Server:
         )
     server = Server("ssemcp", title="ssemcp", instructions=INSTRUCTIONS)
     for name in dict.fromkeys(toolsets):
-        TOOLSETS[name](server)
+        try:
+            TOOLSETS[name](server)
+        except ValueError as exc:
+            raise LocalProtocolError(f"toolset {name}: {exc}") from None
     return server
