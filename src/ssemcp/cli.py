@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import importlib
 import importlib.util
+import ipaddress
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Final
@@ -19,6 +21,7 @@ import click
 
 from ssemcp._version import __version__
 from ssemcp.errors import LocalProtocolError
+from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
 from ssemcp.server.registry import Server
 from ssemcp.toolsets import DEFAULT_TOOLSETS, TOOLSETS, build_server
 
@@ -86,6 +89,71 @@ def _choose_server(target: str | None, toolsets: str | None) -> Server:
         raise click.UsageError(str(exc)) from None
 
 
+# The environment variable that may hold bearer tokens, comma-separated. Safer than --token:
+# a command line is visible to every user of the machine (ps), the environment is not.
+TOKEN_ENV: Final = "SSEMCP_TOKEN"
+
+
+def _tokens(from_options: tuple[str, ...]) -> tuple[str, ...]:
+    """Every token from ``--token`` and from ``SSEMCP_TOKEN``; both sources count."""
+    from_env = os.environ.get(TOKEN_ENV, "").split(",")
+    return tuple(dict.fromkeys(t.strip() for t in (*from_options, *from_env) if t.strip()))
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether binding ``host`` is reachable from this machine only: 127.0.0.0/8, ::1, localhost."""
+    name = host.strip().lower()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False  # another name, or "" (every interface): not provably loopback
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def _refuse_exposure_without_token(host: str, tokens: tuple[str, ...], insecure: bool) -> None:
+    """Refuse to listen beyond loopback with no token, unless told ``--insecure-no-auth``.
+
+    spec 2025-11-25 basic/transports, "Security Warning": "When running locally, servers
+    SHOULD bind only to localhost (127.0.0.1) rather than all network interfaces (0.0.0.0)",
+    and "Servers SHOULD implement proper authentication for all connections".
+
+    Raises:
+        click.UsageError: ``host`` is not loopback, there is no token, and no override.
+    """
+    if _is_loopback(host) or tokens:
+        return
+    if not insecure:
+        raise click.UsageError(
+            f"refusing to listen on {host!r} without a token: anyone who can reach that "
+            f"address could use every tool of this server. Pass --token (or set {TOKEN_ENV}), "
+            "or --insecure-no-auth to accept the risk."
+        )
+    logger.warning("listening on %r with NO authentication (--insecure-no-auth)", host)
+
+
+def _check_security_options(
+    tokens: tuple[str, ...], cors_origins: tuple[str, ...], trusted_proxies: tuple[str, ...]
+) -> None:
+    """A malformed --token, --cors or --trusted-proxy is a usage error, not a traceback."""
+    from ssemcp.http.auth import BearerAuth
+    from ssemcp.http.cors import CORSPolicy
+    from ssemcp.http.proxy import TrustedProxies
+
+    try:
+        if tokens:
+            BearerAuth(tokens)
+        CORSPolicy(cors_origins)
+        TrustedProxies(trusted_proxies)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 def _run_stdio(server: Server) -> None:
     from ssemcp.transports.stdio import serve_stdio
 
@@ -118,7 +186,13 @@ _log_level_option = click.option(
 @main.command()
 @_target_argument
 @click.option("--stdio", "use_stdio", is_flag=True, help="Serve on stdin/stdout.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind. Beyond loopback it needs --token (or --insecure-no-auth), and "
+    "--allow-host for each name clients use (only loopback names are allowed by default).",
+)
 @click.option("--port", type=int, default=8000, show_default=True, help="Port to bind.")
 @click.option(
     "--allow-host",
@@ -134,6 +208,51 @@ _log_level_option = click.option(
     metavar="SCHEME://HOST[:PORT]",
     help="Allow this Origin header (repeatable; default: http(s) on the loopback names).",
 )
+@click.option(
+    "--token",
+    "tokens",
+    multiple=True,
+    metavar="TOKEN",
+    help="Require 'Authorization: Bearer TOKEN' on every request but GET /healthz "
+    f"(repeatable; also ${TOKEN_ENV}, comma-separated, which ps cannot show).",
+)
+@click.option(
+    "--insecure-no-auth",
+    is_flag=True,
+    help="Allow --host beyond loopback without a token (anyone who reaches it may use it).",
+)
+@click.option(
+    "--cors",
+    "cors_origins",
+    multiple=True,
+    metavar="SCHEME://HOST[:PORT]",
+    help="Answer CORS for this browser origin, e.g. the MCP Inspector's (repeatable; "
+    "also allows it as an Origin). No '*'.",
+)
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    metavar="IP|CIDR",
+    help="Believe X-Forwarded-For/-Proto/-Host/-Prefix from this peer (repeatable); "
+    "ignored from any other.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_BODY_TIMEOUT_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time to receive a whole request body; past it, 408 and the connection closes.",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_HEADER_TIMEOUT_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time to receive a request line and headers; past it, the connection closes.",
+)
 @_toolsets_option
 @_log_level_option
 def serve(
@@ -143,11 +262,22 @@ def serve(
     port: int,
     allowed_hosts: tuple[str, ...],
     allowed_origins: tuple[str, ...],
+    tokens: tuple[str, ...],
+    insecure_no_auth: bool,
+    cors_origins: tuple[str, ...],
+    trusted_proxies: tuple[str, ...],
+    body_timeout: float,
+    header_timeout: float,
     toolsets: str | None,
     log_level: str,
 ) -> None:
     """Serve the built-in server, or TARGET (module:attribute or file.py:attribute)."""
     _configure_logging(log_level)
+    auth_tokens = _tokens(tokens)
+    if not use_stdio:
+        # Before anything is built or bound: a refused command starts nothing.
+        _refuse_exposure_without_token(host, auth_tokens, insecure_no_auth)
+        _check_security_options(auth_tokens, cors_origins, trusted_proxies)
     server = _choose_server(target, toolsets)
     if use_stdio:
         _run_stdio(server)
@@ -155,12 +285,25 @@ def serve(
     import uvicorn
 
     from ssemcp.http import create_app
+    from ssemcp.http.uvicorn_protocol import http_protocol
 
     app = create_app(
         server,
         allowed_hosts=allowed_hosts or None,
         allowed_origins=allowed_origins or None,
+        tokens=auth_tokens,
+        cors_origins=cors_origins,
+        trusted_proxies=trusted_proxies,
+        body_timeout_seconds=body_timeout,
     )
+    if not _is_loopback(host) and not allowed_hosts:
+        # The Host allowlist stays loopback-only (DNS rebinding): a remote client's Host names
+        # this machine some other way, and would get 421 until allowed.
+        logger.warning(
+            "listening on %r, but only Host 127.0.0.1, localhost and [::1] are accepted: "
+            "pass --allow-host for each name clients use to reach this server",
+            host,
+        )
     logger.info("serving Streamable HTTP on http://%s:%d/mcp", host, port)
     # Open GET streams never end by themselves; after 5 s of shutdown they are cancelled.
     uvicorn.run(
@@ -170,7 +313,11 @@ def serve(
         log_level=log_level,
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        # httptools with a deadline and a size bound on request heads (uvicorn has neither).
+        http=http_protocol(header_timeout_seconds=header_timeout),
+        # uvicorn's own X-Forwarded-* handling is on by default and trusts 127.0.0.1 (or
+        # $FORWARDED_ALLOW_IPS); ssemcp.http.proxy decides instead, from --trusted-proxy.
+        proxy_headers=False,
         timeout_graceful_shutdown=5,
     )
 

@@ -1,9 +1,12 @@
 """The ASGI app: security checks, routing, health and lifespan around the MCP endpoint.
 
-Owns what every request passes before any transport sees it: the Host allowlist (421), the
-Origin allowlist (403), the ``Content-Length`` bound (413); then the routes (the MCP endpoint,
-``GET /healthz``, 404 for the rest) and the ASGI lifespan. What happens at the MCP endpoint
-is the Streamable HTTP transport's (``ssemcp.transports.streamable``).
+Owns what every request passes before any transport sees it, in this order: the trusted-proxy
+rewrite (``ssemcp.http.proxy``), the Host allowlist (421), the Origin allowlist (403), CORS
+(``ssemcp.http.cors``), the bearer token (401, ``ssemcp.http.auth``), the ``Content-Length``
+bound (413) and the body deadline (408, ``ssemcp.http.timeouts``); then the routes (the MCP
+endpoint, ``GET /healthz``, 404 for the rest) and the ASGI lifespan. What happens at the MCP
+endpoint is the Streamable HTTP transport's (``ssemcp.transports.streamable``); at ``/sse`` and
+``/messages/``, the legacy HTTP+SSE transport's (``ssemcp.transports.legacy_sse``).
 
 Why Host and Origin: a page on ``evil.example`` can rebind its name to 127.0.0.1 and drive a
 local server from the victim's browser (DNS rebinding). The browser still sends
@@ -13,12 +16,14 @@ this server stops it (Starlette's ``TrustedHostMiddleware`` is the model for the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Final
 
 from ssemcp.errors import InvalidRequest
 from ssemcp.http.asgi import (
+    DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
     PAYLOAD_TOO_LARGE,
     ASGIReceive,
@@ -26,7 +31,12 @@ from ssemcp.http.asgi import (
     HTTPError,
     Scope,
 )
+from ssemcp.http.auth import PRINCIPAL_KEY, BearerAuth
+from ssemcp.http.cors import CORSPolicy
+from ssemcp.http.proxy import FORWARDED_PREFIX_KEY, TrustedProxies
+from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, BodyDeadline
 from ssemcp.server.registry import Server
+from ssemcp.transports.legacy_sse import MESSAGES_PATH, SSE_PATH, LegacySSETransport
 from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS, StreamableHTTPTransport
 
 __all__ = [
@@ -67,6 +77,8 @@ HEALTH_METHOD_NOT_ALLOWED: Final = HTTPError(
     405, InvalidRequest("Method Not Allowed"), ((b"allow", b"GET"),)
 )
 _HEALTH_BODY: Final = b'{"status":"ok"}'
+# The legacy POST path with and without its trailing slash: clients that hard-code it differ.
+_MESSAGES_PATHS: Final = frozenset({MESSAGES_PATH, MESSAGES_PATH.rstrip("/")})
 _HEALTH_HEADERS: Final = [
     (b"content-type", b"application/json"),
     (b"content-length", str(len(_HEALTH_BODY)).encode()),
@@ -124,6 +136,19 @@ class _Allowlist:
         return prefix + separator + host in self._any_port
 
 
+def _route_path(scope: Scope) -> str:
+    """The path below the app's mount point.
+
+    ASGI "HTTP Connection Scope": ``path`` includes ``root_path`` (uvicorn ``--root-path``
+    prepends it), so routes match on what follows it.
+    """
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if root_path and path.startswith(root_path + "/"):
+        return path[len(root_path) :]
+    return path
+
+
 class MCPApp:
     """The ASGI app that :func:`create_app` builds; see there."""
 
@@ -136,15 +161,49 @@ class MCPApp:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_sessions: int = DEFAULT_MAX_SESSIONS,
         path: str = "/mcp",
+        tokens: Iterable[str] | None = None,
+        cors_origins: Iterable[str] = (),
+        trusted_proxies: Iterable[str] = (),
+        body_timeout_seconds: float | None = DEFAULT_BODY_TIMEOUT_SECONDS,
+        legacy_sse: bool = True,
+        keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
     ) -> None:
         self.transport = StreamableHTTPTransport(
-            server, max_body_bytes=max_body_bytes, max_sessions=max_sessions
+            server,
+            max_body_bytes=max_body_bytes,
+            max_sessions=max_sessions,
+            keepalive_seconds=keepalive_seconds,
+        )
+        # The 2024-11-05 HTTP+SSE transport: its sessions count apart from the ones above.
+        self.legacy_sse = (
+            LegacySSETransport(
+                server,
+                max_body_bytes=max_body_bytes,
+                max_sessions=max_sessions,
+                keepalive_seconds=keepalive_seconds,
+            )
+            if legacy_sse
+            else None
         )
         self._allowed_hosts = _Allowlist(
             DEFAULT_ALLOWED_HOSTS if allowed_hosts is None else allowed_hosts
         )
+        # Security layers, built once (None: off). See ssemcp.http.auth, .cors and .proxy.
+        tokens = tuple(tokens or ())
+        self._auth = BearerAuth(tokens) if tokens else None
+        cors_origins = tuple(cors_origins)
+        self._cors = CORSPolicy(cors_origins) if cors_origins else None
+        trusted_proxies = tuple(trusted_proxies)
+        self._proxies = TrustedProxies(trusted_proxies) if trusted_proxies else None
+        if body_timeout_seconds is not None and body_timeout_seconds <= 0:
+            raise ValueError("body_timeout_seconds must be positive (or None for no bound)")
+        self._body_timeout_seconds = body_timeout_seconds
+        # A CORS origin must also pass the Origin check, or its requests would get 403.
         self._allowed_origins = _Allowlist(
-            DEFAULT_ALLOWED_ORIGINS if allowed_origins is None else allowed_origins
+            [
+                *(DEFAULT_ALLOWED_ORIGINS if allowed_origins is None else allowed_origins),
+                *(self._cors.origins if self._cors is not None else ()),
+            ]
         )
         self._server = server
         self._max_body_bytes = max_body_bytes
@@ -153,7 +212,15 @@ class MCPApp:
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
         scope_type = scope["type"]
         if scope_type == "http":
-            await self._http(scope, receive, send)
+            if self._body_timeout_seconds is None:
+                await self._http(scope, receive, send)
+                return
+            # One deadline for the whole body, checked around each receive(): no task.
+            deadline = BodyDeadline(
+                receive, send, asyncio.get_running_loop().time() + self._body_timeout_seconds
+            )
+            await self._http(scope, deadline.receive, deadline.send)
+            await deadline.respond_if_expired()
         elif scope_type == "lifespan":
             await self._lifespan(receive, send)
         else:
@@ -161,6 +228,12 @@ class MCPApp:
             await send({"type": "websocket.close", "code": 1008})
 
     async def _http(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+        # First, and only from a trusted proxy: X-Forwarded-* into client, scheme and Host,
+        # so that every check below sees the client's values.
+        if self._proxies is not None:
+            self._proxies.apply(scope)
+        else:
+            scope[FORWARDED_PREFIX_KEY] = ""
         # ASGI gives header names lowercased; a repeated header keeps its last value, and every
         # check below reads this same dict, so no check can see a different value.
         headers: dict[bytes, bytes] = dict(scope["headers"])
@@ -176,6 +249,20 @@ class MCPApp:
                 logger.info("refused Origin %r", origin[:_MAX_LOGGED_HEADER])
             await FORBIDDEN_ORIGIN.respond(send)
             return
+        if self._cors is not None:
+            # A preflight carries no credentials (Fetch standard), so it is answered before
+            # the token check; every other response to a CORS origin gets its headers.
+            if self._cors.is_preflight(scope, headers):
+                await self._cors.preflight(headers, send)
+                return
+            send = self._cors.wrap_send(headers, send)
+        scope[PRINCIPAL_KEY] = None
+        if (
+            self._auth is not None
+            and not (scope["method"] in ("GET", "HEAD") and _route_path(scope) == "/healthz")
+            and not await self._auth.authenticate(scope, headers, send)
+        ):
+            return
         content_length = headers.get(b"content-length")
         if content_length is not None:
             if not content_length.isdigit():
@@ -185,9 +272,13 @@ class MCPApp:
                 await PAYLOAD_TOO_LARGE.respond(send)
                 return
 
-        path = scope["path"]
+        path = _route_path(scope)
         if path == self._path:
             await self.transport.handle(scope, receive, send, headers)
+        elif path == SSE_PATH and self.legacy_sse is not None:
+            await self.legacy_sse.handle_stream(scope, receive, send)
+        elif path in _MESSAGES_PATHS and self.legacy_sse is not None:
+            await self.legacy_sse.handle_message(scope, receive, send, headers)
         elif path == "/healthz":
             if scope["method"] in ("GET", "HEAD"):
                 await send(
@@ -206,6 +297,8 @@ class MCPApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.transport.close()
+                if self.legacy_sse is not None:
+                    self.legacy_sse.close()
                 await self._server.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -219,6 +312,12 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_sessions: int = DEFAULT_MAX_SESSIONS,
     path: str = "/mcp",
+    tokens: Iterable[str] | None = None,
+    cors_origins: Iterable[str] = (),
+    trusted_proxies: Iterable[str] = (),
+    body_timeout_seconds: float | None = DEFAULT_BODY_TIMEOUT_SECONDS,
+    legacy_sse: bool = True,
+    keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
 ) -> MCPApp:
     """Build the ASGI app that serves ``server`` over Streamable HTTP at ``path``.
 
@@ -232,6 +331,21 @@ def create_app(
         max_body_bytes: the largest request body; larger gets 413.
         max_sessions: live sessions at most; past it, ``initialize`` gets 503.
         path: the MCP endpoint.
+        tokens: bearer tokens; when given, every request but ``GET /healthz`` needs
+            ``Authorization: Bearer <one of them>`` (else 401), and its scope gets
+            ``ssemcp.principal``, a stable non-secret name of the token (None when off).
+            See ``ssemcp.http.auth``.
+        cors_origins: browser origins (``scheme://host[:port]``) to answer CORS for; they
+            pass the Origin check too. No ``*``. See ``ssemcp.http.cors``.
+        trusted_proxies: IPs or CIDR networks whose ``X-Forwarded-For``, ``-Proto``,
+            ``-Host`` and ``-Prefix`` are believed; from other peers they are ignored. Run
+            uvicorn with ``proxy_headers=False``. See ``ssemcp.http.proxy``.
+        body_timeout_seconds: time to receive a whole request body; past it, 408 and the
+            connection closes. None: no bound. (The header bound is the HTTP server's:
+            ``ssemcp.http.uvicorn_protocol``.)
+        legacy_sse: also serve the 2024-11-05 HTTP+SSE transport (``GET /sse``,
+            ``POST /messages/``), with its own ``max_sessions`` streams at most.
+        keepalive_seconds: how often an idle SSE stream gets a comment.
 
     Returns:
         An ASGI 3 app; run it with any ASGI server (``uvicorn.run(app)``).
@@ -243,4 +357,10 @@ def create_app(
         max_body_bytes=max_body_bytes,
         max_sessions=max_sessions,
         path=path,
+        tokens=tokens,
+        cors_origins=cors_origins,
+        trusted_proxies=trusted_proxies,
+        body_timeout_seconds=body_timeout_seconds,
+        legacy_sse=legacy_sse,
+        keepalive_seconds=keepalive_seconds,
     )
