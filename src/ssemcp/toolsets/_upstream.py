@@ -29,6 +29,7 @@ from ssemcp._version import __version__
 
 __all__ = [
     "BudgetExhausted",
+    "RefusalHook",
     "RequestBudget",
     "RetryPolicy",
     "TTLCache",
@@ -44,6 +45,10 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+# What a 4xx answer means for one upstream: called with the status, the headers and the start
+# of the body (at most MAX_ERROR_BODY_BYTES); returns the error to raise, or None for the
+# generic handling below. GitHub uses it to report a rate limit with its reset time.
+RefusalHook = Callable[[int, httpx.Headers, bytes], "UpstreamError | None"]
 
 # Ten requests in flight per upstream: the issue's default; browsers open six connections per
 # host, and the HN Firebase API serves a front page (30 items) in three rounds at this width.
@@ -62,6 +67,8 @@ DEFAULT_TIMEOUT_SECONDS: Final = 10.0
 DEFAULT_CACHE_MAX_ENTRIES: Final = 2000
 # Bodies above 10 MB are not JSON an HN-sized API sends; refuse rather than buffer them.
 MAX_RESPONSE_BYTES: Final = 10 * 1024 * 1024
+# An error body is a short JSON message (GitHub's are ~200 bytes); a refusal hook sees no more.
+MAX_ERROR_BODY_BYTES: Final = 16 * 1024
 # What a peer's error body may contribute to a log line.
 _MAX_LOGGED_BODY: Final = 200
 
@@ -274,6 +281,16 @@ class _Retryable(Exception):
 # ---------------------------------------------------------------------- the client
 
 
+async def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+    """The first ``limit`` bytes of a streamed body (the rest is left unread)."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) >= limit:
+            break
+    return bytes(body[:limit])
+
+
 class UpstreamClient:
     """GET JSON from one upstream API, with caching, a concurrency bound and retries.
 
@@ -291,6 +308,9 @@ class UpstreamClient:
         budget: a limit on requests sent (every attempt counts); None for no limit.
         sleep: how to wait between attempts (``asyncio.sleep``; tests may inject).
         transport: an httpx transport to use instead of the network (tests).
+        headers: sent with every request, over the defaults (``User-Agent``, ``Accept``);
+            for credentials too: they are never logged.
+        on_refusal: turns a 4xx answer into a more specific error (see ``RefusalHook``).
     """
 
     def __init__(
@@ -305,6 +325,8 @@ class UpstreamClient:
         budget: RequestBudget | None = None,
         sleep: Sleep = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+        on_refusal: RefusalHook | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -317,6 +339,12 @@ class UpstreamClient:
         self.budget = budget
         self._sleep = sleep
         self._transport = transport
+        self._headers = {
+            "User-Agent": f"ssemcp/{__version__}",
+            "Accept": "application/json",
+            **(headers or {}),
+        }
+        self._on_refusal = on_refusal
         self._client: httpx.AsyncClient | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._is_closed = False
@@ -335,7 +363,7 @@ class UpstreamClient:
                     max_connections=self.max_concurrency,
                     max_keepalive_connections=self.max_concurrency,
                 ),
-                headers={"User-Agent": f"ssemcp/{__version__}", "Accept": "application/json"},
+                headers=self._headers,
                 follow_redirects=True,
                 transport=self._transport,
             )
@@ -419,6 +447,11 @@ class UpstreamClient:
                 status = response.status_code
                 if status >= 500:
                     raise _Retryable(f"answered HTTP {status}")
+                if status >= 400 and self._on_refusal is not None:
+                    error_body = await _read_at_most(response, MAX_ERROR_BODY_BYTES)
+                    refusal = self._on_refusal(status, response.headers, error_body)
+                    if refusal is not None:
+                        raise refusal
                 if status == 404:
                     raise UpstreamNotFound(f"{self.name} has nothing at {path}.")
                 if status == 429:

@@ -1,0 +1,121 @@
+"""``WeatherSettings``: where the weather tool set finds Open-Meteo and how it treats it.
+
+Owns the tunables (base URLs, timeout, concurrency, retries, cache lifetimes, the request
+budget) and reading them from ``SSEMCP_OPEN_METEO_*`` / ``SSEMCP_WEATHER_*`` environment
+variables. Using them is :mod:`.api`'s business.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from ssemcp.toolsets._upstream import (
+    DEFAULT_BACKOFF_SECONDS,
+    DEFAULT_CACHE_MAX_ENTRIES,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_TIMEOUT_SECONDS,
+    env_float,
+    env_int,
+    env_str,
+)
+
+__all__ = ["ENVIRONMENT_VARIABLES", "WeatherSettings"]
+
+# https://open-meteo.com/en/docs: the forecast endpoint is {this}/forecast.
+DEFAULT_OPEN_METEO_URL: Final = "https://api.open-meteo.com/v1"
+# https://open-meteo.com/en/docs/geocoding-api: the search endpoint is {this}/search.
+DEFAULT_GEOCODING_URL: Final = "https://geocoding-api.open-meteo.com/v1"
+# Open-Meteo's models update hourly and "current" values every 15 minutes: 10 minutes (the
+# issue's figure) never serves weather more than one update old.
+DEFAULT_FORECAST_TTL_SECONDS: Final = 600.0
+# Places do not move: a day keeps repeated questions about one city to one geocoding call.
+DEFAULT_GEOCODING_TTL_SECONDS: Final = 86_400.0
+# open-meteo.com/en/terms: free non-commercial use is "less than 10'000 daily API calls,
+# 5'000 hourly and 600 minutely"; we keep to the minutely figure, shared by both endpoints.
+DEFAULT_REQUESTS_PER_MINUTE: Final = 600
+
+# Environment variable -> what it sets (for --help texts and the README).
+ENVIRONMENT_VARIABLES: Final = {
+    "SSEMCP_OPEN_METEO_URL": "base URL of the Open-Meteo forecast API",
+    "SSEMCP_OPEN_METEO_GEOCODING_URL": "base URL of the Open-Meteo geocoding API",
+    "SSEMCP_WEATHER_TIMEOUT_SECONDS": "timeout of one upstream request",
+    "SSEMCP_WEATHER_MAX_CONCURRENCY": "upstream requests in flight at once, per API",
+    "SSEMCP_WEATHER_MAX_ATTEMPTS": "attempts per upstream request (timeouts, 5xx are retried)",
+    "SSEMCP_WEATHER_BACKOFF_SECONDS": "wait before the first retry (doubles each time)",
+    "SSEMCP_WEATHER_CACHE_MAX_ENTRIES": "cached upstream answers kept, per API",
+    "SSEMCP_WEATHER_FORECAST_TTL_SECONDS": "how long a forecast (or current weather) is cached",
+    "SSEMCP_WEATHER_GEOCODING_TTL_SECONDS": "how long a place-name lookup is cached",
+    "SSEMCP_OPEN_METEO_REQUESTS_PER_MINUTE": "request budget for Open-Meteo (both APIs)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WeatherSettings:
+    """How the weather tool set reaches Open-Meteo."""
+
+    forecast_url: str = DEFAULT_OPEN_METEO_URL
+    geocoding_url: str = DEFAULT_GEOCODING_URL
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    backoff_seconds: float = DEFAULT_BACKOFF_SECONDS
+    cache_max_entries: int = DEFAULT_CACHE_MAX_ENTRIES
+    forecast_ttl_seconds: float = DEFAULT_FORECAST_TTL_SECONDS
+    geocoding_ttl_seconds: float = DEFAULT_GEOCODING_TTL_SECONDS
+    requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
+
+    def __post_init__(self) -> None:
+        for url in (self.forecast_url, self.geocoding_url):
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"not an http(s) base URL: {url!r}")
+        if self.timeout_seconds <= 0:
+            raise ValueError("the timeout must be positive")
+        if min(self.max_concurrency, self.max_attempts, self.cache_max_entries) < 1:
+            raise ValueError("concurrency, attempts and cache size must be at least 1")
+        if self.requests_per_minute < 1:
+            raise ValueError("the Open-Meteo request budget must be at least 1 per minute")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> WeatherSettings:
+        """Settings from ``SSEMCP_OPEN_METEO_*`` and ``SSEMCP_WEATHER_*`` variables; unset ones
+        keep their defaults.
+
+        Raises:
+            ValueError: a variable holds a value out of range or of the wrong type.
+        """
+        env = os.environ if environ is None else environ
+        return cls(
+            forecast_url=env_str(env, "SSEMCP_OPEN_METEO_URL", DEFAULT_OPEN_METEO_URL),
+            geocoding_url=env_str(env, "SSEMCP_OPEN_METEO_GEOCODING_URL", DEFAULT_GEOCODING_URL),
+            timeout_seconds=env_float(
+                env, "SSEMCP_WEATHER_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS, minimum=0.001
+            ),
+            max_concurrency=env_int(
+                env, "SSEMCP_WEATHER_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, minimum=1
+            ),
+            max_attempts=env_int(
+                env, "SSEMCP_WEATHER_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, minimum=1
+            ),
+            backoff_seconds=env_float(
+                env, "SSEMCP_WEATHER_BACKOFF_SECONDS", DEFAULT_BACKOFF_SECONDS
+            ),
+            cache_max_entries=env_int(
+                env, "SSEMCP_WEATHER_CACHE_MAX_ENTRIES", DEFAULT_CACHE_MAX_ENTRIES, minimum=1
+            ),
+            forecast_ttl_seconds=env_float(
+                env, "SSEMCP_WEATHER_FORECAST_TTL_SECONDS", DEFAULT_FORECAST_TTL_SECONDS
+            ),
+            geocoding_ttl_seconds=env_float(
+                env, "SSEMCP_WEATHER_GEOCODING_TTL_SECONDS", DEFAULT_GEOCODING_TTL_SECONDS
+            ),
+            requests_per_minute=env_int(
+                env,
+                "SSEMCP_OPEN_METEO_REQUESTS_PER_MINUTE",
+                DEFAULT_REQUESTS_PER_MINUTE,
+                minimum=1,
+            ),
+        )
