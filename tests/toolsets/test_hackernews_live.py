@@ -227,9 +227,12 @@ async def test_summarize_asks_the_clients_model_with_the_thread_and_returns_its_
     assert params["includeContext"] == "none"
     prompt = params["messages"][0]["content"]["text"]  # type: ignore[index, call-overload]
     assert prompt.startswith("Summarize this Hacker News discussion")
+    # The thread as hn_thread's text renders it: an indented tree, text under each author.
     assert "# My YC app: Dropbox - Throw away your USB drive" in prompt
-    assert "- BrandonM: I have a few qualms with this app:" in prompt
-    assert "    - BrandonM: Fair enough & good luck." in prompt  # depth 3, indented
+    assert "\n- BrandonM, " in prompt
+    assert "(id 9224)\n  I have a few qualms with this app:" in prompt
+    assert "\n    - BrandonM, " in prompt  # depth 3, indented
+    assert "(id 9500)\n      Fair enough & good luck." in prompt
     assert "flagged" not in prompt  # the dead comment stays out
     await hn.client.answer(
         request.id,
@@ -249,6 +252,16 @@ async def test_summarize_asks_the_clients_model_with_the_thread_and_returns_its_
         "model": "fake-model-1",
         "comments_read": 6,
     }
+    assert result["content"] == [
+        {
+            "type": "text",
+            "text": "# Summary of “My YC app: Dropbox - Throw away your USB drive”\n"
+            "\n"
+            "Commenters doubt the market.\n"
+            "\n"
+            "*Written by fake-model-1 from 6 comments of item 8863.*",
+        }
+    ]
 
 
 async def test_summarize_reports_a_model_error_as_a_tool_error(make_hn: MakeHN) -> None:

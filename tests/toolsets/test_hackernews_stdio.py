@@ -109,7 +109,15 @@ async def test_sdk_client_lists_calls_reads_completes_and_gets_prompts(
     assert not stories.is_error
     assert isinstance(stories.structured_content, dict)
     assert [story["id"] for story in stories.structured_content["stories"]] == [8863, 8004, 121003]
-    assert json.loads(text_of(stories)) == stories.structured_content
+    # The text block is readable Markdown (ages depend on today's date: not compared).
+    story_lines = text_of(stories).splitlines()
+    assert story_lines[:2] == ["# Top stories (1 to 3 of 7)", ""]
+    assert story_lines[2].startswith(
+        "1. [My YC app: Dropbox - Throw away your USB drive]"
+        "(http://www.getdropbox.com/u/2/screencast.html) — 111 points by dhouston, "
+    )
+    assert story_lines[2].endswith(" ago, 8 comments (id 8863)")
+    assert story_lines[-1] == "Next page: offset=3."
 
     assert deleted.is_error
     assert text_of(deleted) == "Item 8000 was deleted; it has no content to show."
@@ -177,6 +185,7 @@ async def test_sdk_client_hears_of_a_subscribed_change_and_samples_a_summary(
     assert isinstance(summary.structured_content, dict)
     assert summary.structured_content["summary"] == "People argue about FTP."
     assert summary.structured_content["model"] == "fake-model-1"
+    assert text_of(summary).startswith("# Summary of “My YC app: Dropbox")
     (params,) = sampled
     content = params.messages[0].content
     assert isinstance(content, types.TextContent)

@@ -2,7 +2,9 @@
 
 Owns what a client sees of every tool, resource, template, completion and prompt, good paths
 and bad: upstream failures become ``isError`` results (tools) or JSON-RPC errors (resources,
-prompts), never crashes. Upstream traffic is checked by counting the fixture's hits.
+prompts), never crashes. Every successful call is checked to carry one text block, the
+Markdown its renderer makes of the structured content (the renderers' exact output is
+``test_hackernews_render.py``'s). Upstream traffic is checked by counting the fixture's hits.
 Subscriptions and sampling are ``test_hackernews_live.py``'s; the real transport is
 ``test_hackernews_stdio.py``'s.
 """
@@ -11,17 +13,79 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from hn_harness import HN
+from harness import FakeClient
+from hn_harness import HN, FakeClock, fixture_settings
+from upstream_server import UpstreamFixture
 
+from ssemcp import Server
 from ssemcp._types import JSONObject
-from ssemcp.toolsets.hackernews import HackerNewsSettings
+from ssemcp.toolsets.hackernews import HackerNewsSettings, register
 from ssemcp.toolsets.hackernews.api import search_params
+from ssemcp.toolsets.hackernews.models import Item, SearchResults, StoryList, Thread, User
+from ssemcp.toolsets.hackernews.render import (
+    render_item,
+    render_search,
+    render_stories,
+    render_thread,
+    render_user,
+)
 
 MakeHN = Callable[..., Awaitable[HN]]
+
+# The wall clock the tools' text measures ages from: 2026-11-24T12:00Z.
+WALL_CLOCK = datetime.datetime(2026, 11, 24, 12, tzinfo=datetime.UTC).timestamp()
+RENDERERS: dict[str, Callable[[Any], str]] = {
+    "hn_stories": lambda value: render_stories(StoryList.model_validate(value), WALL_CLOCK),
+    "hn_item": lambda value: render_item(Item.model_validate(value), WALL_CLOCK),
+    "hn_thread": lambda value: render_thread(Thread.model_validate(value), WALL_CLOCK),
+    "hn_user": lambda value: render_user(User.model_validate(value), WALL_CLOCK),
+    "hn_search": lambda value: render_search(SearchResults.model_validate(value)),
+}
+
+
+class RenderedHN(HN):
+    async def ok(self, name: str, arguments: JSONObject) -> Any:
+        """Call a tool that must succeed; its structured content, checked to come with one
+        text block that is its renderer's Markdown for that content."""
+        result = await self.call(name, arguments)
+        assert not result.get("isError"), result
+        structured = result["structuredContent"]
+        assert result["content"] == [{"type": "text", "text": RENDERERS[name](structured)}]
+        return structured
+
+    async def text(self, name: str, arguments: JSONObject) -> str:
+        """Call a tool that must succeed; its text block."""
+        result = await self.call(name, arguments)
+        assert not result.get("isError"), result
+        (block,) = result["content"]  # type: ignore[misc]
+        return block["text"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def make_hn(upstream: UpstreamFixture) -> AsyncIterator[MakeHN]:
+    """The conftest's ``make_hn``, with the tools' wall clock fixed at ``WALL_CLOCK`` and
+    ``ok`` checking each result's text block as well."""
+    started: list[HN] = []
+
+    async def make(**overrides: Any) -> HN:
+        settings = fixture_settings(upstream, **overrides)
+        server = Server("hn-test")
+        clock = FakeClock()
+        register(server, settings, now=clock, wall_clock=lambda: WALL_CLOCK)
+        client = FakeClient(server)
+        await client.initialize()
+        hn = RenderedHN(server, client, upstream, clock, settings)
+        started.append(hn)
+        return hn
+
+    yield make
+    for hn in started:
+        await hn.close()
+
 
 TOOLS = ("hn_stories", "hn_item", "hn_thread", "hn_user", "hn_search", "hn_summarize_thread")
 INVALID_PARAMS = -32602
@@ -675,6 +739,119 @@ async def test_search_upstream_failure_is_an_error(hn: HN) -> None:
 async def test_search_with_bad_arguments_is_an_error(hn: HN, arguments: JSONObject) -> None:
     assert "Invalid arguments" in await hn.failed("hn_search", arguments)
     assert hn.upstream.total_hits() == 0
+
+
+# ---------------------------------------------------------------------- readable text
+# Every ``hn.ok`` checks that the text is the renderer's; these pin what the fixture reads as.
+
+
+async def test_stories_text_is_a_numbered_list_with_the_next_page(hn: RenderedHN) -> None:
+    assert await hn.text("hn_stories", {"limit": 2}) == (
+        "# Top stories (1 to 2 of 7)\n"
+        "\n"
+        "1. [My YC app: Dropbox - Throw away your USB drive]"
+        "(http://www.getdropbox.com/u/2/screencast.html) — 111 points by dhouston, "
+        "19 years ago, 8 comments (id 8863)\n"
+        "2. [Show HN: A tiny static site generator](https://example.org/tinysite) — 23 points "
+        "by jl, 19 years ago, 0 comments (id 8004)\n"
+        "\n"
+        "Next page: offset=2."
+    )
+
+
+async def test_stories_text_names_the_stories_it_could_not_show(hn: RenderedHN) -> None:
+    text = await hn.text("hn_stories", {})
+    assert text.startswith("# Top stories (1 to 7 of 7)\n")
+    assert text.endswith("\n\nNot shown (deleted, dead or failed to load): 8000, 8001.")
+
+
+async def test_poll_item_text_lists_its_options(hn: RenderedHN) -> None:
+    assert await hn.text("hn_item", {"id": 126809}) == (
+        "# Poll: What would happen if News.YC had explicit support for polls?\n"
+        "\n"
+        "- Type: poll (id 126809)\n"
+        "- By: pg\n"
+        "- Posted: 2008-03-01 20:34 UTC (18 years ago)\n"
+        "- Points: 46\n"
+        "- Comments: 0\n"
+        "- HN: https://news.ycombinator.com/item?id=126809\n"
+        "\n"
+        "## Poll options\n"
+        "\n"
+        "1. Yes, ban them; I'm tired of seeing Valleywag stories on News.YC. — 335 votes "
+        "(id 126810)\n"
+        "2. No, they're occasionally useful. — 163 votes (id 126811)"
+    )
+
+
+async def test_thread_text_is_an_indented_tree_without_removed_comments(
+    hn: RenderedHN,
+) -> None:
+    text = await hn.text("hn_thread", {"id": 9224})
+    assert text.startswith("# Comment 9224\n\n- Type: comment (id 9224)\n- By: BrandonM\n")
+    assert text.endswith(
+        "## Comments\n"
+        "\n"
+        "4 shown.\n"
+        "\n"
+        "- dhouston, 19 years ago (id 9272)\n"
+        "  1. re: the first part, many people want something that works *out of the box*; "
+        "you're right that it can be built.\n"
+        "  - BrandonM, 19 years ago (id 9500)\n"
+        "    Fair enough & good luck.\n"
+        "    - dhouston, 19 years ago (id 9600)\n"
+        "      Thanks!\n"
+        "  - aston, 19 years ago (id 9480, reply to removed comment 9479)\n"
+        "    Replying to a comment that is gone now."
+    )
+    assert "flagged" not in await hn.text("hn_thread", {"id": STORY})  # 8917 is dead
+
+
+async def test_user_text_shows_the_profile_and_latest_submissions(hn: RenderedHN) -> None:
+    assert await hn.text("hn_user", {"username": "dhouston", "submissions": 5}) == (
+        "# dhouston\n"
+        "\n"
+        "- Karma: 4011\n"
+        "- Created: 2007-03-30 (19 years ago)\n"
+        "- Submissions: 4\n"
+        "- HN: https://news.ycombinator.com/user?id=dhouston\n"
+        "\n"
+        "## About\n"
+        "\n"
+        "Founder/CEO of Dropbox (<http://www.dropbox.com> ; yc summer '07)\n"
+        "\n"
+        "## Latest submissions\n"
+        "\n"
+        "1. Comment on item 9500, 19 years ago (id 9600): Thanks!\n"
+        "2. Comment on item 9224, 19 years ago (id 9272): 1. re: the first part, many people "
+        "want something that works *out of the box*; you're right that it can be built.\n"
+        "3. [My YC app: Dropbox - Throw away your USB drive]"
+        "(http://www.getdropbox.com/u/2/screencast.html) — 111 points, 19 years ago, "
+        "8 comments (id 8863)"
+    )
+
+
+async def test_search_text_lists_hits_under_the_query_and_page(hn: RenderedHN) -> None:
+    assert await hn.text("hn_search", {"query": "dropbox"}) == (
+        '# Search: "dropbox"\n'
+        "\n"
+        "2 hits, best match first; page 0 of 1 (the first page is 0).\n"
+        "\n"
+        "1. [My YC app: Dropbox - Throw away your USB drive]"
+        "(http://www.getdropbox.com/u/2/screencast.html) — 111 points by dhouston, "
+        "2007-04-04, 8 comments (id 8863)\n"
+        "2. Comment by BrandonM on [My YC app: Dropbox - Throw away your USB drive]"
+        "(https://news.ycombinator.com/item?id=8863), 2007-04-04 (id 9224)\n"
+        "   > I have a few qualms with this app: 1. For a Linux user, you can already build "
+        "such a system yourself quite trivially & cheaply."
+    )
+
+
+async def test_text_ages_are_measured_from_the_wall_clock(make_hn: MakeHN) -> None:
+    hn = await make_hn()
+    assert isinstance(hn, RenderedHN)
+    hn.upstream.set(STORY_PATH, hn.upstream.get(STORY_PATH) | {"time": int(WALL_CLOCK) - 3 * 3600})
+    assert "- Posted: 2026-11-24 09:00 UTC (3 h ago)\n" in await hn.text("hn_item", {"id": STORY})
 
 
 # ---------------------------------------------------------------------- resources

@@ -4,7 +4,8 @@ Owns describing HN to MCP: the tools (``hn_stories``, ``hn_item``, ``hn_thread``
 ``hn_search``, ``hn_summarize_thread``), the ``hn://`` resource templates and their
 subscriptions, and two prompts; and translating upstream failures into results a model can act
 on (``isError`` for tools, JSON-RPC errors for resources and prompts). Fetching is
-:mod:`.api`'s job, the output shapes :mod:`.models`', polling :mod:`.subscriptions`'.
+:mod:`.api`'s job, the output shapes :mod:`.models`', their readable text :mod:`.render`',
+polling :mod:`.subscriptions`'.
 
 No API key is needed: the official HN API (Firebase) and HN Search (Algolia) are public.
 """
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Annotated, Final
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from ssemcp.errors import (
     CapabilityNotSupported,
@@ -34,6 +35,7 @@ from ssemcp.server.content import (
     PromptResult,
     ResourceContents,
     ToolAnnotations,
+    ToolResult,
 )
 from ssemcp.server.context import Context
 from ssemcp.server.registry import Server
@@ -45,7 +47,16 @@ from ssemcp.toolsets.hackernews.models import (
     SearchResults,
     StoryList,
     Thread,
+    ThreadSummary,
     User,
+)
+from ssemcp.toolsets.hackernews.render import (
+    render_item,
+    render_search,
+    render_stories,
+    render_summary,
+    render_thread,
+    render_user,
 )
 from ssemcp.toolsets.hackernews.settings import ENVIRONMENT_VARIABLES, HackerNewsSettings
 from ssemcp.toolsets.hackernews.subscriptions import (
@@ -78,18 +89,6 @@ ItemId = Annotated[int, Field(ge=1, description="A Hacker News item id.")]
 Username = Annotated[
     str, Field(pattern=_USERNAME, description="A Hacker News username (case-sensitive).")
 ]
-
-
-class ThreadSummary(BaseModel):
-    """A model-written summary of a discussion."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    title: str | None
-    summary: str
-    model: str | None = Field(description="The model that wrote the summary.")
-    comments_read: int
 
 
 @contextlib.contextmanager
@@ -127,34 +126,12 @@ def _json(model: BaseModel) -> str:
     return model.model_dump_json()
 
 
-def _render_thread(thread: Thread) -> str:
-    """A thread as indented plain text, for a model to read."""
-    item = thread.item
-    lines = [f"# {item.title or f'Item {item.id}'}"]
-    if item.url:
-        lines.append(f"Link: {item.url}")
-    facts = [f"by {item.by}" if item.by else None, f"at {item.time}" if item.time else None]
-    if item.score is not None:
-        facts.append(f"{item.score} points")
-    lines.append("Posted " + ", ".join(fact for fact in facts if fact) + ".")
-    if item.text:
-        lines += ["", item.text]
-    lines += ["", f"## Comments ({len(thread.comments)} shown)"]
-    for comment in thread.comments:
-        indent = "  " * (comment.depth - 1)
-        text = (comment.text or "").replace("\n", f"\n{indent}  ")
-        lines.append(f"{indent}- {comment.by}: {text}")
-    rendered = "\n".join(lines)
-    if len(rendered) > _SUMMARY_MAX_PROMPT_CHARS:
-        rendered = rendered[:_SUMMARY_MAX_PROMPT_CHARS] + "\n[... cut for length]"
-    return rendered
-
-
 def register(
     server: Server,
     settings: HackerNewsSettings | None = None,
     *,
     now: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], float] = time.time,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> None:
     """Add the Hacker News tools, resources and prompts to ``server``.
@@ -162,6 +139,8 @@ def register(
     Args:
         settings: base URLs and tunables; ``HackerNewsSettings.from_env()`` when None.
         now: the clock of the caches and the Algolia budget (tests inject one).
+        wall_clock: Unix seconds, which the tools' text measures ages ("3 h ago") from
+            (tests inject one).
         transport: an httpx transport instead of the network (tests).
     """
     settings = settings or HackerNewsSettings.from_env()
@@ -174,12 +153,12 @@ def register(
 
     # ------------------------------------------------------------------ tools
 
-    @server.tool(title="Hacker News stories", annotations=_READ_ONLY)
+    @server.tool(title="Hacker News stories", annotations=_READ_ONLY, output_type=StoryList)
     async def hn_stories(
         feed: Feed = "top",
         limit: Annotated[int, Field(ge=1, le=100)] = 30,
         offset: Annotated[int, Field(ge=0, le=500)] = 0,
-    ) -> StoryList:
+    ) -> ToolResult:
         """List the stories of a Hacker News feed, in the feed's order, with title, link,
         points, author and comment count. Use hn_thread on a story's id to read its comments.
 
@@ -189,10 +168,11 @@ def register(
             offset: how many to skip first, for the next page (feeds hold up to 500).
         """
         with _tool_errors():
-            return await api.stories(feed, limit, offset)
+            page = await api.stories(feed, limit, offset)
+        return ToolResult([render_stories(page, wall_clock())], structured=page)
 
-    @server.tool(title="Hacker News item", annotations=_READ_ONLY)
-    async def hn_item(id: ItemId) -> Item:
+    @server.tool(title="Hacker News item", annotations=_READ_ONLY, output_type=Item)
+    async def hn_item(id: ItemId) -> ToolResult:
         """Get one Hacker News item by id: a story, comment, job, poll (with its options and
         votes) or poll option. Text is converted from HN's HTML to readable Markdown.
 
@@ -200,18 +180,20 @@ def register(
             id: the item id, as in https://news.ycombinator.com/item?id=8863.
         """
         with _tool_errors():
-            return await api.item(id)
+            item = await api.item(id)
+        return ToolResult([render_item(item, wall_clock())], structured=item)
 
-    @server.tool(title="Hacker News discussion thread", annotations=_READ_ONLY)
+    @server.tool(title="Hacker News discussion thread", annotations=_READ_ONLY, output_type=Thread)
     async def hn_thread(
         id: ItemId,
         depth: Annotated[int, Field(ge=0, le=10)] = 3,
         max_comments: Annotated[int, Field(ge=1, le=500)] = 100,
-    ) -> Thread:
+    ) -> ToolResult:
         """Get an item with its comment tree, in reading order (each comment before its
         replies, top-level comments in HN's ranked order). Each comment has its depth and
         parent id; deleted and dead comments are left out (their replies stay, with the
-        removed comment's id as parent).
+        removed comment's id as parent). The text shows the tree indented, and stops between
+        comments past about 40,000 characters, saying how many it shows.
 
         Args:
             id: the story (or comment) whose replies to fetch.
@@ -219,13 +201,14 @@ def register(
             max_comments: the most comments to return, 1 to 500; higher levels come first.
         """
         with _tool_errors():
-            return await api.thread(id, depth, max_comments)
+            thread = await api.thread(id, depth, max_comments)
+        return ToolResult([render_thread(thread, wall_clock())], structured=thread)
 
-    @server.tool(title="Hacker News user", annotations=_READ_ONLY)
+    @server.tool(title="Hacker News user", annotations=_READ_ONLY, output_type=User)
     async def hn_user(
         username: Username,
         submissions: Annotated[int, Field(ge=0, le=50)] = 0,
-    ) -> User:
+    ) -> ToolResult:
         """Get a Hacker News user's profile (karma, creation date, about text) and optionally
         their most recent submissions (stories and comments, newest first).
 
@@ -234,9 +217,10 @@ def register(
             submissions: how many recent submissions to include, 0 to 50.
         """
         with _tool_errors():
-            return await api.user(username, submissions)
+            user = await api.user(username, submissions)
+        return ToolResult([render_user(user, wall_clock())], structured=user)
 
-    @server.tool(title="Search Hacker News", annotations=_READ_ONLY)
+    @server.tool(title="Search Hacker News", annotations=_READ_ONLY, output_type=SearchResults)
     async def hn_search(
         query: Annotated[str, Field(max_length=500)] = "",
         type: SearchType | None = None,
@@ -248,7 +232,7 @@ def register(
         sort: Sort = "relevance",
         page: Annotated[int, Field(ge=0, le=999)] = 0,
         hits_per_page: Annotated[int, Field(ge=1, le=100)] = 20,
-    ) -> SearchResults:
+    ) -> ToolResult:
         """Full-text search of Hacker News stories and comments (HN Search by Algolia).
 
         Args:
@@ -268,7 +252,7 @@ def register(
         except ValueError as exc:
             raise ToolError(f"Invalid dates: {exc}; swap them or drop one.") from None
         with _tool_errors():
-            return await api.search(
+            results = await api.search(
                 query,
                 item_type=type,
                 author=author,
@@ -280,12 +264,14 @@ def register(
                 page=page,
                 hits_per_page=hits_per_page,
             )
+        return ToolResult([render_search(results)], structured=results)
 
     @server.tool(
         title="Summarize a Hacker News thread",
         annotations=ToolAnnotations(read_only=True, destructive=False, open_world=True),
+        output_type=ThreadSummary,
     )
-    async def hn_summarize_thread(id: ItemId, ctx: Context) -> ThreadSummary:
+    async def hn_summarize_thread(id: ItemId, ctx: Context) -> ToolResult:
         """Summarize the discussion under a story: fetches its comment thread and asks your
         client's model (MCP sampling) for a summary of the main points and disagreements.
         Needs a client that supports sampling; otherwise use hn_thread and summarize yourself.
@@ -300,7 +286,8 @@ def register(
         prompt = (
             "Summarize this Hacker News discussion in a few short paragraphs: what the "
             "submission is about, the main points commenters make, where they disagree, and "
-            "any notable facts or links they bring up.\n\n" + _render_thread(thread)
+            "any notable facts or links they bring up.\n\n"
+            + render_thread(thread, wall_clock(), _SUMMARY_MAX_PROMPT_CHARS)
         )
         try:
             answer = await ctx.sample(
@@ -318,13 +305,14 @@ def register(
         if not isinstance(text, str) or not text.strip():
             raise ToolError("The client's model answered without any text to use as a summary.")
         model = answer.get("model")
-        return ThreadSummary(
+        summary = ThreadSummary(
             id=thread.item.id,
             title=thread.item.title,
             summary=text.strip(),
             model=model if isinstance(model, str) else None,
             comments_read=len(thread.comments),
         )
+        return ToolResult([render_summary(summary)], structured=summary)
 
     # ------------------------------------------------------------------ resources
 

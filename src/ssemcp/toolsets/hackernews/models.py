@@ -26,6 +26,7 @@ __all__ = [
     "SearchResults",
     "StoryList",
     "Thread",
+    "ThreadSummary",
     "User",
     "comment_from_algolia",
     "comment_from_firebase",
@@ -117,6 +118,18 @@ class Thread(BaseModel):
         description="True when depth or max_comments left out comments that exist."
     )
     source: Literal["algolia", "firebase"] = Field(description="Which API built the tree.")
+
+
+class ThreadSummary(BaseModel):
+    """A model-written summary of a discussion."""
+
+    model_config = _FROZEN
+
+    id: int
+    title: str | None
+    summary: str
+    model: str | None = Field(description="The model that wrote the summary.")
+    comments_read: int
 
 
 class User(BaseModel):

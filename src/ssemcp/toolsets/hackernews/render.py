@@ -1,0 +1,414 @@
+"""The readable text of each HN tool's result: its output model as compact Markdown.
+
+Owns one pure function per output model (:func:`render_stories`, :func:`render_item`,
+:func:`render_thread`, :func:`render_user`, :func:`render_search`, :func:`render_summary`)
+and the small formatters they share. The text is for a model and a human to read at a
+glance; the data itself travels as ``structuredContent``, built by :mod:`.models`. No I/O and
+no clock: relative times ("3 h ago") are measured from a ``now`` the caller passes in.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import Final
+
+from ssemcp.toolsets.hackernews.models import (
+    HN_ITEM_URL,
+    Comment,
+    Feed,
+    Item,
+    SearchHit,
+    SearchResults,
+    StoryList,
+    Thread,
+    ThreadSummary,
+    User,
+)
+
+__all__ = [
+    "DEFAULT_MAX_THREAD_CHARS",
+    "relative_time",
+    "render_item",
+    "render_search",
+    "render_stories",
+    "render_summary",
+    "render_thread",
+    "render_user",
+]
+
+# A thread's text stops at a comment boundary before this many characters (~10k tokens at
+# ~4 characters a token). Claude Code, for one, moves a tool result of over 50,000
+# characters out of the conversation into a file, and warns past 10,000 tokens; the
+# structured content still carries every comment.
+DEFAULT_MAX_THREAD_CHARS: Final = 40_000
+# Comment and search-hit excerpts in one-line listings: about two lines of prose.
+EXCERPT_CHARS: Final = 160
+
+_FEED_TITLES: Final[dict[Feed, str]] = {
+    "top": "Top stories",
+    "new": "New stories",
+    "best": "Best stories",
+    "ask": "Ask HN",
+    "show": "Show HN",
+    "job": "Jobs",
+}
+_KIND_NAMES: Final = {
+    "story": "story",
+    "comment": "comment",
+    "job": "job",
+    "poll": "poll",
+    "pollopt": "poll option",
+}
+_SORT_NAMES: Final = {"relevance": "best match first", "date": "newest first"}
+# Relative times: the largest unit that fits, from the top of the table down.
+_MINUTE: Final = 60
+_HOUR: Final = 60 * _MINUTE
+_DAY: Final = 24 * _HOUR
+_TIME_UNITS: Final[tuple[tuple[int, str, str], ...]] = (
+    (365 * _DAY, "year", "years"),
+    (30 * _DAY, "month", "months"),
+    (_DAY, "day", "days"),
+    (_HOUR, "h", "h"),
+    (_MINUTE, "min", "min"),
+)
+# Characters that would end a Markdown link target early; percent-encoding keeps the URL.
+_URL_ESCAPES: Final = str.maketrans({" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E"})
+_LINK_TEXT_ESCAPES: Final = str.maketrans({"\\": "\\\\", "[": "\\[", "]": "\\]"})
+
+
+# ---------------------------------------------------------------------- shared pieces
+
+
+def _plural(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _link(text: str, url: str) -> str:
+    """A Markdown link whose text cannot close the brackets or the URL the parenthesis."""
+    return f"[{_one_line(text).translate(_LINK_TEXT_ESCAPES)}]({url.translate(_URL_ESCAPES)})"
+
+
+def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``limit`` characters."""
+    flat = _one_line(text)
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def _moment(iso: str | None) -> datetime.datetime | None:
+    if iso is None:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
+def relative_time(iso: str | None, now: float) -> str | None:
+    """How long before ``now`` (Unix seconds) the ISO 8601 time was: "just now",
+    "5 min ago", "3 h ago", "2 days ago", "4 months ago", "19 years ago"; None if unreadable.
+    A time more than a minute after ``now`` (clock skew) is "in the future"."""
+    moment = _moment(iso)
+    if moment is None:
+        return None
+    seconds = int(now - moment.timestamp())
+    if seconds < -_MINUTE:
+        return "in the future"
+    for unit_seconds, singular, plural in _TIME_UNITS:
+        if seconds >= unit_seconds:
+            count = seconds // unit_seconds
+            return f"{count} {singular if count == 1 else plural} ago"
+    return "just now"
+
+
+def _date(iso: str | None) -> str | None:
+    moment = _moment(iso)
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%d") if moment else None
+
+
+def _stamp(iso: str | None, now: float, *, with_time: bool = True) -> str | None:
+    """ "2007-04-04 19:16 UTC (19 years ago)", or the date alone without ``with_time``."""
+    moment = _moment(iso)
+    if moment is None:
+        return None
+    absolute = moment.astimezone(datetime.UTC).strftime(
+        "%Y-%m-%d %H:%M UTC" if with_time else "%Y-%m-%d"
+    )
+    return f"{absolute} ({relative_time(iso, now)})"
+
+
+def _points_by(points: int | None, author: str | None) -> str | None:
+    """ "111 points by pg", "111 points", "by pg" or None."""
+    parts = [_plural(points, "point") if points is not None else None]
+    parts.append(f"by {author}" if author else None)
+    joined = " ".join(part for part in parts if part)
+    return joined or None
+
+
+def _facts(*facts: str | None) -> str:
+    return ", ".join(fact for fact in facts if fact)
+
+
+def _title_line(item: Item, now: float, *, show_author: bool = True) -> str:
+    """A titled item in a list: link, then points, author, age, comments and id."""
+    facts = _facts(
+        _KIND_NAMES[item.type] if item.type != "story" else None,
+        _points_by(item.score, item.by if show_author else None),
+        relative_time(item.time, now),
+        _plural(item.descendants, "comment") if item.descendants is not None else None,
+    )
+    link = _link(item.title or "(untitled)", item.url or item.hn_url)
+    return f"{link} — {facts} (id {item.id})" if facts else f"{link} (id {item.id})"
+
+
+def _heading(item: Item) -> str:
+    if item.title:
+        return _one_line(item.title)
+    return f"{_KIND_NAMES[item.type].capitalize()} {item.id}"
+
+
+# ---------------------------------------------------------------------- hn_stories
+
+
+def render_stories(page: StoryList, now: float) -> str:
+    """A feed page as a numbered list, one story a line:
+    ``1. [Title](url) — 512 points by pg, 3 h ago, 104 comments (id 12345)``.
+
+    Numbers continue from ``offset``; ids that could not be shown and the next page's
+    offset close the text.
+    """
+    title = _FEED_TITLES[page.feed]
+    shown = len(page.stories) + len(page.unavailable)
+    if not shown:
+        return (
+            f"# {title}\n\nNo stories at offset {page.offset}; the feed holds "
+            f"{_plural(page.total, 'story', 'stories')}."
+        )
+    lines = [f"# {title} ({page.offset + 1} to {page.offset + shown} of {page.total})", ""]
+    lines += [
+        f"{page.offset + index}. {_title_line(story, now)}"
+        for index, story in enumerate(page.stories, start=1)
+    ]
+    footer: list[str] = []
+    if page.unavailable:
+        ids = ", ".join(str(item_id) for item_id in page.unavailable)
+        footer.append(f"Not shown (deleted, dead or failed to load): {ids}.")
+    if page.offset + shown < page.total:
+        footer.append(f"Next page: offset={page.offset + shown}.")
+    if footer:
+        lines += ["", *footer]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- hn_item
+
+
+def render_item(item: Item, now: float) -> str:
+    """An item: a heading (its title, or kind and id), a list of facts (kind, author,
+    time, points or votes, comments or replies, parent, link, HN page), its text, and a
+    poll's options with their votes."""
+    facts = [f"Type: {_KIND_NAMES[item.type]} (id {item.id})"]
+    if item.by:
+        facts.append(f"By: {item.by}")
+    posted = _stamp(item.time, now)
+    if posted:
+        facts.append(f"Posted: {posted}")
+    if item.score is not None:
+        facts.append(f"{'Votes' if item.type == 'pollopt' else 'Points'}: {item.score}")
+    if item.descendants is not None:
+        facts.append(f"Comments: {item.descendants}")
+    elif item.reply_ids:
+        facts.append(f"Replies: {len(item.reply_ids)} direct")
+    if item.parent is not None:
+        facts.append(f"In reply to: {item.parent}")
+    if item.poll is not None:
+        facts.append(f"Poll: {item.poll}")
+    if item.url:
+        facts.append(f"Link: {item.url}")
+    facts.append(f"HN: {item.hn_url}")
+    lines = [f"# {_heading(item)}", "", *(f"- {fact}" for fact in facts)]
+    if item.text:
+        lines += ["", item.text]
+    if item.poll_options is not None:
+        lines += ["", "## Poll options", ""]
+        if not item.poll_options:
+            lines.append("None could be read.")
+        for number, option in enumerate(item.poll_options, start=1):
+            votes = f" — {_plural(option.score, 'vote')}" if option.score is not None else ""
+            text = _one_line(option.text) if option.text else "(no text)"
+            lines.append(f"{number}. {text}{votes} (id {option.id})")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- hn_thread
+
+
+def _comment_block(comment: Comment, level: int, orphan: bool, now: float) -> str:
+    """One comment as a list item ``level`` deep, its text indented beneath it."""
+    indent = "  " * (level - 1)
+    header = _facts(comment.by or "(unknown author)", relative_time(comment.time, now))
+    notes = f"id {comment.id}, reply to removed comment {comment.parent}" if orphan else None
+    lines = [f"{indent}- {header} ({notes or f'id {comment.id}'})"]
+    body = comment.text or "(no text)"
+    # Blank lines stay empty: no trailing whitespace, and the list item stays open.
+    lines += [f"{indent}  {line}".rstrip() if line.strip() else "" for line in body.split("\n")]
+    return "\n".join(lines)
+
+
+def render_thread(thread: Thread, now: float, max_chars: int = DEFAULT_MAX_THREAD_CHARS) -> str:
+    """An item (as :func:`render_item`) and its comments as an indented tree.
+
+    Each comment is a list item two spaces deeper per level, with its author and age, its
+    text beneath. Deleted and dead comments are not in a :class:`Thread`; a reply whose
+    parent was removed says so, and is indented one level under the comment above it at
+    most, so that the Markdown stays a list however many levels were removed.
+
+    Args:
+        max_chars: comments stop before the text would grow past this; a last line says
+            how many were shown. The item itself is always shown whole.
+    """
+    parts = [render_item(thread.item, now), "", "## Comments", ""]
+    count = len(thread.comments)
+    if count:
+        summary = f"{count} shown"
+        if thread.truncated:
+            summary += "; more exist beyond the depth or max_comments asked for"
+        parts.append(summary + ".")
+    else:
+        parts.append(
+            "None shown; replies exist beyond the depth or max_comments asked for."
+            if thread.truncated
+            else "None."
+        )
+    text = "\n".join(parts)
+    shown_ids = {thread.item.id}
+    previous_level = 0
+    for index, comment in enumerate(thread.comments):
+        level = min(comment.depth, previous_level + 1)
+        orphan = comment.parent not in shown_ids
+        block = _comment_block(comment, level, orphan, now)
+        # The first comment follows a blank line; later ones follow the previous comment.
+        separator = "\n\n" if index == 0 else "\n"
+        if len(text) + len(separator) + len(block) > max_chars:
+            return f"{text}\n\n[Cut for length: the first {index} of {count} comments are shown.]"
+        text += separator + block
+        shown_ids.add(comment.id)
+        previous_level = level
+    return text
+
+
+# ---------------------------------------------------------------------- hn_user
+
+
+def _submission_line(item: Item, now: float) -> str:
+    if item.title:
+        return _title_line(item, now, show_author=False)
+    kind = _KIND_NAMES[item.type].capitalize()
+    if item.parent is not None:
+        kind += f" on item {item.parent}"
+    elif item.poll is not None:
+        kind += f" of poll {item.poll}"
+    line = f"{_facts(kind, relative_time(item.time, now))} (id {item.id})"
+    return f"{line}: {_excerpt(item.text)}" if item.text else line
+
+
+def render_user(user: User, now: float) -> str:
+    """A profile: karma, creation date, submission count, HN page, the about text, and the
+    recent submissions asked for (stories as links, comments as excerpts)."""
+    facts: list[str] = []
+    if user.karma is not None:
+        facts.append(f"Karma: {user.karma}")
+    created = _stamp(user.created, now, with_time=False)
+    if created:
+        facts.append(f"Created: {created}")
+    facts += [f"Submissions: {user.submission_count}", f"HN: {user.hn_url}"]
+    lines = [f"# {user.id}", "", *(f"- {fact}" for fact in facts)]
+    if user.about:
+        lines += ["", "## About", "", user.about]
+    if user.submissions:
+        lines += ["", "## Latest submissions", ""]
+        lines += [
+            f"{number}. {_submission_line(item, now)}"
+            for number, item in enumerate(user.submissions, start=1)
+        ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- hn_search
+
+
+def _hit_line(hit: SearchHit) -> str:
+    day = _date(hit.time)
+    if hit.type == "comment":
+        on: str | None = None
+        if hit.story_id is not None:
+            story = hit.story_title or f"item {hit.story_id}"
+            on = f"on {_link(story, f'{HN_ITEM_URL}{hit.story_id}')}"
+        head = " ".join(
+            part for part in ("Comment", f"by {hit.author}" if hit.author else None, on) if part
+        )
+        return f"{_facts(head, day)} (id {hit.id})"
+    facts = _facts(
+        _KIND_NAMES.get(hit.type, hit.type) if hit.type != "story" else None,
+        _points_by(hit.points, hit.author),
+        day,
+        _plural(hit.num_comments, "comment") if hit.num_comments is not None else None,
+    )
+    link = _link(hit.title or "(untitled)", hit.url or hit.hn_url)
+    return f"{link} — {facts} (id {hit.id})" if facts else f"{link} (id {hit.id})"
+
+
+def _numbered(entries: Sequence[tuple[str, str | None]]) -> list[str]:
+    """A numbered list whose entries may carry a quoted excerpt, indented under them."""
+    lines: list[str] = []
+    for number, (line, excerpt) in enumerate(entries, start=1):
+        marker = f"{number}. "
+        lines.append(marker + line)
+        if excerpt:
+            lines.append(" " * len(marker) + "> " + excerpt)
+    return lines
+
+
+def render_search(results: SearchResults) -> str:
+    """Search hits as a numbered list under the query, the hit count, the order and the
+    page (numbered from 0, as the tool's ``page`` argument is). Stories show title, points,
+    author, date and comments; comments their story, author and date; each an excerpt of its
+    text."""
+    query = f'"{_one_line(results.query)}"' if results.query.strip() else "(filters only)"
+    status = f"{_plural(results.total_hits, 'hit')}, {_SORT_NAMES[results.sort]}"
+    if results.pages:
+        status += f"; page {results.page} of {results.pages} (the first page is 0)."
+        if results.page + 1 < results.pages:
+            status += f" Next page: page={results.page + 1}."
+    else:
+        status += "."
+    lines = [f"# Search: {query}", "", status]
+    if results.hits:
+        entries = [
+            (_hit_line(hit), _excerpt(hit.text) if hit.text else None) for hit in results.hits
+        ]
+        lines += ["", *_numbered(entries)]
+    elif results.total_hits:
+        lines += ["", "No hits on this page."]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- hn_summarize_thread
+
+
+def render_summary(summary: ThreadSummary) -> str:
+    """The summary under a heading naming the discussion, and who wrote it from what."""
+    about = f"“{_one_line(summary.title)}”" if summary.title else f"item {summary.id}"
+    writer = summary.model or "the client's model"
+    source = f"{_plural(summary.comments_read, 'comment')} of item {summary.id}"
+    return f"# Summary of {about}\n\n{summary.summary}\n\n*Written by {writer} from {source}.*"
