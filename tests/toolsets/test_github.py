@@ -7,12 +7,12 @@ with their reset time, rejected tokens and queries) and failures as ``isError`` 
 token sent only when set and never logged, caching (counted in fixture hits), and the
 settings. The last test spawns ``python -m ssemcp stdio tests/fixtures/weather_github_server.py
 :server`` under the official MCP Python SDK's stdio client with the environment pointing at
-the fixture.
+the fixture. Every successful call's text block is checked to be the rendering of its
+structured content; the renderings themselves are ``test_github_render.py``'s.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
@@ -27,16 +27,44 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from weather_github_harness import WALL_CLOCK_NOW, ToolClient
 from weather_github_upstream import FORECAST_PREFIX, GITHUB_PREFIX, WeatherGitHubFixture
 
+from ssemcp._types import JSONObject
 from ssemcp.toolsets.github import GitHubSettings
+from ssemcp.toolsets.github.models import Repository, SearchResults, TrendingRepositories
 from ssemcp.toolsets.github.refusals import GitHubRateLimited, RefusalReader
+from ssemcp.toolsets.github.render import render_repository, render_search, render_trending
 
-MakeGitHub = Callable[..., Awaitable[ToolClient]]
+MakeGitHub = Callable[..., Awaitable["GitHubClient"]]
 
 SEARCH = f"{GITHUB_PREFIX}/search/repositories"
 HTTPX = f"{GITHUB_PREFIX}/repos/encode/httpx"
 CPYTHON = f"{GITHUB_PREFIX}/repos/python/cpython"
 TOKEN = "ghp_fixtureTOKEN0123456789abcdefghijklmnop"
 SERVER_TARGET = f"{Path(__file__).parents[1] / 'fixtures' / 'weather_github_server.py'}:server"
+
+
+class GitHubClient(ToolClient):
+    """A ``ToolClient`` for tools whose text block is Markdown rather than the JSON dump."""
+
+    async def ok(self, name: str, arguments: JSONObject) -> Any:
+        """Call a tool that must succeed; its structured content, whose rendering must be
+        the one text block."""
+        return (await self.ok_with_text(name, arguments))[0]
+
+    async def ok_with_text(self, name: str, arguments: JSONObject) -> tuple[Any, str]:
+        """Call a tool that must succeed; its structured content and its text."""
+        result: Any = await self.call(name, arguments)
+        assert not result.get("isError"), result
+        structured = result["structuredContent"]
+        (block,) = result["content"]
+        assert block["type"] == "text"
+        if name == "github_repo":
+            expected = render_repository(Repository.model_validate(structured), self.wall_clock())
+        elif name == "github_search_repos":
+            expected = render_search(SearchResults.model_validate(structured))
+        else:
+            expected = render_trending(TrendingRepositories.model_validate(structured))
+        assert block["text"] == expected
+        return structured, block["text"]
 
 
 @pytest.fixture
@@ -48,10 +76,11 @@ def upstream() -> Iterator[WeatherGitHubFixture]:
 
 @pytest.fixture
 async def make_github(upstream: WeatherGitHubFixture) -> AsyncIterator[MakeGitHub]:
-    started: list[ToolClient] = []
+    started: list[GitHubClient] = []
 
-    async def make(**overrides: Any) -> ToolClient:
-        tools = await ToolClient.github(upstream, **overrides)
+    async def make(**overrides: Any) -> GitHubClient:
+        tools = await GitHubClient.github(upstream, **overrides)
+        assert isinstance(tools, GitHubClient)
         started.append(tools)
         return tools
 
@@ -61,7 +90,7 @@ async def make_github(upstream: WeatherGitHubFixture) -> AsyncIterator[MakeGitHu
 
 
 @pytest.fixture
-async def github(make_github: MakeGitHub) -> ToolClient:
+async def github(make_github: MakeGitHub) -> GitHubClient:
     return await make_github()
 
 
@@ -73,7 +102,7 @@ def names(repositories: list[dict[str, Any]]) -> list[str]:
 
 
 async def test_github_tools_are_read_only_open_world_and_have_output_schemas(
-    github: ToolClient,
+    github: GitHubClient,
 ) -> None:
     tools = await github.tools()
     assert sorted(tools) == ["github_repo", "github_search_repos", "github_trending"]
@@ -87,7 +116,7 @@ async def test_github_tools_are_read_only_open_world_and_have_output_schemas(
         assert "summary" in tool["outputSchema"]["properties"]
 
 
-async def test_input_schemas_state_patterns_bounds_and_choices(github: ToolClient) -> None:
+async def test_input_schemas_state_patterns_bounds_and_choices(github: GitHubClient) -> None:
     tools = await github.tools()
     repo = tools["github_repo"]["inputSchema"]
     assert repo["required"] == ["owner", "repo"]
@@ -107,8 +136,21 @@ async def test_input_schemas_state_patterns_bounds_and_choices(github: ToolClien
 # ---------------------------------------------------------------------- github_repo
 
 
-async def test_repo_details_have_counts_license_dates_and_a_summary(github: ToolClient) -> None:
-    repo = await github.ok("github_repo", {"owner": "encode", "repo": "httpx"})
+async def test_repo_details_have_counts_license_dates_and_a_summary(github: GitHubClient) -> None:
+    repo, text = await github.ok_with_text("github_repo", {"owner": "encode", "repo": "httpx"})
+    assert text == (
+        "# encode/httpx\n"
+        "\n"
+        "A next generation HTTP client for Python. 🦋\n"
+        "\n"
+        "- Stars: 14 512 · Forks: 1 003 · Open issues and PRs: 96 · Watchers: 105\n"
+        "- Language: Python · License: BSD-3-Clause\n"
+        "- Topics: asyncio, http, python, trio\n"
+        "- Last push: 2026-11-20 (4 days ago) · Created: 2019-03-22 (7 years ago)\n"
+        "- Homepage: https://www.python-httpx.org/\n"
+        "- Default branch: master\n"
+        "- URL: https://github.com/encode/httpx"
+    )
     assert repo["full_name"] == "encode/httpx"
     assert (repo["owner"], repo["name"]) == ("encode", "httpx")
     assert repo["url"] == "https://github.com/encode/httpx"
@@ -134,11 +176,17 @@ async def test_repo_details_have_counts_license_dates_and_a_summary(github: Tool
 
 
 async def test_an_unidentified_license_is_named_and_missing_facts_are_null(
-    github: ToolClient,
+    github: GitHubClient,
 ) -> None:
     cpython = await github.ok("github_repo", {"owner": "python", "repo": "cpython"})
     assert cpython["license"] == "Other"  # GitHub's spdx_id is NOASSERTION
-    old = await github.ok("github_repo", {"owner": "octocat", "repo": "old-thing"})
+    old, text = await github.ok_with_text("github_repo", {"owner": "octocat", "repo": "old-thing"})
+    assert text.split("\n")[:4] == [
+        "# octocat/old-thing (archived)",
+        "",
+        "- Stars: 12 · Forks: 3 · Open issues and PRs: 0 · Watchers: 2",
+        "- License: none stated",
+    ]
     assert (old["description"], old["language"], old["license"], old["homepage"]) == (
         None,
         None,
@@ -150,7 +198,7 @@ async def test_an_unidentified_license_is_named_and_missing_facts_are_null(
 
 
 async def test_requests_carry_githubs_media_type_and_api_version_and_no_token_by_default(
-    github: ToolClient,
+    github: GitHubClient,
 ) -> None:
     await github.ok("github_repo", {"owner": "encode", "repo": "httpx"})
     (request,) = github.upstream.seen(HTTPX)
@@ -178,7 +226,7 @@ async def test_the_token_is_sent_as_a_bearer_header_and_never_logged(
     assert TOKEN not in repr(GitHubSettings(token=TOKEN))
 
 
-async def test_an_unknown_repo_is_an_error_that_suggests_searching(github: ToolClient) -> None:
+async def test_an_unknown_repo_is_an_error_that_suggests_searching(github: GitHubClient) -> None:
     text = await github.failed("github_repo", {"owner": "encode", "repo": "nope"})
     assert text == (
         "GitHub has no repository encode/nope (or it is private). Check the spelling, or find "
@@ -200,7 +248,7 @@ async def test_an_unknown_repo_is_an_error_that_suggests_searching(github: ToolC
     ],
 )
 async def test_names_github_could_not_have_are_refused_before_any_request(
-    github: ToolClient, arguments: dict[str, Any], field: str
+    github: GitHubClient, arguments: dict[str, Any], field: str
 ) -> None:
     text = await github.failed("github_repo", arguments)
     assert text.startswith(f"Invalid arguments for tool 'github_repo': {field}: ")
@@ -208,13 +256,13 @@ async def test_names_github_could_not_have_are_refused_before_any_request(
 
 
 @pytest.mark.parametrize("repo", [".", ".."])
-async def test_dot_names_are_refused_before_any_request(github: ToolClient, repo: str) -> None:
+async def test_dot_names_are_refused_before_any_request(github: GitHubClient, repo: str) -> None:
     text = await github.failed("github_repo", {"owner": "encode", "repo": repo})
     assert text == f"{repo!r} is not a repository name."
     assert github.upstream.total_hits() == 0
 
 
-async def test_a_repo_is_cached_for_five_minutes(github: ToolClient) -> None:
+async def test_a_repo_is_cached_for_five_minutes(github: GitHubClient) -> None:
     await github.ok("github_repo", {"owner": "encode", "repo": "httpx"})
     github.clock.now += 299
     await github.ok("github_repo", {"owner": "encode", "repo": "httpx"})
@@ -227,7 +275,7 @@ async def test_a_repo_is_cached_for_five_minutes(github: ToolClient) -> None:
 # ---------------------------------------------------------------------- refusals and failures
 
 
-async def test_a_rate_limit_gives_the_reset_time_and_suggests_a_token(github: ToolClient) -> None:
+async def test_a_rate_limit_gives_the_reset_time_and_suggests_a_token(github: GitHubClient) -> None:
     github.upstream.fail(HTTPX, "ratelimit")
     text = await github.failed("github_repo", {"owner": "encode", "repo": "httpx"})
     assert text == (
@@ -247,7 +295,7 @@ async def test_a_rate_limit_with_a_token_only_says_when_it_resets(
     assert text.endswith("it resets at 2026-11-24T12:25:00Z, in 25 minutes. Wait until then.")
 
 
-async def test_a_secondary_rate_limit_says_how_long_to_wait(github: ToolClient) -> None:
+async def test_a_secondary_rate_limit_says_how_long_to_wait(github: GitHubClient) -> None:
     github.upstream.fail(SEARCH, "secondary")
     text = await github.failed("github_search_repos", {"query": "http"})
     assert text == (
@@ -330,7 +378,7 @@ def test_refusals_without_anything_specific_get_the_generic_handling(
 
 
 async def test_a_403_without_rate_limit_headers_is_not_called_a_rate_limit(
-    github: ToolClient,
+    github: GitHubClient,
 ) -> None:
     github.upstream.fail(HTTPX, "404")  # GitHub's JSON 404 body goes the generic way
     text = await github.failed("github_repo", {"owner": "encode", "repo": "httpx"})
@@ -355,7 +403,7 @@ async def test_a_slow_repo_times_out_into_an_error(make_github: MakeGitHub) -> N
     assert text == "The GitHub API timed out after 0.2 s (after 1 attempt); try again later."
 
 
-async def test_malformed_search_json_is_an_error(github: ToolClient) -> None:
+async def test_malformed_search_json_is_an_error(github: GitHubClient) -> None:
     github.upstream.fail(SEARCH, "malformed")
     text = await github.failed("github_trending", {})
     assert text == ("The GitHub API sent malformed JSON for search/repositories; try again later.")
@@ -365,9 +413,19 @@ async def test_malformed_search_json_is_an_error(github: ToolClient) -> None:
 
 
 async def test_search_by_best_match_sends_no_sort_and_keeps_githubs_order(
-    github: ToolClient,
+    github: GitHubClient,
 ) -> None:
-    results = await github.ok("github_search_repos", {"query": "http"})
+    results, text = await github.ok_with_text("github_search_repos", {"query": "http"})
+    assert text.split("\n") == [
+        '# GitHub search: "http"',
+        "",
+        "2 repositories match, best match first.",
+        "",
+        "1. [encode/httpx](https://github.com/encode/httpx) — ★ 14 512 · Python · A next "
+        "generation HTTP client for Python. 🦋",
+        "2. [rustacean/tiny-http-rs](https://github.com/rustacean/tiny-http-rs) — ★ 5 100 · "
+        "Rust · A tiny HTTP server in Rust",
+    ]
     assert names(results["repositories"]) == ["encode/httpx", "rustacean/tiny-http-rs"]
     assert (results["query"], results["sort"], results["total_count"]) == ("http", "best-match", 2)
     assert results["incomplete_results"] is False
@@ -381,7 +439,7 @@ async def test_search_by_best_match_sends_no_sort_and_keeps_githubs_order(
 
 
 async def test_search_by_stars_in_a_language_sends_the_qualifier_sort_and_order(
-    github: ToolClient,
+    github: GitHubClient,
 ) -> None:
     results = await github.ok(
         "github_search_repos", {"query": "", "language": "Python", "sort": "stars", "limit": 3}
@@ -405,14 +463,14 @@ async def test_search_by_stars_in_a_language_sends_the_qualifier_sort_and_order(
     ],
 )
 async def test_language_names_with_spaces_or_symbols_are_sent_intact(
-    github: ToolClient, language: str, qualifier: str, expected: str
+    github: GitHubClient, language: str, qualifier: str, expected: str
 ) -> None:
     results = await github.ok("github_search_repos", {"language": language})
     assert names(results["repositories"]) == [expected]
     assert github.upstream.seen(SEARCH)[0].query["q"] == qualifier
 
 
-async def test_search_sorted_by_update_or_forks(github: ToolClient) -> None:
+async def test_search_sorted_by_update_or_forks(github: GitHubClient) -> None:
     updated = await github.ok(
         "github_search_repos", {"query": "python", "sort": "updated", "limit": 2}
     )
@@ -422,9 +480,10 @@ async def test_search_sorted_by_update_or_forks(github: ToolClient) -> None:
 
 
 async def test_a_search_without_matches_is_an_empty_list_not_an_error(
-    github: ToolClient,
+    github: GitHubClient,
 ) -> None:
-    results = await github.ok("github_search_repos", {"query": "zzzz-nothing"})
+    results, text = await github.ok_with_text("github_search_repos", {"query": "zzzz-nothing"})
+    assert text == '# GitHub search: "zzzz-nothing"\n\nNo repositories match.'
     assert results["repositories"] == []
     assert results["summary"] == "0 repositories match 'zzzz-nothing'."
 
@@ -441,20 +500,20 @@ async def test_a_search_without_matches_is_an_empty_list_not_an_error(
     ],
 )
 async def test_search_arguments_out_of_bounds_are_refused_naming_the_field(
-    github: ToolClient, arguments: dict[str, Any], field: str
+    github: GitHubClient, arguments: dict[str, Any], field: str
 ) -> None:
     text = await github.failed("github_search_repos", arguments)
     assert text.startswith(f"Invalid arguments for tool 'github_search_repos': {field}")
     assert github.upstream.total_hits() == 0
 
 
-async def test_a_search_with_neither_words_nor_language_is_refused(github: ToolClient) -> None:
+async def test_a_search_with_neither_words_nor_language_is_refused(github: GitHubClient) -> None:
     text = await github.failed("github_search_repos", {"query": "   "})
     assert text == "Give words to search for, a language, or both."
     assert github.upstream.total_hits() == 0
 
 
-async def test_a_repeated_search_is_served_from_the_cache(github: ToolClient) -> None:
+async def test_a_repeated_search_is_served_from_the_cache(github: GitHubClient) -> None:
     first = await github.ok("github_search_repos", {"query": "mcp", "sort": "stars"})
     second = await github.ok("github_search_repos", {"query": "mcp", "sort": "stars"})
     assert first == second
@@ -467,9 +526,17 @@ async def test_a_repeated_search_is_served_from_the_cache(github: ToolClient) ->
 
 
 async def test_trending_this_week_is_the_most_starred_repos_created_since_a_week_ago(
-    github: ToolClient,
+    github: GitHubClient,
 ) -> None:
-    trending = await github.ok("github_trending", {})
+    trending, text = await github.ok_with_text("github_trending", {})
+    assert text.split("\n")[:5] == [
+        "# Trending on GitHub: past week",
+        "",
+        "3 repositories created since 2026-11-17, most stars first.",
+        "",
+        "1. [rustacean/tiny-http-rs](https://github.com/rustacean/tiny-http-rs) — ★ 5 100 · "
+        "Rust · A tiny HTTP server in Rust",
+    ]
     assert trending["since"] == "week"
     assert trending["created_since"] == "2026-11-17"
     assert trending["query"] == "created:>=2026-11-17"
@@ -507,7 +574,7 @@ async def test_trending_this_week_is_the_most_starred_repos_created_since_a_week
     ],
 )
 async def test_trending_windows_languages_and_limits(
-    github: ToolClient, arguments: dict[str, Any], start: str, expected: list[str]
+    github: GitHubClient, arguments: dict[str, Any], start: str, expected: list[str]
 ) -> None:
     trending = await github.ok("github_trending", arguments)
     assert trending["created_since"] == start
@@ -516,7 +583,7 @@ async def test_trending_windows_languages_and_limits(
     assert request.query["q"].startswith(f"created:>={start}")
 
 
-async def test_the_trending_window_moves_with_the_clock(github: ToolClient) -> None:
+async def test_the_trending_window_moves_with_the_clock(github: GitHubClient) -> None:
     github.wall_clock.now += 86_400
     trending = await github.ok("github_trending", {"since": "day"})
     assert trending["created_since"] == "2026-11-24"
@@ -528,7 +595,7 @@ async def test_the_trending_window_moves_with_the_clock(github: ToolClient) -> N
     [({"since": "year"}, "since"), ({"limit": 0}, "limit"), ({"language": "a/b"}, "language")],
 )
 async def test_trending_arguments_out_of_bounds_are_refused_naming_the_field(
-    github: ToolClient, arguments: dict[str, Any], field: str
+    github: GitHubClient, arguments: dict[str, Any], field: str
 ) -> None:
     text = await github.failed("github_trending", arguments)
     assert text.startswith(f"Invalid arguments for tool 'github_trending': {field}")
@@ -624,7 +691,9 @@ async def test_sdk_client_over_stdio_gets_weather_and_github_with_the_token_from
     assert current.structured_content["conditions"] == "overcast"
     (block,) = current.content
     assert isinstance(block, types.TextContent)
-    assert json.loads(block.text) == current.structured_content
+    assert block.text.startswith(
+        "# Current weather: Paris, Île-de-France, France\n\n- Conditions: overcast (night)\n"
+    )
 
     assert too_long.is_error
     (error,) = too_long.content
@@ -634,6 +703,10 @@ async def test_sdk_client_over_stdio_gets_weather_and_github_with_the_token_from
     assert not repo.is_error
     assert isinstance(repo.structured_content, dict)
     assert repo.structured_content["stars"] == 14512
+    (repo_block,) = repo.content
+    assert isinstance(repo_block, types.TextContent)
+    assert repo_block.text.startswith("# encode/httpx\n")
+    assert "- Stars: 14 512 · Forks: 1 003" in repo_block.text
 
     assert limited.is_error
     (refusal,) = limited.content

@@ -4,7 +4,7 @@ Owns describing GitHub to MCP: the tools ``github_repo``, ``github_search_repos`
 ``github_trending``, and translating failures (no such repository, a rate limit with its reset
 time, a failing upstream) into ``isError`` results a model can act on. Fetching is
 :mod:`.api`'s job, reading GitHub's refusals :mod:`.refusals`', the output shapes
-:mod:`.models`'.
+:mod:`.models`', their readable text :mod:`.render`'.
 
 No token is needed; ``GITHUB_TOKEN`` raises the rate limit from 60 to 5000 requests an hour
 (and searches from 10 to 30 a minute). It is sent as ``Authorization: Bearer`` and never
@@ -22,7 +22,7 @@ import httpx
 from pydantic import Field
 
 from ssemcp.errors import ToolError
-from ssemcp.server.content import ToolAnnotations
+from ssemcp.server.content import ToolAnnotations, ToolResult
 from ssemcp.server.registry import Server
 from ssemcp.toolsets._upstream import UpstreamError
 from ssemcp.toolsets.github.api import (
@@ -39,6 +39,7 @@ from ssemcp.toolsets.github.models import (
     Since,
     TrendingRepositories,
 )
+from ssemcp.toolsets.github.render import render_repository, render_search, render_trending
 from ssemcp.toolsets.github.settings import ENVIRONMENT_VARIABLES, GitHubSettings
 
 __all__ = ["ENVIRONMENT_VARIABLES", "GitHubSettings", "register"]
@@ -86,20 +87,21 @@ def register(
     Args:
         settings: base URL, token and tunables; ``GitHubSettings.from_env()`` when None.
         now: the clock of the cache (tests inject one).
-        wall_clock: UTC epoch seconds, for rate-limit resets and trending windows (tests).
+        wall_clock: UTC epoch seconds, for rate-limit resets, trending windows and the ages
+            shown in the text (tests inject one).
         transport: an httpx transport instead of the network (tests).
     """
     settings = settings or GitHubSettings.from_env()
     api = GitHubAPI(settings, now=now, wall_clock=wall_clock, transport=transport)
     server.add_cleanup(api.aclose)
 
-    @server.tool(title="GitHub repository", annotations=_READ_ONLY)
+    @server.tool(title="GitHub repository", annotations=_READ_ONLY, output_type=Repository)
     async def github_repo(
         owner: Annotated[
             str, Field(pattern=OWNER_PATTERN, description="The user or organization.")
         ],
         repo: Annotated[str, Field(pattern=REPO_PATTERN, description="The repository name.")],
-    ) -> Repository:
+    ) -> ToolResult:
         """Get a public GitHub repository's details: description, main language, stars,
         forks, watchers, open issues and pull requests, topics, license, homepage, default
         branch, and when it was created and last pushed to.
@@ -109,15 +111,18 @@ def register(
             repo: the repository name, e.g. "cpython".
         """
         with _tool_errors():
-            return await api.repository(owner, repo)
+            details = await api.repository(owner, repo)
+        return ToolResult([render_repository(details, wall_clock())], structured=details)
 
-    @server.tool(title="Search GitHub repositories", annotations=_READ_ONLY)
+    @server.tool(
+        title="Search GitHub repositories", annotations=_READ_ONLY, output_type=SearchResults
+    )
     async def github_search_repos(
         query: Annotated[str, Field(max_length=MAX_QUERY_CHARS)] = "",
         language: Language = None,
         sort: SearchSort = "best-match",
         limit: Limit = DEFAULT_RESULTS,
-    ) -> SearchResults:
+    ) -> ToolResult:
         """Search public GitHub repositories by words in their name, description, topics or
         README, optionally only in one language, sorted by relevance, stars, forks or recent
         updates. GitHub's search qualifiers work in the query too (e.g. "stars:>1000
@@ -130,14 +135,19 @@ def register(
             limit: how many repositories, 1 to 50.
         """
         with _tool_errors():
-            return await api.search(query, language, sort, limit)
+            results = await api.search(query, language, sort, limit)
+        return ToolResult([render_search(results)], structured=results)
 
-    @server.tool(title="Trending GitHub repositories", annotations=_READ_ONLY)
+    @server.tool(
+        title="Trending GitHub repositories",
+        annotations=_READ_ONLY,
+        output_type=TrendingRepositories,
+    )
     async def github_trending(
         language: Language = None,
         since: Since = "week",
         limit: Limit = DEFAULT_RESULTS,
-    ) -> TrendingRepositories:
+    ) -> ToolResult:
         """List the most-starred GitHub repositories created in the last day, week or month,
         optionally in one language. GitHub has no trending API, so this is an approximation
         (a search by stars among recently created repositories): older projects that are
@@ -149,4 +159,5 @@ def register(
             limit: how many repositories, 1 to 50.
         """
         with _tool_errors():
-            return await api.trending(language, since, limit)
+            trending = await api.trending(language, since, limit)
+        return ToolResult([render_trending(trending)], structured=trending)

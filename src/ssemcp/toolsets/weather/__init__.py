@@ -3,7 +3,7 @@
 Owns describing the weather to MCP: the tools ``weather_current`` and ``weather_forecast``,
 and translating failures (an unknown or ambiguous place, a failing upstream) into ``isError``
 results a model can act on. Fetching is :mod:`.api`'s job, resolving places
-:mod:`.places`', the output shapes :mod:`.models`'.
+:mod:`.places`', the output shapes :mod:`.models`', their readable text :mod:`.render`'.
 
 No API key is needed: Open-Meteo is free for non-commercial use (open-meteo.com/en/terms).
 """
@@ -19,12 +19,13 @@ import httpx
 from pydantic import Field
 
 from ssemcp.errors import ToolError
-from ssemcp.server.content import ToolAnnotations
+from ssemcp.server.content import ToolAnnotations, ToolResult
 from ssemcp.server.registry import Server
 from ssemcp.toolsets._upstream import UpstreamError
 from ssemcp.toolsets.weather.api import OpenMeteoAPI
 from ssemcp.toolsets.weather.models import CurrentWeather, Forecast
 from ssemcp.toolsets.weather.places import AmbiguousPlace, PlaceNotFound
+from ssemcp.toolsets.weather.render import render_current, render_forecast
 from ssemcp.toolsets.weather.settings import ENVIRONMENT_VARIABLES, WeatherSettings
 
 __all__ = ["ENVIRONMENT_VARIABLES", "WeatherSettings", "register"]
@@ -76,8 +77,8 @@ def register(
     api = OpenMeteoAPI(settings, now=now, transport=transport)
     server.add_cleanup(api.aclose)
 
-    @server.tool(title="Current weather", annotations=_READ_ONLY)
-    async def weather_current(location: Location) -> CurrentWeather:
+    @server.tool(title="Current weather", annotations=_READ_ONLY, output_type=CurrentWeather)
+    async def weather_current(location: Location) -> ToolResult:
         """Get the weather at a place right now: conditions in words, temperature and
         feels-like temperature, humidity, precipitation, cloud cover, pressure and wind, each
         with its unit (metric: °C, km/h, mm, hPa). Data from Open-Meteo.
@@ -90,13 +91,14 @@ def register(
                 coordinates as "latitude,longitude".
         """
         with _tool_errors():
-            return await api.current(location)
+            current = await api.current(location)
+        return ToolResult([render_current(current)], structured=current)
 
-    @server.tool(title="Weather forecast", annotations=_READ_ONLY)
+    @server.tool(title="Weather forecast", annotations=_READ_ONLY, output_type=Forecast)
     async def weather_forecast(
         location: Location,
         days: Annotated[int, Field(ge=1, le=MAX_FORECAST_DAYS)] = DEFAULT_FORECAST_DAYS,
-    ) -> Forecast:
+    ) -> ToolResult:
         """Get a daily weather forecast for a place, today first: conditions in words,
         minimum and maximum temperature, precipitation total and chance, maximum wind,
         sunrise and sunset, with units (metric). Dates are local to the place. Data from
@@ -111,4 +113,5 @@ def register(
             days: how many days, 1 to 16 (today counts as the first).
         """
         with _tool_errors():
-            return await api.forecast(location, days)
+            forecast = await api.forecast(location, days)
+        return ToolResult([render_forecast(forecast)], structured=forecast)
