@@ -21,9 +21,11 @@ import click
 
 from ssemcp._version import __version__
 from ssemcp.errors import LocalProtocolError
+from ssemcp.http.asgi import DEFAULT_KEEPALIVE_SECONDS
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
 from ssemcp.server.registry import Server
 from ssemcp.toolsets import DEFAULT_TOOLSETS, TOOLSETS, build_server
+from ssemcp.transports.streamable import DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS
 
 __all__ = ["load_server", "main"]
 
@@ -253,6 +255,35 @@ _log_level_option = click.option(
     metavar="SECONDS",
     help="Time to receive a request line and headers; past it, the connection closes.",
 )
+@click.option(
+    "--stateless",
+    is_flag=True,
+    help="Streamable HTTP without sessions: every POST stands alone; GET and DELETE get 405; "
+    "sampling and elicitation cannot work.",
+)
+@click.option(
+    "--json-response",
+    is_flag=True,
+    help="Answer every POST with one JSON body, never an SSE stream; what a tool emits "
+    "meanwhile goes to the session's GET stream, if one is open.",
+)
+@click.option(
+    "--keepalive",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_KEEPALIVE_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="Send a comment on an SSE stream idle this long (keeps proxies from cutting it).",
+)
+@click.option(
+    "--session-idle-timeout",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="Close a Streamable HTTP session idle this long (nothing in flight, no GET stream "
+    "open); 0: never.",
+)
 @_toolsets_option
 @_log_level_option
 def serve(
@@ -268,6 +299,10 @@ def serve(
     trusted_proxies: tuple[str, ...],
     body_timeout: float,
     header_timeout: float,
+    stateless: bool,
+    json_response: bool,
+    keepalive: float,
+    session_idle_timeout: float,
     toolsets: str | None,
     log_level: str,
 ) -> None:
@@ -295,6 +330,10 @@ def serve(
         cors_origins=cors_origins,
         trusted_proxies=trusted_proxies,
         body_timeout_seconds=body_timeout,
+        stateless=stateless,
+        json_response=json_response,
+        keepalive_seconds=keepalive,
+        session_idle_timeout_seconds=session_idle_timeout or None,
     )
     if not _is_loopback(host) and not allowed_hosts:
         # The Host allowlist stays loopback-only (DNS rebinding): a remote client's Host names

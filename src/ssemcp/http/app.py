@@ -37,7 +37,11 @@ from ssemcp.http.proxy import FORWARDED_PREFIX_KEY, TrustedProxies
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, BodyDeadline
 from ssemcp.server.registry import Server
 from ssemcp.transports.legacy_sse import MESSAGES_PATH, SSE_PATH, LegacySSETransport
-from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS, StreamableHTTPTransport
+from ssemcp.transports.streamable import (
+    DEFAULT_MAX_SESSIONS,
+    DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
+    StreamableHTTPTransport,
+)
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
@@ -167,12 +171,18 @@ class MCPApp:
         body_timeout_seconds: float | None = DEFAULT_BODY_TIMEOUT_SECONDS,
         legacy_sse: bool = True,
         keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
+        stateless: bool = False,
+        json_response: bool = False,
+        session_idle_timeout_seconds: float | None = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
     ) -> None:
         self.transport = StreamableHTTPTransport(
             server,
             max_body_bytes=max_body_bytes,
             max_sessions=max_sessions,
             keepalive_seconds=keepalive_seconds,
+            stateless=stateless,
+            json_response=json_response,
+            session_idle_timeout_seconds=session_idle_timeout_seconds,
         )
         # The 2024-11-05 HTTP+SSE transport: its sessions count apart from the ones above.
         self.legacy_sse = (
@@ -318,6 +328,9 @@ def create_app(
     body_timeout_seconds: float | None = DEFAULT_BODY_TIMEOUT_SECONDS,
     legacy_sse: bool = True,
     keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
+    stateless: bool = False,
+    json_response: bool = False,
+    session_idle_timeout_seconds: float | None = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
 ) -> MCPApp:
     """Build the ASGI app that serves ``server`` over Streamable HTTP at ``path``.
 
@@ -346,6 +359,12 @@ def create_app(
         legacy_sse: also serve the 2024-11-05 HTTP+SSE transport (``GET /sse``,
             ``POST /messages/``), with its own ``max_sessions`` streams at most.
         keepalive_seconds: how often an idle SSE stream gets a comment.
+        stateless: Streamable HTTP without sessions: each POST stands alone, GET and DELETE
+            get 405, and requests to the client (sampling, elicitation) cannot be answered.
+        json_response: every POST is answered with one JSON body; what a handler emits
+            meanwhile goes to the session's GET stream, if open.
+        session_idle_timeout_seconds: close a Streamable HTTP session after this long with
+            nothing in flight and no GET stream open (None: never).
 
     Returns:
         An ASGI 3 app; run it with any ASGI server (``uvicorn.run(app)``).
@@ -363,4 +382,7 @@ def create_app(
         body_timeout_seconds=body_timeout_seconds,
         legacy_sse=legacy_sse,
         keepalive_seconds=keepalive_seconds,
+        stateless=stateless,
+        json_response=json_response,
+        session_idle_timeout_seconds=session_idle_timeout_seconds,
     )

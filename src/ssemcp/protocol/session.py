@@ -22,6 +22,7 @@ from ssemcp.errors import (
     CapabilityNotSupported,
     InvalidParams,
     InvalidRequest,
+    LocalProtocolError,
     MethodNotFound,
     ProtocolError,
     SessionClosed,
@@ -266,6 +267,23 @@ class ServerSession:
         if self._instructions:
             result["instructions"] = self._instructions
         return result
+
+    def assume_initialized(self, revision: Revision) -> None:
+        """Skip the handshake: serve requests of ``revision`` from now on (stateless HTTP).
+
+        A stateless transport gives each request a fresh session and never sees the
+        ``initialize`` that negotiated it (spec 2025-11-25 basic/transports: sessions are
+        optional). No client capabilities are known, so requests to the client (sampling,
+        elicitation, roots) raise :class:`CapabilityNotSupported` instead of waiting for an
+        answer that could never be routed back.
+
+        Raises:
+            LocalProtocolError: the session has already left ``NEW``.
+        """
+        if self.state is not SessionState.NEW:
+            raise LocalProtocolError("assume_initialized() on a session that is not new")
+        self.revision = revision
+        self.state = SessionState.READY
 
     def _capabilities_for(self, revision: Revision) -> JSONObject:
         if revision.tool_annotations:  # i.e. 2025-03-26 or later: `completions` exists

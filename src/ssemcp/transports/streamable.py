@@ -2,17 +2,33 @@
 
 Owns the wire of spec 2025-11-25 basic/transports, "Streamable HTTP": which method, header and
 body earns which status; the ``Mcp-Session-Id`` sessions (created by ``initialize``, ended by
-``DELETE``); answering a POST as one JSON body or, once a handler emits a message, as an SSE
-stream; and the standalone ``GET`` stream for messages not tied to a request. It does not
-interpret MCP: messages go to a :class:`~ssemcp.server.connection.ServerConnection`. Host and
-Origin checks, routing and the ``Content-Length`` bound are the ASGI app's (``ssemcp.http``).
+``DELETE``, by the idle sweep, or at shutdown) and the principal each is bound to; answering a
+POST as one JSON body or, once a handler emits a message, as an SSE stream; the standalone
+``GET`` stream; event ids, priming events and ``Last-Event-ID`` resumption ("Resumability and
+Redelivery", SEP-1699); and the stateless and JSON-only modes. It does not interpret MCP:
+messages go to a :class:`~ssemcp.server.connection.ServerConnection`. Host and Origin checks,
+authentication, routing and the ``Content-Length`` bound are the ASGI app's (``ssemcp.http``);
+what an event log keeps is ``ssemcp.state.events``'.
 
-The hot path (a POST holding a ``tools/call``) runs the handler inline in the ASGI task: no
-task group, no queue. Only the GET stream, whose producer (any task of the session) and
-consumer (the stream's task) really are apart, has a queue, and it is bounded.
+The hot path (a POST holding a ``tools/call`` answered as JSON) runs the handler inline in the
+ASGI task: no task group, no queue, no extra task. A POST whose reply became SSE gets one
+helper task (it notices the client leaving and sends keepalive comments). A reader in another
+task (a GET stream) follows the session's event log, woken by an ``asyncio.Event``; the log is
+the bounded buffer, so there is no queue at all.
 
-Not yet here: resumability (event ids, ``Last-Event-ID``), idle-session expiry, the
-sessionless 2026-07-28 leg.
+Resumption (spec: "If the client wishes to resume after a disconnection ... it SHOULD issue an
+HTTP GET to the MCP endpoint, and include the Last-Event-ID header"): every SSE event a session
+sends carries an id naming its stream and is recorded in the session's log. A GET with
+``Last-Event-ID`` replays what that stream sent after the id, then follows it live; for a POST
+stream whose request has finished, it replays the rest and ends. A handler whose client left
+keeps running and its messages go to the log. An id we cannot resume from (malformed, longer
+than ``MAX_EVENT_ID_LENGTH``, issued to another session, or older than the log keeps) gets
+**400**, not a fresh stream: a fresh stream would silently skip what was lost. The client
+may open a fresh GET stream without the header. The id carries a random per-session tag, so
+another session's id is never mistaken for one of ours.
+
+Not yet here: a server-side close of a POST stream mid-call (SEP-1699 polling: it needs a
+``Context`` method), the sessionless 2026-07-28 leg.
 """
 
 from __future__ import annotations
@@ -20,9 +36,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
+from collections.abc import Callable
 from typing import Final
 
-from ssemcp.errors import InvalidRequest, ParseError
+from ssemcp.errors import InvalidRequest, ParseError, RequestError
 from ssemcp.http.asgi import (
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
@@ -39,6 +57,7 @@ from ssemcp.http.asgi import (
     read_body,
     short_id,
 )
+from ssemcp.http.auth import PRINCIPAL_KEY
 from ssemcp.jsonrpc import (
     ErrorResponse,
     Invalid,
@@ -48,16 +67,25 @@ from ssemcp.jsonrpc import (
     parse,
     serialize,
 )
-from ssemcp.protocol.revisions import SUPPORTED_VERSIONS
+from ssemcp.protocol.revisions import SUPPORTED_VERSIONS, V2025_03_26, Revision, revision_for
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.registry import Server
 from ssemcp.sse import KEEPALIVE, encode_event
+from ssemcp.state.events import (
+    DEFAULT_MAX_LOGGED_BYTES,
+    DEFAULT_MAX_LOGGED_EVENTS,
+    EventLog,
+    LoggedEvent,
+    MemoryEventLog,
+    Position,
+)
 
 __all__ = [
     "DEFAULT_KEEPALIVE_SECONDS",
     "DEFAULT_MAX_BODY_BYTES",
-    "DEFAULT_MAX_QUEUED_EVENTS",
     "DEFAULT_MAX_SESSIONS",
+    "DEFAULT_RETRY_MILLISECONDS",
+    "DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS",
     "ASGIReceive",
     "ASGISend",
     "HTTPError",
@@ -67,17 +95,29 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Each session holds a ServerConnection (a few KiB); 10 000 of them fit in tens of MiB, and
-# a client that opens more without DELETE-ing any is misbehaving.
+# Each session holds a ServerConnection (a few KiB) and its event log (bounded by
+# ssemcp.state.events); 10 000 sessions fit in tens of MiB when idle, and a client that opens
+# more without DELETE-ing any is misbehaving.
 DEFAULT_MAX_SESSIONS: Final = 10_000
-# Messages waiting for a slow GET stream. Server-initiated messages are rare (list_changed,
-# resources/updated); a client that lets 256 pile up is not reading, and we drop the rest.
-DEFAULT_MAX_QUEUED_EVENTS: Final = 256
+# The reconnection time a priming event asks for (WHATWG "retry" field, milliseconds). The
+# pinned python-sdk client waits 1000 ms when a server names none; we name the same.
+DEFAULT_RETRY_MILLISECONDS: Final = 1000
+# Sessions with nothing in flight and no stream open for this long are closed. Clients do not
+# always DELETE (the conformance suite abandons ~32 sessions per run); 30 minutes outlasts a
+# person stepping away from a chat, and bounds what abandoned sessions hold.
+DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS: Final = 30 * 60.0
+# The idle sweep runs every quarter of the timeout (a session lives at most 1.25 times it),
+# but at least once a minute.
+_MAX_SWEEP_INTERVAL_SECONDS: Final = 60.0
+# The standalone GET stream is stream 0 of its session; POST reply streams count from 1.
+_STANDALONE_STREAM: Final = 0
 MCP_SESSION_ID: Final = b"mcp-session-id"
 MCP_PROTOCOL_VERSION: Final = b"mcp-protocol-version"
+LAST_EVENT_ID: Final = b"last-event-id"
 _SUPPORTED_VERSION_BYTES: Final = frozenset(version.encode() for version in SUPPORTED_VERSIONS)
 # A peer's header value shown in a log line is cut to this many characters.
 _MAX_LOGGED_HEADER: Final = 64
+_END_OF_BODY: Final = {"type": "http.response.body", "body": b"", "more_body": False}
 
 
 # spec 2025-11-25 basic/transports, "Sending Messages to the Server": "The client MUST include
@@ -102,7 +142,8 @@ MISSING_SESSION: Final = HTTPError(
     400, InvalidRequest("Bad Request: Mcp-Session-Id header is required")
 )
 # "The server MAY terminate the session at any time, after which it MUST respond to requests
-# containing that session ID with HTTP 404 Not Found."
+# containing that session ID with HTTP 404 Not Found." Also the answer to a session id
+# presented by another principal: a session id is never a credential.
 UNKNOWN_SESSION: Final = HTTPError(404, InvalidRequest("Not Found: no such session"))
 # basic/transports, "Protocol Version Header": "If the server receives a request with an
 # invalid or unsupported MCP-Protocol-Version, it MUST respond with 400 Bad Request."
@@ -122,9 +163,22 @@ TOO_MANY_SESSIONS: Final = HTTPError(
 STREAM_ALREADY_OPEN: Final = HTTPError(
     409, InvalidRequest("Conflict: this session already has a GET stream open")
 )
+# "Resumability and Redelivery" leaves unknown ids to the server; see the module docstring.
+CANNOT_RESUME: Final = HTTPError(
+    400,
+    InvalidRequest(
+        "Bad Request: cannot resume from this Last-Event-ID (unknown or no longer kept); "
+        "open a GET stream without it"
+    ),
+)
 METHOD_NOT_ALLOWED: Final = HTTPError(
     405, InvalidRequest("Method Not Allowed"), ((b"allow", b"GET, POST, DELETE"),)
 )
+# Stateless: no session, so no stream to listen on and nothing to delete.
+STATELESS_METHOD_NOT_ALLOWED: Final = HTTPError(
+    405, InvalidRequest("Method Not Allowed: this server is stateless"), ((b"allow", b"POST"),)
+)
+_ACCEPTED_HEADERS: Final = [(b"content-length", b"0")]
 
 
 def _accepts_json_and_sse(header: bytes) -> bool:
@@ -132,49 +186,121 @@ def _accepts_json_and_sse(header: bytes) -> bool:
     return b"application/json" in types and b"text/event-stream" in types
 
 
-class _EventStream:
-    """The standalone GET stream of one session: a bounded queue and a way to stop it."""
+def _frame(event: LoggedEvent) -> bytes:
+    return encode_event(event.data.decode(), id=event.event_id)
 
-    __slots__ = ("queue", "stopped")
 
-    def __init__(self, max_queued_events: int) -> None:
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue(max_queued_events)
-        self.stopped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+async def _drop(message: Message) -> None:
+    """The session channel of a stateless request: there is no stream to put it on."""
 
-    def stop(self) -> None:
-        if not self.stopped.done():
-            self.stopped.set_result(None)
+
+class _Stream:
+    """One SSE stream of a session: a POST's reply (1, 2, ...) or the standalone GET one (0).
+
+    What it sends is recorded in the session's log. At most one *reader* delivers it: the POST
+    response while its client is connected, or the GET that resumed it. A new reader replaces
+    the old one, which stops: spec basic/transports, "The server MUST send each of its JSON-RPC
+    messages on only one of the connected streams".
+    """
+
+    __slots__ = ("changed", "is_finished", "reader", "stream_id")
+
+    def __init__(self, stream_id: int) -> None:
+        self.stream_id = stream_id
+        self.is_finished = False
+        self.reader: object | None = None
+        # Set on every append, on finishing, on a new reader and when the session ends.
+        self.changed = asyncio.Event()
+
+    def attach(self, reader: object) -> None:
+        self.reader = reader
+        self.changed.set()
+
+    def detach(self, reader: object) -> None:
+        if self.reader is reader:
+            self.reader = None
 
 
 class _Session:
-    """One ``Mcp-Session-Id``: its connection and its GET stream, if one is open."""
+    """One ``Mcp-Session-Id``: its connection, its streams and event log, who may use it."""
 
-    __slots__ = ("connection", "event_stream", "is_closed", "session_id")
+    __slots__ = (
+        "busy",
+        "connection",
+        "event_log",
+        "is_closed",
+        "last_active",
+        "next_stream_id",
+        "principal",
+        "session_id",
+        "standalone",
+        "standalone_opened",
+        "streams",
+    )
 
-    def __init__(self, server: Server, session_id: str) -> None:
+    def __init__(
+        self,
+        server: Server,
+        session_id: str,
+        principal: str | None,
+        event_log: EventLog,
+        now: float,
+    ) -> None:
         self.session_id = session_id
-        self.event_stream: _EventStream | None = None
+        self.principal = principal
+        self.event_log = event_log
         self.is_closed = False
+        self.standalone = _Stream(_STANDALONE_STREAM)
+        # Until a GET stream opens, messages for it are dropped rather than logged.
+        self.standalone_opened = False
+        # POST reply streams still running, by stream number.
+        self.streams: dict[int, _Stream] = {}
+        self.next_stream_id = 1
+        # Requests being handled plus GET streams open: the idle sweep spares a busy session.
+        self.busy = 0
+        self.last_active = now
         self.connection = ServerConnection(server, self.send)
+
+    @property
+    def revision(self) -> Revision:
+        return self.connection.session.revision
+
+    def open_stream(self) -> _Stream:
+        stream = _Stream(self.next_stream_id)
+        self.next_stream_id += 1
+        self.streams[stream.stream_id] = stream
+        return stream
+
+    def finish_stream(self, stream: _Stream) -> None:
+        stream.is_finished = True
+        self.streams.pop(stream.stream_id, None)
+        stream.changed.set()
 
     async def send(self, message: Message) -> None:
         """The session's own channel: messages not tied to a request go to the GET stream."""
-        event_stream = self.event_stream
-        if event_stream is None:
+        if not self.standalone_opened:
             # spec basic/transports: with no stream open, the server has nowhere to put it.
             logger.debug("session %s: no GET stream, dropped a message", short_id(self.session_id))
             return
-        try:
-            event_stream.queue.put_nowait(encode_event(serialize(message).decode()))
-        except asyncio.QueueFull:
-            logger.debug(
-                "session %s: GET stream full, dropped a message", short_id(self.session_id)
-            )
+        self.event_log.append(_STANDALONE_STREAM, serialize(message))
+        self.standalone.changed.set()
+
+    async def send_related_on_get_stream(self, message: Message) -> None:
+        """JSON-response mode: a handler's messages go to the GET stream, if one is open.
+
+        A request to the client (sampling, elicitation) fails at once when no GET stream is
+        connected: its answer could never come, and the tool gets an error result instead
+        of waiting for the request timeout.
+        """
+        if type(message) is Request and self.standalone.reader is None:
+            raise RequestError(f"{message.method} needs a GET stream open to reach the client")
+        await self.send(message)
 
     def close(self) -> None:
         self.is_closed = True
-        if self.event_stream is not None:
-            self.event_stream.stop()
+        self.standalone.changed.set()
+        for stream in self.streams.values():
+            stream.changed.set()
         self.connection.close()
 
 
@@ -184,36 +310,117 @@ class _ReplyStream:
     spec 2025-11-25 basic/transports: the server "MUST either return Content-Type:
     text/event-stream, to initiate an SSE stream, or Content-Type: application/json, to return
     one JSON object". We answer JSON unless the handler emits something before its result.
+
+    With a session, each event gets an id and goes to the session's log; after the client
+    disconnects (or resumes the stream on a GET), events still go to the log but no longer to
+    this response. Without one (stateless), events carry no id.
     """
 
-    __slots__ = ("_headers", "_send", "started")
+    __slots__ = (
+        "_headers",
+        "_keepalive_seconds",
+        "_receive",
+        "_send",
+        "_session",
+        "_stream",
+        "_watcher",
+        "is_connected",
+        "started",
+    )
 
-    def __init__(self, send: ASGISend, headers: list[tuple[bytes, bytes]]) -> None:
+    def __init__(
+        self,
+        send: ASGISend,
+        receive: ASGIReceive,
+        headers: list[tuple[bytes, bytes]],
+        session: _Session | None,
+        keepalive_seconds: float,
+    ) -> None:
         self._send = send
+        self._receive = receive
         self._headers = headers
+        self._session = session
+        self._keepalive_seconds = keepalive_seconds
+        self._stream: _Stream | None = None
+        self._watcher: asyncio.Future[None] | None = None
+        self.is_connected = True
         self.started = False
+
+    @property
+    def _is_reader(self) -> bool:
+        return self.is_connected and (self._stream is None or self._stream.reader is self)
 
     async def __call__(self, message: Message) -> None:
         if not self.started:
-            self.started = True
-            await self._send(
-                {"type": "http.response.start", "status": 200, "headers": self._headers}
-            )
+            await self._start()
         await self.write(message)
 
+    async def _start(self) -> None:
+        self.started = True
+        await self._send({"type": "http.response.start", "status": 200, "headers": self._headers})
+        session = self._session
+        if session is not None:
+            stream = self._stream = session.open_stream()
+            stream.attach(self)
+            # spec 2025-11-25 basic/transports (SEP-1699): the server "SHOULD immediately send
+            # an SSE event consisting of an event ID and an empty data field in order to prime
+            # the client to reconnect". Decided by the revision the session negotiated, not the
+            # request's header (the conformance suite sends 2025-03-26 there).
+            if session.revision.sse_priming:
+                priming = session.event_log.append(stream.stream_id, b"")
+                await self._send_body(
+                    encode_event("", id=priming.event_id, retry=DEFAULT_RETRY_MILLISECONDS)
+                )
+        # Only now that the reply is a stream: a JSON reply never needs to watch.
+        self._watcher = asyncio.ensure_future(self._watch())
+
     async def write(self, message: Message) -> None:
-        # uvicorn drops writes after a disconnect, so a handler's progress report never fails
-        # because its client left.
-        await self._send(
-            {
-                "type": "http.response.body",
-                "body": encode_event(serialize(message).decode()),
-                "more_body": True,
-            }
-        )
+        data = serialize(message)
+        stream = self._stream
+        if stream is None:
+            frame = encode_event(data.decode())
+        else:
+            assert self._session is not None
+            event = self._session.event_log.append(stream.stream_id, data)
+            stream.changed.set()
+            frame = _frame(event)
+        if self._is_reader:
+            # uvicorn drops writes after a disconnect, so a handler's progress report never
+            # fails because its client left; the log keeps it for a resuming GET.
+            await self._send_body(frame)
+
+    async def _send_body(self, body: bytes) -> None:
+        await self._send({"type": "http.response.body", "body": body, "more_body": True})
+
+    async def _watch(self) -> None:
+        """Notice the client leaving; keep a long-running reply alive with comments."""
+        while True:
+            try:
+                async with asyncio.timeout(self._keepalive_seconds):
+                    message = await self._receive()
+            except TimeoutError:
+                if self._is_reader:
+                    await self._send_body(KEEPALIVE)
+                continue
+            if message["type"] == "http.disconnect":
+                self.is_connected = False
+                if self._stream is not None:
+                    self._stream.detach(self)
+                    logger.debug("stream %d: the client left", self._stream.stream_id)
+                return
 
     async def end(self) -> None:
-        await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+        watcher = self._watcher
+        if watcher is not None and not watcher.done():
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+        is_reader = self._is_reader
+        if self._stream is not None:
+            assert self._session is not None
+            self._session.finish_stream(self._stream)
+            self._stream.detach(self)
+        if is_reader:
+            await self._send(_END_OF_BODY)
 
 
 def _is_initialize(payload: Message | Invalid | list[Message | Invalid]) -> bool:
@@ -227,8 +434,23 @@ class StreamableHTTPTransport:
         server: the registry every session serves.
         max_body_bytes: the largest POST body read; larger gets 413.
         max_sessions: live sessions at most; an ``initialize`` past it gets 503.
-        max_queued_events: messages a GET stream may hold before we drop.
-        keepalive_seconds: how often an idle GET stream gets a comment.
+        keepalive_seconds: how often an idle SSE stream (GET, or a long POST reply) gets a
+            comment.
+        stateless: no sessions. Each POST gets a fresh connection that takes the request as
+            already initialized (at the ``MCP-Protocol-Version`` it names, else 2025-03-26 as
+            spec basic/transports says to assume); no ``Mcp-Session-Id`` is issued; GET and
+            DELETE get 405. Requests to the client (sampling, elicitation, roots) cannot work:
+            the client's answer would arrive on another POST with nothing to route it to, so
+            they fail at once and the tool gets an error result.
+        json_response: every POST reply is one ``application/json`` body. Messages a handler
+            emits during the call (progress, logs) go to the session's GET stream when one is
+            open and are dropped otherwise; a request to the client goes there too, and fails
+            at once (an error result for the tool) when no GET stream is connected.
+        session_idle_timeout_seconds: a session with nothing in flight and no GET stream
+            open for this long is closed (later requests get 404). None: never.
+        max_logged_events: events each session's log keeps for resumption.
+        max_logged_bytes: bytes of data each session's log keeps.
+        clock: monotonic seconds (tests inject a fake).
     """
 
     def __init__(
@@ -237,15 +459,30 @@ class StreamableHTTPTransport:
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_sessions: int = DEFAULT_MAX_SESSIONS,
-        max_queued_events: int = DEFAULT_MAX_QUEUED_EVENTS,
         keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
+        stateless: bool = False,
+        json_response: bool = False,
+        session_idle_timeout_seconds: float | None = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
+        max_logged_events: int = DEFAULT_MAX_LOGGED_EVENTS,
+        max_logged_bytes: int = DEFAULT_MAX_LOGGED_BYTES,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if keepalive_seconds <= 0:
+            raise ValueError("keepalive_seconds must be positive")
+        if session_idle_timeout_seconds is not None and session_idle_timeout_seconds <= 0:
+            raise ValueError("session_idle_timeout_seconds must be positive (or None)")
         self._server = server
         self._max_body_bytes = max_body_bytes
         self._max_sessions = max_sessions
-        self._max_queued_events = max_queued_events
         self._keepalive_seconds = keepalive_seconds
+        self._stateless = stateless
+        self._json_response = json_response
+        self._idle_timeout_seconds = session_idle_timeout_seconds
+        self._max_logged_events = max_logged_events
+        self._max_logged_bytes = max_logged_bytes
+        self._clock = clock
         self._sessions: dict[str, _Session] = {}
+        self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def session_count(self) -> int:
@@ -268,24 +505,35 @@ class StreamableHTTPTransport:
             await UNSUPPORTED_VERSION.respond(send)
             return
         if method == "POST":
-            await self._post(receive, send, headers)
+            await self._post(scope, receive, send, headers)
+        elif self._stateless:
+            await STATELESS_METHOD_NOT_ALLOWED.respond(send)
         elif method == "GET":
-            await self._get(receive, send, headers)
+            await self._get(scope, receive, send, headers)
         else:
-            await self._delete(send, headers)
+            await self._delete(scope, send, headers)
 
-    def _find_session(self, headers: Headers) -> _Session | HTTPError:
+    def _find_session(self, scope: Scope, headers: Headers) -> _Session | HTTPError:
         raw_session_id = headers.get(MCP_SESSION_ID)
         if raw_session_id is None:
             return MISSING_SESSION
         session = self._sessions.get(raw_session_id.decode("latin-1"))
         if session is None:
             return UNKNOWN_SESSION
+        if session.principal != scope.get(PRINCIPAL_KEY):
+            # As if it did not exist: whoever holds a session id is not thereby its owner.
+            logger.info(
+                "session %s: refused a request from another principal",
+                short_id(session.session_id),
+            )
+            return UNKNOWN_SESSION
         return session
 
     # ------------------------------------------------------------------ POST
 
-    async def _post(self, receive: ASGIReceive, send: ASGISend, headers: Headers) -> None:
+    async def _post(
+        self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers
+    ) -> None:
         if not _accepts_json_and_sse(headers.get(b"accept", b"")):
             await NOT_ACCEPTABLE.respond(send)
             return
@@ -305,6 +553,9 @@ class StreamableHTTPTransport:
         except ParseError:
             await PARSE_ERROR.respond(send)
             return
+        if self._stateless:
+            await self._post_stateless(receive, send, headers, payload)
+            return
 
         session_header: list[tuple[bytes, bytes]] = []
         if MCP_SESSION_ID not in headers and _is_initialize(payload):
@@ -314,22 +565,50 @@ class StreamableHTTPTransport:
                 return
             # spec basic/transports, "Session Management": the session ID "SHOULD be globally
             # unique and cryptographically secure" and "MUST only contain visible ASCII".
-            session = _Session(self._server, secrets.token_urlsafe(24))
+            session = _Session(
+                self._server,
+                secrets.token_urlsafe(24),
+                scope.get(PRINCIPAL_KEY),
+                MemoryEventLog(self._max_logged_events, self._max_logged_bytes),
+                self._clock(),
+            )
             session_header.append((MCP_SESSION_ID, session.session_id.encode()))
             is_new = True
         else:
-            found = self._find_session(headers)
+            found = self._find_session(scope, headers)
             if isinstance(found, HTTPError):
                 await found.respond(send)
                 return
             session = found
             is_new = False
 
-        reply_stream = _ReplyStream(send, [*SSE_HEADERS, *session_header])
+        session.busy += 1
         try:
-            reply = await session.connection.receive(payload, send=reply_stream)
+            await self._answer(session, is_new, payload, receive, send, session_header)
+        finally:
+            session.busy -= 1
+            session.last_active = self._clock()
+
+    async def _answer(
+        self,
+        session: _Session,
+        is_new: bool,
+        payload: Message | Invalid | list[Message | Invalid],
+        receive: ASGIReceive,
+        send: ASGISend,
+        session_header: list[tuple[bytes, bytes]],
+    ) -> None:
+        reply_stream = _ReplyStream(
+            send, receive, [*SSE_HEADERS, *session_header], session, self._keepalive_seconds
+        )
+        try:
+            reply = await session.connection.receive(
+                payload,
+                send=(session.send_related_on_get_stream if self._json_response else reply_stream),
+            )
         except asyncio.CancelledError:
-            # DELETE closed the session while its handler ran here; anything else is ours.
+            # The session ended (DELETE, idle sweep, shutdown) while its handler ran here;
+            # anything else is ours.
             if not session.is_closed:
                 raise
             task = asyncio.current_task()
@@ -344,6 +623,7 @@ class StreamableHTTPTransport:
         if is_new:
             if type(reply) is Response:
                 self._sessions[session.session_id] = session
+                self._start_sweeper()
                 logger.info(
                     "session %s: initialized (%d open)",
                     short_id(session.session_id),
@@ -362,26 +642,51 @@ class StreamableHTTPTransport:
                 await reply_stream.write(reply)
             await reply_stream.end()
             return
+        await self._send_reply(send, reply, session_header)
+
+    async def _post_stateless(
+        self,
+        receive: ASGIReceive,
+        send: ASGISend,
+        headers: Headers,
+        payload: Message | Invalid | list[Message | Invalid],
+    ) -> None:
+        connection = ServerConnection(self._server, _drop)
+        if not _is_initialize(payload):
+            # spec basic/transports, "Protocol Version Header": without the header, "the
+            # server SHOULD assume protocol version 2025-03-26".
+            version = headers.get(MCP_PROTOCOL_VERSION)
+            revision = revision_for(version.decode()) if version is not None else None
+            connection.session.assume_initialized(revision or V2025_03_26)
+        reply_stream = _ReplyStream(send, receive, list(SSE_HEADERS), None, self._keepalive_seconds)
+        try:
+            reply = await connection.receive(
+                payload, send=_drop if self._json_response else reply_stream
+            )
+        finally:
+            connection.close()
+        if reply_stream.started:
+            if isinstance(reply, list):
+                for item in reply:
+                    await reply_stream.write(item)
+            elif reply is not None:
+                await reply_stream.write(reply)
+            await reply_stream.end()
+            return
+        await self._send_reply(send, reply, [])
+
+    @staticmethod
+    async def _send_reply(
+        send: ASGISend,
+        reply: Response | ErrorResponse | list[Response | ErrorResponse] | None,
+        extra_headers: list[tuple[bytes, bytes]],
+    ) -> None:
         if reply is None:
             # spec basic/transports: for a POST of notifications or responses the server
             # "MUST return HTTP status code 202 Accepted with no body".
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 202,
-                    "headers": [(b"content-length", b"0")],
-                }
-            )
+            await send({"type": "http.response.start", "status": 202, "headers": _ACCEPTED_HEADERS})
             await send({"type": "http.response.body", "body": b""})
             return
-        await self._send_json(send, reply, session_header)
-
-    @staticmethod
-    async def _send_json(
-        send: ASGISend,
-        reply: Response | ErrorResponse | list[Response | ErrorResponse],
-        extra_headers: list[tuple[bytes, bytes]],
-    ) -> None:
         body = serialize(reply)
         await send(
             {
@@ -398,60 +703,139 @@ class StreamableHTTPTransport:
 
     # ------------------------------------------------------------------ GET
 
-    async def _get(self, receive: ASGIReceive, send: ASGISend, headers: Headers) -> None:
+    async def _get(
+        self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers
+    ) -> None:
         # spec basic/transports, "Listening for Messages from the Server": "The client MUST
         # include an Accept header, listing text/event-stream as a supported content type."
         if b"text/event-stream" not in media_types(headers.get(b"accept", b"")):
             await NOT_ACCEPTABLE_GET.respond(send)
             return
-        found = self._find_session(headers)
+        found = self._find_session(scope, headers)
         if isinstance(found, HTTPError):
             await found.respond(send)
             return
         session = found
-        if session.event_stream is not None:
-            await STREAM_ALREADY_OPEN.respond(send)
-            return
-        event_stream = _EventStream(self._max_queued_events)
-        session.event_stream = event_stream
-        watcher = asyncio.ensure_future(_wait_for_disconnect(receive, event_stream))
-        getter: asyncio.Future[bytes] | None = None
+        event_log = session.event_log
+        raw_last_event_id = headers.get(LAST_EVENT_ID)
+        stream: _Stream | None
+        priming: LoggedEvent | None = None
+        if raw_last_event_id is None:
+            stream = session.standalone
+            if stream.reader is not None:
+                await STREAM_ALREADY_OPEN.respond(send)
+                return
+            if session.revision.sse_priming:
+                # SEP-1699 applies to every SSE stream the server starts, this one included.
+                priming = event_log.append(_STANDALONE_STREAM, b"")
+                position = Position(_STANDALONE_STREAM, priming.sequence)
+            else:
+                # Only what is sent from now on: an empty read returns nothing older.
+                marker = event_log.append(_STANDALONE_STREAM, b"")
+                position = Position(_STANDALONE_STREAM, marker.sequence)
+        else:
+            found_position = event_log.position_of(raw_last_event_id.decode("latin-1"))
+            if found_position is None:
+                if logger.isEnabledFor(logging.INFO):
+                    logger.info(
+                        "session %s: cannot resume from Last-Event-ID %r",
+                        short_id(session.session_id),
+                        raw_last_event_id[:_MAX_LOGGED_HEADER],
+                    )
+                await CANNOT_RESUME.respond(send)
+                return
+            position = found_position
+            if position.stream_id == _STANDALONE_STREAM:
+                stream = session.standalone
+            else:
+                # None: the request has finished; replay what is left and end.
+                stream = session.streams.get(position.stream_id)
+        if stream is session.standalone:
+            session.standalone_opened = True
+
+        reader = object()
+        disconnected = asyncio.Event()
+        if stream is not None:
+            # A resuming GET takes the stream over from a reader we have not yet seen leave.
+            stream.attach(reader)
+        session.busy += 1
+        watcher = asyncio.ensure_future(_wait_for_disconnect(receive, disconnected, stream))
         logger.debug("session %s: GET stream opened", short_id(session.session_id))
         try:
             await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-            while True:
-                if getter is None:
-                    getter = asyncio.ensure_future(event_stream.queue.get())
-                done, _ = await asyncio.wait(
-                    (getter, event_stream.stopped),
-                    timeout=self._keepalive_seconds,
-                    return_when=asyncio.FIRST_COMPLETED,
+            if priming is not None:
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": encode_event(
+                            "", id=priming.event_id, retry=DEFAULT_RETRY_MILLISECONDS
+                        ),
+                        "more_body": True,
+                    }
                 )
-                if event_stream.stopped.done():
-                    break
-                if getter in done:
-                    event = getter.result()
-                    getter = None
-                else:
-                    event = KEEPALIVE
-                await send({"type": "http.response.body", "body": event, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await self._follow(session, stream, position, reader, disconnected, send)
         finally:
-            if session.event_stream is event_stream:
-                session.event_stream = None
-            event_stream.stop()
-            for task in (watcher, getter):
-                if task is not None and not task.done():
-                    task.cancel()
-            await asyncio.gather(
-                *(task for task in (watcher, getter) if task is not None), return_exceptions=True
-            )
+            if stream is not None:
+                stream.detach(reader)
+            session.busy -= 1
+            session.last_active = self._clock()
+            if not watcher.done():
+                watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
             logger.debug("session %s: GET stream closed", short_id(session.session_id))
+
+    async def _follow(
+        self,
+        session: _Session,
+        stream: _Stream | None,
+        position: Position,
+        reader: object,
+        disconnected: asyncio.Event,
+        send: ASGISend,
+    ) -> None:
+        """Write what the log holds for the stream after ``position``, then follow it live.
+
+        Ends when the stream finishes, another reader takes it over, the client leaves, the
+        session ends, or the reader falls behind what the log keeps (the client may resume
+        from its last id, and learns with a 400 if that is gone too).
+        """
+        while True:
+            if stream is not None:
+                stream.changed.clear()
+            events = session.event_log.read_after(position)
+            if events is None:
+                logger.info(
+                    "session %s: a GET stream fell behind the event log; ending it",
+                    short_id(session.session_id),
+                )
+                break
+            frames = [_frame(event) for event in events if event.data]
+            if events:
+                position = Position(position.stream_id, events[-1].sequence)
+            if frames and not disconnected.is_set():
+                await send(
+                    {"type": "http.response.body", "body": b"".join(frames), "more_body": True}
+                )
+            if disconnected.is_set():
+                return
+            if stream is None or stream.reader is not reader or session.is_closed:
+                break
+            if stream.is_finished:
+                if stream.changed.is_set():
+                    continue  # it sent more while we wrote: one more read takes the rest
+                break
+            try:
+                async with asyncio.timeout(self._keepalive_seconds):
+                    await stream.changed.wait()
+            except TimeoutError:
+                await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+        if not disconnected.is_set():
+            await send(_END_OF_BODY)
 
     # ------------------------------------------------------------------ DELETE
 
-    async def _delete(self, send: ASGISend, headers: Headers) -> None:
-        found = self._find_session(headers)
+    async def _delete(self, scope: Scope, send: ASGISend, headers: Headers) -> None:
+        found = self._find_session(scope, headers)
         if isinstance(found, HTTPError):
             await found.respond(send)
             return
@@ -467,8 +851,45 @@ class StreamableHTTPTransport:
 
     # ------------------------------------------------------------------ lifetime
 
+    def close_idle_sessions(self, now: float) -> int:
+        """Close the sessions idle since before ``now - session_idle_timeout_seconds``.
+
+        A session is idle when no request of it is being handled and no GET stream of it is
+        open; a busy one is never closed, however old. Returns how many were closed.
+        """
+        timeout = self._idle_timeout_seconds
+        if timeout is None:
+            return 0
+        idle = [
+            session
+            for session in self._sessions.values()
+            if session.busy == 0 and now - session.last_active >= timeout
+        ]
+        for session in idle:
+            # spec basic/transports: "The server MAY terminate the session at any time".
+            del self._sessions[session.session_id]
+            session.close()
+        if idle:
+            logger.info("closed %d idle session(s) (%d open)", len(idle), len(self._sessions))
+        return len(idle)
+
+    def _start_sweeper(self) -> None:
+        """Start the idle sweep with the first session (one task per transport)."""
+        if self._sweeper is None and self._idle_timeout_seconds is not None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+
+    async def _sweep_forever(self) -> None:
+        assert self._idle_timeout_seconds is not None
+        interval = min(self._idle_timeout_seconds / 4, _MAX_SWEEP_INTERVAL_SECONDS)
+        while True:
+            await asyncio.sleep(interval)
+            self.close_idle_sessions(self._clock())
+
     def close(self) -> None:
-        """End every session (at server shutdown)."""
+        """End every session and the idle sweep (at server shutdown)."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         sessions = list(self._sessions.values())
         self._sessions.clear()
         for session in sessions:
@@ -477,8 +898,12 @@ class StreamableHTTPTransport:
             logger.info("closed %d session(s)", len(sessions))
 
 
-async def _wait_for_disconnect(receive: ASGIReceive, event_stream: _EventStream) -> None:
-    """Stop ``event_stream`` when the client disconnects (ASGI ``http.disconnect``)."""
+async def _wait_for_disconnect(
+    receive: ASGIReceive, disconnected: asyncio.Event, stream: _Stream | None
+) -> None:
+    """Set ``disconnected`` (and wake the stream's reader) when the client goes away."""
     while (await receive())["type"] != "http.disconnect":
         pass
-    event_stream.stop()
+    disconnected.set()
+    if stream is not None:
+        stream.changed.set()
