@@ -1,7 +1,8 @@
 """ssemcp: a Model Context Protocol server over stdio, HTTP+SSE and Streamable HTTP.
 
 This package is the public surface: the registry (``Server``), what a handler receives
-(``Context``) and returns (content blocks, ``ToolResult``, prompt messages), and the errors.
+(``Context``) and returns (content blocks, ``ToolResult``, prompt messages), the errors, and
+``create_app(server)``, the ASGI app that serves a server over HTTP.
 Everything else lives in modules that may change; import from here.
 """
 
@@ -24,6 +25,7 @@ from ssemcp.errors import (
     StreamError,
     ToolError,
 )
+from ssemcp.http import create_app
 from ssemcp.server import (
     Audio,
     ContentBlock,
@@ -73,6 +75,7 @@ __all__ = [
     "ToolError",
     "ToolResult",
     "__version__",
+    "create_app",
 ]
 
 # Show the public path in reprs and docs (httpx does the same).
