@@ -21,11 +21,11 @@ import click
 
 from ssemcp._version import __version__
 from ssemcp.errors import LocalProtocolError
-from ssemcp.http.asgi import DEFAULT_KEEPALIVE_SECONDS
+from ssemcp.http.asgi import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
 from ssemcp.server.registry import Server
 from ssemcp.toolsets import DEFAULT_TOOLSETS, TOOLSETS, build_server
-from ssemcp.transports.streamable import DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS
+from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS
 
 __all__ = ["load_server", "main"]
 
@@ -156,11 +156,11 @@ def _check_security_options(
         raise click.UsageError(str(exc)) from None
 
 
-def _run_stdio(server: Server) -> None:
+def _run_stdio(server: Server, max_line_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
     from ssemcp.transports.stdio import serve_stdio
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_stdio(server))
+        asyncio.run(serve_stdio(server, max_line_bytes=max_line_bytes))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -284,6 +284,22 @@ _log_level_option = click.option(
     help="Close a Streamable HTTP session idle this long (nothing in flight, no GET stream "
     "open); 0: never.",
 )
+@click.option(
+    "--max-body-bytes",
+    type=click.IntRange(min=1024),
+    default=DEFAULT_MAX_BODY_BYTES,
+    show_default=True,
+    metavar="BYTES",
+    help="Largest request body (413 past it), and largest stdio line.",
+)
+@click.option(
+    "--max-sessions",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_SESSIONS,
+    show_default=True,
+    metavar="N",
+    help="Live sessions per transport at most; past it, new ones get 503.",
+)
 @_toolsets_option
 @_log_level_option
 def serve(
@@ -303,6 +319,8 @@ def serve(
     json_response: bool,
     keepalive: float,
     session_idle_timeout: float,
+    max_body_bytes: int,
+    max_sessions: int,
     toolsets: str | None,
     log_level: str,
 ) -> None:
@@ -315,7 +333,7 @@ def serve(
         _check_security_options(auth_tokens, cors_origins, trusted_proxies)
     server = _choose_server(target, toolsets)
     if use_stdio:
-        _run_stdio(server)
+        _run_stdio(server, max_line_bytes=max_body_bytes)
         return
     import uvicorn
 
@@ -334,6 +352,8 @@ def serve(
         json_response=json_response,
         keepalive_seconds=keepalive,
         session_idle_timeout_seconds=session_idle_timeout or None,
+        max_body_bytes=max_body_bytes,
+        max_sessions=max_sessions,
     )
     if not _is_loopback(host) and not allowed_hosts:
         # The Host allowlist stays loopback-only (DNS rebinding): a remote client's Host names

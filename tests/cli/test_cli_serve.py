@@ -231,3 +231,34 @@ def test_python_dash_m_serve_with_insecure_no_auth_starts_on_all_interfaces() ->
             _, stderr = process.communicate()
     assert "NO authentication" in stderr
     assert "--allow-host" in stderr
+
+
+async def test_body_and_session_bounds_from_options_reach_the_app(
+    uvicorn_calls: list[dict[str, Any]],
+) -> None:
+    result = serve("--max-body-bytes", "2048", "--max-sessions", "1")
+    assert result.exit_code == 0, result.output
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {}},
+    }
+    transport = httpx.ASGITransport(app=uvicorn_calls[0]["app"])
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        too_large = await client.post("/mcp", content=b" " * 2049, headers=headers)
+        first = await client.post("/mcp", json=initialize, headers=headers)
+        second = await client.post("/mcp", json=initialize, headers=headers)
+    assert too_large.status_code == 413
+    assert first.status_code == 200
+    assert second.status_code == 503
+
+
+@pytest.mark.parametrize(("option", "value"), [("--max-body-bytes", "10"), ("--max-sessions", "0")])
+def test_bounds_below_their_minimum_are_usage_errors(
+    uvicorn_calls: list[dict[str, Any]], option: str, value: str
+) -> None:
+    result = CliRunner().invoke(main, ["serve", option, value])
+    assert result.exit_code == 2
+    assert uvicorn_calls == []
