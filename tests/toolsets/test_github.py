@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +24,11 @@ import httpx
 import mcp_types as types
 import pytest
 from mcp import ClientSession, StdioServerParameters, stdio_client
-from weather_github_harness import WALL_CLOCK_NOW, ToolClient
+from toolset_harness import WALL_CLOCK_NOW, MakeTools, ToolClient
 from weather_github_upstream import FORECAST_PREFIX, GITHUB_PREFIX, WeatherGitHubFixture
 
-from ssemcp._types import JSONObject
 from ssemcp.toolsets.github import GitHubSettings
-from ssemcp.toolsets.github.models import Repository, SearchResults, TrendingRepositories
 from ssemcp.toolsets.github.refusals import GitHubRateLimited, RefusalReader
-from ssemcp.toolsets.github.render import render_repository, render_search, render_trending
-
-MakeGitHub = Callable[..., Awaitable["GitHubClient"]]
 
 SEARCH = f"{GITHUB_PREFIX}/search/repositories"
 HTTPX = f"{GITHUB_PREFIX}/repos/encode/httpx"
@@ -42,56 +37,11 @@ TOKEN = "ghp_fixtureTOKEN0123456789abcdefghijklmnop"
 SERVER_TARGET = f"{Path(__file__).parents[1] / 'fixtures' / 'weather_github_server.py'}:server"
 
 
-class GitHubClient(ToolClient):
-    """A ``ToolClient`` for tools whose text block is Markdown rather than the JSON dump."""
-
-    async def ok(self, name: str, arguments: JSONObject) -> Any:
-        """Call a tool that must succeed; its structured content, whose rendering must be
-        the one text block."""
-        return (await self.ok_with_text(name, arguments))[0]
-
-    async def ok_with_text(self, name: str, arguments: JSONObject) -> tuple[Any, str]:
-        """Call a tool that must succeed; its structured content and its text."""
-        result: Any = await self.call(name, arguments)
-        assert not result.get("isError"), result
-        structured = result["structuredContent"]
-        (block,) = result["content"]
-        assert block["type"] == "text"
-        if name == "github_repo":
-            expected = render_repository(Repository.model_validate(structured), self.wall_clock())
-        elif name == "github_search_repos":
-            expected = render_search(SearchResults.model_validate(structured))
-        else:
-            expected = render_trending(TrendingRepositories.model_validate(structured))
-        assert block["text"] == expected
-        return structured, block["text"]
-
-
 @pytest.fixture
 def upstream() -> Iterator[WeatherGitHubFixture]:
     # The fixture's rate-limit resets are counted from the tool set's (fake) wall clock.
     with WeatherGitHubFixture(now=lambda: WALL_CLOCK_NOW) as fixture:
         yield fixture
-
-
-@pytest.fixture
-async def make_github(upstream: WeatherGitHubFixture) -> AsyncIterator[MakeGitHub]:
-    started: list[GitHubClient] = []
-
-    async def make(**overrides: Any) -> GitHubClient:
-        tools = await GitHubClient.github(upstream, **overrides)
-        assert isinstance(tools, GitHubClient)
-        started.append(tools)
-        return tools
-
-    yield make
-    for tools in started:
-        await tools.close()
-
-
-@pytest.fixture
-async def github(make_github: MakeGitHub) -> GitHubClient:
-    return await make_github()
 
 
 def names(repositories: list[dict[str, Any]]) -> list[str]:
@@ -102,7 +52,7 @@ def names(repositories: list[dict[str, Any]]) -> list[str]:
 
 
 async def test_github_tools_are_read_only_open_world_and_have_output_schemas(
-    github: GitHubClient,
+    github: ToolClient,
 ) -> None:
     tools = await github.tools()
     assert sorted(tools) == ["github_repo", "github_search_repos", "github_trending"]
@@ -116,7 +66,7 @@ async def test_github_tools_are_read_only_open_world_and_have_output_schemas(
         assert "summary" in tool["outputSchema"]["properties"]
 
 
-async def test_input_schemas_state_patterns_bounds_and_choices(github: GitHubClient) -> None:
+async def test_input_schemas_state_patterns_bounds_and_choices(github: ToolClient) -> None:
     tools = await github.tools()
     repo = tools["github_repo"]["inputSchema"]
     assert repo["required"] == ["owner", "repo"]
@@ -136,7 +86,7 @@ async def test_input_schemas_state_patterns_bounds_and_choices(github: GitHubCli
 # ---------------------------------------------------------------------- github_repo
 
 
-async def test_repo_details_have_counts_license_dates_and_a_summary(github: GitHubClient) -> None:
+async def test_repo_details_have_counts_license_dates_and_a_summary(github: ToolClient) -> None:
     repo, text = await github.ok_with_text("github_repo", {"owner": "encode", "repo": "httpx"})
     assert text == (
         "# encode/httpx\n"
@@ -176,7 +126,7 @@ async def test_repo_details_have_counts_license_dates_and_a_summary(github: GitH
 
 
 async def test_an_unidentified_license_is_named_and_missing_facts_are_null(
-    github: GitHubClient,
+    github: ToolClient,
 ) -> None:
     cpython = await github.ok("github_repo", {"owner": "python", "repo": "cpython"})
     assert cpython["license"] == "Other"  # GitHub's spdx_id is NOASSERTION
@@ -198,7 +148,7 @@ async def test_an_unidentified_license_is_named_and_missing_facts_are_null(
 
 
 async def test_requests_carry_githubs_media_type_and_api_version_and_no_token_by_default(
-    github: GitHubClient,
+    github: ToolClient,
 ) -> None:
     await github.ok("github_repo", {"owner": "encode", "repo": "httpx"})
     (request,) = github.upstream.seen(HTTPX)
@@ -209,7 +159,7 @@ async def test_requests_carry_githubs_media_type_and_api_version_and_no_token_by
 
 
 async def test_the_token_is_sent_as_a_bearer_header_and_never_logged(
-    make_github: MakeGitHub, caplog: pytest.LogCaptureFixture
+    make_github: MakeTools, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     github = await make_github(token=TOKEN, max_attempts=2)
@@ -226,7 +176,7 @@ async def test_the_token_is_sent_as_a_bearer_header_and_never_logged(
     assert TOKEN not in repr(GitHubSettings(token=TOKEN))
 
 
-async def test_an_unknown_repo_is_an_error_that_suggests_searching(github: GitHubClient) -> None:
+async def test_an_unknown_repo_is_an_error_that_suggests_searching(github: ToolClient) -> None:
     text = await github.failed("github_repo", {"owner": "encode", "repo": "nope"})
     assert text == (
         "GitHub has no repository encode/nope (or it is private). Check the spelling, or find "
@@ -248,7 +198,7 @@ async def test_an_unknown_repo_is_an_error_that_suggests_searching(github: GitHu
     ],
 )
 async def test_names_github_could_not_have_are_refused_before_any_request(
-    github: GitHubClient, arguments: dict[str, Any], field: str
+    github: ToolClient, arguments: dict[str, Any], field: str
 ) -> None:
     text = await github.failed("github_repo", arguments)
     assert text.startswith(f"Invalid arguments for tool 'github_repo': {field}: ")
@@ -256,13 +206,13 @@ async def test_names_github_could_not_have_are_refused_before_any_request(
 
 
 @pytest.mark.parametrize("repo", [".", ".."])
-async def test_dot_names_are_refused_before_any_request(github: GitHubClient, repo: str) -> None:
+async def test_dot_names_are_refused_before_any_request(github: ToolClient, repo: str) -> None:
     text = await github.failed("github_repo", {"owner": "encode", "repo": repo})
     assert text == f"{repo!r} is not a repository name."
     assert github.upstream.total_hits() == 0
 
 
-async def test_a_repo_is_cached_for_five_minutes(github: GitHubClient) -> None:
+async def test_a_repo_is_cached_for_five_minutes(github: ToolClient) -> None:
     await github.ok("github_repo", {"owner": "encode", "repo": "httpx"})
     github.clock.now += 299
     await github.ok("github_repo", {"owner": "encode", "repo": "httpx"})
@@ -275,7 +225,7 @@ async def test_a_repo_is_cached_for_five_minutes(github: GitHubClient) -> None:
 # ---------------------------------------------------------------------- refusals and failures
 
 
-async def test_a_rate_limit_gives_the_reset_time_and_suggests_a_token(github: GitHubClient) -> None:
+async def test_a_rate_limit_gives_the_reset_time_and_suggests_a_token(github: ToolClient) -> None:
     github.upstream.fail(HTTPX, "ratelimit")
     text = await github.failed("github_repo", {"owner": "encode", "repo": "httpx"})
     assert text == (
@@ -287,7 +237,7 @@ async def test_a_rate_limit_gives_the_reset_time_and_suggests_a_token(github: Gi
 
 
 async def test_a_rate_limit_with_a_token_only_says_when_it_resets(
-    make_github: MakeGitHub,
+    make_github: MakeTools,
 ) -> None:
     github = await make_github(token=TOKEN)
     github.upstream.fail(SEARCH, "ratelimit")
@@ -295,7 +245,7 @@ async def test_a_rate_limit_with_a_token_only_says_when_it_resets(
     assert text.endswith("it resets at 2026-11-24T12:25:00Z, in 25 minutes. Wait until then.")
 
 
-async def test_a_secondary_rate_limit_says_how_long_to_wait(github: GitHubClient) -> None:
+async def test_a_secondary_rate_limit_says_how_long_to_wait(github: ToolClient) -> None:
     github.upstream.fail(SEARCH, "secondary")
     text = await github.failed("github_search_repos", {"query": "http"})
     assert text == (
@@ -378,7 +328,7 @@ def test_refusals_without_anything_specific_get_the_generic_handling(
 
 
 async def test_a_403_without_rate_limit_headers_is_not_called_a_rate_limit(
-    github: GitHubClient,
+    github: ToolClient,
 ) -> None:
     github.upstream.fail(HTTPX, "404")  # GitHub's JSON 404 body goes the generic way
     text = await github.failed("github_repo", {"owner": "encode", "repo": "httpx"})
@@ -387,7 +337,7 @@ async def test_a_403_without_rate_limit_headers_is_not_called_a_rate_limit(
 
 
 async def test_search_500_every_time_is_an_error_after_the_bounded_attempts(
-    make_github: MakeGitHub,
+    make_github: MakeTools,
 ) -> None:
     github = await make_github(max_attempts=2)
     github.upstream.fail(SEARCH, "500")
@@ -396,14 +346,14 @@ async def test_search_500_every_time_is_an_error_after_the_bounded_attempts(
     assert github.upstream.hits_for(SEARCH) == 2
 
 
-async def test_a_slow_repo_times_out_into_an_error(make_github: MakeGitHub) -> None:
+async def test_a_slow_repo_times_out_into_an_error(make_github: MakeTools) -> None:
     github = await make_github(timeout_seconds=0.2, max_attempts=1)
     github.upstream.fail(HTTPX, "slow", delay_seconds=2.0)
     text = await github.failed("github_repo", {"owner": "encode", "repo": "httpx"})
     assert text == "The GitHub API timed out after 0.2 s (after 1 attempt); try again later."
 
 
-async def test_malformed_search_json_is_an_error(github: GitHubClient) -> None:
+async def test_malformed_search_json_is_an_error(github: ToolClient) -> None:
     github.upstream.fail(SEARCH, "malformed")
     text = await github.failed("github_trending", {})
     assert text == ("The GitHub API sent malformed JSON for search/repositories; try again later.")
@@ -413,7 +363,7 @@ async def test_malformed_search_json_is_an_error(github: GitHubClient) -> None:
 
 
 async def test_search_by_best_match_sends_no_sort_and_keeps_githubs_order(
-    github: GitHubClient,
+    github: ToolClient,
 ) -> None:
     results, text = await github.ok_with_text("github_search_repos", {"query": "http"})
     assert text.split("\n") == [
@@ -439,7 +389,7 @@ async def test_search_by_best_match_sends_no_sort_and_keeps_githubs_order(
 
 
 async def test_search_by_stars_in_a_language_sends_the_qualifier_sort_and_order(
-    github: GitHubClient,
+    github: ToolClient,
 ) -> None:
     results = await github.ok(
         "github_search_repos", {"query": "", "language": "Python", "sort": "stars", "limit": 3}
@@ -463,14 +413,14 @@ async def test_search_by_stars_in_a_language_sends_the_qualifier_sort_and_order(
     ],
 )
 async def test_language_names_with_spaces_or_symbols_are_sent_intact(
-    github: GitHubClient, language: str, qualifier: str, expected: str
+    github: ToolClient, language: str, qualifier: str, expected: str
 ) -> None:
     results = await github.ok("github_search_repos", {"language": language})
     assert names(results["repositories"]) == [expected]
     assert github.upstream.seen(SEARCH)[0].query["q"] == qualifier
 
 
-async def test_search_sorted_by_update_or_forks(github: GitHubClient) -> None:
+async def test_search_sorted_by_update_or_forks(github: ToolClient) -> None:
     updated = await github.ok(
         "github_search_repos", {"query": "python", "sort": "updated", "limit": 2}
     )
@@ -480,7 +430,7 @@ async def test_search_sorted_by_update_or_forks(github: GitHubClient) -> None:
 
 
 async def test_a_search_without_matches_is_an_empty_list_not_an_error(
-    github: GitHubClient,
+    github: ToolClient,
 ) -> None:
     results, text = await github.ok_with_text("github_search_repos", {"query": "zzzz-nothing"})
     assert text == '# GitHub search: "zzzz-nothing"\n\nNo repositories match.'
@@ -500,20 +450,20 @@ async def test_a_search_without_matches_is_an_empty_list_not_an_error(
     ],
 )
 async def test_search_arguments_out_of_bounds_are_refused_naming_the_field(
-    github: GitHubClient, arguments: dict[str, Any], field: str
+    github: ToolClient, arguments: dict[str, Any], field: str
 ) -> None:
     text = await github.failed("github_search_repos", arguments)
     assert text.startswith(f"Invalid arguments for tool 'github_search_repos': {field}")
     assert github.upstream.total_hits() == 0
 
 
-async def test_a_search_with_neither_words_nor_language_is_refused(github: GitHubClient) -> None:
+async def test_a_search_with_neither_words_nor_language_is_refused(github: ToolClient) -> None:
     text = await github.failed("github_search_repos", {"query": "   "})
     assert text == "Give words to search for, a language, or both."
     assert github.upstream.total_hits() == 0
 
 
-async def test_a_repeated_search_is_served_from_the_cache(github: GitHubClient) -> None:
+async def test_a_repeated_search_is_served_from_the_cache(github: ToolClient) -> None:
     first = await github.ok("github_search_repos", {"query": "mcp", "sort": "stars"})
     second = await github.ok("github_search_repos", {"query": "mcp", "sort": "stars"})
     assert first == second
@@ -526,7 +476,7 @@ async def test_a_repeated_search_is_served_from_the_cache(github: GitHubClient) 
 
 
 async def test_trending_this_week_is_the_most_starred_repos_created_since_a_week_ago(
-    github: GitHubClient,
+    github: ToolClient,
 ) -> None:
     trending, text = await github.ok_with_text("github_trending", {})
     assert text.split("\n")[:5] == [
@@ -574,7 +524,7 @@ async def test_trending_this_week_is_the_most_starred_repos_created_since_a_week
     ],
 )
 async def test_trending_windows_languages_and_limits(
-    github: GitHubClient, arguments: dict[str, Any], start: str, expected: list[str]
+    github: ToolClient, arguments: dict[str, Any], start: str, expected: list[str]
 ) -> None:
     trending = await github.ok("github_trending", arguments)
     assert trending["created_since"] == start
@@ -583,7 +533,7 @@ async def test_trending_windows_languages_and_limits(
     assert request.query["q"].startswith(f"created:>={start}")
 
 
-async def test_the_trending_window_moves_with_the_clock(github: GitHubClient) -> None:
+async def test_the_trending_window_moves_with_the_clock(github: ToolClient) -> None:
     github.wall_clock.now += 86_400
     trending = await github.ok("github_trending", {"since": "day"})
     assert trending["created_since"] == "2026-11-24"
@@ -595,7 +545,7 @@ async def test_the_trending_window_moves_with_the_clock(github: GitHubClient) ->
     [({"since": "year"}, "since"), ({"limit": 0}, "limit"), ({"language": "a/b"}, "language")],
 )
 async def test_trending_arguments_out_of_bounds_are_refused_naming_the_field(
-    github: GitHubClient, arguments: dict[str, Any], field: str
+    github: ToolClient, arguments: dict[str, Any], field: str
 ) -> None:
     text = await github.failed("github_trending", arguments)
     assert text.startswith(f"Invalid arguments for tool 'github_trending': {field}")

@@ -10,17 +10,16 @@ polls for a state with a deadline.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from harness import FakeClient
-from hn_harness import HN
+from toolset_harness import MakeTools, ToolClient
 
 from ssemcp.jsonrpc import ErrorResponse, Request
 from ssemcp.toolsets.hackernews.subscriptions import POLLER_TASK_NAME
 
-MakeHN = Callable[..., Awaitable[HN]]
 UPDATED = "notifications/resources/updated"
 STORY_PATH = "/v0/item/8863.json"
 UPDATES_PATH = "/v0/updates.json"
@@ -58,7 +57,7 @@ async def unsubscribe(client: FakeClient, uri: str) -> None:
     assert await client.result("resources/unsubscribe", {"uri": uri}) == {}
 
 
-async def polls_after(hn: HN, path: str, rounds: int = 3) -> None:
+async def polls_after(hn: ToolClient, path: str, rounds: int = 3) -> None:
     """Wait until ``path`` was fetched ``rounds`` more times (whole poll rounds passed)."""
     target = hn.upstream.hits_for(path) + rounds
     await wait_until(lambda: hn.upstream.hits_for(path) >= target, f"{rounds} polls of {path}")
@@ -67,7 +66,7 @@ async def polls_after(hn: HN, path: str, rounds: int = 3) -> None:
 # ---------------------------------------------------------------------- subscriptions
 
 
-async def test_subscribing_starts_one_poller_and_unsubscribing_stops_it(hn: HN) -> None:
+async def test_subscribing_starts_one_poller_and_unsubscribing_stops_it(hn: ToolClient) -> None:
     assert pollers() == []
     await subscribe(hn.client, "hn://item/8863")
     await subscribe(hn.client, "hn://user/dhouston")
@@ -82,7 +81,7 @@ async def test_subscribing_starts_one_poller_and_unsubscribing_stops_it(hn: HN) 
     assert hn.upstream.hits_for(UPDATES_PATH) == stopped_at
 
 
-async def test_changed_item_named_in_updates_notifies_its_subscriber(hn: HN) -> None:
+async def test_changed_item_named_in_updates_notifies_its_subscriber(hn: ToolClient) -> None:
     await subscribe(hn.client, "hn://item/8863")
     await wait_until(lambda: hn.upstream.hits_for(STORY_PATH) >= 1, "the baseline fetch")
     await polls_after(hn, UPDATES_PATH, rounds=2)
@@ -93,7 +92,7 @@ async def test_changed_item_named_in_updates_notifies_its_subscriber(hn: HN) -> 
     assert updated_uris(hn.client) == ["hn://item/8863"]  # once, not once per poll
 
 
-async def test_reading_after_a_notification_gets_the_new_content(hn: HN) -> None:
+async def test_reading_after_a_notification_gets_the_new_content(hn: ToolClient) -> None:
     before = await hn.client.result("resources/read", {"uri": "hn://item/8863"})
     await subscribe(hn.client, "hn://item/8863")
     await polls_after(hn, UPDATES_PATH, rounds=1)
@@ -104,7 +103,7 @@ async def test_reading_after_a_notification_gets_the_new_content(hn: HN) -> None
     assert '"score":500' in str(after)  # the cache was refreshed, though its TTL had not run out
 
 
-async def test_changed_item_missing_from_updates_is_not_noticed_until_named(hn: HN) -> None:
+async def test_changed_item_missing_from_updates_is_not_noticed_until_named(hn: ToolClient) -> None:
     path = "/v0/item/8005.json"
     await subscribe(hn.client, "hn://item/8005")
     await wait_until(lambda: hn.upstream.hits_for(path) >= 1, "the baseline fetch")
@@ -116,14 +115,14 @@ async def test_changed_item_missing_from_updates_is_not_noticed_until_named(hn: 
     await wait_until(lambda: updated_uris(hn.client) == ["hn://item/8005"], "a notification")
 
 
-async def test_an_item_deleted_upstream_notifies_its_subscriber(hn: HN) -> None:
+async def test_an_item_deleted_upstream_notifies_its_subscriber(hn: ToolClient) -> None:
     await subscribe(hn.client, "hn://item/8863")
     await wait_until(lambda: hn.upstream.hits_for(STORY_PATH) >= 1, "the baseline fetch")
     hn.upstream.set(STORY_PATH, {"id": 8863, "deleted": True, "type": "story"})
     await wait_until(lambda: updated_uris(hn.client) == ["hn://item/8863"], "a notification")
 
 
-async def test_changed_feed_notifies_its_subscriber(hn: HN) -> None:
+async def test_changed_feed_notifies_its_subscriber(hn: ToolClient) -> None:
     path = "/v0/topstories.json"
     await subscribe(hn.client, "hn://stories/top")
     await wait_until(lambda: hn.upstream.hits_for(path) >= 1, "the baseline fetch")
@@ -134,7 +133,7 @@ async def test_changed_feed_notifies_its_subscriber(hn: HN) -> None:
     await wait_until(lambda: updated_uris(hn.client) == ["hn://stories/top"], "a notification")
 
 
-async def test_changed_profile_notifies_its_subscriber(hn: HN) -> None:
+async def test_changed_profile_notifies_its_subscriber(hn: ToolClient) -> None:
     path = "/v0/user/dhouston.json"
     await subscribe(hn.client, "hn://user/dhouston")
     await wait_until(lambda: hn.upstream.hits_for(path) >= 1, "the baseline fetch")
@@ -142,7 +141,7 @@ async def test_changed_profile_notifies_its_subscriber(hn: HN) -> None:
     await wait_until(lambda: updated_uris(hn.client) == ["hn://user/dhouston"], "a notification")
 
 
-async def test_notifications_reach_only_the_subscribed_session(hn: HN) -> None:
+async def test_notifications_reach_only_the_subscribed_session(hn: ToolClient) -> None:
     other = FakeClient(hn.server)
     await other.initialize()
     try:
@@ -159,7 +158,7 @@ async def test_notifications_reach_only_the_subscribed_session(hn: HN) -> None:
         other.connection.close()
 
 
-async def test_a_session_ending_counts_as_leaving_and_stops_polling(hn: HN) -> None:
+async def test_a_session_ending_counts_as_leaving_and_stops_polling(hn: ToolClient) -> None:
     other = FakeClient(hn.server)
     await other.initialize()
     await subscribe(hn.client, "hn://item/8863")
@@ -171,14 +170,14 @@ async def test_a_session_ending_counts_as_leaving_and_stops_polling(hn: HN) -> N
     await wait_until(lambda: not pollers(), "the poller to stop")
 
 
-async def test_server_shutdown_stops_polling(hn: HN) -> None:
+async def test_server_shutdown_stops_polling(hn: ToolClient) -> None:
     await subscribe(hn.client, "hn://stories/new")
     assert len(pollers()) == 1
     await hn.server.aclose()
     assert pollers() == []
 
 
-async def test_polling_survives_upstream_failures(hn: HN) -> None:
+async def test_polling_survives_upstream_failures(hn: ToolClient) -> None:
     await subscribe(hn.client, "hn://item/8863")
     await wait_until(lambda: hn.upstream.hits_for(STORY_PATH) >= 1, "the baseline fetch")
     hn.upstream.fail(UPDATES_PATH, "500")
@@ -193,7 +192,9 @@ async def test_polling_survives_upstream_failures(hn: HN) -> None:
     assert len(pollers()) == 1
 
 
-async def test_subscribing_to_an_unknown_resource_is_refused_without_polling(hn: HN) -> None:
+async def test_subscribing_to_an_unknown_resource_is_refused_without_polling(
+    hn: ToolClient,
+) -> None:
     error = await hn.client.error("resources/subscribe", {"uri": "hn://nothing/1"})
     assert error["code"] == -32002
     assert pollers() == []
@@ -202,14 +203,14 @@ async def test_subscribing_to_an_unknown_resource_is_refused_without_polling(hn:
 # ---------------------------------------------------------------------- sampling
 
 
-async def test_summarize_without_sampling_is_an_error_and_fetches_nothing(hn: HN) -> None:
+async def test_summarize_without_sampling_is_an_error_and_fetches_nothing(hn: ToolClient) -> None:
     text = await hn.failed("hn_summarize_thread", {"id": 8863})
     assert text.startswith("This client does not support sampling")
     assert "hn_thread" in text
     assert hn.upstream.total_hits() == 0
 
 
-async def start_summary(hn: HN, item_id: int = 8863) -> tuple[asyncio.Task[Any], Request]:
+async def start_summary(hn: ToolClient, item_id: int = 8863) -> tuple[asyncio.Task[Any], Request]:
     call = asyncio.create_task(hn.call("hn_summarize_thread", {"id": item_id}))
     request = await hn.client.next_sent(DEADLINE_SECONDS)
     assert isinstance(request, Request), request
@@ -218,7 +219,7 @@ async def start_summary(hn: HN, item_id: int = 8863) -> tuple[asyncio.Task[Any],
 
 
 async def test_summarize_asks_the_clients_model_with_the_thread_and_returns_its_summary(
-    make_hn: MakeHN,
+    make_hn: MakeTools,
 ) -> None:
     hn = await make_hn(capabilities=SAMPLING)
     call, request = await start_summary(hn)
@@ -264,7 +265,7 @@ async def test_summarize_asks_the_clients_model_with_the_thread_and_returns_its_
     ]
 
 
-async def test_summarize_reports_a_model_error_as_a_tool_error(make_hn: MakeHN) -> None:
+async def test_summarize_reports_a_model_error_as_a_tool_error(make_hn: MakeTools) -> None:
     hn = await make_hn(capabilities=SAMPLING)
     call, request = await start_summary(hn)
     reply = ErrorResponse(request.id, {"code": -1, "message": "User rejected sampling request"})
@@ -277,7 +278,7 @@ async def test_summarize_reports_a_model_error_as_a_tool_error(make_hn: MakeHN) 
     )
 
 
-async def test_summarize_reports_an_answer_without_text_as_a_tool_error(make_hn: MakeHN) -> None:
+async def test_summarize_reports_an_answer_without_text_as_a_tool_error(make_hn: MakeTools) -> None:
     hn = await make_hn(capabilities=SAMPLING)
     call, request = await start_summary(hn)
     await hn.client.answer(
@@ -295,7 +296,7 @@ async def test_summarize_reports_an_answer_without_text_as_a_tool_error(make_hn:
 
 @pytest.mark.parametrize(("item_id", "word"), [(8000, "deleted"), (4242, "does not exist")])
 async def test_summarize_of_an_unavailable_item_fails_before_asking_the_model(
-    make_hn: MakeHN, item_id: int, word: str
+    make_hn: MakeTools, item_id: int, word: str
 ) -> None:
     hn = await make_hn(capabilities=SAMPLING)
     text = await hn.failed("hn_summarize_thread", {"id": item_id})

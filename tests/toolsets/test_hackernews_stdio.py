@@ -21,9 +21,9 @@ from typing import Any, TextIO
 import anyio
 import mcp_types as types
 import pytest
+from hackernews_upstream import HackerNewsFixture
 from mcp import ClientSession, MCPDeprecationWarning, StdioServerParameters, stdio_client
 from mcp.client.session import ClientRequestContext
-from upstream_server import UpstreamFixture
 
 pytestmark = pytest.mark.interop
 
@@ -40,14 +40,13 @@ def server_stderr(tmp_path: Path) -> Iterator[TextIO]:
 
 @asynccontextmanager
 async def connect(
-    upstream: UpstreamFixture, errlog: TextIO, **session_options: Any
+    upstream: HackerNewsFixture, errlog: TextIO, **session_options: Any
 ) -> AsyncIterator[ClientSession]:
     parameters = StdioServerParameters(
         command=sys.executable,
         args=["-m", "ssemcp", "stdio", SERVER_TARGET],
         env={
-            "SSEMCP_HN_API_URL": upstream.api_url,
-            "SSEMCP_ALGOLIA_API_URL": upstream.algolia_url,
+            **upstream.environment(),
             "SSEMCP_HN_BACKOFF_SECONDS": "0.001",
             "SSEMCP_HN_POLL_INTERVAL_SECONDS": "0.02",
         },
@@ -80,7 +79,7 @@ def text_of(result: types.CallToolResult) -> str:
 
 
 async def test_sdk_client_lists_calls_reads_completes_and_gets_prompts(
-    upstream: UpstreamFixture, server_stderr: TextIO
+    upstream: HackerNewsFixture, server_stderr: TextIO
 ) -> None:
     async with connect(upstream, server_stderr) as session:
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
@@ -148,7 +147,7 @@ async def test_sdk_client_lists_calls_reads_completes_and_gets_prompts(
 
 
 async def test_sdk_client_hears_of_a_subscribed_change_and_samples_a_summary(
-    upstream: UpstreamFixture, server_stderr: TextIO
+    upstream: HackerNewsFixture, server_stderr: TextIO
 ) -> None:
     updated: list[str] = []
     sampled: list[types.CreateMessageRequestParams] = []

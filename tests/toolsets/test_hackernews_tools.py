@@ -13,79 +13,14 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from harness import FakeClient
-from hn_harness import HN, FakeClock, fixture_settings
-from upstream_server import UpstreamFixture
+from toolset_harness import WALL_CLOCK_NOW, MakeTools, ToolClient
 
-from ssemcp import Server
 from ssemcp._types import JSONObject
-from ssemcp.toolsets.hackernews import HackerNewsSettings, register
+from ssemcp.toolsets.hackernews import HackerNewsSettings
 from ssemcp.toolsets.hackernews.api import search_params
-from ssemcp.toolsets.hackernews.models import Item, SearchResults, StoryList, Thread, User
-from ssemcp.toolsets.hackernews.render import (
-    render_item,
-    render_search,
-    render_stories,
-    render_thread,
-    render_user,
-)
-
-MakeHN = Callable[..., Awaitable[HN]]
-
-# The wall clock the tools' text measures ages from: 2026-11-24T12:00Z.
-WALL_CLOCK = datetime.datetime(2026, 11, 24, 12, tzinfo=datetime.UTC).timestamp()
-RENDERERS: dict[str, Callable[[Any], str]] = {
-    "hn_stories": lambda value: render_stories(StoryList.model_validate(value), WALL_CLOCK),
-    "hn_item": lambda value: render_item(Item.model_validate(value), WALL_CLOCK),
-    "hn_thread": lambda value: render_thread(Thread.model_validate(value), WALL_CLOCK),
-    "hn_user": lambda value: render_user(User.model_validate(value), WALL_CLOCK),
-    "hn_search": lambda value: render_search(SearchResults.model_validate(value)),
-}
-
-
-class RenderedHN(HN):
-    async def ok(self, name: str, arguments: JSONObject) -> Any:
-        """Call a tool that must succeed; its structured content, checked to come with one
-        text block that is its renderer's Markdown for that content."""
-        result = await self.call(name, arguments)
-        assert not result.get("isError"), result
-        structured = result["structuredContent"]
-        assert result["content"] == [{"type": "text", "text": RENDERERS[name](structured)}]
-        return structured
-
-    async def text(self, name: str, arguments: JSONObject) -> str:
-        """Call a tool that must succeed; its text block."""
-        result = await self.call(name, arguments)
-        assert not result.get("isError"), result
-        (block,) = result["content"]  # type: ignore[misc]
-        return block["text"]  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-async def make_hn(upstream: UpstreamFixture) -> AsyncIterator[MakeHN]:
-    """The conftest's ``make_hn``, with the tools' wall clock fixed at ``WALL_CLOCK`` and
-    ``ok`` checking each result's text block as well."""
-    started: list[HN] = []
-
-    async def make(**overrides: Any) -> HN:
-        settings = fixture_settings(upstream, **overrides)
-        server = Server("hn-test")
-        clock = FakeClock()
-        register(server, settings, now=clock, wall_clock=lambda: WALL_CLOCK)
-        client = FakeClient(server)
-        await client.initialize()
-        hn = RenderedHN(server, client, upstream, clock, settings)
-        started.append(hn)
-        return hn
-
-    yield make
-    for hn in started:
-        await hn.close()
-
 
 TOOLS = ("hn_stories", "hn_item", "hn_thread", "hn_user", "hn_search", "hn_summarize_thread")
 INVALID_PARAMS = -32602
@@ -104,7 +39,7 @@ def ids(entries: Any) -> list[int]:
 
 
 async def test_every_tool_is_listed_read_only_and_open_world_with_an_output_schema(
-    hn: HN,
+    hn: ToolClient,
 ) -> None:
     listing = await hn.client.result("tools/list")
     tools = {tool["name"]: tool for tool in listing["tools"]}  # type: ignore[union-attr, index]
@@ -119,7 +54,7 @@ async def test_every_tool_is_listed_read_only_and_open_world_with_an_output_sche
         assert tool["inputSchema"]["type"] == "object"
 
 
-async def test_tool_input_schemas_state_their_bounds_and_choices(hn: HN) -> None:
+async def test_tool_input_schemas_state_their_bounds_and_choices(hn: ToolClient) -> None:
     listing = await hn.client.result("tools/list")
     schemas = {
         tool["name"]: tool["inputSchema"]["properties"]  # type: ignore[index]
@@ -163,7 +98,7 @@ async def test_tool_input_schemas_state_their_bounds_and_choices(hn: HN) -> None
             assert described.get("description"), f"{name}.{parameter} is undocumented"
 
 
-async def test_resource_templates_and_prompts_are_listed(hn: HN) -> None:
+async def test_resource_templates_and_prompts_are_listed(hn: ToolClient) -> None:
     templates = await hn.client.result("resources/templates/list")
     listed = {
         template["uriTemplate"]: template  # type: ignore[index]
@@ -189,14 +124,14 @@ async def test_resource_templates_and_prompts_are_listed(hn: HN) -> None:
     assert by_name["hn_discussion_summary"]["arguments"][0]["required"] is True  # type: ignore[index]
 
 
-async def test_registering_makes_no_upstream_request(hn: HN) -> None:
+async def test_registering_makes_no_upstream_request(hn: ToolClient) -> None:
     assert hn.upstream.total_hits() == 0
 
 
 # ---------------------------------------------------------------------- hn_stories
 
 
-async def test_stories_come_in_feed_order_without_deleted_or_dead_ones(hn: HN) -> None:
+async def test_stories_come_in_feed_order_without_deleted_or_dead_ones(hn: ToolClient) -> None:
     page = await hn.ok("hn_stories", {})
     assert page["feed"] == "top"
     assert page["total"] == 7
@@ -213,14 +148,14 @@ async def test_stories_come_in_feed_order_without_deleted_or_dead_ones(hn: HN) -
     assert hn.upstream.hits_for("/v0/topstories.json") == 1
 
 
-async def test_stories_page_with_limit_and_offset(hn: HN) -> None:
+async def test_stories_page_with_limit_and_offset(hn: ToolClient) -> None:
     page = await hn.ok("hn_stories", {"feed": "new", "limit": 2, "offset": 1})
     assert ids(page["stories"]) == [8004, 8863]
     assert page["offset"] == 1
     assert hn.upstream.hits_for("/v0/item/8005.json") == 0
 
 
-async def test_stories_offset_past_the_end_gives_an_empty_page(hn: HN) -> None:
+async def test_stories_offset_past_the_end_gives_an_empty_page(hn: ToolClient) -> None:
     page = await hn.ok("hn_stories", {"offset": 50})
     assert page["stories"] == []
     assert page["total"] == 7
@@ -237,19 +172,19 @@ async def test_stories_offset_past_the_end_gives_an_empty_page(hn: HN) -> None:
         ("job", "jobstories"),
     ],
 )
-async def test_each_feed_reads_its_firebase_list(hn: HN, feed: str, path: str) -> None:
+async def test_each_feed_reads_its_firebase_list(hn: ToolClient, feed: str, path: str) -> None:
     await hn.ok("hn_stories", {"feed": feed, "limit": 1})
     assert hn.upstream.hits_for(f"/v0/{path}.json") == 1
 
 
-async def test_stories_fetch_items_concurrently_within_the_bound(make_hn: MakeHN) -> None:
+async def test_stories_fetch_items_concurrently_within_the_bound(make_hn: MakeTools) -> None:
     hn = await make_hn(max_concurrency=2)
     hn.upstream.delay("/v0/item/", 0.05)
     await hn.ok("hn_stories", {})
     assert hn.upstream.max_in_flight == 2
 
 
-async def test_stories_feed_is_cached_for_its_ttl(make_hn: MakeHN) -> None:
+async def test_stories_feed_is_cached_for_its_ttl(make_hn: MakeTools) -> None:
     hn = await make_hn(stories_ttl_seconds=30)
     await hn.ok("hn_stories", {"limit": 2})
     await hn.ok("hn_stories", {"limit": 2})
@@ -261,7 +196,7 @@ async def test_stories_feed_is_cached_for_its_ttl(make_hn: MakeHN) -> None:
     assert hn.upstream.hits_for(STORY_PATH) == 1  # items live 5 minutes
 
 
-async def test_stories_feed_500_once_is_retried_and_succeeds(hn: HN) -> None:
+async def test_stories_feed_500_once_is_retried_and_succeeds(hn: ToolClient) -> None:
     hn.upstream.fail("/v0/topstories.json", "500", times=1)
     page = await hn.ok("hn_stories", {"limit": 1})
     assert ids(page["stories"]) == [8863]
@@ -269,7 +204,7 @@ async def test_stories_feed_500_once_is_retried_and_succeeds(hn: HN) -> None:
 
 
 async def test_stories_feed_500_every_time_is_an_error_after_the_bounded_attempts(
-    make_hn: MakeHN,
+    make_hn: MakeTools,
 ) -> None:
     hn = await make_hn(max_attempts=3)
     hn.upstream.fail("/v0/topstories.json", "500")
@@ -278,14 +213,16 @@ async def test_stories_feed_500_every_time_is_an_error_after_the_bounded_attempt
     assert hn.upstream.hits_for("/v0/topstories.json") == 3
 
 
-async def test_a_failing_story_is_listed_as_unavailable_and_the_rest_are_shown(hn: HN) -> None:
+async def test_a_failing_story_is_listed_as_unavailable_and_the_rest_are_shown(
+    hn: ToolClient,
+) -> None:
     hn.upstream.fail("/v0/item/8004.json", "500")
     page = await hn.ok("hn_stories", {"limit": 3})
     assert ids(page["stories"]) == [8863, 121003]
     assert page["unavailable"] == [8004]
 
 
-async def test_stories_page_where_every_story_fails_is_an_error(hn: HN) -> None:
+async def test_stories_page_where_every_story_fails_is_an_error(hn: ToolClient) -> None:
     hn.upstream.fail("/v0/item/8004.json", "malformed")
     text = await hn.failed("hn_stories", {"feed": "show"})
     assert "malformed JSON" in text
@@ -302,7 +239,7 @@ async def test_stories_page_where_every_story_fails_is_an_error(hn: HN) -> None:
     ],
 )
 async def test_stories_with_bad_arguments_is_an_error_naming_the_argument(
-    hn: HN, arguments: JSONObject, complaint: str
+    hn: ToolClient, arguments: JSONObject, complaint: str
 ) -> None:
     text = await hn.failed("hn_stories", arguments)
     assert complaint in text
@@ -312,7 +249,7 @@ async def test_stories_with_bad_arguments_is_an_error_naming_the_argument(
 # ---------------------------------------------------------------------- hn_item
 
 
-async def test_item_story(hn: HN) -> None:
+async def test_item_story(hn: ToolClient) -> None:
     item = await hn.ok("hn_item", {"id": STORY})
     assert item["type"] == "story"
     assert item["reply_ids"] == [9224, 8917, 8952, 8884]
@@ -320,7 +257,7 @@ async def test_item_story(hn: HN) -> None:
     assert item["poll_options"] is None
 
 
-async def test_item_comment_text_is_readable(hn: HN) -> None:
+async def test_item_comment_text_is_readable(hn: ToolClient) -> None:
     item = await hn.ok("hn_item", {"id": 9224})
     assert item["type"] == "comment"
     assert item["parent"] == STORY
@@ -330,7 +267,7 @@ async def test_item_comment_text_is_readable(hn: HN) -> None:
     )
 
 
-async def test_item_job(hn: HN) -> None:
+async def test_item_job(hn: ToolClient) -> None:
     item = await hn.ok("hn_item", {"id": 192327})
     assert item["type"] == "job"
     assert item["title"] == "Justin.tv is looking for a Lead Flash Engineer!"
@@ -338,7 +275,7 @@ async def test_item_job(hn: HN) -> None:
     assert "We're looking for a Lead Flash Engineer." in item["text"]
 
 
-async def test_item_poll_comes_with_its_options_and_votes(hn: HN) -> None:
+async def test_item_poll_comes_with_its_options_and_votes(hn: ToolClient) -> None:
     item = await hn.ok("hn_item", {"id": 126809})
     assert item["type"] == "poll"
     assert item["poll_options"] == [
@@ -351,14 +288,14 @@ async def test_item_poll_comes_with_its_options_and_votes(hn: HN) -> None:
     ]
 
 
-async def test_item_poll_option(hn: HN) -> None:
+async def test_item_poll_option(hn: ToolClient) -> None:
     item = await hn.ok("hn_item", {"id": 126811})
     assert item["type"] == "pollopt"
     assert item["poll"] == 126809
     assert item["score"] == 163
 
 
-async def test_item_is_cached_for_its_ttl(make_hn: MakeHN) -> None:
+async def test_item_is_cached_for_its_ttl(make_hn: MakeTools) -> None:
     hn = await make_hn(items_ttl_seconds=300)
     await hn.ok("hn_item", {"id": STORY})
     hn.clock.now += 299
@@ -378,7 +315,7 @@ async def test_item_is_cached_for_its_ttl(make_hn: MakeHN) -> None:
     ],
 )
 async def test_item_deleted_dead_or_missing_is_an_error_saying_so(
-    hn: HN, item_id: int, message: str
+    hn: ToolClient, item_id: int, message: str
 ) -> None:
     assert (await hn.failed("hn_item", {"id": item_id})).startswith(message)
 
@@ -393,13 +330,13 @@ async def test_item_deleted_dead_or_missing_is_an_error_saying_so(
     ],
 )
 async def test_item_upstream_failure_is_an_error_a_model_can_act_on(
-    hn: HN, fault: Any, message: str
+    hn: ToolClient, fault: Any, message: str
 ) -> None:
     hn.upstream.fail(STORY_PATH, fault)
     assert (await hn.failed("hn_item", {"id": STORY})).startswith(message)
 
 
-async def test_item_slow_upstream_times_out_into_an_error(make_hn: MakeHN) -> None:
+async def test_item_slow_upstream_times_out_into_an_error(make_hn: MakeTools) -> None:
     hn = await make_hn(timeout_seconds=0.1, max_attempts=2)
     hn.upstream.fail(STORY_PATH, "slow", delay_seconds=2)
     text = await hn.failed("hn_item", {"id": STORY})
@@ -407,7 +344,7 @@ async def test_item_slow_upstream_times_out_into_an_error(make_hn: MakeHN) -> No
     assert hn.upstream.hits_for(STORY_PATH) == 2
 
 
-async def test_item_of_an_unexpected_shape_is_an_error(hn: HN) -> None:
+async def test_item_of_an_unexpected_shape_is_an_error(hn: ToolClient) -> None:
     hn.upstream.set(STORY_PATH, [1, 2, 3])
     assert "unexpected answer for item 8863" in await hn.failed("hn_item", {"id": STORY})
     hn.upstream.set(STORY_PATH, {"id": STORY, "type": "spaceship"})
@@ -416,7 +353,7 @@ async def test_item_of_an_unexpected_shape_is_an_error(hn: HN) -> None:
 
 
 @pytest.mark.parametrize("arguments", [{"id": 0}, {"id": -5}, {"id": "abc"}, {}])
-async def test_item_with_a_bad_id_is_an_error(hn: HN, arguments: JSONObject) -> None:
+async def test_item_with_a_bad_id_is_an_error(hn: ToolClient, arguments: JSONObject) -> None:
     assert "Invalid arguments for tool 'hn_item'" in await hn.failed("hn_item", arguments)
     assert hn.upstream.total_hits() == 0
 
@@ -440,7 +377,7 @@ def shape(comments: Any) -> list[tuple[int, int, int]]:
 
 
 async def test_thread_from_algolia_keeps_ranked_order_and_drops_deleted_and_dead(
-    hn: HN,
+    hn: ToolClient,
 ) -> None:
     thread = await hn.ok("hn_thread", {"id": STORY})
     assert thread["source"] == "algolia"
@@ -459,7 +396,7 @@ async def test_thread_from_algolia_keeps_ranked_order_and_drops_deleted_and_dead
     assert hn.upstream.hits_for("/v0/item/9224.json") == 0
 
 
-async def test_thread_comment_text_is_readable(hn: HN) -> None:
+async def test_thread_comment_text_is_readable(hn: ToolClient) -> None:
     thread = await hn.ok("hn_thread", {"id": STORY})
     by_id = {comment["id"]: comment for comment in thread["comments"]}
     assert by_id[8952]["text"] == (
@@ -472,7 +409,7 @@ async def test_thread_comment_text_is_readable(hn: HN) -> None:
     assert by_id[9224]["time"] == "2007-04-04T22:54:46Z"
 
 
-async def test_thread_depth_bounds_the_levels(hn: HN) -> None:
+async def test_thread_depth_bounds_the_levels(hn: ToolClient) -> None:
     deep = await hn.ok("hn_thread", {"id": STORY, "depth": 10})
     assert [comment["id"] for comment in deep["comments"]] == [
         9224,
@@ -489,20 +426,20 @@ async def test_thread_depth_bounds_the_levels(hn: HN) -> None:
     assert top_level["truncated"] is True
 
 
-async def test_thread_depth_zero_is_the_item_alone(hn: HN) -> None:
+async def test_thread_depth_zero_is_the_item_alone(hn: ToolClient) -> None:
     thread = await hn.ok("hn_thread", {"id": STORY, "depth": 0})
     assert thread["comments"] == []
     assert thread["truncated"] is True
     assert hn.upstream.hits_for(ALGOLIA_THREAD_PATH) == 0
 
 
-async def test_thread_max_comments_prefers_higher_levels(hn: HN) -> None:
+async def test_thread_max_comments_prefers_higher_levels(hn: ToolClient) -> None:
     thread = await hn.ok("hn_thread", {"id": STORY, "max_comments": 4})
     assert [comment["id"] for comment in thread["comments"]] == [9224, 9272, 8952, 8884]
     assert thread["truncated"] is True
 
 
-async def test_thread_of_an_item_without_replies_needs_no_algolia(hn: HN) -> None:
+async def test_thread_of_an_item_without_replies_needs_no_algolia(hn: ToolClient) -> None:
     thread = await hn.ok("hn_thread", {"id": 121003})
     assert thread["comments"] == []
     assert thread["truncated"] is False
@@ -510,7 +447,9 @@ async def test_thread_of_an_item_without_replies_needs_no_algolia(hn: HN) -> Non
 
 
 @pytest.mark.parametrize("fault", ["500", "404", "malformed", "null"])
-async def test_thread_falls_back_to_walking_firebase_when_algolia_fails(hn: HN, fault: Any) -> None:
+async def test_thread_falls_back_to_walking_firebase_when_algolia_fails(
+    hn: ToolClient, fault: Any
+) -> None:
     algolia = await hn.ok("hn_thread", {"id": STORY, "depth": 10})
     hn.upstream.fail(ALGOLIA_THREAD_PATH, fault)
     hn.clock.now += 10_000  # past every cache lifetime
@@ -521,7 +460,7 @@ async def test_thread_falls_back_to_walking_firebase_when_algolia_fails(hn: HN, 
     assert hn.upstream.hits_for("/v0/item/9224.json") == 1
 
 
-async def test_thread_firebase_walk_respects_depth_and_max_comments(hn: HN) -> None:
+async def test_thread_firebase_walk_respects_depth_and_max_comments(hn: ToolClient) -> None:
     hn.upstream.fail(ALGOLIA_THREAD_PATH, "500")
     thread = await hn.ok("hn_thread", {"id": STORY})
     assert [comment["id"] for comment in thread["comments"]] == READING_ORDER_DEPTH_3
@@ -533,7 +472,7 @@ async def test_thread_firebase_walk_respects_depth_and_max_comments(hn: HN) -> N
 
 
 async def test_thread_falls_back_to_firebase_when_the_algolia_budget_is_spent(
-    make_hn: MakeHN,
+    make_hn: MakeTools,
 ) -> None:
     hn = await make_hn(algolia_requests_per_hour=1)
     await hn.ok("hn_search", {"query": "dropbox"})
@@ -542,7 +481,7 @@ async def test_thread_falls_back_to_firebase_when_the_algolia_budget_is_spent(
     assert hn.upstream.hits_for(ALGOLIA_THREAD_PATH) == 0
 
 
-async def test_thread_of_a_comment_is_its_subtree(hn: HN) -> None:
+async def test_thread_of_a_comment_is_its_subtree(hn: ToolClient) -> None:
     thread = await hn.ok("hn_thread", {"id": 9224})
     assert thread["item"]["type"] == "comment"
     assert shape(thread["comments"]) == [
@@ -555,7 +494,7 @@ async def test_thread_of_a_comment_is_its_subtree(hn: HN) -> None:
 
 @pytest.mark.parametrize(("item_id", "word"), [(8000, "deleted"), (8001, "dead"), (4242, "exist")])
 async def test_thread_of_a_deleted_dead_or_missing_item_is_an_error(
-    hn: HN, item_id: int, word: str
+    hn: ToolClient, item_id: int, word: str
 ) -> None:
     assert word in await hn.failed("hn_thread", {"id": item_id})
 
@@ -565,7 +504,7 @@ async def test_thread_of_a_deleted_dead_or_missing_item_is_an_error(
     [{"id": STORY, "depth": 11}, {"id": STORY, "depth": -1}, {"id": STORY, "max_comments": 0}],
 )
 async def test_thread_with_out_of_range_arguments_is_an_error(
-    hn: HN, arguments: JSONObject
+    hn: ToolClient, arguments: JSONObject
 ) -> None:
     assert "Invalid arguments" in await hn.failed("hn_thread", arguments)
 
@@ -573,7 +512,7 @@ async def test_thread_with_out_of_range_arguments_is_an_error(
 # ---------------------------------------------------------------------- hn_user
 
 
-async def test_user_profile_without_submissions_fetches_no_items(hn: HN) -> None:
+async def test_user_profile_without_submissions_fetches_no_items(hn: ToolClient) -> None:
     user = await hn.ok("hn_user", {"username": "dhouston"})
     assert user == {
         "id": "dhouston",
@@ -587,14 +526,14 @@ async def test_user_profile_without_submissions_fetches_no_items(hn: HN) -> None
     assert hn.upstream.total_hits() == 1
 
 
-async def test_user_submissions_are_newest_first_without_deleted_ones(hn: HN) -> None:
+async def test_user_submissions_are_newest_first_without_deleted_ones(hn: ToolClient) -> None:
     user = await hn.ok("hn_user", {"username": "dhouston", "submissions": 50})
     assert ids(user["submissions"]) == [9600, 9272, 8863]
     limited = await hn.ok("hn_user", {"username": "dhouston", "submissions": 1})
     assert ids(limited["submissions"]) == [9600]
 
 
-async def test_unknown_user_is_an_error(hn: HN) -> None:
+async def test_unknown_user_is_an_error(hn: ToolClient) -> None:
     text = await hn.failed("hn_user", {"username": "nobody_here"})
     assert text == "There is no Hacker News user 'nobody_here' (usernames are case-sensitive)."
 
@@ -609,13 +548,13 @@ async def test_unknown_user_is_an_error(hn: HN) -> None:
     ],
 )
 async def test_user_with_bad_arguments_is_an_error_and_reaches_no_upstream(
-    hn: HN, arguments: JSONObject
+    hn: ToolClient, arguments: JSONObject
 ) -> None:
     assert "Invalid arguments" in await hn.failed("hn_user", arguments)
     assert hn.upstream.total_hits() == 0
 
 
-async def test_user_is_cached_for_its_ttl(make_hn: MakeHN) -> None:
+async def test_user_is_cached_for_its_ttl(make_hn: MakeTools) -> None:
     hn = await make_hn(users_ttl_seconds=600)
     await hn.ok("hn_user", {"username": "dhouston"})
     await hn.ok("hn_user", {"username": "dhouston"})
@@ -628,7 +567,7 @@ async def test_user_is_cached_for_its_ttl(make_hn: MakeHN) -> None:
 # ---------------------------------------------------------------------- hn_search
 
 
-async def test_search_builds_algolia_tags_and_numeric_filters(hn: HN) -> None:
+async def test_search_builds_algolia_tags_and_numeric_filters(hn: ToolClient) -> None:
     await hn.ok(
         "hn_search",
         {
@@ -658,14 +597,14 @@ async def test_search_builds_algolia_tags_and_numeric_filters(hn: HN) -> None:
     assert hn.upstream.hits_for("/api/v1/search") == 0
 
 
-async def test_search_by_relevance_sends_only_what_was_asked(hn: HN) -> None:
+async def test_search_by_relevance_sends_only_what_was_asked(hn: ToolClient) -> None:
     await hn.ok("hn_search", {"query": "dropbox"})
     assert hn.upstream.queries_for("/api/v1/search") == [
         {"query": "dropbox", "page": "0", "hitsPerPage": "20"}
     ]
 
 
-async def test_search_results_are_readable(hn: HN) -> None:
+async def test_search_results_are_readable(hn: ToolClient) -> None:
     results = await hn.ok("hn_search", {"query": "dropbox"})
     assert results["total_hits"] == 2
     assert results["pages"] == 1
@@ -684,14 +623,14 @@ async def test_search_results_are_readable(hn: HN) -> None:
     assert comment["hn_url"] == "https://news.ycombinator.com/item?id=9224"
 
 
-async def test_search_is_cached(hn: HN) -> None:
+async def test_search_is_cached(hn: ToolClient) -> None:
     await hn.ok("hn_search", {"query": "dropbox"})
     await hn.ok("hn_search", {"query": "dropbox"})
     await hn.ok("hn_search", {"query": "dropbox", "page": 1})
     assert hn.upstream.hits_for("/api/v1/search") == 2
 
 
-async def test_search_with_since_after_until_is_an_error(hn: HN) -> None:
+async def test_search_with_since_after_until_is_an_error(hn: ToolClient) -> None:
     text = await hn.failed("hn_search", {"since": "2024-02-01", "until": "2024-01-01"})
     assert text == (
         "Invalid dates: since (2024-02-01) is after until (2024-01-01); swap them or drop one."
@@ -699,7 +638,7 @@ async def test_search_with_since_after_until_is_an_error(hn: HN) -> None:
     assert hn.upstream.total_hits() == 0
 
 
-async def test_search_refuses_once_the_algolia_budget_is_spent(make_hn: MakeHN) -> None:
+async def test_search_refuses_once_the_algolia_budget_is_spent(make_hn: MakeTools) -> None:
     hn = await make_hn(algolia_requests_per_hour=2)
     await hn.ok("hn_search", {"query": "one"})
     await hn.ok("hn_search", {"query": "two"})
@@ -713,7 +652,7 @@ async def test_search_refuses_once_the_algolia_budget_is_spent(make_hn: MakeHN) 
     await hn.ok("hn_search", {"query": "three"})
 
 
-async def test_search_upstream_failure_is_an_error(hn: HN) -> None:
+async def test_search_upstream_failure_is_an_error(hn: ToolClient) -> None:
     hn.upstream.fail("/api/v1/search", "500")
     text = await hn.failed("hn_search", {"query": "x"})
     assert (
@@ -736,7 +675,7 @@ async def test_search_upstream_failure_is_an_error(hn: HN) -> None:
         {"query": "x" * 501},
     ],
 )
-async def test_search_with_bad_arguments_is_an_error(hn: HN, arguments: JSONObject) -> None:
+async def test_search_with_bad_arguments_is_an_error(hn: ToolClient, arguments: JSONObject) -> None:
     assert "Invalid arguments" in await hn.failed("hn_search", arguments)
     assert hn.upstream.total_hits() == 0
 
@@ -745,7 +684,7 @@ async def test_search_with_bad_arguments_is_an_error(hn: HN, arguments: JSONObje
 # Every ``hn.ok`` checks that the text is the renderer's; these pin what the fixture reads as.
 
 
-async def test_stories_text_is_a_numbered_list_with_the_next_page(hn: RenderedHN) -> None:
+async def test_stories_text_is_a_numbered_list_with_the_next_page(hn: ToolClient) -> None:
     assert await hn.text("hn_stories", {"limit": 2}) == (
         "# Top stories (1 to 2 of 7)\n"
         "\n"
@@ -759,13 +698,13 @@ async def test_stories_text_is_a_numbered_list_with_the_next_page(hn: RenderedHN
     )
 
 
-async def test_stories_text_names_the_stories_it_could_not_show(hn: RenderedHN) -> None:
+async def test_stories_text_names_the_stories_it_could_not_show(hn: ToolClient) -> None:
     text = await hn.text("hn_stories", {})
     assert text.startswith("# Top stories (1 to 7 of 7)\n")
     assert text.endswith("\n\nNot shown (deleted, dead or failed to load): 8000, 8001.")
 
 
-async def test_poll_item_text_lists_its_options(hn: RenderedHN) -> None:
+async def test_poll_item_text_lists_its_options(hn: ToolClient) -> None:
     assert await hn.text("hn_item", {"id": 126809}) == (
         "# Poll: What would happen if News.YC had explicit support for polls?\n"
         "\n"
@@ -785,7 +724,7 @@ async def test_poll_item_text_lists_its_options(hn: RenderedHN) -> None:
 
 
 async def test_thread_text_is_an_indented_tree_without_removed_comments(
-    hn: RenderedHN,
+    hn: ToolClient,
 ) -> None:
     text = await hn.text("hn_thread", {"id": 9224})
     assert text.startswith("# Comment 9224\n\n- Type: comment (id 9224)\n- By: BrandonM\n")
@@ -807,7 +746,7 @@ async def test_thread_text_is_an_indented_tree_without_removed_comments(
     assert "flagged" not in await hn.text("hn_thread", {"id": STORY})  # 8917 is dead
 
 
-async def test_user_text_shows_the_profile_and_latest_submissions(hn: RenderedHN) -> None:
+async def test_user_text_shows_the_profile_and_latest_submissions(hn: ToolClient) -> None:
     assert await hn.text("hn_user", {"username": "dhouston", "submissions": 5}) == (
         "# dhouston\n"
         "\n"
@@ -831,7 +770,7 @@ async def test_user_text_shows_the_profile_and_latest_submissions(hn: RenderedHN
     )
 
 
-async def test_search_text_lists_hits_under_the_query_and_page(hn: RenderedHN) -> None:
+async def test_search_text_lists_hits_under_the_query_and_page(hn: ToolClient) -> None:
     assert await hn.text("hn_search", {"query": "dropbox"}) == (
         '# Search: "dropbox"\n'
         "\n"
@@ -847,17 +786,19 @@ async def test_search_text_lists_hits_under_the_query_and_page(hn: RenderedHN) -
     )
 
 
-async def test_text_ages_are_measured_from_the_wall_clock(make_hn: MakeHN) -> None:
+async def test_text_ages_are_measured_from_the_wall_clock(make_hn: MakeTools) -> None:
     hn = await make_hn()
-    assert isinstance(hn, RenderedHN)
-    hn.upstream.set(STORY_PATH, hn.upstream.get(STORY_PATH) | {"time": int(WALL_CLOCK) - 3 * 3600})
+    assert isinstance(hn, ToolClient)
+    hn.upstream.set(
+        STORY_PATH, hn.upstream.get(STORY_PATH) | {"time": int(WALL_CLOCK_NOW) - 3 * 3600}
+    )
     assert "- Posted: 2026-11-24 09:00 UTC (3 h ago)\n" in await hn.text("hn_item", {"id": STORY})
 
 
 # ---------------------------------------------------------------------- resources
 
 
-async def read(hn: HN, uri: str) -> Any:
+async def read(hn: ToolClient, uri: str) -> Any:
     result = await hn.client.result("resources/read", {"uri": uri})
     (contents,) = result["contents"]  # type: ignore[misc]
     assert contents["uri"] == uri
@@ -865,18 +806,18 @@ async def read(hn: HN, uri: str) -> Any:
     return json.loads(contents["text"])
 
 
-async def test_item_resource_is_the_item_as_json(hn: HN) -> None:
+async def test_item_resource_is_the_item_as_json(hn: ToolClient) -> None:
     item = await read(hn, "hn://item/8863")
     assert item == await hn.ok("hn_item", {"id": STORY})
 
 
-async def test_stories_resource_is_the_first_page_of_the_feed(hn: HN) -> None:
+async def test_stories_resource_is_the_first_page_of_the_feed(hn: ToolClient) -> None:
     page = await read(hn, "hn://stories/best")
     assert ids(page["stories"]) == [8863, 126809]
     assert page["feed"] == "best"
 
 
-async def test_user_and_thread_resources(hn: HN) -> None:
+async def test_user_and_thread_resources(hn: ToolClient) -> None:
     user = await read(hn, "hn://user/dhouston")
     assert user["karma"] == 4011
     thread = await read(hn, "hn://thread/8863")
@@ -896,7 +837,7 @@ async def test_user_and_thread_resources(hn: HN) -> None:
     ],
 )
 async def test_resource_read_errors_say_what_is_wrong(
-    hn: HN, uri: str, code: int, message: str
+    hn: ToolClient, uri: str, code: int, message: str
 ) -> None:
     error = await hn.client.error("resources/read", {"uri": uri})
     assert error["code"] == code
@@ -908,7 +849,7 @@ async def test_resource_read_errors_say_what_is_wrong(
 
 
 async def test_resource_read_with_a_failing_upstream_is_an_internal_error_with_the_reason(
-    hn: HN,
+    hn: ToolClient,
 ) -> None:
     hn.upstream.fail(STORY_PATH, "500")
     error = await hn.client.error("resources/read", {"uri": "hn://item/8863"})
@@ -918,7 +859,7 @@ async def test_resource_read_with_a_failing_upstream_is_an_internal_error_with_t
     )
 
 
-async def complete(hn: HN, value: str) -> Any:
+async def complete(hn: ToolClient, value: str) -> Any:
     result = await hn.client.result(
         "completion/complete",
         {
@@ -929,7 +870,7 @@ async def complete(hn: HN, value: str) -> Any:
     return result["completion"]
 
 
-async def test_feed_variable_completes_to_the_six_feeds(hn: HN) -> None:
+async def test_feed_variable_completes_to_the_six_feeds(hn: ToolClient) -> None:
     everything = await complete(hn, "")
     assert everything["values"] == ["top", "new", "best", "ask", "show", "job"]
     assert (await complete(hn, "b"))["values"] == ["best"]
@@ -940,11 +881,11 @@ async def test_feed_variable_completes_to_the_six_feeds(hn: HN) -> None:
 # ---------------------------------------------------------------------- prompts
 
 
-async def get_prompt(hn: HN, name: str, arguments: dict[str, str]) -> Any:
+async def get_prompt(hn: ToolClient, name: str, arguments: dict[str, str]) -> Any:
     return await hn.client.result("prompts/get", {"name": name, "arguments": arguments})
 
 
-async def test_front_page_digest_embeds_the_top_stories_as_resources(hn: HN) -> None:
+async def test_front_page_digest_embeds_the_top_stories_as_resources(hn: ToolClient) -> None:
     prompt = await get_prompt(hn, "hn_front_page_digest", {"count": "3"})
     instructions, *embedded = prompt["messages"]
     assert instructions["role"] == "user"
@@ -962,12 +903,12 @@ async def test_front_page_digest_embeds_the_top_stories_as_resources(hn: HN) -> 
     assert prompt["description"] == "Digest of the top 3 HN stories"
 
 
-async def test_front_page_digest_defaults_to_ten(hn: HN) -> None:
+async def test_front_page_digest_defaults_to_ten(hn: ToolClient) -> None:
     prompt = await get_prompt(hn, "hn_front_page_digest", {})
     assert len(prompt["messages"]) == 1 + 5  # the fixture's top feed has 5 live stories
 
 
-async def test_discussion_summary_embeds_the_story_and_its_thread(hn: HN) -> None:
+async def test_discussion_summary_embeds_the_story_and_its_thread(hn: ToolClient) -> None:
     prompt = await get_prompt(hn, "hn_discussion_summary", {"item_id": "8863"})
     instructions, story, thread = prompt["messages"]
     assert "Summarize the Hacker News discussion" in instructions["content"]["text"]
@@ -989,7 +930,7 @@ async def test_discussion_summary_embeds_the_story_and_its_thread(hn: HN) -> Non
     ],
 )
 async def test_prompt_errors_say_what_is_wrong(
-    hn: HN, name: str, arguments: JSONObject, code: int, message: str
+    hn: ToolClient, name: str, arguments: JSONObject, code: int, message: str
 ) -> None:
     error = await hn.client.error("prompts/get", {"name": name, "arguments": arguments})
     assert error["code"] == code
@@ -997,7 +938,7 @@ async def test_prompt_errors_say_what_is_wrong(
 
 
 async def test_prompt_with_a_failing_upstream_is_an_internal_error_with_the_reason(
-    hn: HN,
+    hn: ToolClient,
 ) -> None:
     hn.upstream.fail("/v0/topstories.json", "500")
     error = await hn.client.error("prompts/get", {"name": "hn_front_page_digest"})
@@ -1081,7 +1022,7 @@ def test_settings_validate_when_built_directly() -> None:
 # ---------------------------------------------------------------------- process-wide
 
 
-async def test_two_servers_share_no_state(make_hn: MakeHN) -> None:
+async def test_two_servers_share_no_state(make_hn: MakeTools) -> None:
     first = await make_hn(max_attempts=1)
     second = await make_hn(max_attempts=1)
     await first.ok("hn_item", {"id": STORY})
@@ -1091,7 +1032,7 @@ async def test_two_servers_share_no_state(make_hn: MakeHN) -> None:
     assert (await second.ok("hn_item", {"id": STORY}))["id"] == STORY  # and its own client
 
 
-async def test_cache_keeps_at_most_its_entry_bound(make_hn: MakeHN) -> None:
+async def test_cache_keeps_at_most_its_entry_bound(make_hn: MakeTools) -> None:
     hn = await make_hn(cache_max_entries=2)
     for item_id in (STORY, 8004, 8005):
         await hn.ok("hn_item", {"id": item_id})
@@ -1101,7 +1042,7 @@ async def test_cache_keeps_at_most_its_entry_bound(make_hn: MakeHN) -> None:
     assert hn.upstream.hits_for(STORY_PATH) == 2
 
 
-async def test_thread_retries_algolia_before_falling_back(hn: HN) -> None:
+async def test_thread_retries_algolia_before_falling_back(hn: ToolClient) -> None:
     hn.upstream.fail(ALGOLIA_THREAD_PATH, "500", times=1)
     thread = await hn.ok("hn_thread", {"id": STORY})
     assert thread["source"] == "algolia"

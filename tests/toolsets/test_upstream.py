@@ -11,7 +11,8 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from upstream_server import UpstreamFixture
+from hackernews_upstream import HackerNewsFixture
+from toolset_harness import FakeClock
 
 from ssemcp.toolsets._upstream import (
     BudgetExhausted,
@@ -29,22 +30,11 @@ from ssemcp.toolsets._upstream import (
 ITEM = "/v0/item/8863.json"
 
 
-class FakeClock:
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 ClientFactory = Callable[..., UpstreamClient]
 
 
 @pytest.fixture
-async def make_client(upstream: UpstreamFixture) -> AsyncIterator[ClientFactory]:
+async def make_client(upstream: HackerNewsFixture) -> AsyncIterator[ClientFactory]:
     """Build clients against the fixture's Firebase API; all are closed after the test."""
     clients: list[UpstreamClient] = []
 
@@ -188,7 +178,7 @@ def test_env_helpers_reject_bad_values_naming_the_variable(
 
 
 async def test_client_decodes_json_and_reuses_its_connection(
-    upstream: UpstreamFixture, make_client: ClientFactory
+    upstream: HackerNewsFixture, make_client: ClientFactory
 ) -> None:
     client = make_client()
     first = await client.get_json("item/8863.json")
@@ -201,7 +191,7 @@ async def test_client_decodes_json_and_reuses_its_connection(
 
 
 async def test_client_serves_from_cache_within_the_ttl_and_refetches_after(
-    upstream: UpstreamFixture, make_client: ClientFactory
+    upstream: HackerNewsFixture, make_client: ClientFactory
 ) -> None:
     clock = FakeClock()
     client = make_client(cache=TTLCache(100, clock))
@@ -214,7 +204,7 @@ async def test_client_serves_from_cache_within_the_ttl_and_refetches_after(
 
 
 async def test_client_fresh_read_skips_the_cache_but_refreshes_it(
-    upstream: UpstreamFixture, make_client: ClientFactory
+    upstream: HackerNewsFixture, make_client: ClientFactory
 ) -> None:
     client = make_client(cache=TTLCache(100, FakeClock()))
     await client.get_json("item/8863.json", ttl_seconds=300)
@@ -226,7 +216,7 @@ async def test_client_fresh_read_skips_the_cache_but_refreshes_it(
 
 
 async def test_client_cache_keys_include_the_query_parameters(
-    upstream: UpstreamFixture, make_client: ClientFactory
+    upstream: HackerNewsFixture, make_client: ClientFactory
 ) -> None:
     client = make_client(cache=TTLCache(100, FakeClock()))
     await client.get_json("item/8863.json", {"b": "2", "a": "1"}, ttl_seconds=60)
@@ -236,7 +226,7 @@ async def test_client_cache_keys_include_the_query_parameters(
 
 
 async def test_client_retries_a_500_and_succeeds_with_two_hits(
-    upstream: UpstreamFixture, make_client: ClientFactory
+    upstream: HackerNewsFixture, make_client: ClientFactory
 ) -> None:
     upstream.fail(ITEM, "500", times=1)
     value = await make_client().get_json("item/8863.json")
@@ -246,7 +236,7 @@ async def test_client_retries_a_500_and_succeeds_with_two_hits(
 
 
 async def test_client_gives_up_after_the_bounded_attempts(
-    upstream: UpstreamFixture, make_client: ClientFactory
+    upstream: HackerNewsFixture, make_client: ClientFactory
 ) -> None:
     upstream.fail(ITEM, "500")
     client = make_client(retry=RetryPolicy(max_attempts=4, backoff_seconds=0.001))
@@ -258,7 +248,7 @@ async def test_client_gives_up_after_the_bounded_attempts(
 
 
 async def test_client_waits_with_exponential_backoff_between_attempts(
-    upstream: UpstreamFixture, upstream_sleeps: list[float], make_client: ClientFactory
+    upstream: HackerNewsFixture, upstream_sleeps: list[float], make_client: ClientFactory
 ) -> None:
     upstream.fail(ITEM, "500")
 
@@ -277,7 +267,7 @@ def upstream_sleeps() -> list[float]:
 
 
 async def test_client_does_not_retry_a_404(
-    upstream: UpstreamFixture, make_client: ClientFactory
+    upstream: HackerNewsFixture, make_client: ClientFactory
 ) -> None:
     upstream.fail(ITEM, "404")
     with pytest.raises(UpstreamNotFound, match=r"has nothing at item/8863\.json"):
@@ -286,7 +276,7 @@ async def test_client_does_not_retry_a_404(
 
 
 async def test_client_does_not_retry_other_4xx(
-    upstream: UpstreamFixture, make_client: ClientFactory
+    upstream: HackerNewsFixture, make_client: ClientFactory
 ) -> None:
     with pytest.raises(UpstreamError, match=r"refused the request for nowhere.json \(HTTP 401\)"):
         await make_client().get_json("nowhere.json")
@@ -294,7 +284,7 @@ async def test_client_does_not_retry_other_4xx(
 
 
 async def test_client_reports_malformed_json_without_retrying(
-    upstream: UpstreamFixture, make_client: ClientFactory
+    upstream: HackerNewsFixture, make_client: ClientFactory
 ) -> None:
     upstream.fail(ITEM, "malformed")
     with pytest.raises(UpstreamError, match=r"malformed JSON for item/8863\.json"):
@@ -303,14 +293,14 @@ async def test_client_reports_malformed_json_without_retrying(
 
 
 async def test_client_returns_a_json_null_as_none(
-    upstream: UpstreamFixture, make_client: ClientFactory
+    upstream: HackerNewsFixture, make_client: ClientFactory
 ) -> None:
     upstream.fail(ITEM, "null", times=1)
     assert await make_client().get_json("item/8863.json") is None
 
 
 async def test_client_retries_a_timeout_then_succeeds(
-    upstream: UpstreamFixture, make_client: ClientFactory
+    upstream: HackerNewsFixture, make_client: ClientFactory
 ) -> None:
     upstream.fail(ITEM, "slow", times=1, delay_seconds=2)
     value = await make_client(timeout_seconds=0.2).get_json("item/8863.json")
@@ -319,7 +309,7 @@ async def test_client_retries_a_timeout_then_succeeds(
 
 
 async def test_client_reports_a_timeout_after_the_bounded_attempts(
-    upstream: UpstreamFixture, make_client: ClientFactory
+    upstream: HackerNewsFixture, make_client: ClientFactory
 ) -> None:
     upstream.fail(ITEM, "slow", delay_seconds=2)
     client = make_client(
@@ -345,7 +335,7 @@ async def test_client_reports_an_unreachable_upstream(make_client: ClientFactory
 
 
 async def test_client_never_has_more_requests_in_flight_than_its_bound(
-    upstream: UpstreamFixture, make_client: ClientFactory
+    upstream: HackerNewsFixture, make_client: ClientFactory
 ) -> None:
     upstream.delay("/v0/item/", 0.05)
     client = make_client(max_concurrency=3)
@@ -356,7 +346,7 @@ async def test_client_never_has_more_requests_in_flight_than_its_bound(
 
 
 async def test_client_counts_every_attempt_against_its_budget_and_then_refuses(
-    upstream: UpstreamFixture, make_client: ClientFactory
+    upstream: HackerNewsFixture, make_client: ClientFactory
 ) -> None:
     clock = FakeClock()
     upstream.fail(ITEM, "500", times=1)
@@ -372,7 +362,7 @@ async def test_client_counts_every_attempt_against_its_budget_and_then_refuses(
 
 
 async def test_client_serves_cached_answers_when_the_budget_is_spent(
-    upstream: UpstreamFixture, make_client: ClientFactory
+    upstream: HackerNewsFixture, make_client: ClientFactory
 ) -> None:
     clock = FakeClock()
     client = make_client(budget=RequestBudget(1, 3600, clock), cache=TTLCache(10, clock))

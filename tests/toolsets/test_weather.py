@@ -12,52 +12,27 @@ drives both tool sets.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from weather_github_harness import ToolClient
+from toolset_harness import MakeTools, ToolClient
 from weather_github_upstream import FORECAST_PREFIX, GEOCODING_PREFIX, WeatherGitHubFixture
 
 from ssemcp._types import JSONObject
 from ssemcp.toolsets._upstream import UpstreamError
 from ssemcp.toolsets.weather import WeatherSettings
 from ssemcp.toolsets.weather.codes import WMO_CODES, describe
-from ssemcp.toolsets.weather.models import CurrentWeather, Forecast, forecast_from_open_meteo
+from ssemcp.toolsets.weather.models import forecast_from_open_meteo
 from ssemcp.toolsets.weather.places import (
     AmbiguousPlace,
     Place,
     PlaceQuery,
     resolve,
 )
-from ssemcp.toolsets.weather.render import render_current, render_forecast
-
-MakeWeather = Callable[..., Awaitable["WeatherClient"]]
 
 GEOCODING = f"{GEOCODING_PREFIX}/search"
 FORECAST = f"{FORECAST_PREFIX}/forecast"
-
-
-class WeatherClient(ToolClient):
-    """A ``ToolClient`` for tools whose text block is Markdown rather than the JSON dump."""
-
-    async def ok(self, name: str, arguments: JSONObject) -> Any:
-        """Call a tool that must succeed; its structured content, whose rendering must be
-        the one text block."""
-        return (await self.ok_with_text(name, arguments))[0]
-
-    async def ok_with_text(self, name: str, arguments: JSONObject) -> tuple[Any, str]:
-        """Call a tool that must succeed; its structured content and its text."""
-        result: Any = await self.call(name, arguments)
-        assert not result.get("isError"), result
-        structured = result["structuredContent"]
-        (block,) = result["content"]
-        assert block["type"] == "text"
-        if name == "weather_current":
-            assert block["text"] == render_current(CurrentWeather.model_validate(structured))
-        else:
-            assert block["text"] == render_forecast(Forecast.model_validate(structured))
-        return structured, block["text"]
 
 
 @pytest.fixture
@@ -66,31 +41,11 @@ def upstream() -> Iterator[WeatherGitHubFixture]:
         yield fixture
 
 
-@pytest.fixture
-async def make_weather(upstream: WeatherGitHubFixture) -> AsyncIterator[MakeWeather]:
-    started: list[WeatherClient] = []
-
-    async def make(**overrides: Any) -> WeatherClient:
-        tools = await WeatherClient.weather(upstream, **overrides)
-        assert isinstance(tools, WeatherClient)
-        started.append(tools)
-        return tools
-
-    yield make
-    for tools in started:
-        await tools.close()
-
-
-@pytest.fixture
-async def weather(make_weather: MakeWeather) -> WeatherClient:
-    return await make_weather()
-
-
 # ---------------------------------------------------------------------- definitions
 
 
 async def test_weather_tools_are_read_only_open_world_and_have_output_schemas(
-    weather: WeatherClient,
+    weather: ToolClient,
 ) -> None:
     tools = await weather.tools()
     assert sorted(tools) == ["weather_current", "weather_forecast"]
@@ -106,7 +61,7 @@ async def test_weather_tools_are_read_only_open_world_and_have_output_schemas(
 
 
 async def test_forecast_days_schema_states_bounds_1_to_16_and_default_7(
-    weather: WeatherClient,
+    weather: ToolClient,
 ) -> None:
     properties = (await weather.tools())["weather_forecast"]["inputSchema"]["properties"]
     days = properties["days"]
@@ -118,7 +73,7 @@ async def test_forecast_days_schema_states_bounds_1_to_16_and_default_7(
 
 
 async def test_current_weather_in_paris_is_paris_france_with_words_and_units(
-    weather: WeatherClient,
+    weather: ToolClient,
 ) -> None:
     current, text = await weather.ok_with_text("weather_current", {"location": "Paris"})
     assert text == (
@@ -158,7 +113,7 @@ async def test_current_weather_in_paris_is_paris_france_with_words_and_units(
 
 
 async def test_current_weather_asks_for_the_resolved_coordinates_and_local_time(
-    weather: WeatherClient,
+    weather: ToolClient,
 ) -> None:
     await weather.ok("weather_current", {"location": "Paris"})
     (lookup,) = weather.upstream.seen(GEOCODING)
@@ -183,13 +138,13 @@ async def test_current_weather_asks_for_the_resolved_coordinates_and_local_time(
     ],
 )
 async def test_a_far_more_populous_namesake_wins_whatever_the_case(
-    weather: WeatherClient, location: str, country: str
+    weather: ToolClient, location: str, country: str
 ) -> None:
     current = await weather.ok("weather_current", {"location": location})
     assert current["place"]["country"] == country
 
 
-async def test_coordinates_skip_the_geocoding_api(weather: WeatherClient) -> None:
+async def test_coordinates_skip_the_geocoding_api(weather: ToolClient) -> None:
     current, text = await weather.ok_with_text(
         "weather_current", {"location": " 40.7128, -74.006 "}
     )
@@ -203,7 +158,7 @@ async def test_coordinates_skip_the_geocoding_api(weather: WeatherClient) -> Non
 
 @pytest.mark.parametrize("location", ["91,0", "0,181", "-90.5,10"])
 async def test_coordinates_out_of_range_are_an_error_without_a_request(
-    weather: WeatherClient, location: str
+    weather: ToolClient, location: str
 ) -> None:
     text = await weather.failed("weather_current", {"location": location})
     assert "latitude must be -90 to 90 and longitude -180 to 180" in text
@@ -214,7 +169,7 @@ async def test_coordinates_out_of_range_are_an_error_without_a_request(
 
 
 async def test_an_ambiguous_name_lists_the_candidates_and_asks_for_more(
-    weather: WeatherClient,
+    weather: ToolClient,
 ) -> None:
     text = await weather.failed("weather_forecast", {"location": "Springfield"})
     assert text.startswith("'Springfield' matches 5 places: ")
@@ -226,7 +181,7 @@ async def test_an_ambiguous_name_lists_the_candidates_and_asks_for_more(
     assert weather.upstream.hits_for(FORECAST) == 0
 
 
-async def test_a_state_after_a_comma_picks_one_of_the_namesakes(weather: WeatherClient) -> None:
+async def test_a_state_after_a_comma_picks_one_of_the_namesakes(weather: ToolClient) -> None:
     current = await weather.ok("weather_current", {"location": "Springfield, Illinois"})
     assert current["place"]["admin1"] == "Illinois"
     assert current["place"]["latitude"] == 39.80172
@@ -247,28 +202,28 @@ async def test_a_state_after_a_comma_picks_one_of_the_namesakes(weather: Weather
     ],
 )
 async def test_qualifiers_match_country_code_country_and_region_ignoring_case_and_accents(
-    weather: WeatherClient, location: str, admin1: str
+    weather: ToolClient, location: str, admin1: str
 ) -> None:
     current = await weather.ok("weather_current", {"location": location})
     assert current["place"]["admin1"] == admin1
 
 
 async def test_a_qualifier_that_leaves_several_close_candidates_is_still_ambiguous(
-    weather: WeatherClient,
+    weather: ToolClient,
 ) -> None:
     text = await weather.failed("weather_current", {"location": "Paris, US"})
     assert text.startswith("'Paris' matches 3 places: Paris, Texas, United States")
 
 
 async def test_a_qualifier_matching_nothing_says_where_the_name_exists(
-    weather: WeatherClient,
+    weather: ToolClient,
 ) -> None:
     text = await weather.failed("weather_current", {"location": "Springfield, Narnia"})
     assert text.startswith("No place named 'Springfield' in 'Narnia' was found.")
     assert "Springfield, Illinois, United States" in text
 
 
-async def test_an_unknown_place_is_a_clear_error(weather: WeatherClient) -> None:
+async def test_an_unknown_place_is_a_clear_error(weather: ToolClient) -> None:
     text = await weather.failed("weather_forecast", {"location": "Zzyzxqx"})
     assert text == (
         "No place named 'Zzyzxqx' was found. Check the spelling, try the name of a nearby "
@@ -277,16 +232,14 @@ async def test_an_unknown_place_is_a_clear_error(weather: WeatherClient) -> None
     assert weather.upstream.hits_for(FORECAST) == 0
 
 
-async def test_namesakes_without_population_are_ambiguous(weather: WeatherClient) -> None:
+async def test_namesakes_without_population_are_ambiguous(weather: ToolClient) -> None:
     text = await weather.failed("weather_current", {"location": "Smallville"})
     assert "Smallville, Kansas, United States (40.10,-90.20)" in text
     assert "Smallville, North Carolina, United States" in text
 
 
 @pytest.mark.parametrize("location", ["", ", Illinois", "x" * 201])
-async def test_empty_or_overlong_locations_are_an_error(
-    weather: WeatherClient, location: str
-) -> None:
+async def test_empty_or_overlong_locations_are_an_error(weather: ToolClient, location: str) -> None:
     text = await weather.failed("weather_current", {"location": location})
     assert "location" in text.lower()
     assert weather.upstream.total_hits() == 0
@@ -342,7 +295,7 @@ def test_place_label_leaves_out_repeats_and_missing_parts() -> None:
 # ---------------------------------------------------------------------- forecast
 
 
-async def test_forecast_defaults_to_seven_days_with_words_and_units(weather: WeatherClient) -> None:
+async def test_forecast_defaults_to_seven_days_with_words_and_units(weather: ToolClient) -> None:
     forecast, text = await weather.ok_with_text("weather_forecast", {"location": "Berlin"})
     assert text.split("\n")[:5] == [
         "# 7-day forecast: Berlin, Land Berlin, Germany",
@@ -388,7 +341,7 @@ async def test_forecast_defaults_to_seven_days_with_words_and_units(weather: Wea
     assert "current" not in request.query
 
 
-async def test_a_sixteen_day_forecast_names_each_wmo_code_in_words(weather: WeatherClient) -> None:
+async def test_a_sixteen_day_forecast_names_each_wmo_code_in_words(weather: ToolClient) -> None:
     forecast = await weather.ok("weather_forecast", {"location": "Paris", "days": 16})
     assert [(day["weather_code"], day["conditions"]) for day in forecast["days"]] == [
         (3, "overcast"),
@@ -410,14 +363,14 @@ async def test_a_sixteen_day_forecast_names_each_wmo_code_in_words(weather: Weat
     ]
 
 
-async def test_a_one_day_forecast_is_today(weather: WeatherClient) -> None:
+async def test_a_one_day_forecast_is_today(weather: ToolClient) -> None:
     forecast = await weather.ok("weather_forecast", {"location": "Paris", "days": 1})
     assert [day["date"] for day in forecast["days"]] == ["2026-11-24"]
 
 
 @pytest.mark.parametrize("days", [0, 17, -1, 100])
 async def test_forecast_days_out_of_range_is_an_error_naming_the_field(
-    weather: WeatherClient, days: int
+    weather: ToolClient, days: int
 ) -> None:
     text = await weather.failed("weather_forecast", {"location": "Paris", "days": days})
     assert text.startswith("Invalid arguments for tool 'weather_forecast': days: ")
@@ -441,7 +394,7 @@ def test_the_wmo_table_covers_open_meteos_codes_and_names_unknown_ones() -> None
 
 
 async def test_geocoding_500_every_time_is_an_error_after_the_bounded_attempts(
-    make_weather: MakeWeather,
+    make_weather: MakeTools,
 ) -> None:
     weather = await make_weather(max_attempts=3)
     weather.upstream.fail(GEOCODING, "500")
@@ -452,13 +405,13 @@ async def test_geocoding_500_every_time_is_an_error_after_the_bounded_attempts(
     assert weather.upstream.hits_for(GEOCODING) == 3
 
 
-async def test_a_forecast_500_once_is_retried_and_the_call_succeeds(weather: WeatherClient) -> None:
+async def test_a_forecast_500_once_is_retried_and_the_call_succeeds(weather: ToolClient) -> None:
     weather.upstream.fail(FORECAST, "500", times=1)
     await weather.ok("weather_forecast", {"location": "Paris"})
     assert weather.upstream.hits_for(FORECAST) == 2
 
 
-async def test_a_slow_forecast_times_out_into_an_error(make_weather: MakeWeather) -> None:
+async def test_a_slow_forecast_times_out_into_an_error(make_weather: MakeTools) -> None:
     weather = await make_weather(timeout_seconds=0.2, max_attempts=1)
     weather.upstream.fail(FORECAST, "slow", delay_seconds=2.0)
     text = await weather.failed("weather_current", {"location": "Paris"})
@@ -467,19 +420,19 @@ async def test_a_slow_forecast_times_out_into_an_error(make_weather: MakeWeather
     )
 
 
-async def test_malformed_geocoding_json_is_an_error(weather: WeatherClient) -> None:
+async def test_malformed_geocoding_json_is_an_error(weather: ToolClient) -> None:
     weather.upstream.fail(GEOCODING, "malformed")
     text = await weather.failed("weather_current", {"location": "Paris"})
     assert text == ("The Open-Meteo geocoding API sent malformed JSON for search; try again later.")
 
 
-async def test_a_forecast_404_is_an_error(weather: WeatherClient) -> None:
+async def test_a_forecast_404_is_an_error(weather: ToolClient) -> None:
     weather.upstream.fail(FORECAST, "404")
     text = await weather.failed("weather_forecast", {"location": "Paris"})
     assert text == "The Open-Meteo forecast API has nothing at forecast."
 
 
-async def test_open_meteos_reason_for_a_400_is_passed_on(weather: WeatherClient) -> None:
+async def test_open_meteos_reason_for_a_400_is_passed_on(weather: ToolClient) -> None:
     weather.upstream.fail(FORECAST, "400")
     text = await weather.failed("weather_current", {"location": "Paris"})
     assert text == (
@@ -531,7 +484,7 @@ def test_missing_daily_values_are_null_not_an_error() -> None:
 # ---------------------------------------------------------------------- cache and budget
 
 
-async def test_a_repeated_call_is_served_from_the_cache(weather: WeatherClient) -> None:
+async def test_a_repeated_call_is_served_from_the_cache(weather: ToolClient) -> None:
     first = await weather.ok("weather_forecast", {"location": "Paris", "days": 3})
     second = await weather.ok("weather_forecast", {"location": "paris", "days": 3})
     assert second == first
@@ -542,7 +495,7 @@ async def test_a_repeated_call_is_served_from_the_cache(weather: WeatherClient) 
 
 
 async def test_a_forecast_is_fetched_again_after_ten_minutes_but_the_place_is_not(
-    weather: WeatherClient,
+    weather: ToolClient,
 ) -> None:
     await weather.ok("weather_current", {"location": "Paris"})
     weather.clock.now += 599
@@ -555,7 +508,7 @@ async def test_a_forecast_is_fetched_again_after_ten_minutes_but_the_place_is_no
 
 
 async def test_the_request_budget_is_shared_by_both_apis_and_refuses_politely(
-    make_weather: MakeWeather,
+    make_weather: MakeTools,
 ) -> None:
     weather = await make_weather(requests_per_minute=3)
     await weather.ok("weather_current", {"location": "Paris"})  # 2 requests

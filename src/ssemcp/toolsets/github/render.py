@@ -1,10 +1,11 @@
 """The readable text of each GitHub tool's result: its output model as compact Markdown.
 
 Owns one pure function per output model (:func:`render_repository`, :func:`render_search`,
-:func:`render_trending`) and the small formatters they share (grouped counts, links, clean
-excerpts, dates with their age). The text is for a model and a human to read at a glance; the
-data itself travels as ``structuredContent``, built by :mod:`.models`. No I/O and no clock:
-ages ("4 days ago") are measured from a ``now`` the caller passes in.
+:func:`render_trending`) and the formatters only they use (descriptions cut for a listing,
+dates with their age); links, grouped counts and excerpts are :mod:`.._markdown`'s. The text
+is for a model and a human to read at a glance; the data itself travels as
+``structuredContent``, built by :mod:`.models`. No I/O and no clock: ages ("4 days ago") are
+measured from a ``now`` the caller passes in.
 """
 
 from __future__ import annotations
@@ -12,6 +13,18 @@ from __future__ import annotations
 import datetime
 from typing import Final
 
+from ssemcp.toolsets._markdown import (
+    DAY,
+    HOUR,
+    AgeUnits,
+    ago,
+    excerpt,
+    grouped,
+    link,
+    moment,
+    one_line,
+    plural,
+)
 from ssemcp.toolsets.github.models import (
     Repository,
     RepositorySummary,
@@ -31,9 +44,6 @@ __all__ = [
 # A description in a one-line listing: GitHub allows 350 characters, most are under 100;
 # past this the line is cut at a word boundary. A repository's own page shows it whole.
 DESCRIPTION_CHARS: Final = 120
-# Thousands are grouped with a space ("★ 12 345"), as SI writes numbers: no reader takes it
-# for a decimal point, whatever their locale.
-_THOUSANDS_SEPARATOR: Final = " "
 _SORT_ORDERS: Final = {
     "best-match": "best match first",
     "stars": "most stars first",
@@ -42,83 +52,44 @@ _SORT_ORDERS: Final = {
 }
 _WINDOWS: Final = {"day": "past day", "week": "past week", "month": "past month"}
 # Ages: the largest unit that fits, from the top of the table down.
-_HOUR: Final = 3600
-_DAY: Final = 24 * _HOUR
-_AGE_UNITS: Final[tuple[tuple[int, str, str], ...]] = (
-    (365 * _DAY, "year", "years"),
-    (30 * _DAY, "month", "months"),
-    (_DAY, "day", "days"),
-    (_HOUR, "hour", "hours"),
+_AGE_UNITS: Final[AgeUnits] = (
+    (365 * DAY, "year", "years"),
+    (30 * DAY, "month", "months"),
+    (DAY, "day", "days"),
+    (HOUR, "hour", "hours"),
 )
-# Characters that would end a Markdown link target early; percent-encoding keeps the URL.
-_URL_ESCAPES: Final = str.maketrans({" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E"})
-_LINK_TEXT_ESCAPES: Final = str.maketrans({"\\": "\\\\", "[": "\\[", "]": "\\]"})
 
 
 # ---------------------------------------------------------------------- shared pieces
 
 
-def grouped(count: int) -> str:
-    """ "12 345": thousands grouped by a space."""
-    return f"{count:,}".replace(",", _THOUSANDS_SEPARATOR)
+def _plural(count: int, singular: str, plural_name: str | None = None) -> str:
+    return plural(count, singular, plural_name, number=grouped)
 
 
-def _plural(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{grouped(count)} {singular if count == 1 else (plural or singular + 's')}"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _link(text: str, url: str) -> str:
-    """A Markdown link whose text cannot close the brackets or the URL the parenthesis."""
-    return f"[{_one_line(text).translate(_LINK_TEXT_ESCAPES)}]({url.translate(_URL_ESCAPES)})"
-
-
-def _excerpt(text: str, limit: int = DESCRIPTION_CHARS) -> str:
-    """``text`` on one line, cut at a word boundary to at most ``limit`` characters."""
-    flat = _one_line(text)
-    if len(flat) <= limit:
-        return flat
-    cut = flat[: limit - 1]
-    # Back to the last space, unless the cut already fell at the end of a word.
-    if flat[limit - 1] != " " and " " in cut:
-        cut = cut[: cut.rindex(" ")]
-    # No dangling punctuation before the ellipsis: hyphen, en dash and em dash included.
-    return cut.rstrip(" ,;:.-\u2013\u2014") + "…"
-
-
-def _moment(iso: str | None) -> datetime.datetime | None:
-    if iso is None:
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(iso)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+def _excerpt(text: str) -> str:
+    # No dangling punctuation before the ellipsis: hyphen, en dash and em dash included;
+    # a description cut right after a word keeps that word.
+    return excerpt(
+        text, DESCRIPTION_CHARS, trailing=" ,;:.-\u2013\u2014", keep_word_ending_at_cut=True
+    )
 
 
 def age(iso: str | None, now: float) -> str | None:
     """How long before ``now`` (Unix seconds) the ISO 8601 time was: "within the hour",
     "5 hours ago", "4 days ago", "2 months ago", "7 years ago"; None if unreadable."""
-    moment = _moment(iso)
-    if moment is None:
+    when = moment(iso)
+    if when is None:
         return None
-    seconds = int(now - moment.timestamp())
-    for unit_seconds, singular, plural in _AGE_UNITS:
-        if seconds >= unit_seconds:
-            count = seconds // unit_seconds
-            return f"{count} {singular if count == 1 else plural} ago"
-    return "within the hour"
+    return ago(int(now - when.timestamp()), _AGE_UNITS) or "within the hour"
 
 
 def _dated(iso: str | None, now: float) -> str | None:
     """ "2026-11-20 (4 days ago)", in UTC as GitHub gives it; the raw text if unreadable."""
-    moment = _moment(iso)
-    if moment is None:
+    when = moment(iso)
+    if when is None:
         return iso
-    return f"{moment.astimezone(datetime.UTC):%Y-%m-%d} ({age(iso, now)})"
+    return f"{when.astimezone(datetime.UTC):%Y-%m-%d} ({age(iso, now)})"
 
 
 def _listing_line(repo: RepositorySummary) -> str:
@@ -130,7 +101,7 @@ def _listing_line(repo: RepositorySummary) -> str:
         facts.append("archived")
     if repo.description and repo.description.strip():
         facts.append(_excerpt(repo.description))
-    return f"{_link(repo.full_name, repo.url)} — {' · '.join(facts)}"
+    return f"{link(repo.full_name, repo.url)} — {' · '.join(facts)}"
 
 
 def _numbered(repositories: list[RepositorySummary]) -> list[str]:
@@ -154,7 +125,7 @@ def render_repository(repo: Repository, now: float) -> str:
     heading = f"# {repo.full_name}" + (f" ({', '.join(flags)})" if flags else "")
     lines = [heading, ""]
     if repo.description and repo.description.strip():
-        lines += [_one_line(repo.description), ""]
+        lines += [one_line(repo.description), ""]
     counts = [
         f"Stars: {grouped(repo.stars)}",
         f"Forks: {grouped(repo.forks)}",
@@ -206,7 +177,7 @@ def render_search(results: SearchResults) -> str:
         status = f"{matches}, {order}."
     if results.incomplete_results:
         status += " GitHub timed out before searching everything: more may match."
-    lines = [f'# GitHub search: "{_one_line(results.query)}"', "", status]
+    lines = [f'# GitHub search: "{one_line(results.query)}"', "", status]
     if results.repositories:
         lines += ["", *_numbered(results.repositories)]
     return "\n".join(lines)

@@ -2,7 +2,8 @@
 
 Owns one pure function per output model (:func:`render_stories`, :func:`render_item`,
 :func:`render_thread`, :func:`render_user`, :func:`render_search`, :func:`render_summary`)
-and the small formatters they share. The text is for a model and a human to read at a
+and the formatters only they use (relative times, timestamps, listing lines); links, plurals
+and excerpts are :mod:`.._markdown`'s. The text is for a model and a human to read at a
 glance; the data itself travels as ``structuredContent``, built by :mod:`.models`. No I/O and
 no clock: relative times ("3 h ago") are measured from a ``now`` the caller passes in.
 """
@@ -13,6 +14,19 @@ import datetime
 from collections.abc import Sequence
 from typing import Final
 
+from ssemcp.toolsets._markdown import (
+    DAY,
+    HOUR,
+    MINUTE,
+    AgeUnits,
+    ago,
+    excerpt,
+    joined,
+    link,
+    moment,
+    one_line,
+    plural,
+)
 from ssemcp.toolsets.hackernews.models import (
     HN_ITEM_URL,
     Comment,
@@ -62,86 +76,42 @@ _KIND_NAMES: Final = {
 }
 _SORT_NAMES: Final = {"relevance": "best match first", "date": "newest first"}
 # Relative times: the largest unit that fits, from the top of the table down.
-_MINUTE: Final = 60
-_HOUR: Final = 60 * _MINUTE
-_DAY: Final = 24 * _HOUR
-_TIME_UNITS: Final[tuple[tuple[int, str, str], ...]] = (
-    (365 * _DAY, "year", "years"),
-    (30 * _DAY, "month", "months"),
-    (_DAY, "day", "days"),
-    (_HOUR, "h", "h"),
-    (_MINUTE, "min", "min"),
+_TIME_UNITS: Final[AgeUnits] = (
+    (365 * DAY, "year", "years"),
+    (30 * DAY, "month", "months"),
+    (DAY, "day", "days"),
+    (HOUR, "h", "h"),
+    (MINUTE, "min", "min"),
 )
-# Characters that would end a Markdown link target early; percent-encoding keeps the URL.
-_URL_ESCAPES: Final = str.maketrans({" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E"})
-_LINK_TEXT_ESCAPES: Final = str.maketrans({"\\": "\\\\", "[": "\\[", "]": "\\]"})
 
 
 # ---------------------------------------------------------------------- shared pieces
-
-
-def _plural(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _link(text: str, url: str) -> str:
-    """A Markdown link whose text cannot close the brackets or the URL the parenthesis."""
-    return f"[{_one_line(text).translate(_LINK_TEXT_ESCAPES)}]({url.translate(_URL_ESCAPES)})"
-
-
-def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """``text`` on one line, cut at a word boundary to at most ``limit`` characters."""
-    flat = _one_line(text)
-    if len(flat) <= limit:
-        return flat
-    cut = flat[: limit - 1]
-    if " " in cut:
-        cut = cut[: cut.rindex(" ")]
-    return cut.rstrip(" ,;:.") + "…"
-
-
-def _moment(iso: str | None) -> datetime.datetime | None:
-    if iso is None:
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(iso)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
 def relative_time(iso: str | None, now: float) -> str | None:
     """How long before ``now`` (Unix seconds) the ISO 8601 time was: "just now",
     "5 min ago", "3 h ago", "2 days ago", "4 months ago", "19 years ago"; None if unreadable.
     A time more than a minute after ``now`` (clock skew) is "in the future"."""
-    moment = _moment(iso)
-    if moment is None:
+    when = moment(iso)
+    if when is None:
         return None
-    seconds = int(now - moment.timestamp())
-    if seconds < -_MINUTE:
+    seconds = int(now - when.timestamp())
+    if seconds < -MINUTE:
         return "in the future"
-    for unit_seconds, singular, plural in _TIME_UNITS:
-        if seconds >= unit_seconds:
-            count = seconds // unit_seconds
-            return f"{count} {singular if count == 1 else plural} ago"
-    return "just now"
+    return ago(seconds, _TIME_UNITS) or "just now"
 
 
 def _date(iso: str | None) -> str | None:
-    moment = _moment(iso)
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%d") if moment else None
+    when = moment(iso)
+    return when.astimezone(datetime.UTC).strftime("%Y-%m-%d") if when else None
 
 
 def _stamp(iso: str | None, now: float, *, with_time: bool = True) -> str | None:
     """ "2007-04-04 19:16 UTC (19 years ago)", or the date alone without ``with_time``."""
-    moment = _moment(iso)
-    if moment is None:
+    when = moment(iso)
+    if when is None:
         return None
-    absolute = moment.astimezone(datetime.UTC).strftime(
+    absolute = when.astimezone(datetime.UTC).strftime(
         "%Y-%m-%d %H:%M UTC" if with_time else "%Y-%m-%d"
     )
     return f"{absolute} ({relative_time(iso, now)})"
@@ -149,31 +119,28 @@ def _stamp(iso: str | None, now: float, *, with_time: bool = True) -> str | None
 
 def _points_by(points: int | None, author: str | None) -> str | None:
     """ "111 points by pg", "111 points", "by pg" or None."""
-    parts = [_plural(points, "point") if points is not None else None]
-    parts.append(f"by {author}" if author else None)
-    joined = " ".join(part for part in parts if part)
-    return joined or None
-
-
-def _facts(*facts: str | None) -> str:
-    return ", ".join(fact for fact in facts if fact)
+    return joined(
+        plural(points, "point") if points is not None else None,
+        f"by {author}" if author else None,
+        separator=" ",
+    )
 
 
 def _title_line(item: Item, now: float, *, show_author: bool = True) -> str:
     """A titled item in a list: link, then points, author, age, comments and id."""
-    facts = _facts(
+    facts = joined(
         _KIND_NAMES[item.type] if item.type != "story" else None,
         _points_by(item.score, item.by if show_author else None),
         relative_time(item.time, now),
-        _plural(item.descendants, "comment") if item.descendants is not None else None,
+        plural(item.descendants, "comment") if item.descendants is not None else None,
     )
-    link = _link(item.title or "(untitled)", item.url or item.hn_url)
-    return f"{link} — {facts} (id {item.id})" if facts else f"{link} (id {item.id})"
+    title = link(item.title or "(untitled)", item.url or item.hn_url)
+    return f"{title} — {facts} (id {item.id})" if facts else f"{title} (id {item.id})"
 
 
 def _heading(item: Item) -> str:
     if item.title:
-        return _one_line(item.title)
+        return one_line(item.title)
     return f"{_KIND_NAMES[item.type].capitalize()} {item.id}"
 
 
@@ -192,7 +159,7 @@ def render_stories(page: StoryList, now: float) -> str:
     if not shown:
         return (
             f"# {title}\n\nNo stories at offset {page.offset}; the feed holds "
-            f"{_plural(page.total, 'story', 'stories')}."
+            f"{plural(page.total, 'story', 'stories')}."
         )
     lines = [f"# {title} ({page.offset + 1} to {page.offset + shown} of {page.total})", ""]
     lines += [
@@ -244,8 +211,8 @@ def render_item(item: Item, now: float) -> str:
         if not item.poll_options:
             lines.append("None could be read.")
         for number, option in enumerate(item.poll_options, start=1):
-            votes = f" — {_plural(option.score, 'vote')}" if option.score is not None else ""
-            text = _one_line(option.text) if option.text else "(no text)"
+            votes = f" — {plural(option.score, 'vote')}" if option.score is not None else ""
+            text = one_line(option.text) if option.text else "(no text)"
             lines.append(f"{number}. {text}{votes} (id {option.id})")
     return "\n".join(lines)
 
@@ -256,7 +223,7 @@ def render_item(item: Item, now: float) -> str:
 def _comment_block(comment: Comment, level: int, orphan: bool, now: float) -> str:
     """One comment as a list item ``level`` deep, its text indented beneath it."""
     indent = "  " * (level - 1)
-    header = _facts(comment.by or "(unknown author)", relative_time(comment.time, now))
+    header = joined(comment.by or "(unknown author)", relative_time(comment.time, now))
     notes = f"id {comment.id}, reply to removed comment {comment.parent}" if orphan else None
     lines = [f"{indent}- {header} ({notes or f'id {comment.id}'})"]
     body = comment.text or "(no text)"
@@ -318,8 +285,8 @@ def _submission_line(item: Item, now: float) -> str:
         kind += f" on item {item.parent}"
     elif item.poll is not None:
         kind += f" of poll {item.poll}"
-    line = f"{_facts(kind, relative_time(item.time, now))} (id {item.id})"
-    return f"{line}: {_excerpt(item.text)}" if item.text else line
+    line = f"{joined(kind, relative_time(item.time, now))} (id {item.id})"
+    return f"{line}: {excerpt(item.text, EXCERPT_CHARS)}" if item.text else line
 
 
 def render_user(user: User, now: float) -> str:
@@ -353,29 +320,29 @@ def _hit_line(hit: SearchHit) -> str:
         on: str | None = None
         if hit.story_id is not None:
             story = hit.story_title or f"item {hit.story_id}"
-            on = f"on {_link(story, f'{HN_ITEM_URL}{hit.story_id}')}"
+            on = f"on {link(story, f'{HN_ITEM_URL}{hit.story_id}')}"
         head = " ".join(
             part for part in ("Comment", f"by {hit.author}" if hit.author else None, on) if part
         )
-        return f"{_facts(head, day)} (id {hit.id})"
-    facts = _facts(
+        return f"{joined(head, day)} (id {hit.id})"
+    facts = joined(
         _KIND_NAMES.get(hit.type, hit.type) if hit.type != "story" else None,
         _points_by(hit.points, hit.author),
         day,
-        _plural(hit.num_comments, "comment") if hit.num_comments is not None else None,
+        plural(hit.num_comments, "comment") if hit.num_comments is not None else None,
     )
-    link = _link(hit.title or "(untitled)", hit.url or hit.hn_url)
-    return f"{link} — {facts} (id {hit.id})" if facts else f"{link} (id {hit.id})"
+    title = link(hit.title or "(untitled)", hit.url or hit.hn_url)
+    return f"{title} — {facts} (id {hit.id})" if facts else f"{title} (id {hit.id})"
 
 
 def _numbered(entries: Sequence[tuple[str, str | None]]) -> list[str]:
     """A numbered list whose entries may carry a quoted excerpt, indented under them."""
     lines: list[str] = []
-    for number, (line, excerpt) in enumerate(entries, start=1):
+    for number, (line, quote) in enumerate(entries, start=1):
         marker = f"{number}. "
         lines.append(marker + line)
-        if excerpt:
-            lines.append(" " * len(marker) + "> " + excerpt)
+        if quote:
+            lines.append(" " * len(marker) + "> " + quote)
     return lines
 
 
@@ -384,8 +351,8 @@ def render_search(results: SearchResults) -> str:
     page (numbered from 0, as the tool's ``page`` argument is). Stories show title, points,
     author, date and comments; comments their story, author and date; each an excerpt of its
     text."""
-    query = f'"{_one_line(results.query)}"' if results.query.strip() else "(filters only)"
-    status = f"{_plural(results.total_hits, 'hit')}, {_SORT_NAMES[results.sort]}"
+    query = f'"{one_line(results.query)}"' if results.query.strip() else "(filters only)"
+    status = f"{plural(results.total_hits, 'hit')}, {_SORT_NAMES[results.sort]}"
     if results.pages:
         status += f"; page {results.page} of {results.pages} (the first page is 0)."
         if results.page + 1 < results.pages:
@@ -395,7 +362,8 @@ def render_search(results: SearchResults) -> str:
     lines = [f"# Search: {query}", "", status]
     if results.hits:
         entries = [
-            (_hit_line(hit), _excerpt(hit.text) if hit.text else None) for hit in results.hits
+            (_hit_line(hit), excerpt(hit.text, EXCERPT_CHARS) if hit.text else None)
+            for hit in results.hits
         ]
         lines += ["", *_numbered(entries)]
     elif results.total_hits:
@@ -408,7 +376,7 @@ def render_search(results: SearchResults) -> str:
 
 def render_summary(summary: ThreadSummary) -> str:
     """The summary under a heading naming the discussion, and who wrote it from what."""
-    about = f"“{_one_line(summary.title)}”" if summary.title else f"item {summary.id}"
+    about = f"“{one_line(summary.title)}”" if summary.title else f"item {summary.id}"
     writer = summary.model or "the client's model"
-    source = f"{_plural(summary.comments_read, 'comment')} of item {summary.id}"
+    source = f"{plural(summary.comments_read, 'comment')} of item {summary.id}"
     return f"# Summary of {about}\n\n{summary.summary}\n\n*Written by {writer} from {source}.*"

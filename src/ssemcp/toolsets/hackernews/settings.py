@@ -2,7 +2,9 @@
 
 Owns the tunables (base URLs, timeouts, concurrency, retries, cache lifetimes, the Algolia
 budget, the polling interval) and reading them from ``SSEMCP_HN_*`` / ``SSEMCP_ALGOLIA_*``
-environment variables. Using them is :mod:`.api`'s and :mod:`.subscriptions`' business.
+environment variables. Timeout, concurrency, retries and cache size are
+:class:`~ssemcp.toolsets._settings.UpstreamSettings`; using them all is :mod:`.api`'s and
+:mod:`.subscriptions`' business.
 """
 
 from __future__ import annotations
@@ -12,16 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from ssemcp.toolsets._upstream import (
-    DEFAULT_BACKOFF_SECONDS,
-    DEFAULT_CACHE_MAX_ENTRIES,
-    DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_TIMEOUT_SECONDS,
-    env_float,
-    env_int,
-    env_str,
+from ssemcp.toolsets._settings import (
+    UpstreamSettings,
+    check_base_urls,
+    upstream_env,
+    upstream_variables,
 )
+from ssemcp.toolsets._upstream import env_float, env_int, env_str
 
 __all__ = ["ENVIRONMENT_VARIABLES", "HackerNewsSettings"]
 
@@ -45,11 +44,7 @@ DEFAULT_POLL_INTERVAL_SECONDS: Final = 30.0
 ENVIRONMENT_VARIABLES: Final = {
     "SSEMCP_HN_API_URL": "base URL of the HN Firebase API",
     "SSEMCP_ALGOLIA_API_URL": "base URL of the HN Algolia search API",
-    "SSEMCP_HN_TIMEOUT_SECONDS": "timeout of one upstream request",
-    "SSEMCP_HN_MAX_CONCURRENCY": "upstream requests in flight at once, per API",
-    "SSEMCP_HN_MAX_ATTEMPTS": "attempts per upstream request (timeouts, 5xx are retried)",
-    "SSEMCP_HN_BACKOFF_SECONDS": "wait before the first retry (doubles each time)",
-    "SSEMCP_HN_CACHE_MAX_ENTRIES": "cached upstream answers kept, per API",
+    **upstream_variables("SSEMCP_HN", per_api=True),
     "SSEMCP_HN_STORIES_TTL_SECONDS": "how long a story feed is cached",
     "SSEMCP_HN_ITEMS_TTL_SECONDS": "how long an item (and an Algolia thread) is cached",
     "SSEMCP_HN_USERS_TTL_SECONDS": "how long a user profile is cached",
@@ -59,17 +54,12 @@ ENVIRONMENT_VARIABLES: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class HackerNewsSettings:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HackerNewsSettings(UpstreamSettings):
     """How the Hacker News tool set reaches its two upstreams."""
 
     api_url: str = DEFAULT_HN_API_URL
     algolia_url: str = DEFAULT_ALGOLIA_API_URL
-    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    backoff_seconds: float = DEFAULT_BACKOFF_SECONDS
-    cache_max_entries: int = DEFAULT_CACHE_MAX_ENTRIES
     stories_ttl_seconds: float = DEFAULT_STORIES_TTL_SECONDS
     items_ttl_seconds: float = DEFAULT_ITEMS_TTL_SECONDS
     users_ttl_seconds: float = DEFAULT_USERS_TTL_SECONDS
@@ -78,13 +68,10 @@ class HackerNewsSettings:
     poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_SECONDS
 
     def __post_init__(self) -> None:
-        for url in (self.api_url, self.algolia_url):
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"not an http(s) base URL: {url!r}")
+        check_base_urls(self.api_url, self.algolia_url)
         if self.timeout_seconds <= 0 or self.poll_interval_seconds <= 0:
             raise ValueError("timeouts and the poll interval must be positive")
-        if min(self.max_concurrency, self.max_attempts, self.cache_max_entries) < 1:
-            raise ValueError("concurrency, attempts and cache size must be at least 1")
+        self.check_limits()
         if self.algolia_requests_per_hour < 1:
             raise ValueError("the Algolia request budget must be at least 1 per hour")
 
@@ -100,17 +87,7 @@ class HackerNewsSettings:
         return cls(
             api_url=env_str(env, "SSEMCP_HN_API_URL", DEFAULT_HN_API_URL),
             algolia_url=env_str(env, "SSEMCP_ALGOLIA_API_URL", DEFAULT_ALGOLIA_API_URL),
-            timeout_seconds=env_float(
-                env, "SSEMCP_HN_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS, minimum=0.001
-            ),
-            max_concurrency=env_int(
-                env, "SSEMCP_HN_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, minimum=1
-            ),
-            max_attempts=env_int(env, "SSEMCP_HN_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, minimum=1),
-            backoff_seconds=env_float(env, "SSEMCP_HN_BACKOFF_SECONDS", DEFAULT_BACKOFF_SECONDS),
-            cache_max_entries=env_int(
-                env, "SSEMCP_HN_CACHE_MAX_ENTRIES", DEFAULT_CACHE_MAX_ENTRIES, minimum=1
-            ),
+            **upstream_env(env, "SSEMCP_HN"),
             stories_ttl_seconds=env_float(
                 env, "SSEMCP_HN_STORIES_TTL_SECONDS", DEFAULT_STORIES_TTL_SECONDS
             ),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 from typing import Final
 
+from ssemcp.toolsets._markdown import joined
 from ssemcp.toolsets.weather.models import CurrentWeather, DailyWeather, Forecast
 
 __all__ = ["compass_point", "render_current", "render_forecast"]
@@ -74,11 +75,6 @@ def _day(iso: str) -> str:
     return f"{date:%a} {date.isoformat()}"
 
 
-def _joined(*parts: str | None, separator: str = ", ") -> str | None:
-    present = [part for part in parts if part]
-    return separator.join(present) if present else None
-
-
 # ---------------------------------------------------------------------- weather_current
 
 
@@ -91,16 +87,16 @@ def _wind(current: CurrentWeather) -> str | None:
         else None
     )
     speed = _measure(current.wind_speed, current.units.get("wind_speed"))
-    speed_from = _joined(speed, source, separator=" ")
+    speed_from = joined(speed, source, separator=" ")
     gusts = _measure(current.wind_gusts, current.units.get("wind_gusts"))
-    return _joined(speed_from, f"gusts {gusts}" if gusts else None)
+    return joined(speed_from, f"gusts {gusts}" if gusts else None)
 
 
 def _temperature(current: CurrentWeather) -> str | None:
     """ "7.3 °C, feels like 4.1 °C"."""
     units = current.units
     feels = _measure(current.apparent_temperature, units.get("apparent_temperature"))
-    return _joined(
+    return joined(
         _measure(current.temperature, units.get("temperature")),
         f"feels like {feels}" if feels else None,
     )

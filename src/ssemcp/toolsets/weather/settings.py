@@ -2,7 +2,8 @@
 
 Owns the tunables (base URLs, timeout, concurrency, retries, cache lifetimes, the request
 budget) and reading them from ``SSEMCP_OPEN_METEO_*`` / ``SSEMCP_WEATHER_*`` environment
-variables. Using them is :mod:`.api`'s business.
+variables. Timeout, concurrency, retries and cache size are
+:class:`~ssemcp.toolsets._settings.UpstreamSettings`; using them all is :mod:`.api`'s business.
 """
 
 from __future__ import annotations
@@ -12,16 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from ssemcp.toolsets._upstream import (
-    DEFAULT_BACKOFF_SECONDS,
-    DEFAULT_CACHE_MAX_ENTRIES,
-    DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_TIMEOUT_SECONDS,
-    env_float,
-    env_int,
-    env_str,
+from ssemcp.toolsets._settings import (
+    UpstreamSettings,
+    check_base_urls,
+    upstream_env,
+    upstream_variables,
 )
+from ssemcp.toolsets._upstream import env_float, env_int, env_str
 
 __all__ = ["ENVIRONMENT_VARIABLES", "WeatherSettings"]
 
@@ -42,40 +40,28 @@ DEFAULT_REQUESTS_PER_MINUTE: Final = 600
 ENVIRONMENT_VARIABLES: Final = {
     "SSEMCP_OPEN_METEO_URL": "base URL of the Open-Meteo forecast API",
     "SSEMCP_OPEN_METEO_GEOCODING_URL": "base URL of the Open-Meteo geocoding API",
-    "SSEMCP_WEATHER_TIMEOUT_SECONDS": "timeout of one upstream request",
-    "SSEMCP_WEATHER_MAX_CONCURRENCY": "upstream requests in flight at once, per API",
-    "SSEMCP_WEATHER_MAX_ATTEMPTS": "attempts per upstream request (timeouts, 5xx are retried)",
-    "SSEMCP_WEATHER_BACKOFF_SECONDS": "wait before the first retry (doubles each time)",
-    "SSEMCP_WEATHER_CACHE_MAX_ENTRIES": "cached upstream answers kept, per API",
+    **upstream_variables("SSEMCP_WEATHER", per_api=True),
     "SSEMCP_WEATHER_FORECAST_TTL_SECONDS": "how long a forecast (or current weather) is cached",
     "SSEMCP_WEATHER_GEOCODING_TTL_SECONDS": "how long a place-name lookup is cached",
     "SSEMCP_OPEN_METEO_REQUESTS_PER_MINUTE": "request budget for Open-Meteo (both APIs)",
 }
 
 
-@dataclass(frozen=True, slots=True)
-class WeatherSettings:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WeatherSettings(UpstreamSettings):
     """How the weather tool set reaches Open-Meteo."""
 
     forecast_url: str = DEFAULT_OPEN_METEO_URL
     geocoding_url: str = DEFAULT_GEOCODING_URL
-    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    backoff_seconds: float = DEFAULT_BACKOFF_SECONDS
-    cache_max_entries: int = DEFAULT_CACHE_MAX_ENTRIES
     forecast_ttl_seconds: float = DEFAULT_FORECAST_TTL_SECONDS
     geocoding_ttl_seconds: float = DEFAULT_GEOCODING_TTL_SECONDS
     requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
 
     def __post_init__(self) -> None:
-        for url in (self.forecast_url, self.geocoding_url):
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"not an http(s) base URL: {url!r}")
+        check_base_urls(self.forecast_url, self.geocoding_url)
         if self.timeout_seconds <= 0:
             raise ValueError("the timeout must be positive")
-        if min(self.max_concurrency, self.max_attempts, self.cache_max_entries) < 1:
-            raise ValueError("concurrency, attempts and cache size must be at least 1")
+        self.check_limits()
         if self.requests_per_minute < 1:
             raise ValueError("the Open-Meteo request budget must be at least 1 per minute")
 
@@ -91,21 +77,7 @@ class WeatherSettings:
         return cls(
             forecast_url=env_str(env, "SSEMCP_OPEN_METEO_URL", DEFAULT_OPEN_METEO_URL),
             geocoding_url=env_str(env, "SSEMCP_OPEN_METEO_GEOCODING_URL", DEFAULT_GEOCODING_URL),
-            timeout_seconds=env_float(
-                env, "SSEMCP_WEATHER_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS, minimum=0.001
-            ),
-            max_concurrency=env_int(
-                env, "SSEMCP_WEATHER_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, minimum=1
-            ),
-            max_attempts=env_int(
-                env, "SSEMCP_WEATHER_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, minimum=1
-            ),
-            backoff_seconds=env_float(
-                env, "SSEMCP_WEATHER_BACKOFF_SECONDS", DEFAULT_BACKOFF_SECONDS
-            ),
-            cache_max_entries=env_int(
-                env, "SSEMCP_WEATHER_CACHE_MAX_ENTRIES", DEFAULT_CACHE_MAX_ENTRIES, minimum=1
-            ),
+            **upstream_env(env, "SSEMCP_WEATHER"),
             forecast_ttl_seconds=env_float(
                 env, "SSEMCP_WEATHER_FORECAST_TTL_SECONDS", DEFAULT_FORECAST_TTL_SECONDS
             ),
