@@ -63,6 +63,9 @@ DEFAULT_ALLOWED_ORIGINS: Final = (
     "http://[::1]",
     "https://[::1]",
 )
+# Host and Origin values whose allowlist decision is remembered; a server is reached by a
+# handful of names, and the bound keeps a client that cycles values from growing the table.
+_MAX_REMEMBERED_DECISIONS: Final = 256
 # A peer's header value shown in a log line is cut to this many characters.
 _MAX_LOGGED_HEADER: Final = 64
 
@@ -111,7 +114,7 @@ class _Allowlist:
     case-insensitive).
     """
 
-    __slots__ = ("_allow_all", "_any_port", "_exact")
+    __slots__ = ("_allow_all", "_any_port", "_decisions", "_exact")
 
     def __init__(self, entries: Iterable[str]) -> None:
         any_port: set[str] = set()
@@ -126,6 +129,18 @@ class _Allowlist:
             (any_port if port is None else exact).add(entry)
         self._any_port = frozenset(any_port)
         self._exact = frozenset(exact)
+        # The raw header values seen, and the answer: every request asks, and a server is
+        # reached by a handful of names. Bounded, so a client cycling values cannot grow it.
+        self._decisions: dict[bytes, bool] = {}
+
+    def allows_header(self, raw: bytes) -> bool:
+        """:meth:`allows` for a raw header value, remembered for the next request."""
+        decision = self._decisions.get(raw)
+        if decision is None:
+            decision = self.allows(raw.decode("latin-1"))
+            if len(self._decisions) < _MAX_REMEMBERED_DECISIONS:
+                self._decisions[raw] = decision
+        return decision
 
     def allows(self, value: str) -> bool:
         if self._allow_all:
@@ -248,13 +263,13 @@ class MCPApp:
         # check below reads this same dict, so no check can see a different value.
         headers: dict[bytes, bytes] = dict(scope["headers"])
         host = headers.get(b"host")
-        if host is None or not self._allowed_hosts.allows(host.decode("latin-1")):
+        if host is None or not self._allowed_hosts.allows_header(host):
             if logger.isEnabledFor(logging.INFO):
                 logger.info("refused Host %r", (host or b"")[:_MAX_LOGGED_HEADER])
             await MISDIRECTED_REQUEST.respond(send)
             return
         origin = headers.get(b"origin")
-        if origin is not None and not self._allowed_origins.allows(origin.decode("latin-1")):
+        if origin is not None and not self._allowed_origins.allows_header(origin):
             if logger.isEnabledFor(logging.INFO):
                 logger.info("refused Origin %r", origin[:_MAX_LOGGED_HEADER])
             await FORBIDDEN_ORIGIN.respond(send)
@@ -267,9 +282,10 @@ class MCPApp:
                 return
             send = self._cors.wrap_send(headers, send)
         scope[PRINCIPAL_KEY] = None
+        path = _route_path(scope)
         if (
             self._auth is not None
-            and not (scope["method"] in ("GET", "HEAD") and _route_path(scope) == "/healthz")
+            and not (scope["method"] in ("GET", "HEAD") and path == "/healthz")
             and not await self._auth.authenticate(scope, headers, send)
         ):
             return
@@ -282,7 +298,6 @@ class MCPApp:
                 await PAYLOAD_TOO_LARGE.respond(send)
                 return
 
-        path = _route_path(scope)
         if path == self._path:
             await self.transport.handle(scope, receive, send, headers)
         elif path == SSE_PATH and self.legacy_sse is not None:

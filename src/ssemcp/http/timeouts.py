@@ -75,16 +75,28 @@ class BodyDeadline:
             # After the body, receive() only waits for the disconnect: a long-lived stream
             # (a GET, an SSE reply) is not bounded here.
             return await self._receive()
+        # One timer handle, not an asyncio.timeout context: this runs for every request, and
+        # a plain call_at / cancel pair costs a fraction of the context manager.
+        task = asyncio.current_task()
+        assert task is not None
+        timer = asyncio.get_running_loop().call_at(self._deadline, self._expire, task)
         try:
-            async with asyncio.timeout_at(self._deadline):
-                message = await self._receive()
-        except TimeoutError:
-            self.expired = True
+            message = await self._receive()
+        except asyncio.CancelledError:
+            if not self.expired:
+                raise
+            task.uncancel()
             logger.info("cut a client that did not send its body in time")
             return dict(_DISCONNECT)
+        finally:
+            timer.cancel()
         if message["type"] != "http.request" or not message.get("more_body", False):
             self._body_complete = True
         return message
+
+    def _expire(self, task: asyncio.Task[object]) -> None:
+        self.expired = True
+        task.cancel()
 
     async def send(self, message: ASGIMessage) -> None:
         if message["type"] == "http.response.start":

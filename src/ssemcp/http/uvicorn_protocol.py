@@ -77,8 +77,6 @@ class HeaderBoundProtocol(HttpToolsProtocol):
     # Bytes received since the current head began (None: not reading a head).
     _head_bytes: int | None = None
     _head_started: bool = False
-    # The head's size as the parser reports it (URL and header lines), exact across chunks.
-    _head_size: int = 0
     _head_too_large: bool = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -109,7 +107,6 @@ class HeaderBoundProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head_started = True
-        self._head_size = 0
         if self._head_bytes is None:
             # A later request on a kept-alive (or pipelined) connection: a fresh bound. The
             # count is approximate (the chunk may also hold the end of an earlier body), which
@@ -117,14 +114,6 @@ class HeaderBoundProtocol(HttpToolsProtocol):
             self._head_bytes = 0
         if self._header_timer is None:
             self._arm_header_timer()
-
-    def on_url(self, url: bytes) -> None:
-        self._count_head(len(url))
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._count_head(len(name) + len(value) + 4)  # ": " and CRLF
-        super().on_header(name, value)
 
     def send_400_response(self, msg: str) -> None:
         if self._head_too_large:
@@ -138,6 +127,14 @@ class HeaderBoundProtocol(HttpToolsProtocol):
         self._cancel_header_timer()
         self._head_bytes = None
         self._head_started = False
+        # The head's exact size, measured once from what uvicorn collected (the URL and the
+        # header pairs) rather than in a Python callback per header: this runs per request.
+        # A head spread over several chunks was already bounded in data_received; one that
+        # came in a single chunk is bounded by that chunk's size before we refuse it here.
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size > self.max_header_bytes:
+            self._head_too_large = True
+            raise _HeadTooLarge
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
@@ -145,14 +142,6 @@ class HeaderBoundProtocol(HttpToolsProtocol):
         # uvicorn now arms its keep-alive timer; the next request's first byte re-arms ours.
 
     # ------------------------------------------------------------------ helpers
-
-    def _count_head(self, size: int) -> None:
-        # A whole head can arrive in one chunk, complete, before data_received can measure it;
-        # the parser's callbacks see every part of it.
-        self._head_size += size
-        if self._head_size > self.max_header_bytes:
-            self._head_too_large = True
-            raise _HeadTooLarge
 
     def _arm_header_timer(self) -> None:
         self._cancel_header_timer()

@@ -62,7 +62,7 @@ __all__ = ["ServerConnection"]
 logger = logging.getLogger(__name__)
 
 Reply_ = Response | ErrorResponse
-Handler = Callable[[Request, Context], Awaitable[JSONObject]]
+Handler = Callable[[Request, Send], Awaitable[JSONObject]]
 
 # A handler's error message goes to the model; keep it readable, not a dump.
 _MAX_ERROR_TEXT: Final = 2000
@@ -198,7 +198,8 @@ class ServerConnection:
             if handler is None:
                 # A method of the revision that this server does not implement.
                 raise InvalidRequest(f"Method not supported: {request.method}")
-            result = await handler(request, Context(self, request, send))
+            # No Context here: _call builds one only for a handler that declares it.
+            result = await handler(request, send)
             reply = Response(request.id, result)
         except ProtocolError as exc:
             reply = error_response(request.id, exc)
@@ -303,16 +304,20 @@ class ServerConnection:
 
     # ------------------------------------------------------------------ methods
 
-    async def _call(self, plan: HandlerPlan, arguments: dict[str, Any], context: Context) -> Any:
+    async def _call(
+        self, plan: HandlerPlan, arguments: dict[str, Any], request: Request, send: Send
+    ) -> Any:
         """Call a handler with arguments already validated by ``plan.arguments``."""
         if plan.context_parameter is not None:
-            arguments[plan.context_parameter] = context
+            arguments[plan.context_parameter] = Context(self, request, send)
         if plan.is_async:
             return await plan.function(**arguments)
         # A sync handler runs on a worker thread so that it never blocks other sessions.
         return await asyncio.to_thread(plan.function, **arguments)
 
-    async def _run(self, plan: HandlerPlan, values: object, context: Context, what: str) -> Any:
+    async def _run(
+        self, plan: HandlerPlan, values: object, request: Request, send: Send, what: str
+    ) -> Any:
         """Validate and call a resource or prompt handler. Unlike a tool's, its failures
         are protocol errors: bad arguments are -32602, a crash is -32603 (logged here)."""
         try:
@@ -320,7 +325,7 @@ class ServerConnection:
         except pydantic.ValidationError as exc:
             raise InvalidParams(_validation_message(what, exc)) from None
         try:
-            return await self._call(plan, validated, context)
+            return await self._call(plan, validated, request, send)
         except ToolError as exc:
             raise InvalidParams(str(exc)[:_MAX_ERROR_TEXT]) from None
         except (ProtocolError, asyncio.CancelledError):
@@ -338,10 +343,10 @@ class ServerConnection:
             result["nextCursor"] = next_cursor
         return result
 
-    async def _tools_list(self, request: Request, context: Context) -> JSONObject:
+    async def _tools_list(self, request: Request, send: Send) -> JSONObject:
         return self._page("tools", "tools", request)
 
-    async def _tools_call(self, request: Request, context: Context) -> JSONObject:
+    async def _tools_call(self, request: Request, send: Send) -> JSONObject:
         name, arguments = _name_and_arguments(request)
         tool = self.server.tools.get(name)
         if tool is None:
@@ -355,7 +360,7 @@ class ServerConnection:
             # error, reported in the result so the model can correct itself.
             return error_result(_validation_message(f"tool {name!r}", exc))
         try:
-            value = await self._call(tool.plan, validated, context)
+            value = await self._call(tool.plan, validated, request, send)
             return tool_result(value, tool.output, self.session.revision)
         except pydantic.ValidationError:
             logger.exception("tool %r: a result that does not match its schema", name)
@@ -371,10 +376,10 @@ class ServerConnection:
             logger.exception("tool %r raised", name)
             return error_result(f"Tool {name!r} failed with an internal error")
 
-    async def _resources_list(self, request: Request, context: Context) -> JSONObject:
+    async def _resources_list(self, request: Request, send: Send) -> JSONObject:
         return self._page("resources", "resources", request)
 
-    async def _templates_list(self, request: Request, context: Context) -> JSONObject:
+    async def _templates_list(self, request: Request, send: Send) -> JSONObject:
         return self._page("templates", "resourceTemplates", request)
 
     def _uri(self, request: Request) -> str:
@@ -383,16 +388,16 @@ class ServerConnection:
             raise InvalidParams('Invalid params: "uri" must be a non-empty string')
         return uri
 
-    async def _resources_read(self, request: Request, context: Context) -> JSONObject:
+    async def _resources_read(self, request: Request, send: Send) -> JSONObject:
         uri = self._uri(request)
         found = self.server.find_resource(uri)
         if found is None:
             raise ResourceNotFound(f"Resource not found: {uri}", data={"uri": uri})
         entry, values = found
-        value = await self._run(entry.plan, values, context, f"resource {uri!r}")
+        value = await self._run(entry.plan, values, request, send, f"resource {uri!r}")
         return resource_result(uri, value, entry.mime_type)
 
-    async def _resources_subscribe(self, request: Request, context: Context) -> JSONObject:
+    async def _resources_subscribe(self, request: Request, send: Send) -> JSONObject:
         uri = self._uri(request)
         if self.server.find_resource(uri) is None:
             raise ResourceNotFound(f"Resource not found: {uri}", data={"uri": uri})
@@ -401,25 +406,25 @@ class ServerConnection:
             self.server.subscription_added(uri)
         return {}
 
-    async def _resources_unsubscribe(self, request: Request, context: Context) -> JSONObject:
+    async def _resources_unsubscribe(self, request: Request, send: Send) -> JSONObject:
         uri = self._uri(request)
         if uri in self.session.subscriptions:
             self.session.subscriptions.discard(uri)
             self.server.subscription_removed(uri)
         return {}
 
-    async def _prompts_list(self, request: Request, context: Context) -> JSONObject:
+    async def _prompts_list(self, request: Request, send: Send) -> JSONObject:
         return self._page("prompts", "prompts", request)
 
-    async def _prompts_get(self, request: Request, context: Context) -> JSONObject:
+    async def _prompts_get(self, request: Request, send: Send) -> JSONObject:
         name, arguments = _name_and_arguments(request)
         prompt = self.server.prompts.get(name)
         if prompt is None:
             raise InvalidParams(f"Unknown prompt: {name}")
-        value = await self._run(prompt.plan, arguments, context, f"prompt {name!r}")
+        value = await self._run(prompt.plan, arguments, request, send, f"prompt {name!r}")
         return prompt_result(value, self.session.revision)
 
-    async def _complete(self, request: Request, context: Context) -> JSONObject:
+    async def _complete(self, request: Request, send: Send) -> JSONObject:
         params = request.params or {}
         ref = params.get("ref")
         argument = params.get("argument")

@@ -34,6 +34,7 @@ Not yet here: a server-side close of a POST stream mid-call (SEP-1699 polling: i
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import time
@@ -181,6 +182,9 @@ STATELESS_METHOD_NOT_ALLOWED: Final = HTTPError(
 _ACCEPTED_HEADERS: Final = [(b"content-length", b"0")]
 
 
+# Memoised: clients send the same Accept header on every request. A pure function of its
+# argument, bounded, so a client cycling values only evicts entries.
+@functools.lru_cache(maxsize=64)
 def _accepts_json_and_sse(header: bytes) -> bool:
     types = media_types(header)
     return b"application/json" in types and b"text/event-stream" in types
@@ -357,7 +361,9 @@ class _ReplyStream:
 
     async def _start(self) -> None:
         self.started = True
-        await self._send({"type": "http.response.start", "status": 200, "headers": self._headers})
+        # The header list is built here, not per POST: most replies never upgrade to SSE.
+        headers = [*SSE_HEADERS, *self._headers]
+        await self._send({"type": "http.response.start", "status": 200, "headers": headers})
         session = self._session
         if session is not None:
             stream = self._stream = session.open_stream()
@@ -537,8 +543,11 @@ class StreamableHTTPTransport:
         if not _accepts_json_and_sse(headers.get(b"accept", b"")):
             await NOT_ACCEPTABLE.respond(send)
             return
-        content_type = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
-        if content_type != b"application/json":
+        content_type = headers.get(b"content-type", b"")
+        if (
+            content_type != b"application/json"
+            and content_type.split(b";", 1)[0].strip().lower() != b"application/json"
+        ):
             await UNSUPPORTED_MEDIA_TYPE.respond(send)
             return
         try:
@@ -598,9 +607,7 @@ class StreamableHTTPTransport:
         send: ASGISend,
         session_header: list[tuple[bytes, bytes]],
     ) -> None:
-        reply_stream = _ReplyStream(
-            send, receive, [*SSE_HEADERS, *session_header], session, self._keepalive_seconds
-        )
+        reply_stream = _ReplyStream(send, receive, session_header, session, self._keepalive_seconds)
         try:
             reply = await session.connection.receive(
                 payload,
@@ -658,7 +665,7 @@ class StreamableHTTPTransport:
             version = headers.get(MCP_PROTOCOL_VERSION)
             revision = revision_for(version.decode()) if version is not None else None
             connection.session.assume_initialized(revision or V2025_03_26)
-        reply_stream = _ReplyStream(send, receive, list(SSE_HEADERS), None, self._keepalive_seconds)
+        reply_stream = _ReplyStream(send, receive, [], None, self._keepalive_seconds)
         try:
             reply = await connection.receive(
                 payload, send=_drop if self._json_response else reply_stream
