@@ -10,16 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from live_server import live_app, wait_until
 
 from ssemcp import Context, Server
 from ssemcp.http import MCPApp, create_app
@@ -27,7 +26,6 @@ from ssemcp.jsonrpc import Notification
 from ssemcp.sse import Event, SSEParser
 from ssemcp.transports.legacy_sse import LegacySSETransport, _Session
 
-STARTUP_DEADLINE_SECONDS = 10.0
 # How long a test waits for one event before it fails (never hit when things work).
 EVENT_TIMEOUT_SECONDS = 10.0
 MAX_BODY_BYTES = 64 * 1024
@@ -90,34 +88,6 @@ def build_test_server(probes: Probes) -> Server:
         return "late"
 
     return server
-
-
-@asynccontextmanager
-async def serve(app: MCPApp, root_path: str = "") -> AsyncIterator[str]:
-    """Run ``app`` on uvicorn at a free 127.0.0.1 port; yield its base URL."""
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=2,
-        root_path=root_path,
-    )
-    uvicorn_server = uvicorn.Server(config)
-    serving = asyncio.create_task(uvicorn_server.serve())
-    try:
-        deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
-        while not uvicorn_server.started:
-            assert not serving.done(), "uvicorn stopped while starting"
-            assert time.monotonic() < deadline, "uvicorn did not start in time"
-            await asyncio.sleep(0.01)
-        port = uvicorn_server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uvicorn_server.should_exit = True
-        await serving
 
 
 class Stream:
@@ -208,10 +178,10 @@ async def running_app(root_path: str = "", **options: Any) -> AsyncIterator[Runn
     # Enough connections for a stream and 100 POSTs at once.
     limits = httpx.Limits(max_connections=4 * SESSIONS, max_keepalive_connections=4 * SESSIONS)
     async with (
-        serve(app, root_path=root_path) as url,
-        httpx.AsyncClient(timeout=EVENT_TIMEOUT_SECONDS, limits=limits) as client,
+        live_app(app, root_path=root_path) as live,
+        live.client(timeout=EVENT_TIMEOUT_SECONDS, limits=limits) as client,
     ):
-        yield Running(url, app, client, probes)
+        yield Running(live.url, app, client, probes)
 
 
 @pytest.fixture
@@ -224,13 +194,6 @@ async def settle() -> None:
     """Let every ready task run until it blocks (a few loop turns; no timing involved)."""
     for _ in range(5):
         await asyncio.sleep(0)
-
-
-async def wait_until(predicate: Callable[[], Awaitable[bool]]) -> None:
-    deadline = time.monotonic() + EVENT_TIMEOUT_SECONDS
-    while not await predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
 
 
 # ---------------------------------------------------------------------- the stream
@@ -459,10 +422,10 @@ async def test_full_stream_makes_producers_wait_until_it_drains() -> None:
     waiting = asyncio.create_task(session.send(Notification("notifications/second")))
     await settle()
     assert not waiting.done()
-    first = session.queue.get_nowait()
+    first = session.outbox.take()
     await asyncio.wait_for(waiting, EVENT_TIMEOUT_SECONDS)
     assert b"notifications/first" in first
-    assert b"notifications/second" in session.queue.get_nowait()
+    assert b"notifications/second" in session.outbox.take()
     session.close()
 
 
@@ -474,10 +437,10 @@ async def test_closing_a_full_stream_frees_its_waiting_producers() -> None:
     assert not waiting.done()
     session.close()
     await asyncio.wait_for(waiting, EVENT_TIMEOUT_SECONDS)
-    assert session.queue.qsize() == 1
+    assert len(session.outbox) == 1
     # Once closed, nothing more is queued.
     await session.send(Notification("notifications/third"))
-    assert session.queue.qsize() == 1
+    assert len(session.outbox) == 1
 
 
 async def test_shutdown_ends_open_streams(running: Running) -> None:

@@ -96,13 +96,17 @@ class ServerConnection:
 
     Args:
         server: the registry to serve.
+        send_nowait: optionally, the session channel's synchronous path: queue a message
+            without waiting and say whether it could (False: use ``send``).
         send: writes a message on the session's own channel (stdout for stdio, the
             standalone GET stream for Streamable HTTP, the SSE stream for legacy SSE). Used for
             messages not tied to a request (list_changed, resources/updated) and as the
             default stream of requests whose transport gives none.
     """
 
-    def __init__(self, server: Server, send: Send) -> None:
+    def __init__(
+        self, server: Server, send: Send, *, send_nowait: Callable[[Message], bool] | None = None
+    ) -> None:
         self.server = server
         self.session = ServerSession(
             server_info=server.server_info,
@@ -110,6 +114,7 @@ class ServerConnection:
             instructions=server.instructions,
         )
         self._send = send
+        self._send_nowait = send_nowait
         self._waiting: dict[int, asyncio.Future[Response | ErrorResponse]] = {}
         self._running: dict[RequestId, asyncio.Task[Any]] = {}
         self._cancelling: set[RequestId] = set()
@@ -272,6 +277,10 @@ class ServerConnection:
 
     def post(self, notification: Notification) -> None:
         """Send a notification on the session's channel without waiting (from sync code)."""
+        # Fan-out (resources/updated to every subscriber) calls this once per session: the
+        # transport's synchronous path, when it has one and room, spares a task per session.
+        if self._send_nowait is not None and self._send_nowait(notification):
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

@@ -12,7 +12,7 @@ is ``ssemcp.http.auth``'s, and whether a proxy's ``X-Forwarded-Prefix`` is belie
 principal of the GET that opened it.
 
 Producers (a request's task, a handler's progress report, a server-wide list_changed) and the
-consumer (the GET's task) really are apart here, so the stream is fed by a bounded queue. When
+consumer (the GET's task) really are apart here, so the stream is fed by a bounded outbox. When
 it is full, producers wait (the client is slow, not gone); a closed session frees them.
 
 There is no shared transport object per client: every GET builds its own session, so one
@@ -22,6 +22,7 @@ client's replies can never reach another's stream (modelcontextprotocol/typescri
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import secrets
 from collections.abc import Sequence
@@ -116,15 +117,97 @@ MESSAGE_METHOD_NOT_ALLOWED: Final = HTTPError(
 )
 
 
+class _Outbox:
+    """A stream's events waiting to be written: bounded, one reader, waiting writers.
+
+    Not an ``asyncio.Queue``: the stream's loop would need a task per ``get()`` to wait for
+    an event *or* its keepalive *or* the end. Here the reader waits on one future that a
+    writer, the keepalive timer or :meth:`close` resolves, and takes everything queued as
+    one write.
+    """
+
+    __slots__ = ("_events", "_limit", "_reader", "_writers", "is_closed")
+
+    def __init__(self, limit: int) -> None:
+        self._events: collections.deque[bytes] = collections.deque()
+        self._limit = limit
+        self._reader: asyncio.Future[None] | None = None
+        self._writers: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.is_closed = False
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def offer(self, event: bytes) -> bool:
+        """Queue ``event`` if there is room (or drop it if closed); False when full."""
+        if self.is_closed:
+            return True
+        if len(self._events) >= self._limit:
+            return False
+        self._events.append(event)
+        _wake(self._reader)
+        return True
+
+    async def put(self, event: bytes) -> None:
+        """Queue ``event``, waiting while the outbox is full (backpressure) until it closes."""
+        loop = asyncio.get_running_loop()
+        while not self.offer(event):
+            room = loop.create_future()
+            self._writers.append(room)
+            try:
+                await room
+            finally:
+                if room in self._writers:
+                    self._writers.remove(room)
+
+    def take(self) -> bytes:
+        """Everything queued, as one write; wakes writers waiting for room."""
+        events = self._events
+        body = events.popleft() if len(events) == 1 else b"".join(events)
+        events.clear()
+        while self._writers:
+            _wake(self._writers.popleft())
+        return body
+
+    async def wait(self, timeout_seconds: float) -> None:
+        """Return when an event is queued, the outbox closes, or ``timeout_seconds`` pass."""
+        if self._events or self.is_closed:
+            return
+        loop = asyncio.get_running_loop()
+        reader = self._reader = loop.create_future()
+        timer = loop.call_later(timeout_seconds, _wake, reader)
+        try:
+            await reader
+        finally:
+            timer.cancel()
+            self._reader = None
+
+    def close(self) -> None:
+        self.is_closed = True
+        _wake(self._reader)
+        while self._writers:
+            _wake(self._writers.popleft())
+
+
+def _message_event(message: Message | Sequence[Message]) -> bytes:
+    # spec 2024-11-05 basic/transports, "HTTP with SSE": "Server messages are sent as SSE
+    # message events, with the message content encoded as JSON in the event data."
+    return encode_event(serialize(message).decode(), event="message")
+
+
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
 class _Session:
-    """One ``GET /sse``: its connection, its stream's queue, its running requests."""
+    """One ``GET /sse``: its connection, its stream's outbox, its running requests."""
 
     __slots__ = (
-        "closed",
         "connection",
         "is_closed",
+        "outbox",
         "principal",
-        "queue",
         "request_tasks",
         "session_id",
     )
@@ -134,11 +217,10 @@ class _Session:
     ) -> None:
         self.session_id = session_id
         self.principal = principal
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue(max_queued_messages)
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.outbox = _Outbox(max_queued_messages)
         self.is_closed = False
         self.request_tasks: set[asyncio.Task[None]] = set()
-        self.connection = ServerConnection(server, self.send)
+        self.connection = ServerConnection(server, self.send, send_nowait=self.send_nowait)
 
     async def send(self, message: Message | Sequence[Message]) -> None:
         """Queue ``message`` for the stream; wait while the queue is full, until it closes.
@@ -151,26 +233,19 @@ class _Session:
             # client left; the session's end cancels it soon enough.
             logger.debug("session %s: closed, dropped a message", short_id(self.session_id))
             return
-        event = encode_event(serialize(message).decode(), event="message")
-        try:
-            self.queue.put_nowait(event)
-            return
-        except asyncio.QueueFull:
-            pass
-        # Backpressure: a full queue means a slow reader, so wait rather than drop a reply.
-        putter = asyncio.ensure_future(self.queue.put(event))
-        try:
-            await asyncio.wait((putter, self.closed), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            if not putter.done():
-                putter.cancel()
+        # Backpressure: a full outbox means a slow reader, so wait rather than drop a reply.
+        await self.outbox.put(_message_event(message))
+
+    def send_nowait(self, message: Message) -> bool:
+        """:meth:`send` if the outbox has room (or the session is closed); else False."""
+        return self.is_closed or self.outbox.offer(_message_event(message))
 
     def close(self) -> None:
         """End the session: the stream stops, running requests and waiting producers too."""
         if self.is_closed:
             return
         self.is_closed = True
-        self.closed.set_result(None)
+        self.outbox.close()
         for task in self.request_tasks:
             task.cancel()
         self.connection.close()
@@ -260,30 +335,15 @@ class LegacySSETransport:
             _endpoint_prefix(scope) + self._endpoint_suffix + session_id, event="endpoint"
         )
         watcher = asyncio.ensure_future(_close_on_disconnect(receive, session))
-        getter: asyncio.Future[bytes] | None = None
-        queue = session.queue
+        outbox = session.outbox
         try:
             await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
             await send({"type": "http.response.body", "body": endpoint, "more_body": True})
-            while not session.is_closed:
-                if getter is None:
-                    if queue.empty():
-                        getter = asyncio.ensure_future(queue.get())
-                        continue
-                    body = _drain(queue, None)
-                else:
-                    done, _ = await asyncio.wait(
-                        (getter, session.closed),
-                        timeout=self._keepalive_seconds,
-                        return_when=asyncio.FIRST_COMPLETED,
-                    )
-                    if session.is_closed:
-                        break
-                    if getter in done:
-                        body = _drain(queue, getter.result())
-                        getter = None
-                    else:
-                        body = KEEPALIVE
+            while True:
+                await outbox.wait(self._keepalive_seconds)
+                if session.is_closed:
+                    break
+                body = outbox.take() if outbox else KEEPALIVE
                 await send({"type": "http.response.body", "body": body, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
@@ -291,10 +351,8 @@ class LegacySSETransport:
             # the session goes with its stream, and a POST to it afterwards gets 404.
             self._sessions.pop(session_id, None)
             session.close()
-            pending = [task for task in (watcher, getter) if task is not None]
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
             logger.info(
                 "session %s: SSE stream closed (%d open)", short_id(session_id), len(self._sessions)
             )
@@ -403,14 +461,6 @@ class LegacySSETransport:
             session.close()
         if sessions:
             logger.info("closed %d SSE session(s)", len(sessions))
-
-
-def _drain(queue: asyncio.Queue[bytes], first: bytes | None) -> bytes:
-    """``first`` and every event already queued, as one write."""
-    events = [] if first is None else [first]
-    while not queue.empty():
-        events.append(queue.get_nowait())
-    return events[0] if len(events) == 1 else b"".join(events)
 
 
 async def _close_on_disconnect(receive: ASGIReceive, session: _Session) -> None:

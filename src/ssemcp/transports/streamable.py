@@ -263,7 +263,7 @@ class _Session:
         # Requests being handled plus GET streams open: the idle sweep spares a busy session.
         self.busy = 0
         self.last_active = now
-        self.connection = ServerConnection(server, self.send)
+        self.connection = ServerConnection(server, self.send, send_nowait=self.send_nowait)
 
     @property
     def revision(self) -> Revision:
@@ -282,12 +282,17 @@ class _Session:
 
     async def send(self, message: Message) -> None:
         """The session's own channel: messages not tied to a request go to the GET stream."""
+        self.send_nowait(message)
+
+    def send_nowait(self, message: Message) -> bool:
+        """:meth:`send` without waiting (it never has to): always True."""
         if not self.standalone_opened:
             # spec basic/transports: with no stream open, the server has nowhere to put it.
             logger.debug("session %s: no GET stream, dropped a message", short_id(self.session_id))
-            return
+            return True
         self.event_log.append(_STANDALONE_STREAM, serialize(message))
         self.standalone.changed.set()
+        return True
 
     async def send_related_on_get_stream(self, message: Message) -> None:
         """JSON-response mode: a handler's messages go to the GET stream, if one is open.
