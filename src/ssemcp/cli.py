@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -24,7 +25,7 @@ from ssemcp.errors import LocalProtocolError
 from ssemcp.http.asgi import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
 from ssemcp.server.registry import Server
-from ssemcp.toolsets import DEFAULT_TOOLSETS, TOOLSETS, build_server
+from ssemcp.toolsets import DEFAULT_TOOLSETS, TOOLSETS, build_server, settings_variables
 from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS
 
 __all__ = ["load_server", "main"]
@@ -75,10 +76,14 @@ def _configure_logging(level: str) -> None:
     package_logger.propagate = False
 
 
-def _choose_server(target: str | None, toolsets: str | None) -> Server:
+def _choose_server(
+    target: str | None, toolsets: str | None, settings: tuple[str, ...] = ()
+) -> Server:
     if target is not None:
-        if toolsets is not None:
-            raise click.UsageError("--toolsets applies to the built-in server, not to TARGET")
+        if toolsets is not None or settings:
+            raise click.UsageError(
+                "--toolsets and --setting apply to the built-in server, not to TARGET"
+            )
         return load_server(target)
     names = (
         DEFAULT_TOOLSETS
@@ -86,9 +91,30 @@ def _choose_server(target: str | None, toolsets: str | None) -> Server:
         else tuple(name.strip() for name in toolsets.split(",") if name.strip())
     )
     try:
-        return build_server(names)
+        return build_server(names, _settings_environ(settings))
     except LocalProtocolError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def _settings_environ(settings: tuple[str, ...]) -> Mapping[str, str]:
+    """The process environment with each ``--setting NAME=VALUE`` laid over it.
+
+    Raises:
+        click.UsageError: a malformed pair, or a NAME no tool set reads.
+    """
+    if not settings:
+        return os.environ
+    known = {name for variables in settings_variables().values() for name in variables}
+    overrides: dict[str, str] = {}
+    for setting in settings:
+        name, separator, value = setting.partition("=")
+        name = name.strip()
+        if not separator or not name:
+            raise click.UsageError(f"--setting takes NAME=VALUE, not {setting!r}")
+        if name not in known:
+            raise click.UsageError(f"unknown setting {name!r}; `ssemcp settings` lists every one")
+        overrides[name] = value
+    return {**os.environ, **overrides}
 
 
 # The environment variable that may hold bearer tokens, comma-separated. Safer than --token:
@@ -170,6 +196,15 @@ def main() -> None:
 
 
 _target_argument = click.argument("target", required=False)
+_setting_option = click.option(
+    "--setting",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set a built-in tool set setting, overriding the environment variable of that "
+    "name (repeatable), e.g. --setting SSEMCP_HN_API_URL=http://127.0.0.1:9000/v0. "
+    "`ssemcp settings` lists them all.",
+)
 _toolsets_option = click.option(
     "--toolsets",
     metavar="NAMES",
@@ -301,6 +336,7 @@ _log_level_option = click.option(
     help="Live sessions per transport at most; past it, new ones get 503.",
 )
 @_toolsets_option
+@_setting_option
 @_log_level_option
 def serve(
     target: str | None,
@@ -322,6 +358,7 @@ def serve(
     max_body_bytes: int,
     max_sessions: int,
     toolsets: str | None,
+    settings: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Serve the built-in server, or TARGET (module:attribute or file.py:attribute)."""
@@ -331,7 +368,7 @@ def serve(
         # Before anything is built or bound: a refused command starts nothing.
         _refuse_exposure_without_token(host, auth_tokens, insecure_no_auth)
         _check_security_options(auth_tokens, cors_origins, trusted_proxies)
-    server = _choose_server(target, toolsets)
+    server = _choose_server(target, toolsets, settings)
     if use_stdio:
         _run_stdio(server, max_line_bytes=max_body_bytes)
         return
@@ -384,11 +421,26 @@ def serve(
 @main.command()
 @_target_argument
 @_toolsets_option
+@_setting_option
 @_log_level_option
-def stdio(target: str | None, toolsets: str | None, log_level: str) -> None:
+def stdio(
+    target: str | None, toolsets: str | None, settings: tuple[str, ...], log_level: str
+) -> None:
     """Serve on stdin/stdout (the same as `serve --stdio`)."""
     _configure_logging(log_level)
-    _run_stdio(_choose_server(target, toolsets))
+    _run_stdio(_choose_server(target, toolsets, settings))
+
+
+@main.command(name="settings")
+def settings_command() -> None:
+    """List the built-in tool sets' settings: environment variables, or --setting NAME=VALUE."""
+    for toolset, variables in settings_variables().items():
+        click.echo(f"{toolset}:")
+        width = max(len(name) for name in variables)
+        for name, description in variables.items():
+            current = os.environ.get(name)
+            shown = "" if current is None else (" [set]" if "TOKEN" in name else f" [{current}]")
+            click.echo(f"  {name.ljust(width)}  {description}{shown}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -45,7 +45,7 @@ def test_toolsets_and_a_target_together_are_refused(tmp_path: Path) -> None:
     app.write_text("from ssemcp import Server\nserver = Server('mine')\n")
     result = CliRunner().invoke(main, ["stdio", f"{app}:server", "--toolsets", "utilities"])
     assert result.exit_code == 2
-    assert "--toolsets applies to the built-in server" in result.output
+    assert "--toolsets and --setting apply to the built-in server" in result.output
 
 
 def test_target_file_with_a_server_or_a_factory_loads(tmp_path: Path) -> None:
@@ -72,3 +72,38 @@ def test_bad_targets_are_explained(target: str, message: str) -> None:
     result = CliRunner().invoke(main, ["stdio", target])
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_settings_lists_every_tool_set_variable_and_hides_tokens() -> None:
+    result = CliRunner().invoke(main, ["settings"], env={"GITHUB_TOKEN": "secret-value"})
+    assert result.exit_code == 0
+    for name in ("SSEMCP_HN_API_URL", "SSEMCP_ALGOLIA_API_URL", "SSEMCP_OPEN_METEO_URL"):
+        assert name in result.output
+    assert "SSEMCP_GITHUB_API_URL" in result.output
+    assert "secret-value" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("NOPE=1", "unknown setting 'NOPE'"),
+        ("SSEMCP_HN_API_URL", "--setting takes NAME=VALUE"),
+        ("=x", "--setting takes NAME=VALUE"),
+        ("SSEMCP_HN_MAX_CONCURRENCY=many", "SSEMCP_HN_MAX_CONCURRENCY='many' is not an integer"),
+    ],
+)
+def test_bad_settings_are_usage_errors(setting: str, message: str) -> None:
+    result = CliRunner().invoke(main, ["stdio", "--setting", setting])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_a_setting_overrides_the_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ssemcp import cli
+
+    monkeypatch.setenv("SSEMCP_HN_API_URL", "http://127.0.0.1:1/from-env")
+    environ = cli._settings_environ(("SSEMCP_HN_API_URL=http://127.0.0.1:2/from-flag",))
+    assert environ["SSEMCP_HN_API_URL"] == "http://127.0.0.1:2/from-flag"
+    from ssemcp.toolsets.hackernews import HackerNewsSettings
+
+    assert HackerNewsSettings.from_env(environ).api_url == "http://127.0.0.1:2/from-flag"

@@ -1,46 +1,57 @@
 """Built-in tool sets, one package each, and the server ``ssemcp serve`` runs by default.
 
-Each tool set exposes ``register(server)``; :func:`build_server` assembles the chosen ones.
+Each tool set exposes ``register(server, settings)``; :func:`build_server` assembles the
+chosen ones, reading their settings from an environment mapping.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 from ssemcp.errors import LocalProtocolError
 from ssemcp.server.registry import Server
 
-__all__ = ["DEFAULT_TOOLSETS", "TOOLSETS", "build_server"]
+__all__ = ["DEFAULT_TOOLSETS", "TOOLSETS", "build_server", "settings_variables"]
 
 
-def _register_utilities(server: Server) -> None:
+def _register_utilities(server: Server, environ: Mapping[str, str]) -> None:
     from ssemcp.toolsets.utilities import register
 
     register(server)
 
 
-def _register_hackernews(server: Server) -> None:
-    from ssemcp.toolsets.hackernews import register
+def _register_hackernews(server: Server, environ: Mapping[str, str]) -> None:
+    from ssemcp.toolsets.hackernews import HackerNewsSettings, register
 
-    register(server)  # settings from SSEMCP_HN_* / SSEMCP_ALGOLIA_* environment variables
-
-
-def _register_weather(server: Server) -> None:
-    from ssemcp.toolsets.weather import register
-
-    register(server)  # settings from SSEMCP_OPEN_METEO_* / SSEMCP_WEATHER_* variables
+    register(server, HackerNewsSettings.from_env(environ))
 
 
-def _register_github(server: Server) -> None:
-    from ssemcp.toolsets.github import register
+def _register_weather(server: Server, environ: Mapping[str, str]) -> None:
+    from ssemcp.toolsets.weather import WeatherSettings, register
 
-    register(server)  # GITHUB_TOKEN (optional) and SSEMCP_GITHUB_* variables
+    register(server, WeatherSettings.from_env(environ))
+
+
+def _register_github(server: Server, environ: Mapping[str, str]) -> None:
+    from ssemcp.toolsets.github import GitHubSettings, register
+
+    register(server, GitHubSettings.from_env(environ))
+
+
+def settings_variables() -> dict[str, dict[str, str]]:
+    """Every setting of every tool set: tool set name -> {variable: description}."""
+    from ssemcp.toolsets.github import ENVIRONMENT_VARIABLES as GITHUB
+    from ssemcp.toolsets.hackernews import ENVIRONMENT_VARIABLES as HACKERNEWS
+    from ssemcp.toolsets.weather import ENVIRONMENT_VARIABLES as WEATHER
+
+    return {"hackernews": dict(HACKERNEWS), "weather": dict(WEATHER), "github": dict(GITHUB)}
 
 
 # Name -> registration function, imported lazily so a tool set's dependencies load only when
 # it is chosen. A registration raises ValueError for a bad setting in the environment.
-TOOLSETS: Final[dict[str, Callable[[Server], None]]] = {
+TOOLSETS: Final[dict[str, Callable[[Server, Mapping[str, str]], None]]] = {
     "hackernews": _register_hackernews,
     "utilities": _register_utilities,
     "weather": _register_weather,
@@ -60,8 +71,15 @@ INSTRUCTIONS: Final = (
 )
 
 
-def build_server(toolsets: Sequence[str] = DEFAULT_TOOLSETS) -> Server:
+def build_server(
+    toolsets: Sequence[str] = DEFAULT_TOOLSETS, environ: Mapping[str, str] | None = None
+) -> Server:
     """The built-in server with the named tool sets registered.
+
+    Args:
+        environ: where the tool sets read their settings (base URLs, timeouts, cache TTLs,
+            ``GITHUB_TOKEN``: see :func:`settings_variables`); the process environment when
+            None.
 
     Raises:
         LocalProtocolError: an unknown tool set name, or a bad setting in the environment.
@@ -74,7 +92,7 @@ def build_server(toolsets: Sequence[str] = DEFAULT_TOOLSETS) -> Server:
     server = Server("ssemcp", title="ssemcp", instructions=INSTRUCTIONS)
     for name in dict.fromkeys(toolsets):
         try:
-            TOOLSETS[name](server)
+            TOOLSETS[name](server, os.environ if environ is None else environ)
         except ValueError as exc:
             raise LocalProtocolError(f"toolset {name}: {exc}") from None
     return server
