@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final, TypeAlias
 
-from ssemcp.errors import InvalidRequest, ProtocolError
-from ssemcp.jsonrpc import error_response, serialize
+from ssemcp.errors import InvalidRequest, ParseError, ProtocolError
+from ssemcp.jsonrpc import Invalid, Message, error_response, parse, serialize
 
 __all__ = [
     "DEFAULT_KEEPALIVE_SECONDS",
     "DEFAULT_MAX_BODY_BYTES",
     "JSON_CONTENT_TYPE",
+    "PARSE_ERROR",
     "PAYLOAD_TOO_LARGE",
     "SSE_HEADERS",
+    "UNSUPPORTED_MEDIA_TYPE",
     "ASGIMessage",
     "ASGIReceive",
     "ASGISend",
@@ -28,6 +30,7 @@ __all__ = [
     "Scope",
     "media_types",
     "read_body",
+    "receive_payload",
     "short_id",
 ]
 
@@ -127,3 +130,41 @@ async def read_body(receive: ASGIReceive, max_body_bytes: int) -> bytes | None:
     if len(chunks) == 1:
         return chunks[0]
     return b"".join(chunks)
+
+
+# Both transports take JSON-RPC in a POST body: spec 2025-11-25 basic/transports, "The body of
+# the POST request MUST be a single JSON-RPC request, notification, or response" (and the
+# 2024-11-05 HTTP+SSE transport likewise POSTs JSON-RPC messages).
+UNSUPPORTED_MEDIA_TYPE: Final = HTTPError(
+    415, InvalidRequest("Unsupported Media Type: the body must be application/json")
+)
+PARSE_ERROR: Final = HTTPError(400, ParseError("Parse error: the body is not valid JSON"))
+
+
+async def receive_payload(
+    receive: ASGIReceive, send: ASGISend, headers: Headers, max_body_bytes: int
+) -> Message | Invalid | list[Message | Invalid] | None:
+    """The JSON-RPC payload of a POST; or None once the request has been answered.
+
+    Answers 415 for a body that is not ``application/json``, 413 past ``max_body_bytes``,
+    400 (-32700) for a body that is not JSON, and nothing when the client went away.
+    """
+    content_type = headers.get(b"content-type", b"")
+    if (
+        content_type != b"application/json"
+        and content_type.split(b";", 1)[0].strip().lower() != b"application/json"
+    ):
+        await UNSUPPORTED_MEDIA_TYPE.respond(send)
+        return None
+    try:
+        body = await read_body(receive, max_body_bytes)
+    except ClientDisconnected:
+        return None
+    if body is None:
+        await PAYLOAD_TOO_LARGE.respond(send)
+        return None
+    try:
+        return parse(body)
+    except ParseError:
+        await PARSE_ERROR.respond(send)
+        return None

@@ -29,24 +29,22 @@ from collections.abc import Sequence
 from typing import Final
 from urllib.parse import parse_qsl, quote
 
-from ssemcp.errors import InvalidRequest, ParseError
+from ssemcp.errors import InvalidRequest
 from ssemcp.http.asgi import (
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
-    PAYLOAD_TOO_LARGE,
     SSE_HEADERS,
     ASGIReceive,
     ASGISend,
-    ClientDisconnected,
     Headers,
     HTTPError,
     Scope,
-    read_body,
+    receive_payload,
     short_id,
 )
 from ssemcp.http.auth import PRINCIPAL_KEY
 from ssemcp.http.proxy import FORWARDED_PREFIX_KEY
-from ssemcp.jsonrpc import Invalid, Message, Request, parse, serialize
+from ssemcp.jsonrpc import Invalid, Message, Request, serialize
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.registry import Server
 from ssemcp.sse import KEEPALIVE, encode_event
@@ -97,10 +95,6 @@ BAD_QUERY: Final = HTTPError(400, InvalidRequest("Bad Request: malformed query s
 # session id never works as a credential and never tells whether it exists (the official
 # SDK's server/sse.py does the same for the wrong principal).
 UNKNOWN_SESSION: Final = HTTPError(404, InvalidRequest("Not Found: no such session"))
-UNSUPPORTED_MEDIA_TYPE: Final = HTTPError(
-    415, InvalidRequest("Unsupported Media Type: the body must be application/json")
-)
-PARSE_ERROR: Final = HTTPError(400, ParseError("Parse error: the body is not valid JSON"))
 TOO_MANY_SESSIONS: Final = HTTPError(
     503, InvalidRequest("Service Unavailable: too many sessions"), ((b"retry-after", b"5"),)
 )
@@ -371,22 +365,9 @@ class LegacySSETransport:
             await found.respond(send)
             return
         session = found
-        content_type = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
-        if content_type != b"application/json":
-            await UNSUPPORTED_MEDIA_TYPE.respond(send)
-            return
-        try:
-            body = await read_body(receive, self._max_body_bytes)
-        except ClientDisconnected:
-            return
-        if body is None:
-            await PAYLOAD_TOO_LARGE.respond(send)
-            return
-        try:
-            payload = parse(body)
-        except ParseError:
-            # Nothing reached the session, which stays as it was.
-            await PARSE_ERROR.respond(send)
+        # Nothing reaches the session unless the body is JSON: a bad one leaves it as it was.
+        payload = await receive_payload(receive, send, headers, self._max_body_bytes)
+        if payload is None:
             return
         if session.is_closed:
             # The stream closed while we read the body.

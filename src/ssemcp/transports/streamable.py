@@ -41,21 +41,19 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from ssemcp.errors import InvalidRequest, ParseError, RequestError
+from ssemcp.errors import InvalidRequest, RequestError
 from ssemcp.http.asgi import (
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
     JSON_CONTENT_TYPE,
-    PAYLOAD_TOO_LARGE,
     SSE_HEADERS,
     ASGIReceive,
     ASGISend,
-    ClientDisconnected,
     Headers,
     HTTPError,
     Scope,
     media_types,
-    read_body,
+    receive_payload,
     short_id,
 )
 from ssemcp.http.auth import PRINCIPAL_KEY
@@ -65,7 +63,6 @@ from ssemcp.jsonrpc import (
     Message,
     Request,
     Response,
-    parse,
     serialize,
 )
 from ssemcp.protocol.revisions import SUPPORTED_VERSIONS, V2025_03_26, Revision, revision_for
@@ -133,10 +130,6 @@ NOT_ACCEPTABLE_GET: Final = HTTPError(
     406, InvalidRequest("Not Acceptable: the Accept header must list text/event-stream")
 )
 # "The body of the POST request MUST be a single JSON-RPC request, notification, or response."
-UNSUPPORTED_MEDIA_TYPE: Final = HTTPError(
-    415, InvalidRequest("Unsupported Media Type: the body must be application/json")
-)
-PARSE_ERROR: Final = HTTPError(400, ParseError("Parse error: the body is not valid JSON"))
 # "Servers that require a session ID SHOULD respond to requests without an Mcp-Session-Id
 # header (other than initialization) with HTTP 400 Bad Request."
 MISSING_SESSION: Final = HTTPError(
@@ -548,24 +541,8 @@ class StreamableHTTPTransport:
         if not _accepts_json_and_sse(headers.get(b"accept", b"")):
             await NOT_ACCEPTABLE.respond(send)
             return
-        content_type = headers.get(b"content-type", b"")
-        if (
-            content_type != b"application/json"
-            and content_type.split(b";", 1)[0].strip().lower() != b"application/json"
-        ):
-            await UNSUPPORTED_MEDIA_TYPE.respond(send)
-            return
-        try:
-            body = await read_body(receive, self._max_body_bytes)
-        except ClientDisconnected:
-            return
-        if body is None:
-            await PAYLOAD_TOO_LARGE.respond(send)
-            return
-        try:
-            payload = parse(body)
-        except ParseError:
-            await PARSE_ERROR.respond(send)
+        payload = await receive_payload(receive, send, headers, self._max_body_bytes)
+        if payload is None:
             return
         if self._stateless:
             await self._post_stateless(receive, send, headers, payload)
@@ -646,15 +623,7 @@ class StreamableHTTPTransport:
                 session.close()
                 session_header.clear()
 
-        if reply_stream.started:
-            if isinstance(reply, list):
-                for item in reply:
-                    await reply_stream.write(item)
-            elif reply is not None:
-                await reply_stream.write(reply)
-            await reply_stream.end()
-            return
-        await self._send_reply(send, reply, session_header)
+        await self._finish(send, reply_stream, reply, session_header)
 
     async def _post_stateless(
         self,
@@ -677,15 +646,25 @@ class StreamableHTTPTransport:
             )
         finally:
             connection.close()
-        if reply_stream.started:
-            if isinstance(reply, list):
-                for item in reply:
-                    await reply_stream.write(item)
-            elif reply is not None:
-                await reply_stream.write(reply)
-            await reply_stream.end()
+        await self._finish(send, reply_stream, reply, [])
+
+    async def _finish(
+        self,
+        send: ASGISend,
+        reply_stream: _ReplyStream,
+        reply: Response | ErrorResponse | list[Response | ErrorResponse] | None,
+        extra_headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        """Write the reply: as the last events of an SSE reply that started, else as JSON."""
+        if not reply_stream.started:
+            await self._send_reply(send, reply, extra_headers)
             return
-        await self._send_reply(send, reply, [])
+        if isinstance(reply, list):
+            for item in reply:
+                await reply_stream.write(item)
+        elif reply is not None:
+            await reply_stream.write(reply)
+        await reply_stream.end()
 
     @staticmethod
     async def _send_reply(
