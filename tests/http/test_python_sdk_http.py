@@ -16,7 +16,6 @@ import asyncio
 import base64
 import importlib.util
 import re
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,19 +25,17 @@ from typing import Any, Final, Generic, TypeVar
 import httpx2
 import mcp_types as types
 import pytest
-import uvicorn
+from live_server import live_server
 from mcp import ClientSession, MCPDeprecationWarning
 from mcp.client.session import ClientRequestContext
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from ssemcp import Server
-from ssemcp.http import create_app
 
 pytestmark = pytest.mark.interop
 
 FIXTURE: Final = Path(__file__).parents[1] / "conformance" / "everything_server.py"
-STARTUP_DEADLINE_SECONDS: Final = 10.0
 # Long enough for a loaded CI machine, short enough that a hang fails well inside the
 # per-test timeout with the SDK's own error rather than pytest-timeout's.
 REQUEST_TIMEOUT_SECONDS: Final = 30.0
@@ -74,28 +71,8 @@ class Running:
 @pytest.fixture
 async def running() -> AsyncIterator[Running]:
     server = load_fixture()
-    config = uvicorn.Config(
-        create_app(server),
-        host="127.0.0.1",
-        port=0,
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=2,
-    )
-    uvicorn_server = uvicorn.Server(config)
-    serving = asyncio.create_task(uvicorn_server.serve())
-    try:
-        deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
-        while not uvicorn_server.started:
-            assert not serving.done(), "uvicorn stopped while starting"
-            assert time.monotonic() < deadline, "uvicorn did not start in time"
-            await asyncio.sleep(0.01)
-        port = uvicorn_server.servers[0].sockets[0].getsockname()[1]
-        yield Running(f"http://127.0.0.1:{port}", server)
-    finally:
-        uvicorn_server.should_exit = True
-        await serving
+    async with live_server(server) as live:
+        yield Running(live.url, server)
 
 
 @asynccontextmanager

@@ -14,19 +14,16 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from live_server import live_app
 
 from ssemcp import Context, Server
 from ssemcp.http import MCPApp, create_app
 from ssemcp.http.auth import principal_of
-from ssemcp.http.uvicorn_protocol import http_protocol
 
-STARTUP_DEADLINE_SECONDS = 10.0
 TOKEN_A = "token-a-0123456789abcdef"
 TOKEN_B = "token-b-fedcba9876543210"
 INSPECTOR = "http://localhost:6274"
@@ -77,39 +74,6 @@ def rpc_error(message: str, code: int = -32600) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}
 
 
-@asynccontextmanager
-async def serving(
-    app: MCPApp, *, header_timeout_seconds: float = 10.0, max_header_bytes: int = 64 * 1024
-) -> AsyncIterator[str]:
-    """Run ``app`` on a free 127.0.0.1 port as ``ssemcp serve`` would; yield its base URL."""
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,
-        http=http_protocol(
-            header_timeout_seconds=header_timeout_seconds, max_header_bytes=max_header_bytes
-        ),
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
-        while not server.started:
-            assert not task.done(), "uvicorn stopped while starting"
-            assert time.monotonic() < deadline, "uvicorn did not start in time"
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
 def install_probe(app: MCPApp) -> None:
     """Replace the MCP endpoint's transport by one that answers with what the scope says."""
 
@@ -148,11 +112,6 @@ async def post_initialize(client: httpx.AsyncClient, url: str, **headers: str) -
     )
 
 
-async def open_raw(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    host, port = url.removeprefix("http://").split(":")
-    return await asyncio.open_connection(host, int(port))
-
-
 async def read_until_closed(reader: asyncio.StreamReader, timeout_seconds: float) -> bytes:
     """Everything the server sends until it closes the connection (fails on the deadline)."""
     return await asyncio.wait_for(reader.read(), timeout_seconds)
@@ -163,8 +122,8 @@ async def read_until_closed(reader: asyncio.StreamReader, timeout_seconds: float
 
 @pytest.fixture
 async def authed() -> AsyncIterator[str]:
-    async with serving(create_app(build_server(), tokens=[TOKEN_A, TOKEN_B])) as url:
-        yield url
+    async with live_app(create_app(build_server(), tokens=[TOKEN_A, TOKEN_B])) as live:
+        yield live.url
 
 
 async def test_request_without_token_gets_401_with_a_bare_bearer_challenge(authed: str) -> None:
@@ -267,10 +226,10 @@ async def test_token_in_the_query_string_is_refused_even_with_a_good_header(
 async def test_principal_is_a_stable_hash_of_the_token_and_never_the_token() -> None:
     app = create_app(build_server(), tokens=[TOKEN_A, TOKEN_B])
     install_probe(app)
-    async with serving(app) as url, httpx.AsyncClient() as client:
+    async with live_app(app) as live, httpx.AsyncClient() as client:
         seen = []
         for token in (TOKEN_A, TOKEN_B, TOKEN_A):
-            response = await client.post(url + "/mcp", headers={"authorization": f"Bearer {token}"})
+            response = await client.post(live.mcp_url, headers={"authorization": f"Bearer {token}"})
             seen.append(response.json()["principal"])
     assert seen[0] == seen[2] != seen[1]
     assert seen[0] == hashlib.sha256(TOKEN_A.encode()).hexdigest()[:16] == principal_of(TOKEN_A)
@@ -280,8 +239,8 @@ async def test_principal_is_a_stable_hash_of_the_token_and_never_the_token() -> 
 async def test_principal_is_none_when_auth_is_off() -> None:
     app = create_app(build_server())
     install_probe(app)
-    async with serving(app) as url, httpx.AsyncClient() as client:
-        response = await client.post(url + "/mcp", headers={"authorization": "Bearer anything"})
+    async with live_app(app) as live, httpx.AsyncClient() as client:
+        response = await client.post(live.mcp_url, headers={"authorization": "Bearer anything"})
     assert response.json()["principal"] is None
 
 
@@ -297,8 +256,8 @@ def test_tokens_a_client_cannot_send_are_refused_without_echoing_them() -> None:
 @pytest.fixture
 async def cors() -> AsyncIterator[str]:
     app = create_app(build_server(), tokens=[TOKEN_A], cors_origins=[INSPECTOR])
-    async with serving(app) as url:
-        yield url
+    async with live_app(app) as live:
+        yield live.url
 
 
 async def test_preflight_from_a_cors_origin_is_answered_without_a_token(cors: str) -> None:
@@ -404,8 +363,8 @@ async def probe_through(trusted_proxies: list[str], headers: dict[str, str]) -> 
         allowed_hosts=["127.0.0.1", "mcp.example.com"],
     )
     install_probe(app)
-    async with serving(app) as url, httpx.AsyncClient() as client:
-        return await client.post(url + "/mcp", headers=headers)
+    async with live_app(app) as live, httpx.AsyncClient() as client:
+        return await client.post(live.url + "/mcp", headers=headers)
 
 
 async def test_forwarded_headers_from_an_untrusted_peer_are_ignored() -> None:
@@ -471,8 +430,8 @@ def test_a_trusted_proxy_must_be_an_address_or_a_network() -> None:
 
 async def test_slow_body_gets_408_and_is_closed_while_others_are_served() -> None:
     app = create_app(build_server(), body_timeout_seconds=SHORT_TIMEOUT_SECONDS)
-    async with serving(app) as url:
-        reader, writer = await open_raw(url)
+    async with live_app(app) as live:
+        reader, writer = await live.open_connection()
         try:
             started = time.monotonic()
             writer.write(
@@ -483,7 +442,7 @@ async def test_slow_body_gets_408_and_is_closed_while_others_are_served() -> Non
             await writer.drain()
             async with httpx.AsyncClient() as client:
                 others = await asyncio.gather(
-                    post_initialize(client, url), client.get(url + "/healthz")
+                    post_initialize(client, live.url), client.get(live.url + "/healthz")
                 )
             assert [response.status_code for response in others] == [200, 200]
             answer = await read_until_closed(reader, SHORT_TIMEOUT_SECONDS + CUT_MARGIN_SECONDS)
@@ -499,8 +458,8 @@ async def test_slow_body_gets_408_and_is_closed_while_others_are_served() -> Non
 
 async def test_body_deadline_bounds_the_whole_body_not_each_chunk() -> None:
     app = create_app(build_server(), body_timeout_seconds=SHORT_TIMEOUT_SECONDS)
-    async with serving(app) as url:
-        reader, writer = await open_raw(url)
+    async with live_app(app) as live:
+        reader, writer = await live.open_connection()
         try:
             started = time.monotonic()
             writer.write(
@@ -528,15 +487,15 @@ async def test_body_deadline_bounds_the_whole_body_not_each_chunk() -> None:
 
 async def test_slow_request_head_is_cut_while_others_are_served() -> None:
     app = create_app(build_server())
-    async with serving(app, header_timeout_seconds=SHORT_TIMEOUT_SECONDS) as url:
-        reader, writer = await open_raw(url)
+    async with live_app(app, header_timeout_seconds=SHORT_TIMEOUT_SECONDS) as live:
+        reader, writer = await live.open_connection()
         try:
             started = time.monotonic()
             writer.write(b"GET /heal")  # half a request line, then nothing
             await writer.drain()
             async with httpx.AsyncClient() as client:
                 others = await asyncio.gather(
-                    client.get(url + "/healthz"), post_initialize(client, url)
+                    client.get(live.url + "/healthz"), post_initialize(client, live.url)
                 )
             assert [response.status_code for response in others] == [200, 200]
             answer = await read_until_closed(reader, SHORT_TIMEOUT_SECONDS + CUT_MARGIN_SECONDS)
@@ -550,8 +509,8 @@ async def test_slow_request_head_is_cut_while_others_are_served() -> None:
 
 async def test_trickled_request_head_is_cut_at_the_deadline() -> None:
     app = create_app(build_server())
-    async with serving(app, header_timeout_seconds=SHORT_TIMEOUT_SECONDS) as url:
-        reader, writer = await open_raw(url)
+    async with live_app(app, header_timeout_seconds=SHORT_TIMEOUT_SECONDS) as live:
+        reader, writer = await live.open_connection()
         started = time.monotonic()
         answer = b""
         try:
@@ -576,8 +535,8 @@ async def test_trickled_request_head_is_cut_at_the_deadline() -> None:
 
 async def test_idle_connection_is_closed_silently_at_the_header_deadline() -> None:
     app = create_app(build_server())
-    async with serving(app, header_timeout_seconds=SHORT_TIMEOUT_SECONDS) as url:
-        reader, writer = await open_raw(url)
+    async with live_app(app, header_timeout_seconds=SHORT_TIMEOUT_SECONDS) as live:
+        reader, writer = await live.open_connection()
         try:
             answer = await read_until_closed(reader, SHORT_TIMEOUT_SECONDS + CUT_MARGIN_SECONDS)
         finally:
@@ -587,8 +546,8 @@ async def test_idle_connection_is_closed_silently_at_the_header_deadline() -> No
 
 async def test_second_request_on_a_kept_alive_connection_gets_its_own_head_deadline() -> None:
     app = create_app(build_server())
-    async with serving(app, header_timeout_seconds=SHORT_TIMEOUT_SECONDS) as url:
-        reader, writer = await open_raw(url)
+    async with live_app(app, header_timeout_seconds=SHORT_TIMEOUT_SECONDS) as live:
+        reader, writer = await live.open_connection()
         try:
             request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
             writer.write(request)
@@ -607,8 +566,8 @@ async def test_second_request_on_a_kept_alive_connection_gets_its_own_head_deadl
 @pytest.mark.parametrize("complete", [True, False])
 async def test_oversized_request_head_gets_431_and_is_closed(complete: bool) -> None:
     app = create_app(build_server())
-    async with serving(app, max_header_bytes=4096) as url:
-        reader, writer = await open_raw(url)
+    async with live_app(app, max_header_bytes=4096) as live:
+        reader, writer = await live.open_connection()
         try:
             head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 8192
             writer.write(head + (b"\r\n\r\n" if complete else b""))

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from live_server import live_server
 
 from ssemcp import Context, Server
-from ssemcp.http import create_app
 from ssemcp.protocol.revisions import SUPPORTED_VERSIONS
 
-STARTUP_DEADLINE_SECONDS = 10.0
 ACCEPT_BOTH = "application/json, text/event-stream"
 HEADERS = {"accept": ACCEPT_BOTH, "content-type": "application/json"}
 MAX_BODY_BYTES = 64 * 1024
@@ -106,31 +103,11 @@ class Running:
 async def running() -> AsyncIterator[Running]:
     slow_started = asyncio.Event()
     server = build_test_server(slow_started)
-    app = create_app(server, max_body_bytes=MAX_BODY_BYTES, max_sessions=MAX_SESSIONS)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=2,
-    )
-    uvicorn_server = uvicorn.Server(config)
-    serving = asyncio.create_task(uvicorn_server.serve())
-    try:
-        deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
-        while not uvicorn_server.started:
-            assert not serving.done(), "uvicorn stopped while starting"
-            assert time.monotonic() < deadline, "uvicorn did not start in time"
-            await asyncio.sleep(0.01)
-        port = uvicorn_server.servers[0].sockets[0].getsockname()[1]
-        url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(timeout=10.0) as client:
-            yield Running(url, server, client, slow_started)
-    finally:
-        uvicorn_server.should_exit = True
-        await serving
+    async with (
+        live_server(server, max_body_bytes=MAX_BODY_BYTES, max_sessions=MAX_SESSIONS) as live,
+        live.client() as client,
+    ):
+        yield Running(live.url, server, client, slow_started)
 
 
 def events(response: httpx.Response) -> list[Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from live_server import live_app, wait_until
 
 from ssemcp import Context, Server
 from ssemcp.errors import LocalProtocolError
@@ -25,7 +25,6 @@ from ssemcp.protocol.session import ServerSession, SessionState
 from ssemcp.sse import SSEParser
 from ssemcp.transports.streamable import StreamableHTTPTransport
 
-STARTUP_DEADLINE_SECONDS = 10.0
 STEP_DEADLINE_SECONDS = 5.0
 HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
@@ -118,38 +117,13 @@ class Running:
 
 @contextlib.asynccontextmanager
 async def serve(app: MCPApp, gate: Gate) -> AsyncIterator[Running]:
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=2,
-    )
-    uvicorn_server = uvicorn.Server(config)
-    serving = asyncio.create_task(uvicorn_server.serve())
-    try:
-        deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
-        while not uvicorn_server.started:
-            assert not serving.done(), "uvicorn stopped while starting"
-            assert time.monotonic() < deadline, "uvicorn did not start in time"
-            await asyncio.sleep(0.01)
-        port = uvicorn_server.servers[0].sockets[0].getsockname()[1]
-        async with httpx.AsyncClient(timeout=10.0) as client:
-            yield Running(f"http://127.0.0.1:{port}", app, client, gate)
-    finally:
-        gate.release.set()
-        uvicorn_server.should_exit = True
-        await serving
-
-
-async def poll(condition: Any) -> None:
-    """Wait until ``condition()`` holds, with a deadline; no fixed sleeps."""
-    deadline = time.monotonic() + STEP_DEADLINE_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
+    async with live_app(app) as live:
+        try:
+            async with live.client() as client:
+                yield Running(live.url, app, client, gate)
+        finally:
+            # Before uvicorn stops: a gated handler still waiting would hold its shutdown.
+            gate.release.set()
 
 
 # ---------------------------------------------------------------------- assume_initialized
@@ -398,7 +372,10 @@ async def test_session_is_not_closed_while_its_get_stream_is_open(
         clock.now += 10_000.0
         assert transport.close_idle_sessions(clock.now) == 0
     # Once the server has seen the stream close, the clock starts again from then.
-    await poll(lambda: transport.close_idle_sessions(clock.now + 60.0) == 1)
+    await wait_until(
+        lambda: transport.close_idle_sessions(clock.now + 60.0) == 1,
+        timeout_seconds=STEP_DEADLINE_SECONDS,
+    )
 
 
 async def test_idle_sweep_runs_by_itself_with_a_short_timeout() -> None:
@@ -406,7 +383,10 @@ async def test_idle_sweep_runs_by_itself_with_a_short_timeout() -> None:
     app = create_app(build_server(gate), session_idle_timeout_seconds=0.1)
     async with serve(app, gate) as running:
         session_id = await running.initialize()
-        await poll(lambda: running.app.transport.session_count == 0)
+        await wait_until(
+            lambda: running.app.transport.session_count == 0,
+            timeout_seconds=STEP_DEADLINE_SECONDS,
+        )
         response = await running.call(1, "echo", **{"mcp-session-id": session_id})
         assert response.status_code == 404
 

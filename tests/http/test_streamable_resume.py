@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from live_server import live_app
 
 from ssemcp import Context, Server
 from ssemcp.http import create_app
@@ -24,7 +23,6 @@ from ssemcp.http.app import MCPApp
 from ssemcp.sse import Event, SSEParser
 from ssemcp.transports.streamable import DEFAULT_RETRY_MILLISECONDS, StreamableHTTPTransport
 
-STARTUP_DEADLINE_SECONDS = 10.0
 STEP_DEADLINE_SECONDS = 5.0
 HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 TOKEN_A = "token-for-alice-0123456789"
@@ -115,30 +113,13 @@ def call_body(request_id: int, name: str, arguments: dict[str, Any] | None = Non
 
 @contextlib.asynccontextmanager
 async def serve(app: MCPApp, server: Server, gates: Gates) -> AsyncIterator[Running]:
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=2,
-    )
-    uvicorn_server = uvicorn.Server(config)
-    serving = asyncio.create_task(uvicorn_server.serve())
-    try:
-        deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
-        while not uvicorn_server.started:
-            assert not serving.done(), "uvicorn stopped while starting"
-            assert time.monotonic() < deadline, "uvicorn did not start in time"
-            await asyncio.sleep(0.01)
-        port = uvicorn_server.servers[0].sockets[0].getsockname()[1]
-        async with httpx.AsyncClient(timeout=10.0) as client:
-            yield Running(f"http://127.0.0.1:{port}", app, server, client, gates)
-    finally:
-        gates.release.set()
-        uvicorn_server.should_exit = True
-        await serving
+    async with live_app(app) as live:
+        try:
+            async with live.client() as client:
+                yield Running(live.url, app, server, client, gates)
+        finally:
+            # Before uvicorn stops: a gated handler still waiting would hold its shutdown.
+            gates.release.set()
 
 
 @pytest.fixture
