@@ -372,9 +372,8 @@ def serve(
     if use_stdio:
         _run_stdio(server, max_line_bytes=max_body_bytes)
         return
-    import uvicorn
 
-    from ssemcp.http import create_app
+    from ssemcp.http import create_app, uvicorn_server
     from ssemcp.http.uvicorn_protocol import http_protocol
 
     app = create_app(
@@ -402,7 +401,9 @@ def serve(
         )
     logger.info("serving Streamable HTTP on http://%s:%d/mcp", host, port)
     # Open GET streams never end by themselves; after 5 s of shutdown they are cancelled.
-    uvicorn.run(
+    # Sessions end as soon as shutdown begins, so open streams finish instead of being
+    # cancelled (with a traceback each) when the graceful wait runs out.
+    uvicorn_server.run(
         app,
         host=host,
         port=port,

@@ -1,7 +1,7 @@
 """``ssemcp serve`` over HTTP: refusing to listen beyond loopback without a token, and the
 security options reaching the app and uvicorn.
 
-Argument handling runs in-process through ``CliRunner`` with ``uvicorn.run`` replaced by a
+Argument handling runs in-process through ``CliRunner`` with ``uvicorn_server.run`` replaced by a
 recorder, so nothing binds. Two tests run the real command in a subprocess: one that must
 refuse and start nothing, one that must start on 0.0.0.0 with ``--insecure-no-auth``
 (only loopback traffic is sent to it); that one is stopped by its pid in ``finally``.
@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner
 
 from ssemcp.cli import main
+from ssemcp.http import uvicorn_server
 from ssemcp.http.uvicorn_protocol import HeaderBoundProtocol
 
 TOKEN_A = "cli-token-a-0123456789"
@@ -33,14 +33,14 @@ REFUSAL = "refusing to listen on"
 
 @pytest.fixture
 def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Record ``uvicorn.run`` instead of serving; no token in the environment."""
+    """Record ``uvicorn_server.run`` instead of serving; no token in the environment."""
     monkeypatch.delenv("SSEMCP_TOKEN", raising=False)
     calls: list[dict[str, Any]] = []
 
     def record(app: Any, **kwargs: Any) -> None:
         calls.append({"app": app, **kwargs})
 
-    monkeypatch.setattr(uvicorn, "run", record)
+    monkeypatch.setattr(uvicorn_server, "run", record)
     # `serve` configures the "ssemcp" logger for a process; put it back for the next tests.
     package_logger = logging.getLogger("ssemcp")
     monkeypatch.setattr(package_logger, "handlers", list(package_logger.handlers))

@@ -35,6 +35,7 @@ from ssemcp import Server
 from ssemcp.http import create_app
 from ssemcp.http.timeouts import DEFAULT_HEADER_TIMEOUT_SECONDS
 from ssemcp.http.uvicorn_protocol import DEFAULT_MAX_HEADER_BYTES, http_protocol
+from ssemcp.http.uvicorn_server import GracefulServer
 
 __all__ = [
     "CLIENT_TIMEOUT_SECONDS",
@@ -155,7 +156,13 @@ async def live_app(
         timeout_graceful_shutdown=graceful_shutdown_seconds,
         root_path=root_path,
     )
-    uvicorn_server = uvicorn.Server(config)
+    # As ssemcp serve does: sessions end as soon as shutdown begins.
+    close_sessions = getattr(app, "close_sessions", None)
+    uvicorn_server = (
+        GracefulServer(config, on_shutdown=close_sessions)
+        if close_sessions is not None
+        else uvicorn.Server(config)
+    )
     task = asyncio.create_task(uvicorn_server.serve())
     try:
         deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS

@@ -315,15 +315,20 @@ class MCPApp:
         else:
             await NOT_FOUND.respond(send)
 
+    def close_sessions(self) -> None:
+        """End every session of both transports: their streams finish, their running
+        handlers are cancelled. Idempotent; called when the server begins to shut down."""
+        self.transport.close()
+        if self.legacy_sse is not None:
+            self.legacy_sse.close()
+
     async def _lifespan(self, receive: ASGIReceive, send: ASGISend) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self.transport.close()
-                if self.legacy_sse is not None:
-                    self.legacy_sse.close()
+                self.close_sessions()
                 await self._server.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
