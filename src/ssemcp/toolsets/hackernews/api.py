@@ -310,10 +310,12 @@ class HackerNewsAPI:
         """An item and its comments up to ``depth`` levels, at most ``max_comments``.
 
         Algolia's ``items/{id}`` gives the whole tree in one request; if it fails (down,
-        budget spent), the Firebase ``kids`` are walked level by level instead. Top-level
-        comments keep HN's ranked order (the root's ``kids``); Algolia does not rank nested
-        replies, so below the top level they keep Algolia's order. Deleted and dead comments
-        are dropped; their replies stay (with the dropped comment as ``parent``).
+        budget spent), the Firebase ``kids`` are walked level by level instead. Every level
+        keeps HN's ranked order: top-level comments follow the root's ``kids``, and since
+        Algolia does not rank nested replies, the replies of each shown comment with two or
+        more are put in the order of that comment's Firebase ``kids`` (see
+        :meth:`_rank_replies`). Deleted and dead comments are dropped; their replies stay
+        (with the dropped comment as ``parent``).
         """
         root_raw = await self.raw_item(item_id)
         root = await self._item(root_raw)
@@ -322,6 +324,7 @@ class HackerNewsAPI:
         source: Literal["algolia", "firebase"] = "algolia"
         try:
             tree = await self._algolia_tree(item_id, root.reply_ids, depth, max_comments)
+            await self._rank_replies(tree)
         except UpstreamError as exc:
             logger.info("thread %d: Algolia failed (%s); walking Firebase kids", item_id, exc)
             source = "firebase"
@@ -366,6 +369,34 @@ class HackerNewsAPI:
             frontier = next_frontier
             level += 1
         return tree
+
+    async def _rank_replies(self, tree: _Tree) -> None:
+        """Put the replies of every shown comment in HN's ranked order (its Firebase ``kids``).
+
+        One Firebase request per comment with two or more replies shown (cached like any
+        item, bounded by the client's concurrency); where one fails, Algolia's order stays.
+        """
+        parents = [
+            parent
+            for parent, children in tree.children.items()
+            if parent != tree.root_id and len(children) > 1
+        ]
+        rankings = await asyncio.gather(*(self._ranked_kids(parent) for parent in parents))
+        for parent, kids in zip(parents, rankings, strict=True):
+            if kids:
+                rank = {kid: index for index, kid in enumerate(kids)}
+                tree.children[parent].sort(key=lambda child: rank.get(child, len(rank)))
+
+    async def _ranked_kids(self, item_id: int) -> list[int]:
+        try:
+            value = await self.firebase.get_json(
+                f"item/{item_id}.json", ttl_seconds=self.settings.items_ttl_seconds
+            )
+        except UpstreamError as exc:
+            logger.info("thread: no ranking for the replies of %d (%s)", item_id, exc)
+            return []
+        kids = value.get("kids") if isinstance(value, dict) else None
+        return [kid for kid in kids if type(kid) is int] if isinstance(kids, list) else []
 
     async def _firebase_tree(
         self, root_id: int, kids: list[int], depth: int, max_comments: int
