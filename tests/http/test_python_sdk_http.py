@@ -20,11 +20,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final
 
 import httpx2
 import mcp_types as types
 import pytest
+from callbacks import CALLBACK_DEADLINE_SECONDS, Received
 from live_server import live_server
 from mcp import ClientSession, MCPDeprecationWarning
 from mcp.client.session import ClientRequestContext
@@ -39,14 +40,11 @@ FIXTURE: Final = Path(__file__).parents[1] / "conformance" / "everything_server.
 # Long enough for a loaded CI machine, short enough that a hang fails well inside the
 # per-test timeout with the SDK's own error rather than pytest-timeout's.
 REQUEST_TIMEOUT_SECONDS: Final = 30.0
-CALLBACK_DEADLINE_SECONDS: Final = 10.0
 WATCHED: Final = "test://watched-resource"
 TRANSPORTS: Final = ("streamable-http", "sse")
 # WHATWG HTML "Parsing an event stream": CR, LF and CRLF all end a line; a blank line ends
 # an event.
 EVENT_END: Final = re.compile(rb"\r\n\r\n|\n\n|\r\r")
-
-T = TypeVar("T")
 
 
 def load_fixture() -> Server:
@@ -100,35 +98,6 @@ async def connect(
     ):
         await session.initialize()
         yield session
-
-
-class Received(Generic[T]):
-    """What a callback received, and a way to wait until enough has arrived.
-
-    SDK callbacks (progress, logging, messages) run in tasks of their own, so they may still
-    be pending when the call they belong to has returned.
-    """
-
-    def __init__(self) -> None:
-        self.items: list[T] = []
-        self._arrived = asyncio.Event()
-
-    def add(self, item: T) -> None:
-        self.items.append(item)
-        self._arrived.set()
-
-    async def wait_for(self, count: int, matching: Callable[[T], bool] = bool) -> list[T]:
-        """The items received once ``count`` of them satisfy ``matching``; fails at the
-        deadline."""
-        with_deadline = asyncio.timeout(CALLBACK_DEADLINE_SECONDS)
-        try:
-            async with with_deadline:
-                while sum(1 for item in self.items if matching(item)) < count:
-                    await self._arrived.wait()
-                    self._arrived.clear()
-        except TimeoutError:
-            pytest.fail(f"waited for {count} matching callbacks, got {self.items}")
-        return self.items
 
 
 def only_text(result: types.CallToolResult) -> str:

@@ -18,11 +18,11 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Generic, TextIO, TypeVar
+from typing import Any, TextIO
 
-import anyio
 import mcp_types as types
 import pytest
+from callbacks import Received
 from fixture_app import BLOB_BYTES, PIXEL_PNG, STATIC_TEXT
 from mcp import ClientSession, MCPDeprecationWarning, MCPError, StdioServerParameters, stdio_client
 from mcp.client.session import ClientRequestContext
@@ -37,9 +37,6 @@ FIXTURE_TARGET = f"{Path(__file__).with_name('fixture_app.py')}:server"
 # Long enough for a loaded CI machine, short enough that a hang fails well inside the
 # per-test timeout with the SDK's own error rather than pytest-timeout's.
 REQUEST_TIMEOUT_SECONDS = 30.0
-CALLBACK_DEADLINE_SECONDS = 10.0
-
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -68,30 +65,6 @@ async def connect(
     ):
         await session.initialize()
         yield session
-
-
-class Received(Generic[T]):
-    """What a callback received, and a way to wait until enough has arrived.
-
-    SDK callbacks (progress, logging) run in tasks of their own, so they may still be
-    pending when the call they belong to has returned.
-    """
-
-    def __init__(self) -> None:
-        self.items: list[T] = []
-        self._arrived = anyio.Event()
-
-    def add(self, item: T) -> None:
-        self.items.append(item)
-        self._arrived.set()
-
-    async def wait_for(self, count: int) -> list[T]:
-        with anyio.move_on_after(CALLBACK_DEADLINE_SECONDS):
-            while len(self.items) < count:
-                await self._arrived.wait()
-                self._arrived = anyio.Event()
-        assert len(self.items) >= count, f"waited for {count} callbacks, got {self.items}"
-        return self.items
 
 
 def only_text(result: types.CallToolResult) -> str:
