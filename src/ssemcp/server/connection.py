@@ -62,7 +62,7 @@ __all__ = ["ServerConnection"]
 logger = logging.getLogger(__name__)
 
 Reply_ = Response | ErrorResponse
-Handler = Callable[[Request, Send], Awaitable[JSONObject]]
+Handler = Callable[["ServerConnection", Request, Send], Awaitable[JSONObject]]
 
 # A handler's error message goes to the model; keep it readable, not a dump.
 _MAX_ERROR_TEXT: Final = 2000
@@ -119,18 +119,6 @@ class ServerConnection:
         self._running: dict[RequestId, asyncio.Task[Any]] = {}
         self._cancelling: set[RequestId] = set()
         self._background: set[asyncio.Task[None]] = set()
-        self._methods: dict[str, Handler] = {
-            "tools/list": self._tools_list,
-            "tools/call": self._tools_call,
-            "resources/list": self._resources_list,
-            "resources/templates/list": self._templates_list,
-            "resources/read": self._resources_read,
-            "resources/subscribe": self._resources_subscribe,
-            "resources/unsubscribe": self._resources_unsubscribe,
-            "prompts/list": self._prompts_list,
-            "prompts/get": self._prompts_get,
-            "completion/complete": self._complete,
-        }
         server.attach(self)
 
     # ------------------------------------------------------------------ inbound
@@ -199,12 +187,12 @@ class ServerConnection:
         self._running[request.id] = task
         reply: Reply_ | None
         try:
-            handler = self._methods.get(request.method)
+            handler = _METHODS.get(request.method)
             if handler is None:
                 # A method of the revision that this server does not implement.
                 raise InvalidRequest(f"Method not supported: {request.method}")
             # No Context here: _call builds one only for a handler that declares it.
-            result = await handler(request, send)
+            result = await handler(self, request, send)
             reply = Response(request.id, result)
         except ProtocolError as exc:
             reply = error_response(request.id, exc)
@@ -486,3 +474,18 @@ class ServerConnection:
             "hasMore": len(values) > MAX_COMPLETION_VALUES,
         }
         return {"completion": completion}
+
+
+# The method table, built once per process rather than as bound methods per session.
+_METHODS: Final[dict[str, Handler]] = {
+    "tools/list": ServerConnection._tools_list,
+    "tools/call": ServerConnection._tools_call,
+    "resources/list": ServerConnection._resources_list,
+    "resources/templates/list": ServerConnection._templates_list,
+    "resources/read": ServerConnection._resources_read,
+    "resources/subscribe": ServerConnection._resources_subscribe,
+    "resources/unsubscribe": ServerConnection._resources_unsubscribe,
+    "prompts/list": ServerConnection._prompts_list,
+    "prompts/get": ServerConnection._prompts_get,
+    "completion/complete": ServerConnection._complete,
+}
