@@ -383,7 +383,8 @@ def serve(
         tokens=auth_tokens,
         cors_origins=cors_origins,
         trusted_proxies=trusted_proxies,
-        body_timeout_seconds=body_timeout,
+        # The protocol below bounds bodies where it sees them arrive, at no cost per request.
+        body_timeout_seconds=None,
         stateless=stateless,
         json_response=json_response,
         keepalive_seconds=keepalive,
@@ -410,8 +411,11 @@ def serve(
         log_level=log_level,
         access_log=False,
         loop="uvloop",
-        # httptools with a deadline and a size bound on request heads (uvicorn has neither).
-        http=http_protocol(header_timeout_seconds=header_timeout),
+        # httptools with deadlines on request heads and bodies and a size bound on heads
+        # (uvicorn has none of them).
+        http=http_protocol(
+            header_timeout_seconds=header_timeout, body_timeout_seconds=body_timeout
+        ),
         # uvicorn's own X-Forwarded-* handling is on by default and trusts 127.0.0.1 (or
         # $FORWARDED_ALLOW_IPS); ssemcp.http.proxy decides instead, from --trusted-proxy.
         proxy_headers=False,

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from ssemcp.cli import main
 from ssemcp.http import uvicorn_server
-from ssemcp.http.uvicorn_protocol import HeaderBoundProtocol
+from ssemcp.http.uvicorn_protocol import BoundedProtocol
 
 TOKEN_A = "cli-token-a-0123456789"
 TOKEN_B = "cli-token-b-9876543210"
@@ -126,16 +126,18 @@ def test_environment_token_alone_allows_a_public_host(
     assert result.exit_code == 0, result.output
 
 
-def test_uvicorn_runs_with_our_header_bounds_and_without_its_proxy_headers(
+def test_uvicorn_runs_with_our_request_bounds_and_without_its_proxy_headers(
     uvicorn_calls: list[dict[str, Any]],
 ) -> None:
     result = serve("--header-timeout", "3.5", "--body-timeout", "7")
     assert result.exit_code == 0, result.output
     kwargs = uvicorn_calls[0]
     assert kwargs["proxy_headers"] is False
-    assert issubclass(kwargs["http"], HeaderBoundProtocol)
+    assert issubclass(kwargs["http"], BoundedProtocol)
     assert kwargs["http"].header_timeout_seconds == 3.5
-    assert kwargs["app"]._body_timeout_seconds == 7.0
+    assert kwargs["http"].body_timeout_seconds == 7.0
+    # The protocol bounds the body; the app does not do it a second time.
+    assert kwargs["app"]._body_timeout_seconds is None
 
 
 async def test_cors_and_trusted_proxy_options_reach_the_app(

@@ -9,16 +9,17 @@ what the app put in the scope, the app's transport is replaced by a probe that e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 import httpx
 import pytest
-from live_server import live_app
+from live_server import LiveServer, live_app
 
 from ssemcp import Context, Server
 from ssemcp.http import MCPApp, create_app
@@ -428,9 +429,26 @@ def test_a_trusted_proxy_must_be_an_address_or_a_network() -> None:
 # ---------------------------------------------------------------------- time bounds
 
 
-async def test_slow_body_gets_408_and_is_closed_while_others_are_served() -> None:
-    app = create_app(build_server(), body_timeout_seconds=SHORT_TIMEOUT_SECONDS)
-    async with live_app(app) as live:
+@contextlib.asynccontextmanager
+async def live_with_short_body_deadline(where: str) -> AsyncIterator[LiveServer]:
+    """A live server whose body deadline is SHORT_TIMEOUT_SECONDS, kept by the app (any ASGI
+    server) or by the protocol (``ssemcp serve``)."""
+    if where == "app":
+        app = create_app(build_server(), body_timeout_seconds=SHORT_TIMEOUT_SECONDS)
+        async with live_app(app) as live:
+            yield live
+    else:
+        app = create_app(build_server(), body_timeout_seconds=None)
+        async with live_app(app, body_timeout_seconds=SHORT_TIMEOUT_SECONDS) as live:
+            yield live
+
+
+BODY_DEADLINE_KEEPERS: Final = pytest.mark.parametrize("where", ["app", "protocol"])
+
+
+@BODY_DEADLINE_KEEPERS
+async def test_slow_body_gets_408_and_is_closed_while_others_are_served(where: str) -> None:
+    async with live_with_short_body_deadline(where) as live:
         reader, writer = await live.open_connection()
         try:
             started = time.monotonic()
@@ -456,9 +474,9 @@ async def test_slow_body_gets_408_and_is_closed_while_others_are_served() -> Non
     assert SHORT_TIMEOUT_SECONDS <= elapsed < SHORT_TIMEOUT_SECONDS + CUT_MARGIN_SECONDS
 
 
-async def test_body_deadline_bounds_the_whole_body_not_each_chunk() -> None:
-    app = create_app(build_server(), body_timeout_seconds=SHORT_TIMEOUT_SECONDS)
-    async with live_app(app) as live:
+@BODY_DEADLINE_KEEPERS
+async def test_body_deadline_bounds_the_whole_body_not_each_chunk(where: str) -> None:
+    async with live_with_short_body_deadline(where) as live:
         reader, writer = await live.open_connection()
         try:
             started = time.monotonic()
@@ -483,6 +501,49 @@ async def test_body_deadline_bounds_the_whole_body_not_each_chunk() -> None:
             writer.close()
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert elapsed < SHORT_TIMEOUT_SECONDS + CUT_MARGIN_SECONDS
+
+
+@BODY_DEADLINE_KEEPERS
+async def test_a_body_in_several_reads_within_the_deadline_is_served(where: str) -> None:
+    body = json.dumps(INITIALIZE).encode()
+    async with live_with_short_body_deadline(where) as live:
+        reader, writer = await live.open_connection()
+        try:
+            writer.write(
+                b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: "
+                + ACCEPT_BOTH.encode()
+                + b"\r\nContent-Type: application/json\r\nContent-Length: "
+                + str(len(body)).encode()
+                + b"\r\n\r\n"
+                + body[:10]
+            )
+            await writer.drain()
+            await asyncio.sleep(SHORT_TIMEOUT_SECONDS / 5)
+            writer.write(body[10:])
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), CUT_MARGIN_SECONDS)
+        finally:
+            writer.close()
+    assert head.startswith(b"HTTP/1.1 200 ")
+
+
+async def test_a_late_body_after_an_early_answer_closes_without_a_second_response() -> None:
+    # A 404 is answered without reading the body; the body that never comes still holds the
+    # connection, so the protocol's deadline closes it, and writes no 408 after the 404.
+    app = create_app(build_server(), body_timeout_seconds=None)
+    async with live_app(app, body_timeout_seconds=SHORT_TIMEOUT_SECONDS) as live:
+        reader, writer = await live.open_connection()
+        try:
+            writer.write(
+                b"POST /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+            )
+            await writer.drain()
+            answer = await read_until_closed(reader, SHORT_TIMEOUT_SECONDS + CUT_MARGIN_SECONDS)
+        finally:
+            writer.close()
+    assert answer.startswith(b"HTTP/1.1 404 ")
+    assert b"408" not in answer
 
 
 async def test_slow_request_head_is_cut_while_others_are_served() -> None:

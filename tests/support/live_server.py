@@ -33,7 +33,7 @@ import uvicorn
 
 from ssemcp import Server
 from ssemcp.http import create_app
-from ssemcp.http.timeouts import DEFAULT_HEADER_TIMEOUT_SECONDS
+from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
 from ssemcp.http.uvicorn_protocol import DEFAULT_MAX_HEADER_BYTES, http_protocol
 from ssemcp.http.uvicorn_server import GracefulServer
 
@@ -124,6 +124,7 @@ async def live_app(
     *,
     root_path: str = "",
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS,
+    body_timeout_seconds: float | None = DEFAULT_BODY_TIMEOUT_SECONDS,
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
     graceful_shutdown_seconds: float = GRACEFUL_SHUTDOWN_SECONDS,
 ) -> AsyncIterator[LiveServer]:
@@ -133,6 +134,7 @@ async def live_app(
         app: the ASGI app (usually what ``create_app`` built).
         root_path: uvicorn's ``--root-path``.
         header_timeout_seconds: the request-head deadline (``ssemcp serve --header-timeout``).
+        body_timeout_seconds: the protocol's request-body deadline (``--body-timeout``).
         max_header_bytes: the request-head size bound.
         graceful_shutdown_seconds: how long shutdown waits for open connections.
 
@@ -151,7 +153,9 @@ async def live_app(
         access_log=False,
         proxy_headers=False,
         http=http_protocol(
-            header_timeout_seconds=header_timeout_seconds, max_header_bytes=max_header_bytes
+            header_timeout_seconds=header_timeout_seconds,
+            body_timeout_seconds=body_timeout_seconds,
+            max_header_bytes=max_header_bytes,
         ),
         timeout_graceful_shutdown=graceful_shutdown_seconds,
         root_path=root_path,

@@ -34,7 +34,12 @@ from ssemcp.http.asgi import (
 from ssemcp.http.auth import PRINCIPAL_KEY, BearerAuth
 from ssemcp.http.cors import CORSPolicy
 from ssemcp.http.proxy import FORWARDED_PREFIX_KEY, TrustedProxies
-from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, BodyDeadline
+from ssemcp.http.timeouts import (
+    DEFAULT_BODY_TIMEOUT_SECONDS,
+    BodyDeadline,
+    Deadlines,
+    resolution_for,
+)
 from ssemcp.server.registry import Server
 from ssemcp.transports.legacy_sse import MESSAGES_PATH, SSE_PATH, LegacySSETransport
 from ssemcp.transports.streamable import (
@@ -223,6 +228,8 @@ class MCPApp:
         if body_timeout_seconds is not None and body_timeout_seconds <= 0:
             raise ValueError("body_timeout_seconds must be positive (or None for no bound)")
         self._body_timeout_seconds = body_timeout_seconds
+        # Built on the first request, in the loop that serves it.
+        self._body_deadlines: Deadlines | None = None
         # A CORS origin must also pass the Origin check, or its requests would get 403.
         self._allowed_origins = _Allowlist(
             [
@@ -240,12 +247,20 @@ class MCPApp:
             if self._body_timeout_seconds is None:
                 await self._http(scope, receive, send)
                 return
-            # One deadline for the whole body, checked around each receive(): no task.
+            # One deadline for the whole body, watched while a receive() waits: no task, no
+            # timer of its own.
+            loop = asyncio.get_running_loop()
+            deadlines = self._body_deadlines
+            if deadlines is None or deadlines.loop is not loop:
+                deadlines = self._body_deadlines = Deadlines(
+                    loop, resolution_for(self._body_timeout_seconds)
+                )
             deadline = BodyDeadline(
-                receive, send, asyncio.get_running_loop().time() + self._body_timeout_seconds
+                receive, send, loop.time() + self._body_timeout_seconds, deadlines
             )
             await self._http(scope, deadline.receive, deadline.send)
-            await deadline.respond_if_expired()
+            if deadline.expired:
+                await deadline.respond_if_expired()
         elif scope_type == "lifespan":
             await self._lifespan(receive, send)
         else:
@@ -329,6 +344,8 @@ class MCPApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.close_sessions()
+                if self._body_deadlines is not None:
+                    self._body_deadlines.close()
                 await self._server.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -1,35 +1,50 @@
-"""uvicorn's httptools protocol with the two bounds it lacks: time and size of request headers.
+"""uvicorn's httptools protocol with the bounds it lacks: time and size of request heads, and
+time of request bodies.
 
-Owns the per-connection header deadline and header size limit. uvicorn (0.54) arms no timer
-until a first response is complete (``timeout_keep_alive`` only covers idle time *between*
-requests), and httptools sets no limit on the size of a request head, so a client that opens
-a connection and sends a request line one byte a minute (Slowloris) holds that connection, and
-the memory of whatever it sent, for ever; ``limit_concurrency`` would only turn that into a
-denial of service for everybody. ``h11_max_incomplete_event_size`` bounds the size of a head
-for the h11 protocol only, and no uvicorn setting bounds the time.
+Owns the per-connection request deadlines and the header size limit. uvicorn (0.54) arms no
+timer until a first response is complete (``timeout_keep_alive`` only covers idle time
+*between* requests), and httptools sets no limit on the size of a request head, so a client
+that opens a connection and sends a request line one byte a minute (Slowloris) holds that
+connection, and the memory of whatever it sent, for ever; ``limit_concurrency`` would only turn
+that into a denial of service for everybody. ``h11_max_incomplete_event_size`` bounds the size
+of a head for the h11 protocol only, and no uvicorn setting bounds the time.
 
 This protocol closes a connection whose request line and headers are not complete within
 ``header_timeout_seconds`` of the connection opening or of the request's first byte (408 if
-part of a request arrived, a silent close for an idle connection) and answers 431 to a head
-larger than ``max_header_bytes``. Run it with ``uvicorn.run(app, http=http_protocol(...))``.
-The app bounds the body (``ssemcp.http.timeouts``).
+part of a request arrived, a silent close for an idle connection), one whose request body is
+not complete within ``body_timeout_seconds`` of its head (408 if no response has started,
+else a close), and answers 431 to a head larger than ``max_header_bytes``. Run it with
+``uvicorn.run(app, http=http_protocol(...))``. An app served some other way bounds bodies
+itself (``ssemcp.http.timeouts.BodyDeadline``).
+
+Why here and not in the app: nearly every request arrives whole in one read, and the
+protocol sees that. A deadline is set only when a read ends with a head or a body still
+incomplete, so the common request costs two flag updates, not a timer (uvloop's ``call_at`` and
+``cancel`` cost ~2 µs) or a wrapper around every ``receive()``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from typing import Final
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
 
 from ssemcp.errors import InvalidRequest
 from ssemcp.http.asgi import HTTPError
-from ssemcp.http.timeouts import DEFAULT_HEADER_TIMEOUT_SECONDS
+from ssemcp.http.timeouts import (
+    DEFAULT_BODY_TIMEOUT_SECONDS,
+    DEFAULT_HEADER_TIMEOUT_SECONDS,
+    Deadlines,
+    resolution_for,
+)
 
 __all__ = [
     "DEFAULT_MAX_HEADER_BYTES",
-    "HeaderBoundProtocol",
+    "BoundedProtocol",
     "http_protocol",
 ]
 
@@ -51,8 +66,8 @@ def _raw_response(error: HTTPError) -> bytes:
 _REASONS: Final = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 # RFC 9110 section 15.5.9 (408) and RFC 6585 section 5 (431: "the server is unwilling to
 # process the request because its header fields are too large"). Both close the connection:
-# the rest of the stalled or oversized head would otherwise be read as a new request.
-_HEADER_TIMEOUT_RESPONSE: Final = _raw_response(HTTPError(408, InvalidRequest("Request Timeout")))
+# the rest of the stalled or oversized request would otherwise be read as a new one.
+_TIMEOUT_RESPONSE: Final = _raw_response(HTTPError(408, InvalidRequest("Request Timeout")))
 _HEADERS_TOO_LARGE_RESPONSE: Final = _raw_response(
     HTTPError(431, InvalidRequest("Request Header Fields Too Large"))
 )
@@ -62,38 +77,59 @@ class _HeadTooLarge(Exception):
     """Raised in a parser callback to stop httptools; uvicorn then calls send_400_response."""
 
 
-class HeaderBoundProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a deadline and a size limit on each request head.
+class BoundedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with deadlines on each request's head and body and a size
+    limit on its head.
 
-    Subclass attributes, set by :func:`http_protocol`: ``header_timeout_seconds`` and
-    ``max_header_bytes``.
+    Subclass attributes, set by :func:`http_protocol`: ``header_timeout_seconds``,
+    ``body_timeout_seconds`` (None: bodies unbounded) and ``max_header_bytes``. The deadlines
+    of all of a server's connections are watched by one
+    :class:`~ssemcp.http.timeouts.Deadlines`; a bound fires up to a tenth of itself late.
     """
 
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
+    body_timeout_seconds: float | None = DEFAULT_BODY_TIMEOUT_SECONDS
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
 
     # Per-connection state (uvicorn builds one protocol object per connection).
-    _header_timer: asyncio.TimerHandle | None = None
-    # Bytes received since the current head began (None: not reading a head).
+    _deadlines: Deadlines
+    # Bytes received since the current head began, an over-count when the chunk that began
+    # it also ended an earlier request (None: not reading a head).
     _head_bytes: int | None = None
-    _head_started: bool = False
+    _chunk_bytes: int = 0
+    # A request's head has begun and is not complete.
+    _in_head: bool = False
+    # A request's head is complete and its body is not.
+    _in_body: bool = False
+    # What the deadline set in self._deadlines is for: None, "head" or "body".
+    _timing: str | None = None
     _head_too_large: bool = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        deadlines = _DEADLINES.get(self.server_state)
+        if deadlines is None or deadlines.loop is not self.loop:
+            timeouts = [self.header_timeout_seconds]
+            if self.body_timeout_seconds is not None:
+                timeouts.append(self.body_timeout_seconds)
+            deadlines = _DEADLINES[self.server_state] = Deadlines(
+                self.loop, resolution_for(min(timeouts))
+            )
+        self._deadlines = deadlines
         # The first request's head must arrive within the bound too, its first byte included:
-        # an idle new connection is a Slowloris that has not started yet.
+        # an idle new connection is a Slowloris that has not started yet. (Between requests
+        # uvicorn's own keep-alive timeout bounds an idle connection.)
         self._head_bytes = 0
-        self._head_started = False
-        self._arm_header_timer()
+        self._time("head", self.header_timeout_seconds)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_header_timer()
+        self._untime()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        self._chunk_bytes = len(data)
         if self._head_bytes is not None:
-            self._head_bytes += len(data)
+            self._head_bytes += self._chunk_bytes
         super().data_received(data)
         # Measured after parsing: bytes of a head that completed in this chunk do not count.
         if (
@@ -103,17 +139,23 @@ class HeaderBoundProtocol(HttpToolsProtocol):
         ):
             logger.warning("closed a connection: request head over %d bytes", self.max_header_bytes)
             self._refuse(_HEADERS_TOO_LARGE_RESPONSE)
+            return
+        # Only a read that leaves a request incomplete starts a deadline; the next one that
+        # completes it ends it (on_headers_complete, on_message_complete).
+        if self._in_head:
+            if self._timing != "head":
+                self._time("head", self.header_timeout_seconds)
+        elif self._in_body and self._timing is None and self.body_timeout_seconds is not None:
+            self._time("body", self.body_timeout_seconds)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._head_started = True
+        self._in_head = True
         if self._head_bytes is None:
-            # A later request on a kept-alive (or pipelined) connection: a fresh bound. The
-            # count is approximate (the chunk may also hold the end of an earlier body), which
-            # only errs towards accepting.
-            self._head_bytes = 0
-        if self._header_timer is None:
-            self._arm_header_timer()
+            # A later request on a kept-alive (or pipelined) connection: a fresh bound,
+            # counting the whole chunk it began in (which may also hold the end of an earlier
+            # body: that only errs towards measuring exactly, below).
+            self._head_bytes = self._chunk_bytes
 
     def send_400_response(self, msg: str) -> None:
         if self._head_too_large:
@@ -124,77 +166,110 @@ class HeaderBoundProtocol(HttpToolsProtocol):
             super().send_400_response(msg)
 
     def on_headers_complete(self) -> None:
-        self._cancel_header_timer()
+        if self._timing is not None:
+            self._untime()
+        head_bytes = self._head_bytes
         self._head_bytes = None
-        self._head_started = False
-        # The head's exact size, measured once from what uvicorn collected (the URL and the
-        # header pairs) rather than in a Python callback per header: this runs per request.
-        # A head spread over several chunks was already bounded in data_received; one that
-        # came in a single chunk is bounded by that chunk's size before we refuse it here.
-        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
-        if size > self.max_header_bytes:
-            self._head_too_large = True
-            raise _HeadTooLarge
+        self._in_head = False
+        # The head is within what arrived since it began; only when that is over the bound
+        # is its exact size measured, from what uvicorn collected (the URL and the header
+        # pairs) rather than in a Python callback per header.
+        if head_bytes is not None and head_bytes > self.max_header_bytes:
+            size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+            if size > self.max_header_bytes:
+                self._head_too_large = True
+                raise _HeadTooLarge
+        self._in_body = True
         super().on_headers_complete()
 
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        # uvicorn now arms its keep-alive timer; the next request's first byte re-arms ours.
+    def on_message_complete(self) -> None:
+        self._in_body = False
+        if self._timing is not None:
+            self._untime()
+        super().on_message_complete()
 
     # ------------------------------------------------------------------ helpers
 
-    def _arm_header_timer(self) -> None:
-        self._cancel_header_timer()
-        self._header_timer = self.loop.call_later(self.header_timeout_seconds, self._header_timeout)
+    def _time(self, what: str, seconds: float) -> None:
+        self._timing = what
+        self._deadlines.set(self, self.loop.time() + seconds, self._timed_out)
 
-    def _cancel_header_timer(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+    def _untime(self) -> None:
+        if self._timing is not None:
+            self._timing = None
+            self._deadlines.discard(self)
 
-    def _header_timeout(self) -> None:
-        self._header_timer = None
+    def _timed_out(self) -> None:
+        what = self._timing
+        self._timing = None
         if self.transport.is_closing():
             return
         if logger.isEnabledFor(logging.INFO):
             client = f"{self.client[0]}:{self.client[1]}" if self.client else "?"
+            seconds = self.header_timeout_seconds if what == "head" else self.body_timeout_seconds
             logger.info(
-                "closed a connection from %s: no complete request head in %.1f s",
+                "closed a connection from %s: no complete request %s in %.1f s",
                 client,
-                self.header_timeout_seconds,
+                what,
+                seconds,
             )
-        if self._head_started or self._head_bytes:
-            self._refuse(_HEADER_TIMEOUT_RESPONSE)
+        if what == "body":
+            # The request whose body is late is the one in progress: answer it, unless its
+            # response has begun (an app may answer before reading the body).
+            cycle = self.cycle
+            if cycle is None or not cycle.response_started:
+                self.transport.write(_TIMEOUT_RESPONSE)
+            self._refuse(b"")
+        elif self._in_head or self._head_bytes:
+            self._refuse(_TIMEOUT_RESPONSE)
         else:
             self.transport.close()
 
     def _refuse(self, response: bytes) -> None:
-        self._cancel_header_timer()
+        self._untime()
         self._head_bytes = None
         # Only when no response is in progress on this connection: otherwise a pipelined
         # request's refusal would land in the middle of the previous response.
-        if self.cycle is None or self.cycle.response_complete:
+        if response and (self.cycle is None or self.cycle.response_complete):
             self.transport.write(response)
         self.transport.close()
+
+
+# One Deadlines per uvicorn server (its ServerState is shared by all its connections),
+# forgotten with the server.
+_DEADLINES: Final[weakref.WeakKeyDictionary[ServerState, Deadlines]] = weakref.WeakKeyDictionary()
 
 
 def http_protocol(
     *,
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS,
+    body_timeout_seconds: float | None = DEFAULT_BODY_TIMEOUT_SECONDS,
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
-) -> type[HeaderBoundProtocol]:
-    """A :class:`HeaderBoundProtocol` class with these bounds, for ``uvicorn.run(http=...)``.
+) -> type[BoundedProtocol]:
+    """A :class:`BoundedProtocol` class with these bounds, for ``uvicorn.run(http=...)``.
 
     uvicorn builds the protocol itself (one per connection), so the bounds travel as class
     attributes of a subclass made here, not as constructor arguments.
+
+    Args:
+        header_timeout_seconds: time for a request's line and headers.
+        body_timeout_seconds: time for a request's body, from the end of its head (None:
+            unbounded).
+        max_header_bytes: the largest request head.
 
     Raises:
         ValueError: a bound is not positive.
     """
     if header_timeout_seconds <= 0 or max_header_bytes <= 0:
         raise ValueError("header_timeout_seconds and max_header_bytes must be positive")
+    if body_timeout_seconds is not None and body_timeout_seconds <= 0:
+        raise ValueError("body_timeout_seconds must be positive (or None for no bound)")
     return type(
-        "HeaderBoundProtocol",
-        (HeaderBoundProtocol,),
-        {"header_timeout_seconds": header_timeout_seconds, "max_header_bytes": max_header_bytes},
+        "BoundedProtocol",
+        (BoundedProtocol,),
+        {
+            "header_timeout_seconds": header_timeout_seconds,
+            "body_timeout_seconds": body_timeout_seconds,
+            "max_header_bytes": max_header_bytes,
+        },
     )
