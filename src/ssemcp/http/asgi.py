@@ -104,11 +104,16 @@ def short_id(session_id: str) -> str:
     return session_id[:6] + "…"
 
 
-async def read_body(receive: ASGIReceive, max_body_bytes: int) -> bytes | None:
+async def read_body(
+    receive: ASGIReceive, max_body_bytes: int, first: ASGIMessage | None = None
+) -> bytes | None:
     """The request body, or None as soon as it exceeds ``max_body_bytes``.
 
     The app already refused a ``Content-Length`` over the bound; this catches chunked bodies
     (and lying lengths) without buffering more than ``max_body_bytes``.
+
+    Args:
+        first: the first message, when the caller has already received it.
 
     Raises:
         ClientDisconnected: the client went away first.
@@ -116,7 +121,10 @@ async def read_body(receive: ASGIReceive, max_body_bytes: int) -> bytes | None:
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
+        if first is not None:
+            message, first = first, None
+        else:
+            message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnected
         chunk: bytes = message.get("body", b"")
@@ -156,10 +164,19 @@ async def receive_payload(
     ):
         await UNSUPPORTED_MEDIA_TYPE.respond(send)
         return None
-    try:
-        body = await read_body(receive, max_body_bytes)
-    except ClientDisconnected:
-        return None
+    # The common case, inlined: the whole body in the first message (uvicorn hands over what
+    # it has; a small POST arrives with its head).
+    message = await receive()
+    body: bytes | None
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        body = message.get("body", b"")
+        if len(body) > max_body_bytes:
+            body = None
+    else:
+        try:
+            body = await read_body(receive, max_body_bytes, message)
+        except ClientDisconnected:
+            return None
     if body is None:
         await PAYLOAD_TOO_LARGE.respond(send)
         return None

@@ -13,6 +13,7 @@ the caller. Like h11's ``_state.py``, every transition is in this file: the tabl
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, TypeAlias
@@ -64,6 +65,10 @@ class SessionState(enum.Enum):
     #: Ended (transport closed, DELETE, idle reaped); nothing is accepted any more.
     CLOSED = "closed"
 
+    # Members are singletons, so identity hashing is exact; Enum's own __hash__ is Python
+    # code (hash of the name), and _ALLOWED_IN_STATE is looked up for every request.
+    __hash__ = object.__hash__
+
 
 # spec basic/lifecycle: before initialization "the client SHOULD NOT send requests other than
 # pings"; we refuse the rest so a confused client learns at once.
@@ -95,21 +100,34 @@ _CAPABILITY_FOR_METHOD: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+# Methods answered by the session itself rather than dispatched to a handler.
+_ANSWERED_HERE: Final = frozenset({"initialize", "ping", "logging/setLevel"})
+
+
+@functools.cache
+def _dispatchable_in(revision: Revision) -> frozenset[str]:
+    """What an initialized session of ``revision`` dispatches to handlers (one set per
+    revision, shared by its sessions)."""
+    return revision.client_methods - _ANSWERED_HERE
+
+
+# Actions are slotted, not frozen, for the reason the message classes are (ssemcp.jsonrpc):
+# one is built per message received. Treat them as immutable.
+@dataclass(slots=True)
 class Reply:
     """Send ``message`` as the answer; no handler is involved."""
 
     message: Response | ErrorResponse
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Dispatch:
     """Run the handler of ``request.method``; then call :meth:`ServerSession.finish`."""
 
     request: Request
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Resolve:
     """``message`` answers the request we sent with id ``request_id``."""
 
@@ -117,7 +135,7 @@ class Resolve:
     message: Response | ErrorResponse
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Cancel:
     """The client cancelled request ``request_id``: stop its handler, send no response."""
 
@@ -125,7 +143,7 @@ class Cancel:
     reason: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClientNotification:
     """A notification for the application (``notifications/roots/list_changed``, progress)."""
 
@@ -168,6 +186,10 @@ class ServerSession:
         # string "1" does not answer our request 1.
         self._outbound: set[int] = set()
         self._next_outbound_id = 1
+        # The methods a request may name to be dispatched at once, with no other check than
+        # its id: what the state and revision allow, less those answered here. Recomputed on
+        # every change of state (see _dispatchable_in).
+        self._dispatchable: frozenset[str] = frozenset()
 
     # ------------------------------------------------------------------ inbound
 
@@ -202,6 +224,11 @@ class ServerSession:
                 raise InvalidRequest("Invalid Request: initialize must not be part of a batch")
 
     def _receive_request(self, request: Request) -> Action:
+        if request.method in self._dispatchable and request.id not in self._in_flight:
+            # The common case, decided by one set lookup; everything else, every error
+            # included, is decided below.
+            self._in_flight[request.id] = False
+            return Dispatch(request)
         try:
             allowed = _ALLOWED_IN_STATE[self.state]
             method = request.method
@@ -259,6 +286,7 @@ class ServerSession:
         self.client_capabilities = capabilities
         self.client_info = client_info
         self.state = SessionState.INITIALIZING
+        self._dispatchable = _dispatchable_in(self.revision)
         result: JSONObject = {
             "protocolVersion": self.revision.version,
             "capabilities": self._capabilities_for(self.revision),
@@ -284,6 +312,7 @@ class ServerSession:
             raise LocalProtocolError("assume_initialized() on a session that is not new")
         self.revision = revision
         self.state = SessionState.READY
+        self._dispatchable = _dispatchable_in(revision)
 
     def _capabilities_for(self, revision: Revision) -> JSONObject:
         if revision.tool_annotations:  # i.e. 2025-03-26 or later: `completions` exists
@@ -380,6 +409,7 @@ class ServerSession:
     def close(self) -> None:
         """End the session: nothing is accepted after this."""
         self.state = SessionState.CLOSED
+        self._dispatchable = frozenset()
         self._outbound.clear()
         for request_id in self._in_flight:
             self._in_flight[request_id] = True

@@ -64,6 +64,9 @@ def tool_result(value: Any, output: OutputPlan | None, revision: Revision) -> JS
     Raises:
         pydantic.ValidationError: the value does not match the tool's output schema.
     """
+    if type(value) is str and output is None:
+        # The commonest result, one text block, which every revision reads as it is.
+        return {"content": [{"type": "text", "text": value}]}
     structured: JSONObject | None = None
     meta: JSONObject | None = None
     is_error = False

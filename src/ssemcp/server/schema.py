@@ -50,6 +50,11 @@ class HandlerPlan:
     # Annotations of the parameters, for completions of Literal / Enum arguments.
     annotations: dict[str, Any]
     required: tuple[str, ...]
+    # When every parameter is a plain str, int, float or bool with no constraints and at
+    # most an immutable default: the exact type of each, by name, and the defaults.
+    # Arguments that already have exactly those types need no pydantic (see arguments()).
+    exact_types: dict[str, type] | None = None
+    defaults: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def arguments(self, values: object) -> dict[str, Any]:
         """The keyword arguments for the function, validated.
@@ -57,6 +62,19 @@ class HandlerPlan:
         Raises:
             pydantic.ValidationError: the values do not fit the parameters.
         """
+        exact_types = self.exact_types
+        if exact_types is not None and type(values) is dict:
+            # What pydantic would return unchanged (each value already of its parameter's
+            # exact type; a bool is no int here), checked by hand at a tenth of the cost.
+            # Anything else, an unknown name included, goes to pydantic and its errors.
+            for name, value in values.items():
+                if exact_types.get(name) is not type(value):
+                    break
+            else:
+                if len(values) == len(exact_types):
+                    return dict(values)
+                if all(name in values for name in self.required):
+                    return {**self.defaults, **values}
         validated = self.arguments_model.model_validate(values)
         return {parameter: getattr(validated, field) for field, parameter in self.fields}
 
@@ -189,6 +207,7 @@ def plan_handler(
         input_schema = _clean_schema(model.model_json_schema(by_alias=True))
     except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError, TypeError) as exc:
         raise LocalProtocolError(f"{model_name}: cannot build a schema: {exc}") from None
+    exact_types, defaults = _exact_types(model, fields)
     return HandlerPlan(
         function=function,
         is_async=is_async,
@@ -200,7 +219,32 @@ def plan_handler(
         parameter_descriptions=parameter_docs,
         annotations=annotations,
         required=tuple(required),
+        exact_types=exact_types,
+        defaults=defaults,
     )
+
+
+_EXACT_TYPES: Final = (str, int, float, bool)
+_IMMUTABLE_DEFAULT_TYPES: Final = (str, int, float, bool, type(None))
+
+
+def _exact_types(
+    model: type[BaseModel], fields: list[tuple[str, str]]
+) -> tuple[dict[str, type] | None, dict[str, Any]]:
+    """The exact type and immutable default of each parameter, when all are that simple."""
+    exact_types: dict[str, type] = {}
+    defaults: dict[str, Any] = {}
+    for field_name, parameter in fields:
+        info = model.model_fields[field_name]
+        if info.annotation not in _EXACT_TYPES or info.metadata or info.default_factory:
+            return None, {}
+        if not info.is_required():
+            # A mutable default is copied by pydantic per call; these need no copy.
+            if type(info.default) not in _IMMUTABLE_DEFAULT_TYPES:
+                return None, {}
+            defaults[parameter] = info.default
+        exact_types[parameter] = info.annotation  # type: ignore[assignment]
+    return exact_types, defaults
 
 
 def _clean_schema(schema: dict[str, Any]) -> JSONObject:

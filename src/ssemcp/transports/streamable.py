@@ -58,11 +58,13 @@ from ssemcp.http.asgi import (
 )
 from ssemcp.http.auth import PRINCIPAL_KEY
 from ssemcp.jsonrpc import (
+    JSONRPC_VERSION,
     ErrorResponse,
     Invalid,
     Message,
     Request,
     Response,
+    dumps,
     serialize,
 )
 from ssemcp.protocol.revisions import SUPPORTED_VERSIONS, V2025_03_26, Revision, revision_for
@@ -573,27 +575,14 @@ class StreamableHTTPTransport:
             session = found
             is_new = False
 
+        # What used to be three methods (answer, finish, send the reply) is one frame here:
+        # this is the path of every call.
         session.busy += 1
-        try:
-            await self._answer(session, is_new, payload, receive, send, session_header)
-        finally:
-            session.busy -= 1
-            session.last_active = self._clock()
-
-    async def _answer(
-        self,
-        session: _Session,
-        is_new: bool,
-        payload: Message | Invalid | list[Message | Invalid],
-        receive: ASGIReceive,
-        send: ASGISend,
-        session_header: list[tuple[bytes, bytes]],
-    ) -> None:
         reply_stream = _ReplyStream(send, receive, session_header, session, self._keepalive_seconds)
         try:
             reply = await session.connection.receive(
                 payload,
-                send=(session.send_related_on_get_stream if self._json_response else reply_stream),
+                (session.send_related_on_get_stream if self._json_response else reply_stream),
             )
         except asyncio.CancelledError:
             # The session ended (DELETE, idle sweep, shutdown) while its handler ran here;
@@ -608,6 +597,9 @@ class StreamableHTTPTransport:
             else:
                 await UNKNOWN_SESSION.respond(send)
             return
+        finally:
+            session.busy -= 1
+            session.last_active = self._clock()
 
         if is_new:
             if type(reply) is Response:
@@ -623,7 +615,25 @@ class StreamableHTTPTransport:
                 session.close()
                 session_header.clear()
 
-        await self._finish(send, reply_stream, reply, session_header)
+        if reply_stream.started:
+            await self._finish_stream(reply_stream, reply)
+        elif type(reply) is Response:
+            # _send_reply's commonest case, inlined, and serialize()'s with it.
+            body = dumps({"jsonrpc": JSONRPC_VERSION, "id": reply.id, "result": reply.result})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        JSON_CONTENT_TYPE,
+                        (b"content-length", str(len(body)).encode()),
+                        *session_header,
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+        else:
+            await self._send_reply(send, reply, session_header)
 
     async def _post_stateless(
         self,
@@ -646,19 +656,17 @@ class StreamableHTTPTransport:
             )
         finally:
             connection.close()
-        await self._finish(send, reply_stream, reply, [])
+        if reply_stream.started:
+            await self._finish_stream(reply_stream, reply)
+        else:
+            await self._send_reply(send, reply, [])
 
-    async def _finish(
-        self,
-        send: ASGISend,
+    @staticmethod
+    async def _finish_stream(
         reply_stream: _ReplyStream,
         reply: Response | ErrorResponse | list[Response | ErrorResponse] | None,
-        extra_headers: list[tuple[bytes, bytes]],
     ) -> None:
-        """Write the reply: as the last events of an SSE reply that started, else as JSON."""
-        if not reply_stream.started:
-            await self._send_reply(send, reply, extra_headers)
-            return
+        """Write the reply as the last events of an SSE reply that started, and end it."""
         if isinstance(reply, list):
             for item in reply:
                 await reply_stream.write(item)
