@@ -92,7 +92,7 @@ def test_what_the_hand_check_cannot_accept_gets_pydantics_error(values: Any) -> 
         handler_plan.arguments(values)
 
 
-def test_defaults_fill_in_and_the_result_is_a_fresh_dict() -> None:
+def test_defaults_fill_in_without_changing_the_values() -> None:
     handler_plan = plan(simple)
     values = {"text": "a", "count": 1, "ratio": 0.5}
     got = handler_plan.arguments(values)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Final
 
 from ssemcp.errors import InvalidRequest
@@ -28,6 +28,7 @@ from ssemcp.http.asgi import (
     PAYLOAD_TOO_LARGE,
     ASGIReceive,
     ASGISend,
+    Headers,
     HTTPError,
     Scope,
 )
@@ -160,6 +161,11 @@ class _Allowlist:
         return prefix + separator + host in self._any_port
 
 
+async def _healthy(send: ASGISend) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": _HEALTH_HEADERS})
+    await send({"type": "http.response.body", "body": _HEALTH_BODY})
+
+
 def _route_path(scope: Scope) -> str:
     """The path below the app's mount point.
 
@@ -267,7 +273,12 @@ class MCPApp:
             # A websocket: we speak none. Closing before accepting answers 403.
             await send({"type": "websocket.close", "code": 1008})
 
-    async def _http(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+    def _http(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> Awaitable[None]:
+        """The checks every request passes, then its route: the awaitable that answers it.
+
+        A plain function, not a coroutine: every request passes here, and handing back the
+        route's own coroutine (or an error response's) saves a frame on each one.
+        """
         # First, and only from a trusted proxy: X-Forwarded-* into client, scheme and Host,
         # so that every check below sees the client's values.
         if self._proxies is not None:
@@ -281,54 +292,53 @@ class MCPApp:
         if host is None or not self._allowed_hosts.allows_header(host):
             if logger.isEnabledFor(logging.INFO):
                 logger.info("refused Host %r", (host or b"")[:_MAX_LOGGED_HEADER])
-            await MISDIRECTED_REQUEST.respond(send)
-            return
+            return MISDIRECTED_REQUEST.respond(send)
         origin = headers.get(b"origin")
         if origin is not None and not self._allowed_origins.allows_header(origin):
             if logger.isEnabledFor(logging.INFO):
                 logger.info("refused Origin %r", origin[:_MAX_LOGGED_HEADER])
-            await FORBIDDEN_ORIGIN.respond(send)
-            return
+            return FORBIDDEN_ORIGIN.respond(send)
         if self._cors is not None:
             # A preflight carries no credentials (Fetch standard), so it is answered before
             # the token check; every other response to a CORS origin gets its headers.
             if self._cors.is_preflight(scope, headers):
-                await self._cors.preflight(headers, send)
-                return
+                return self._cors.preflight(headers, send)
             send = self._cors.wrap_send(headers, send)
         scope[PRINCIPAL_KEY] = None
         path = _route_path(scope)
-        if (
-            self._auth is not None
-            and not (scope["method"] in ("GET", "HEAD") and path == "/healthz")
-            and not await self._auth.authenticate(scope, headers, send)
+        if self._auth is not None and not (
+            scope["method"] in ("GET", "HEAD") and path == "/healthz"
         ):
-            return
+            return self._authenticated(scope, receive, send, headers, path)
+        return self._route(scope, receive, send, headers, path)
+
+    async def _authenticated(
+        self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers, path: str
+    ) -> None:
+        assert self._auth is not None
+        if await self._auth.authenticate(scope, headers, send):
+            await self._route(scope, receive, send, headers, path)
+
+    def _route(
+        self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers, path: str
+    ) -> Awaitable[None]:
         content_length = headers.get(b"content-length")
         if content_length is not None:
             if not content_length.isdigit():
-                await BAD_CONTENT_LENGTH.respond(send)
-                return
+                return BAD_CONTENT_LENGTH.respond(send)
             if int(content_length) > self._max_body_bytes:
-                await PAYLOAD_TOO_LARGE.respond(send)
-                return
-
+                return PAYLOAD_TOO_LARGE.respond(send)
         if path == self._path:
-            await self.transport.handle(scope, receive, send, headers)
-        elif path == SSE_PATH and self.legacy_sse is not None:
-            await self.legacy_sse.handle_stream(scope, receive, send)
-        elif path in _MESSAGES_PATHS and self.legacy_sse is not None:
-            await self.legacy_sse.handle_message(scope, receive, send, headers)
-        elif path == "/healthz":
+            return self.transport.handle(scope, receive, send, headers)
+        if path == SSE_PATH and self.legacy_sse is not None:
+            return self.legacy_sse.handle_stream(scope, receive, send)
+        if path in _MESSAGES_PATHS and self.legacy_sse is not None:
+            return self.legacy_sse.handle_message(scope, receive, send, headers)
+        if path == "/healthz":
             if scope["method"] in ("GET", "HEAD"):
-                await send(
-                    {"type": "http.response.start", "status": 200, "headers": _HEALTH_HEADERS}
-                )
-                await send({"type": "http.response.body", "body": _HEALTH_BODY})
-            else:
-                await HEALTH_METHOD_NOT_ALLOWED.respond(send)
-        else:
-            await NOT_FOUND.respond(send)
+                return _healthy(send)
+            return HEALTH_METHOD_NOT_ALLOWED.respond(send)
+        return NOT_FOUND.respond(send)
 
     def close_sessions(self) -> None:
         """End every session of both transports: their streams finish, their running

@@ -195,7 +195,12 @@ class ServerSession:
 
     def receive(self, message: Message | Invalid) -> Action:
         """Take one message from the client and say what to do about it."""
-        if isinstance(message, Request):
+        if type(message) is Request:
+            if message.method in self._dispatchable and message.id not in self._in_flight:
+                # The common case, decided by one set lookup; everything else, every error
+                # included, is decided by _receive_request.
+                self._in_flight[message.id] = False
+                return Dispatch(message)
             return self._receive_request(message)
         if isinstance(message, Notification):
             return self._receive_notification(message)
@@ -205,6 +210,7 @@ class ServerSession:
                 self._outbound.discard(request_id)
                 return Resolve(request_id, message)
             return None  # late (we gave up waiting), or never ours: nothing to answer
+        assert type(message) is Invalid
         return Reply(error_response(message.id, message.error))
 
     def check_batch(self, items: Sequence[Message | Invalid]) -> None:
@@ -224,11 +230,6 @@ class ServerSession:
                 raise InvalidRequest("Invalid Request: initialize must not be part of a batch")
 
     def _receive_request(self, request: Request) -> Action:
-        if request.method in self._dispatchable and request.id not in self._in_flight:
-            # The common case, decided by one set lookup; everything else, every error
-            # included, is decided below.
-            self._in_flight[request.id] = False
-            return Dispatch(request)
         try:
             allowed = _ALLOWED_IN_STATE[self.state]
             method = request.method

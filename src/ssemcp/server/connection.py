@@ -309,7 +309,8 @@ class ServerConnection:
     ) -> Any:
         """Call a handler with arguments already validated by ``plan.arguments``."""
         if plan.context_parameter is not None:
-            arguments[plan.context_parameter] = Context(self, request, send)
+            # A new dict: the arguments may be the request's own (HandlerPlan.arguments).
+            arguments = {**arguments, plan.context_parameter: Context(self, request, send)}
         if plan.is_async:
             return await plan.function(**arguments)
         # A sync handler runs on a worker thread so that it never blocks other sessions.

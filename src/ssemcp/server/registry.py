@@ -95,6 +95,16 @@ def _put(obj: JSONObject, key: str, value: Any) -> None:
         obj[key] = value
 
 
+# What every Server announces; built once, not per session.
+_CAPABILITIES: Final[JSONObject] = {
+    "tools": {"listChanged": True},
+    "resources": {"subscribe": True, "listChanged": True},
+    "prompts": {"listChanged": True},
+    "logging": {},
+    "completions": {},
+}
+
+
 class Server:
     """An MCP server's offerings.
 
@@ -149,14 +159,9 @@ class Server:
 
     @property
     def capabilities(self) -> JSONObject:
-        """The capabilities announced in ``initialize`` (newest revision's names)."""
-        return {
-            "tools": {"listChanged": True},
-            "resources": {"subscribe": True, "listChanged": True},
-            "prompts": {"listChanged": True},
-            "logging": {},
-            "completions": {},
-        }
+        """The capabilities announced in ``initialize`` (newest revision's names). One
+        object shared by every session: read it, do not change it."""
+        return _CAPABILITIES
 
     # ------------------------------------------------------------------ tools
 

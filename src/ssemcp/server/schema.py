@@ -57,7 +57,8 @@ class HandlerPlan:
     defaults: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def arguments(self, values: object) -> dict[str, Any]:
-        """The keyword arguments for the function, validated.
+        """The keyword arguments for the function, validated. May be ``values`` itself:
+        do not change the result.
 
         Raises:
             pydantic.ValidationError: the values do not fit the parameters.
@@ -72,7 +73,7 @@ class HandlerPlan:
                     break
             else:
                 if len(values) == len(exact_types):
-                    return dict(values)
+                    return values
                 if all(name in values for name in self.required):
                     return {**self.defaults, **values}
         validated = self.arguments_model.model_validate(values)

@@ -38,7 +38,7 @@ import functools
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
 from ssemcp.errors import InvalidRequest, RequestError
@@ -224,15 +224,16 @@ class _Session:
     """One ``Mcp-Session-Id``: its connection, its streams and event log, who may use it."""
 
     __slots__ = (
+        "_event_log",
+        "_new_event_log",
+        "_standalone",
         "busy",
         "connection",
-        "event_log",
         "is_closed",
         "last_active",
         "next_stream_id",
         "principal",
         "session_id",
-        "standalone",
         "standalone_opened",
         "streams",
     )
@@ -242,14 +243,17 @@ class _Session:
         server: Server,
         session_id: str,
         principal: str | None,
-        event_log: EventLog,
+        new_event_log: Callable[[], EventLog],
         now: float,
     ) -> None:
         self.session_id = session_id
         self.principal = principal
-        self.event_log = event_log
+        # The log and the GET stream's record are made when first needed: most sessions
+        # never send an SSE event, and a session per request is a common client pattern.
+        self._new_event_log = new_event_log
+        self._event_log: EventLog | None = None
+        self._standalone: _Stream | None = None
         self.is_closed = False
-        self.standalone = _Stream(_STANDALONE_STREAM)
         # Until a GET stream opens, messages for it are dropped rather than logged.
         self.standalone_opened = False
         # POST reply streams still running, by stream number.
@@ -263,6 +267,21 @@ class _Session:
     @property
     def revision(self) -> Revision:
         return self.connection.session.revision
+
+    @property
+    def event_log(self) -> EventLog:
+        event_log = self._event_log
+        if event_log is None:
+            event_log = self._event_log = self._new_event_log()
+        return event_log
+
+    @property
+    def standalone(self) -> _Stream:
+        """The record of the standalone GET stream (stream 0)."""
+        stream = self._standalone
+        if stream is None:
+            stream = self._standalone = _Stream(_STANDALONE_STREAM)
+        return stream
 
     def open_stream(self) -> _Stream:
         stream = _Stream(self.next_stream_id)
@@ -296,13 +315,16 @@ class _Session:
         connected: its answer could never come, and the tool gets an error result instead
         of waiting for the request timeout.
         """
-        if type(message) is Request and self.standalone.reader is None:
+        if type(message) is Request and (
+            self._standalone is None or self._standalone.reader is None
+        ):
             raise RequestError(f"{message.method} needs a GET stream open to reach the client")
         await self.send(message)
 
     def close(self) -> None:
         self.is_closed = True
-        self.standalone.changed.set()
+        if self._standalone is not None:
+            self._standalone.changed.set()
         for stream in self.streams.values():
             stream.changed.set()
         self.connection.close()
@@ -336,7 +358,7 @@ class _ReplyStream:
         self,
         send: ASGISend,
         receive: ASGIReceive,
-        headers: list[tuple[bytes, bytes]],
+        headers: Sequence[tuple[bytes, bytes]],
         session: _Session | None,
         keepalive_seconds: float,
     ) -> None:
@@ -490,34 +512,37 @@ class StreamableHTTPTransport:
         self._sessions: dict[str, _Session] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
+    def _new_event_log(self) -> EventLog:
+        return MemoryEventLog(self._max_logged_events, self._max_logged_bytes)
+
     @property
     def session_count(self) -> int:
         return len(self._sessions)
 
-    async def handle(
+    def handle(
         self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers
-    ) -> None:
-        """Answer one HTTP request to the MCP endpoint; Host and Origin are already checked."""
+    ) -> Awaitable[None]:
+        """Answer one HTTP request to the MCP endpoint; Host and Origin are already checked.
+
+        Returns the awaitable that answers it (a plain function: one frame fewer per request).
+        """
         method = scope["method"]
         if method not in ("POST", "GET", "DELETE"):
-            await METHOD_NOT_ALLOWED.respond(send)
-            return
+            return METHOD_NOT_ALLOWED.respond(send)
         version = headers.get(MCP_PROTOCOL_VERSION)
         # Any revision we speak passes, even one other than the session's: clients (and the
         # conformance suite) are not consistent about which one they send.
         if version is not None and version not in _SUPPORTED_VERSION_BYTES:
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug("unsupported MCP-Protocol-Version %r", version[:_MAX_LOGGED_HEADER])
-            await UNSUPPORTED_VERSION.respond(send)
-            return
+            return UNSUPPORTED_VERSION.respond(send)
         if method == "POST":
-            await self._post(scope, receive, send, headers)
-        elif self._stateless:
-            await STATELESS_METHOD_NOT_ALLOWED.respond(send)
-        elif method == "GET":
-            await self._get(scope, receive, send, headers)
-        else:
-            await self._delete(scope, send, headers)
+            return self._post(scope, receive, send, headers)
+        if self._stateless:
+            return STATELESS_METHOD_NOT_ALLOWED.respond(send)
+        if method == "GET":
+            return self._get(scope, receive, send, headers)
+        return self._delete(scope, send, headers)
 
     def _find_session(self, scope: Scope, headers: Headers) -> _Session | HTTPError:
         raw_session_id = headers.get(MCP_SESSION_ID)
@@ -550,7 +575,8 @@ class StreamableHTTPTransport:
             await self._post_stateless(receive, send, headers, payload)
             return
 
-        session_header: list[tuple[bytes, bytes]] = []
+        # Only a new session's answer names it.
+        session_header: Sequence[tuple[bytes, bytes]] = ()
         if MCP_SESSION_ID not in headers and _is_initialize(payload):
             if len(self._sessions) >= self._max_sessions:
                 logger.warning("refused a session: %d sessions open", len(self._sessions))
@@ -562,10 +588,10 @@ class StreamableHTTPTransport:
                 self._server,
                 secrets.token_urlsafe(24),
                 scope.get(PRINCIPAL_KEY),
-                MemoryEventLog(self._max_logged_events, self._max_logged_bytes),
+                self._new_event_log,
                 self._clock(),
             )
-            session_header.append((MCP_SESSION_ID, session.session_id.encode()))
+            session_header = [(MCP_SESSION_ID, session.session_id.encode())]
             is_new = True
         else:
             found = self._find_session(scope, headers)
@@ -605,15 +631,18 @@ class StreamableHTTPTransport:
             if type(reply) is Response:
                 self._sessions[session.session_id] = session
                 self._start_sweeper()
-                logger.info(
-                    "session %s: initialized (%d open)",
-                    short_id(session.session_id),
-                    len(self._sessions),
-                )
+                # Per-session lines are DEBUG, like access logs (off by default): at INFO, a
+                # client that opens a session per call would write two lines per call.
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug(
+                        "session %s: initialized (%d open)",
+                        short_id(session.session_id),
+                        len(self._sessions),
+                    )
             else:
                 # A failed initialize leaves no session behind, and names none.
                 session.close()
-                session_header.clear()
+                session_header = ()
 
         if reply_stream.started:
             await self._finish_stream(reply_stream, reply)
@@ -678,7 +707,7 @@ class StreamableHTTPTransport:
     async def _send_reply(
         send: ASGISend,
         reply: Response | ErrorResponse | list[Response | ErrorResponse] | None,
-        extra_headers: list[tuple[bytes, bytes]],
+        extra_headers: Sequence[tuple[bytes, bytes]],
     ) -> None:
         if reply is None:
             # spec basic/transports: for a POST of notifications or responses the server
@@ -842,9 +871,10 @@ class StreamableHTTPTransport:
         # the MCP endpoint with the Mcp-Session-Id header, to explicitly terminate the session".
         del self._sessions[found.session_id]
         found.close()
-        logger.info(
-            "session %s: deleted (%d open)", short_id(found.session_id), len(self._sessions)
-        )
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "session %s: deleted (%d open)", short_id(found.session_id), len(self._sessions)
+            )
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
