@@ -22,9 +22,7 @@ Event ids look like ``<tag>-<stream>-<sequence>``:
 from __future__ import annotations
 
 import secrets
-from collections import deque
 from dataclasses import dataclass
-from itertools import islice
 from typing import Final, Protocol
 
 __all__ = [
@@ -119,7 +117,9 @@ class MemoryEventLog:
         self.tag = secrets.token_hex(_TAG_BYTES) if tag is None else tag
         self._max_events = max_events
         self._max_bytes = max_bytes
-        self._events: deque[LoggedEvent] = deque()
+        # A list, not a deque: an empty deque takes ~760 bytes, and every session with a
+        # stream open holds a log. Trimming the front of at most max_events is a memmove.
+        self._events: list[LoggedEvent] = []
         self._bytes = 0
         self._next_sequence = 1
 
@@ -139,10 +139,15 @@ class MemoryEventLog:
         sequence = self._next_sequence
         self._next_sequence += 1
         event = LoggedEvent(f"{self.tag}-{stream_id}-{sequence}", stream_id, sequence, data)
-        self._events.append(event)
+        events = self._events
+        events.append(event)
         self._bytes += len(data)
-        while len(self._events) > self._max_events or self._bytes > self._max_bytes:
-            self._bytes -= len(self._events.popleft().data)
+        if len(events) > self._max_events or self._bytes > self._max_bytes:
+            evicted = 0
+            while len(events) - evicted > self._max_events or self._bytes > self._max_bytes:
+                self._bytes -= len(events[evicted].data)
+                evicted += 1
+            del events[:evicted]
         return event
 
     def position_of(self, event_id: str) -> Position | None:
@@ -171,6 +176,4 @@ class MemoryEventLog:
         start = position.sequence + 1 - first
         stream_id = position.stream_id
         # Bounded by max_events: a scan of the log's tail, not of the session's history.
-        return [
-            event for event in islice(self._events, start, None) if event.stream_id == stream_id
-        ]
+        return [event for event in self._events[start:] if event.stream_id == stream_id]

@@ -13,7 +13,7 @@ what an event log keeps is ``ssemcp.state.events``'.
 The hot path (a POST holding a ``tools/call`` answered as JSON) runs the handler inline in the
 ASGI task: no task group, no queue, no extra task. A POST whose reply became SSE gets one
 helper task (it notices the client leaving and sends keepalive comments). A reader in another
-task (a GET stream) follows the session's event log, woken by an ``asyncio.Event``; the log is
+task (a GET stream) follows the session's event log, woken by a ``_Signal``; the log is
 the bounded buffer, so there is no queue at all.
 
 Resumption (spec: "If the client wishes to resume after a disconnection ... it SHOULD issue an
@@ -57,6 +57,7 @@ from ssemcp.http.asgi import (
     short_id,
 )
 from ssemcp.http.auth import PRINCIPAL_KEY
+from ssemcp.http.timeouts import Deadlines, resolution_for
 from ssemcp.jsonrpc import (
     JSONRPC_VERSION,
     ErrorResponse,
@@ -193,6 +194,62 @@ async def _drop(message: Message) -> None:
     """The session channel of a stateless request: there is no stream to put it on."""
 
 
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class _Signal:
+    """``asyncio.Event`` without its deque of waiters (~760 bytes per event), with a timeout
+    kept in a shared :class:`~ssemcp.http.timeouts.Deadlines` (a timer handle of uvloop's
+    takes ~560 bytes, an ``asyncio.timeout`` context more).
+
+    Every idle GET stream holds two (its stream's and its disconnect's) and waits on one, so
+    this is memory per stream; its readers wait one or two at a time.
+    """
+
+    __slots__ = ("_is_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._is_set = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._is_set
+
+    def set(self) -> None:
+        if self._is_set:
+            return
+        self._is_set = True
+        waiters, self._waiters = self._waiters, None
+        if waiters:
+            for waiter in waiters:
+                _wake(waiter)
+
+    def clear(self) -> None:
+        self._is_set = False
+
+    async def wait(self, deadlines: Deadlines, timeout_seconds: float) -> bool:
+        """Until set (True) or about ``timeout_seconds`` pass (False; up to the deadlines'
+        resolution late)."""
+        if self._is_set:
+            return True
+        waiter: asyncio.Future[None] = deadlines.loop.create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        deadlines.set(
+            waiter, deadlines.loop.time() + timeout_seconds, functools.partial(_wake, waiter)
+        )
+        try:
+            await waiter
+        finally:
+            deadlines.discard(waiter)
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+        return self._is_set
+
+
 class _Stream:
     """One SSE stream of a session: a POST's reply (1, 2, ...) or the standalone GET one (0).
 
@@ -209,7 +266,7 @@ class _Stream:
         self.is_finished = False
         self.reader: object | None = None
         # Set on every append, on finishing, on a new reader and when the session ends.
-        self.changed = asyncio.Event()
+        self.changed = _Signal()
 
     def attach(self, reader: object) -> None:
         self.reader = reader
@@ -511,6 +568,17 @@ class StreamableHTTPTransport:
         self._clock = clock
         self._sessions: dict[str, _Session] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        # When each idle GET stream is due a keepalive comment; made in the serving loop.
+        self._keepalive_deadlines: Deadlines | None = None
+
+    def _keepalives(self) -> Deadlines:
+        loop = asyncio.get_running_loop()
+        deadlines = self._keepalive_deadlines
+        if deadlines is None or deadlines.loop is not loop:
+            deadlines = self._keepalive_deadlines = Deadlines(
+                loop, resolution_for(self._keepalive_seconds)
+            )
+        return deadlines
 
     def _new_event_log(self) -> EventLog:
         return MemoryEventLog(self._max_logged_events, self._max_logged_bytes)
@@ -746,6 +814,8 @@ class StreamableHTTPTransport:
         session = found
         event_log = session.event_log
         raw_last_event_id = headers.get(LAST_EVENT_ID)
+        # This frame lives as long as the stream: keep nothing it no longer needs.
+        del headers
         stream: _Stream | None
         priming: LoggedEvent | None = None
         if raw_last_event_id is None:
@@ -782,7 +852,7 @@ class StreamableHTTPTransport:
             session.standalone_opened = True
 
         reader = object()
-        disconnected = asyncio.Event()
+        disconnected = _Signal()
         if stream is not None:
             # A resuming GET takes the stream over from a reader we have not yet seen leave.
             stream.attach(reader)
@@ -818,7 +888,7 @@ class StreamableHTTPTransport:
         stream: _Stream | None,
         position: Position,
         reader: object,
-        disconnected: asyncio.Event,
+        disconnected: _Signal,
         send: ASGISend,
     ) -> None:
         """Write what the log holds for the stream after ``position``, then follow it live.
@@ -852,10 +922,7 @@ class StreamableHTTPTransport:
                 if stream.changed.is_set():
                     continue  # it sent more while we wrote: one more read takes the rest
                 break
-            try:
-                async with asyncio.timeout(self._keepalive_seconds):
-                    await stream.changed.wait()
-            except TimeoutError:
+            if not await stream.changed.wait(self._keepalives(), self._keepalive_seconds):
                 await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
         if not disconnected.is_set():
             await send(_END_OF_BODY)
@@ -916,6 +983,8 @@ class StreamableHTTPTransport:
 
     def close(self) -> None:
         """End every session and the idle sweep (at server shutdown)."""
+        if self._keepalive_deadlines is not None:
+            self._keepalive_deadlines.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
@@ -928,7 +997,7 @@ class StreamableHTTPTransport:
 
 
 async def _wait_for_disconnect(
-    receive: ASGIReceive, disconnected: asyncio.Event, stream: _Stream | None
+    receive: ASGIReceive, disconnected: _Signal, stream: _Stream | None
 ) -> None:
     """Set ``disconnected`` (and wake the stream's reader) when the client goes away."""
     while (await receive())["type"] != "http.disconnect":
