@@ -409,6 +409,51 @@ async def test_long_post_stream_gets_keepalive_comments() -> None:
         assert b": ping\n\n" in body
 
 
+async def test_idle_get_stream_gets_keepalives_and_still_its_messages() -> None:
+    # The GET's task waits in receive() alone; a keepalive falling due and a message both
+    # wake it there, again and again.
+    gates = Gates()
+    server = build_server(gates)
+    async with serve(create_app(server, keepalive_seconds=0.05), server, gates) as running:
+        session_id = await running.initialize()
+        headers = {"accept": "text/event-stream", "mcp-session-id": session_id}
+        async with running.client.stream("GET", running.mcp, headers=headers) as stream:
+            chunks = stream.aiter_bytes()
+            body = b""
+            async with asyncio.timeout(STEP_DEADLINE_SECONDS):
+                while body.count(b": ping\n\n") < 2:
+                    body += await anext(chunks)
+                for round_number in range(3):
+
+                    @server.tool(name=f"added_{round_number}")
+                    async def added() -> str:
+                        return "new"
+
+                    body = b""
+                    while b"list_changed" not in body:
+                        body += await anext(chunks)
+
+
+async def test_a_get_stream_whose_client_left_gives_up_its_place() -> None:
+    gates = Gates()
+    server = build_server(gates)
+    async with serve(create_app(server), server, gates) as running:
+        session_id = await running.initialize()
+        headers = {"accept": "text/event-stream", "mcp-session-id": session_id}
+        async with running.client.stream("GET", running.mcp, headers=headers) as stream:
+            assert stream.status_code == 200
+            await anext(stream.aiter_bytes())  # the priming event: the stream is idle now
+        # Noticed by the idle reader itself (there is no other task watching for it), so a
+        # new GET is not a second stream for long.
+        async with asyncio.timeout(STEP_DEADLINE_SECONDS):
+            while True:
+                async with running.client.stream("GET", running.mcp, headers=headers) as again:
+                    if again.status_code == 200:
+                        break
+                    assert again.status_code == 409
+                await asyncio.sleep(0.02)
+
+
 async def test_short_post_stream_gets_no_keepalive(running: Running) -> None:
     session_id = await running.initialize()
     response = await running.client.post(

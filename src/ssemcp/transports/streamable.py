@@ -194,25 +194,15 @@ async def _drop(message: Message) -> None:
     """The session channel of a stateless request: there is no stream to put it on."""
 
 
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
-
-
 class _Signal:
-    """``asyncio.Event`` without its deque of waiters (~760 bytes per event), with a timeout
-    kept in a shared :class:`~ssemcp.http.timeouts.Deadlines` (a timer handle of uvloop's
-    takes ~560 bytes, an ``asyncio.timeout`` context more).
+    """A flag that calls its wakers when set: ``asyncio.Event`` without the deque of waiters
+    (~760 bytes per event; every idle GET stream holds one)."""
 
-    Every idle GET stream holds two (its stream's and its disconnect's) and waits on one, so
-    this is memory per stream; its readers wait one or two at a time.
-    """
-
-    __slots__ = ("_is_set", "_waiters")
+    __slots__ = ("_is_set", "_wakers")
 
     def __init__(self) -> None:
         self._is_set = False
-        self._waiters: list[asyncio.Future[None]] | None = None
+        self._wakers: list[Callable[[], None]] | None = None
 
     def is_set(self) -> bool:
         return self._is_set
@@ -221,33 +211,76 @@ class _Signal:
         if self._is_set:
             return
         self._is_set = True
-        waiters, self._waiters = self._waiters, None
-        if waiters:
-            for waiter in waiters:
-                _wake(waiter)
+        if self._wakers:
+            for wake in list(self._wakers):
+                wake()
 
     def clear(self) -> None:
         self._is_set = False
 
+    def add_waker(self, wake: Callable[[], None]) -> None:
+        if self._wakers is None:
+            self._wakers = []
+        self._wakers.append(wake)
+
+    def remove_waker(self, wake: Callable[[], None]) -> None:
+        if self._wakers is not None and wake in self._wakers:
+            self._wakers.remove(wake)
+
+
+class _Reader:
+    """A GET request's task following a stream, and the one wait it makes when idle.
+
+    It waits in ``receive()`` alone, for the client to leave, as the ceiling's stream does,
+    rather than keeping a second task for that: a change to the stream, or a keepalive
+    falling due, wakes it by cancelling that ``receive()``. (uvicorn's ``receive`` keeps
+    nothing across a cancelled wait.) That saves a task, its coroutine and a future per
+    idle stream. A cancellation that is not ours (shutdown) goes on as usual.
+    """
+
+    __slots__ = ("_is_parked", "_receive", "_task", "_timed_out", "_woken", "disconnected")
+
+    def __init__(self, receive: ASGIReceive) -> None:
+        self._receive = receive
+        self._task: asyncio.Task[object] | None = None
+        self._is_parked = False
+        self._woken = False
+        self._timed_out = False
+        self.disconnected = False
+
+    def wake(self) -> None:
+        """Called from anywhere: end the current wait, if there is one."""
+        if self._is_parked and not self._woken:
+            assert self._task is not None
+            self._woken = True
+            self._task.cancel()
+
+    def _time_out(self) -> None:
+        self._timed_out = True
+        self.wake()
+
     async def wait(self, deadlines: Deadlines, timeout_seconds: float) -> bool:
-        """Until set (True) or about ``timeout_seconds`` pass (False; up to the deadlines'
-        resolution late)."""
-        if self._is_set:
-            return True
-        waiter: asyncio.Future[None] = deadlines.loop.create_future()
-        if self._waiters is None:
-            self._waiters = []
-        self._waiters.append(waiter)
-        deadlines.set(
-            waiter, deadlines.loop.time() + timeout_seconds, functools.partial(_wake, waiter)
-        )
+        """Until woken, or the client leaves (``disconnected``): True; or until about
+        ``timeout_seconds`` pass: False."""
+        task = self._task = asyncio.current_task()
+        assert task is not None
+        self._timed_out = False
+        self._is_parked = True
+        deadlines.set(self, deadlines.loop.time() + timeout_seconds, self._time_out)
         try:
-            await waiter
+            while True:
+                # The first one may still be the (empty) request body.
+                if (await self._receive())["type"] == "http.disconnect":
+                    self.disconnected = True
+                    return True
+        except asyncio.CancelledError:
+            if not self._woken or task.uncancel() > 0:
+                raise
+            return not self._timed_out
         finally:
-            deadlines.discard(waiter)
-            if self._waiters is not None and waiter in self._waiters:
-                self._waiters.remove(waiter)
-        return self._is_set
+            self._is_parked = False
+            self._woken = False
+            deadlines.discard(self)
 
 
 class _Stream:
@@ -851,13 +884,11 @@ class StreamableHTTPTransport:
         if stream is session.standalone:
             session.standalone_opened = True
 
-        reader = object()
-        disconnected = _Signal()
+        reader = _Reader(receive)
         if stream is not None:
             # A resuming GET takes the stream over from a reader we have not yet seen leave.
             stream.attach(reader)
         session.busy += 1
-        watcher = asyncio.ensure_future(_wait_for_disconnect(receive, disconnected, stream))
         logger.debug("session %s: GET stream opened", short_id(session.session_id))
         try:
             await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
@@ -871,15 +902,12 @@ class StreamableHTTPTransport:
                         "more_body": True,
                     }
                 )
-            await self._follow(session, stream, position, reader, disconnected, send)
+            await self._follow(session, stream, position, reader, send)
         finally:
             if stream is not None:
                 stream.detach(reader)
             session.busy -= 1
             session.last_active = self._clock()
-            if not watcher.done():
-                watcher.cancel()
-            await asyncio.gather(watcher, return_exceptions=True)
             logger.debug("session %s: GET stream closed", short_id(session.session_id))
 
     async def _follow(
@@ -887,8 +915,7 @@ class StreamableHTTPTransport:
         session: _Session,
         stream: _Stream | None,
         position: Position,
-        reader: object,
-        disconnected: _Signal,
+        reader: _Reader,
         send: ASGISend,
     ) -> None:
         """Write what the log holds for the stream after ``position``, then follow it live.
@@ -910,11 +937,11 @@ class StreamableHTTPTransport:
             frames = [_frame(event) for event in events if event.data]
             if events:
                 position = Position(position.stream_id, events[-1].sequence)
-            if frames and not disconnected.is_set():
+            if frames and not reader.disconnected:
                 await send(
                     {"type": "http.response.body", "body": b"".join(frames), "more_body": True}
                 )
-            if disconnected.is_set():
+            if reader.disconnected:
                 return
             if stream is None or stream.reader is not reader or session.is_closed:
                 break
@@ -922,9 +949,18 @@ class StreamableHTTPTransport:
                 if stream.changed.is_set():
                     continue  # it sent more while we wrote: one more read takes the rest
                 break
-            if not await stream.changed.wait(self._keepalives(), self._keepalive_seconds):
+            if stream.changed.is_set():
+                continue  # changed while we wrote
+            stream.changed.add_waker(reader.wake)
+            try:
+                woken = await reader.wait(self._keepalives(), self._keepalive_seconds)
+            finally:
+                stream.changed.remove_waker(reader.wake)
+            if reader.disconnected:
+                return
+            if not woken:
                 await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
-        if not disconnected.is_set():
+        if not reader.disconnected:
             await send(_END_OF_BODY)
 
     # ------------------------------------------------------------------ DELETE
@@ -994,14 +1030,3 @@ class StreamableHTTPTransport:
             session.close()
         if sessions:
             logger.info("closed %d session(s)", len(sessions))
-
-
-async def _wait_for_disconnect(
-    receive: ASGIReceive, disconnected: _Signal, stream: _Stream | None
-) -> None:
-    """Set ``disconnected`` (and wake the stream's reader) when the client goes away."""
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    disconnected.set()
-    if stream is not None:
-        stream.changed.set()
