@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator
@@ -22,9 +23,14 @@ from live_server import live_app, wait_until
 
 from ssemcp import Context, Server
 from ssemcp.http import MCPApp, create_app
-from ssemcp.jsonrpc import Notification
-from ssemcp.sse import Event, SSEParser
-from ssemcp.transports.legacy_sse import LegacySSETransport, _Session
+from ssemcp.jsonrpc import Message, Notification, Response, serialize
+from ssemcp.sse import Event, SSEParser, encode_event
+from ssemcp.transports.legacy_sse import (
+    LegacySSETransport,
+    _message_event,
+    _NotificationEvents,
+    _Session,
+)
 
 # How long a test waits for one event before it fails (never hit when things work).
 EVENT_TIMEOUT_SECONDS = 10.0
@@ -416,31 +422,264 @@ async def test_hundred_sessions_each_get_only_their_own_answers(running: Running
         assert second["result"]["content"] == [{"type": "text", "text": f"session {index}"}]
 
 
+class HeldStream:
+    """A stream's ASGI ``send`` that records each body and holds the writes (not the end of
+    the response) while ``is_held``, as a client that stops reading would."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        self.ended = False
+        self._open = asyncio.Event()
+        self._open.set()
+        self._wrote = asyncio.Event()
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    @property
+    def written(self) -> bytes:
+        return b"".join(self.bodies)
+
+    async def send(self, message: Any) -> None:
+        if message["type"] != "http.response.body":
+            return
+        assert not self.ended, "a body after the end of the response"
+        if not message.get("more_body", False):
+            self.ended = True
+            return
+        await self._open.wait()
+        self.bodies.append(message["body"])
+        self._wrote.set()
+
+    async def wait_for(self, needle: bytes) -> None:
+        """Return once ``needle`` has been written (a body at all, for ``b""``)."""
+        async with asyncio.timeout(EVENT_TIMEOUT_SECONDS):
+            while needle not in self.written or not self.bodies:
+                self._wrote.clear()
+                await self._wrote.wait()
+
+
+def notification(name: str) -> Notification:
+    return Notification(f"notifications/{name}")
+
+
+async def open_session(max_queued_messages: int = 256) -> tuple[_Session, HeldStream]:
+    session = _Session(Server("unit", "0"), "session-id", None, max_queued_messages)
+    stream = HeldStream()
+    await session.open_stream(stream.send, b"endpoint-event")
+    return session, stream
+
+
 async def test_full_stream_makes_producers_wait_until_it_drains() -> None:
-    session = _Session(Server("backpressure", "0"), "session-id", None, max_queued_messages=1)
-    await session.send(Notification("notifications/first"))
-    waiting = asyncio.create_task(session.send(Notification("notifications/second")))
+    session, stream = await open_session(max_queued_messages=1)
+    stream.hold()
+    writing = asyncio.create_task(session.send(notification("first")))
     await settle()
+    # The first producer writes itself, the second queues, the third finds the queue full.
+    await asyncio.wait_for(session.send(notification("second")), EVENT_TIMEOUT_SECONDS)
+    waiting = asyncio.create_task(session.send(notification("third")))
+    await settle()
+    assert not writing.done()
     assert not waiting.done()
-    first = session.outbox.take()
-    await asyncio.wait_for(waiting, EVENT_TIMEOUT_SECONDS)
-    assert b"notifications/first" in first
-    assert b"notifications/second" in session.outbox.take()
+    assert session.queued_count == 1
+    stream.release()
+    await asyncio.wait_for(asyncio.gather(writing, waiting), EVENT_TIMEOUT_SECONDS)
+    await settle()
+    written = stream.written
+    assert written.startswith(b"endpoint-event")
+    assert (
+        written.index(b"notifications/first")
+        < written.index(b"notifications/second")
+        < written.index(b"notifications/third")
+    )
     session.close()
 
 
 async def test_closing_a_full_stream_frees_its_waiting_producers() -> None:
-    session = _Session(Server("backpressure", "0"), "session-id", None, max_queued_messages=1)
-    await session.send(Notification("notifications/first"))
-    waiting = asyncio.create_task(session.send(Notification("notifications/second")))
+    session, stream = await open_session(max_queued_messages=1)
+    stream.hold()
+    writing = asyncio.create_task(session.send(notification("first")))
+    await settle()
+    await session.send(notification("second"))
+    waiting = asyncio.create_task(session.send(notification("third")))
     await settle()
     assert not waiting.done()
     session.close()
     await asyncio.wait_for(waiting, EVENT_TIMEOUT_SECONDS)
-    assert len(session.outbox) == 1
     # Once closed, nothing more is queued.
-    await session.send(Notification("notifications/third"))
-    assert len(session.outbox) == 1
+    await session.send(notification("fourth"))
+    assert session.send_nowait(notification("fifth"))
+    assert session.queued_count == 1
+    stream.release()
+    await asyncio.wait_for(writing, EVENT_TIMEOUT_SECONDS)
+    await settle()
+    assert b"notifications/third" not in stream.written
+    assert b"notifications/fourth" not in stream.written
+
+
+async def test_send_nowait_refuses_when_the_queue_is_full() -> None:
+    session, stream = await open_session(max_queued_messages=1)
+    stream.hold()
+    assert session.send_nowait(notification("first"))
+    await settle()  # the flusher is now writing "first"
+    assert session.send_nowait(notification("second"))
+    assert not session.send_nowait(notification("third"))
+    stream.release()
+    await stream.wait_for(b"notifications/second")
+    session.close()
+
+
+async def test_a_producer_cancelled_mid_write_does_not_take_queued_events_with_it() -> None:
+    session, stream = await open_session()
+    stream.hold()
+    writing = asyncio.create_task(session.send(notification("cancelled")))
+    await settle()
+    await session.send(notification("queued"))
+    writing.cancel()
+    await asyncio.gather(writing, return_exceptions=True)
+    stream.release()
+    await stream.wait_for(b"notifications/queued")
+    assert b"notifications/cancelled" not in stream.written
+    session.close()
+
+
+async def test_messages_sent_before_the_endpoint_event_come_after_it() -> None:
+    session = _Session(Server("unit", "0"), "session-id", None, 256)
+    early = asyncio.create_task(session.send(notification("early")))
+    assert session.send_nowait(notification("earlier-still"))
+    await settle()
+    stream = HeldStream()
+    await session.open_stream(stream.send, b"endpoint-event")
+    await asyncio.wait_for(early, EVENT_TIMEOUT_SECONDS)
+    await stream.wait_for(b"notifications/early")
+    assert stream.bodies[0] == b"endpoint-event"
+    session.close()
+
+
+async def test_a_slow_reader_does_not_hold_up_a_fan_out_to_the_others() -> None:
+    server = Server("unit", "0")
+    transport = LegacySSETransport(server)
+    slow, slow_stream = await open_transport_stream(transport)
+    fast, fast_stream = await open_transport_stream(transport)
+    slow_stream.hold()
+    update = notification("resources/updated")
+    assert slow.session.send_nowait(update)
+    assert fast.session.send_nowait(update)
+    await fast_stream.wait_for(b"notifications/resources/updated")
+    assert b"notifications/resources/updated" not in slow_stream.written
+    slow_stream.release()
+    await slow_stream.wait_for(b"notifications/resources/updated")
+    transport.close()
+    await asyncio.wait_for(asyncio.gather(slow.task, fast.task), EVENT_TIMEOUT_SECONDS)
+
+
+@dataclass
+class TransportStream:
+    """A ``GET /sse`` served by ``handle_stream`` in a task, on fake ASGI callables."""
+
+    task: asyncio.Task[None]
+    session: _Session
+    disconnect: asyncio.Event
+
+
+async def open_transport_stream(
+    transport: LegacySSETransport,
+) -> tuple[TransportStream, HeldStream]:
+    stream = HeldStream()
+    disconnect = asyncio.Event()
+    request_sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal request_sent
+        if not request_sent:
+            request_sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await disconnect.wait()
+        return {"type": "http.disconnect"}
+
+    before = set(transport._sessions)
+    scope = {"type": "http", "method": "GET", "path": "/sse", "query_string": b""}
+    task = asyncio.create_task(transport.handle_stream(scope, receive, stream.send))
+    await stream.wait_for(b"")
+    (session_id,) = set(transport._sessions) - before
+    return TransportStream(task, transport._sessions[session_id], disconnect), stream
+
+
+async def test_closing_a_stream_ends_its_response_after_a_waiting_write() -> None:
+    transport = LegacySSETransport(Server("unit", "0"))
+    opened, stream = await open_transport_stream(transport)
+    stream.hold()
+    # A producer that is not one of the session's requests (those are cancelled): its write
+    # goes on, and the response may end only after it.
+    writing = asyncio.create_task(opened.session.send(notification("reply")))
+    await settle()
+    transport.close()
+    await settle()
+    assert not opened.task.done()
+    assert not stream.ended
+    stream.release()
+    await asyncio.wait_for(asyncio.gather(opened.task, writing), EVENT_TIMEOUT_SECONDS)
+    assert stream.ended
+    assert b"notifications/reply" in stream.written
+    assert transport.session_count == 0
+
+
+async def test_a_disconnect_while_a_write_waits_ends_the_stream_after_it() -> None:
+    transport = LegacySSETransport(Server("unit", "0"))
+    opened, stream = await open_transport_stream(transport)
+    stream.hold()
+    writing = asyncio.create_task(opened.session.send(notification("reply")))
+    await settle()
+    opened.disconnect.set()
+    await settle()
+    assert not opened.task.done()
+    assert not stream.ended
+    stream.release()
+    await asyncio.wait_for(asyncio.gather(opened.task, writing), EVENT_TIMEOUT_SECONDS)
+    assert stream.ended
+    assert b"notifications/reply" in stream.written
+    assert transport.session_count == 0
+
+
+async def test_closing_a_stream_drops_what_its_queue_still_holds() -> None:
+    transport = LegacySSETransport(Server("unit", "0"))
+    opened, stream = await open_transport_stream(transport)
+    stream.hold()
+    assert opened.session.send_nowait(notification("written"))
+    await settle()
+    assert opened.session.send_nowait(notification("queued"))
+    transport.close()
+    stream.release()
+    await asyncio.wait_for(opened.task, EVENT_TIMEOUT_SECONDS)
+    assert stream.ended
+    assert b"notifications/queued" not in stream.written
+
+
+async def test_a_fanned_out_notification_is_encoded_once_per_loop_turn() -> None:
+    events = _NotificationEvents()
+    update = Notification("notifications/resources/updated", {"uri": "a://1"})
+    first = events.encode(update)
+    assert events.encode(update) is first
+    await settle()
+    # A message object changed and sent again later is not sent stale.
+    assert update.params is not None
+    update.params["uri"] = "a://2"
+    assert b"a://2" in events.encode(update)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        Notification("notifications/message", {"data": "line one\nline two\r\nthree\rfour"}),
+        Notification("notifications/message", {"data": "caf\u00e9 \u2028 \U0001f600"}),
+        Response(1, {"content": [{"type": "text", "text": "x" * 1000}]}),
+    ],
+)
+def test_message_event_is_what_encode_event_builds(message: Message) -> None:
+    assert _message_event(message) == encode_event(serialize(message).decode(), event="message")
 
 
 async def test_shutdown_ends_open_streams(running: Running) -> None:
@@ -494,7 +733,9 @@ async def test_post_after_stream_closed_gets_404(running: Running) -> None:
     assert response.status_code == 404
 
 
-async def test_closing_the_stream_cancels_running_requests(running: Running) -> None:
+async def test_closing_the_stream_cancels_running_requests(
+    running: Running, caplog: pytest.LogCaptureFixture
+) -> None:
     async with running.open_stream() as stream:
         await running.initialize(stream)
         response = await running.post(
@@ -503,6 +744,21 @@ async def test_closing_the_stream_cancels_running_requests(running: Running) -> 
         )
         assert response.status_code == 202
     await asyncio.wait_for(running.probes.slow_cancelled.wait(), EVENT_TIMEOUT_SECONDS)
+    # The request ran on in its POST's task after the 202: its cancellation is the session's
+    # normal end, never an error the ASGI server would log.
+    await settle()
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+async def test_post_with_a_percent_encoded_session_id_finds_the_session(running: Running) -> None:
+    async with running.open_stream() as stream:
+        encoded = "".join(f"%{ord(character):02X}" for character in stream.session_id)
+        response = await running.client.post(
+            running.url + "/messages/?cache=1&session_id=" + encoded,
+            json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        )
+        assert response.status_code == 202
+        assert (await stream.message())["id"] == 1
 
 
 async def test_bad_body_gets_400_parse_error_and_session_stays_usable(running: Running) -> None:

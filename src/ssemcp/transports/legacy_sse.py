@@ -11,9 +11,10 @@ is ``ssemcp.http.auth``'s, and whether a proxy's ``X-Forwarded-Prefix`` is belie
 ``ssemcp.http.proxy``'s: both leave their verdict in the scope, and a session is bound to the
 principal of the GET that opened it.
 
-Producers (a request's task, a handler's progress report, a server-wide list_changed) and the
-consumer (the GET's task) really are apart here, so the stream is fed by a bounded outbox. When
-it is full, producers wait (the client is slow, not gone); a closed session frees them.
+Producers (a request's task, a handler's progress report, a server-wide list_changed) write
+onto the stream themselves, one at a time; events that arrive while a write is under way wait
+in a bounded queue. When it is full, producers wait (the client is slow, not gone); a closed
+session frees them. The GET's own task only watches for the disconnect.
 
 There is no shared transport object per client: every GET builds its own session, so one
 client's replies can never reach another's stream (modelcontextprotocol/typescript-sdk #204).
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import re
 import secrets
 from collections.abc import Sequence
 from typing import Final
@@ -34,6 +36,7 @@ from ssemcp.http.asgi import (
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
     SSE_HEADERS,
+    ASGIMessage,
     ASGIReceive,
     ASGISend,
     Headers,
@@ -79,6 +82,18 @@ _MAX_QUERY_FIELDS: Final = 8
 # sub-delims, ":" and "@"); ``quote`` escapes anything else in root_path.
 _PATH_SAFE: Final = "/-._~!$&'()*+,;=:@"
 
+# token_urlsafe's alphabet (RFC 4648 section 5, "base64url"). A query that is our parameter
+# alone with such a value means to parse_qsl exactly what it says (nothing to split, nothing
+# to unquote), so the usual POST skips parse_qsl's work.
+_PLAIN_SESSION_QUERY: Final = re.compile(rb"session_id=([A-Za-z0-9_-]+)")
+# Idle streams are found by one sweep of every session this many times per keepalive period,
+# not by a timer per stream (a uvloop timer handle is ~500 bytes, a twentieth of an idle
+# stream's cost): a comment goes out after between 1 and 1.2 periods of silence, still well
+# inside the proxy timeouts that DEFAULT_KEEPALIVE_SECONDS is chosen for.
+_KEEPALIVE_SWEEPS_PER_PERIOD: Final = 5
+_MESSAGE_EVENT_START: Final = b"event: message\ndata: "
+_EVENT_END: Final = b"\n\n"
+
 _ACCEPTED_BODY: Final = b"Accepted"
 _ACCEPTED_HEADERS: Final = [
     (b"content-type", b"text/plain; charset=utf-8"),
@@ -111,82 +126,104 @@ MESSAGE_METHOD_NOT_ALLOWED: Final = HTTPError(
 )
 
 
-class _Outbox:
-    """A stream's events waiting to be written: bounded, one reader, waiting writers.
+class _NotificationEvents:
+    """The event bytes of the notification being fanned out, encoded once for every session.
 
-    Not an ``asyncio.Queue``: the stream's loop would need a task per ``get()`` to wait for
-    an event *or* its keepalive *or* the end. Here the reader waits on one future that a
-    writer, the keepalive timer or :meth:`close` resolves, and takes everything queued as
-    one write.
+    A server-wide notification (``resources/updated`` to every subscriber, ``list_changed``)
+    reaches each session's :meth:`_Session.send_nowait` as the same object, one call after
+    another; serializing it once instead of once per session is most of a fan-out's cost.
+    The entry is dropped at the next turn of the loop, so a message object that is changed
+    and sent again later is encoded afresh, and a large one is not kept alive.
     """
 
-    __slots__ = ("_events", "_limit", "_reader", "_writers", "is_closed")
+    __slots__ = ("_event", "_message")
 
-    def __init__(self, limit: int) -> None:
-        self._events: collections.deque[bytes] = collections.deque()
-        self._limit = limit
-        self._reader: asyncio.Future[None] | None = None
-        self._writers: collections.deque[asyncio.Future[None]] = collections.deque()
-        self.is_closed = False
+    def __init__(self) -> None:
+        self._message: Message | None = None
+        self._event = b""
 
-    def __len__(self) -> int:
-        return len(self._events)
+    def encode(self, message: Message) -> bytes:
+        if message is self._message:
+            return self._event
+        event = _message_event(message)
+        if self._message is None:
+            asyncio.get_running_loop().call_soon(self._forget)
+        self._message = message
+        self._event = event
+        return event
 
-    def offer(self, event: bytes) -> bool:
-        """Queue ``event`` if there is room (or drop it if closed); False when full."""
-        if self.is_closed:
-            return True
-        if len(self._events) >= self._limit:
-            return False
-        self._events.append(event)
-        _wake(self._reader)
-        return True
+    def _forget(self) -> None:
+        self._message = None
+        self._event = b""
 
-    async def put(self, event: bytes) -> None:
-        """Queue ``event``, waiting while the outbox is full (backpressure) until it closes."""
+
+class _Flusher:
+    """Writes out the queues of streams that nobody is writing, many streams per task.
+
+    A fan-out queues one event on each of a thousand idle streams at once; a task per stream
+    to write it (about 3 µs each to create and run, on CPython 3.11) would cost more than the
+    writes. One task writes them one after another instead, as the ceiling app of our
+    benchmarks does. The catch is a slow reader: a ``send`` that waits for the socket to
+    drain would hold up every stream behind it. So each run of the task arms a callback for
+    the next turn of the loop; the task gives the loop a turn only when a write waits, so if
+    the callback finds the run still going, a write is waiting, and a new run takes over the
+    streams still to be written while the old one finishes its stream and stops.
+    """
+
+    __slots__ = ("_runner", "_sessions")
+
+    def __init__(self) -> None:
+        self._sessions: collections.deque[_Session] = collections.deque()
+        self._runner: asyncio.Task[None] | None = None
+
+    def add(self, session: _Session) -> None:
+        """Write ``session``'s queue soon (the session is marked as being written)."""
+        self._sessions.append(session)
+        if self._runner is None:
+            self._start()
+
+    def _start(self) -> None:
         loop = asyncio.get_running_loop()
-        while not self.offer(event):
-            room = loop.create_future()
-            self._writers.append(room)
-            try:
-                await room
-            finally:
-                if room in self._writers:
-                    self._writers.remove(room)
+        runner = self._runner = loop.create_task(self._run())
+        loop.call_soon(self._take_over_if_waiting, runner)
 
-    def take(self) -> bytes:
-        """Everything queued, as one write; wakes writers waiting for room."""
-        events = self._events
-        body = events.popleft() if len(events) == 1 else b"".join(events)
-        events.clear()
-        while self._writers:
-            _wake(self._writers.popleft())
-        return body
+    def _take_over_if_waiting(self, runner: asyncio.Task[None]) -> None:
+        if self._runner is runner and not runner.done():
+            self._start()
 
-    async def wait(self, timeout_seconds: float) -> None:
-        """Return when an event is queued, the outbox closes, or ``timeout_seconds`` pass."""
-        if self._events or self.is_closed:
-            return
-        loop = asyncio.get_running_loop()
-        reader = self._reader = loop.create_future()
-        timer = loop.call_later(timeout_seconds, _wake, reader)
+    async def _run(self) -> None:
+        runner = asyncio.current_task()
+        assert runner is not None
+        sessions = self._sessions
         try:
-            await reader
+            while sessions and self._runner is runner:
+                session = sessions.popleft()
+                try:
+                    await session.write_queued(runner)
+                except asyncio.CancelledError:
+                    if not session.is_closed:
+                        raise
+                    # close() interrupted the write that waited for its client: that stream
+                    # is over, the others are not.
+                    runner.uncancel()
+                except Exception:
+                    # A bug of ours or of the ASGI server's; the streams behind this one must
+                    # still be written, or their ends would wait for them for ever.
+                    logger.exception(
+                        "session %s: writing its stream failed", short_id(session.session_id)
+                    )
         finally:
-            timer.cancel()
-            self._reader = None
-
-    def close(self) -> None:
-        self.is_closed = True
-        _wake(self._reader)
-        while self._writers:
-            _wake(self._writers.popleft())
+            if self._runner is runner:
+                self._runner = None
 
 
 def _message_event(message: Message | Sequence[Message]) -> bytes:
     # spec 2024-11-05 basic/transports, "HTTP with SSE": "Server messages are sent as SSE
     # message events, with the message content encoded as JSON in the event data."
-    return encode_event(serialize(message).decode(), event="message")
+    # ``serialize`` writes compact JSON, which escapes every CR and LF, so the payload is one
+    # data line as it is: the bytes ``encode_event(..., event="message")`` would build,
+    # without decoding and encoding the payload again.
+    return _MESSAGE_EVENT_START + serialize(message) + _EVENT_END
 
 
 def _wake(waiter: asyncio.Future[None] | None) -> None:
@@ -194,30 +231,119 @@ def _wake(waiter: asyncio.Future[None] | None) -> None:
         waiter.set_result(None)
 
 
+def _body(chunk: bytes) -> ASGIMessage:
+    return {"type": "http.response.body", "body": chunk, "more_body": True}
+
+
 class _Session:
-    """One ``GET /sse``: its connection, its stream's outbox, its running requests."""
+    """One ``GET /sse``: its connection, its stream, its running requests.
+
+    The stream is written by whoever has something to say, as the ceiling app of our
+    benchmarks writes straight onto a stream from the POST's task: a producer that finds
+    nobody writing awaits the stream's ``send`` itself; one that finds a write under way
+    queues its event, and the queue goes out as one write from the transport's
+    :class:`_Flusher`, so that a producer cancelled mid-write never takes other producers'
+    events down with it. The queue is bounded: when it is full, producers wait (the client
+    is slow, not gone); a closed session frees them. The stream's own task only waits for the
+    disconnect, so an idle stream costs that one task, this object and its connection.
+    """
 
     __slots__ = (
+        "_flusher",
+        "_flushing_task",
+        "_is_writing",
+        "_last_write_time",
+        "_max_queued_messages",
+        "_notification_events",
+        "_queued",
+        "_room_waiters",
+        "_send",
+        "_stream_task",
+        "_writer_idle",
         "connection",
         "is_closed",
-        "outbox",
         "principal",
         "request_tasks",
         "session_id",
     )
 
     def __init__(
-        self, server: Server, session_id: str, principal: str | None, max_queued_messages: int
+        self,
+        server: Server,
+        session_id: str,
+        principal: str | None,
+        max_queued_messages: int,
+        notification_events: _NotificationEvents | None = None,
+        flusher: _Flusher | None = None,
     ) -> None:
         self.session_id = session_id
         self.principal = principal
-        self.outbox = _Outbox(max_queued_messages)
         self.is_closed = False
-        self.request_tasks: set[asyncio.Task[None]] = set()
+        # The tasks running this session's requests; made by the first request, as most
+        # streams of a busy server sit idle.
+        self.request_tasks: set[asyncio.Task[object]] | None = None
+        self._max_queued_messages = max_queued_messages
+        self._notification_events = notification_events or _NotificationEvents()
+        self._send: ASGISend | None = None
+        # Events waiting for the write under way to end, oldest first.
+        self._queued: list[bytes] = []
+        self._room_waiters: list[asyncio.Future[None]] | None = None
+        # True from the start: until the endpoint event is out (open_stream), the stream's
+        # task is the writer, so nothing can overtake the event that must come first.
+        self._is_writing = True
+        self._flusher = flusher or _Flusher()
+        # The flusher's task while it writes this stream's queue, for close() to interrupt.
+        self._flushing_task: asyncio.Task[None] | None = None
+        self._writer_idle: asyncio.Future[None] | None = None
+        self._stream_task: asyncio.Task[object] | None = None
+        self._last_write_time = 0.0
         self.connection = ServerConnection(server, self.send, send_nowait=self.send_nowait)
 
+    @property
+    def queued_count(self) -> int:
+        """Events queued behind the write under way."""
+        return len(self._queued)
+
+    # ------------------------------------------------------------------ the stream's task
+
+    async def open_stream(self, send: ASGISend, endpoint: bytes) -> None:
+        """Start the response with the ``endpoint`` event, then send what came meanwhile."""
+        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+        await send(_body(endpoint))
+        self._send = send
+        self._writer_done()
+
+    def holding(self) -> asyncio.Task[object]:
+        """Called by the stream's task as it starts waiting for the disconnect: from then on
+        :meth:`close` ends that wait by cancelling it."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._stream_task = task
+        return task
+
+    def released(self) -> None:
+        """The stream's task no longer waits: :meth:`close` must not cancel it."""
+        self._stream_task = None
+
+    async def finish_writing(self) -> None:
+        """Wait until no write is under way, so that the response can end after it."""
+        loop = asyncio.get_running_loop()
+        while self._is_writing:
+            waiter = self._writer_idle = loop.create_future()
+            await waiter
+
+    def ping_if_idle(self, idle_since: float) -> None:
+        """Send a keepalive comment if nothing was written since ``idle_since`` (loop time)."""
+        if not self._is_writing and self._last_write_time <= idle_since and not self.is_closed:
+            self._queued.append(KEEPALIVE)
+            self._is_writing = True
+            self._flusher.add(self)
+
+    # ------------------------------------------------------------------ producers
+
     async def send(self, message: Message | Sequence[Message]) -> None:
-        """Queue ``message`` for the stream; wait while the queue is full, until it closes.
+        """Write ``message`` on the stream, or queue it behind the write under way; wait while
+        the queue is full, until the session closes.
 
         spec 2024-11-05 basic/transports, "HTTP with SSE": "Server messages are sent as SSE
         ``message`` events, with the message content encoded as JSON in the event data."
@@ -227,21 +353,93 @@ class _Session:
             # client left; the session's end cancels it soon enough.
             logger.debug("session %s: closed, dropped a message", short_id(self.session_id))
             return
-        # Backpressure: a full outbox means a slow reader, so wait rather than drop a reply.
-        await self.outbox.put(_message_event(message))
+        event = _message_event(message)
+        while self._is_writing:
+            if len(self._queued) < self._max_queued_messages:
+                self._queued.append(event)
+                return
+            # Backpressure: a full queue means a slow reader, so wait rather than drop.
+            await self._room()
+            if self.is_closed:
+                return
+        # Nobody is writing, so nothing is queued either: this event is next on the wire.
+        send = self._send
+        assert send is not None  # open_stream sets it before anyone else may write
+        self._is_writing = True
+        try:
+            await send(_body(event))
+        finally:
+            self._writer_done()
 
     def send_nowait(self, message: Message) -> bool:
-        """:meth:`send` if the outbox has room (or the session is closed); else False."""
-        return self.is_closed or self.outbox.offer(_message_event(message))
+        """:meth:`send` if the queue has room (or the session is closed); else False."""
+        if self.is_closed:
+            return True
+        if len(self._queued) >= self._max_queued_messages:
+            return False
+        self._queued.append(self._notification_events.encode(message))
+        if not self._is_writing:
+            self._is_writing = True
+            self._flusher.add(self)
+        return True
+
+    async def _room(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        if self._room_waiters is None:
+            self._room_waiters = []
+        self._room_waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if waiter in self._room_waiters:
+                self._room_waiters.remove(waiter)
+
+    def _writer_done(self) -> None:
+        """The write under way has ended: hand what was queued meanwhile to the flusher."""
+        self._last_write_time = asyncio.get_running_loop().time()
+        if self._queued and not self.is_closed:
+            self._flusher.add(self)
+            return
+        self._is_writing = False
+        _wake(self._writer_idle)
+
+    async def write_queued(self, flushing_task: asyncio.Task[None]) -> None:
+        """Write out the queue, as :class:`_Flusher`'s ``flushing_task``; then stop writing."""
+        send = self._send
+        assert send is not None
+        self._flushing_task = flushing_task
+        try:
+            while self._queued and not self.is_closed:
+                queued = self._queued
+                chunk = queued[0] if len(queued) == 1 else b"".join(queued)
+                queued.clear()
+                if self._room_waiters:
+                    for waiter in self._room_waiters:
+                        _wake(waiter)
+                await send(_body(chunk))
+            self._last_write_time = asyncio.get_running_loop().time()
+        finally:
+            self._flushing_task = None
+            self._is_writing = False
+            _wake(self._writer_idle)
+
+    # ------------------------------------------------------------------ lifetime
 
     def close(self) -> None:
         """End the session: the stream stops, running requests and waiting producers too."""
         if self.is_closed:
             return
         self.is_closed = True
-        self.outbox.close()
-        for task in self.request_tasks:
-            task.cancel()
+        if self._room_waiters:
+            for waiter in self._room_waiters:
+                _wake(waiter)
+        if self._flushing_task is not None:
+            self._flushing_task.cancel()
+        if self.request_tasks:
+            for task in self.request_tasks:
+                task.cancel()
+        if self._stream_task is not None:
+            self._stream_task.cancel()
         self.connection.close()
 
 
@@ -297,6 +495,11 @@ class LegacySSETransport:
         self._keepalive_seconds = keepalive_seconds
         self._endpoint_suffix = f"{MESSAGES_PATH}?{SESSION_ID_PARAMETER}="
         self._sessions: dict[str, _Session] = {}
+        self._notification_events = _NotificationEvents()
+        self._flusher = _Flusher()
+        # Runs while any stream is open (see _KEEPALIVE_SWEEPS_PER_PERIOD).
+        self._keepalive_sweep: asyncio.TimerHandle | None = None
+        self._keepalive_loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def session_count(self) -> int:
@@ -317,39 +520,82 @@ class LegacySSETransport:
         # Management"): "globally unique and cryptographically secure"; 24 bytes, URL-safe.
         session_id = secrets.token_urlsafe(24)
         session = _Session(
-            self._server, session_id, scope.get(PRINCIPAL_KEY), self._max_queued_messages
+            self._server,
+            session_id,
+            scope.get(PRINCIPAL_KEY),
+            self._max_queued_messages,
+            self._notification_events,
+            self._flusher,
         )
         self._sessions[session_id] = session
-        logger.info(
-            "session %s: SSE stream opened (%d open)", short_id(session_id), len(self._sessions)
-        )
+        # Per-session lines are DEBUG, like access logs (off by default).
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "session %s: SSE stream opened (%d open)", short_id(session_id), len(self._sessions)
+            )
         # spec 2024-11-05 basic/transports: "When a client connects, the server MUST send an
         # endpoint event containing a URI for the client to use for sending messages."
         endpoint = encode_event(
             _endpoint_prefix(scope) + self._endpoint_suffix + session_id, event="endpoint"
         )
-        watcher = asyncio.ensure_future(_close_on_disconnect(receive, session))
-        outbox = session.outbox
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-            await send({"type": "http.response.body", "body": endpoint, "more_body": True})
-            while True:
-                await outbox.wait(self._keepalive_seconds)
-                if session.is_closed:
-                    break
-                body = outbox.take() if outbox else KEEPALIVE
-                await send({"type": "http.response.body", "body": body, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        finally:
+            await session.open_stream(send, endpoint)
+            # This frame lives as long as the stream: keep only what it still needs.
+            del endpoint
+            if (
+                self._keepalive_sweep is None
+                or self._keepalive_loop is not asyncio.get_running_loop()
+            ):
+                # (A new loop: an app served again after its first loop closed.)
+                self._schedule_keepalive_sweep()
+            if not session.is_closed:
+                # Wait here, not in a coroutine of the session's: an idle stream keeps this
+                # task's frames alive, and one frame fewer is memory saved per stream.
+                task = session.holding()
+                try:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                except asyncio.CancelledError:
+                    if not session.is_closed:
+                        raise
+                    # close() cancelled the wait to end the stream: its normal end.
+                    task.uncancel()
+                finally:
+                    session.released()
             # spec 2024-11-05 basic/transports ends the exchange with "Close SSE connection":
             # the session goes with its stream, and a POST to it afterwards gets 404.
             self._sessions.pop(session_id, None)
             session.close()
-            watcher.cancel()
-            await asyncio.gather(watcher, return_exceptions=True)
-            logger.info(
-                "session %s: SSE stream closed (%d open)", short_id(session_id), len(self._sessions)
-            )
+            # A write under way (a reply awaiting the socket) must end before the response
+            # does: a body after the last one is an ASGI error.
+            await session.finish_writing()
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            self._sessions.pop(session_id, None)
+            session.close()
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "session %s: SSE stream closed (%d open)",
+                    short_id(session_id),
+                    len(self._sessions),
+                )
+
+    def _schedule_keepalive_sweep(self) -> None:
+        loop = self._keepalive_loop = asyncio.get_running_loop()
+        self._keepalive_sweep = loop.call_later(
+            self._keepalive_seconds / _KEEPALIVE_SWEEPS_PER_PERIOD, self._sweep_keepalives
+        )
+
+    def _sweep_keepalives(self) -> None:
+        """Send a keepalive comment on every stream silent for a keepalive period."""
+        self._keepalive_sweep = None
+        if not self._sessions:
+            # Stopped while no stream is open; the next stream starts it again.
+            return
+        idle_since = asyncio.get_running_loop().time() - self._keepalive_seconds
+        for session in self._sessions.values():
+            session.ping_if_idle(idle_since)
+        self._schedule_keepalive_sweep()
 
     # ------------------------------------------------------------------ POST /messages/
 
@@ -374,15 +620,7 @@ class LegacySSETransport:
             await UNKNOWN_SESSION.respond(send)
             return
 
-        if _has_request(payload):
-            if len(session.request_tasks) >= self._max_pending_requests:
-                await TOO_MANY_PENDING_REQUESTS.respond(send)
-                return
-            # The reply goes on the stream, so the POST need not wait for the handler.
-            task = asyncio.create_task(self._answer(session, payload))
-            session.request_tasks.add(task)
-            task.add_done_callback(session.request_tasks.discard)
-        else:
+        if not _has_request(payload):
             # Notifications and the client's responses (to sampling, elicitation) are cheap,
             # and their order matters (notifications/initialized before the next request):
             # hand them over before answering.
@@ -390,26 +628,49 @@ class LegacySSETransport:
             if reply is not None:
                 # An Invalid message: its error response goes where replies go.
                 await session.send(reply)
+            await send({"type": "http.response.start", "status": 202, "headers": _ACCEPTED_HEADERS})
+            await send({"type": "http.response.body", "body": _ACCEPTED_BODY})
+            return
+        request_tasks = session.request_tasks
+        if request_tasks is None:
+            request_tasks = session.request_tasks = set()
+        elif len(request_tasks) >= self._max_pending_requests:
+            await TOO_MANY_PENDING_REQUESTS.respond(send)
+            return
+        # The reply goes on the stream, so the POST is answered before the handler runs. The
+        # handler then runs on in this task (the ASGI server lets an app go on after its
+        # response, as background work does): no task of its own to start and to track.
         await send({"type": "http.response.start", "status": 202, "headers": _ACCEPTED_HEADERS})
         await send({"type": "http.response.body", "body": _ACCEPTED_BODY})
+        if session.is_closed:
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        request_tasks.add(task)
+        try:
+            reply = await session.connection.receive(payload)
+            if reply is not None:
+                await session.send(reply)
+        except asyncio.CancelledError:
+            if not session.is_closed:
+                raise
+            # The session's end cancelled the request (once for the session and once for the
+            # connection): the request is over, and the server must not see an error.
+            while task.uncancel():
+                pass
+        except Exception:
+            # ServerConnection turns handler failures into error replies; this is our bug.
+            logger.exception("session %s: answering a request failed", short_id(session.session_id))
+        finally:
+            request_tasks.discard(task)
 
     def _find_session(self, scope: Scope) -> _Session | HTTPError:
-        try:
-            fields = parse_qsl(
-                scope.get("query_string", b"").decode("latin-1"),
-                keep_blank_values=True,
-                strict_parsing=True,
-                errors="strict",
-                max_num_fields=_MAX_QUERY_FIELDS,
-            )
-        except ValueError:
-            return BAD_QUERY
-        session_ids = [value for name, value in fields if name == SESSION_ID_PARAMETER]
-        if not session_ids:
-            return MISSING_SESSION_ID
-        if len(session_ids) > 1:
-            return BAD_QUERY
-        session = self._sessions.get(session_ids[0])
+        query_string: bytes = scope.get("query_string", b"")
+        plain = _PLAIN_SESSION_QUERY.fullmatch(query_string)
+        session_id = plain[1].decode("ascii") if plain is not None else _session_id(query_string)
+        if isinstance(session_id, HTTPError):
+            return session_id
+        session = self._sessions.get(session_id)
         if session is None or session.is_closed:
             return UNKNOWN_SESSION
         if session.principal != scope.get(PRINCIPAL_KEY):
@@ -419,33 +680,36 @@ class LegacySSETransport:
             return UNKNOWN_SESSION
         return session
 
-    @staticmethod
-    async def _answer(
-        session: _Session, payload: Message | Invalid | list[Message | Invalid]
-    ) -> None:
-        """Run a request (or a batch holding one) and put its reply on the stream."""
-        try:
-            reply = await session.connection.receive(payload)
-            if reply is not None:
-                await session.send(reply)
-        except Exception:
-            # ServerConnection turns handler failures into error replies; this is our bug.
-            logger.exception("session %s: answering a request failed", short_id(session.session_id))
-
     # ------------------------------------------------------------------ lifetime
 
     def close(self) -> None:
         """End every session (at server shutdown); their streams end with them."""
         sessions = list(self._sessions.values())
         self._sessions.clear()
+        if self._keepalive_sweep is not None:
+            self._keepalive_sweep.cancel()
+            self._keepalive_sweep = None
         for session in sessions:
             session.close()
         if sessions:
             logger.info("closed %d SSE session(s)", len(sessions))
 
 
-async def _close_on_disconnect(receive: ASGIReceive, session: _Session) -> None:
-    """End ``session`` as soon as the client disconnects (ASGI ``http.disconnect``)."""
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    session.close()
+def _session_id(query_string: bytes) -> str | HTTPError:
+    """The one session id a query names, or the error to answer with."""
+    try:
+        fields = parse_qsl(
+            query_string.decode("latin-1"),
+            keep_blank_values=True,
+            strict_parsing=True,
+            errors="strict",
+            max_num_fields=_MAX_QUERY_FIELDS,
+        )
+    except ValueError:
+        return BAD_QUERY
+    session_ids = [value for name, value in fields if name == SESSION_ID_PARAMETER]
+    if not session_ids:
+        return MISSING_SESSION_ID
+    if len(session_ids) > 1:
+        return BAD_QUERY
+    return session_ids[0]
