@@ -834,3 +834,17 @@ def test_answered_inline_methods_also_refuse_an_id_in_flight(
     assert isinstance(action, Reply)
     assert isinstance(action.message, ErrorResponse)
     assert action.message.code == -32600
+
+
+def test_subscriptions_are_added_once_removed_once_and_dropped_together() -> None:
+    session = initialized_session()
+    assert session.subscriptions == set()
+    assert not session.unsubscribe("res://a")
+    assert session.subscribe("res://a")
+    assert not session.subscribe("res://a")
+    assert session.subscribe("res://b")
+    assert session.subscriptions == {"res://a", "res://b"}
+    assert session.unsubscribe("res://a")
+    assert not session.unsubscribe("res://a")
+    assert session.drop_subscriptions() == {"res://b"}
+    assert session.subscriptions == set()

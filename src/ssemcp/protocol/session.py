@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
@@ -100,6 +101,8 @@ _CAPABILITY_FOR_METHOD: Final = {
 }
 
 
+_NOTHING: Final[frozenset[str]] = frozenset()
+_NO_SUBSCRIPTIONS: Final[frozenset[str]] = _NOTHING
 # Methods answered by the session itself rather than dispatched to a handler.
 _ANSWERED_HERE: Final = frozenset({"initialize", "ping", "logging/setLevel"})
 
@@ -179,7 +182,9 @@ class ServerSession:
         self.client_capabilities: JSONObject = {}
         # None until logging/setLevel: then every message goes out.
         self.log_level: str | None = None
-        self.subscriptions: set[str] = set()
+        # Made by the first subscription: an empty set takes 216 bytes, and most sessions
+        # never subscribe.
+        self._subscriptions: set[str] | None = None
         # Inbound requests being handled; the value says whether the client cancelled it.
         self._in_flight: dict[RequestId, bool] = {}
         # Ids of requests we sent and still await. Ours are ints; a response whose id is the
@@ -190,7 +195,34 @@ class ServerSession:
         # The methods a request may name to be dispatched at once, with no other check than
         # its id: what the state and revision allow, less those answered here. Recomputed on
         # every change of state (see _dispatchable_in).
-        self._dispatchable: frozenset[str] = frozenset()
+        self._dispatchable: frozenset[str] = _NOTHING
+
+    @property
+    def subscriptions(self) -> AbstractSet[str]:
+        """The resource URIs this session is subscribed to."""
+        return _NO_SUBSCRIPTIONS if self._subscriptions is None else self._subscriptions
+
+    def subscribe(self, uri: str) -> bool:
+        """Add ``uri``; whether it is new."""
+        if self._subscriptions is None:
+            self._subscriptions = set()
+        elif uri in self._subscriptions:
+            return False
+        self._subscriptions.add(uri)
+        return True
+
+    def unsubscribe(self, uri: str) -> bool:
+        """Remove ``uri``; whether it was there."""
+        if self._subscriptions is None or uri not in self._subscriptions:
+            return False
+        self._subscriptions.discard(uri)
+        return True
+
+    def drop_subscriptions(self) -> AbstractSet[str]:
+        """Remove every subscription; return what there was."""
+        subscriptions = self.subscriptions
+        self._subscriptions = None
+        return subscriptions
 
     # ------------------------------------------------------------------ inbound
 
@@ -411,7 +443,7 @@ class ServerSession:
     def close(self) -> None:
         """End the session: nothing is accepted after this."""
         self.state = SessionState.CLOSED
-        self._dispatchable = frozenset()
+        self._dispatchable = _NOTHING
         self._outbound.clear()
         for request_id in self._in_flight:
             self._in_flight[request_id] = True

@@ -77,6 +77,11 @@ def _validation_message(what: str, exc: pydantic.ValidationError) -> str:
     return f"Invalid arguments for {what}: " + "; ".join(problems)
 
 
+async def _dropped(message: Message) -> None:
+    """The session channel of an ended session: nothing reaches anyone any more."""
+    logger.debug("the session has ended; dropped %s", type(message).__name__)
+
+
 def _name_and_arguments(request: Request) -> tuple[str, JSONObject]:
     """The ``name`` and ``arguments`` of a tools/call or prompts/get."""
     params = request.params or {}
@@ -296,9 +301,8 @@ class ServerConnection:
         if self.session.state is SessionState.CLOSED:
             return
         self.session.close()
-        for uri in self.session.subscriptions:
+        for uri in self.session.drop_subscriptions():
             self.server.subscription_removed(uri)
-        self.session.subscriptions.clear()
         for waiter in self._waiting.values():
             if not waiter.done():
                 waiter.set_exception(SessionClosed("the session ended"))
@@ -306,6 +310,12 @@ class ServerConnection:
         for task in self._running.values():
             task.cancel()
         self.server.detach(self)
+        # The transport's session object holds this connection, and these are its bound
+        # methods: dropping them breaks that cycle, so an ended session is freed at once by
+        # reference counting rather than left to the cyclic collector (a client that opens
+        # a session per call would otherwise feed it several objects per call).
+        self._send = _dropped
+        self._send_nowait = None
 
     # ------------------------------------------------------------------ methods
 
@@ -412,15 +422,13 @@ class ServerConnection:
         uri = self._uri(request)
         if self.server.find_resource(uri) is None:
             raise ResourceNotFound(f"Resource not found: {uri}", data={"uri": uri})
-        if uri not in self.session.subscriptions:
-            self.session.subscriptions.add(uri)
+        if self.session.subscribe(uri):
             self.server.subscription_added(uri)
         return {}
 
     async def _resources_unsubscribe(self, request: Request, send: Send) -> JSONObject:
         uri = self._uri(request)
-        if uri in self.session.subscriptions:
-            self.session.subscriptions.discard(uri)
+        if self.session.unsubscribe(uri):
             self.server.subscription_removed(uri)
         return {}
 
