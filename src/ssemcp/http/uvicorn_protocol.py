@@ -130,7 +130,8 @@ class BoundedProtocol(HttpToolsProtocol):
         self._chunk_bytes = len(data)
         if self._head_bytes is not None:
             self._head_bytes += self._chunk_bytes
-        super().data_received(data)
+        # The base class named, not super(): these callbacks run several times per request.
+        HttpToolsProtocol.data_received(self, data)
         # Measured after parsing: bytes of a head that completed in this chunk do not count.
         if (
             self._head_bytes is not None
@@ -140,8 +141,16 @@ class BoundedProtocol(HttpToolsProtocol):
             logger.warning("closed a connection: request head over %d bytes", self.max_header_bytes)
             self._refuse(_HEADERS_TOO_LARGE_RESPONSE)
             return
+        if self._in_body:
+            # Whether the body is complete, read from uvicorn's cycle (on_message_complete
+            # clears more_body) rather than in a callback of our own per request.
+            cycle = self.cycle
+            if cycle is None or not cycle.more_body:
+                self._in_body = False
+                if self._timing == "body":
+                    self._untime()
         # Only a read that leaves a request incomplete starts a deadline; the next one that
-        # completes it ends it (on_headers_complete, on_message_complete).
+        # completes it ends it (here, or on_headers_complete for a head).
         if self._in_head:
             if self._timing != "head":
                 self._time("head", self.header_timeout_seconds)
@@ -149,7 +158,7 @@ class BoundedProtocol(HttpToolsProtocol):
             self._time("body", self.body_timeout_seconds)
 
     def on_message_begin(self) -> None:
-        super().on_message_begin()
+        HttpToolsProtocol.on_message_begin(self)
         self._in_head = True
         if self._head_bytes is None:
             # A later request on a kept-alive (or pipelined) connection: a fresh bound,
@@ -180,13 +189,7 @@ class BoundedProtocol(HttpToolsProtocol):
                 self._head_too_large = True
                 raise _HeadTooLarge
         self._in_body = True
-        super().on_headers_complete()
-
-    def on_message_complete(self) -> None:
-        self._in_body = False
-        if self._timing is not None:
-            self._untime()
-        super().on_message_complete()
+        HttpToolsProtocol.on_headers_complete(self)
 
     # ------------------------------------------------------------------ helpers
 
