@@ -583,6 +583,29 @@ async def test_subscribers_alone_hear_of_updates() -> None:
     assert server.notify_resource_updated("test://items/1") == 0
 
 
+async def test_updates_reach_each_subscriber_once_until_it_leaves() -> None:
+    server = make_server()
+    first, second = FakeClient(server), FakeClient(server)
+    await first.initialize()
+    await second.initialize()
+    for client in (first, second, first):  # a repeated subscribe counts once
+        assert await client.result("resources/subscribe", {"uri": "test://items/1"}) == {}
+    assert server.subscriber_count("test://items/1") == 2
+    assert server.notify_resource_updated("test://items/1") == 2
+    update = Notification("notifications/resources/updated", {"uri": "test://items/1"})
+    assert await first.next_sent() == update
+    assert await second.next_sent() == update
+    first.connection.close()
+    assert server.subscriber_count("test://items/1") == 1
+    assert server.notify_resource_updated("test://items/1") == 1
+    assert await second.next_sent() == update
+    await asyncio.sleep(0)
+    assert first.sent == []
+    second.connection.close()
+    assert server.subscriber_count("test://items/1") == 0
+    assert server.notify_resource_updated("test://items/1") == 0
+
+
 async def test_subscribe_to_unknown_uri_is_refused(client: FakeClient) -> None:
     error = await client.error("resources/subscribe", {"uri": "test://missing"})
     assert error["code"] == -32002

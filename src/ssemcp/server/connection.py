@@ -302,7 +302,7 @@ class ServerConnection:
             return
         self.session.close()
         for uri in self.session.drop_subscriptions():
-            self.server.subscription_removed(uri)
+            self.server.subscription_removed(uri, self)
         for waiter in self._waiting.values():
             if not waiter.done():
                 waiter.set_exception(SessionClosed("the session ended"))
@@ -423,13 +423,13 @@ class ServerConnection:
         if self.server.find_resource(uri) is None:
             raise ResourceNotFound(f"Resource not found: {uri}", data={"uri": uri})
         if self.session.subscribe(uri):
-            self.server.subscription_added(uri)
+            self.server.subscription_added(uri, self)
         return {}
 
     async def _resources_unsubscribe(self, request: Request, send: Send) -> JSONObject:
         uri = self._uri(request)
         if self.session.unsubscribe(uri):
-            self.server.subscription_removed(uri)
+            self.server.subscription_removed(uri, self)
         return {}
 
     async def _prompts_list(self, request: Request, send: Send) -> JSONObject:

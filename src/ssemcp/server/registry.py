@@ -8,7 +8,6 @@ a ``Server`` only knows which connections are live, to tell them when its lists 
 
 from __future__ import annotations
 
-import collections
 import logging
 import re
 import weakref
@@ -147,7 +146,10 @@ class Server:
         self.prompts: dict[str, Prompt] = {}
         self._list_cache: dict[tuple[str, str], list[JSONObject]] = {}
         self._connections: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
-        self._subscribers: collections.Counter[str] = collections.Counter()
+        # The connections subscribed to each URI (dicts as ordered sets), so that a change
+        # reaches its subscribers without a look at every session. A connection leaves them
+        # when it closes (ServerConnection.close).
+        self._subscribed: dict[str, dict[ServerConnection, None]] = {}
         self._subscription_listeners: list[SubscriptionListener] = []
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
 
@@ -543,17 +545,18 @@ class Server:
     def notify_resource_updated(self, uri: str) -> int:
         """Tell every session subscribed to ``uri`` that it changed
         (``notifications/resources/updated``). Returns how many sessions were told."""
+        subscribed = self._subscribed.get(uri)
+        if not subscribed:
+            return 0
+        # One message object for every session: a transport may serialize it once for all.
         notification = Notification("notifications/resources/updated", {"uri": uri})
-        told = 0
-        for connection in list(self._connections):
-            if uri in connection.session.subscriptions:
-                connection.post(notification)
-                told += 1
-        return told
+        for connection in list(subscribed):
+            connection.post(notification)
+        return len(subscribed)
 
     def subscriber_count(self, uri: str) -> int:
         """How many live sessions are subscribed to ``uri``."""
-        return self._subscribers[uri]
+        return len(self._subscribed.get(uri, ()))
 
     def on_subscription_change(self, listener: SubscriptionListener) -> SubscriptionListener:
         """Register ``listener(uri, subscribers)``, called whenever the number of sessions
@@ -561,20 +564,22 @@ class Server:
         self._subscription_listeners.append(listener)
         return listener
 
-    def subscription_added(self, uri: str) -> None:
+    def subscription_added(self, uri: str, connection: ServerConnection) -> None:
         """Called by a connection when its session subscribes to ``uri``."""
-        self._subscribers[uri] += 1
+        self._subscribed.setdefault(uri, {})[connection] = None
         self._tell_subscription_listeners(uri)
 
-    def subscription_removed(self, uri: str) -> None:
+    def subscription_removed(self, uri: str, connection: ServerConnection) -> None:
         """Called by a connection when its session unsubscribes, or ends."""
-        self._subscribers[uri] -= 1
-        if self._subscribers[uri] <= 0:
-            del self._subscribers[uri]
+        subscribed = self._subscribed.get(uri)
+        if subscribed is not None:
+            subscribed.pop(connection, None)
+            if not subscribed:
+                del self._subscribed[uri]
         self._tell_subscription_listeners(uri)
 
     def _tell_subscription_listeners(self, uri: str) -> None:
-        count = self._subscribers[uri]
+        count = self.subscriber_count(uri)
         for listener in self._subscription_listeners:
             try:
                 listener(uri, count)
