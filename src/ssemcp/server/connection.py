@@ -128,6 +128,11 @@ class ServerConnection:
         self._background: dict[asyncio.Task[None], None] = {}
         server.attach(self)
 
+    @property
+    def running_count(self) -> int:
+        """Requests whose handlers are running now."""
+        return len(self._running)
+
     # ------------------------------------------------------------------ inbound
 
     def receive(

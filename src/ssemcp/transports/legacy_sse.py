@@ -263,7 +263,6 @@ class _Session:
         "connection",
         "is_closed",
         "principal",
-        "request_tasks",
         "session_id",
     )
 
@@ -279,9 +278,6 @@ class _Session:
         self.session_id = session_id
         self.principal = principal
         self.is_closed = False
-        # The tasks running this session's requests; made by the first request, as most
-        # streams of a busy server sit idle.
-        self.request_tasks: set[asyncio.Task[object]] | None = None
         self._max_queued_messages = max_queued_messages
         self._notification_events = notification_events or _NotificationEvents()
         self._send: ASGISend | None = None
@@ -435,9 +431,6 @@ class _Session:
                 _wake(waiter)
         if self._flushing_task is not None:
             self._flushing_task.cancel()
-        if self.request_tasks:
-            for task in self.request_tasks:
-                task.cancel()
         if self._stream_task is not None:
             self._stream_task.cancel()
         self.connection.close()
@@ -631,10 +624,9 @@ class LegacySSETransport:
             await send({"type": "http.response.start", "status": 202, "headers": _ACCEPTED_HEADERS})
             await send({"type": "http.response.body", "body": _ACCEPTED_BODY})
             return
-        request_tasks = session.request_tasks
-        if request_tasks is None:
-            request_tasks = session.request_tasks = set()
-        elif len(request_tasks) >= self._max_pending_requests:
+        # The connection knows the requests it is running (and cancels them when the session
+        # ends): no set of tasks of our own to keep.
+        if session.connection.running_count >= self._max_pending_requests:
             await TOO_MANY_PENDING_REQUESTS.respond(send)
             return
         # The reply goes on the stream, so the POST is answered before the handler runs. The
@@ -644,9 +636,6 @@ class LegacySSETransport:
         await send({"type": "http.response.body", "body": _ACCEPTED_BODY})
         if session.is_closed:
             return
-        task = asyncio.current_task()
-        assert task is not None
-        request_tasks.add(task)
         try:
             reply = await session.connection.receive(payload)
             if reply is not None:
@@ -654,15 +643,14 @@ class LegacySSETransport:
         except asyncio.CancelledError:
             if not session.is_closed:
                 raise
-            # The session's end cancelled the request (once for the session and once for the
-            # connection): the request is over, and the server must not see an error.
-            while task.uncancel():
-                pass
+            # The session's end cancelled the request (ServerConnection.close): the request
+            # is over, and the server must not see an error.
+            task = asyncio.current_task()
+            assert task is not None
+            task.uncancel()
         except Exception:
             # ServerConnection turns handler failures into error replies; this is our bug.
             logger.exception("session %s: answering a request failed", short_id(session.session_id))
-        finally:
-            request_tasks.discard(task)
 
     def _find_session(self, scope: Scope) -> _Session | HTTPError:
         query_string: bytes = scope.get("query_string", b"")
