@@ -47,6 +47,7 @@ from ssemcp.http.asgi import (
     DEFAULT_MAX_BODY_BYTES,
     JSON_CONTENT_TYPE,
     SSE_HEADERS,
+    ASGIMessage,
     ASGIReceive,
     ASGISend,
     Headers,
@@ -184,6 +185,19 @@ _ACCEPTED_HEADERS: Final = [(b"content-length", b"0")]
 def _accepts_json_and_sse(header: bytes) -> bool:
     types = media_types(header)
     return b"application/json" in types and b"text/event-stream" in types
+
+
+def _json_response_start(body: bytes, extra_headers: Sequence[tuple[bytes, bytes]]) -> ASGIMessage:
+    """The start of a 200 answer whose body is the JSON ``body``."""
+    return {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [
+            JSON_CONTENT_TYPE,
+            (b"content-length", str(len(body)).encode()),
+            *extra_headers,
+        ],
+    }
 
 
 def _frame(event: LoggedEvent) -> bytes:
@@ -750,17 +764,7 @@ class StreamableHTTPTransport:
         elif type(reply) is Response:
             # _send_reply's commonest case, inlined, and serialize()'s with it.
             body = dumps({"jsonrpc": JSONRPC_VERSION, "id": reply.id, "result": reply.result})
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [
-                        JSON_CONTENT_TYPE,
-                        (b"content-length", str(len(body)).encode()),
-                        *session_header,
-                    ],
-                }
-            )
+            await send(_json_response_start(body, session_header))
             await send({"type": "http.response.body", "body": body})
         else:
             await self._send_reply(send, reply, session_header)
@@ -817,17 +821,7 @@ class StreamableHTTPTransport:
             await send({"type": "http.response.body", "body": b""})
             return
         body = serialize(reply)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    JSON_CONTENT_TYPE,
-                    (b"content-length", str(len(body)).encode()),
-                    *extra_headers,
-                ],
-            }
-        )
+        await send(_json_response_start(body, extra_headers))
         await send({"type": "http.response.body", "body": body})
 
     # ------------------------------------------------------------------ GET
