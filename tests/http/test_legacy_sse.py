@@ -608,7 +608,10 @@ async def open_transport_stream(
     return TransportStream(task, transport._sessions[session_id], disconnect), stream
 
 
-async def test_closing_a_stream_ends_its_response_after_a_waiting_write() -> None:
+@pytest.mark.parametrize("ending", ["transport closes", "client disconnects"])
+async def test_a_stream_ending_while_a_write_waits_ends_its_response_after_it(
+    ending: str,
+) -> None:
     transport = LegacySSETransport(Server("unit", "0"))
     opened, stream = await open_transport_stream(transport)
     stream.hold()
@@ -616,24 +619,10 @@ async def test_closing_a_stream_ends_its_response_after_a_waiting_write() -> Non
     # goes on, and the response may end only after it.
     writing = asyncio.create_task(opened.session.send(notification("reply")))
     await settle()
-    transport.close()
-    await settle()
-    assert not opened.task.done()
-    assert not stream.ended
-    stream.release()
-    await asyncio.wait_for(asyncio.gather(opened.task, writing), EVENT_TIMEOUT_SECONDS)
-    assert stream.ended
-    assert b"notifications/reply" in stream.written
-    assert transport.session_count == 0
-
-
-async def test_a_disconnect_while_a_write_waits_ends_the_stream_after_it() -> None:
-    transport = LegacySSETransport(Server("unit", "0"))
-    opened, stream = await open_transport_stream(transport)
-    stream.hold()
-    writing = asyncio.create_task(opened.session.send(notification("reply")))
-    await settle()
-    opened.disconnect.set()
+    if ending == "transport closes":
+        transport.close()
+    else:
+        opened.disconnect.set()
     await settle()
     assert not opened.task.done()
     assert not stream.ended
