@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ssemcp.http.timeouts import Deadlines, resolution_for
+from ssemcp.http.timeouts import Deadlines, deadlines_in_running_loop, resolution_for
 
 RESOLUTION = 0.02
 
@@ -92,3 +92,15 @@ def test_resolution_is_a_tenth_of_the_bound_and_at_most_a_second() -> None:
             Deadlines(loop, 0)
     finally:
         loop.close()
+
+
+async def test_a_table_is_kept_on_its_loop_and_made_anew_on_another() -> None:
+    kept = deadlines_in_running_loop(None, 0.5)
+    assert kept.loop is asyncio.get_running_loop()
+    assert deadlines_in_running_loop(kept, 0.5) is kept
+    other_loop = asyncio.new_event_loop()
+    try:
+        stale = Deadlines(other_loop, RESOLUTION)
+        assert deadlines_in_running_loop(stale, 0.5) is not stale
+    finally:
+        other_loop.close()

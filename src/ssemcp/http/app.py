@@ -16,7 +16,6 @@ this server stops it (Starlette's ``TrustedHostMiddleware`` is the model for the
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Iterable
 from typing import Final
@@ -39,7 +38,7 @@ from ssemcp.http.timeouts import (
     DEFAULT_BODY_TIMEOUT_SECONDS,
     BodyDeadline,
     Deadlines,
-    resolution_for,
+    deadlines_in_running_loop,
 )
 from ssemcp.server.registry import Server
 from ssemcp.transports.legacy_sse import MESSAGES_PATH, SSE_PATH, LegacySSETransport
@@ -255,14 +254,11 @@ class MCPApp:
                 return
             # One deadline for the whole body, watched while a receive() waits: no task, no
             # timer of its own.
-            loop = asyncio.get_running_loop()
-            deadlines = self._body_deadlines
-            if deadlines is None or deadlines.loop is not loop:
-                deadlines = self._body_deadlines = Deadlines(
-                    loop, resolution_for(self._body_timeout_seconds)
-                )
+            deadlines = self._body_deadlines = deadlines_in_running_loop(
+                self._body_deadlines, self._body_timeout_seconds
+            )
             deadline = BodyDeadline(
-                receive, send, loop.time() + self._body_timeout_seconds, deadlines
+                receive, send, deadlines.loop.time() + self._body_timeout_seconds, deadlines
             )
             await self._http(scope, deadline.receive, deadline.send)
             if deadline.expired:

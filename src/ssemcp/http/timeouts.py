@@ -29,6 +29,7 @@ __all__ = [
     "REQUEST_TIMEOUT",
     "BodyDeadline",
     "Deadlines",
+    "deadlines_in_running_loop",
     "resolution_for",
 ]
 
@@ -118,6 +119,15 @@ class Deadlines:
                 logger.exception("a deadline callback failed")
         if self._entries:
             self._timer = self._loop.call_later(self._resolution, self._check)
+
+
+def deadlines_in_running_loop(existing: Deadlines | None, timeout_seconds: float) -> Deadlines:
+    """``existing`` if it runs on the running loop; else a new table for bounds of about
+    ``timeout_seconds`` (an app served again after its first loop closed gets a fresh one)."""
+    loop = asyncio.get_running_loop()
+    if existing is not None and existing.loop is loop:
+        return existing
+    return Deadlines(loop, resolution_for(timeout_seconds))
 
 
 class BodyDeadline:

@@ -39,7 +39,7 @@ from ssemcp.http.timeouts import (
     DEFAULT_BODY_TIMEOUT_SECONDS,
     DEFAULT_HEADER_TIMEOUT_SECONDS,
     Deadlines,
-    resolution_for,
+    deadlines_in_running_loop,
 )
 
 __all__ = [
@@ -107,15 +107,12 @@ class BoundedProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        deadlines = _DEADLINES.get(self.server_state)
-        if deadlines is None or deadlines.loop is not self.loop:
-            timeouts = [self.header_timeout_seconds]
-            if self.body_timeout_seconds is not None:
-                timeouts.append(self.body_timeout_seconds)
-            deadlines = _DEADLINES[self.server_state] = Deadlines(
-                self.loop, resolution_for(min(timeouts))
-            )
-        self._deadlines = deadlines
+        shortest = self.header_timeout_seconds
+        if self.body_timeout_seconds is not None:
+            shortest = min(shortest, self.body_timeout_seconds)
+        self._deadlines = _DEADLINES[self.server_state] = deadlines_in_running_loop(
+            _DEADLINES.get(self.server_state), shortest
+        )
         # The first request's head must arrive within the bound too, its first byte included:
         # an idle new connection is a Slowloris that has not started yet. (Between requests
         # uvicorn's own keep-alive timeout bounds an idle connection.)

@@ -58,7 +58,7 @@ from ssemcp.http.asgi import (
     short_id,
 )
 from ssemcp.http.auth import PRINCIPAL_KEY
-from ssemcp.http.timeouts import Deadlines, resolution_for
+from ssemcp.http.timeouts import Deadlines, deadlines_in_running_loop
 from ssemcp.jsonrpc import (
     JSONRPC_VERSION,
     ErrorResponse,
@@ -619,12 +619,9 @@ class StreamableHTTPTransport:
         self._keepalive_deadlines: Deadlines | None = None
 
     def _keepalives(self) -> Deadlines:
-        loop = asyncio.get_running_loop()
-        deadlines = self._keepalive_deadlines
-        if deadlines is None or deadlines.loop is not loop:
-            deadlines = self._keepalive_deadlines = Deadlines(
-                loop, resolution_for(self._keepalive_seconds)
-            )
+        deadlines = self._keepalive_deadlines = deadlines_in_running_loop(
+            self._keepalive_deadlines, self._keepalive_seconds
+        )
         return deadlines
 
     def _new_event_log(self) -> EventLog:
