@@ -257,9 +257,13 @@ def dumps(value: JSONValue) -> bytes:
             raise TypeError("not JSON-serializable: nested too deeply") from None
 
 
+_MESSAGE_TYPES: Final = frozenset({Request, Notification, Response, ErrorResponse})
+
+
 def serialize(message: Message | Sequence[Message]) -> bytes:
     """The bytes a message (or a batch of them) travels as: compact UTF-8 JSON, no newline."""
-    # A type test, not isinstance(message, Sequence): an ABC check costs more than the rest.
-    if type(message) is list or type(message) is tuple:
-        return dumps([to_object(item) for item in message])
-    return dumps(to_object(message))  # type: ignore[arg-type]
+    # A test of the exact type, not isinstance(message, Sequence): an ABC check costs more
+    # than the rest. Anything that is not one message is a batch, whatever its sequence type.
+    if type(message) in _MESSAGE_TYPES:
+        return dumps(to_object(message))  # type: ignore[arg-type]
+    return dumps([to_object(item) for item in message])  # type: ignore[union-attr]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import math
+from typing import Any
 
 import pytest
 
@@ -637,3 +639,12 @@ def test_error_response_accessors_tolerate_a_malformed_error_object(
     response = ErrorResponse(1, error)
     assert response.code == code
     assert response.message == message
+
+
+@pytest.mark.parametrize("batch_type", [list, tuple, collections.deque])
+def test_any_sequence_of_messages_serializes_as_a_batch(batch_type: Any) -> None:
+    batch = batch_type([Response(1, {}), Notification("notifications/x")])
+    assert json.loads(serialize(batch)) == [
+        {"jsonrpc": "2.0", "id": 1, "result": {}},
+        {"jsonrpc": "2.0", "method": "notifications/x"},
+    ]
