@@ -67,7 +67,7 @@ class SessionState(enum.Enum):
     CLOSED = "closed"
 
     # Members are singletons, so identity hashing is exact; Enum's own __hash__ is Python
-    # code (hash of the name), and _ALLOWED_IN_STATE is looked up for every request.
+    # code (hash of the name), paid on every lookup in _ALLOWED_IN_STATE.
     __hash__ = object.__hash__
 
 
