@@ -112,16 +112,22 @@ def _split_port(authority: str) -> tuple[str, str | None]:
     return host, port
 
 
-class _Allowlist:
+class _Allowlist(dict[bytes, bool]):
     """Names that match with any port (``localhost``) or exactly (``localhost:8000``).
 
     ``*`` allows everything. Comparison ignores case (RFC 9110: hosts and schemes are
     case-insensitive).
+
+    Indexed by a raw header value, it answers whether the value is allowed and remembers the
+    answer: every request asks, a server is reached by a handful of names, and a remembered
+    answer is one dict lookup with no Python call. Bounded, so a client cycling values cannot
+    grow it.
     """
 
-    __slots__ = ("_allow_all", "_any_port", "_decisions", "_exact")
+    __slots__ = ("_allow_all", "_any_port", "_exact")
 
     def __init__(self, entries: Iterable[str]) -> None:
+        super().__init__()
         any_port: set[str] = set()
         exact: set[str] = set()
         self._allow_all = False
@@ -134,17 +140,11 @@ class _Allowlist:
             (any_port if port is None else exact).add(entry)
         self._any_port = frozenset(any_port)
         self._exact = frozenset(exact)
-        # The raw header values seen, and the answer: every request asks, and a server is
-        # reached by a handful of names. Bounded, so a client cycling values cannot grow it.
-        self._decisions: dict[bytes, bool] = {}
 
-    def allows_header(self, raw: bytes) -> bool:
-        """:meth:`allows` for a raw header value, remembered for the next request."""
-        decision = self._decisions.get(raw)
-        if decision is None:
-            decision = self.allows(raw.decode("latin-1"))
-            if len(self._decisions) < _MAX_REMEMBERED_DECISIONS:
-                self._decisions[raw] = decision
+    def __missing__(self, raw: bytes) -> bool:
+        decision = self.allows(raw.decode("latin-1"))
+        if len(self) < _MAX_REMEMBERED_DECISIONS:
+            self[raw] = decision
         return decision
 
     def allows(self, value: str) -> bool:
@@ -165,15 +165,13 @@ async def _healthy(send: ASGISend) -> None:
     await send({"type": "http.response.body", "body": _HEALTH_BODY})
 
 
-def _route_path(scope: Scope) -> str:
+def _route_path(path: str, root_path: str) -> str:
     """The path below the app's mount point.
 
     ASGI "HTTP Connection Scope": ``path`` includes ``root_path`` (uvicorn ``--root-path``
     prepends it), so routes match on what follows it.
     """
-    path: str = scope["path"]
-    root_path: str = scope.get("root_path", "")
-    if root_path and path.startswith(root_path + "/"):
+    if path.startswith(root_path + "/"):
         return path[len(root_path) :]
     return path
 
@@ -285,12 +283,12 @@ class MCPApp:
         # check below reads this same dict, so no check can see a different value.
         headers: dict[bytes, bytes] = dict(scope["headers"])
         host = headers.get(b"host")
-        if host is None or not self._allowed_hosts.allows_header(host):
+        if host is None or not self._allowed_hosts[host]:
             if logger.isEnabledFor(logging.INFO):
                 logger.info("refused Host %r", (host or b"")[:_MAX_LOGGED_HEADER])
             return MISDIRECTED_REQUEST.respond(send)
         origin = headers.get(b"origin")
-        if origin is not None and not self._allowed_origins.allows_header(origin):
+        if origin is not None and not self._allowed_origins[origin]:
             if logger.isEnabledFor(logging.INFO):
                 logger.info("refused Origin %r", origin[:_MAX_LOGGED_HEADER])
             return FORBIDDEN_ORIGIN.respond(send)
@@ -301,7 +299,9 @@ class MCPApp:
                 return self._cors.preflight(headers, send)
             send = self._cors.wrap_send(headers, send)
         scope[PRINCIPAL_KEY] = None
-        path = _route_path(scope)
+        path: str = scope["path"]
+        if scope.get("root_path"):
+            path = _route_path(path, scope["root_path"])
         if self._auth is not None and not (
             scope["method"] in ("GET", "HEAD") and path == "/healthz"
         ):
