@@ -28,7 +28,6 @@ from ssemcp.protocol.session import (
     LOG_LEVELS,
     Cancel,
     ClientNotification,
-    Dispatch,
     Reply,
     Resolve,
     ServerSession,
@@ -292,7 +291,7 @@ def test_requests_are_served_between_initialize_and_initialized() -> None:
     session = new_session()
     session.receive(initialize())
     request = Request(1, "tools/list")
-    assert session.receive(request) == Dispatch(request)
+    assert session.receive(request) is request
     assert session.state is SessionState.INITIALIZING
 
 
@@ -347,7 +346,7 @@ def test_server_info_is_shaped_for_the_negotiated_revision(version: str, members
 def test_known_method_after_initialize_is_dispatched(method: str, version: str) -> None:
     session = initialized_session(version)
     request = Request(3, method, {})
-    assert session.receive(request) == Dispatch(request)
+    assert session.receive(request) is request
     assert session.is_in_flight(3)
 
 
@@ -386,7 +385,7 @@ def test_invalid_message_before_initialize_is_answered_too() -> None:
 def test_duplicate_in_flight_id_is_invalid_request(request_id: RequestId) -> None:
     session = initialized_session()
     first = Request(request_id, "tools/list")
-    assert session.receive(first) == Dispatch(first)
+    assert session.receive(first) is first
     assert error_of(session.receive(Request(request_id, "prompts/list")), request_id) == -32600
     assert session.is_in_flight(request_id)
     assert session.finish(request_id) is True
@@ -396,8 +395,8 @@ def test_same_digits_with_another_type_is_not_a_duplicate() -> None:
     session = initialized_session()
     as_int = Request(5, "tools/list")
     as_str = Request("5", "tools/list")
-    assert session.receive(as_int) == Dispatch(as_int)
-    assert session.receive(as_str) == Dispatch(as_str)
+    assert session.receive(as_int) is as_int
+    assert session.receive(as_str) is as_str
     assert session.finish(5) is True
     assert session.is_in_flight("5")
     assert session.finish("5") is True
@@ -409,7 +408,7 @@ def test_finished_id_may_be_dispatched_again() -> None:
     session.receive(request)
     assert session.finish(1) is True
     assert not session.is_in_flight(1)
-    assert session.receive(request) == Dispatch(request)
+    assert session.receive(request) is request
 
 
 def test_finish_of_an_id_never_dispatched_says_do_not_send() -> None:
@@ -829,7 +828,8 @@ def test_answered_inline_methods_also_refuse_an_id_in_flight(
 ) -> None:
     session = ServerSession(server_info={"name": "s", "version": "1"}, capabilities={})
     session.receive(Request(1, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {}}))
-    assert isinstance(session.receive(Request(7, "tools/list")), Dispatch)
+    request = Request(7, "tools/list")
+    assert session.receive(request) is request
     action = session.receive(Request(7, method, params))
     assert isinstance(action, Reply)
     assert isinstance(action.message, ErrorResponse)

@@ -45,7 +45,6 @@ __all__ = [
     "LOG_LEVELS",
     "Cancel",
     "ClientNotification",
-    "Dispatch",
     "Reply",
     "Resolve",
     "ServerSession",
@@ -124,13 +123,6 @@ class Reply:
 
 
 @dataclass(slots=True)
-class Dispatch:
-    """Run the handler of ``request.method``; then call :meth:`ServerSession.finish`."""
-
-    request: Request
-
-
-@dataclass(slots=True)
 class Resolve:
     """``message`` answers the request we sent with id ``request_id``."""
 
@@ -153,7 +145,9 @@ class ClientNotification:
     notification: Notification
 
 
-Action: TypeAlias = "Reply | Dispatch | Resolve | Cancel | ClientNotification | None"
+# A Request as the action means: run the handler of its method, then call
+# ServerSession.finish. It is the commonest action, and needs no wrapper to say so.
+Action: TypeAlias = "Reply | Request | Resolve | Cancel | ClientNotification | None"
 
 
 class ServerSession:
@@ -233,7 +227,7 @@ class ServerSession:
                 # The common case, decided by one set lookup; everything else, every error
                 # included, is decided by _receive_request.
                 self._in_flight[message.id] = False
-                return Dispatch(message)
+                return message
             return self._receive_request(message)
         if isinstance(message, Notification):
             return self._receive_notification(message)
@@ -289,7 +283,7 @@ class ServerSession:
         except ProtocolError as exc:
             return Reply(error_response(request.id, exc))
         self._in_flight[request.id] = False
-        return Dispatch(request)
+        return request
 
     def finish(self, request_id: RequestId) -> bool:
         """Mark a dispatched request done. Returns whether its response may be sent.

@@ -46,7 +46,6 @@ from ssemcp.protocol.pagination import paginate
 from ssemcp.protocol.session import (
     Cancel,
     ClientNotification,
-    Dispatch,
     Reply,
     Resolve,
     ServerSession,
@@ -156,10 +155,10 @@ class ServerConnection:
     ) -> Reply_ | None:
         """Handle one message; return the reply to write, if any."""
         action = self.session.receive(message)
-        if type(action) is Dispatch:
+        if type(action) is Request:
             # Running the handler, here rather than in a method of its own: this is the
             # frame every request passes through.
-            request = action.request
+            request = action
             request_id = request.id
             task = asyncio.current_task()
             assert task is not None
