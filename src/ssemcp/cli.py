@@ -419,6 +419,11 @@ def serve(
         # uvicorn's own X-Forwarded-* handling is on by default and trusts 127.0.0.1 (or
         # $FORWARDED_ALLOW_IPS); ssemcp.http.proxy decides instead, from --trusted-proxy.
         proxy_headers=False,
+        # No "server: uvicorn" on every response: naming the software and inviting a probe
+        # for its known flaws tells a client nothing it needs (RFC 9110 section 10.2.4:
+        # "An origin server MAY generate a Server header field"; OWASP's header guidance
+        # says to leave it out). Date stays: RFC 9110 section 6.6.1 asks for it.
+        server_header=False,
         timeout_graceful_shutdown=5,
     )
 
