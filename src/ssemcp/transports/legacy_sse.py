@@ -42,6 +42,7 @@ from ssemcp.http.asgi import (
     Headers,
     HTTPError,
     Scope,
+    payload_in,
     receive_payload,
     short_id,
 )
@@ -605,8 +606,14 @@ class LegacySSETransport:
             return
         session = found
         # Nothing reaches the session unless the body is JSON: a bad one leaves it as it was.
-        payload = await receive_payload(receive, send, headers, self._max_body_bytes)
+        message = await receive()
+        payload = payload_in(message, headers, self._max_body_bytes)
         if payload is None:
+            payload = await receive_payload(receive, headers, self._max_body_bytes, message)
+            if payload is None:
+                return  # the client left
+        if isinstance(payload, HTTPError):
+            await payload.respond(send)
             return
         if session.is_closed:
             # The stream closed while we read the body.

@@ -52,8 +52,10 @@ from ssemcp.http.asgi import (
     ASGISend,
     Headers,
     HTTPError,
+    Payload,
     Scope,
     media_types,
+    payload_in,
     receive_payload,
     short_id,
 )
@@ -62,7 +64,6 @@ from ssemcp.http.timeouts import Deadlines, deadlines_in_running_loop
 from ssemcp.jsonrpc import (
     JSONRPC_VERSION,
     ErrorResponse,
-    Invalid,
     Message,
     Request,
     Response,
@@ -555,7 +556,7 @@ class _ReplyStream:
             await self._send(_END_OF_BODY)
 
 
-def _is_initialize(payload: Message | Invalid | list[Message | Invalid]) -> bool:
+def _is_initialize(payload: Payload) -> bool:
     return type(payload) is Request and payload.method == "initialize"
 
 
@@ -680,8 +681,14 @@ class StreamableHTTPTransport:
         if not _accepts_json_and_sse(headers.get(b"accept", b"")):
             await NOT_ACCEPTABLE.respond(send)
             return
-        payload = await receive_payload(receive, send, headers, self._max_body_bytes)
+        message = await receive()
+        payload = payload_in(message, headers, self._max_body_bytes)
         if payload is None:
+            payload = await receive_payload(receive, headers, self._max_body_bytes, message)
+            if payload is None:
+                return  # the client left
+        if isinstance(payload, HTTPError):
+            await payload.respond(send)
             return
         if self._stateless:
             await self._post_stateless(receive, send, headers, payload)
@@ -771,7 +778,7 @@ class StreamableHTTPTransport:
         receive: ASGIReceive,
         send: ASGISend,
         headers: Headers,
-        payload: Message | Invalid | list[Message | Invalid],
+        payload: Payload,
     ) -> None:
         connection = ServerConnection(self._server, _drop)
         if not _is_initialize(payload):
