@@ -47,6 +47,7 @@ from ssemcp.http.asgi import (
     short_id,
 )
 from ssemcp.http.auth import PRINCIPAL_KEY
+from ssemcp.http.memory import MemoryReclaimer
 from ssemcp.http.proxy import FORWARDED_PREFIX_KEY
 from ssemcp.jsonrpc import Invalid, Message, Request, serialize
 from ssemcp.server.connection import ServerConnection
@@ -493,6 +494,8 @@ class LegacySSETransport:
         self._flusher = _Flusher()
         # Runs while any stream is open (see _KEEPALIVE_SWEEPS_PER_PERIOD).
         self._keepalive_sweep: asyncio.TimerHandle | None = None
+        # Hands memory back to the OS once a burst of sessions has ended.
+        self._reclaimer = MemoryReclaimer()
         self._keepalive_loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -567,6 +570,7 @@ class LegacySSETransport:
         finally:
             self._sessions.pop(session_id, None)
             session.close()
+            self._reclaimer.observe(len(self._sessions))
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "session %s: SSE stream closed (%d open)",
@@ -684,6 +688,7 @@ class LegacySSETransport:
         if self._keepalive_sweep is not None:
             self._keepalive_sweep.cancel()
             self._keepalive_sweep = None
+        self._reclaimer.cancel()
         for session in sessions:
             session.close()
         if sessions:

@@ -60,6 +60,7 @@ from ssemcp.http.asgi import (
     short_id,
 )
 from ssemcp.http.auth import PRINCIPAL_KEY
+from ssemcp.http.memory import MemoryReclaimer
 from ssemcp.http.timeouts import Deadlines, deadlines_in_running_loop
 from ssemcp.jsonrpc import (
     JSONRPC_VERSION,
@@ -618,6 +619,8 @@ class StreamableHTTPTransport:
         self._sweeper: asyncio.Task[None] | None = None
         # When each idle GET stream is due a keepalive comment; made in the serving loop.
         self._keepalive_deadlines: Deadlines | None = None
+        # Hands memory back to the OS once a burst of sessions has ended.
+        self._reclaimer = MemoryReclaimer()
 
     def _keepalives(self) -> Deadlines:
         deadlines = self._keepalive_deadlines = deadlines_in_running_loop(
@@ -972,6 +975,7 @@ class StreamableHTTPTransport:
         # the MCP endpoint with the Mcp-Session-Id header, to explicitly terminate the session".
         del self._sessions[found.session_id]
         found.close()
+        self._reclaimer.observe(len(self._sessions))
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "session %s: deleted (%d open)", short_id(found.session_id), len(self._sessions)
@@ -999,6 +1003,7 @@ class StreamableHTTPTransport:
             # spec basic/transports: "The server MAY terminate the session at any time".
             del self._sessions[session.session_id]
             session.close()
+            self._reclaimer.observe(len(self._sessions))
         if idle:
             logger.info("closed %d idle session(s) (%d open)", len(idle), len(self._sessions))
         return len(idle)
@@ -1022,6 +1027,7 @@ class StreamableHTTPTransport:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
+        self._reclaimer.cancel()
         sessions = list(self._sessions.values())
         self._sessions.clear()
         for session in sessions:
