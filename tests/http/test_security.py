@@ -624,6 +624,59 @@ async def test_second_request_on_a_kept_alive_connection_gets_its_own_head_deadl
     assert answer.startswith(b"HTTP/1.1 408 ")
 
 
+HEALTH_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+HEALTH_BODY = b'{"status":"ok"}'
+
+
+async def test_kept_alive_connection_idle_past_the_keep_alive_bound_is_closed_quietly() -> None:
+    app = create_app(build_server())
+    async with live_app(app, keep_alive_seconds=SHORT_TIMEOUT_SECONDS) as live:
+        reader, writer = await live.open_connection()
+        try:
+            writer.write(HEALTH_REQUEST)
+            await writer.drain()
+            first = await asyncio.wait_for(reader.readuntil(HEALTH_BODY), 5)
+            started = time.monotonic()
+            rest = await read_until_closed(reader, SHORT_TIMEOUT_SECONDS + CUT_MARGIN_SECONDS)
+            elapsed = time.monotonic() - started
+        finally:
+            writer.close()
+    assert first.startswith(b"HTTP/1.1 200 ")
+    assert rest == b""
+    assert SHORT_TIMEOUT_SECONDS * 0.9 <= elapsed < SHORT_TIMEOUT_SECONDS + CUT_MARGIN_SECONDS
+
+
+async def test_each_request_on_a_kept_alive_connection_restarts_the_keep_alive_bound() -> None:
+    app = create_app(build_server())
+    async with live_app(app, keep_alive_seconds=SHORT_TIMEOUT_SECONDS * 2) as live:
+        reader, writer = await live.open_connection()
+        try:
+            # Five requests, each after more than half the bound: together far longer than
+            # the bound, yet the connection is never idle that long.
+            for _ in range(5):
+                writer.write(HEALTH_REQUEST)
+                await writer.drain()
+                answer = await asyncio.wait_for(reader.readuntil(HEALTH_BODY), 5)
+                assert answer.startswith(b"HTTP/1.1 200 ")
+                await asyncio.sleep(SHORT_TIMEOUT_SECONDS * 1.2)
+        finally:
+            writer.close()
+
+
+async def test_pipelined_requests_are_all_answered_and_then_the_connection_idles_out() -> None:
+    app = create_app(build_server())
+    async with live_app(app, keep_alive_seconds=SHORT_TIMEOUT_SECONDS) as live:
+        reader, writer = await live.open_connection()
+        try:
+            writer.write(HEALTH_REQUEST * 3)  # three requests in one write
+            await writer.drain()
+            answers = await read_until_closed(reader, SHORT_TIMEOUT_SECONDS + CUT_MARGIN_SECONDS)
+        finally:
+            writer.close()
+    assert answers.count(b"HTTP/1.1 200 ") == 3
+    assert answers.count(HEALTH_BODY) == 3
+
+
 @pytest.mark.parametrize("complete", [True, False])
 async def test_oversized_request_head_gets_431_and_is_closed(complete: bool) -> None:
     app = create_app(build_server())

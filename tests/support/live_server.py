@@ -126,6 +126,7 @@ async def live_app(
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS,
     body_timeout_seconds: float | None = DEFAULT_BODY_TIMEOUT_SECONDS,
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+    keep_alive_seconds: float = 5.0,
     graceful_shutdown_seconds: float = GRACEFUL_SHUTDOWN_SECONDS,
 ) -> AsyncIterator[LiveServer]:
     """Serve the ASGI ``app`` on a free 127.0.0.1 port, as ``ssemcp serve`` would.
@@ -136,6 +137,8 @@ async def live_app(
         header_timeout_seconds: the request-head deadline (``ssemcp serve --header-timeout``).
         body_timeout_seconds: the protocol's request-body deadline (``--body-timeout``).
         max_header_bytes: the request-head size bound.
+        keep_alive_seconds: how long a connection may idle between requests (uvicorn's
+            ``timeout_keep_alive``, whose default is 5).
         graceful_shutdown_seconds: how long shutdown waits for open connections.
 
     Yields:
@@ -157,6 +160,7 @@ async def live_app(
             body_timeout_seconds=body_timeout_seconds,
             max_header_bytes=max_header_bytes,
         ),
+        timeout_keep_alive=keep_alive_seconds,
         timeout_graceful_shutdown=graceful_shutdown_seconds,
         root_path=root_path,
     )
