@@ -264,6 +264,9 @@ def serialize(message: Message | Sequence[Message]) -> bytes:
     """The bytes a message (or a batch of them) travels as: compact UTF-8 JSON, no newline."""
     # A test of the exact type, not isinstance(message, Sequence): an ABC check costs more
     # than the rest. Anything that is not one message is a batch, whatever its sequence type.
+    if type(message) is Response:
+        # to_object's commonest case, inlined: a server's answers.
+        return dumps({"jsonrpc": JSONRPC_VERSION, "id": message.id, "result": message.result})
     if type(message) in _MESSAGE_TYPES:
         return dumps(to_object(message))  # type: ignore[arg-type]
     return dumps([to_object(item) for item in message])  # type: ignore[union-attr]

@@ -365,7 +365,7 @@ class _Session:
         assert send is not None  # open_stream sets it before anyone else may write
         self._is_writing = True
         try:
-            await send(_body(event))
+            await send({"type": "http.response.body", "body": event, "more_body": True})
         finally:
             self._writer_done()
 
@@ -399,7 +399,8 @@ class _Session:
             self._flusher.add(self)
             return
         self._is_writing = False
-        _wake(self._writer_idle)
+        if self._writer_idle is not None:
+            _wake(self._writer_idle)
 
     async def write_queued(self, flushing_task: asyncio.Task[None]) -> None:
         """Write out the queue, as :class:`_Flusher`'s ``flushing_task``; then stop writing."""
@@ -439,7 +440,7 @@ class _Session:
 
 
 def _has_request(payload: Message | Invalid | list[Message | Invalid]) -> bool:
-    if isinstance(payload, list):
+    if type(payload) is list:
         return any(type(item) is Request for item in payload)
     return type(payload) is Request
 
@@ -624,7 +625,7 @@ class LegacySSETransport:
             await UNKNOWN_SESSION.respond(send)
             return
 
-        if not _has_request(payload):
+        if type(payload) is not Request and not _has_request(payload):
             # Notifications and the client's responses (to sampling, elicitation) are cheap,
             # and their order matters (notifications/initialized before the next request):
             # hand them over before answering.
