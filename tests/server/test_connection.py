@@ -276,15 +276,22 @@ async def test_unknown_tool_is_a_protocol_error(client: FakeClient) -> None:
     assert error == {"code": -32602, "message": "Unknown tool: nope"}
 
 
+@pytest.mark.parametrize("method", ["tools/call", "prompts/get"])
 @pytest.mark.parametrize(
-    "params",
-    [{}, {"name": 5}, {"name": "add", "arguments": [1]}, {"name": "add", "arguments": "x"}],
+    ("params", "fragment"),
+    [
+        ({}, '"name" must be a string'),
+        ({"name": 5}, '"name" must be a string'),
+        ({"name": "add", "arguments": [1]}, '"arguments" must be an object'),
+        ({"name": "add", "arguments": "x"}, '"arguments" must be an object'),
+    ],
 )
-async def test_malformed_tools_call_params_are_invalid_params(
-    client: FakeClient, params: dict[str, object]
+async def test_malformed_name_or_arguments_are_invalid_params(
+    client: FakeClient, method: str, params: dict[str, object], fragment: str
 ) -> None:
-    error = await client.error("tools/call", params)
-    assert error["code"] == -32602
+    # Both methods read name and arguments the same way (tools/call with its own copy).
+    error = await client.error(method, params)
+    assert error == {"code": -32602, "message": f"Invalid params: {fragment}"}
 
 
 async def test_call_without_arguments_member_uses_defaults(client: FakeClient) -> None:
