@@ -73,6 +73,7 @@ class MemoryReclaimer:
         "_delay_seconds",
         "_first_due",
         "_last",
+        "_last_drop",
         "_loop",
         "_max_delay_seconds",
         "_min_drop",
@@ -95,6 +96,7 @@ class MemoryReclaimer:
         self._delay_seconds = delay_seconds
         self._max_delay_seconds = max_delay_seconds
         self._first_due = 0.0
+        self._last_drop = 0.0
         self._reclaim = reclaim
         self._peak = 0
         self._last = 0
@@ -110,18 +112,23 @@ class MemoryReclaimer:
             self._peak = open_count
         elif self._peak - open_count >= self._min_drop and open_count <= self._peak // 2:
             loop = asyncio.get_running_loop()
-            now = loop.time()
-            if self._scheduled is not None:
-                if self._loop is loop and now >= self._first_due:
-                    return  # waited long enough: it runs at its time, however busy
-                self._scheduled.cancel()
-            else:
-                self._first_due = now + self._max_delay_seconds
-            # When the sessions have stopped ending: one reclamation for the whole burst.
-            self._loop = loop
-            self._scheduled = loop.call_later(self._delay_seconds, self._run)
+            self._last_drop = loop.time()
+            # (Scheduled on another loop: an app served again after its first loop closed.)
+            if self._scheduled is None or self._loop is not loop:
+                self._loop = loop
+                self._first_due = self._last_drop + self._max_delay_seconds
+                self._scheduled = loop.call_later(self._delay_seconds, self._run)
 
     def _run(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        quiet_at = self._last_drop + self._delay_seconds
+        if now < quiet_at and now < self._first_due:
+            # Sessions are still ending: look again when they may have stopped. (One timer
+            # per look, not one per ended session.)
+            self._scheduled = loop.call_at(min(quiet_at, self._first_due), self._run)
+            return
         self._scheduled = None
         dropped = self._peak - self._last
         # The next burst is measured from what is open now.
