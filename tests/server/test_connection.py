@@ -289,7 +289,7 @@ async def test_unknown_tool_is_a_protocol_error(client: FakeClient) -> None:
 async def test_malformed_name_or_arguments_are_invalid_params(
     client: FakeClient, method: str, params: dict[str, object], fragment: str
 ) -> None:
-    # Both methods read name and arguments the same way (tools/call with its own copy).
+    # Both methods read name and arguments by the same rules.
     error = await client.error(method, params)
     assert error == {"code": -32602, "message": f"Invalid params: {fragment}"}
 

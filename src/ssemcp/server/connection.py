@@ -82,8 +82,7 @@ async def _dropped(message: Message) -> None:
 
 
 def _name_and_arguments(request: Request) -> tuple[str, JSONObject]:
-    """The ``name`` and ``arguments`` of a prompts/get (tools/call reads them inline, by the
-    same rules: it is the hot path)."""
+    """The ``name`` and ``arguments`` of a tools/call or prompts/get."""
     params = request.params or {}
     name = params.get("name")
     if type(name) is not str:
@@ -368,16 +367,7 @@ class ServerConnection:
         return self._page("tools", "tools", request)
 
     async def _tools_call(self, request: Request, send: Send) -> JSONObject:
-        # _name_and_arguments, inlined for the commonest request (its tests cover both).
-        params = request.params or {}
-        name = params.get("name")
-        if type(name) is not str:
-            raise InvalidParams('Invalid params: "name" must be a string')
-        arguments = params.get("arguments")
-        if arguments is None:
-            arguments = {}
-        elif type(arguments) is not dict:
-            raise InvalidParams('Invalid params: "arguments" must be an object')
+        name, arguments = _name_and_arguments(request)
         tool = self.server.tools.get(name)
         if tool is None:
             # spec 2025-11-25 server/tools, "Error Handling": unknown tools are a protocol
