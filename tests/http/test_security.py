@@ -663,6 +663,27 @@ async def test_each_request_on_a_kept_alive_connection_restarts_the_keep_alive_b
             writer.close()
 
 
+async def test_a_request_begun_while_idle_is_not_cut_by_the_keep_alive_bound() -> None:
+    app = create_app(build_server())
+    async with live_app(app, keep_alive_seconds=SHORT_TIMEOUT_SECONDS) as live:
+        reader, writer = await live.open_connection()
+        try:
+            writer.write(HEALTH_REQUEST)
+            await writer.drain()
+            await asyncio.wait_for(reader.readuntil(HEALTH_BODY), 5)
+            # The next request's first bytes end the idle time; its head then has the header
+            # bound (10 s here), far longer than the keep-alive one.
+            writer.write(HEALTH_REQUEST[:10])
+            await writer.drain()
+            await asyncio.sleep(SHORT_TIMEOUT_SECONDS * 3)
+            writer.write(HEALTH_REQUEST[10:])
+            await writer.drain()
+            second = await asyncio.wait_for(reader.readuntil(HEALTH_BODY), 5)
+        finally:
+            writer.close()
+    assert second.startswith(b"HTTP/1.1 200 ")
+
+
 async def test_pipelined_requests_are_all_answered_and_then_the_connection_idles_out() -> None:
     app = create_app(build_server())
     async with live_app(app, keep_alive_seconds=SHORT_TIMEOUT_SECONDS) as live:

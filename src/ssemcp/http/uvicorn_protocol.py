@@ -120,7 +120,7 @@ class BoundedProtocol(HttpToolsProtocol):
         )
         # The first request's head must arrive within the bound too, its first byte included:
         # an idle new connection is a Slowloris that has not started yet. (Between requests
-        # uvicorn's own keep-alive timeout bounds an idle connection.)
+        # the keep-alive deadline bounds an idle connection: on_response_complete.)
         self._head_bytes = 0
         self._time("head", self.header_timeout_seconds)
 
@@ -198,20 +198,16 @@ class BoundedProtocol(HttpToolsProtocol):
             # A pipelined request is waiting: uvicorn starts it, and arms no keep-alive timer.
             HttpToolsProtocol.on_response_complete(self)
             return
-        # uvicorn's own steps, but for its keep-alive timer: the connection is idle now, and
-        # its deadline goes in our table (a head or body deadline under way stays).
+        # uvicorn's own steps, but for its keep-alive timer (so its timer is never armed): the
+        # connection is idle now, and its deadline goes in our table (a head or body deadline
+        # under way stays). The next request's bytes replace it with a head deadline
+        # (data_received) or end it (on_headers_complete).
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
         self.flow.resume_reading()
         if self._timing is None:
             self._time("idle", self.timeout_keep_alive)
-
-    def _unset_keepalive_if_required(self) -> None:
-        # uvicorn calls this as a request's bytes arrive and as a connection ends: the
-        # connection is no longer idle (uvicorn's own timer is never armed).
-        if self._timing == "idle":
-            self._untime()
 
     # ------------------------------------------------------------------ helpers
 
