@@ -30,7 +30,6 @@ __all__ = [
     "Payload",
     "Scope",
     "media_types",
-    "payload_in",
     "read_body",
     "receive_payload",
     "short_id",
@@ -153,49 +152,39 @@ UNSUPPORTED_MEDIA_TYPE: Final = HTTPError(
 PARSE_ERROR: Final = HTTPError(400, ParseError("Parse error: the body is not valid JSON"))
 
 
-def _is_json(content_type: bytes) -> bool:
-    return content_type.split(b";", 1)[0].strip().lower() == b"application/json"
+async def receive_payload(
+    receive: ASGIReceive, send: ASGISend, headers: Headers, max_body_bytes: int
+) -> Payload | None:
+    """The JSON-RPC payload of a POST; or None once the request has been answered.
 
-
-def payload_in(
-    first: ASGIMessage, headers: Headers, max_body_bytes: int
-) -> Payload | HTTPError | None:
-    """The JSON-RPC payload of a POST whose whole body came in its ``first`` message, or the
-    error to answer; None when there is more to read (then :func:`receive_payload`).
-
-    The common case, with no coroutine of its own: uvicorn hands over what it has, and a
-    small POST arrives with its head. The errors are 415 for a body that is not
-    ``application/json``, 413 past ``max_body_bytes``, and 400 (-32700) for one that is not
-    JSON.
+    Answers 415 for a body that is not ``application/json``, 413 past ``max_body_bytes``,
+    400 (-32700) for a body that is not JSON, and nothing when the client went away.
     """
     content_type = headers.get(b"content-type", b"")
-    if content_type != b"application/json" and not _is_json(content_type):
-        return UNSUPPORTED_MEDIA_TYPE
-    if first["type"] != "http.request" or first.get("more_body", False):
+    if (
+        content_type != b"application/json"
+        and content_type.split(b";", 1)[0].strip().lower() != b"application/json"
+    ):
+        await UNSUPPORTED_MEDIA_TYPE.respond(send)
         return None
-    body: bytes = first.get("body", b"")
-    if len(body) > max_body_bytes:
-        return PAYLOAD_TOO_LARGE
-    try:
-        return parse(body)
-    except ParseError:
-        return PARSE_ERROR
-
-
-async def receive_payload(
-    receive: ASGIReceive, headers: Headers, max_body_bytes: int, first: ASGIMessage
-) -> Payload | HTTPError | None:
-    """:func:`payload_in` for a body in several messages, ``first`` the first of them; None
-    when the client went away first (there is no one left to answer)."""
-    if not _is_json(headers.get(b"content-type", b"")):
-        return UNSUPPORTED_MEDIA_TYPE
-    try:
-        body = await read_body(receive, max_body_bytes, first)
-    except ClientDisconnected:
-        return None
+    # The common case, inlined: the whole body in the first message (uvicorn hands over what
+    # it has; a small POST arrives with its head).
+    message = await receive()
+    body: bytes | None
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        body = message.get("body", b"")
+        if len(body) > max_body_bytes:
+            body = None
+    else:
+        try:
+            body = await read_body(receive, max_body_bytes, message)
+        except ClientDisconnected:
+            return None
     if body is None:
-        return PAYLOAD_TOO_LARGE
+        await PAYLOAD_TOO_LARGE.respond(send)
+        return None
     try:
         return parse(body)
     except ParseError:
-        return PARSE_ERROR
+        await PARSE_ERROR.respond(send)
+        return None

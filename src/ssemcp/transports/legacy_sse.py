@@ -42,7 +42,6 @@ from ssemcp.http.asgi import (
     Headers,
     HTTPError,
     Scope,
-    payload_in,
     receive_payload,
     short_id,
 )
@@ -611,20 +610,15 @@ class LegacySSETransport:
             return
         session = found
         # Nothing reaches the session unless the body is JSON: a bad one leaves it as it was.
-        message = await receive()
-        payload = payload_in(message, headers, self._max_body_bytes)
+        payload = await receive_payload(receive, send, headers, self._max_body_bytes)
         if payload is None:
-            payload = await receive_payload(receive, headers, self._max_body_bytes, message)
-            if payload is None:
-                return  # the client left
-        if isinstance(payload, HTTPError):
-            await payload.respond(send)
             return
         if session.is_closed:
             # The stream closed while we read the body.
             await UNKNOWN_SESSION.respond(send)
             return
 
+        # (A single request, the common case, is told without a call.)
         if type(payload) is not Request and not _has_request(payload):
             # Notifications and the client's responses (to sampling, elicitation) are cheap,
             # and their order matters (notifications/initialized before the next request):

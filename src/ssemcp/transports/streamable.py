@@ -55,7 +55,6 @@ from ssemcp.http.asgi import (
     Payload,
     Scope,
     media_types,
-    payload_in,
     receive_payload,
     short_id,
 )
@@ -684,14 +683,8 @@ class StreamableHTTPTransport:
         if not _accepts_json_and_sse(headers.get(b"accept", b"")):
             await NOT_ACCEPTABLE.respond(send)
             return
-        message = await receive()
-        payload = payload_in(message, headers, self._max_body_bytes)
+        payload = await receive_payload(receive, send, headers, self._max_body_bytes)
         if payload is None:
-            payload = await receive_payload(receive, headers, self._max_body_bytes, message)
-            if payload is None:
-                return  # the client left
-        if isinstance(payload, HTTPError):
-            await payload.respond(send)
             return
         if self._stateless:
             await self._post_stateless(receive, send, headers, payload)
