@@ -10,8 +10,9 @@ A :class:`MemoryReclaimer` watches one transport's count of open sessions. When 
 half its peak or lower, and by at least ``min_drop`` sessions, it schedules one reclamation:
 a full collection, then glibc's ``malloc_trim(0)``, which returns the free pages of the heap.
 It runs once per burst, when sessions have stopped ending for a moment (a burst ends over many
-requests), and is a no-op on C libraries without ``malloc_trim``. The full collection stalls
-the event loop for a few milliseconds per thousand live sessions, once per burst.
+requests); without ``malloc_trim`` (musl, macOS) it only collects. It stalls the event loop
+once per burst, for a full collection: about 10 ms for the bench server's whole heap, and 2 ms
+more per thousand sessions still open (19 ms with 5 000).
 """
 
 from __future__ import annotations
