@@ -605,15 +605,23 @@ async def test_idle_connection_is_closed_silently_at_the_header_deadline() -> No
     assert answer == b""
 
 
+HEALTH_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+HEALTH_BODY = b'{"status":"ok"}'
+
+
+async def check_health(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+    """One GET /healthz on an open connection; its whole response."""
+    writer.write(HEALTH_REQUEST)
+    await writer.drain()
+    return await asyncio.wait_for(reader.readuntil(HEALTH_BODY), 5)
+
+
 async def test_second_request_on_a_kept_alive_connection_gets_its_own_head_deadline() -> None:
     app = create_app(build_server())
     async with live_app(app, header_timeout_seconds=SHORT_TIMEOUT_SECONDS) as live:
         reader, writer = await live.open_connection()
         try:
-            request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-            writer.write(request)
-            await writer.drain()
-            first = await asyncio.wait_for(reader.readuntil(b'{"status":"ok"}'), 5)
+            first = await check_health(reader, writer)
             assert first.startswith(b"HTTP/1.1 200 ")
             await asyncio.sleep(SHORT_TIMEOUT_SECONDS)  # longer than a head may take
             writer.write(b"GET /healthz HTTP/1.1\r\n")  # ...and the rest never comes
@@ -624,18 +632,12 @@ async def test_second_request_on_a_kept_alive_connection_gets_its_own_head_deadl
     assert answer.startswith(b"HTTP/1.1 408 ")
 
 
-HEALTH_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-HEALTH_BODY = b'{"status":"ok"}'
-
-
 async def test_kept_alive_connection_idle_past_the_keep_alive_bound_is_closed_quietly() -> None:
     app = create_app(build_server())
     async with live_app(app, keep_alive_seconds=SHORT_TIMEOUT_SECONDS) as live:
         reader, writer = await live.open_connection()
         try:
-            writer.write(HEALTH_REQUEST)
-            await writer.drain()
-            first = await asyncio.wait_for(reader.readuntil(HEALTH_BODY), 5)
+            first = await check_health(reader, writer)
             started = time.monotonic()
             rest = await read_until_closed(reader, SHORT_TIMEOUT_SECONDS + CUT_MARGIN_SECONDS)
             elapsed = time.monotonic() - started
@@ -654,9 +656,7 @@ async def test_each_request_on_a_kept_alive_connection_restarts_the_keep_alive_b
             # Five requests, each after more than half the bound: together far longer than
             # the bound, yet the connection is never idle that long.
             for _ in range(5):
-                writer.write(HEALTH_REQUEST)
-                await writer.drain()
-                answer = await asyncio.wait_for(reader.readuntil(HEALTH_BODY), 5)
+                answer = await check_health(reader, writer)
                 assert answer.startswith(b"HTTP/1.1 200 ")
                 await asyncio.sleep(SHORT_TIMEOUT_SECONDS * 1.2)
         finally:
@@ -668,9 +668,7 @@ async def test_a_request_begun_while_idle_is_not_cut_by_the_keep_alive_bound() -
     async with live_app(app, keep_alive_seconds=SHORT_TIMEOUT_SECONDS) as live:
         reader, writer = await live.open_connection()
         try:
-            writer.write(HEALTH_REQUEST)
-            await writer.drain()
-            await asyncio.wait_for(reader.readuntil(HEALTH_BODY), 5)
+            await check_health(reader, writer)
             # The next request's first bytes end the idle time; its head then has the header
             # bound (10 s here), far longer than the keep-alive one.
             writer.write(HEALTH_REQUEST[:10])
