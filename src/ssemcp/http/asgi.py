@@ -1,12 +1,14 @@
 """The ASGI vocabulary and the small pieces every HTTP transport shares.
 
 Owns the ASGI types, reading a bounded request body, precomputed JSON-RPC error responses
-with an HTTP status (``HTTPError``), and the headers of an SSE response. It knows no route
+with an HTTP status (``HTTPError``), the headers of an SSE response, and taking back the
+cancellation a session's end delivers to the POST running its request. It knows no route
 and no MCP method.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final, TypeAlias
 
@@ -33,6 +35,7 @@ __all__ = [
     "read_body",
     "receive_payload",
     "short_id",
+    "uncancel_current_task",
 ]
 
 # The ASGI vocabulary (asgiref's spec, "HTTP & WebSocket ASGI Message Format").
@@ -100,6 +103,14 @@ SSE_HEADERS: Final = (
 def media_types(header: bytes) -> set[bytes]:
     """The media types an ``Accept`` header lists, parameters (``;q=``) dropped."""
     return {part.split(b";", 1)[0].strip().lower() for part in header.split(b",")}
+
+
+def uncancel_current_task() -> None:
+    """Take back the cancellation the running task just caught: a session's end cancels the
+    requests it runs, and for the POST that carried one that is a normal end, not an error."""
+    task = asyncio.current_task()
+    assert task is not None
+    task.uncancel()
 
 
 def short_id(session_id: str) -> str:

@@ -44,6 +44,7 @@ from ssemcp.http.asgi import (
     Scope,
     receive_payload,
     short_id,
+    uncancel_current_task,
 )
 from ssemcp.http.auth import PRINCIPAL_KEY
 from ssemcp.http.memory import MemoryReclaimer
@@ -651,9 +652,7 @@ class LegacySSETransport:
                 raise
             # The session's end cancelled the request (ServerConnection.close): the request
             # is over, and the server must not see an error.
-            task = asyncio.current_task()
-            assert task is not None
-            task.uncancel()
+            uncancel_current_task()
         except Exception:
             # ServerConnection turns handler failures into error replies; this is our bug.
             logger.exception("session %s: answering a request failed", short_id(session.session_id))

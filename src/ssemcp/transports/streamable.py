@@ -57,6 +57,7 @@ from ssemcp.http.asgi import (
     media_types,
     receive_payload,
     short_id,
+    uncancel_current_task,
 )
 from ssemcp.http.auth import PRINCIPAL_KEY
 from ssemcp.http.memory import MemoryReclaimer
@@ -730,9 +731,7 @@ class StreamableHTTPTransport:
             # anything else is ours.
             if not session.is_closed:
                 raise
-            task = asyncio.current_task()
-            assert task is not None
-            task.uncancel()
+            uncancel_current_task()
             if reply_stream.started:
                 await reply_stream.end()
             else:
