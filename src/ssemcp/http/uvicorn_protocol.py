@@ -28,6 +28,10 @@ after every response and cancels it at the next request, and that pair cost 2 to
 ``tools/call`` (bench/README.md). ``on_response_complete`` repeats uvicorn's steps (0.54) but
 that timer, so a uvicorn upgrade is checked against it: the keep-alive and pipelining tests
 in tests/http/test_security.py.
+
+Each request cycle writes through the connection's :class:`~ssemcp.http.response_writer.
+ResponseWriter` rather than the transport itself, so that a response's head and its body leave
+in one write.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from uvicorn.server import ServerState
 
 from ssemcp.errors import InvalidRequest
 from ssemcp.http.asgi import HTTPError
+from ssemcp.http.response_writer import ResponseWriter
 from ssemcp.http.timeouts import (
     DEFAULT_BODY_TIMEOUT_SECONDS,
     DEFAULT_HEADER_TIMEOUT_SECONDS,
@@ -100,6 +105,7 @@ class BoundedProtocol(HttpToolsProtocol):
 
     # Per-connection state (uvicorn builds one protocol object per connection).
     _deadlines: Deadlines
+    _writer: ResponseWriter
     # Bytes received since the current head began, an over-count when the chunk that began
     # it also ended an earlier request (None: not reading a head).
     _head_bytes: int | None = None
@@ -114,6 +120,7 @@ class BoundedProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._writer = ResponseWriter(transport, self.loop)
         shortest = min(self.header_timeout_seconds, self.timeout_keep_alive)
         if self.body_timeout_seconds is not None:
             shortest = min(shortest, self.body_timeout_seconds)
@@ -176,6 +183,8 @@ class BoundedProtocol(HttpToolsProtocol):
             logger.warning("closed a connection: request head over %d bytes", self.max_header_bytes)
             self._refuse(_HEADERS_TOO_LARGE_RESPONSE)
         else:
+            # uvicorn writes to the transport itself: what a cycle wrote goes first.
+            self._writer.flush()
             super().send_400_response(msg)
 
     def on_headers_complete(self) -> None:
@@ -193,7 +202,13 @@ class BoundedProtocol(HttpToolsProtocol):
                 self._head_too_large = True
                 raise _HeadTooLarge
         self._in_body = True
+        cycle = self.cycle
         HttpToolsProtocol.on_headers_complete(self)
+        if self.cycle is not cycle:
+            # A new request cycle (none for an upgrade): its task has not run yet. The cycle
+            # only calls write, close and is_closing on its transport.
+            self.cycle.transport = self._writer  # type: ignore[assignment]
+            self._writer.hold_next_write()
 
     def on_response_complete(self) -> None:
         if self.pipeline:
@@ -255,6 +270,7 @@ class BoundedProtocol(HttpToolsProtocol):
     def _refuse(self, response: bytes) -> None:
         self._untime()
         self._head_bytes = None
+        self._writer.flush()
         # Only when no response is in progress on this connection: otherwise a pipelined
         # request's refusal would land in the middle of the previous response.
         if response and (self.cycle is None or self.cycle.response_complete):

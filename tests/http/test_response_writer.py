@@ -1,0 +1,253 @@
+"""A response's head and body leave in one write (ssemcp.http.response_writer), and a head
+whose body does not follow at once is not held back: the writer alone, then behind a live
+uvicorn with the bounded protocol."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+from live_server import live_app
+
+from ssemcp import Server
+from ssemcp.http import create_app, uvicorn_protocol
+from ssemcp.http.asgi import ASGIReceive, ASGISend, Scope
+from ssemcp.http.response_writer import ResponseWriter
+
+HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n"
+READ_TIMEOUT_SECONDS = 5.0
+BODY_DELAY_SECONDS = 0.5
+
+
+class RecordingTransport:
+    """What the writer hands its transport: one entry per call, writelines joined."""
+
+    def __init__(self) -> None:
+        self.calls: list[bytes] = []
+        self.closing = False
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        assert not self.closed
+        self.calls.append(data)
+
+    def writelines(self, pieces: Iterable[bytes]) -> None:
+        assert not self.closed
+        self.calls.append(b"".join(pieces))
+
+    def is_closing(self) -> bool:
+        return self.closing or self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def writer_and_transport() -> tuple[ResponseWriter, RecordingTransport]:
+    transport = RecordingTransport()
+    writer = ResponseWriter(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+    return writer, transport
+
+
+async def next_turn() -> None:
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
+# ---------------------------------------------------------------------- the writer alone
+
+
+async def test_head_and_body_written_in_the_same_turn_leave_in_one_call() -> None:
+    writer, transport = writer_and_transport()
+    writer.hold_next_write()
+    writer.write(HEAD)
+    assert transport.calls == []
+    writer.write(b"body")
+    assert transport.calls == [HEAD + b"body"]
+    await next_turn()  # the end-of-turn flush finds nothing held
+    assert transport.calls == [HEAD + b"body"]
+
+
+async def test_head_alone_leaves_at_the_end_of_the_turn() -> None:
+    writer, transport = writer_and_transport()
+    writer.hold_next_write()
+    writer.write(HEAD)
+    assert transport.calls == []
+    await next_turn()
+    assert transport.calls == [HEAD]
+    writer.write(b"data: first event\n\n")
+    assert transport.calls == [HEAD, b"data: first event\n\n"]
+
+
+async def test_only_the_write_after_hold_next_write_is_held() -> None:
+    writer, transport = writer_and_transport()
+    writer.write(b"a")  # nothing asked to hold: straight through
+    writer.hold_next_write()
+    writer.write(b"b")
+    writer.write(b"c")
+    writer.write(b"d")
+    assert transport.calls == [b"a", b"bc", b"d"]
+
+
+async def test_close_writes_what_is_held_first() -> None:
+    writer, transport = writer_and_transport()
+    writer.hold_next_write()
+    writer.write(HEAD)
+    writer.close()
+    assert transport.calls == [HEAD]
+    assert transport.closed
+    await next_turn()
+    assert transport.calls == [HEAD]
+
+
+async def test_held_head_is_dropped_when_the_connection_closes_first() -> None:
+    writer, transport = writer_and_transport()
+    writer.hold_next_write()
+    writer.write(HEAD)
+    transport.closing = True  # closed by the protocol (a deadline) or the peer
+    assert writer.is_closing()
+    await next_turn()
+    assert transport.calls == []
+
+
+async def test_flush_before_a_write_of_the_protocols_own_keeps_the_order() -> None:
+    writer, transport = writer_and_transport()
+    writer.hold_next_write()
+    writer.write(HEAD)
+    writer.flush()
+    transport.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    assert transport.calls == [HEAD, b"HTTP/1.1 400 Bad Request\r\n\r\n"]
+
+
+# ---------------------------------------------------------------------- behind uvicorn
+
+
+class RecordedTransport:
+    """A live connection's transport, recording each write call on its way through."""
+
+    def __init__(self, transport: Any, calls: list[bytes]) -> None:
+        self._transport = transport
+        self._calls = calls
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def write(self, data: bytes) -> None:
+        self._calls.append(bytes(data))
+        self._transport.write(data)
+
+    def writelines(self, pieces: Iterable[bytes]) -> None:
+        pieces = tuple(pieces)
+        self._calls.append(b"".join(pieces))
+        self._transport.writelines(pieces)
+
+
+@pytest.fixture
+def recorded_writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The write calls that reach the transports of the live servers in this test."""
+    calls: list[bytes] = []
+
+    def recording_writer(transport: Any, loop: asyncio.AbstractEventLoop) -> ResponseWriter:
+        return ResponseWriter(RecordedTransport(transport, calls), loop)
+
+    monkeypatch.setattr(uvicorn_protocol, "ResponseWriter", recording_writer)
+    return calls
+
+
+def raw_post(path: bytes, body: bytes, headers: bytes = b"") -> bytes:
+    return (
+        b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Accept: application/json, text/event-stream\r\n"
+        b"Content-Length: %d\r\n" % len(body) + headers + b"\r\n" + body
+    )
+
+
+INITIALIZE = (
+    b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+    b'"capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}'
+)
+
+
+async def test_a_json_reply_leaves_in_one_write(recorded_writes: list[bytes]) -> None:
+    server = Server("one-write", "1")
+    async with live_app(create_app(server)) as live:
+        reader, writer = await live.open_connection()
+        try:
+            writer.write(raw_post(b"/mcp", INITIALIZE))
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT_SECONDS)
+            length = int(head.lower().partition(b"content-length: ")[2].partition(b"\r\n")[0])
+            body = await asyncio.wait_for(reader.readexactly(length), READ_TIMEOUT_SECONDS)
+        finally:
+            writer.close()
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert b'"protocolVersion":"2025-11-25"' in body
+    assert recorded_writes == [head + body]
+
+
+async def delayed_body_app(scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+    if scope["type"] != "http":
+        return
+    headers = [(b"content-length", b"4")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await asyncio.sleep(BODY_DELAY_SECONDS)
+    await send({"type": "http.response.body", "body": b"late"})
+
+
+async def test_a_head_whose_body_is_late_is_not_held_back(recorded_writes: list[bytes]) -> None:
+    async with live_app(delayed_body_app) as live:
+        reader, writer = await live.open_connection()
+        try:
+            writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), BODY_DELAY_SECONDS / 2)
+            body = await asyncio.wait_for(reader.readexactly(4), READ_TIMEOUT_SECONDS)
+        finally:
+            writer.close()
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert body == b"late"
+    assert recorded_writes == [head, body]
+
+
+async def test_expect_100_continue_still_gets_its_interim_response() -> None:
+    # The first write of this exchange is "100 Continue", sent while the app waits for a
+    # body that the client sends only once it has it.
+    async with live_app(create_app(Server("continue", "1"))) as live:
+        reader, writer = await live.open_connection()
+        try:
+            request = raw_post(b"/mcp", INITIALIZE, b"Expect: 100-continue\r\n")
+            head, _, body = request.partition(b"\r\n\r\n")
+            writer.write(head + b"\r\n\r\n")
+            interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT_SECONDS)
+            writer.write(body)
+            answer = await asyncio.wait_for(reader.readuntil(b"}}"), READ_TIMEOUT_SECONDS)
+        finally:
+            writer.close()
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert answer.startswith(b"HTTP/1.1 200 ")
+
+
+async def test_a_stream_head_leaves_before_its_first_event() -> None:
+    done = asyncio.Event()
+
+    async def idle_stream_app(scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+        if scope["type"] != "http":
+            return
+        start = {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/event-stream")],
+        }
+        await send(start)
+        await done.wait()
+        await send({"type": "http.response.body", "body": b""})
+
+    async with live_app(idle_stream_app) as live:
+        reader, writer = await live.open_connection()
+        try:
+            writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT_SECONDS)
+        finally:
+            done.set()
+            writer.close()
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert b"transfer-encoding: chunked" in head
