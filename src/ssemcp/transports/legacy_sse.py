@@ -255,6 +255,7 @@ class _Session:
         "_flushing_task",
         "_is_writing",
         "_last_write_time",
+        "_loop",
         "_max_queued_messages",
         "_notification_events",
         "_queued",
@@ -295,6 +296,9 @@ class _Session:
         self._writer_idle: asyncio.Future[None] | None = None
         self._stream_task: asyncio.Task[object] | None = None
         self._last_write_time = 0.0
+        # Taken once: asyncio.get_running_loop() costs a getpid() system call on CPython 3.11
+        # (its fork check), and every write reads the loop's clock.
+        self._loop = asyncio.get_running_loop()
         self.connection = ServerConnection(server, self.send, send_nowait=self.send_nowait)
 
     @property
@@ -394,7 +398,7 @@ class _Session:
 
     def _writer_done(self) -> None:
         """The write under way has ended: hand what was queued meanwhile to the flusher."""
-        self._last_write_time = asyncio.get_running_loop().time()
+        self._last_write_time = self._loop.time()
         if self._queued and not self.is_closed:
             self._flusher.add(self)
             return
@@ -416,7 +420,7 @@ class _Session:
                     for waiter in self._room_waiters:
                         _wake(waiter)
                 await send(_body(chunk))
-            self._last_write_time = asyncio.get_running_loop().time()
+            self._last_write_time = self._loop.time()
         finally:
             self._flushing_task = None
             self._is_writing = False
