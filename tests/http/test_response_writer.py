@@ -5,7 +5,7 @@ uvicorn with the bounded protocol."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from live_server import live_app
 from ssemcp import Server
 from ssemcp.http import create_app, uvicorn_protocol
 from ssemcp.http.asgi import ASGIReceive, ASGISend, Scope
-from ssemcp.http.response_writer import ResponseWriter
+from ssemcp.http.response_writer import HeldHeads, ResponseWriter
 
 HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n"
 READ_TIMEOUT_SECONDS = 5.0
@@ -46,7 +46,8 @@ class RecordingTransport:
 
 def writer_and_transport() -> tuple[ResponseWriter, RecordingTransport]:
     transport = RecordingTransport()
-    writer = ResponseWriter(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+    held_heads = HeldHeads(asyncio.get_running_loop())
+    writer = ResponseWriter(transport, held_heads)  # type: ignore[arg-type]
     return writer, transport
 
 
@@ -120,6 +121,58 @@ async def test_flush_before_a_write_of_the_protocols_own_keeps_the_order() -> No
     assert transport.calls == [HEAD, b"HTTP/1.1 400 Bad Request\r\n\r\n"]
 
 
+class RecordingLoop:
+    """The one loop method HeldHeads uses; the callbacks it got, to run by hand."""
+
+    def __init__(self) -> None:
+        self.callbacks: list[Callable[[], object]] = []
+
+    def call_soon(self, callback: Callable[[], object]) -> None:
+        self.callbacks.append(callback)
+
+    def run_turn(self) -> None:
+        callbacks, self.callbacks = self.callbacks, []
+        for callback in callbacks:
+            callback()
+
+
+async def test_heads_held_in_one_turn_share_one_callback() -> None:
+    loop = RecordingLoop()
+    held_heads = HeldHeads(loop)  # type: ignore[arg-type]
+    transports = [RecordingTransport() for _ in range(3)]
+    for number, transport in enumerate(transports):
+        writer = ResponseWriter(transport, held_heads)  # type: ignore[arg-type]
+        writer.hold_next_write()
+        writer.write(b"head %d" % number)
+    assert len(loop.callbacks) == 1
+    loop.run_turn()
+    assert [transport.calls for transport in transports] == [[b"head 0"], [b"head 1"], [b"head 2"]]
+    # The next turn's first held head schedules a callback again.
+    writer.hold_next_write()
+    writer.write(b"next head")
+    assert len(loop.callbacks) == 1
+
+
+class FailingTransport(RecordingTransport):
+    def write(self, data: bytes) -> None:
+        raise RuntimeError("unable to perform operation on a closed handle")
+
+
+async def test_a_failing_flush_does_not_keep_the_other_heads_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loop = RecordingLoop()
+    held_heads = HeldHeads(loop)  # type: ignore[arg-type]
+    failing, working = FailingTransport(), RecordingTransport()
+    for transport in (failing, working):
+        writer = ResponseWriter(transport, held_heads)  # type: ignore[arg-type]
+        writer.hold_next_write()
+        writer.write(HEAD)
+    loop.run_turn()
+    assert working.calls == [HEAD]
+    assert "writing a response head failed" in caplog.text
+
+
 # ---------------------------------------------------------------------- behind uvicorn
 
 
@@ -148,8 +201,8 @@ def recorded_writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """The write calls that reach the transports of the live servers in this test."""
     calls: list[bytes] = []
 
-    def recording_writer(transport: Any, loop: asyncio.AbstractEventLoop) -> ResponseWriter:
-        return ResponseWriter(RecordedTransport(transport, calls), loop)
+    def recording_writer(transport: Any, held_heads: HeldHeads) -> ResponseWriter:
+        return ResponseWriter(RecordedTransport(transport, calls), held_heads)
 
     monkeypatch.setattr(uvicorn_protocol, "ResponseWriter", recording_writer)
     return calls

@@ -46,7 +46,7 @@ from uvicorn.server import ServerState
 
 from ssemcp.errors import InvalidRequest
 from ssemcp.http.asgi import HTTPError
-from ssemcp.http.response_writer import ResponseWriter
+from ssemcp.http.response_writer import HeldHeads, ResponseWriter
 from ssemcp.http.timeouts import (
     DEFAULT_BODY_TIMEOUT_SECONDS,
     DEFAULT_HEADER_TIMEOUT_SECONDS,
@@ -120,7 +120,10 @@ class BoundedProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._writer = ResponseWriter(transport, self.loop)
+        held_heads = _HELD_HEADS.get(self.server_state)
+        if held_heads is None or held_heads.loop is not self.loop:
+            held_heads = _HELD_HEADS[self.server_state] = HeldHeads(self.loop)
+        self._writer = ResponseWriter(transport, held_heads)
         shortest = min(self.header_timeout_seconds, self.timeout_keep_alive)
         if self.body_timeout_seconds is not None:
             shortest = min(shortest, self.body_timeout_seconds)
@@ -281,6 +284,8 @@ class BoundedProtocol(HttpToolsProtocol):
 # One Deadlines per uvicorn server (its ServerState is shared by all its connections),
 # forgotten with the server.
 _DEADLINES: Final[weakref.WeakKeyDictionary[ServerState, Deadlines]] = weakref.WeakKeyDictionary()
+# And one list of the heads held in the loop's current turn.
+_HELD_HEADS: Final[weakref.WeakKeyDictionary[ServerState, HeldHeads]] = weakref.WeakKeyDictionary()
 
 
 def http_protocol(
