@@ -1,6 +1,6 @@
-"""A response's head and body leave in one write (ssemcp.http.response_writer), and a head
-whose body does not follow at once is not held back: the writer alone, then behind a live
-uvicorn with the bounded protocol."""
+"""What a turn of the loop writes leaves at its end, in one write per connection
+(ssemcp.http.response_writer), and never later: the writer alone, then behind a live uvicorn
+with the bounded protocol."""
 
 from __future__ import annotations
 
@@ -14,7 +14,12 @@ from live_server import live_app
 from ssemcp import Server
 from ssemcp.http import create_app, uvicorn_protocol
 from ssemcp.http.asgi import ASGIReceive, ASGISend, Scope
-from ssemcp.http.response_writer import HeldHeads, ResponseWriter
+from ssemcp.http.response_writer import (
+    MAX_HELD_BYTES,
+    MAX_HELD_CONNECTIONS,
+    HeldWrites,
+    ResponseWriter,
+)
 
 HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n"
 READ_TIMEOUT_SECONDS = 5.0
@@ -46,8 +51,8 @@ class RecordingTransport:
 
 def writer_and_transport() -> tuple[ResponseWriter, RecordingTransport]:
     transport = RecordingTransport()
-    held_heads = HeldHeads(asyncio.get_running_loop())
-    writer = ResponseWriter(transport, held_heads)  # type: ignore[arg-type]
+    held_writes = HeldWrites(asyncio.get_running_loop())
+    writer = ResponseWriter(transport, held_writes)  # type: ignore[arg-type]
     return writer, transport
 
 
@@ -59,41 +64,35 @@ async def next_turn() -> None:
 # ---------------------------------------------------------------------- the writer alone
 
 
-async def test_head_and_body_written_in_the_same_turn_leave_in_one_call() -> None:
+async def test_writes_of_a_turn_leave_together_at_its_end() -> None:
     writer, transport = writer_and_transport()
-    writer.hold_next_write()
     writer.write(HEAD)
-    assert transport.calls == []
     writer.write(b"body")
-    assert transport.calls == [HEAD + b"body"]
-    await next_turn()  # the end-of-turn flush finds nothing held
-    assert transport.calls == [HEAD + b"body"]
-
-
-async def test_head_alone_leaves_at_the_end_of_the_turn() -> None:
-    writer, transport = writer_and_transport()
-    writer.hold_next_write()
-    writer.write(HEAD)
     assert transport.calls == []
     await next_turn()
-    assert transport.calls == [HEAD]
-    writer.write(b"data: first event\n\n")
-    assert transport.calls == [HEAD, b"data: first event\n\n"]
+    assert transport.calls == [HEAD + b"body"]
+    # The next turn's writes are held again, and leave at its end.
+    writer.write(b"data: event\n\n")
+    assert transport.calls == [HEAD + b"body"]
+    await next_turn()
+    assert transport.calls == [HEAD + b"body", b"data: event\n\n"]
 
 
-async def test_only_the_write_after_hold_next_write_is_held() -> None:
+async def test_held_bytes_leave_at_once_past_the_bound() -> None:
     writer, transport = writer_and_transport()
-    writer.write(b"a")  # nothing asked to hold: straight through
-    writer.hold_next_write()
-    writer.write(b"b")
-    writer.write(b"c")
-    writer.write(b"d")
-    assert transport.calls == [b"a", b"bc", b"d"]
+    writer.write(HEAD)
+    writer.write(b"x" * (MAX_HELD_BYTES - len(HEAD) - 1))
+    assert transport.calls == []
+    writer.write(b"y")  # the bound reached: the transport takes it, and may pause the app
+    assert transport.calls == [HEAD + b"x" * (MAX_HELD_BYTES - len(HEAD) - 1) + b"y"]
+    writer.write(b"z" * (2 * MAX_HELD_BYTES))  # one write past the bound leaves alone
+    assert transport.calls[1:] == [b"z" * (2 * MAX_HELD_BYTES)]
+    await next_turn()
+    assert len(transport.calls) == 2
 
 
 async def test_close_writes_what_is_held_first() -> None:
     writer, transport = writer_and_transport()
-    writer.hold_next_write()
     writer.write(HEAD)
     writer.close()
     assert transport.calls == [HEAD]
@@ -102,9 +101,8 @@ async def test_close_writes_what_is_held_first() -> None:
     assert transport.calls == [HEAD]
 
 
-async def test_held_head_is_dropped_when_the_connection_closes_first() -> None:
+async def test_held_bytes_are_dropped_when_the_connection_closes_first() -> None:
     writer, transport = writer_and_transport()
-    writer.hold_next_write()
     writer.write(HEAD)
     transport.closing = True  # closed by the protocol (a deadline) or the peer
     assert writer.is_closing()
@@ -114,7 +112,6 @@ async def test_held_head_is_dropped_when_the_connection_closes_first() -> None:
 
 async def test_flush_before_a_write_of_the_protocols_own_keeps_the_order() -> None:
     writer, transport = writer_and_transport()
-    writer.hold_next_write()
     writer.write(HEAD)
     writer.flush()
     transport.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
@@ -122,7 +119,7 @@ async def test_flush_before_a_write_of_the_protocols_own_keeps_the_order() -> No
 
 
 class RecordingLoop:
-    """The one loop method HeldHeads uses; the callbacks it got, to run by hand."""
+    """The one loop method HeldWrites uses; the callbacks it got, to run by hand."""
 
     def __init__(self) -> None:
         self.callbacks: list[Callable[[], object]] = []
@@ -136,41 +133,51 @@ class RecordingLoop:
             callback()
 
 
-async def test_heads_held_in_one_turn_share_one_callback() -> None:
+async def test_connections_writing_in_one_turn_share_one_callback() -> None:
     loop = RecordingLoop()
-    held_heads = HeldHeads(loop)  # type: ignore[arg-type]
+    held_writes = HeldWrites(loop)  # type: ignore[arg-type]
     transports = [RecordingTransport() for _ in range(3)]
     for number, transport in enumerate(transports):
-        writer = ResponseWriter(transport, held_heads)  # type: ignore[arg-type]
-        writer.hold_next_write()
+        writer = ResponseWriter(transport, held_writes)  # type: ignore[arg-type]
         writer.write(b"head %d" % number)
     assert len(loop.callbacks) == 1
     loop.run_turn()
     assert [transport.calls for transport in transports] == [[b"head 0"], [b"head 1"], [b"head 2"]]
-    # The next turn's first held head schedules a callback again.
-    writer.hold_next_write()
+    # The next turn's first write schedules a callback again.
     writer.write(b"next head")
     assert len(loop.callbacks) == 1
 
 
+async def test_a_turn_writes_out_its_connections_in_batches_of_the_bound() -> None:
+    loop = RecordingLoop()
+    held_writes = HeldWrites(loop)  # type: ignore[arg-type]
+    transports = [RecordingTransport() for _ in range(MAX_HELD_CONNECTIONS + 1)]
+    for transport in transports:
+        ResponseWriter(transport, held_writes).write(b"event")  # type: ignore[arg-type]
+    # The first MAX_HELD_CONNECTIONS left as the last of them was added; the one after waits.
+    assert all(transport.calls == [b"event"] for transport in transports[:-1])
+    assert transports[-1].calls == []
+    loop.run_turn()
+    assert transports[-1].calls == [b"event"]
+
+
 class FailingTransport(RecordingTransport):
-    def write(self, data: bytes) -> None:
+    def writelines(self, pieces: Iterable[bytes]) -> None:
         raise RuntimeError("unable to perform operation on a closed handle")
 
 
-async def test_a_failing_flush_does_not_keep_the_other_heads_back(
+async def test_a_failing_flush_does_not_keep_the_other_connections_back(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     loop = RecordingLoop()
-    held_heads = HeldHeads(loop)  # type: ignore[arg-type]
+    held_writes = HeldWrites(loop)  # type: ignore[arg-type]
     failing, working = FailingTransport(), RecordingTransport()
     for transport in (failing, working):
-        writer = ResponseWriter(transport, held_heads)  # type: ignore[arg-type]
-        writer.hold_next_write()
+        writer = ResponseWriter(transport, held_writes)  # type: ignore[arg-type]
         writer.write(HEAD)
     loop.run_turn()
     assert working.calls == [HEAD]
-    assert "writing a response head failed" in caplog.text
+    assert "writing a response failed" in caplog.text
 
 
 # ---------------------------------------------------------------------- behind uvicorn
@@ -201,8 +208,8 @@ def recorded_writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """The write calls that reach the transports of the live servers in this test."""
     calls: list[bytes] = []
 
-    def recording_writer(transport: Any, held_heads: HeldHeads) -> ResponseWriter:
-        return ResponseWriter(RecordedTransport(transport, calls), held_heads)
+    def recording_writer(transport: Any, held_writes: HeldWrites) -> ResponseWriter:
+        return ResponseWriter(RecordedTransport(transport, calls), held_writes)
 
     monkeypatch.setattr(uvicorn_protocol, "ResponseWriter", recording_writer)
     return calls
@@ -304,3 +311,37 @@ async def test_a_stream_head_leaves_before_its_first_event() -> None:
             writer.close()
     assert head.startswith(b"HTTP/1.1 200 ")
     assert b"transfer-encoding: chunked" in head
+
+
+async def test_a_streamed_body_reaches_the_transport_in_bounded_pieces(
+    recorded_writes: list[bytes],
+) -> None:
+    chunk = b"0123456789abcdef" * 1024  # 16 KiB, 256 of them: 4 MiB sent without a pause
+    chunks = 256
+
+    async def streaming_app(scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+        if scope["type"] != "http":
+            return
+        length = str(len(chunk) * chunks).encode()
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", length)]}
+        )
+        for _ in range(chunks):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async with live_app(streaming_app) as live:
+        reader, writer = await live.open_connection()
+        try:
+            writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT_SECONDS)
+            body = await asyncio.wait_for(
+                reader.readexactly(len(chunk) * chunks), READ_TIMEOUT_SECONDS
+            )
+        finally:
+            writer.close()
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert body == chunk * chunks
+    # Never more held than the bound and one write: the transport's own limits still apply.
+    assert max(len(call) for call in recorded_writes) < MAX_HELD_BYTES + len(chunk)
+    assert b"".join(recorded_writes) == head + body

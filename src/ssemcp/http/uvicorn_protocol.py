@@ -30,8 +30,8 @@ that timer, so a uvicorn upgrade is checked against it: the keep-alive and pipel
 in tests/http/test_security.py.
 
 Each request cycle writes through the connection's :class:`~ssemcp.http.response_writer.
-ResponseWriter` rather than the transport itself, so that a response's head and its body leave
-in one write.
+ResponseWriter` rather than the transport itself: what a turn of the loop writes leaves at its
+end, every connection's together, each in one write.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from uvicorn.server import ServerState
 
 from ssemcp.errors import InvalidRequest
 from ssemcp.http.asgi import HTTPError
-from ssemcp.http.response_writer import HeldHeads, ResponseWriter
+from ssemcp.http.response_writer import HeldWrites, ResponseWriter
 from ssemcp.http.timeouts import (
     DEFAULT_BODY_TIMEOUT_SECONDS,
     DEFAULT_HEADER_TIMEOUT_SECONDS,
@@ -120,10 +120,10 @@ class BoundedProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        held_heads = _HELD_HEADS.get(self.server_state)
-        if held_heads is None or held_heads.loop is not self.loop:
-            held_heads = _HELD_HEADS[self.server_state] = HeldHeads(self.loop)
-        self._writer = ResponseWriter(transport, held_heads)
+        held_writes = _HELD_WRITES.get(self.server_state)
+        if held_writes is None or held_writes.loop is not self.loop:
+            held_writes = _HELD_WRITES[self.server_state] = HeldWrites(self.loop)
+        self._writer = ResponseWriter(transport, held_writes)
         shortest = min(self.header_timeout_seconds, self.timeout_keep_alive)
         if self.body_timeout_seconds is not None:
             shortest = min(shortest, self.body_timeout_seconds)
@@ -139,6 +139,21 @@ class BoundedProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._untime()
         super().connection_lost(exc)
+
+    # uvicorn writes to, or closes, the transport itself in these three: what a cycle wrote in
+    # this turn goes first (the close writes out the transport's buffer, not the writer's).
+
+    def eof_received(self) -> None:
+        self._writer.flush()
+        super().eof_received()
+
+    def shutdown(self) -> None:
+        self._writer.flush()
+        super().shutdown()
+
+    def handle_websocket_upgrade(self) -> None:
+        self._writer.flush()
+        super().handle_websocket_upgrade()
 
     def data_received(self, data: bytes) -> None:
         self._chunk_bytes = len(data)
@@ -211,7 +226,6 @@ class BoundedProtocol(HttpToolsProtocol):
             # A new request cycle (none for an upgrade): its task has not run yet. The cycle
             # only calls write, close and is_closing on its transport.
             self.cycle.transport = self._writer  # type: ignore[assignment]
-            self._writer.hold_next_write()
 
     def on_response_complete(self) -> None:
         if self.pipeline:
@@ -245,6 +259,8 @@ class BoundedProtocol(HttpToolsProtocol):
         self._timing = None
         if self.transport.is_closing():
             return
+        # What a cycle wrote in this turn goes before anything written here, and before the close.
+        self._writer.flush()
         if what == "idle":
             # uvicorn's keep-alive timeout: a quiet close, as uvicorn's own is.
             self.transport.close()
@@ -284,8 +300,10 @@ class BoundedProtocol(HttpToolsProtocol):
 # One Deadlines per uvicorn server (its ServerState is shared by all its connections),
 # forgotten with the server.
 _DEADLINES: Final[weakref.WeakKeyDictionary[ServerState, Deadlines]] = weakref.WeakKeyDictionary()
-# And one list of the heads held in the loop's current turn.
-_HELD_HEADS: Final[weakref.WeakKeyDictionary[ServerState, HeldHeads]] = weakref.WeakKeyDictionary()
+# And one list of the connections with response bytes held in the loop's current turn.
+_HELD_WRITES: Final[weakref.WeakKeyDictionary[ServerState, HeldWrites]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def http_protocol(
