@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
-from live_server import live_app
+from live_server import LiveServer, live_app
 
 from ssemcp import Server
 from ssemcp.http import create_app, uvicorn_protocol
@@ -245,6 +245,21 @@ async def test_a_json_reply_leaves_in_one_write(recorded_writes: list[bytes]) ->
     assert recorded_writes == [head + body]
 
 
+async def get(
+    live: LiveServer, body_bytes: int, head_timeout_seconds: float = READ_TIMEOUT_SECONDS
+) -> tuple[bytes, bytes]:
+    """GET / on a new connection: the response's head, and the first ``body_bytes`` of its
+    body."""
+    reader, writer = await live.open_connection()
+    try:
+        writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), head_timeout_seconds)
+        body = await asyncio.wait_for(reader.readexactly(body_bytes), READ_TIMEOUT_SECONDS)
+    finally:
+        writer.close()
+    return head, body
+
+
 async def delayed_body_app(scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
     if scope["type"] != "http":
         return
@@ -256,13 +271,7 @@ async def delayed_body_app(scope: Scope, receive: ASGIReceive, send: ASGISend) -
 
 async def test_a_head_whose_body_is_late_is_not_held_back(recorded_writes: list[bytes]) -> None:
     async with live_app(delayed_body_app) as live:
-        reader, writer = await live.open_connection()
-        try:
-            writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), BODY_DELAY_SECONDS / 2)
-            body = await asyncio.wait_for(reader.readexactly(4), READ_TIMEOUT_SECONDS)
-        finally:
-            writer.close()
+        head, body = await get(live, 4, head_timeout_seconds=BODY_DELAY_SECONDS / 2)
     assert head.startswith(b"HTTP/1.1 200 ")
     assert body == b"late"
     assert recorded_writes == [head, body]
@@ -302,13 +311,10 @@ async def test_a_stream_head_leaves_before_its_first_event() -> None:
         await send({"type": "http.response.body", "body": b""})
 
     async with live_app(idle_stream_app) as live:
-        reader, writer = await live.open_connection()
         try:
-            writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT_SECONDS)
+            head, _ = await get(live, 0)
         finally:
             done.set()
-            writer.close()
     assert head.startswith(b"HTTP/1.1 200 ")
     assert b"transfer-encoding: chunked" in head
 
@@ -331,15 +337,7 @@ async def test_a_streamed_body_reaches_the_transport_in_bounded_pieces(
         await send({"type": "http.response.body", "body": b""})
 
     async with live_app(streaming_app) as live:
-        reader, writer = await live.open_connection()
-        try:
-            writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT_SECONDS)
-            body = await asyncio.wait_for(
-                reader.readexactly(len(chunk) * chunks), READ_TIMEOUT_SECONDS
-            )
-        finally:
-            writer.close()
+        head, body = await get(live, len(chunk) * chunks)
     assert head.startswith(b"HTTP/1.1 200 ")
     assert body == chunk * chunks
     # Never more held than the bound and one write: the transport's own limits still apply.
