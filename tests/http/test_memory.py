@@ -8,7 +8,7 @@ import gc
 from collections.abc import AsyncIterator
 
 import pytest
-from live_server import live_app
+from live_server import INITIALIZE, live_app
 
 from ssemcp import Server
 from ssemcp.http import create_app, memory
@@ -166,16 +166,6 @@ def test_glibc_malloc_trim_is_found_on_linux() -> None:
 # ---------------------------------------------------------------------- in the transports
 
 HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "test", "version": "1"},
-    },
-}
 SESSIONS = 8
 
 

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import httpx
 import pytest
-from live_server import LiveServer, live_app
+from live_server import INITIALIZE, LiveServer, live_app
 
 from ssemcp import Context, Server
 from ssemcp.http import MCPApp, create_app
@@ -29,16 +29,6 @@ TOKEN_A = "token-a-0123456789abcdef"
 TOKEN_B = "token-b-fedcba9876543210"
 INSPECTOR = "http://localhost:6274"
 ACCEPT_BOTH = "application/json, text/event-stream"
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "test", "version": "1"},
-    },
-}
 # Short bounds so the timeout tests take about a second each.
 SHORT_TIMEOUT_SECONDS = 0.5
 # How long past a bound a cut may take before the test calls it a failure (slow CI machines).

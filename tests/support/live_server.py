@@ -66,6 +66,17 @@ SUBPROCESS_EXIT_DEADLINE_SECONDS: Final = 10.0
 CLIENT_TIMEOUT_SECONDS: Final = 10.0
 # How often a poll looks again: short against every deadline above, long against a loop turn.
 POLL_INTERVAL_SECONDS: Final = 0.01
+# The initialize request with which the HTTP tests open a session (as JSON for httpx).
+INITIALIZE: Final = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"},
+    },
+}
 
 
 async def wait_until(
