@@ -141,7 +141,8 @@ class BodyDeadline:
         receive: the server's ``receive``.
         send: the server's ``send``.
         deadline: the loop time (``loop.time()``) by which the body must be complete.
-        deadlines: where the deadline is watched while a ``receive()`` waits.
+        deadlines: where the deadline is watched while a ``receive()`` waits; the running
+            loop's (:func:`deadlines_in_running_loop`).
     """
 
     __slots__ = (
@@ -179,7 +180,9 @@ class BodyDeadline:
     async def _receive_body(self) -> ASGIMessage:
         if self.expired:
             return dict(_DISCONNECT)
-        task = self._task = asyncio.current_task()
+        # The table's loop is the running one (deadlines_in_running_loop): naming it spares
+        # current_task() a get_running_loop(), a getpid() system call on CPython 3.11.
+        task = self._task = asyncio.current_task(self._deadlines.loop)
         assert task is not None
         self._deadlines.set(self, self._deadline, self._expire)
         try:
