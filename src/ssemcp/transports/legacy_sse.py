@@ -49,6 +49,7 @@ from ssemcp.http.asgi import (
 from ssemcp.http.auth import PRINCIPAL_KEY
 from ssemcp.http.memory import MemoryReclaimer
 from ssemcp.http.proxy import FORWARDED_PREFIX_KEY
+from ssemcp.http.whole_response import header_lines, send_whole_response
 from ssemcp.jsonrpc import Invalid, Message, Request, serialize
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.registry import Server
@@ -97,10 +98,12 @@ _MESSAGE_EVENT_START: Final = b"event: message\ndata: "
 _EVENT_END: Final = b"\n\n"
 
 _ACCEPTED_BODY: Final = b"Accepted"
+_ACCEPTED_CONTENT_TYPE: Final = (b"content-type", b"text/plain; charset=utf-8")
 _ACCEPTED_HEADERS: Final = [
-    (b"content-type", b"text/plain; charset=utf-8"),
+    _ACCEPTED_CONTENT_TYPE,
     (b"content-length", str(len(_ACCEPTED_BODY)).encode()),
 ]
+_ACCEPTED_HEADER_LINES: Final = header_lines([_ACCEPTED_CONTENT_TYPE])
 
 # Our own rule, not the 2024-11-05 spec's (it names no status): a POST must say which session
 # it belongs to, in the query of the endpoint URL we gave out.
@@ -235,6 +238,14 @@ def _wake(waiter: asyncio.Future[None] | None) -> None:
 
 def _body(chunk: bytes) -> ASGIMessage:
     return {"type": "http.response.body", "body": chunk, "more_body": True}
+
+
+async def _accept(send: ASGISend) -> None:
+    """Answer a POST 202: its message is the session's now (the reply goes on the stream)."""
+    # Every POST gets this answer: in one step where the server allows it.
+    if not send_whole_response(send, 202, _ACCEPTED_HEADER_LINES, _ACCEPTED_BODY):
+        await send({"type": "http.response.start", "status": 202, "headers": _ACCEPTED_HEADERS})
+        await send({"type": "http.response.body", "body": _ACCEPTED_BODY})
 
 
 class _Session:
@@ -632,8 +643,7 @@ class LegacySSETransport:
             if reply is not None:
                 # An Invalid message: its error response goes where replies go.
                 await session.send(reply)
-            await send({"type": "http.response.start", "status": 202, "headers": _ACCEPTED_HEADERS})
-            await send({"type": "http.response.body", "body": _ACCEPTED_BODY})
+            await _accept(send)
             return
         # The connection knows the requests it is running (and cancels them when the session
         # ends): no set of tasks of our own to keep.
@@ -643,8 +653,7 @@ class LegacySSETransport:
         # The reply goes on the stream, so the POST is answered before the handler runs. The
         # handler then runs on in this task (the ASGI server lets an app go on after its
         # response, as background work does): no task of its own to start and to track.
-        await send({"type": "http.response.start", "status": 202, "headers": _ACCEPTED_HEADERS})
-        await send({"type": "http.response.body", "body": _ACCEPTED_BODY})
+        await _accept(send)
         if session.is_closed:
             return
         try:

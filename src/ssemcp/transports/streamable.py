@@ -47,7 +47,6 @@ from ssemcp.http.asgi import (
     DEFAULT_MAX_BODY_BYTES,
     JSON_CONTENT_TYPE,
     SSE_HEADERS,
-    ASGIMessage,
     ASGIReceive,
     ASGISend,
     Headers,
@@ -62,6 +61,7 @@ from ssemcp.http.asgi import (
 from ssemcp.http.auth import PRINCIPAL_KEY
 from ssemcp.http.memory import MemoryReclaimer
 from ssemcp.http.timeouts import Deadlines, deadlines_in_running_loop
+from ssemcp.http.whole_response import header_lines, send_whole_response
 from ssemcp.jsonrpc import (
     JSONRPC_VERSION,
     ErrorResponse,
@@ -189,17 +189,23 @@ def _accepts_json_and_sse(header: bytes) -> bool:
     return b"application/json" in types and b"text/event-stream" in types
 
 
-def _json_response_start(body: bytes, extra_headers: Sequence[tuple[bytes, bytes]]) -> ASGIMessage:
-    """The start of a 200 answer whose body is the JSON ``body``."""
-    return {
-        "type": "http.response.start",
-        "status": 200,
-        "headers": [
-            JSON_CONTENT_TYPE,
-            (b"content-length", str(len(body)).encode()),
-            *extra_headers,
-        ],
-    }
+_JSON_HEADER_LINES: Final = header_lines([JSON_CONTENT_TYPE])
+
+
+async def _send_json(
+    send: ASGISend, body: bytes, extra_headers: Sequence[tuple[bytes, bytes]]
+) -> None:
+    """Answer 200 with the JSON ``body``: in one step where the server allows it."""
+    lines = (
+        _JSON_HEADER_LINES
+        if not extra_headers
+        else header_lines([JSON_CONTENT_TYPE, *extra_headers])
+    )
+    if send_whole_response(send, 200, lines, body):
+        return
+    headers = [JSON_CONTENT_TYPE, (b"content-length", str(len(body)).encode()), *extra_headers]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _frame(event: LoggedEvent) -> bytes:
@@ -763,8 +769,7 @@ class StreamableHTTPTransport:
         elif type(reply) is Response:
             # _send_reply's commonest case, inlined, and serialize()'s with it.
             body = dumps({"jsonrpc": JSONRPC_VERSION, "id": reply.id, "result": reply.result})
-            await send(_json_response_start(body, session_header))
-            await send({"type": "http.response.body", "body": body})
+            await _send_json(send, body, session_header)
         else:
             await self._send_reply(send, reply, session_header)
 
@@ -816,12 +821,13 @@ class StreamableHTTPTransport:
         if reply is None:
             # spec basic/transports: for a POST of notifications or responses the server
             # "MUST return HTTP status code 202 Accepted with no body".
-            await send({"type": "http.response.start", "status": 202, "headers": _ACCEPTED_HEADERS})
-            await send({"type": "http.response.body", "body": b""})
+            if not send_whole_response(send, 202, b"", b""):
+                await send(
+                    {"type": "http.response.start", "status": 202, "headers": _ACCEPTED_HEADERS}
+                )
+                await send({"type": "http.response.body", "body": b""})
             return
-        body = serialize(reply)
-        await send(_json_response_start(body, extra_headers))
-        await send({"type": "http.response.body", "body": body})
+        await _send_json(send, serialize(reply), extra_headers)
 
     # ------------------------------------------------------------------ GET
 
