@@ -290,6 +290,12 @@ async def test_streamable_answers_on_a_kept_alive_connection(
             status_line, headers, body = await read_response(reader)
             assert status_line == b"HTTP/1.1 200 OK"
             assert json.loads(body)["result"]["content"] == [{"type": "text", "text": "hi"}]
+
+            # Still kept alive after them: a DELETE (204, through ASGI) ends the session.
+            writer.write(b"DELETE /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n" + session + b"\r\n\r\n")
+            async with asyncio.timeout(READ_TIMEOUT_SECONDS):
+                deleted = await reader.readuntil(b"\r\n\r\n")
+            assert deleted.startswith(b"HTTP/1.1 204 ")
         finally:
             writer.close()
     assert shortcuts_taken == [whole, whole, whole]

@@ -72,7 +72,7 @@ def send_whole_response(send: ASGISend, status: int, headers: bytes, body: bytes
 
     Args:
         send: the ``send`` the app was given.
-        status: the status code.
+        status: the status code; one whose response has a body (not 1xx, 204 or 304).
         headers: the response's header lines, from :func:`header_lines`.
         body: the whole body.
 
