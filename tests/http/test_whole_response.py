@@ -40,12 +40,6 @@ class RecordingTransport:
     def is_closing(self) -> bool:
         return self.closed
 
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
 
 class Cycle:
     """A real uvicorn ``RequestResponseCycle`` on a recording transport."""
