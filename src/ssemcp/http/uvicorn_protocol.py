@@ -127,7 +127,7 @@ class BoundedProtocol(HttpToolsProtocol):
     _in_head: bool
     # A request's head is complete and its body is not.
     _in_body: bool
-    # What the deadline set in self._deadlines is for: None, "head" or "body".
+    # What the deadline set in self._deadlines is for: None, "head", "body" or "idle".
     _timing: str | None
     _head_too_large: bool
 
