@@ -101,6 +101,37 @@ async def test_close_writes_what_is_held_first() -> None:
     assert transport.calls == [HEAD]
 
 
+async def test_close_goes_through_the_owners_close_and_nothing_is_written_after() -> None:
+    transport = RecordingTransport()
+    closes: list[str] = []
+    writer = ResponseWriter(
+        transport,  # type: ignore[arg-type]
+        HeldWrites(asyncio.get_running_loop()),
+        lambda: closes.append("lingering"),
+    )
+    writer.write(HEAD)
+    writer.close()
+    assert transport.calls == [HEAD]
+    assert closes == ["lingering"]
+    assert not transport.closed  # the owner's close decides when the transport closes
+    assert writer.is_closing()
+    writer.write(b"late")
+    await next_turn()
+    assert transport.calls == [HEAD]
+
+
+async def test_end_writes_what_is_held_and_drops_what_comes_after() -> None:
+    writer, transport = writer_and_transport()
+    writer.write(HEAD)
+    writer.end()
+    assert transport.calls == [HEAD]
+    assert writer.is_closing()
+    assert not transport.closed
+    writer.write(b"late")
+    await next_turn()
+    assert transport.calls == [HEAD]
+
+
 async def test_held_bytes_are_dropped_when_the_connection_closes_first() -> None:
     writer, transport = writer_and_transport()
     writer.write(HEAD)
@@ -208,8 +239,10 @@ def recorded_writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """The write calls that reach the transports of the live servers in this test."""
     calls: list[bytes] = []
 
-    def recording_writer(transport: Any, held_writes: HeldWrites) -> ResponseWriter:
-        return ResponseWriter(RecordedTransport(transport, calls), held_writes)
+    def recording_writer(
+        transport: Any, held_writes: HeldWrites, close: Callable[[], object]
+    ) -> ResponseWriter:
+        return ResponseWriter(RecordedTransport(transport, calls), held_writes, close)
 
     monkeypatch.setattr(uvicorn_protocol, "ResponseWriter", recording_writer)
     return calls

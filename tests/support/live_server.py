@@ -34,7 +34,11 @@ import uvicorn
 from ssemcp import Server
 from ssemcp.http import create_app
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
-from ssemcp.http.uvicorn_protocol import DEFAULT_MAX_HEADER_BYTES, http_protocol
+from ssemcp.http.uvicorn_protocol import (
+    DEFAULT_LINGER_SECONDS,
+    DEFAULT_MAX_HEADER_BYTES,
+    http_protocol,
+)
 from ssemcp.http.uvicorn_server import GracefulServer
 
 __all__ = [
@@ -138,6 +142,7 @@ async def live_app(
     body_timeout_seconds: float | None = DEFAULT_BODY_TIMEOUT_SECONDS,
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
     keep_alive_seconds: float = 5.0,
+    linger_seconds: float = DEFAULT_LINGER_SECONDS,
     graceful_shutdown_seconds: float = GRACEFUL_SHUTDOWN_SECONDS,
 ) -> AsyncIterator[LiveServer]:
     """Serve the ASGI ``app`` on a free 127.0.0.1 port, as ``ssemcp serve`` would.
@@ -150,6 +155,7 @@ async def live_app(
         max_header_bytes: the request-head size bound.
         keep_alive_seconds: how long a connection may idle between requests (uvicorn's
             ``timeout_keep_alive``, whose default is 5).
+        linger_seconds: how long a connection closed mid-request waits for the client's EOF.
         graceful_shutdown_seconds: how long shutdown waits for open connections.
 
     Yields:
@@ -170,6 +176,7 @@ async def live_app(
             header_timeout_seconds=header_timeout_seconds,
             body_timeout_seconds=body_timeout_seconds,
             max_header_bytes=max_header_bytes,
+            linger_seconds=linger_seconds,
         ),
         timeout_keep_alive=keep_alive_seconds,
         timeout_graceful_shutdown=graceful_shutdown_seconds,

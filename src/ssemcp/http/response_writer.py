@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Final
 
 __all__ = ["MAX_HELD_BYTES", "MAX_HELD_CONNECTIONS", "HeldWrites", "ResponseWriter"]
@@ -87,15 +88,24 @@ class ResponseWriter:
     Args:
         transport: the connection's transport.
         held_writes: the loop's writers with bytes held in this turn.
+        close: how a cycle's ``close`` closes the connection (default: the transport's
+            ``close``); the protocol passes its lingering close.
     """
 
-    __slots__ = ("_held", "_held_bytes", "_held_writes", "_transport")
+    __slots__ = ("_close", "_held", "_held_bytes", "_held_writes", "_is_closed", "_transport")
 
-    def __init__(self, transport: asyncio.WriteTransport, held_writes: HeldWrites) -> None:
+    def __init__(
+        self,
+        transport: asyncio.WriteTransport,
+        held_writes: HeldWrites,
+        close: Callable[[], object] | None = None,
+    ) -> None:
         self._transport = transport
         self._held_writes = held_writes
+        self._close = transport.close if close is None else close
         self._held: list[bytes] | None = None
         self._held_bytes = 0
+        self._is_closed = False
 
     def write(self, data: bytes) -> None:
         held = self._held
@@ -115,12 +125,20 @@ class ResponseWriter:
         held = self._held
         if held is not None:
             self._held = None
-            if not self._transport.is_closing():
+            if not self._is_closed and not self._transport.is_closing():
                 self._transport.writelines(held)
 
     def is_closing(self) -> bool:
-        return self._transport.is_closing()
+        return self._is_closed or self._transport.is_closing()
+
+    def end(self) -> None:
+        """Write what is held; from now on drop what is written, and say the connection is
+        closing (its owner is closing it)."""
+        self.flush()
+        self._is_closed = True
 
     def close(self) -> None:
-        self.flush()
-        self._transport.close()
+        """:meth:`end`, then close the connection as the writer's owner closes it (the
+        transport's ``close`` unless it said otherwise)."""
+        self.end()
+        self._close()

@@ -55,12 +55,19 @@ from ssemcp.http.timeouts import (
 )
 
 __all__ = [
+    "DEFAULT_LINGER_SECONDS",
     "DEFAULT_MAX_HEADER_BYTES",
     "BoundedProtocol",
     "http_protocol",
 ]
 
 logger = logging.getLogger(__name__)
+
+# How long a connection refused or closed mid-request stays half-closed, its input discarded,
+# waiting for the client's EOF (nginx's lingering_time is 30 s, its lingering_timeout 5 s: the
+# wait between reads). A client still sending its request reads our answer in well under a
+# second; one that goes on sending past this bound loses it, as it would on nginx.
+DEFAULT_LINGER_SECONDS: Final = 2.0
 
 # h11's DEFAULT_MAX_INCOMPLETE_EVENT_SIZE is 16 KiB; nginx's large_client_header_buffers is
 # 4 x 8 KiB, Node's --max-http-header-size 16 KiB. A bearer token and the MCP headers need well
@@ -75,7 +82,11 @@ def _raw_response(error: HTTPError) -> bytes:
     return b"".join(lines) + error.body
 
 
-_REASONS: Final = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+_REASONS: Final = {
+    400: b"Bad Request",
+    408: b"Request Timeout",
+    431: b"Request Header Fields Too Large",
+}
 # RFC 9110 section 15.5.9 (408) and RFC 6585 section 5 (431: "the server is unwilling to
 # process the request because its header fields are too large"). Both close the connection:
 # the rest of the stalled or oversized request would otherwise be read as a new one.
@@ -102,6 +113,7 @@ class BoundedProtocol(HttpToolsProtocol):
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
     body_timeout_seconds: float | None = DEFAULT_BODY_TIMEOUT_SECONDS
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    linger_seconds: float = DEFAULT_LINGER_SECONDS
 
     # Per-connection state (uvicorn builds one protocol object per connection), in slots: an
     # instance dict of uvicorn's 28 attributes and ours would pass the 30 that CPython's
@@ -114,6 +126,7 @@ class BoundedProtocol(HttpToolsProtocol):
         "_head_too_large",
         "_in_body",
         "_in_head",
+        "_is_lingering",
         "_timing",
         "_writer",
     )
@@ -127,19 +140,22 @@ class BoundedProtocol(HttpToolsProtocol):
     _in_head: bool
     # A request's head is complete and its body is not.
     _in_body: bool
-    # What the deadline set in self._deadlines is for: None, "head", "body" or "idle".
+    # What the deadline set in self._deadlines is for: None, "head", "body", "idle" or
+    # "linger".
     _timing: str | None
     _head_too_large: bool
+    # Half-closed after a response, discarding input until the client's EOF (_close).
+    _is_lingering: bool
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._chunk_bytes = 0
-        self._in_head = self._in_body = self._head_too_large = False
+        self._in_head = self._in_body = self._head_too_large = self._is_lingering = False
         self._timing = None
         super().connection_made(transport)
         held_writes = _HELD_WRITES.get(self.server_state)
         if held_writes is None or held_writes.loop is not self.loop:
             held_writes = _HELD_WRITES[self.server_state] = HeldWrites(self.loop)
-        self._writer = ResponseWriter(transport, held_writes)
+        self._writer = ResponseWriter(transport, held_writes, self._close)
         shortest = min(self.header_timeout_seconds, self.timeout_keep_alive)
         if self.body_timeout_seconds is not None:
             shortest = min(shortest, self.body_timeout_seconds)
@@ -161,6 +177,10 @@ class BoundedProtocol(HttpToolsProtocol):
 
     def eof_received(self) -> None:
         self._writer.flush()
+        if self._is_lingering:
+            # The client has read our answer and closed its side: now the close loses nothing.
+            self.transport.close()
+            return
         super().eof_received()
 
     def shutdown(self) -> None:
@@ -172,6 +192,8 @@ class BoundedProtocol(HttpToolsProtocol):
         super().handle_websocket_upgrade()
 
     def data_received(self, data: bytes) -> None:
+        if self._is_lingering:
+            return  # the rest of a request that was answered and closed: discarded
         self._chunk_bytes = len(data)
         if self._head_bytes is not None:
             self._head_bytes += self._chunk_bytes
@@ -217,9 +239,9 @@ class BoundedProtocol(HttpToolsProtocol):
             logger.warning("closed a connection: request head over %d bytes", self.max_header_bytes)
             self._refuse(_HEADERS_TOO_LARGE_RESPONSE)
         else:
-            # uvicorn writes to the transport itself: what a cycle wrote goes first.
-            self._writer.flush()
-            super().send_400_response(msg)
+            # uvicorn's own answer would close at once, losing itself to a client still
+            # sending the rest of its malformed request; this one lingers.
+            self._refuse(_raw_response(HTTPError(400, InvalidRequest(msg))))
 
     def on_headers_complete(self) -> None:
         if self._timing is not None:
@@ -244,6 +266,11 @@ class BoundedProtocol(HttpToolsProtocol):
             self.cycle.transport = self._writer  # type: ignore[assignment]
 
     def on_response_complete(self) -> None:
+        if self._is_lingering:
+            # The response closed the connection (connection: close, or refused): no
+            # pipelined request is started and no keep-alive bound replaces the linger.
+            self.server_state.total_requests += 1
+            return
         if self.pipeline:
             # A pipelined request is waiting: uvicorn starts it, and arms no keep-alive timer.
             HttpToolsProtocol.on_response_complete(self)
@@ -277,8 +304,9 @@ class BoundedProtocol(HttpToolsProtocol):
             return
         # What a cycle wrote in this turn goes before anything written here, and before the close.
         self._writer.flush()
-        if what == "idle":
-            # uvicorn's keep-alive timeout: a quiet close, as uvicorn's own is.
+        if what == "idle" or what == "linger":
+            # uvicorn's keep-alive timeout: a quiet close, as uvicorn's own is. Or a client
+            # that went on sending past the linger bound: it may lose our answer now.
             self.transport.close()
             return
         if logger.isEnabledFor(logging.INFO):
@@ -310,7 +338,44 @@ class BoundedProtocol(HttpToolsProtocol):
         # request's refusal would land in the middle of the previous response.
         if response and (self.cycle is None or self.cycle.response_complete):
             self.transport.write(response)
-        self.transport.close()
+        self._linger()
+
+    def _close(self) -> None:
+        """How a request cycle closes the connection: at once, or lingering (:meth:`_linger`)
+        while its request is still incomplete (answered before its body was read)."""
+        if self._in_head or self._in_body or self._head_bytes:
+            self._linger()
+        else:
+            self._writer.flush()
+            self.transport.close()
+
+    def _linger(self) -> None:
+        """Close the connection without losing what was written to it.
+
+        A close with the client's bytes unread, or with more of them on the way, makes the
+        kernel answer with a reset, and a client still sending its request (refused with 400,
+        408, 413 or 431, or answered before its body was read) may then never read the
+        answer: its next write fails and takes the received response with it. So this
+        half-closes instead (the FIN follows the answer), discards what still comes, and
+        closes at the client's EOF or after ``linger_seconds``, as nginx's
+        ``lingering_close`` does.
+        """
+        self._writer.end()
+        transport = self.transport
+        if transport.is_closing() or self._is_lingering:
+            return
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        self._is_lingering = True
+        self._untime()
+        self._head_bytes = None
+        self._in_head = self._in_body = False
+        transport.write_eof()
+        # Reading may be paused by flow control (a body past uvicorn's high-water mark): the
+        # discarded input must still be read, or the client's EOF would never arrive.
+        self.flow.resume_reading()
+        self._time("linger", self.linger_seconds)
 
 
 # One Deadlines per uvicorn server (its ServerState is shared by all its connections),
@@ -327,6 +392,7 @@ def http_protocol(
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS,
     body_timeout_seconds: float | None = DEFAULT_BODY_TIMEOUT_SECONDS,
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+    linger_seconds: float = DEFAULT_LINGER_SECONDS,
 ) -> type[BoundedProtocol]:
     """A :class:`BoundedProtocol` class with these bounds, for ``uvicorn.run(http=...)``.
 
@@ -338,12 +404,15 @@ def http_protocol(
         body_timeout_seconds: time for a request's body, from the end of its head (None:
             unbounded).
         max_header_bytes: the largest request head.
+        linger_seconds: how long a connection closed mid-request waits for the client's EOF.
 
     Raises:
         ValueError: a bound is not positive.
     """
-    if header_timeout_seconds <= 0 or max_header_bytes <= 0:
-        raise ValueError("header_timeout_seconds and max_header_bytes must be positive")
+    if header_timeout_seconds <= 0 or max_header_bytes <= 0 or linger_seconds <= 0:
+        raise ValueError(
+            "header_timeout_seconds, max_header_bytes and linger_seconds must be positive"
+        )
     if body_timeout_seconds is not None and body_timeout_seconds <= 0:
         raise ValueError("body_timeout_seconds must be positive (or None for no bound)")
     return type(
@@ -353,5 +422,6 @@ def http_protocol(
             "header_timeout_seconds": header_timeout_seconds,
             "body_timeout_seconds": body_timeout_seconds,
             "max_header_bytes": max_header_bytes,
+            "linger_seconds": linger_seconds,
         },
     )
