@@ -430,6 +430,58 @@ async def test_unanswered_sampling_times_out_and_is_cancelled_at_the_client() ->
     await client.answer(request.id, {"role": "assistant"})
 
 
+async def test_a_request_that_could_not_be_sent_leaves_no_id_awaiting_an_answer() -> None:
+    client = FakeClient(make_server())
+    await client.initialize(capabilities={"sampling": {}})
+
+    async def no_stream(message: object) -> None:
+        raise ConnectionError("no stream to send it on")
+
+    with pytest.raises(ConnectionError):
+        await client.connection.send_request(
+            "sampling/createMessage", {"messages": [], "maxTokens": 1}, send=no_stream
+        )
+    assert client.connection.session.unanswered_request_ids == frozenset()
+
+
+async def test_a_cancelled_asker_forgets_its_request_and_tells_the_client() -> None:
+    client = FakeClient(make_server())
+    await client.initialize(capabilities={"sampling": {}})
+    asking = asyncio.create_task(
+        client.connection.send_request("sampling/createMessage", {"messages": [], "maxTokens": 1})
+    )
+    request = await client.next_sent()
+    assert isinstance(request, Request)
+    assert client.connection.session.unanswered_request_ids == {request.id}
+    asking.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asking
+    assert client.connection.session.unanswered_request_ids == frozenset()
+    cancelled = await client.next_sent()
+    assert isinstance(cancelled, Notification)
+    assert cancelled.method == "notifications/cancelled"
+    assert cancelled.params is not None
+    assert cancelled.params["requestId"] == request.id
+    # A late answer is dropped silently.
+    assert await client.connection.receive(Response(request.id, {"role": "assistant"})) is None
+
+
+async def test_answered_and_timed_out_requests_leave_no_id_awaiting_an_answer() -> None:
+    client = FakeClient(make_server())
+    await client.initialize(capabilities={"sampling": {}})
+    result = await client.call("ask_quickly", {})
+    assert result["isError"] is True
+    client.sent.clear()
+    call = asyncio.create_task(client.call("ask", {"question": "2+2?"}))
+    request = await client.next_sent()
+    assert isinstance(request, Request)
+    await client.answer(
+        request.id, {"role": "assistant", "content": {"type": "text", "text": "4"}, "model": "m"}
+    )
+    await call
+    assert client.connection.session.unanswered_request_ids == frozenset()
+
+
 async def test_client_error_answer_becomes_an_error_result() -> None:
     client = FakeClient(make_server())
     await client.initialize(capabilities={"sampling": {}})

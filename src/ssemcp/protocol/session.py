@@ -398,8 +398,14 @@ class ServerSession:
         return Request(request_id, method, params)
 
     def forget_request(self, request_id: int) -> None:
-        """Stop waiting for the answer to one of our requests (it timed out)."""
+        """Stop waiting for the answer to one of our requests (it timed out, was never sent,
+        or its asker was cancelled); a late answer is then dropped. Idempotent."""
         self._outbound.pop(request_id, None)
+
+    @property
+    def unanswered_request_ids(self) -> frozenset[int]:
+        """The ids of our requests whose answers are still awaited."""
+        return frozenset(self._outbound)
 
     def log_enabled(self, level: str) -> bool:
         """Whether a ``notifications/message`` at ``level`` goes out (spec utilities/logging)."""

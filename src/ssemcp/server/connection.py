@@ -246,6 +246,9 @@ class ServerConnection:
     ) -> JSONValue:
         """Send a request to the client and await its result.
 
+        The request's id is forgotten however this ends: answered, timed out, not sent, or
+        cancelled (then the client is told, as on a timeout).
+
         Raises:
             CapabilityNotSupported: the client lacks the capability.
             RequestTimeout: no answer within ``timeout_seconds`` (the server's default when
@@ -263,12 +266,13 @@ class ServerConnection:
         timeout = (
             self.server.request_timeout_seconds if timeout_seconds is None else timeout_seconds
         )
+        sent = False
         try:
             await send(request)
+            sent = True
             async with asyncio.timeout(timeout):
                 answer = await waiter
         except TimeoutError:
-            self.session.forget_request(request.id)
             # spec basic/lifecycle, "Timeouts": the sender "SHOULD issue a cancellation
             # notification for that request and stop waiting for a response".
             cancelled = Notification(
@@ -279,8 +283,20 @@ class ServerConnection:
             except Exception:
                 logger.debug("could not send the cancellation of request %d", request.id)
             raise RequestTimeout(f"the client did not answer {method} in {timeout:g}s") from None
+        except asyncio.CancelledError:
+            if sent:
+                # spec basic/utilities/cancellation: either side may cancel a request it sent.
+                # This task cannot await any more, so the notice goes without waiting.
+                self.post(
+                    Notification(
+                        "notifications/cancelled",
+                        {"requestId": request.id, "reason": "the request that asked was cancelled"},
+                    )
+                )
+            raise
         finally:
             self._waiting.pop(request.id, None)
+            self.session.forget_request(request.id)
         if isinstance(answer, ErrorResponse):
             raise PeerError(answer.code, answer.message, answer.error.get("data"))
         return answer.result
