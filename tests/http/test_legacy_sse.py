@@ -352,13 +352,26 @@ async def test_client_response_to_sampling_reaches_the_waiting_tool(running: Run
         assert reply["result"]["content"] == [{"type": "text", "text": "forty-two"}]
 
 
-async def test_invalid_message_is_answered_on_the_stream(running: Running) -> None:
+@pytest.mark.parametrize(
+    ("message", "answer_id"),
+    [
+        ({"jsonrpc": "1.0", "id": 5, "method": "ping"}, 5),
+        ({"a": 1}, None),
+        ({"jsonrpc": "2.0", "id": 6}, 6),
+    ],
+)
+async def test_json_that_is_not_a_jsonrpc_message_gets_400_and_nothing_on_the_stream(
+    running: Running, message: dict[str, object], answer_id: int | None
+) -> None:
+    # As Streamable HTTP answers it (spec 2025-11-25 basic/transports: input the server
+    # cannot accept gets "an HTTP error status code (e.g., 400 Bad Request)").
     async with running.open_stream() as stream:
-        response = await running.post(stream, {"jsonrpc": "1.0", "id": 5, "method": "ping"})
-        assert response.status_code == 202
-        reply = await stream.message()
-        assert reply["id"] == 5
-        assert reply["error"]["code"] == -32600
+        response = await running.post(stream, message)
+        assert response.status_code == 400
+        assert response.json()["id"] == answer_id
+        assert response.json()["error"]["code"] == -32600
+        await running.post(stream, {"jsonrpc": "2.0", "id": 7, "method": "ping"})
+        assert (await stream.message())["id"] == 7
 
 
 async def test_hundred_requests_in_flight_are_each_answered_once(running: Running) -> None:

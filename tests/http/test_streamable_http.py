@@ -416,6 +416,30 @@ async def test_failed_initialize_creates_no_session(running: Running) -> None:
     assert "mcp-session-id" not in response.headers
 
 
+@pytest.mark.parametrize(
+    ("message", "answer_id"),
+    [
+        ({"jsonrpc": "1.0", "id": 5, "method": "ping"}, 5),
+        ({"a": 1}, None),
+        ({"jsonrpc": "2.0", "id": 6}, 6),
+    ],
+)
+async def test_json_that_is_not_a_jsonrpc_message_gets_400_in_a_session(
+    running: Running, message: dict[str, object], answer_id: int | None
+) -> None:
+    # spec 2025-11-25 basic/transports: input the server cannot accept gets "an HTTP error
+    # status code (e.g., 400 Bad Request)"; the session goes on.
+    session_id = await running.initialize()
+    response = await running.post(message, **{"mcp-session-id": session_id})
+    assert response.status_code == 400
+    assert response.json()["id"] == answer_id
+    assert response.json()["error"]["code"] == -32600
+    ping = await running.post(
+        {"jsonrpc": "2.0", "id": 7, "method": "ping"}, **{"mcp-session-id": session_id}
+    )
+    assert ping.json() == {"jsonrpc": "2.0", "id": 7, "result": {}}
+
+
 # ---------------------------------------------------------------------- interop
 
 

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final, TypeAlias
 
 from ssemcp.errors import InvalidRequest, ParseError, ProtocolError
-from ssemcp.jsonrpc import Invalid, Message, error_response, parse, serialize
+from ssemcp.jsonrpc import Invalid, Message, RequestId, error_response, parse, serialize
 
 __all__ = [
     "DEFAULT_KEEPALIVE_SECONDS",
@@ -62,7 +62,8 @@ class HTTPError:
     """A precomputed HTTP error: status, headers and a JSON-RPC error body with id null.
 
     spec 2025-11-25 basic/transports: the body of an error status "MAY comprise a JSON-RPC
-    error response that has no id". Built once at import; no stack trace, no peer input.
+    error response that has no id". Built once at import; no stack trace, no peer input
+    (but the id of an invalid message, when it had a valid one, to answer it by).
     """
 
     __slots__ = ("body", "headers", "status")
@@ -72,9 +73,10 @@ class HTTPError:
         status: int,
         error: ProtocolError,
         headers: tuple[tuple[bytes, bytes], ...] = (),
+        request_id: RequestId | None = None,
     ) -> None:
         self.status = status
-        self.body = serialize(error_response(None, error))
+        self.body = serialize(error_response(request_id, error))
         self.headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(self.body)).encode()),
@@ -169,7 +171,9 @@ async def receive_payload(
     """The JSON-RPC payload of a POST; or None once the request has been answered.
 
     Answers 415 for a body that is not ``application/json``, 413 past ``max_body_bytes``,
-    400 (-32700) for a body that is not JSON, and nothing when the client went away.
+    400 (-32700) for a body that is not JSON, 400 (-32600) for JSON that is not one JSON-RPC
+    message or a batch of them (the items of a batch are answered one by one, in the
+    reply), and nothing when the client went away.
     """
     content_type = headers.get(b"content-type", b"")
     if (
@@ -195,7 +199,13 @@ async def receive_payload(
         await PAYLOAD_TOO_LARGE.respond(send)
         return None
     try:
-        return parse(body)
+        payload = parse(body)
     except ParseError:
         await PARSE_ERROR.respond(send)
         return None
+    if type(payload) is Invalid:
+        # spec 2025-11-25 basic/transports: input the server cannot accept gets "an HTTP
+        # error status code (e.g., 400 Bad Request)"; the error says what is wrong with it.
+        await HTTPError(400, payload.error, request_id=payload.id).respond(send)
+        return None
+    return payload
