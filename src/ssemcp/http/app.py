@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Iterable
 from typing import Final
 
 from ssemcp.errors import InvalidRequest
+from ssemcp.http import server_shortcuts
 from ssemcp.http.asgi import (
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
@@ -347,6 +348,7 @@ class MCPApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                server_shortcuts.load_for_loaded_servers()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.close_sessions()

@@ -45,6 +45,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from ssemcp.errors import InvalidRequest
+from ssemcp.http import whole_response  # noqa: F401  (imported for its registration)
 from ssemcp.http.asgi import HTTPError
 from ssemcp.http.response_writer import HeldWrites, ResponseWriter
 from ssemcp.http.timeouts import (

@@ -49,7 +49,7 @@ from ssemcp.http.asgi import (
 from ssemcp.http.auth import PRINCIPAL_KEY
 from ssemcp.http.memory import MemoryReclaimer
 from ssemcp.http.proxy import FORWARDED_PREFIX_KEY
-from ssemcp.http.whole_response import header_lines, send_whole_response
+from ssemcp.http.server_shortcuts import header_lines, send_whole_response
 from ssemcp.jsonrpc import Invalid, Message, Request, serialize
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.registry import Server

@@ -60,8 +60,8 @@ from ssemcp.http.asgi import (
 )
 from ssemcp.http.auth import PRINCIPAL_KEY
 from ssemcp.http.memory import MemoryReclaimer
+from ssemcp.http.server_shortcuts import header_lines, send_whole_response
 from ssemcp.http.timeouts import Deadlines, deadlines_in_running_loop
-from ssemcp.http.whole_response import header_lines, send_whole_response
 from ssemcp.jsonrpc import (
     JSONRPC_VERSION,
     ErrorResponse,
