@@ -8,8 +8,10 @@ last test drives it with the official Python SDK's SSE client (pinned ``mcp==2.3
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import socket
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator
@@ -19,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from live_server import live_app, wait_until
+from live_server import INITIALIZE, live_app, wait_until
 
 from ssemcp import Context, Server
 from ssemcp.http import MCPApp, create_app
@@ -533,16 +535,106 @@ async def test_closing_a_full_stream_frees_its_waiting_producers() -> None:
     assert b"notifications/fourth" not in stream.written
 
 
-async def test_send_nowait_refuses_when_the_queue_is_full() -> None:
-    session, stream = await open_session(max_queued_messages=1)
+async def test_notifications_past_the_longer_bound_close_the_session(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    session = _Session(
+        Server("unit", "0"), "session-id", None, max_queued_messages=1, max_queued_notifications=3
+    )
+    stream = HeldStream()
+    await session.open_stream(stream.send, b"endpoint-event")
     stream.hold()
     assert session.send_nowait(notification("first"))
-    await settle()  # the flusher is now writing "first"
-    assert session.send_nowait(notification("second"))
-    assert not session.send_nowait(notification("third"))
-    stream.release()
-    await stream.wait_for(b"notifications/second")
-    session.close()
+    await settle()  # the flusher is now writing "first", and waits on the reader
+    # Past the bound of producers that await, notifications still queue: a fan-out's burst.
+    for name in ("second", "third", "fourth"):
+        assert session.send_nowait(notification(name))
+    assert session.queued_count == 3
+    assert not session.is_closed
+    with caplog.at_level(logging.WARNING, logger="ssemcp.transports.legacy_sse"):
+        assert session.send_nowait(notification("fifth"))
+    assert session.is_closed
+    assert session.queued_count == 0
+    # HeldStream's send is no server's that can be aborted: the stream's task must give up
+    # on the write rather than wait for it.
+    assert session.is_stalled
+    assert "its reader is 3 events behind" in caplog.text
+
+
+async def test_a_stream_stalled_behind_its_reader_ends_without_waiting_for_the_write() -> None:
+    transport = LegacySSETransport(
+        Server("unit", "0"), max_queued_messages=1, max_queued_notifications=4
+    )
+    opened, stream = await open_transport_stream(transport)
+    stream.hold()
+    for index in range(10):
+        assert opened.session.send_nowait(notification(f"n{index}"))
+        await settle()
+    # The GET's task returns with its response unfinished (the server then closes the
+    # connection), and the session is gone.
+    await asyncio.wait_for(opened.task, EVENT_TIMEOUT_SECONDS)
+    assert transport.session_count == 0
+    assert not stream.ended
+
+
+async def test_a_reader_that_never_reads_is_cut_off_not_buffered_without_end(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = Server("legacy-sse-test", "0.0.1")
+
+    @server.resource("big://{name}")
+    def big(name: str) -> str:
+        return name
+
+    uri = "big://" + "x" * 4000
+    app = create_app(server)
+    async with live_app(app) as live:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect((live.url.split("//")[1].split(":")[0], live.port))
+        reader, writer = await asyncio.open_connection(sock=sock)
+        try:
+            writer.write(b"GET /sse HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), EVENT_TIMEOUT_SECONDS)
+            assert head.startswith(b"HTTP/1.1 200 ")
+            endpoint = await asyncio.wait_for(reader.readuntil(b"\n\n"), EVENT_TIMEOUT_SECONDS)
+            path = endpoint.split(b"data: ")[1].strip().decode()
+            async with live.client() as client:
+                for message in (
+                    INITIALIZE,
+                    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                    {
+                        "jsonrpc": "2.0",
+                        "id": 2,
+                        "method": "resources/subscribe",
+                        "params": {"uri": uri},
+                    },
+                ):
+                    assert (await client.post(path, json=message)).status_code == 202
+                await wait_until(lambda: server.subscriber_count(uri) == 1)
+                # From here on the client reads nothing.
+                tasks_before = len(asyncio.all_tasks())
+                posted = 0
+                with caplog.at_level(logging.WARNING, logger="ssemcp.transports.legacy_sse"):
+                    while app.legacy_sse is not None and app.legacy_sse.session_count:
+                        assert posted < 100_000, "a reader that never reads was never cut off"
+                        for _ in range(100):
+                            server.notify_resource_updated(uri)
+                        posted += 100
+                        # No task per notification piles up while the session lasts.
+                        assert len(asyncio.all_tasks()) <= tasks_before + 2
+                        await asyncio.sleep(0.001)
+                assert "events behind" in caplog.text
+                # The session is gone, and so is its connection: what the server had sent
+                # before the cut is followed by its end (a reset: the rest was dropped).
+                assert (await client.post(path, json=INITIALIZE)).status_code == 404
+            with contextlib.suppress(ConnectionError):
+                while await asyncio.wait_for(reader.read(65536), EVENT_TIMEOUT_SECONDS):
+                    pass
+            assert server.subscriber_count(uri) == 0
+        finally:
+            writer.close()
 
 
 async def test_a_producer_cancelled_mid_write_does_not_take_queued_events_with_it() -> None:

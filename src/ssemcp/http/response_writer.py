@@ -137,6 +137,13 @@ class ResponseWriter:
         self.flush()
         self._is_closed = True
 
+    def abort(self) -> None:
+        """Close the connection at once: what is held, and what the transport buffers, is
+        dropped (a reader that stopped reading would never take it)."""
+        self._held = None
+        self._is_closed = True
+        self._transport.abort()
+
     def close(self) -> None:
         """:meth:`end`, then close the connection as the writer's owner closes it (the
         transport's ``close`` unless it said otherwise)."""

@@ -13,8 +13,10 @@ principal of the GET that opened it.
 
 Producers (a request's task, a handler's progress report, a server-wide list_changed) write
 onto the stream themselves, one at a time; events that arrive while a write is under way wait
-in a bounded queue. When it is full, producers wait (the client is slow, not gone); a closed
-session frees them. The GET's own task only watches for the disconnect.
+in a bounded queue. When it is full, producers that await (replies, progress, logs) wait, as
+many as the session's requests in flight; a notification posted without waiting, past a
+longer bound, drops the session instead, whose reader is then that queue and a full socket
+behind. The GET's own task only watches for the disconnect.
 
 There is no shared transport object per client: every GET builds its own session, so one
 client's replies can never reach another's stream (modelcontextprotocol/typescript-sdk #204).
@@ -49,7 +51,7 @@ from ssemcp.http.asgi import (
 from ssemcp.http.auth import PRINCIPAL_KEY
 from ssemcp.http.memory import MemoryReclaimer
 from ssemcp.http.proxy import FORWARDED_PREFIX_KEY
-from ssemcp.http.server_shortcuts import header_lines, send_whole_response
+from ssemcp.http.server_shortcuts import abort, header_lines, send_whole_response
 from ssemcp.jsonrpc import Invalid, Message, Request, serialize
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.registry import Server
@@ -59,6 +61,7 @@ from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS
 __all__ = [
     "DEFAULT_MAX_PENDING_REQUESTS",
     "DEFAULT_MAX_QUEUED_MESSAGES",
+    "DEFAULT_MAX_QUEUED_NOTIFICATIONS",
     "DEFAULT_MAX_SESSIONS",
     "MESSAGES_PATH",
     "SSE_PATH",
@@ -71,6 +74,11 @@ logger = logging.getLogger(__name__)
 # only server-initiated messages), so it must absorb a burst of answers: 256 events of a few
 # hundred bytes each keep the socket busy while bounding memory per session.
 DEFAULT_MAX_QUEUED_MESSAGES: Final = 256
+# Events a stream may hold before a notification posted without waiting closes the session:
+# a fan-out queues one per subscribed resource in a single turn of the loop, to be written
+# together at its end, so a burst is not a slow reader; a queue this long (a MiB of
+# notifications of a few hundred bytes) with the write under way still waiting is.
+DEFAULT_MAX_QUEUED_NOTIFICATIONS: Final = 16 * DEFAULT_MAX_QUEUED_MESSAGES
 # Requests of one session running at once. A client that keeps more than 1 000 tool calls in
 # flight on one stream is flooding us; past it a POST gets 503 and may retry.
 DEFAULT_MAX_PENDING_REQUESTS: Final = 1_000
@@ -256,9 +264,13 @@ class _Session:
     nobody writing awaits the stream's ``send`` itself; one that finds a write under way
     queues its event, and the queue goes out as one write from the transport's
     :class:`_Flusher`, so that a producer cancelled mid-write never takes other producers'
-    events down with it. The queue is bounded: when it is full, producers wait (the client
-    is slow, not gone); a closed session frees them. The stream's own task only waits for the
-    disconnect, so an idle stream costs that one task, this object and its connection.
+    events down with it. The queue is bounded: when it is full, producers that await wait
+    (the client is slow, not gone) and a closed session frees them; a notification posted
+    without waiting (:meth:`send_nowait`) finds a longer bound, past which it closes the
+    session, since nothing else bounds how many of those a reader that stopped reading
+    would let pile up. The stream's
+    own task only waits for the disconnect, so an idle stream costs that one task, this
+    object and its connection.
     """
 
     __slots__ = (
@@ -268,6 +280,7 @@ class _Session:
         "_last_write_time",
         "_loop",
         "_max_queued_messages",
+        "_max_queued_notifications",
         "_notification_events",
         "_queued",
         "_room_waiters",
@@ -276,6 +289,7 @@ class _Session:
         "_writer_idle",
         "connection",
         "is_closed",
+        "is_stalled",
         "principal",
         "session_id",
     )
@@ -288,11 +302,16 @@ class _Session:
         max_queued_messages: int,
         notification_events: _NotificationEvents | None = None,
         flusher: _Flusher | None = None,
+        max_queued_notifications: int = DEFAULT_MAX_QUEUED_NOTIFICATIONS,
     ) -> None:
         self.session_id = session_id
         self.principal = principal
         self.is_closed = False
+        # Closed with a write that waits on a reader who stopped reading and whose
+        # connection could not be aborted: that write may never end.
+        self.is_stalled = False
         self._max_queued_messages = max_queued_messages
+        self._max_queued_notifications = max(max_queued_notifications, max_queued_messages)
         self._notification_events = notification_events or _NotificationEvents()
         self._send: ASGISend | None = None
         # Events waiting for the write under way to end, oldest first.
@@ -385,11 +404,14 @@ class _Session:
             self._writer_done()
 
     def send_nowait(self, message: Message) -> bool:
-        """:meth:`send` if the queue has room (or the session is closed); else False."""
+        """:meth:`send` without waiting: queued, or dropped with the session when the queue
+        holds ``max_queued_notifications`` (:meth:`_drop_slow_reader`). Always True: nobody
+        is left to wait."""
         if self.is_closed:
             return True
-        if len(self._queued) >= self._max_queued_messages:
-            return False
+        if len(self._queued) >= self._max_queued_notifications:
+            self._drop_slow_reader()
+            return True
         self._queued.append(self._notification_events.encode(message))
         if not self._is_writing:
             self._is_writing = True
@@ -439,6 +461,19 @@ class _Session:
 
     # ------------------------------------------------------------------ lifetime
 
+    def _drop_slow_reader(self) -> None:
+        """Close the session whose reader has fallen a long queue behind the write under way,
+        and the connection with it: that write waits on the reader, and may never end."""
+        logger.warning(
+            "session %s: closed, its reader is %d events behind",
+            short_id(self.session_id),
+            len(self._queued),
+        )
+        self._queued.clear()
+        send = self._send
+        self.close()
+        self.is_stalled = send is None or not abort(send)
+
     def close(self) -> None:
         """End the session: the stream stops, running requests and waiting producers too."""
         if self.is_closed:
@@ -482,7 +517,11 @@ class LegacySSETransport:
         max_sessions: open streams at most; a ``GET`` past it gets 503. The same default as
             Streamable HTTP's, counted apart: a legacy session is a ServerConnection (a few
             KiB) plus one open socket, like theirs.
-        max_queued_messages: events a stream holds before producers have to wait.
+        max_queued_messages: events a stream holds behind the write under way before
+            producers that await (replies, progress, logs) have to wait.
+        max_queued_notifications: events a stream holds before a notification posted
+            without waiting (list_changed, resources/updated) closes the session: its
+            reader is too far behind.
         max_pending_requests: requests of one session running at once; past it a POST gets
             503.
         keepalive_seconds: how often an idle stream gets a comment.
@@ -495,6 +534,7 @@ class LegacySSETransport:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_sessions: int = DEFAULT_MAX_SESSIONS,
         max_queued_messages: int = DEFAULT_MAX_QUEUED_MESSAGES,
+        max_queued_notifications: int = DEFAULT_MAX_QUEUED_NOTIFICATIONS,
         max_pending_requests: int = DEFAULT_MAX_PENDING_REQUESTS,
         keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
     ) -> None:
@@ -502,6 +542,7 @@ class LegacySSETransport:
         self._max_body_bytes = max_body_bytes
         self._max_sessions = max_sessions
         self._max_queued_messages = max_queued_messages
+        self._max_queued_notifications = max_queued_notifications
         self._max_pending_requests = max_pending_requests
         self._keepalive_seconds = keepalive_seconds
         self._endpoint_suffix = f"{MESSAGES_PATH}?{SESSION_ID_PARAMETER}="
@@ -539,6 +580,7 @@ class LegacySSETransport:
             self._max_queued_messages,
             self._notification_events,
             self._flusher,
+            self._max_queued_notifications,
         )
         self._sessions[session_id] = session
         # Per-session lines are DEBUG, like access logs (off by default).
@@ -579,6 +621,10 @@ class LegacySSETransport:
             # the session goes with its stream, and a POST to it afterwards gets 404.
             self._sessions.pop(session_id, None)
             session.close()
+            if session.is_stalled:
+                # Its write may never end: an unfinished response makes the server close the
+                # connection (uvicorn says so in its log), which ends that write too.
+                return
             # A write under way (a reply awaiting the socket) must end before the response
             # does: a body after the last one is an ASGI error.
             await session.finish_writing()
