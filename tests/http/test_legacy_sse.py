@@ -26,6 +26,7 @@ from live_server import INITIALIZE, live_app, wait_until
 from ssemcp import Context, Server
 from ssemcp.http import MCPApp, create_app
 from ssemcp.jsonrpc import Message, Notification, Response, serialize
+from ssemcp.protocol.revisions import SUPPORTED_VERSIONS
 from ssemcp.sse import Event, SSEParser, encode_event
 from ssemcp.transports.legacy_sse import (
     LegacySSETransport,
@@ -274,6 +275,24 @@ async def test_idle_stream_gets_keepalive_comments() -> None:
 
 
 # ---------------------------------------------------------------------- messages
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+async def test_every_supported_revision_is_negotiated_over_the_legacy_transport(
+    running: Running, version: str
+) -> None:
+    # The transport is 2024-11-05's; the revision is whatever the client asks for (the
+    # official SDKs' SSE clients ask for their latest). README's revision table says so.
+    async with running.open_stream() as stream:
+        reply = await running.request(
+            stream,
+            0,
+            "initialize",
+            protocolVersion=version,
+            capabilities={},
+            clientInfo={"name": "test", "version": "1"},
+        )
+    assert reply["result"]["protocolVersion"] == version
 
 
 async def test_initialize_list_and_call_tools_over_post_and_stream(running: Running) -> None:

@@ -211,6 +211,26 @@ async def test_ids_7_and_string_7_are_answered_separately(running: Running) -> N
     assert string.json()["result"]["content"][0]["text"] == "str"
 
 
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+async def test_every_supported_revision_is_negotiated_over_streamable_http(
+    running: Running, version: str
+) -> None:
+    # 2024-11-05 included: a client that asks for it gets it here too (README's table).
+    response = await running.post(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": version,
+                "capabilities": {},
+                "clientInfo": {"name": "test", "version": "1"},
+            },
+        }
+    )
+    assert response.json()["result"]["protocolVersion"] == version
+
+
 async def test_any_supported_protocol_version_header_is_accepted(running: Running) -> None:
     session_id = await running.initialize()
     for version in SUPPORTED_VERSIONS:
