@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import selectors
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, BinaryIO, Final
@@ -147,7 +148,7 @@ class _StdioSession:
 
 
 class _BlockingWriter:
-    """Writes to a file that is not a pipe (a regular file, in tests) synchronously."""
+    """Writes synchronously to a file the loop cannot watch (a regular file, /dev/null)."""
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
@@ -176,17 +177,9 @@ async def serve_stdio(
             the protocol stream.
         max_line_bytes: the longest message accepted; longer lines get an error.
     """
-    loop = asyncio.get_running_loop()
     stdin = stdin or sys.stdin.buffer
     stdout = stdout or sys.stdout.buffer
-    writer: asyncio.StreamWriter | _BlockingWriter
-    try:
-        write_transport, write_protocol = await loop.connect_write_pipe(
-            asyncio.streams.FlowControlMixin, os.fdopen(os.dup(stdout.fileno()), "wb", 0)
-        )
-        writer = asyncio.StreamWriter(write_transport, write_protocol, None, loop)
-    except (ValueError, OSError, AttributeError):
-        writer = _BlockingWriter(stdout)
+    writer = await _open_writer(stdout)
     session = _StdioSession(server, writer)
     lines = LineReader(max_line_bytes)
     saved_stdout = sys.stdout
@@ -209,14 +202,57 @@ async def serve_stdio(
             writer.close()
 
 
-async def _read_chunks(stdin: BinaryIO) -> AsyncIterator[bytes]:
-    """Yield what stdin gives, without blocking the loop."""
+def _is_pollable(stream: BinaryIO, events: int) -> bool:
+    """Whether the event loop can watch ``stream``'s file: a pipe, a socket or a tty can be.
+
+    epoll_ctl(2): EPERM "The target file fd does not support epoll. This error can occur if
+    fd refers to, for example, a regular file or a directory." /dev/null is such a file too,
+    and asyncio's pipe transports accept it (a character device) only to fail later, in a
+    loop callback, with a traceback and a reader that never fires. So ask a selector first.
+    """
+    try:
+        file_descriptor = stream.fileno()
+        with selectors.DefaultSelector() as selector:
+            selector.register(file_descriptor, events)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return True
+
+
+async def _open_writer(stdout: BinaryIO) -> asyncio.StreamWriter | _BlockingWriter:
+    """A writer for ``stdout``: the loop's pipe transport if it can watch the file, else
+    plain blocking writes (a regular file or /dev/null never makes a write wait)."""
+    if not _is_pollable(stdout, selectors.EVENT_WRITE):
+        return _BlockingWriter(stdout)
+    loop = asyncio.get_running_loop()
+    try:
+        write_transport, write_protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, os.fdopen(os.dup(stdout.fileno()), "wb", 0)
+        )
+    except (ValueError, OSError):
+        return _BlockingWriter(stdout)
+    return asyncio.StreamWriter(write_transport, write_protocol, None, loop)
+
+
+async def _open_reader(stdin: BinaryIO) -> asyncio.StreamReader | None:
+    """A reader the loop fills from ``stdin``, or None if the loop cannot watch the file."""
+    if not _is_pollable(stdin, selectors.EVENT_READ):
+        return None
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=_READ_CHUNK_BYTES, loop=loop)
     try:
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
     except (ValueError, OSError):
-        # A regular file: read it on a worker thread instead.
+        return None  # a selector that accepts regular files (kqueue) gets here with one
+    return reader
+
+
+async def _read_chunks(stdin: BinaryIO) -> AsyncIterator[bytes]:
+    """Yield what stdin gives, without blocking the loop."""
+    reader = await _open_reader(stdin)
+    if reader is None:
+        # A regular file or /dev/null: a read never waits for a peer, so a worker thread
+        # reads it to its end.
         read = getattr(stdin, "read1", stdin.read)
         while chunk := await asyncio.to_thread(read, _READ_CHUNK_BYTES):
             yield chunk
