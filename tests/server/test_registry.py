@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import pytest
+from harness import FakeClient
 from pydantic import Field
 
 from ssemcp import Context, LocalProtocolError, Server
@@ -167,3 +168,65 @@ def test_docstring_sections_become_descriptions() -> None:
 
 def test_docstring_absent_gives_nothing() -> None:
     assert parse_docstring(None) == (None, {})
+
+
+async def test_bare_tool_decorator_registers_the_function_and_returns_it() -> None:
+    server = Server("s")
+
+    @server.tool
+    async def shout(text: str) -> str:
+        """Upper-case the text."""
+        return text.upper()
+
+    assert await shout("hi") == "HI"  # still the function, not a decorator
+    assert server.tools["shout"].definition["description"] == "Upper-case the text."
+    client = FakeClient(server)
+    await client.initialize()
+    result = await client.call("shout", {"text": "hi"})
+    assert result["content"] == [{"type": "text", "text": "HI"}]
+
+
+async def test_bare_prompt_decorator_registers_the_function_and_returns_it() -> None:
+    server = Server("s")
+
+    @server.prompt
+    def greet(name: str) -> str:
+        return f"Hello, {name}"
+
+    assert greet("Ada") == "Hello, Ada"
+    client = FakeClient(server)
+    await client.initialize()
+    result = await client.result("prompts/get", {"name": "greet", "arguments": {"name": "Ada"}})
+    assert result["messages"] == [
+        {"role": "user", "content": {"type": "text", "text": "Hello, Ada"}}
+    ]
+
+
+def test_tool_and_prompt_decorators_with_parentheses_still_take_a_name() -> None:
+    server = Server("s")
+
+    @server.tool()
+    async def first() -> str:
+        return ""
+
+    @server.tool("renamed")
+    async def second() -> str:
+        return ""
+
+    @server.prompt("named_prompt")
+    def third() -> str:
+        return ""
+
+    assert set(server.tools) == {"first", "renamed"}
+    assert set(server.prompts) == {"named_prompt"}
+
+
+def test_bare_resource_decorator_is_a_type_error_asking_for_a_uri() -> None:
+    server = Server("s")
+    with pytest.raises(TypeError, match=r"needs a URI.*@server\.resource\(\"scheme://"):
+
+        @server.resource  # type: ignore[arg-type]
+        def readme() -> str:
+            return ""
+
+    assert server.resources == {}

@@ -13,7 +13,7 @@ import re
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 from ssemcp._types import JSONObject
 from ssemcp._version import __version__
@@ -167,6 +167,10 @@ class Server:
 
     # ------------------------------------------------------------------ tools
 
+    @overload
+    def tool(self, name: F, /) -> F: ...
+
+    @overload
     def tool(
         self,
         name: str | None = None,
@@ -178,8 +182,27 @@ class Server:
         structured_output: bool | None = None,
         output_type: object = None,
         meta: JSONObject | None = None,
-    ) -> Callable[[F], F]:
-        """Register the decorated function as a tool; see :meth:`add_tool`."""
+    ) -> Callable[[F], F]: ...
+
+    def tool(
+        self,
+        name: str | F | None = None,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | JSONObject | None = None,
+        icons: Sequence[Icon | JSONObject] | None = None,
+        structured_output: bool | None = None,
+        output_type: object = None,
+        meta: JSONObject | None = None,
+    ) -> F | Callable[[F], F]:
+        """Register the decorated function as a tool; see :meth:`add_tool`.
+
+        Both ``@server.tool`` and ``@server.tool(...)`` work; the function is returned as is.
+        """
+        if callable(name):
+            self.add_tool(name)
+            return name
 
         def decorate(function: F) -> F:
             self.add_tool(
@@ -283,7 +306,16 @@ class Server:
 
         The function returns ``str`` (text), ``bytes`` (a blob), ``ResourceContents`` (or a
         list of them), or any JSON-able data (sent as ``application/json`` text).
+
+        Raises:
+            TypeError: used bare (``@server.resource``): a resource has no name to infer
+                its URI from.
         """
+        if not isinstance(uri, str):
+            raise TypeError(
+                '@server.resource needs a URI: write @server.resource("scheme://path"), '
+                f"not @server.resource, above {getattr(uri, '__name__', repr(uri))}"
+            )
 
         def decorate(function: F) -> F:
             self.add_resource(
@@ -387,6 +419,10 @@ class Server:
 
     # ------------------------------------------------------------------ prompts
 
+    @overload
+    def prompt(self, name: F, /) -> F: ...
+
+    @overload
     def prompt(
         self,
         name: str | None = None,
@@ -395,13 +431,27 @@ class Server:
         description: str | None = None,
         icons: Sequence[Icon | JSONObject] | None = None,
         meta: JSONObject | None = None,
-    ) -> Callable[[F], F]:
+    ) -> Callable[[F], F]: ...
+
+    def prompt(
+        self,
+        name: str | F | None = None,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        icons: Sequence[Icon | JSONObject] | None = None,
+        meta: JSONObject | None = None,
+    ) -> F | Callable[[F], F]:
         """Register the decorated function as a prompt.
 
         Its parameters are the prompt's arguments (they arrive as strings and are converted to
         the annotated types). It returns ``str`` (one user message), a list of
-        ``PromptMessage`` / ``str``, or a ``PromptResult``.
+        ``PromptMessage`` / ``str``, or a ``PromptResult``. Both ``@server.prompt`` and
+        ``@server.prompt(...)`` work; the function is returned as is.
         """
+        if callable(name):
+            self.add_prompt(name)
+            return name
 
         def decorate(function: F) -> F:
             self.add_prompt(
