@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import importlib
 import importlib.util
 import ipaddress
@@ -142,6 +143,14 @@ def _is_loopback(host: str) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return address.is_loopback
+
+
+def _url_host(host: str) -> str:
+    """``host`` as a URL writes it: every interface as 0.0.0.0 (as uvicorn shows it), an
+    IPv6 literal in brackets (RFC 3986 section 3.2.2)."""
+    if not host:
+        return "0.0.0.0"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def _refuse_exposure_without_token(host: str, tokens: tuple[str, ...], insecure: bool) -> None:
@@ -375,6 +384,7 @@ def serve(
 
     from ssemcp.http import create_app, uvicorn_server
     from ssemcp.http.uvicorn_protocol import http_protocol
+    from ssemcp.http.uvicorn_server import ListenError
 
     app = create_app(
         server,
@@ -400,32 +410,47 @@ def serve(
             "pass --allow-host for each name clients use to reach this server",
             host,
         )
-    logger.info("serving Streamable HTTP on http://%s:%d/mcp", host, port)
+
+    def announce(bound_port: int) -> None:
+        # Only once the sockets listen: an address in use is an error, never after "serving".
+        base_url = f"http://{_url_host(host)}:{bound_port}"
+        logger.info(
+            "serving %s",
+            ", ".join(f"{name} on {base_url}{path}" for path, name in app.endpoints.items()),
+        )
+
     # Open GET streams never end by themselves; after 5 s of shutdown they are cancelled.
     # Sessions end as soon as shutdown begins, so open streams finish instead of being
     # cancelled (with a traceback each) when the graceful wait runs out.
-    uvicorn_server.run(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=False,
-        loop="uvloop",
-        # httptools with deadlines on request heads and bodies and a size bound on heads
-        # (uvicorn has none of them).
-        http=http_protocol(
-            header_timeout_seconds=header_timeout, body_timeout_seconds=body_timeout
-        ),
-        # uvicorn's own X-Forwarded-* handling is on by default and trusts 127.0.0.1 (or
-        # $FORWARDED_ALLOW_IPS); ssemcp.http.proxy decides instead, from --trusted-proxy.
-        proxy_headers=False,
-        # No "server: uvicorn" on every response: naming the software and inviting a probe
-        # for its known flaws tells a client nothing it needs (RFC 9110 section 10.2.4:
-        # "An origin server MAY generate a Server header field"; OWASP's header guidance
-        # says to leave it out). Date stays: RFC 9110 section 6.6.1 asks for it.
-        server_header=False,
-        timeout_graceful_shutdown=5,
-    )
+    try:
+        uvicorn_server.run(
+            app,
+            on_started=announce,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            loop="uvloop",
+            # httptools with deadlines on request heads and bodies and a size bound on heads
+            # (uvicorn has none of them).
+            http=http_protocol(
+                header_timeout_seconds=header_timeout, body_timeout_seconds=body_timeout
+            ),
+            # uvicorn's own X-Forwarded-* handling is on by default and trusts 127.0.0.1 (or
+            # $FORWARDED_ALLOW_IPS); ssemcp.http.proxy decides instead, from --trusted-proxy.
+            proxy_headers=False,
+            # No "server: uvicorn" on every response: naming the software and inviting a
+            # probe for its known flaws tells a client nothing it needs (RFC 9110 section
+            # 10.2.4: "An origin server MAY generate a Server header field"; OWASP's header
+            # guidance says to leave it out). Date stays: RFC 9110 section 6.6.1 asks for it.
+            server_header=False,
+            timeout_graceful_shutdown=5,
+        )
+    except ListenError as exc:
+        hint = " (another process uses it: stop that, or pick another --port)"
+        raise click.ClickException(
+            f"{exc}{hint if exc.errno == errno.EADDRINUSE else ''}"
+        ) from None
 
 
 @main.command()

@@ -17,7 +17,8 @@ this server stops it (Starlette's ``TrustedHostMiddleware`` is the model for the
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Final
 
 from ssemcp.errors import InvalidRequest
@@ -52,6 +53,7 @@ from ssemcp.transports.streamable import (
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
     "DEFAULT_ALLOWED_ORIGINS",
+    "HEALTH_PATH",
     "MCPApp",
     "create_app",
 ]
@@ -89,6 +91,7 @@ NOT_FOUND: Final = HTTPError(404, InvalidRequest("Not Found"))
 HEALTH_METHOD_NOT_ALLOWED: Final = HTTPError(
     405, InvalidRequest("Method Not Allowed"), ((b"allow", b"GET"),)
 )
+HEALTH_PATH: Final = "/healthz"
 _HEALTH_BODY: Final = b'{"status":"ok"}'
 # The legacy POST path with and without its trailing slash: clients that hard-code it differ.
 _MESSAGES_PATHS: Final = frozenset({MESSAGES_PATH, MESSAGES_PATH.rstrip("/")})
@@ -244,6 +247,13 @@ class MCPApp:
         self._server = server
         self._max_body_bytes = max_body_bytes
         self._path = path
+        endpoints = {path: "Streamable HTTP"}
+        if self.legacy_sse is not None:
+            endpoints[SSE_PATH] = "HTTP+SSE (2024-11-05)"
+        endpoints[HEALTH_PATH] = "health"
+        # What this app serves, by path below its mount point: what a client connects to
+        # (not the legacy POST path, which the /sse stream names to its client).
+        self.endpoints: Mapping[str, str] = MappingProxyType(endpoints)
 
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
         scope_type = scope["type"]
@@ -304,7 +314,7 @@ class MCPApp:
         if scope.get("root_path"):
             path = _route_path(path, scope["root_path"])
         if self._auth is not None and not (
-            scope["method"] in ("GET", "HEAD") and path == "/healthz"
+            scope["method"] in ("GET", "HEAD") and path == HEALTH_PATH
         ):
             return self._authenticated(scope, receive, send, headers, path)
         return self._route(scope, receive, send, headers, path)
@@ -331,7 +341,7 @@ class MCPApp:
             return self.legacy_sse.handle_stream(scope, receive, send)
         if path in _MESSAGES_PATHS and self.legacy_sse is not None:
             return self.legacy_sse.handle_message(scope, receive, send, headers)
-        if path == "/healthz":
+        if path == HEALTH_PATH:
             if scope["method"] in ("GET", "HEAD"):
                 return _healthy(send)
             return HEALTH_METHOD_NOT_ALLOWED.respond(send)
