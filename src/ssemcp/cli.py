@@ -39,10 +39,11 @@ _LOG_LEVELS: Final = ("debug", "info", "warning", "error")
 def load_server(target: str) -> Server:
     """The ``Server`` named by ``target``: ``package.module:name`` or ``file.py:name``.
 
-    ``name`` may be a Server or a function that returns one; it defaults to ``server``.
+    ``name`` may be a Server or a function that returns one; it defaults to ``server``. A
+    module is looked for in the current directory first, as uvicorn and python -m do.
 
     Raises:
-        click.ClickException: the target cannot be loaded, or is no Server.
+        click.ClickException: the target cannot be loaded, lacks ``name``, or is no Server.
     """
     location, _, attribute = target.partition(":")
     attribute = attribute or "server"
@@ -56,10 +57,17 @@ def load_server(target: str) -> Server:
             sys.modules[path.stem] = module
             spec.loader.exec_module(module)
         else:
+            # The installed `ssemcp` script has its own directory on sys.path, not the
+            # current one, so `ssemcp serve myapp:server` would not find ./myapp.py.
+            working_directory = os.getcwd()
+            if working_directory not in sys.path:
+                sys.path.insert(0, working_directory)
             module = importlib.import_module(location)
     except (ImportError, FileNotFoundError) as exc:
         raise click.ClickException(f"cannot import {location}: {exc}") from None
-    value = getattr(module, attribute, None)
+    if not hasattr(module, attribute):
+        raise click.ClickException(f"{location} has no attribute {attribute!r}")
+    value = getattr(module, attribute)
     if callable(value) and not isinstance(value, Server):
         value = value()
     if not isinstance(value, Server):

@@ -65,13 +65,41 @@ def test_target_file_with_a_server_or_a_factory_loads(tmp_path: Path) -> None:
     [
         ("no_such_module_xyz:server", "cannot import no_such_module_xyz"),
         ("ssemcp.errors:ToolError", "is not an ssemcp Server"),
-        ("ssemcp.errors:nothing", "is not an ssemcp Server"),
+        ("ssemcp.errors:nothing", "ssemcp.errors has no attribute 'nothing'"),
     ],
 )
 def test_bad_targets_are_explained(target: str, message: str) -> None:
     result = CliRunner().invoke(main, ["stdio", target])
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_file_target_with_a_missing_attribute_names_the_attribute(tmp_path: Path) -> None:
+    app = tmp_path / "myapp.py"
+    app.write_text("from ssemcp import Server\nserver = Server('mine')\n")
+    result = CliRunner().invoke(main, ["stdio", f"{app}:srv"])
+    assert result.exit_code == 1
+    assert f"{app} has no attribute 'srv'" in result.output
+    assert "is not an ssemcp Server" not in result.output
+
+
+def test_module_target_is_found_in_the_current_directory(tmp_path: Path) -> None:
+    # The installed `ssemcp` script, not `python -m` (which puts the current directory on
+    # sys.path by itself): what a user types.
+    (tmp_path / "cwd_target_app.py").write_text(
+        "from ssemcp import Server\nserver = Server('from-cwd')\n"
+    )
+    completed = subprocess.run(
+        [str(Path(sys.executable).with_name("ssemcp")), "stdio", "cwd_target_app:server"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "cannot import" not in completed.stderr
 
 
 def test_settings_lists_every_tool_set_variable_and_hides_tokens() -> None:
