@@ -20,3 +20,10 @@ def test_exported_classes_show_the_public_module() -> None:
         value = getattr(ssemcp, name)
         if isinstance(value, type):
             assert value.__module__ == "ssemcp", name
+
+
+def test_what_a_handler_gets_back_from_the_client_is_exported() -> None:
+    # ctx.sample() and ctx.elicit() return these; a handler's author imports them to annotate.
+    for name in ("ElicitResult", "SamplingResult"):
+        assert name in ssemcp.__all__
+        assert getattr(ssemcp, name).__module__ == "ssemcp"

@@ -42,12 +42,14 @@ from ssemcp.server import (
     ToolAnnotations,
     ToolResult,
 )
+from ssemcp.server.client_results import ElicitResult, SamplingResult
 
 __all__ = [
     "Audio",
     "CapabilityNotSupported",
     "ContentBlock",
     "Context",
+    "ElicitResult",
     "EmbeddedResource",
     "Icon",
     "Image",
@@ -67,6 +69,7 @@ __all__ = [
     "ResourceLink",
     "ResourceNotFound",
     "SSEMCPError",
+    "SamplingResult",
     "Server",
     "SessionClosed",
     "StreamError",

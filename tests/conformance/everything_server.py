@@ -119,9 +119,7 @@ async def test_sampling(prompt: str, ctx: Context) -> str:
         prompt: the text to send to the model.
     """
     result = await ctx.sample(prompt, max_tokens=100)
-    content = result.get("content")
-    text = content.get("text") if isinstance(content, dict) else None
-    return f"LLM response: {text if text is not None else result}"
+    return f"LLM response: {result.text}"
 
 
 @server.tool()
@@ -142,7 +140,7 @@ async def test_elicitation(message: str, ctx: Context) -> str:
             "required": ["username", "email"],
         },
     )
-    return f"User response: action={result.get('action')}, content={result.get('content')}"
+    return f"User response: action={result.action}, content={result.content}"
 
 
 @server.tool()
@@ -167,7 +165,7 @@ async def test_elicitation_sep1034_defaults(ctx: Context) -> str:
             "required": [],
         },
     )
-    return f"Elicitation completed: action={result.get('action')}, content={result.get('content')}"
+    return f"Elicitation completed: action={result.action}, content={result.content}"
 
 
 @server.tool()
@@ -197,7 +195,7 @@ async def test_elicitation_sep1330_enums(ctx: Context) -> str:
             "required": [],
         },
     )
-    return f"Elicitation completed: action={result.get('action')}, content={result.get('content')}"
+    return f"Elicitation completed: action={result.action}, content={result.content}"
 
 
 async def json_schema_2020_12_tool(name: str, address: dict[str, str] | None = None) -> str:

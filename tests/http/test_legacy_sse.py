@@ -82,9 +82,7 @@ def build_test_server(probes: Probes) -> Server:
     async def ask(ctx: Context) -> str:
         """Ask the client's model (sampling), then answer with what it said."""
         result = await ctx.sample("hello?")
-        content = result.get("content")
-        assert isinstance(content, dict)
-        return str(content.get("text"))
+        return result.text
 
     @server.tool()
     async def slow() -> str:

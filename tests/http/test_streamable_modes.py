@@ -53,8 +53,7 @@ def build_server(gate: Gate) -> Server:
     async def ask(ctx: Context) -> str:
         """Ask the client's model; answer with what it said."""
         result = await ctx.sample("hi", timeout_seconds=STEP_DEADLINE_SECONDS)
-        content: Any = result["content"]
-        return f"model said {content['text']}"
+        return f"model said {result.text}"
 
     @server.tool()
     async def gated() -> str:

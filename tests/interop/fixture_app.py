@@ -98,9 +98,7 @@ async def ask_model(prompt: str, ctx: Context) -> str:
         prompt: the user message to send.
     """
     result = await ctx.sample(prompt, max_tokens=50, system_prompt="Be brief.")
-    content = result.get("content")
-    text = content.get("text") if isinstance(content, dict) else None
-    return f"{result.get('model')}: {text}"
+    return f"{result.model}: {result.text}"
 
 
 @server.tool()
@@ -117,11 +115,9 @@ async def ask_user(ctx: Context) -> str:
             "required": ["name"],
         },
     )
-    action = answer.get("action")
-    content = answer.get("content")
-    if action == "accept" and isinstance(content, dict):
-        return f"accepted: {content.get('name')} x{content.get('count')}"
-    return f"no answer: {action}"
+    if answer.content is not None:
+        return f"accepted: {answer.content.get('name')} x{answer.content.get('count')}"
+    return f"no answer: {answer.action}"
 
 
 @server.tool()

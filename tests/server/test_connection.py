@@ -95,9 +95,7 @@ def make_server(**kwargs: object) -> Server:
     @server.tool()
     async def ask(question: str, ctx: Context) -> str:
         answer = await ctx.sample(question, max_tokens=20, timeout_seconds=2)
-        content = answer.get("content")
-        assert isinstance(content, dict)
-        return f"model said: {content.get('text')}"
+        return f"model said: {answer.text}"
 
     @server.tool()
     async def ask_quickly(ctx: Context) -> str:

@@ -1,9 +1,10 @@
 """``Context``: what a handler may do while it runs, besides returning.
 
 Owns the handler-facing API for one request: log to the client, report progress, and ask the
-client (sampling, elicitation, roots). Every message it sends rides on the request's own
-stream (the ``send`` the transport gave for this request), so a Streamable HTTP reply carries
-it on the POST's SSE response, as the spec asks of messages "related to" a request.
+client (sampling, elicitation, roots; ``client_results`` reads the answers). Every message it
+sends rides on the request's own stream (the ``send`` the transport gave for this request), so
+a Streamable HTTP reply carries it on the POST's SSE response, as the spec asks of messages
+"related to" a request.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from ssemcp._types import JSONObject, JSONValue
 from ssemcp.jsonrpc import Message, Request
+from ssemcp.server.client_results import ElicitResult, SamplingResult
 
 if TYPE_CHECKING:
     from ssemcp.server.connection import ServerConnection
@@ -125,14 +127,19 @@ class Context:
         include_context: Literal["none", "thisServer", "allServers"] | None = None,
         metadata: JSONObject | None = None,
         timeout_seconds: float | None = None,
-    ) -> JSONObject:
+    ) -> SamplingResult:
         """Ask the client's model for a completion (``sampling/createMessage``).
 
         Args:
             messages: a user prompt, or ``SamplingMessage`` objects.
 
         Returns:
-            The client's ``CreateMessageResult`` (``role``, ``content``, ``model``, ...).
+            The client's answer: ``.text`` (its text), ``.content`` (its blocks), ``.model``,
+            ``.stop_reason``, ``.role``.
+
+        Raises:
+            CapabilityNotSupported, RequestTimeout, PeerError, SessionClosed; RequestError
+            for an answer that is not a ``CreateMessageResult``.
         """
         if isinstance(messages, str):
             wire_messages: list[JSONValue] = [
@@ -153,23 +160,27 @@ class Context:
         result = await self.send_request(
             "sampling/createMessage", params, timeout_seconds=timeout_seconds
         )
-        return result if isinstance(result, dict) else {}
+        return SamplingResult.from_json(result)
 
     async def elicit(
         self, message: str, requested_schema: JSONObject, *, timeout_seconds: float | None = None
-    ) -> JSONObject:
+    ) -> ElicitResult:
         """Ask the user for structured input (``elicitation/create``, 2025-06-18 and later).
 
         Returns:
-            The client's ``ElicitResult``: ``action`` (accept, decline, cancel) and, when
-            accepted, ``content``.
+            The client's answer: ``.action`` (``"accept"``, ``"decline"`` or ``"cancel"``)
+            and, when accepted, ``.content``, the values by property name.
+
+        Raises:
+            CapabilityNotSupported, RequestTimeout, PeerError, SessionClosed; RequestError
+            for an answer that is not an ``ElicitResult``.
         """
         result = await self.send_request(
             "elicitation/create",
             {"message": message, "requestedSchema": requested_schema},
             timeout_seconds=timeout_seconds,
         )
-        return result if isinstance(result, dict) else {}
+        return ElicitResult.from_json(result)
 
     async def list_roots(self, *, timeout_seconds: float | None = None) -> list[JSONObject]:
         """The client's roots (``roots/list``)."""

@@ -300,16 +300,13 @@ def register(
             raise ToolError(_NO_SAMPLING) from None
         except RequestError as exc:
             raise ToolError(f"The client's model did not produce a summary: {exc}") from None
-        content = answer.get("content")
-        text = content.get("text") if isinstance(content, dict) else None
-        if not isinstance(text, str) or not text.strip():
+        if not answer.text.strip():
             raise ToolError("The client's model answered without any text to use as a summary.")
-        model = answer.get("model")
         summary = ThreadSummary(
             id=thread.item.id,
             title=thread.item.title,
-            summary=text.strip(),
-            model=model if isinstance(model, str) else None,
+            summary=answer.text.strip(),
+            model=answer.model,
             comments_read=len(thread.comments),
         )
         return ToolResult([render_summary(summary)], structured=summary)
