@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Final
 
 import click
+from click.core import ParameterSource
 
 from ssemcp._version import __version__
 from ssemcp.errors import LocalProtocolError
@@ -199,6 +200,45 @@ def _check_security_options(
         raise click.UsageError(str(exc)) from None
 
 
+# The `serve` options that only HTTP uses: with --stdio they would be ignored, so giving one
+# is a usage error rather than a silent surprise (--max-body-bytes also bounds a stdio line).
+_HTTP_ONLY_PARAMETERS: Final = frozenset(
+    {
+        "host",
+        "port",
+        "allowed_hosts",
+        "allowed_origins",
+        "tokens",
+        "insecure_no_auth",
+        "cors_origins",
+        "trusted_proxies",
+        "body_timeout",
+        "header_timeout",
+        "stateless",
+        "json_response",
+        "keepalive",
+        "session_idle_timeout",
+        "max_sessions",
+    }
+)
+
+
+def _refuse_http_options_with_stdio(context: click.Context) -> None:
+    """Raises:
+    click.UsageError: an HTTP-only option was given on the command line with --stdio."""
+    given = [
+        parameter.opts[0]
+        for parameter in context.command.params
+        if parameter.name in _HTTP_ONLY_PARAMETERS
+        and context.get_parameter_source(parameter.name) is ParameterSource.COMMANDLINE
+    ]
+    if given:
+        raise click.UsageError(
+            f"{', '.join(given)} only appl{'ies' if len(given) == 1 else 'y'} to HTTP; "
+            "--stdio serves on stdin/stdout"
+        )
+
+
 def _run_stdio(server: Server, max_line_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
     from ssemcp.transports.stdio import serve_stdio
 
@@ -239,7 +279,12 @@ _log_level_option = click.option(
 
 @main.command()
 @_target_argument
-@click.option("--stdio", "use_stdio", is_flag=True, help="Serve on stdin/stdout.")
+@click.option(
+    "--stdio",
+    "use_stdio",
+    is_flag=True,
+    help="Serve on stdin/stdout (then the HTTP-only options are refused).",
+)
 @click.option(
     "--host",
     default="127.0.0.1",
@@ -379,6 +424,8 @@ def serve(
     log_level: str,
 ) -> None:
     """Serve the built-in server, or TARGET (module:attribute or file.py:attribute)."""
+    if use_stdio:
+        _refuse_http_options_with_stdio(click.get_current_context())
     _configure_logging(log_level)
     auth_tokens = _tokens(tokens)
     if not use_stdio:

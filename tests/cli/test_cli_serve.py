@@ -267,3 +267,41 @@ def test_bounds_below_their_minimum_are_usage_errors(
     result = CliRunner().invoke(main, ["serve", option, value])
     assert result.exit_code == 2
     assert uvicorn_calls == []
+
+
+@pytest.mark.parametrize(
+    "options",
+    [("--host", "0.0.0.0"), ("--port", "9000"), ("--host", "127.0.0.1", "--port", "8000")],
+)
+def test_stdio_with_an_explicit_host_or_port_is_a_usage_error(
+    uvicorn_calls: list[dict[str, Any]], options: tuple[str, ...]
+) -> None:
+    # Even the default values, given explicitly: the user meant HTTP and would be ignored.
+    result = CliRunner().invoke(main, ["serve", "--stdio", *options], input="")
+    assert result.exit_code == 2
+    assert "--stdio" in result.output
+    for option in options[::2]:
+        assert option in result.output
+    assert uvicorn_calls == []
+
+
+def test_stdio_with_other_http_only_options_is_a_usage_error(
+    uvicorn_calls: list[dict[str, Any]],
+) -> None:
+    result = CliRunner().invoke(
+        main, ["serve", "--stdio", "--token", TOKEN_A, "--allow-host", "x"], input=""
+    )
+    assert result.exit_code == 2
+    assert "--token" in result.output
+    assert "--allow-host" in result.output
+    assert TOKEN_A not in result.output
+
+
+def test_stdio_takes_the_options_that_apply_to_it(uvicorn_calls: list[dict[str, Any]]) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["serve", "--stdio", "--toolsets", "utilities", "--max-body-bytes", "2048"],
+        input="",
+    )
+    assert result.exit_code == 0, result.output
+    assert uvicorn_calls == []
