@@ -111,6 +111,58 @@ def test_settings_lists_every_tool_set_variable_and_hides_tokens() -> None:
     assert "secret-value" not in result.output
 
 
+def settings_lines(env: dict[str, str | None]) -> dict[str, str]:
+    """``ssemcp settings`` output: each variable -> the line under it (default and value)."""
+    result = CliRunner().invoke(main, ["settings"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    return {
+        line.split()[0]: lines[index + 1].strip()
+        for index, line in enumerate(lines)
+        if line.startswith("  ") and not line.startswith("   ")
+    }
+
+
+def test_settings_show_each_default_and_that_it_is_in_use() -> None:
+    unset: dict[str, str | None] = dict.fromkeys(["SSEMCP_HN_API_URL", "GITHUB_TOKEN"])
+    lines = settings_lines(unset)
+    assert lines["SSEMCP_HN_API_URL"] == "default https://hacker-news.firebaseio.com/v0 (in use)"
+    assert lines["SSEMCP_HN_ITEMS_TTL_SECONDS"] == "default 300 (in use)"
+    assert lines["SSEMCP_GITHUB_BACKOFF_SECONDS"] == "default 0.5 (in use)"
+    assert lines["GITHUB_TOKEN"] == "no default (not set)"
+
+
+def test_settings_show_the_current_value_beside_the_default_and_hide_tokens() -> None:
+    lines = settings_lines({"SSEMCP_HN_ITEMS_TTL_SECONDS": "60", "GITHUB_TOKEN": "secret-value"})
+    assert lines["SSEMCP_HN_ITEMS_TTL_SECONDS"] == "default 300, set to 60"
+    assert lines["GITHUB_TOKEN"] == "no default, set (hidden)"
+
+
+def test_every_setting_has_the_default_its_tool_set_really_uses() -> None:
+    # Setting a variable to the default shown must change nothing: the shown one is the real
+    # one. And every variable a tool set reads has one shown.
+    from ssemcp import cli
+    from ssemcp.toolsets import settings_variables
+    from ssemcp.toolsets.github import GitHubSettings
+    from ssemcp.toolsets.hackernews import HackerNewsSettings
+    from ssemcp.toolsets.weather import WeatherSettings
+
+    readers = {
+        "hackernews": HackerNewsSettings.from_env,
+        "weather": WeatherSettings.from_env,
+        "github": GitHubSettings.from_env,
+    }
+    defaults = cli._setting_defaults()
+    for toolset, variables in settings_variables().items():
+        for name in variables:
+            assert name in defaults, name
+            default = defaults[name]
+            if default is not None:
+                shown = {name: cli._show_setting(default)}
+                assert readers[toolset](shown) == readers[toolset]({}), name
+    assert set(defaults) == {name for names in settings_variables().values() for name in names}
+
+
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
