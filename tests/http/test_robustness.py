@@ -716,7 +716,7 @@ async def test_no_response_carries_a_stack_trace_or_a_file_path(
             "unknown legacy session",
             {"method": "POST", "url": "/messages/?session_id=x", "json": {}},
         ),
-        ("wrong Host", {"method": "GET", "url": "/healthz", "headers": {"host": "evil.example"}}),
+        ("wrong Host", {"method": "GET", "url": "/mcp", "headers": {"host": "evil.example"}}),
         (
             "wrong Origin",
             {"method": "GET", "url": "/healthz", "headers": {"origin": "http://evil.example"}},

@@ -716,7 +716,7 @@ async def test_error_bodies_carry_no_trace_or_path(authed: str) -> None:
             await post_initialize(client, authed),
             await post_initialize(client, authed, authorization="Bearer nope"),
             await client.post(authed + "/mcp?access_token=x"),
-            await client.get(authed + "/healthz", headers={"host": "evil.example"}),
+            await client.get(authed + "/mcp", headers={"host": "evil.example"}),
         ]
     for response in responses:
         assert response.status_code in (400, 401, 421)

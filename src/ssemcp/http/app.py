@@ -1,12 +1,13 @@
 """The ASGI app: security checks, routing, health and lifespan around the MCP endpoint.
 
 Owns what every request passes before any transport sees it, in this order: the trusted-proxy
-rewrite (``ssemcp.http.proxy``), the Host allowlist (421), the Origin allowlist (403), CORS
-(``ssemcp.http.cors``), the bearer token (401, ``ssemcp.http.auth``), the ``Content-Length``
-bound (413) and the body deadline (408, ``ssemcp.http.timeouts``); then the routes (the MCP
-endpoint, ``GET /healthz``, 404 for the rest) and the ASGI lifespan. What happens at the MCP
-endpoint is the Streamable HTTP transport's (``ssemcp.transports.streamable``); at ``/sse`` and
-``/messages/``, the legacy HTTP+SSE transport's (``ssemcp.transports.legacy_sse``).
+rewrite (``ssemcp.http.proxy``), the Host allowlist (421; a health check is exempt), the Origin
+allowlist (403), CORS (``ssemcp.http.cors``), the bearer token (401, ``ssemcp.http.auth``), the
+``Content-Length`` bound (413) and the body deadline (408, ``ssemcp.http.timeouts``); then the
+routes (the MCP endpoint, ``GET /healthz``, 404 for the rest) and the ASGI lifespan. What
+happens at the MCP endpoint is the Streamable HTTP transport's
+(``ssemcp.transports.streamable``); at ``/sse`` and ``/messages/``, the legacy HTTP+SSE
+transport's (``ssemcp.transports.legacy_sse``).
 
 Why Host and Origin: a page on ``evil.example`` can rebind its name to 127.0.0.1 and drive a
 local server from the victim's browser (DNS rebinding). The browser still sends
@@ -169,6 +170,11 @@ async def _healthy(send: ASGISend) -> None:
     await send({"type": "http.response.body", "body": _HEALTH_BODY})
 
 
+def _is_health_check(scope: Scope, path: str) -> bool:
+    """A GET or HEAD of the health path, which answers only that the server is up."""
+    return path == HEALTH_PATH and scope["method"] in ("GET", "HEAD")
+
+
 def _route_path(path: str, root_path: str) -> str:
     """The path below the app's mount point.
 
@@ -293,8 +299,13 @@ class MCPApp:
         # ASGI gives header names lowercased; a repeated header keeps its last value, and every
         # check below reads this same dict, so no check can see a different value.
         headers: dict[bytes, bytes] = dict(scope["headers"])
+        path: str = scope["path"]
+        if scope.get("root_path"):
+            path = _route_path(path, scope["root_path"])
         host = headers.get(b"host")
-        if host is None or not self._allowed_hosts[host]:
+        # A health check is exempt: load balancers probe by IP (Host: 10.0.0.5:8000), and its
+        # answer, {"status":"ok"}, tells a rebinding page nothing worth the Host check.
+        if (host is None or not self._allowed_hosts[host]) and not _is_health_check(scope, path):
             if logger.isEnabledFor(logging.INFO):
                 logger.info("refused Host %r", (host or b"")[:_MAX_LOGGED_HEADER])
             return MISDIRECTED_REQUEST.respond(send)
@@ -310,12 +321,7 @@ class MCPApp:
                 return self._cors.preflight(headers, send)
             send = self._cors.wrap_send(headers, send)
         scope[PRINCIPAL_KEY] = None
-        path: str = scope["path"]
-        if scope.get("root_path"):
-            path = _route_path(path, scope["root_path"])
-        if self._auth is not None and not (
-            scope["method"] in ("GET", "HEAD") and path == HEALTH_PATH
-        ):
+        if self._auth is not None and not _is_health_check(scope, path):
             return self._authenticated(scope, receive, send, headers, path)
         return self._route(scope, receive, send, headers, path)
 

@@ -1,0 +1,94 @@
+"""The app's own routes over a real uvicorn on 127.0.0.1: the health check, the index page at
+``/`` and the 401 a client without a token gets.
+
+Each test starts its own app and server on a free port and stops it in ``finally``
+(``live_app``); httpx sends what a load balancer, a browser or a misconfigured client would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from live_server import LiveServer, live_app
+
+from ssemcp import Server
+from ssemcp.http import create_app
+
+# What a load balancer in front of `ssemcp serve --host 0.0.0.0 --allow-host mcp.example.com`
+# puts in Host when it probes the instance directly.
+PUBLIC_NAME = "mcp.example.com"
+PROBE_HOST = "10.1.2.3:8000"
+
+
+def build_server() -> Server:
+    server = Server("routes-test", "0.0.1")
+
+    @server.tool
+    async def echo(text: str) -> str:
+        """Return the text."""
+        return text
+
+    return server
+
+
+@pytest.fixture
+async def public() -> AsyncIterator[LiveServer]:
+    async with live_app(create_app(build_server(), allowed_hosts=[PUBLIC_NAME])) as live:
+        yield live
+
+
+# ---------------------------------------------------------------------- health check
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+async def test_health_check_by_ip_passes_the_host_check(public: LiveServer, method: str) -> None:
+    async with public.client() as client:
+        response = await client.request(method, "/healthz", headers={"host": PROBE_HOST})
+    assert response.status_code == 200
+    if method == "GET":
+        assert response.json() == {"status": "ok"}
+
+
+async def test_health_check_without_a_host_header_is_answered(public: LiveServer) -> None:
+    reader, writer = await public.open_connection()
+    try:
+        writer.write(b"GET /healthz HTTP/1.0\r\n\r\n")
+        await writer.drain()
+        answer = await reader.read()
+    finally:
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert answer.endswith(b'{"status":"ok"}')
+
+
+async def test_everything_but_the_health_check_still_needs_an_allowed_host(
+    public: LiveServer,
+) -> None:
+    async with public.client() as client:
+        mcp = await client.post("/mcp", json={}, headers={"host": PROBE_HOST})
+        post_health = await client.post("/healthz", headers={"host": PROBE_HOST})
+        other = await client.get("/healthz/x", headers={"host": PROBE_HOST})
+        allowed = await client.get("/healthz", headers={"host": PUBLIC_NAME})
+    assert mcp.status_code == 421
+    assert post_health.status_code == 421
+    assert other.status_code == 421
+    assert allowed.status_code == 200
+
+
+async def test_health_check_by_ip_from_a_foreign_origin_is_still_refused(
+    public: LiveServer,
+) -> None:
+    async with public.client() as client:
+        response = await client.get(
+            "/healthz", headers={"host": PROBE_HOST, "origin": "http://evil.example"}
+        )
+    assert response.status_code == 403
+
+
+async def test_health_check_below_a_root_path_passes_the_host_check() -> None:
+    # uvicorn --root-path: the proxy in front strips /prefix, uvicorn puts it back in the path.
+    app = create_app(build_server(), allowed_hosts=[PUBLIC_NAME])
+    async with live_app(app, root_path="/prefix") as live, live.client() as client:
+        response = await client.get("/healthz", headers={"host": PROBE_HOST})
+    assert response.status_code == 200
