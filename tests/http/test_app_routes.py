@@ -92,3 +92,77 @@ async def test_health_check_below_a_root_path_passes_the_host_check() -> None:
     async with live_app(app, root_path="/prefix") as live, live.client() as client:
         response = await client.get("/healthz", headers={"host": PROBE_HOST})
     assert response.status_code == 200
+
+
+# ---------------------------------------------------------------------- the index page at /
+
+
+def endpoint_lines(page: str) -> dict[str, str]:
+    """The page's "  PATH  WHAT" lines, by path."""
+    return {
+        line.split()[0]: line.split(maxsplit=1)[1]
+        for line in page.splitlines()
+        if line.startswith("  /")
+    }
+
+
+async def test_get_root_names_every_endpoint_as_plain_text() -> None:
+    async with live_app(create_app(build_server())) as live, live.client() as client:
+        response = await client.get("/")
+        head = await client.head("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "Model Context Protocol" in response.text
+    assert endpoint_lines(response.text) == {
+        "/mcp": "Streamable HTTP",
+        "/sse": "HTTP+SSE (2024-11-05)",
+        "/healthz": "health",
+    }
+    assert head.status_code == 200
+    assert head.headers["content-length"] == str(len(response.content))
+
+
+async def test_root_page_follows_the_app_path_and_leaves_out_what_is_off() -> None:
+    app = create_app(build_server(), path="/rpc", legacy_sse=False)
+    async with live_app(app) as live, live.client() as client:
+        response = await client.get("/")
+    assert endpoint_lines(response.text) == {"/rpc": "Streamable HTTP", "/healthz": "health"}
+
+
+async def test_root_page_below_a_root_path_names_the_paths_a_client_uses() -> None:
+    app = create_app(build_server())
+    async with live_app(app, root_path="/prefix") as live, live.client() as client:
+        response = await client.get("/")
+    assert response.status_code == 200
+    assert set(endpoint_lines(response.text)) == {"/prefix/mcp", "/prefix/sse", "/prefix/healthz"}
+
+
+async def test_root_page_below_a_trusted_proxys_prefix_names_the_paths_a_client_uses() -> None:
+    app = create_app(build_server(), trusted_proxies=["127.0.0.1"])
+    async with live_app(app) as live, live.client() as client:
+        response = await client.get("/", headers={"x-forwarded-prefix": "/api"})
+    assert set(endpoint_lines(response.text)) == {"/api/mcp", "/api/sse", "/api/healthz"}
+
+
+async def test_root_page_passes_the_host_origin_and_token_checks_first() -> None:
+    app = create_app(build_server(), tokens=["root-token-0123456789"])
+    async with live_app(app) as live, live.client() as client:
+        wrong_host = await client.get("/", headers={"host": "evil.example"})
+        wrong_origin = await client.get("/", headers={"origin": "http://evil.example"})
+        no_token = await client.get("/")
+        with_token = await client.get(
+            "/", headers={"authorization": "Bearer root-token-0123456789"}
+        )
+    assert wrong_host.status_code == 421
+    assert wrong_origin.status_code == 403
+    assert no_token.status_code == 401  # the route map is not shown without a token
+    assert with_token.status_code == 200
+
+
+async def test_other_methods_on_root_get_405_with_allow() -> None:
+    async with live_app(create_app(build_server())) as live, live.client() as client:
+        response = await client.post("/", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+    assert response.json()["error"]["code"] == -32600

@@ -4,8 +4,8 @@ Owns what every request passes before any transport sees it, in this order: the 
 rewrite (``ssemcp.http.proxy``), the Host allowlist (421; a health check is exempt), the Origin
 allowlist (403), CORS (``ssemcp.http.cors``), the bearer token (401, ``ssemcp.http.auth``), the
 ``Content-Length`` bound (413) and the body deadline (408, ``ssemcp.http.timeouts``); then the
-routes (the MCP endpoint, ``GET /healthz``, 404 for the rest) and the ASGI lifespan. What
-happens at the MCP endpoint is the Streamable HTTP transport's
+routes (the MCP endpoint, ``GET /healthz``, a page at ``/`` naming them, 404 for the rest) and
+the ASGI lifespan. What happens at the MCP endpoint is the Streamable HTTP transport's
 (``ssemcp.transports.streamable``); at ``/sse`` and ``/messages/``, the legacy HTTP+SSE
 transport's (``ssemcp.transports.legacy_sse``).
 
@@ -21,6 +21,7 @@ import logging
 from collections.abc import Awaitable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Final
+from urllib.parse import quote
 
 from ssemcp.errors import InvalidRequest
 from ssemcp.http import server_shortcuts
@@ -75,6 +76,9 @@ DEFAULT_ALLOWED_ORIGINS: Final = (
 # Host and Origin values whose allowlist decision is remembered; a server is reached by a
 # handful of names, and the bound keeps a client that cycles values from growing the table.
 _MAX_REMEMBERED_DECISIONS: Final = 256
+# RFC 3986 section 3.3: a path is "/"-separated segments of pchar (unreserved, pct-encoded,
+# sub-delims, ":" and "@"); ``quote`` escapes anything else in root_path.
+_PATH_SAFE: Final = "/-._~!$&'()*+,;=:@"
 # A peer's header value shown in a log line is cut to this many characters.
 _MAX_LOGGED_HEADER: Final = 64
 
@@ -91,6 +95,10 @@ BAD_CONTENT_LENGTH: Final = HTTPError(400, InvalidRequest("Bad Request: invalid 
 NOT_FOUND: Final = HTTPError(404, InvalidRequest("Not Found"))
 HEALTH_METHOD_NOT_ALLOWED: Final = HTTPError(
     405, InvalidRequest("Method Not Allowed"), ((b"allow", b"GET"),)
+)
+# RFC 9110 section 15.5.6: a 405 "MUST generate an Allow header field".
+INDEX_METHOD_NOT_ALLOWED: Final = HTTPError(
+    405, InvalidRequest("Method Not Allowed"), ((b"allow", b"GET, HEAD"),)
 )
 HEALTH_PATH: Final = "/healthz"
 _HEALTH_BODY: Final = b'{"status":"ok"}'
@@ -163,6 +171,41 @@ class _Allowlist(dict[bytes, bool]):
         if port is None or not port.isdigit():
             return False
         return prefix + separator + host in self._any_port
+
+
+def _index_page(prefix: str, endpoints: Mapping[str, str]) -> bytes:
+    """What ``GET /`` answers: what this server is and where a client connects, as text.
+
+    A person who opens the server's address in a browser (or a client given the address
+    without ``/mcp``) learns where to go, instead of a bare 404. Paths only: no software name
+    or version, as for the Server header.
+    """
+    width = max(len(prefix + path) for path in endpoints)
+    lines = [
+        "This is a Model Context Protocol (MCP) server. Connect an MCP client to:",
+        "",
+        *(f"  {(prefix + path).ljust(width)}  {name}" for path, name in endpoints.items()),
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _mount_prefix(scope: Scope) -> str:
+    """The path in front of ours as the client sees it: a trusted proxy's prefix, then
+    root_path (the same rule as the legacy transport's endpoint event)."""
+    root_path = quote(scope.get("root_path", ""), safe=_PATH_SAFE)
+    forwarded_prefix: str = scope.get(FORWARDED_PREFIX_KEY) or ""
+    return (forwarded_prefix.rstrip("/") + root_path).rstrip("/")
+
+
+async def _respond_text(send: ASGISend, body: bytes) -> None:
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        # A browser must show it as text, never guess HTML from it.
+        (b"x-content-type-options", b"nosniff"),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _healthy(send: ASGISend) -> None:
@@ -260,6 +303,7 @@ class MCPApp:
         # What this app serves, by path below its mount point: what a client connects to
         # (not the legacy POST path, which the /sse stream names to its client).
         self.endpoints: Mapping[str, str] = MappingProxyType(endpoints)
+        self._index_body = _index_page("", endpoints)
 
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
         scope_type = scope["type"]
@@ -351,6 +395,12 @@ class MCPApp:
             if scope["method"] in ("GET", "HEAD"):
                 return _healthy(send)
             return HEALTH_METHOD_NOT_ALLOWED.respond(send)
+        if path == "/":
+            if scope["method"] in ("GET", "HEAD"):
+                prefix = _mount_prefix(scope)
+                body = _index_page(prefix, self.endpoints) if prefix else self._index_body
+                return _respond_text(send, body)
+            return INDEX_METHOD_NOT_ALLOWED.respond(send)
         return NOT_FOUND.respond(send)
 
     def close_sessions(self) -> None:
