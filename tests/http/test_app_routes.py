@@ -166,3 +166,34 @@ async def test_other_methods_on_root_get_405_with_allow() -> None:
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, HEAD"
     assert response.json()["error"]["code"] == -32600
+
+
+# ---------------------------------------------------------------------- the 401
+
+
+TOKEN = "routes-token-0123456789"
+
+
+@pytest.fixture
+async def authed() -> AsyncIterator[LiveServer]:
+    async with live_app(create_app(build_server(), tokens=[TOKEN])) as live:
+        yield live
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Basic dXNlcjpwYXNz", "Bearer wrong-token", f"Bearer {TOKEN}x"],
+)
+async def test_401_body_says_how_to_send_the_token_and_never_echoes_one(
+    authed: LiveServer, authorization: str | None
+) -> None:
+    headers = {} if authorization is None else {"authorization": authorization}
+    async with authed.client() as client:
+        response = await client.post("/mcp", json={}, headers=headers)
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["code"] == -32600
+    assert error["message"].startswith("Unauthorized")
+    assert "Authorization: Bearer <token>" in error["message"]
+    assert TOKEN not in response.text
+    assert "wrong-token" not in response.text

@@ -122,7 +122,9 @@ async def test_request_without_token_gets_401_with_a_bare_bearer_challenge(authe
         response = await post_initialize(client, authed)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
-    assert response.json() == rpc_error("Unauthorized")
+    assert response.json() == rpc_error(
+        "Unauthorized: this server needs a token, sent as 'Authorization: Bearer <token>'"
+    )
     assert "mcp-session-id" not in response.headers
 
 
@@ -145,7 +147,10 @@ async def test_wrong_token_gets_401_invalid_token(
         response = await post_initialize(client, authed, authorization=authorization)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
-    assert response.json() == rpc_error("Unauthorized")
+    assert response.json() == rpc_error(
+        "Unauthorized: the bearer token is not one this server accepts; send a valid one "
+        "as 'Authorization: Bearer <token>'"
+    )
     presented = authorization.partition(" ")[2].strip()
     if presented:
         assert presented not in server_log(caplog)

@@ -70,15 +70,23 @@ _QUERY_CREDENTIAL_NAMES: Final = frozenset(
 # RFC 6750 section 3.1: "If the request lacks any authentication information (e.g., the client
 # was unaware that authentication is necessary or attempted using an unsupported authentication
 # method), the resource server SHOULD NOT include an error code or other error information."
+# The body (ours to word) tells whoever reads it how to send a token, and names no token.
 UNAUTHORIZED: Final = HTTPError(
-    401, InvalidRequest("Unauthorized"), ((b"www-authenticate", b"Bearer"),)
+    401,
+    InvalidRequest(
+        "Unauthorized: this server needs a token, sent as 'Authorization: Bearer <token>'"
+    ),
+    ((b"www-authenticate", b"Bearer"),),
 )
 # RFC 6750 section 3.1, invalid_token: "The access token provided is expired, revoked,
 # malformed, or invalid for other reasons. The resource SHOULD respond with the HTTP 401".
 # spec 2025-11-25 basic/authorization: "Invalid or expired tokens MUST receive a HTTP 401".
 INVALID_TOKEN: Final = HTTPError(
     401,
-    InvalidRequest("Unauthorized"),
+    InvalidRequest(
+        "Unauthorized: the bearer token is not one this server accepts; send a valid one "
+        "as 'Authorization: Bearer <token>'"
+    ),
     ((b"www-authenticate", b'Bearer error="invalid_token"'),),
 )
 # RFC 6750 section 3.1, invalid_request: the request "uses more than one method for including
