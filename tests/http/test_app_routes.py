@@ -197,3 +197,18 @@ async def test_401_body_says_how_to_send_the_token_and_never_echoes_one(
     assert "Authorization: Bearer <token>" in error["message"]
     assert TOKEN not in response.text
     assert "wrong-token" not in response.text
+
+
+@pytest.mark.parametrize("authorization", [None, "Basic dXNlcjpwYXNz", "Bearer wrong-token"])
+async def test_every_bearer_challenge_carries_an_auth_param(
+    authed: LiveServer, authorization: str | None
+) -> None:
+    # RFC 6750 section 3: the "Bearer" scheme "MUST be followed by one or more auth-param
+    # values"; without credentials, no error code (section 3.1).
+    headers = {} if authorization is None else {"authorization": authorization}
+    async with authed.client() as client:
+        response = await client.get("/mcp", headers=headers)
+    scheme, _, parameters = response.headers["www-authenticate"].partition(" ")
+    assert scheme == "Bearer"
+    assert "=" in parameters
+    assert ("error=" in parameters) == (authorization == "Bearer wrong-token")

@@ -121,7 +121,7 @@ async def test_request_without_token_gets_401_with_a_bare_bearer_challenge(authe
     async with httpx.AsyncClient() as client:
         response = await post_initialize(client, authed)
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.headers["www-authenticate"] == 'Bearer realm="mcp"'
     assert response.json() == rpc_error(
         "Unauthorized: this server needs a token, sent as 'Authorization: Bearer <token>'"
     )
@@ -132,7 +132,7 @@ async def test_request_with_another_scheme_gets_the_bare_challenge(authed: str) 
     async with httpx.AsyncClient() as client:
         response = await post_initialize(client, authed, authorization="Basic dXNlcjpwYXNz")
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.headers["www-authenticate"] == 'Bearer realm="mcp"'
 
 
 @pytest.mark.parametrize(

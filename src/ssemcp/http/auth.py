@@ -70,13 +70,15 @@ _QUERY_CREDENTIAL_NAMES: Final = frozenset(
 # RFC 6750 section 3.1: "If the request lacks any authentication information (e.g., the client
 # was unaware that authentication is necessary or attempted using an unsupported authentication
 # method), the resource server SHOULD NOT include an error code or other error information."
+# Yet section 3: the "Bearer" scheme "MUST be followed by one or more auth-param values", so
+# the challenge carries a realm, as the RFC's own example does (Bearer realm="example").
 # The body (ours to word) tells whoever reads it how to send a token, and names no token.
 UNAUTHORIZED: Final = HTTPError(
     401,
     InvalidRequest(
         "Unauthorized: this server needs a token, sent as 'Authorization: Bearer <token>'"
     ),
-    ((b"www-authenticate", b"Bearer"),),
+    ((b"www-authenticate", b'Bearer realm="mcp"'),),
 )
 # RFC 6750 section 3.1, invalid_token: "The access token provided is expired, revoked,
 # malformed, or invalid for other reasons. The resource SHOULD respond with the HTTP 401".
