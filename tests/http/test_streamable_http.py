@@ -67,8 +67,8 @@ class Running:
         content = body if isinstance(body, bytes) else json.dumps(body).encode()
         return await self.client.post(self.mcp, content=content, headers=merged)
 
-    async def initialize(self, version: str = "2025-11-25") -> str:
-        response = await self.post(
+    async def post_initialize(self, version: str = "2025-11-25") -> httpx.Response:
+        return await self.post(
             {
                 "jsonrpc": "2.0",
                 "id": 1,
@@ -80,6 +80,9 @@ class Running:
                 },
             }
         )
+
+    async def initialize(self, version: str = "2025-11-25") -> str:
+        response = await self.post_initialize(version)
         assert response.status_code == 200, response.text
         session_id = response.headers["mcp-session-id"]
         initialized = await self.post(
@@ -216,18 +219,7 @@ async def test_every_supported_revision_is_negotiated_over_streamable_http(
     running: Running, version: str
 ) -> None:
     # 2024-11-05 included: a client that asks for it gets it here too (README's table).
-    response = await running.post(
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": version,
-                "capabilities": {},
-                "clientInfo": {"name": "test", "version": "1"},
-            },
-        }
-    )
+    response = await running.post_initialize(version)
     assert response.json()["result"]["protocolVersion"] == version
 
 
