@@ -49,6 +49,11 @@ CASES = [
         "```\nx = not italic\n```",
     ),
     ("unclosed code block still fenced", "<pre><code>x = 1", "```\nx = 1\n```"),
+    (
+        "a backtick run in code lengthens the fence",
+        "<pre><code>```\nnot the end\n`````</code></pre>after",
+        "``````\n```\nnot the end\n`````\n``````\n\nafter",
+    ),
     ("unclosed link still a link", '<a href="https://e.org">e', "[e](https://e.org)"),
     ("br is a line break", "a<br>b<br/>c", "a\nb\nc"),
     ("unknown tags dropped, text kept", "<span>kept</span><script>x</script>", "keptx"),

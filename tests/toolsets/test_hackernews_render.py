@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from ssemcp.toolsets.hackernews.html import html_to_text
 from ssemcp.toolsets.hackernews.models import (
     Comment,
     Item,
@@ -436,6 +437,49 @@ def test_thread_is_an_indented_tree_with_author_and_age() -> None:
         "    x = 1\n"
         "  ```"
     )
+
+
+def fenced_lines(text: str) -> set[int]:
+    """Indexes of the lines of ``text`` inside (or delimiting) a fenced code block, as
+    CommonMark reads fences: a run of three or more backticks or tildes opens one, and only a
+    run of the same character at least as long, alone on its line, closes it."""
+    inside: set[int] = set()
+    opening: str | None = None
+    for index, line in enumerate(text.split("\n")):
+        stripped = line.strip()
+        run = len(stripped) - len(stripped.lstrip(stripped[:1])) if stripped else 0
+        if opening is None:
+            if run >= 3 and stripped[0] in "`~":
+                opening = stripped[:run]
+                inside.add(index)
+            continue
+        inside.add(index)
+        if run >= len(opening) and stripped == stripped[0] * run and stripped[0] == opening[0]:
+            opening = None
+    return inside
+
+
+def test_thread_code_with_a_backtick_run_cannot_swallow_the_comments_after_it() -> None:
+    # Markdown shown as code, its own fence left open: one fence line inside the code.
+    code = html_to_text("In a README:<p><pre><code>Install:\n```\npip install x</code></pre>")
+    tree = thread(
+        [
+            comment(8952, 1, 8863, by="jganetsk", text=code),
+            comment(8884, 1, 8863, by="jsomers", text="Later comment."),
+        ]
+    )
+    text = render_thread(tree, NOW)
+    lines = text.split("\n")
+    inside = fenced_lines(text)
+    assert [lines[index].strip() for index in sorted(inside)] == [
+        "````",
+        "Install:",
+        "```",
+        "pip install x",
+        "````",
+    ]
+    assert lines.index("- jsomers, 3 h ago (id 8884)") not in inside
+    assert text.endswith("- jsomers, 3 h ago (id 8884)\n  Later comment.")
 
 
 def test_thread_without_comments_says_none() -> None:

@@ -16,6 +16,7 @@ from ssemcp.toolsets._markdown import (
     AgeUnits,
     ago,
     excerpt,
+    fenced,
     grouped,
     joined,
     link,
@@ -42,6 +43,21 @@ def test_link_percent_encodes_what_would_end_its_target() -> None:
 
 def test_link_text_is_one_line() -> None:
     assert link("two\nlines", "https://x.test/") == "[two lines](https://x.test/)"
+
+
+@pytest.mark.parametrize(
+    ("code", "fence"),
+    [
+        ("x = 1", "```"),
+        ("", "```"),
+        ("a `b` ``c``", "```"),
+        ("```\nnot the end\n```", "````"),
+        ("inline ``````` run", "````````"),
+        ("~~~\n~~~", "```"),  # tildes never close a backtick fence
+    ],
+)
+def test_fenced_code_fence_is_longer_than_any_backtick_run_in_it(code: str, fence: str) -> None:
+    assert fenced(code) == f"{fence}\n{code}\n{fence}"
 
 
 @pytest.mark.parametrize(

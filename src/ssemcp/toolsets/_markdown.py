@@ -1,5 +1,6 @@
 """The Markdown pieces every tool set's renderer shares: text cut to one line or to an
-excerpt, links that cannot break, grouped numbers, plurals, and ages.
+excerpt, links that cannot break, code fences that cannot be closed early, grouped numbers,
+plurals, and ages.
 
 Owns only formatting of single values; what a tool's text says, and in which order, is each
 tool set's ``render.py``. Pure functions, no I/O and no clock: an age is measured from a
@@ -9,6 +10,7 @@ tool set's ``render.py``. Pure functions, no I/O and no clock: an age is measure
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable
 from typing import Final
 
@@ -19,6 +21,7 @@ __all__ = [
     "AgeUnits",
     "ago",
     "excerpt",
+    "fenced",
     "grouped",
     "joined",
     "link",
@@ -41,6 +44,10 @@ _URL_ESCAPES: Final = str.maketrans({" ": "%20", "(": "%28", ")": "%29", "<": "%
 _LINK_TEXT_ESCAPES: Final = str.maketrans({"\\": "\\\\", "[": "\\[", "]": "\\]"})
 # What an excerpt drops before its ellipsis unless told otherwise.
 _EXCERPT_TRAILING: Final = " ,;:."
+# CommonMark 0.31 section 4.5: a code fence is "at least three consecutive backtick
+# characters", and the closing fence "must be at least as long as the opening fence".
+_MIN_FENCE: Final = 3
+_BACKTICK_RUN: Final = re.compile(r"`+")
 
 
 def one_line(text: str) -> str:
@@ -51,6 +58,14 @@ def one_line(text: str) -> str:
 def link(text: str, url: str) -> str:
     """A Markdown link whose text cannot close the brackets or the URL the parenthesis."""
     return f"[{one_line(text).translate(_LINK_TEXT_ESCAPES)}]({url.translate(_URL_ESCAPES)})"
+
+
+def fenced(code: str) -> str:
+    """``code`` as a fenced code block whose fence is longer than any backtick run in it, so
+    no line of the code can close it (three backticks at least)."""
+    longest = max((len(run) for run in _BACKTICK_RUN.findall(code)), default=0)
+    fence = "`" * max(_MIN_FENCE, longest + 1)
+    return f"{fence}\n{code}\n{fence}"
 
 
 def excerpt(

@@ -5,7 +5,8 @@ entities decoded, ``<p>`` paragraphs as blank lines, ``<a href>`` as Markdown li
 ``<pre><code>`` as fenced code blocks, ``<i>`` / ``<em>`` as *italic*, ``<b>`` / ``<strong>``
 as **bold**; any other tag is dropped and its text kept. HN's markup is the small set its
 formatting help lists (https://news.ycombinator.com/formatdoc); paragraphs are separated by a
-bare ``<p>`` with no closing tag.
+bare ``<p>`` with no closing tag. The text is what a user wrote, so it must not forge the
+Markdown around it: a code block's fence outgrows any backtick run inside it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 from typing import Final
+
+from ssemcp.toolsets._markdown import fenced
 
 __all__ = ["html_to_text"]
 
@@ -147,5 +150,5 @@ def html_to_text(fragment: str | None) -> str | None:
     prose = "\n".join(line.strip() for line in prose.split("\n"))
     prose = _BLANK_LINES.sub("\n\n", prose).strip()
     for index, code in enumerate(builder.code_blocks):
-        prose = prose.replace(_code_marker(index), f"```\n{code}\n```", 1)
+        prose = prose.replace(_code_marker(index), fenced(code), 1)
     return prose
