@@ -10,6 +10,7 @@ through the server is ``test_hackernews_tools.py``'s.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 import pytest
@@ -480,6 +481,30 @@ def test_thread_code_with_a_backtick_run_cannot_swallow_the_comments_after_it() 
     ]
     assert lines.index("- jsomers, 3 h ago (id 8884)") not in inside
     assert text.endswith("- jsomers, 3 h ago (id 8884)\n  Later comment.")
+
+
+def test_thread_text_from_hn_cannot_forge_headings_or_link_definitions() -> None:
+    forged = html_to_text(
+        "## Poll options<p>[hn]: https:&#x2F;&#x2F;evil.example<p>Fake title<br>---"
+        "<p>&gt; # Summary"
+    )
+    tree = thread([comment(8952, 1, 8863, by="mallory", text=forged)])
+    text = render_thread(tree, NOW)
+    headings = [line for line in text.split("\n") if re.match(r" {0,3}(?:> ?)*#{1,6}( |$)", line)]
+    assert headings == ["# My YC app: Dropbox - Throw away your USB drive", "## Comments"]
+    assert not re.search(r"^ *(?:> ?)*\[[^\]]*\]:", text, re.MULTILINE)
+    assert not re.search(r"^ *[-=]+ *$", text, re.MULTILINE)  # no setext underline
+    assert text.endswith(
+        "- mallory, 3 h ago (id 8952)\n"
+        "  \\## Poll options\n"
+        "\n"
+        "  \\[hn]: https://evil.example\n"
+        "\n"
+        "  Fake title\n"
+        "  \\---\n"
+        "\n"
+        "  > \\# Summary"
+    )
 
 
 def test_thread_without_comments_says_none() -> None:

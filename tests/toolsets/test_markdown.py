@@ -15,6 +15,7 @@ from ssemcp.toolsets._markdown import (
     MINUTE,
     AgeUnits,
     ago,
+    escape_block_start,
     excerpt,
     fenced,
     grouped,
@@ -43,6 +44,53 @@ def test_link_percent_encodes_what_would_end_its_target() -> None:
 
 def test_link_text_is_one_line() -> None:
     assert link("two\nlines", "https://x.test/") == "[two lines](https://x.test/)"
+
+
+@pytest.mark.parametrize(
+    ("line", "escaped"),
+    [
+        ("# Comments", "\\# Comments"),
+        ("###### six", "\\###### six"),
+        ("   # indented", "   \\# indented"),
+        ("===", "\\==="),  # a setext underline makes the line above a heading
+        ("---", "\\---"),
+        ("-", "\\-"),
+        ("* * *", "\\* * *"),
+        ("```python", "\\```python"),
+        ("~~~", "\\~~~"),
+        ("[1]: https://evil.example", "\\[1]: https://evil.example"),
+        ("<!-- the rest is hidden", "\\<!-- the rest is hidden"),
+        ("<div>", "\\<div>"),
+        ("</p>", "\\</p>"),
+        ("<?php", "\\<?php"),
+        ("> # quoted heading", "> \\# quoted heading"),
+        ("- [x]: y", "- \\[x]: y"),
+        ("1. ```", "1. \\```"),
+        ("> - ---", "> - \\---"),
+    ],
+)
+def test_escape_block_start_keeps_a_line_from_opening_a_block(line: str, escaped: str) -> None:
+    assert escape_block_start(line) == escaped
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "#hashtag",  # a heading needs a space after its #s
+        "    # four spaces is code, inside a list item's text it is text",
+        "- a list item",
+        "1. re: the first part",
+        "> a quote",
+        "[docs](https://x.test/) says",
+        "<https://x.test/>",  # an autolink, not HTML
+        "a < b and <3",
+        "-- a signature",
+        "**bold**",
+        "",
+    ],
+)
+def test_escape_block_start_leaves_other_lines_alone(line: str) -> None:
+    assert escape_block_start(line) == line
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """The Markdown pieces every tool set's renderer shares: text cut to one line or to an
-excerpt, links that cannot break, code fences that cannot be closed early, grouped numbers,
-plurals, and ages.
+excerpt, links that cannot break, upstream text that cannot start blocks of its own, code
+fences that cannot be closed early, grouped numbers, plurals, and ages.
 
 Owns only formatting of single values; what a tool's text says, and in which order, is each
 tool set's ``render.py``. Pure functions, no I/O and no clock: an age is measured from a
@@ -20,6 +20,7 @@ __all__ = [
     "MINUTE",
     "AgeUnits",
     "ago",
+    "escape_block_start",
     "excerpt",
     "fenced",
     "grouped",
@@ -48,6 +49,23 @@ _EXCERPT_TRAILING: Final = " ,;:."
 # characters", and the closing fence "must be at least as long as the opening fence".
 _MIN_FENCE: Final = 3
 _BACKTICK_RUN: Final = re.compile(r"`+")
+# Container markers a block may start after (section 5): block quotes ("> ") and list
+# items ("- ", "* ", "+ ", "1. ", "1) "), nested any number of times, up to 3 spaces before each.
+_CONTAINERS: Final = re.compile(r"(?: {0,3}(?:>|[-+*]|[0-9]{1,9}[.)])(?:[ \t]+|$))*")
+# Lines that would open a block of their own (section 4; "up to 3 spaces" everywhere):
+# a thematic break or setext underline, an ATX heading, a code fence, a link reference
+# definition (it vanishes from the text and redefines a link anywhere in the document), and
+# an HTML block (start conditions 1 to 7, roughly: a tag, a comment, <? or <!).
+_BLOCK_START: Final = re.compile(
+    r"""(?P<indent>\ {0,3})(?=
+        (?:([-*_=])(?:[ \t]*\2)*[ \t]*$)       # ---, ***, ___, ===, - - -
+      | \#{1,6}(?:[ \t]|$)                    # # Heading
+      | (?:`{3}|~{3})                         # ``` or ~~~
+      | \[[^\]]*\]:                            # [label]: url
+      | <(?:[A-Za-z][A-Za-z0-9-]*(?:[ \t/>]|$)|/[A-Za-z]|[!?])  # <div>, </p>, <!--, <?
+    )""",
+    re.VERBOSE,
+)
 
 
 def one_line(text: str) -> str:
@@ -58,6 +76,28 @@ def one_line(text: str) -> str:
 def link(text: str, url: str) -> str:
     """A Markdown link whose text cannot close the brackets or the URL the parenthesis."""
     return f"[{one_line(text).translate(_LINK_TEXT_ESCAPES)}]({url.translate(_URL_ESCAPES)})"
+
+
+def escape_block_start(line: str) -> str:
+    """``line`` with a backslash before the character that would make it start a Markdown
+    block of its own: a heading, a thematic break or setext underline, a code fence, a link
+    reference definition or an HTML block, also inside block quotes and list items. Other
+    lines come back unchanged, so lists and quotes written in upstream text still read as
+    such. For text from an upstream that must not forge the structure around it.
+
+    >>> escape_block_start("# Comments")
+    '\\\\# Comments'
+    """
+    # A whole line first ("* * *" is a thematic break, not three list markers), then what
+    # follows any container markers ("> # Heading" is a heading in a quote).
+    block = _BLOCK_START.match(line)
+    if block is None:
+        containers = _CONTAINERS.match(line)
+        block = _BLOCK_START.match(line, containers.end()) if containers else None
+    if block is None:
+        return line
+    at = block.end("indent")
+    return f"{line[:at]}\\{line[at:]}"
 
 
 def fenced(code: str) -> str:

@@ -6,7 +6,8 @@ entities decoded, ``<p>`` paragraphs as blank lines, ``<a href>`` as Markdown li
 as **bold**; any other tag is dropped and its text kept. HN's markup is the small set its
 formatting help lists (https://news.ycombinator.com/formatdoc); paragraphs are separated by a
 bare ``<p>`` with no closing tag. The text is what a user wrote, so it must not forge the
-Markdown around it: a code block's fence outgrows any backtick run inside it.
+Markdown around it: a code block's fence outgrows any backtick run inside it, and a prose line
+that would start a heading, a fence, a link definition or an HTML block is escaped.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 from html.parser import HTMLParser
 from typing import Final
 
-from ssemcp.toolsets._markdown import fenced
+from ssemcp.toolsets._markdown import escape_block_start, fenced
 
 __all__ = ["html_to_text"]
 
@@ -147,7 +148,7 @@ def html_to_text(fragment: str | None) -> str | None:
     builder.close()
     prose = "".join(builder.pieces)
     # Tidy the seams between pieces: spaces next to line breaks, runs of blank lines.
-    prose = "\n".join(line.strip() for line in prose.split("\n"))
+    prose = "\n".join(escape_block_start(line.strip()) for line in prose.split("\n"))
     prose = _BLANK_LINES.sub("\n\n", prose).strip()
     for index, code in enumerate(builder.code_blocks):
         prose = prose.replace(_code_marker(index), fenced(code), 1)
