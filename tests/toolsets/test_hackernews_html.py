@@ -50,6 +50,11 @@ CASES = [
     ),
     ("unclosed code block still fenced", "<pre><code>x = 1", "```\nx = 1\n```"),
     (
+        "CR and CRLF in code are line feeds",
+        "<pre><code>a\r\nb\rc&#13;\nd&#x0D;</code></pre>",
+        "```\na\nb\nc\nd\n```",
+    ),
+    (
         "a backtick run in code lengthens the fence",
         "<pre><code>```\nnot the end\n`````</code></pre>after",
         "``````\n```\nnot the end\n`````\n``````\n\nafter",
@@ -107,6 +112,7 @@ def test_html_to_text_never_fails_on_any_input(fragment: str) -> None:
     text = html_to_text(fragment)
     assert text is not None
     assert "\x00" not in text  # the code-block placeholder never leaks
+    assert "\r" not in text  # line ends are LF, in code too
 
 
 _WORDS = st.text(

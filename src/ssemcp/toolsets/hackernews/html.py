@@ -55,7 +55,11 @@ class _TextBuilder(HTMLParser):
 
     def _end_code(self) -> None:
         self._pre_depth = 0
-        self.code_blocks.append("".join(self._code).strip("\n"))
+        # Code keeps its spacing, but not a CR (a CRLF pasted from Windows): CommonMark takes
+        # CR, LF and CRLF alike as line endings, and a stray CR shows as a break in some
+        # readers and as nothing in others.
+        code = "".join(self._code).replace("\r\n", "\n").replace("\r", "\n")
+        self.code_blocks.append(code.strip("\n"))
         self.pieces.append(_code_marker(len(self.code_blocks) - 1))
         self._paragraph_break()
 
