@@ -20,6 +20,7 @@ from ssemcp.toolsets.hackernews.models import (
     Comment,
     Item,
     PollOption,
+    RankedItem,
     SearchHit,
     SearchResults,
     StoryList,
@@ -62,6 +63,11 @@ def item(**fields: Any) -> Item:
         "hn_url": f"https://news.ycombinator.com/item?id={item_id}",
     }
     return Item(**(defaults | fields))
+
+
+def ranked(story: Item, rank: int) -> RankedItem:
+    """``story`` at place ``rank`` of a feed."""
+    return RankedItem(**dict(story), rank=rank)
 
 
 DROPBOX = item(
@@ -175,15 +181,18 @@ def test_stories_are_a_numbered_list_with_points_author_age_and_comments() -> No
         offset=0,
         total=2,
         stories=[
-            DROPBOX,
-            item(
-                id=12345,
-                by="pg",
-                time=THREE_HOURS_AGO,
-                title="Hackers and Painters",
-                url="http://paulgraham.com/hp.html",
-                score=512,
-                descendants=104,
+            ranked(DROPBOX, 1),
+            ranked(
+                item(
+                    id=12345,
+                    by="pg",
+                    time=THREE_HOURS_AGO,
+                    title="Hackers and Painters",
+                    url="http://paulgraham.com/hp.html",
+                    score=512,
+                    descendants=104,
+                ),
+                2,
             ),
         ],
         unavailable=[],
@@ -199,21 +208,24 @@ def test_stories_are_a_numbered_list_with_points_author_age_and_comments() -> No
     )
 
 
-def test_stories_page_numbers_from_its_offset_and_names_unavailable_ids_and_the_next_page() -> None:
+def test_stories_are_numbered_by_rank_with_unavailable_ones_in_their_place() -> None:
     page = StoryList(
         feed="ask",
         offset=30,
         total=200,
-        stories=[item(id=5, title="Ask HN: Who is hiring?", score=1, descendants=1, by="a")],
+        stories=[
+            ranked(item(id=5, title="Ask HN: Who is hiring?", score=1, descendants=1, by="a"), 32)
+        ],
         unavailable=[6, 7],
     )
     assert render_stories(page, NOW) == (
         "# Ask HN (31 to 33 of 200)\n"
         "\n"
-        "31. [Ask HN: Who is hiring?](https://news.ycombinator.com/item?id=5) — 1 point by a, "
+        "31. Not shown: deleted, dead or failed to load (id 6)\n"
+        "32. [Ask HN: Who is hiring?](https://news.ycombinator.com/item?id=5) — 1 point by a, "
         "1 comment (id 5)\n"
+        "33. Not shown: deleted, dead or failed to load (id 7)\n"
         "\n"
-        "Not shown (deleted, dead or failed to load): 6, 7.\n"
         "Next page: offset=33."
     )
 
@@ -224,9 +236,9 @@ def test_stories_with_missing_fields_say_only_what_is_known() -> None:
         offset=0,
         total=3,
         stories=[
-            item(id=1, type="job", title="Acme is hiring", time=THREE_HOURS_AGO),
-            item(id=2),  # no title, author, score, time or comments
-            item(id=3, title="Scoreless", by="bob"),
+            ranked(item(id=1, type="job", title="Acme is hiring", time=THREE_HOURS_AGO), 1),
+            ranked(item(id=2), 2),  # no title, author, score, time or comments
+            ranked(item(id=3, title="Scoreless", by="bob"), 3),
         ],
         unavailable=[],
     )
@@ -254,7 +266,10 @@ def test_empty_stories_page_says_where_the_feed_ends() -> None:
 def test_a_page_of_only_unavailable_stories_lists_their_ids() -> None:
     page = StoryList(feed="best", offset=0, total=2, stories=[], unavailable=[8000, 8001])
     assert render_stories(page, NOW) == (
-        "# Best stories (1 to 2 of 2)\n\n\nNot shown (deleted, dead or failed to load): 8000, 8001."
+        "# Best stories (1 to 2 of 2)\n"
+        "\n"
+        "1. Not shown: deleted, dead or failed to load (id 8000)\n"
+        "2. Not shown: deleted, dead or failed to load (id 8001)"
     )
 
 
@@ -264,11 +279,14 @@ def test_story_titles_and_urls_cannot_break_the_markdown_link() -> None:
         offset=0,
         total=1,
         stories=[
-            item(
-                id=9,
-                title="Show HN: [beta] 東京 ☕ C:\\path",
-                url="https://en.wikipedia.org/wiki/Go_(game) <x>",
-                score=3,
+            ranked(
+                item(
+                    id=9,
+                    title="Show HN: [beta] 東京 ☕ C:\\path",
+                    url="https://en.wikipedia.org/wiki/Go_(game) <x>",
+                    score=3,
+                ),
+                1,
             )
         ],
         unavailable=[],

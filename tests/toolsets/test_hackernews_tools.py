@@ -703,10 +703,25 @@ async def test_stories_text_is_a_numbered_list_with_the_next_page(hn: ToolClient
     )
 
 
-async def test_stories_text_names_the_stories_it_could_not_show(hn: ToolClient) -> None:
+async def test_stories_text_shows_the_stories_it_could_not_show_in_their_place(
+    hn: ToolClient,
+) -> None:
     text = await hn.text("hn_stories", {})
     assert text.startswith("# Top stories (1 to 7 of 7)\n")
-    assert text.endswith("\n\nNot shown (deleted, dead or failed to load): 8000, 8001.")
+    lines = text.splitlines()
+    assert lines[6] == "5. Not shown: deleted, dead or failed to load (id 8000)"
+    assert lines[8] == "7. Not shown: deleted, dead or failed to load (id 8001)"
+
+
+async def test_a_storys_number_is_its_place_in_the_feed_on_every_page(hn: ToolClient) -> None:
+    # The top feed: 8863, 8004, 121003, 8005, 8000 (deleted), 126809, 8001 (dead).
+    whole, whole_text = await hn.ok_with_text("hn_stories", {})
+    later, later_text = await hn.ok_with_text("hn_stories", {"offset": 5})
+    assert [story["rank"] for story in whole["stories"]] == [1, 2, 3, 4, 6]
+    assert [story["rank"] for story in later["stories"]] == [6]
+    poll = "6. [Poll: What would happen if News.YC had explicit support for polls?]"
+    assert whole_text.splitlines()[7].startswith(poll)
+    assert later_text.splitlines()[2].startswith(poll)
 
 
 async def test_poll_item_text_lists_its_options(hn: ToolClient) -> None:
@@ -903,6 +918,7 @@ async def test_front_page_digest_embeds_the_top_stories_as_resources(hn: ToolCli
         assert resource["mimeType"] == "application/json"
         story = json.loads(resource["text"])
         assert resource["uri"] == f"hn://item/{story['id']}"
+        assert "rank" not in story  # what reading its URI gives
         uris.append(resource["uri"])
     assert uris == ["hn://item/8863", "hn://item/8004", "hn://item/121003"]
     assert prompt["description"] == "Digest of the top 3 HN stories"

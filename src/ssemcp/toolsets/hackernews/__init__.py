@@ -430,11 +430,11 @@ _NO_SAMPLING: Final = (
 
 
 def _embedded_item(item: Item) -> PromptMessage:
+    # What reading hn://item/{id} gives: the item's own fields (a feed's rank is not one).
+    text = item.model_dump_json(include=set(Item.model_fields))
     return PromptMessage(
         "user",
         EmbeddedResource(
-            ResourceContents(
-                uri=f"hn://item/{item.id}", text=_json(item), mime_type="application/json"
-            )
+            ResourceContents(uri=f"hn://item/{item.id}", text=text, mime_type="application/json")
         ),
     )

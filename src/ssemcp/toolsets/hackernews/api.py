@@ -34,6 +34,7 @@ from ssemcp.toolsets.hackernews.models import (
     Feed,
     Item,
     PollOption,
+    RankedItem,
     SearchHit,
     SearchResults,
     StoryList,
@@ -243,7 +244,13 @@ class HackerNewsAPI:
         ids = await self.feed_ids(feed)
         page = ids[offset : offset + limit]
         results = await self.items(page)
-        stories = [entry for entry in results if isinstance(entry, Item)]
+        # A story keeps its place in the feed whether or not the ones above it could be shown,
+        # so its number does not change from one page (or one call) to the next.
+        stories = [
+            RankedItem(**dict(entry), rank=rank)
+            for rank, entry in enumerate(results, start=offset + 1)
+            if isinstance(entry, Item)
+        ]
         failures = [entry for entry in results if isinstance(entry, UpstreamError)]
         if page and not stories:
             real = [failure for failure in failures if not isinstance(failure, ItemUnavailable)]

@@ -22,6 +22,7 @@ __all__ = [
     "Item",
     "ItemType",
     "PollOption",
+    "RankedItem",
     "SearchHit",
     "SearchResults",
     "StoryList",
@@ -79,6 +80,14 @@ class Item(BaseModel):
     hn_url: str = Field(description="The item's page on news.ycombinator.com.")
 
 
+class RankedItem(Item):
+    """A story (or job, or poll) of a feed, with its place in the feed."""
+
+    rank: int = Field(
+        description="Its position in the feed, from 1, counting stories that are not shown."
+    )
+
+
 class StoryList(BaseModel):
     """One page of a story feed."""
 
@@ -87,7 +96,7 @@ class StoryList(BaseModel):
     feed: Feed
     offset: int
     total: int = Field(description="How many stories the feed holds in all.")
-    stories: list[Item]
+    stories: list[RankedItem]
     unavailable: list[int] = Field(
         description="Ids in this page that could not be shown (deleted, dead or failed)."
     )

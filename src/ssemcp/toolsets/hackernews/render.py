@@ -151,8 +151,9 @@ def render_stories(page: StoryList, now: float) -> str:
     """A feed page as a numbered list, one story a line:
     ``1. [Title](url) — 512 points by pg, 3 h ago, 104 comments (id 12345)``.
 
-    Numbers continue from ``offset``; ids that could not be shown and the next page's
-    offset close the text.
+    A story's number is its rank, its place in the feed. A story that could not be shown
+    keeps its number with a line saying so, so the list counts up by one as Markdown
+    renumbers it anyway. The next page's offset closes the text.
     """
     title = _FEED_TITLES[page.feed]
     shown = len(page.stories) + len(page.unavailable)
@@ -162,18 +163,18 @@ def render_stories(page: StoryList, now: float) -> str:
             f"{plural(page.total, 'story', 'stories')}."
         )
     lines = [f"# {title} ({page.offset + 1} to {page.offset + shown} of {page.total})", ""]
-    lines += [
-        f"{page.offset + index}. {_title_line(story, now)}"
-        for index, story in enumerate(page.stories, start=1)
-    ]
-    footer: list[str] = []
-    if page.unavailable:
-        ids = ", ".join(str(item_id) for item_id in page.unavailable)
-        footer.append(f"Not shown (deleted, dead or failed to load): {ids}.")
+    by_rank = {story.rank: story for story in page.stories}
+    # The ids not shown fill the ranks no story has, in the page's order.
+    unavailable = iter(page.unavailable)
+    for rank in range(page.offset + 1, page.offset + shown + 1):
+        story = by_rank.get(rank)
+        if story is not None:
+            lines.append(f"{rank}. {_title_line(story, now)}")
+        else:
+            item_id = next(unavailable, None)
+            lines.append(f"{rank}. Not shown: deleted, dead or failed to load (id {item_id})")
     if page.offset + shown < page.total:
-        footer.append(f"Next page: offset={page.offset + shown}.")
-    if footer:
-        lines += ["", *footer]
+        lines += ["", f"Next page: offset={page.offset + shown}."]
     return "\n".join(lines)
 
 
