@@ -200,6 +200,13 @@ async def test_subscribing_to_an_unknown_resource_is_refused_without_polling(
     assert pollers() == []
 
 
+@pytest.mark.parametrize("uri", ["hn://item/0", "hn://item/-1"])
+async def test_subscribing_to_an_item_id_below_one_never_polls(hn: ToolClient, uri: str) -> None:
+    await hn.client.request("resources/subscribe", {"uri": uri})
+    assert pollers() == []
+    assert hn.upstream.total_hits() == 0
+
+
 # ---------------------------------------------------------------------- sampling
 
 

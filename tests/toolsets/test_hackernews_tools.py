@@ -868,6 +868,16 @@ async def test_resource_read_errors_say_what_is_wrong(
     )
 
 
+@pytest.mark.parametrize("uri", ["hn://item/-1", "hn://item/0", "hn://thread/-1"])
+async def test_resource_with_an_id_below_one_is_invalid_and_reaches_no_upstream(
+    hn: ToolClient, uri: str
+) -> None:
+    error = await hn.client.error("resources/read", {"uri": uri})
+    assert error["code"] == INVALID_PARAMS
+    assert "Invalid arguments" in str(error["message"])
+    assert hn.upstream.total_hits() == 0
+
+
 async def test_resource_read_with_a_failing_upstream_is_an_internal_error_with_the_reason(
     hn: ToolClient,
 ) -> None:

@@ -333,7 +333,7 @@ def register(
         "score, text or replies change.",
         mime_type="application/json",
     )
-    async def item_resource(id: int) -> Item:
+    async def item_resource(id: ItemId) -> Item:
         with _resource_errors(f"hn://item/{id}"):
             return await api.item(id)
 
@@ -357,7 +357,7 @@ def register(
         description="An item and its comments (3 levels, up to 100 comments).",
         mime_type="application/json",
     )
-    async def thread_resource(id: int) -> Thread:
+    async def thread_resource(id: ItemId) -> Thread:
         with _resource_errors(f"hn://thread/{id}"):
             return await api.thread(id, _SUMMARY_DEPTH, _SUMMARY_MAX_COMMENTS)
 

@@ -61,7 +61,7 @@ def _target(uri: str) -> _Target | None:
         key = values.get(variable, "")
         if kind == "stories" and key not in FEEDS:
             return None
-        if kind == "item" and not key.isdigit():
+        if kind == "item" and not (key.isdigit() and int(key) >= 1):  # HN ids start at 1
             return None
         if kind == "user" and not key:
             return None
