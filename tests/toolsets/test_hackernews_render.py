@@ -758,7 +758,7 @@ def test_search_lists_stories_and_comments_under_the_query_and_page() -> None:
     results = SearchResults(
         query="dropbox",
         sort="relevance",
-        page=0,
+        page=1,
         pages=3,
         total_hits=42,
         hits=[
@@ -786,7 +786,7 @@ def test_search_lists_stories_and_comments_under_the_query_and_page() -> None:
     assert render_search(results) == (
         '# Search: "dropbox"\n'
         "\n"
-        "42 hits, best match first; page 0 of 3 (the first page is 0). Next page: page=1.\n"
+        "42 hits, best match first; page 1 of 3. Next page: page=2.\n"
         "\n"
         "1. [My YC app: Dropbox](http://www.getdropbox.com/) — 111 points by dhouston, "
         "2007-04-04, 8 comments (id 8863)\n"
@@ -798,24 +798,23 @@ def test_search_lists_stories_and_comments_under_the_query_and_page() -> None:
 
 def test_search_last_page_by_date_has_no_next_page() -> None:
     results = SearchResults(
-        query="x", sort="date", page=2, pages=3, total_hits=41, hits=[hit(id=5, title="X")]
+        query="x", sort="date", page=3, pages=3, total_hits=41, hits=[hit(id=5, title="X")]
     )
     assert render_search(results) == (
         '# Search: "x"\n'
         "\n"
-        "41 hits, newest first; page 2 of 3 (the first page is 0).\n"
+        "41 hits, newest first; page 3 of 3.\n"
         "\n"
         "1. [X](https://news.ycombinator.com/item?id=5) (id 5)"
     )
 
 
 def test_search_without_hits() -> None:
-    none = SearchResults(query="zzz", sort="relevance", page=0, pages=0, total_hits=0, hits=[])
+    none = SearchResults(query="zzz", sort="relevance", page=1, pages=0, total_hits=0, hits=[])
     assert render_search(none) == '# Search: "zzz"\n\n0 hits, best match first.'
     past_the_end = SearchResults(query="a", sort="date", page=9, pages=2, total_hits=30, hits=[])
     assert render_search(past_the_end) == (
-        '# Search: "a"\n\n30 hits, newest first; page 9 of 2 (the first page is 0).\n\n'
-        "No hits on this page."
+        '# Search: "a"\n\n30 hits, newest first; page 9 of 2.\n\nNo hits on this page.'
     )
 
 
@@ -823,7 +822,7 @@ def test_search_with_filters_only_and_odd_hits() -> None:
     results = SearchResults(
         query="  ",
         sort="date",
-        page=0,
+        page=1,
         pages=1,
         total_hits=1,
         hits=[
@@ -837,7 +836,7 @@ def test_search_with_filters_only_and_odd_hits() -> None:
     assert lines[:3] == [
         "# Search: (filters only)",
         "",
-        "1 hit, newest first; page 0 of 1 (the first page is 0).",
+        "1 hit, newest first; page 1 of 1.",
     ]
     assert lines[4:] == [
         "1. Comment (id 1)",
@@ -852,7 +851,7 @@ def test_search_with_filters_only_and_odd_hits() -> None:
 
 def test_search_excerpt_indent_follows_the_number_width() -> None:
     hits = [hit(id=number, title=f"T{number}", text="body") for number in range(1, 11)]
-    results = SearchResults(query="t", sort="relevance", page=0, pages=1, total_hits=10, hits=hits)
+    results = SearchResults(query="t", sort="relevance", page=1, pages=1, total_hits=10, hits=hits)
     assert render_search(results).splitlines()[-2:] == [
         "10. [T10](https://news.ycombinator.com/item?id=10) (id 10)",
         "    > body",
@@ -899,7 +898,7 @@ def test_no_rendering_has_trailing_whitespace() -> None:
         render_user(user(about="x\n\ny"), NOW),
         render_search(
             SearchResults(
-                query="q", sort="date", page=0, pages=1, total_hits=1, hits=[hit(text="a\n\nb")]
+                query="q", sort="date", page=1, pages=1, total_hits=1, hits=[hit(text="a\n\nb")]
             )
         ),
     ]

@@ -92,6 +92,8 @@ async def test_tool_input_schemas_state_their_bounds_and_choices(hn: ToolClient)
         "hits_per_page",
     }
     assert search["sort"]["enum"] == ["relevance", "date"]
+    page = search["page"]
+    assert (page["minimum"], page["maximum"], page["default"]) == (1, 1000, 1)
     assert (search["hits_per_page"]["minimum"], search["hits_per_page"]["maximum"]) == (1, 100)
     for name, schema in schemas.items():
         for parameter, described in schema.items():
@@ -584,7 +586,7 @@ async def test_search_builds_algolia_tags_and_numeric_filters(hn: ToolClient) ->
             "min_points": 100,
             "min_comments": 10,
             "sort": "date",
-            "page": 2,
+            "page": 3,
             "hits_per_page": 50,
         },
     )
@@ -595,7 +597,7 @@ async def test_search_builds_algolia_tags_and_numeric_filters(hn: ToolClient) ->
             # 2024-01-01T00:00Z up to (not including) 2024-02-01T00:00Z: both days included.
             "numericFilters": "created_at_i>=1704067200,created_at_i<1706745600,"
             "points>=100,num_comments>=10",
-            "page": "2",
+            "page": "2",  # Algolia counts from 0
             "hitsPerPage": "50",
         }
     ]
@@ -612,7 +614,7 @@ async def test_search_by_relevance_sends_only_what_was_asked(hn: ToolClient) -> 
 async def test_search_results_are_readable(hn: ToolClient) -> None:
     results = await hn.ok("hn_search", {"query": "dropbox"})
     assert results["total_hits"] == 2
-    assert results["pages"] == 1
+    assert (results["page"], results["pages"]) == (1, 1)
     assert results["sort"] == "relevance"
     story, comment = results["hits"]
     assert story["type"] == "story"
@@ -630,8 +632,8 @@ async def test_search_results_are_readable(hn: ToolClient) -> None:
 
 async def test_search_is_cached(hn: ToolClient) -> None:
     await hn.ok("hn_search", {"query": "dropbox"})
-    await hn.ok("hn_search", {"query": "dropbox"})
-    await hn.ok("hn_search", {"query": "dropbox", "page": 1})
+    await hn.ok("hn_search", {"query": "dropbox", "page": 1})  # the first page, as by default
+    await hn.ok("hn_search", {"query": "dropbox", "page": 2})
     assert hn.upstream.hits_for("/api/v1/search") == 2
 
 
@@ -678,6 +680,8 @@ async def test_search_upstream_failure_is_an_error(hn: ToolClient) -> None:
         {"min_points": -1},
         {"author": "no spaces"},
         {"query": "x" * 501},
+        {"page": 0},  # pages count from 1
+        {"page": 1001},
     ],
 )
 async def test_search_with_bad_arguments_is_an_error(hn: ToolClient, arguments: JSONObject) -> None:
@@ -794,7 +798,7 @@ async def test_search_text_lists_hits_under_the_query_and_page(hn: ToolClient) -
     assert await hn.text("hn_search", {"query": "dropbox"}) == (
         '# Search: "dropbox"\n'
         "\n"
-        "2 hits, best match first; page 0 of 1 (the first page is 0).\n"
+        "2 hits, best match first; page 1 of 1.\n"
         "\n"
         "1. [My YC app: Dropbox - Throw away your USB drive]"
         "(http://www.getdropbox.com/u/2/screencast.html) — 111 points by dhouston, "

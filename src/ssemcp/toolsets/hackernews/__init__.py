@@ -230,7 +230,7 @@ def register(
         min_points: Annotated[int | None, Field(ge=0)] = None,
         min_comments: Annotated[int | None, Field(ge=0)] = None,
         sort: Sort = "relevance",
-        page: Annotated[int, Field(ge=0, le=999)] = 0,
+        page: Annotated[int, Field(ge=1, le=1000)] = 1,
         hits_per_page: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> ToolResult:
         """Full-text search of Hacker News stories and comments (HN Search by Algolia).
@@ -244,7 +244,7 @@ def register(
             min_points: only items with at least this many points.
             min_comments: only stories with at least this many comments.
             sort: relevance (best match first) or date (newest first).
-            page: result page, from 0.
+            page: result page, from 1.
             hits_per_page: results per page, 1 to 100.
         """
         try:

@@ -474,10 +474,11 @@ class HackerNewsAPI:
         min_points: int | None = None,
         min_comments: int | None = None,
         sort: Sort = "relevance",
-        page: int = 0,
+        page: int = 1,
         hits_per_page: int = 20,
     ) -> SearchResults:
-        """Algolia ``search`` (relevance) or ``search_by_date`` (newest first).
+        """Algolia ``search`` (relevance) or ``search_by_date`` (newest first); ``page``
+        counts from 1.
 
         ``tags`` are ANDed (hn.algolia.com/api: "filter on a specific tag ... default
         operator is AND"); ``since`` and ``until`` are whole UTC days, both included.
@@ -538,16 +539,17 @@ def search_params(
     until: datetime.date | None = None,
     min_points: int | None = None,
     min_comments: int | None = None,
-    page: int = 0,
+    page: int = 1,
     hits_per_page: int = 20,
 ) -> dict[str, str]:
-    """The query parameters of an Algolia HN search.
+    """The query parameters of an Algolia HN search for ``page`` (counted from 1).
 
     Raises:
         ValueError: ``since`` is after ``until``.
     """
     check_date_range(since, until)
-    params = {"query": query, "page": str(page), "hitsPerPage": str(hits_per_page)}
+    # Algolia counts pages from 0; people, and our tools, from 1.
+    params = {"query": query, "page": str(page - 1), "hitsPerPage": str(hits_per_page)}
     tags: list[str] = []
     if item_type is not None:
         tags.append(item_type)

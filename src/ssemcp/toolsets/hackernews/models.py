@@ -182,7 +182,7 @@ class SearchResults(BaseModel):
 
     query: str
     sort: Literal["relevance", "date"]
-    page: int
+    page: int = Field(description="This page's number, from 1.")
     pages: int = Field(description="Pages available (Algolia serves at most 1000 hits).")
     total_hits: int
     hits: list[SearchHit]

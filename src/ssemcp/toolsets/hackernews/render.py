@@ -349,14 +349,14 @@ def _numbered(entries: Sequence[tuple[str, str | None]]) -> list[str]:
 
 def render_search(results: SearchResults) -> str:
     """Search hits as a numbered list under the query, the hit count, the order and the
-    page (numbered from 0, as the tool's ``page`` argument is). Stories show title, points,
+    page (from 1, as the tool's ``page`` argument counts). Stories show title, points,
     author, date and comments; comments their story, author and date; each an excerpt of its
     text."""
     query = f'"{one_line(results.query)}"' if results.query.strip() else "(filters only)"
     status = f"{plural(results.total_hits, 'hit')}, {_SORT_NAMES[results.sort]}"
     if results.pages:
-        status += f"; page {results.page} of {results.pages} (the first page is 0)."
-        if results.page + 1 < results.pages:
+        status += f"; page {results.page} of {results.pages}."
+        if results.page < results.pages:
             status += f" Next page: page={results.page + 1}."
     else:
         status += "."
