@@ -938,9 +938,13 @@ async def test_front_page_digest_embeds_the_top_stories_as_resources(hn: ToolCli
     assert prompt["description"] == "Digest of the top 3 HN stories"
 
 
-async def test_front_page_digest_defaults_to_ten(hn: ToolClient) -> None:
+async def test_front_page_digest_defaults_to_ten_and_says_how_many_it_lists(
+    hn: ToolClient,
+) -> None:
     prompt = await get_prompt(hn, "hn_front_page_digest", {})
     assert len(prompt["messages"]) == 1 + 5  # the fixture's top feed has 5 live stories
+    assert prompt["description"] == "Digest of the top 5 HN stories"
+    assert "Here are the top 5 stories" in prompt["messages"][0]["content"]["text"]
 
 
 async def test_discussion_summary_embeds_the_story_and_its_thread(hn: ToolClient) -> None:

@@ -375,17 +375,20 @@ def register(
         """
         with _prompt_errors():
             page = await api.stories("top", count, 0)
+        # Say how many are listed, not how many were asked for: deleted and dead stories, and
+        # a feed shorter than count, leave fewer.
+        listed = len(page.stories)
         messages: list[PromptMessage | str] = [
             PromptMessage(
                 "user",
-                f"Here are the top {len(page.stories)} stories on the Hacker News front page "
+                f"Here are the top {listed} stories on the Hacker News front page "
                 "right now, one resource each. Write a short digest: group related stories, "
                 "give one line per story on why it matters, and end with the three most "
                 "discussed.",
             )
         ]
         messages += [_embedded_item(story) for story in page.stories]
-        return PromptResult(messages, description=f"Digest of the top {count} HN stories")
+        return PromptResult(messages, description=f"Digest of the top {listed} HN stories")
 
     @server.prompt(title="Hacker News discussion summary")
     async def hn_discussion_summary(item_id: ItemId) -> PromptResult:
