@@ -309,3 +309,16 @@ async def test_summarize_of_an_unavailable_item_fails_before_asking_the_model(
     text = await hn.failed("hn_summarize_thread", {"id": item_id})
     assert word in text
     assert hn.client.sent == []
+
+
+async def test_summarize_of_an_item_without_comments_fails_without_asking_the_model(
+    make_hn: MakeTools,
+) -> None:
+    hn = await make_hn(capabilities=SAMPLING)
+    async with asyncio.timeout(DEADLINE_SECONDS):  # a sampling request would go unanswered
+        text = await hn.failed("hn_summarize_thread", {"id": 121003})
+    assert text == (
+        "Item 121003 has no comments to summarize (deleted and dead ones are left out); "
+        "use hn_item to read the item itself."
+    )
+    assert hn.client.sent == []

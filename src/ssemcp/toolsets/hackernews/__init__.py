@@ -283,6 +283,13 @@ def register(
             raise ToolError(_NO_SAMPLING)
         with _tool_errors():
             thread = await api.thread(id, _SUMMARY_DEPTH, _SUMMARY_MAX_COMMENTS)
+        if not thread.comments:
+            # Nothing to summarize: asking the model would only spend the user's tokens on a
+            # summary of the title.
+            raise ToolError(
+                f"Item {id} has no comments to summarize (deleted and dead ones are left out); "
+                "use hn_item to read the item itself."
+            )
         prompt = (
             "Summarize this Hacker News discussion in a few short paragraphs: what the "
             "submission is about, the main points commenters make, where they disagree, and "
