@@ -92,6 +92,14 @@ async def test_tool_input_schemas_state_their_bounds_and_choices(hn: ToolClient)
         "hits_per_page",
     }
     assert search["sort"]["enum"] == ["relevance", "date"]
+    assert search["type"]["anyOf"][0]["enum"] == [
+        "story",
+        "comment",
+        "ask_hn",
+        "show_hn",
+        "poll",
+        "front_page",
+    ]
     page = search["page"]
     assert (page["minimum"], page["maximum"], page["default"]) == (1, 1000, 1)
     assert (search["hits_per_page"]["minimum"], search["hits_per_page"]["maximum"]) == (1, 100)
@@ -604,6 +612,13 @@ async def test_search_builds_algolia_tags_and_numeric_filters(hn: ToolClient) ->
     assert hn.upstream.hits_for("/api/v1/search") == 0
 
 
+async def test_search_of_the_front_page_sends_algolias_front_page_tag(hn: ToolClient) -> None:
+    await hn.ok("hn_search", {"type": "front_page"})
+    assert hn.upstream.queries_for("/api/v1/search") == [
+        {"query": "", "tags": "front_page", "page": "0", "hitsPerPage": "20"}
+    ]
+
+
 async def test_search_by_relevance_sends_only_what_was_asked(hn: ToolClient) -> None:
     await hn.ok("hn_search", {"query": "dropbox"})
     assert hn.upstream.queries_for("/api/v1/search") == [
@@ -1096,6 +1111,7 @@ async def test_thread_retries_algolia_before_falling_back(hn: ToolClient) -> Non
         ({"min_points": 0}, {"numericFilters": "points>=0"}),
         ({"item_type": "comment", "author": "pg"}, {"tags": "comment,author_pg"}),
         ({"item_type": "poll"}, {"tags": "poll"}),
+        ({"item_type": "front_page"}, {"tags": "front_page"}),
     ],
 )
 def test_search_params_table(options: dict[str, Any], expected: dict[str, str]) -> None:

@@ -237,7 +237,8 @@ def register(
 
         Args:
             query: words to search for; may be empty when filters are given.
-            type: only story, comment, ask_hn, show_hn or poll.
+            type: only story, comment, ask_hn, show_hn, poll, or front_page (the stories on
+                the front page now).
             author: only items by this username.
             since: only items posted on or after this date (YYYY-MM-DD, UTC).
             until: only items posted on or before this date (YYYY-MM-DD, UTC).

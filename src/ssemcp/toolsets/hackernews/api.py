@@ -62,7 +62,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SearchType = Literal["story", "comment", "ask_hn", "show_hn", "poll"]
+# Algolia's item tags (hn.algolia.com/api: "story, comment, poll, pollopt, show_hn, ask_hn,
+# front_page"); front_page marks the stories on the front page right now.
+SearchType = Literal["story", "comment", "ask_hn", "show_hn", "poll", "front_page"]
 Sort = Literal["relevance", "date"]
 
 FIREBASE_NAME: Final = "The Hacker News API"
