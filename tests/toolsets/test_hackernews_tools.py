@@ -417,7 +417,7 @@ async def test_thread_comment_text_is_readable(hn: ToolClient) -> None:
         "          upload(path)  # a < b && c\n```\n\nNeat."
     )
     assert by_id[8884]["text"] == "This is *really* nice. The video is great."
-    assert by_id[9224]["reply_count"] == 2
+    assert by_id[9224]["reply_count"] == 1  # 9272; 9479 was deleted
     assert by_id[9224]["by"] == "BrandonM"
     assert by_id[9224]["time"] == "2007-04-04T22:54:46Z"
 
@@ -475,12 +475,60 @@ async def test_thread_falls_back_to_walking_firebase_when_algolia_fails(
     assert hn.upstream.hits_for("/v0/item/9224.json") == 2
 
 
+def give_8884_a_live_a_deleted_and_a_dead_reply(hn: ToolClient) -> None:
+    """As the APIs would show it: Firebase lists all three kids; Algolia keeps the deleted
+    reply as an empty node and leaves the dead one out."""
+    hn.upstream.set(
+        "/v0/item/8884.json", hn.upstream.get("/v0/item/8884.json") | {"kids": [9701, 9702, 9703]}
+    )
+    base = {"parent": 8884, "time": 1175716000, "type": "comment"}
+    hn.upstream.set("/v0/item/9701.json", base | {"id": 9701, "by": "pat", "text": "Agreed."})
+    hn.upstream.set("/v0/item/9702.json", base | {"id": 9702, "deleted": True})
+    hn.upstream.set(
+        "/v0/item/9703.json", base | {"id": 9703, "by": "spamco", "dead": True, "text": "spam"}
+    )
+    tree = hn.upstream.get(ALGOLIA_THREAD_PATH)
+    (node,) = [child for child in tree["children"] if child["id"] == 8884]
+    empty = {"children": [], "created_at_i": 1175716000, "parent_id": 8884, "type": "comment"}
+    node["children"] = [
+        empty | {"id": 9701, "author": "pat", "text": "Agreed."},
+        empty | {"id": 9702, "author": None, "text": None},
+    ]
+    hn.upstream.set(ALGOLIA_THREAD_PATH, tree)
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+async def test_thread_reply_count_is_the_live_replies_on_both_paths(
+    hn: ToolClient, depth: int
+) -> None:
+    give_8884_a_live_a_deleted_and_a_dead_reply(hn)
+    algolia = await hn.ok("hn_thread", {"id": STORY, "depth": depth})
+    hn.upstream.fail(ALGOLIA_THREAD_PATH, "500")
+    hn.clock.now += 10_000  # past every cache lifetime
+    firebase = await hn.ok("hn_thread", {"id": STORY, "depth": depth})
+    assert (algolia["source"], firebase["source"]) == ("algolia", "firebase")
+    counts = [{c["id"]: c["reply_count"] for c in t["comments"]} for t in (algolia, firebase)]
+    assert counts[0] == counts[1]
+    assert counts[0][8884] == 1
+    assert counts[0][9224] == 1  # 9272; 9479 was deleted
+    assert firebase["comments"] == algolia["comments"]
+
+
 async def test_thread_firebase_walk_respects_depth_and_max_comments(hn: ToolClient) -> None:
     hn.upstream.fail(ALGOLIA_THREAD_PATH, "500")
     thread = await hn.ok("hn_thread", {"id": STORY})
     assert [comment["id"] for comment in thread["comments"]] == READING_ORDER_DEPTH_3
     assert thread["truncated"] is True
-    assert hn.upstream.hits_for("/v0/item/9600.json") == 0  # below the depth: never fetched
+    # Below the depth: not shown, read once only to count 9500's live replies.
+    assert hn.upstream.hits_for("/v0/item/9600.json") == 1
+    assert {comment["id"]: comment["reply_count"] for comment in thread["comments"]} == {
+        9224: 1,
+        9272: 1,
+        9500: 1,
+        9480: 0,
+        8952: 0,
+        8884: 0,
+    }
     small = await hn.ok("hn_thread", {"id": STORY, "max_comments": 2})
     assert [comment["id"] for comment in small["comments"]] == [9224, 8952]
     assert small["truncated"] is True

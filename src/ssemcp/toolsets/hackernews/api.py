@@ -324,7 +324,8 @@ class HackerNewsAPI:
         Algolia does not rank nested replies, the replies of each shown comment with two or
         more are put in the order of that comment's Firebase ``kids`` (see
         :meth:`_rank_replies`). Deleted and dead comments are dropped; their replies stay
-        (with the dropped comment as ``parent``).
+        (with the dropped comment as ``parent``). On both paths a comment's ``reply_count``
+        is its replies that are neither deleted nor dead.
         """
         root_raw = await self.raw_item(item_id)
         root = await self._item(root_raw)
@@ -411,6 +412,8 @@ class HackerNewsAPI:
         self, root_id: int, kids: list[int], depth: int, max_comments: int
     ) -> _Tree:
         tree = _Tree(root_id, {root_id: list(kids)}, {})
+        # Every comment object the walk read, to tell live replies from removed ones.
+        read: dict[int, JSONObject] = {}
         frontier: list[tuple[int, int]] = [(kid, root_id) for kid in kids]
         level = 1
         while frontier:
@@ -427,6 +430,7 @@ class HackerNewsAPI:
                 for (comment_id, parent), raw in zip(chunk, found, strict=True):
                     if raw is None:
                         continue
+                    read[comment_id] = raw
                     comment = comment_from_firebase(raw, level, parent)
                     if comment is not None:
                         if len(tree.chosen) >= max_comments:
@@ -450,7 +454,33 @@ class HackerNewsAPI:
                 break
             frontier = next_frontier
             level += 1
+        await self._count_live_replies(tree, read)
         return tree
+
+    async def _count_live_replies(self, tree: _Tree, read: dict[int, JSONObject]) -> None:
+        """Set each chosen comment's ``reply_count`` to its replies that are neither deleted
+        nor dead, as the Algolia path counts them (Firebase ``kids`` name removed replies
+        too). Replies the walk did not read (below ``depth``, past ``max_comments``) are
+        fetched for this, cached like any item; one that cannot be read is counted."""
+        unread = [
+            kid
+            for comment_id in tree.chosen
+            for kid in tree.children.get(comment_id, ())
+            if kid not in read
+        ]
+        found = await asyncio.gather(*(self._comment_raw(kid) for kid in unread))
+        read.update((kid, raw) for kid, raw in zip(unread, found, strict=True) if raw is not None)
+        removed = {comment_id for comment_id, raw in read.items() if is_gone(raw)}
+        tree.chosen = {
+            comment_id: comment.model_copy(
+                update={
+                    "reply_count": sum(
+                        kid not in removed for kid in tree.children.get(comment_id, ())
+                    )
+                }
+            )
+            for comment_id, comment in tree.chosen.items()
+        }
 
     async def _comment_raw(self, comment_id: int) -> JSONObject | None:
         """A comment's Firebase object, deleted and dead ones included; None if unreadable."""
@@ -461,7 +491,7 @@ class HackerNewsAPI:
         except UpstreamError as exc:
             logger.info("thread walk: comment %d skipped: %s", comment_id, exc)
             return None
-        return value if isinstance(value, dict) and not is_gone_without_kids(value) else None
+        return value if isinstance(value, dict) else None
 
     # ------------------------------------------------------------------ Algolia search
 
@@ -519,11 +549,6 @@ class HackerNewsAPI:
             total_hits=total if isinstance(total, int) else len(hits),
             hits=hits,
         )
-
-
-def is_gone_without_kids(raw: JSONObject) -> bool:
-    """A deleted or dead comment with no replies: nothing in it to show or to walk."""
-    return is_gone(raw) and not raw.get("kids")
 
 
 def check_date_range(since: datetime.date | None, until: datetime.date | None) -> None:

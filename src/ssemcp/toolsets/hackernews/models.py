@@ -113,7 +113,10 @@ class Comment(BaseModel):
     text: str | None = Field(description="Readable Markdown-like text.")
     depth: int = Field(description="1 for a direct reply to the thread's root, 2 below that...")
     parent: int = Field(description="The id this comment replies to.")
-    reply_count: int = Field(description="Direct replies on HN (some may be omitted here).")
+    reply_count: int = Field(
+        description="Direct replies on HN that are neither deleted nor dead (some may be "
+        "omitted here, past the depth or max_comments asked for)."
+    )
 
 
 class Thread(BaseModel):
@@ -258,6 +261,8 @@ def poll_option_from_firebase(raw: JSONObject) -> PollOption | None:
 
 
 def comment_from_firebase(raw: JSONObject, depth: int, parent: int) -> Comment | None:
+    """The :class:`Comment` for a live Firebase comment; its ``reply_count`` counts every kid
+    until the thread walk, which reads them, takes out the deleted and dead ones."""
     comment_id = _int(raw.get("id"))
     if comment_id is None or is_gone(raw):
         return None
@@ -296,7 +301,8 @@ def comment_from_algolia(node: JSONObject, depth: int, parent: int) -> Comment |
         text=html_to_text(_str(node.get("text"))),
         depth=depth,
         parent=parent,
-        reply_count=len(algolia_children(node)),
+        # Algolia leaves dead comments out and keeps deleted ones as empty nodes.
+        reply_count=sum(not algolia_is_gone(child) for child in algolia_children(node)),
     )
 
 
