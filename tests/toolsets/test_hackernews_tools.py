@@ -11,6 +11,7 @@ Subscriptions and sampling are ``test_hackernews_live.py``'s; the real transport
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 from typing import Any
@@ -303,6 +304,18 @@ async def test_item_poll_option(hn: ToolClient) -> None:
     assert item["type"] == "pollopt"
     assert item["poll"] == 126809
     assert item["score"] == 163
+
+
+async def test_concurrent_calls_for_one_item_send_one_upstream_request(hn: ToolClient) -> None:
+    hn.upstream.hold(STORY_PATH)  # the first request stays in flight while the others come
+    calls = [asyncio.create_task(hn.ok("hn_item", {"id": STORY})) for _ in range(5)]
+    async with asyncio.timeout(5):
+        while not hn.upstream.hits_for(STORY_PATH):  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+    hn.upstream.release(STORY_PATH)
+    items = await asyncio.gather(*calls)
+    assert [item["id"] for item in items] == [STORY] * 5
+    assert hn.upstream.hits_for(STORY_PATH) == 1
 
 
 async def test_item_is_cached_for_its_ttl(make_hn: MakeTools) -> None:

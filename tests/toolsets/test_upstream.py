@@ -1,8 +1,9 @@
-"""``ssemcp.toolsets._upstream``: cache, budget, retries, concurrency bound, errors.
+"""``ssemcp.toolsets._upstream``: cache, budget, retries, concurrency bound, merged identical
+requests, errors.
 
 The cache and the budget run on an injected clock (no sleeps). The client runs against the
 fixture upstream over real HTTP on 127.0.0.1, and every claim is checked by counting the
-fixture's hits.
+fixture's hits; where a request must still be in flight, the fixture holds it until told.
 """
 
 from __future__ import annotations
@@ -384,6 +385,82 @@ async def test_client_closed_before_use_opens_nothing() -> None:
     client = UpstreamClient("The test API", "http://127.0.0.1:9")
     await client.aclose()
     assert client._client is None
+
+
+async def until(predicate: Callable[[], bool]) -> None:
+    """Poll ``predicate`` until it holds, failing after a deadline (the fixture's counters
+    change on its own threads, with nothing to await)."""
+    async with asyncio.timeout(5):
+        while not predicate():  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+
+
+async def test_client_sends_one_request_for_identical_concurrent_gets(
+    upstream: HackerNewsFixture, make_client: ClientFactory
+) -> None:
+    client = make_client()
+    values = await asyncio.gather(*(client.get_json("item/8863.json") for _ in range(5)))
+    assert upstream.hits_for(ITEM) == 1
+    assert all(value == values[0] for value in values)
+    assert isinstance(values[0], dict)
+    assert values[0]["id"] == 8863
+
+
+async def test_client_merges_only_gets_with_the_same_path_and_parameters(
+    upstream: HackerNewsFixture, make_client: ClientFactory
+) -> None:
+    client = make_client()
+    await asyncio.gather(
+        client.get_json("item/8863.json", {"a": "1", "b": "2"}),
+        client.get_json("item/8863.json", {"b": "2", "a": "1"}),
+        client.get_json("item/8863.json", {"a": "other"}),
+        client.get_json("item/8884.json"),
+    )
+    assert upstream.hits_for(ITEM) == 2
+    assert upstream.hits_for("/v0/item/8884.json") == 1
+
+
+async def test_client_forgets_a_merged_request_once_it_succeeds(
+    upstream: HackerNewsFixture, make_client: ClientFactory
+) -> None:
+    client = make_client()  # no cache: only the merging could spare the second request
+    await asyncio.gather(client.get_json("item/8863.json"), client.get_json("item/8863.json"))
+    await client.get_json("item/8863.json")
+    assert upstream.hits_for(ITEM) == 2
+
+
+async def test_client_gives_every_merged_caller_the_error_and_then_forgets_it(
+    upstream: HackerNewsFixture, make_client: ClientFactory
+) -> None:
+    upstream.fail(ITEM, "404", times=1)
+    client = make_client()
+    outcomes = await asyncio.gather(
+        *(client.get_json("item/8863.json") for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(outcome, UpstreamNotFound) for outcome in outcomes)
+    assert upstream.hits_for(ITEM) == 1
+    value = await client.get_json("item/8863.json")  # a new request, not the old error
+    assert isinstance(value, dict)
+    assert upstream.hits_for(ITEM) == 2
+
+
+async def test_client_cancelling_one_caller_leaves_the_merged_request_to_the_others(
+    upstream: HackerNewsFixture, make_client: ClientFactory
+) -> None:
+    client = make_client()
+    upstream.hold(ITEM)
+    leaving = asyncio.create_task(client.get_json("item/8863.json"))
+    staying = asyncio.create_task(client.get_json("item/8863.json"))
+    await until(lambda: upstream.hits_for(ITEM) == 1)
+    assert client._in_flight.waiters("item/8863.json") == 2
+    leaving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await leaving
+    upstream.release(ITEM)
+    value = await staying
+    assert isinstance(value, dict)
+    assert value["id"] == 8863
+    assert upstream.hits_for(ITEM) == 1
 
 
 def test_client_refuses_a_concurrency_below_one() -> None:

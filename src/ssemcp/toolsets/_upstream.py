@@ -1,9 +1,10 @@
 """Calling an upstream JSON API politely: the HTTP plumbing every web tool set shares.
 
 Owns :class:`UpstreamClient` (one lazily created ``httpx.AsyncClient`` per upstream, a bound on
-requests in flight, retries with exponential backoff, a TTL cache, an optional request budget)
-and the errors it raises, each worded for a model to act on. What the JSON means is the tool
-set's business; this module only fetches it.
+requests in flight, retries with exponential backoff, a TTL cache, an optional request budget,
+one request in flight per URL through :mod:`._singleflight`) and the errors it raises, each
+worded for a model to act on. What the JSON means is the tool set's business; this module only
+fetches it.
 
     UpstreamError                  the upstream could not give us the data
     ├── UpstreamNotFound           404, or a JSON ``null`` where an object was expected
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import json
 import logging
 import time
@@ -26,6 +28,7 @@ import httpx
 
 from ssemcp._types import JSONValue
 from ssemcp._version import __version__
+from ssemcp.toolsets._singleflight import SingleFlight
 
 __all__ = [
     "BudgetExhausted",
@@ -345,6 +348,8 @@ class UpstreamClient:
             **(headers or {}),
         }
         self._on_refusal = on_refusal
+        # Cache key -> the request in flight for it, which identical GETs join.
+        self._in_flight: SingleFlight[str, JSONValue] = SingleFlight()
         self._client: httpx.AsyncClient | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._is_closed = False
@@ -386,10 +391,16 @@ class UpstreamClient:
     ) -> JSONValue:
         """GET ``path`` (relative to the base URL) and decode its JSON body.
 
+        A GET identical to one in flight (same path and parameters) sends nothing: it waits
+        for that one's answer, or error. Cancelling one caller does not cancel the request
+        for the others.
+
         Args:
             params: query parameters.
-            ttl_seconds: keep the answer this long in the cache (0: not at all).
-            fresh: skip the cache lookup (the answer is still stored); for polling.
+            ttl_seconds: keep the answer this long in the cache (0: not at all); the
+                caller that started a shared request decides.
+            fresh: skip the cache lookup (the answer is still stored); for polling. A
+                request already in flight is fresh enough.
 
         Raises:
             UpstreamNotFound: a 404.
@@ -401,6 +412,13 @@ class UpstreamClient:
             found, cached = self.cache.get(key)
             if found:
                 return cached
+        return await self._in_flight.run(
+            key, functools.partial(self._fetch_and_keep, key, path, params, ttl_seconds)
+        )
+
+    async def _fetch_and_keep(
+        self, key: str, path: str, params: Mapping[str, str] | None, ttl_seconds: float
+    ) -> JSONValue:
         value = await self._fetch(path, params)
         if self.cache is not None:
             self.cache.put(key, value, ttl_seconds)
