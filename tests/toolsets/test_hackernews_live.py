@@ -181,7 +181,8 @@ async def test_polling_survives_upstream_failures(hn: ToolClient) -> None:
     await subscribe(hn.client, "hn://item/8863")
     await wait_until(lambda: hn.upstream.hits_for(STORY_PATH) >= 1, "the baseline fetch")
     hn.upstream.fail(UPDATES_PATH, "500")
-    await polls_after(hn, UPDATES_PATH, rounds=6)  # two whole polls of three attempts
+    # One whole poll of three attempts; five failures would open the breaker (next test).
+    await polls_after(hn, UPDATES_PATH, rounds=3)
     hn.upstream.fail(STORY_PATH, "malformed")
     hn.upstream.heal(UPDATES_PATH)
     await polls_after(hn, UPDATES_PATH, rounds=2)
@@ -189,6 +190,21 @@ async def test_polling_survives_upstream_failures(hn: ToolClient) -> None:
     hn.upstream.heal(STORY_PATH)
     hn.upstream.set(STORY_PATH, hn.upstream.get(STORY_PATH) | {"title": "Dropbox!"})
     await wait_until(lambda: updated_uris(hn.client) == ["hn://item/8863"], "a notification")
+    assert len(pollers()) == 1
+
+
+async def test_polling_sends_nothing_while_the_breaker_is_open(make_hn: MakeTools) -> None:
+    hn = await make_hn(breaker_failures=2, breaker_cooldown_seconds=30)
+    await subscribe(hn.client, "hn://item/8863")
+    await wait_until(lambda: hn.upstream.hits_for(STORY_PATH) >= 1, "the baseline fetch")
+    hn.upstream.fail(UPDATES_PATH, "500")
+    await polls_after(hn, UPDATES_PATH, rounds=2)  # the breaker opens
+    refused_from = hn.upstream.hits_for(UPDATES_PATH)
+    await asyncio.sleep(0.1)  # ten poll intervals, all refused without a request
+    assert hn.upstream.hits_for(UPDATES_PATH) == refused_from
+    hn.upstream.heal(UPDATES_PATH)
+    hn.clock.advance(30)  # the cool-down is over: the next poll is the probe
+    await polls_after(hn, UPDATES_PATH, rounds=2)
     assert len(pollers()) == 1
 
 

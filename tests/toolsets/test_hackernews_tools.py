@@ -367,6 +367,40 @@ async def test_item_slow_upstream_times_out_into_an_error(make_hn: MakeTools) ->
     assert hn.upstream.hits_for(STORY_PATH) == 2
 
 
+async def test_a_hung_api_is_left_alone_once_its_breaker_opens(make_hn: MakeTools) -> None:
+    hn = await make_hn(
+        timeout_seconds=0.1, max_attempts=1, breaker_failures=2, breaker_cooldown_seconds=30
+    )
+    hn.upstream.fail(STORY_PATH, "slow", delay_seconds=5)
+    for _ in range(2):
+        assert "timed out after 0.1 s" in await hn.failed("hn_item", {"id": STORY})
+    hn.clock.advance(5)
+    assert await hn.failed("hn_item", {"id": STORY}) == (
+        "The Hacker News API is unavailable: its last 2 requests failed (the last timed out "
+        "after 0.1 s). It will be tried again in 25 s; until then calls that need it fail at "
+        "once."
+    )
+    assert "is unavailable" in await hn.failed("hn_user", {"username": "pg"})
+    assert hn.upstream.hits_for(STORY_PATH) == 2
+    assert hn.upstream.hits_for("/v0/user/pg.json") == 0
+    hn.upstream.heal(STORY_PATH)
+    hn.clock.advance(25)  # the cool-down is over: the next request is the probe
+    assert (await hn.ok("hn_item", {"id": STORY}))["id"] == STORY
+    await hn.ok("hn_user", {"username": "dhouston"})
+
+
+async def test_each_api_has_its_own_breaker(make_hn: MakeTools) -> None:
+    hn = await make_hn(max_attempts=1, breaker_failures=1)
+    hn.upstream.fail("/api/v1/search", "500")
+    assert "answered HTTP 500" in await hn.failed("hn_search", {"query": "x"})
+    assert "is unavailable" in await hn.failed("hn_search", {"query": "y"})
+    await hn.ok("hn_item", {"id": STORY})  # Firebase is another host, still trusted
+    # With Algolia's breaker open the thread walks Firebase without asking Algolia first.
+    thread = await hn.ok("hn_thread", {"id": STORY})
+    assert thread["source"] == "firebase"
+    assert hn.upstream.hits_for(ALGOLIA_THREAD_PATH) == 0
+
+
 async def test_item_of_an_unexpected_shape_is_an_error(hn: ToolClient) -> None:
     hn.upstream.set(STORY_PATH, [1, 2, 3])
     assert "unexpected answer for item 8863" in await hn.failed("hn_item", {"id": STORY})
@@ -1073,6 +1107,7 @@ def test_settings_from_an_empty_environment_are_the_real_apis() -> None:
     assert settings.users_ttl_seconds == 600
     assert settings.max_concurrency == 10
     assert settings.algolia_requests_per_hour == 10_000
+    assert (settings.breaker_failures, settings.breaker_cooldown_seconds) == (5, 30)
     assert settings.poll_interval_seconds == 30
 
 
@@ -1091,6 +1126,8 @@ def test_settings_from_the_environment() -> None:
             "SSEMCP_HN_USERS_TTL_SECONDS": "3",
             "SSEMCP_HN_SEARCH_TTL_SECONDS": "0",
             "SSEMCP_ALGOLIA_REQUESTS_PER_HOUR": "100",
+            "SSEMCP_HN_BREAKER_FAILURES": "3",
+            "SSEMCP_HN_BREAKER_COOLDOWN_SECONDS": "60",
             "SSEMCP_HN_POLL_INTERVAL_SECONDS": "0.5",
         }
     )
@@ -1107,6 +1144,8 @@ def test_settings_from_the_environment() -> None:
         users_ttl_seconds=3,
         search_ttl_seconds=0,
         algolia_requests_per_hour=100,
+        breaker_failures=3,
+        breaker_cooldown_seconds=60,
         poll_interval_seconds=0.5,
     )
 
@@ -1120,6 +1159,8 @@ def test_settings_from_the_environment() -> None:
         ({"SSEMCP_HN_POLL_INTERVAL_SECONDS": "soon"}, "SSEMCP_HN_POLL_INTERVAL_SECONDS"),
         ({"SSEMCP_ALGOLIA_REQUESTS_PER_HOUR": "0"}, "SSEMCP_ALGOLIA_REQUESTS_PER_HOUR"),
         ({"SSEMCP_HN_ITEMS_TTL_SECONDS": "-1"}, "SSEMCP_HN_ITEMS_TTL_SECONDS"),
+        ({"SSEMCP_HN_BREAKER_FAILURES": "0"}, "SSEMCP_HN_BREAKER_FAILURES"),
+        ({"SSEMCP_HN_BREAKER_COOLDOWN_SECONDS": "-5"}, "SSEMCP_HN_BREAKER_COOLDOWN_SECONDS"),
     ],
 )
 def test_settings_reject_bad_environment_values(environ: dict[str, str], message: str) -> None:
@@ -1132,6 +1173,8 @@ def test_settings_validate_when_built_directly() -> None:
         HackerNewsSettings(max_attempts=0)
     with pytest.raises(ValueError, match="positive"):
         HackerNewsSettings(poll_interval_seconds=0)
+    with pytest.raises(ValueError, match="breaker"):
+        HackerNewsSettings(breaker_failures=0)
 
 
 # ---------------------------------------------------------------------- process-wide

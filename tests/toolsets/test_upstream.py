@@ -1,5 +1,5 @@
 """``ssemcp.toolsets._upstream``: cache, budget, retries, concurrency bound, merged identical
-requests, errors.
+requests, the circuit breaker, errors.
 
 The cache and the budget run on an injected clock (no sleeps). The client runs against the
 fixture upstream over real HTTP on 127.0.0.1, and every claim is checked by counting the
@@ -15,6 +15,7 @@ import pytest
 from hackernews_upstream import HackerNewsFixture
 from toolset_harness import FakeClock
 
+from ssemcp.toolsets._breaker import BreakerState, CircuitBreaker
 from ssemcp.toolsets._upstream import (
     BudgetExhausted,
     RequestBudget,
@@ -23,6 +24,7 @@ from ssemcp.toolsets._upstream import (
     UpstreamClient,
     UpstreamError,
     UpstreamNotFound,
+    UpstreamUnavailable,
     env_float,
     env_int,
     env_str,
@@ -461,6 +463,119 @@ async def test_client_cancelling_one_caller_leaves_the_merged_request_to_the_oth
     assert isinstance(value, dict)
     assert value["id"] == 8863
     assert upstream.hits_for(ITEM) == 1
+
+
+# ---------------------------------------------------------------------- the breaker
+
+
+def one_attempt() -> RetryPolicy:
+    return RetryPolicy(max_attempts=1)
+
+
+async def test_client_fails_fast_once_its_breaker_opens_and_says_when_it_retries(
+    upstream: HackerNewsFixture, make_client: ClientFactory
+) -> None:
+    clock = FakeClock()
+    client = make_client(retry=one_attempt(), breaker=CircuitBreaker(2, 30, clock))
+    upstream.fail(ITEM, "500")
+    for _ in range(2):
+        with pytest.raises(UpstreamError, match="answered HTTP 500"):
+            await client.get_json("item/8863.json")
+    clock.advance(10)
+    with pytest.raises(UpstreamUnavailable) as refused:
+        await client.get_json("item/8863.json")
+    assert str(refused.value) == (
+        "The test API is unavailable: its last 2 requests failed (the last answered HTTP 500). "
+        "It will be tried again in 20 s; until then calls that need it fail at once."
+    )
+    assert upstream.hits_for(ITEM) == 2  # nothing was sent
+    with pytest.raises(UpstreamUnavailable):
+        await client.get_json("item/8884.json")  # the whole upstream, not one path
+    assert upstream.hits_for("/v0/item/8884.json") == 0
+
+
+async def test_client_probes_after_the_cool_down_and_closes_its_breaker_on_an_answer(
+    upstream: HackerNewsFixture, make_client: ClientFactory
+) -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(1, 30, clock)
+    client = make_client(retry=one_attempt(), breaker=breaker)
+    upstream.fail(ITEM, "500", times=1)
+    with pytest.raises(UpstreamError):
+        await client.get_json("item/8863.json")
+    clock.advance(30)
+    value = await client.get_json("item/8863.json")  # the probe
+    assert isinstance(value, dict)
+    assert breaker.state is BreakerState.CLOSED
+    assert upstream.hits_for(ITEM) == 2
+
+
+async def test_client_stops_retrying_when_its_breaker_opens(
+    upstream: HackerNewsFixture, make_client: ClientFactory
+) -> None:
+    client = make_client(
+        retry=RetryPolicy(max_attempts=5, backoff_seconds=0.001),
+        breaker=CircuitBreaker(2, 30, FakeClock()),
+    )
+    upstream.fail(ITEM, "slow", delay_seconds=2)
+    client.timeout_seconds = 0.1
+    with pytest.raises(UpstreamUnavailable, match=r"the last timed out after 0\.1 s"):
+        await client.get_json("item/8863.json")
+    assert upstream.hits_for(ITEM) == 2
+
+
+async def test_client_breaker_counts_any_answer_as_the_upstream_being_up(
+    upstream: HackerNewsFixture, make_client: ClientFactory
+) -> None:
+    breaker = CircuitBreaker(1, 30, FakeClock())
+    client = make_client(retry=one_attempt(), breaker=breaker)
+    for fault in ("404", "malformed"):
+        upstream.fail(ITEM, fault, times=1)
+        with pytest.raises(UpstreamError):
+            await client.get_json("item/8863.json")
+    with pytest.raises(UpstreamError, match="HTTP 401"):
+        await client.get_json("nowhere.json")
+    assert breaker.state is BreakerState.CLOSED
+
+
+async def test_client_with_an_open_breaker_spends_no_budget(
+    upstream: HackerNewsFixture, make_client: ClientFactory
+) -> None:
+    clock = FakeClock()
+    budget = RequestBudget(10, 3600, clock)
+    client = make_client(retry=one_attempt(), breaker=CircuitBreaker(1, 30, clock), budget=budget)
+    upstream.fail(ITEM, "500", times=1)
+    with pytest.raises(UpstreamError):
+        await client.get_json("item/8863.json")
+    for _ in range(3):
+        with pytest.raises(UpstreamUnavailable, match="its last request answered HTTP 500"):
+            await client.get_json("item/8863.json")
+    assert budget.remaining == 9
+
+
+async def test_client_cancelled_probe_lets_the_next_request_probe(
+    upstream: HackerNewsFixture, make_client: ClientFactory
+) -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(1, 30, clock)
+    client = make_client(retry=one_attempt(), breaker=breaker)
+    upstream.fail(ITEM, "500", times=1)
+    with pytest.raises(UpstreamError):
+        await client.get_json("item/8863.json")
+    clock.advance(30)
+    upstream.hold(ITEM)
+    probe = asyncio.create_task(client.get_json("item/8863.json"))
+    await until(lambda: upstream.hits_for(ITEM) == 2)
+    assert breaker.state is BreakerState.HALF_OPEN
+    probe.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await probe
+    # The request is cancelled with its last caller, and gives the probe back as it ends.
+    await until(lambda: breaker.state is BreakerState.OPEN)
+    upstream.release(ITEM)
+    value = await client.get_json("item/8863.json")  # probes again, not refused
+    assert isinstance(value, dict)
+    assert breaker.state is BreakerState.CLOSED
 
 
 def test_client_refuses_a_concurrency_below_one() -> None:

@@ -2,15 +2,16 @@
 
 Owns :class:`UpstreamClient` (one lazily created ``httpx.AsyncClient`` per upstream, a bound on
 requests in flight, retries with exponential backoff, a TTL cache, an optional request budget,
-one request in flight per URL through :mod:`._singleflight`) and the errors it raises, each
-worded for a model to act on. What the JSON means is the tool set's business; this module only
-fetches it.
+one request in flight per URL through :mod:`._singleflight`, an optional circuit breaker from
+:mod:`._breaker`) and the errors it raises, each worded for a model to act on. What the JSON
+means is the tool set's business; this module only fetches it.
 
     UpstreamError                  the upstream could not give us the data
     ├── UpstreamNotFound           404, or a JSON ``null`` where an object was expected
-    └── BudgetExhausted            our own request budget for this upstream is spent
+    ├── BudgetExhausted            our own request budget for this upstream is spent
+    └── UpstreamUnavailable        its circuit breaker is open: recent requests failed
 
-The clock is injected (``now``) so cache and budget tests need no sleeps.
+The clock is injected (``now``) so cache, budget and breaker tests need no sleeps.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import collections
 import functools
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Final
@@ -28,6 +30,7 @@ import httpx
 
 from ssemcp._types import JSONValue
 from ssemcp._version import __version__
+from ssemcp.toolsets._breaker import CircuitBreaker, CircuitOpen
 from ssemcp.toolsets._singleflight import SingleFlight
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
     "UpstreamClient",
     "UpstreamError",
     "UpstreamNotFound",
+    "UpstreamUnavailable",
     "env_float",
     "env_int",
     "env_str",
@@ -86,6 +90,10 @@ class UpstreamNotFound(UpstreamError):
 
 class BudgetExhausted(UpstreamError):
     """Our request budget for this upstream is spent; no request was sent."""
+
+
+class UpstreamUnavailable(UpstreamError):
+    """The upstream's circuit breaker is open (recent requests failed); no request was sent."""
 
 
 # ---------------------------------------------------------------------- settings helpers
@@ -314,6 +322,7 @@ class UpstreamClient:
         headers: sent with every request, over the defaults (``User-Agent``, ``Accept``);
             for credentials too: they are never logged.
         on_refusal: turns a 4xx answer into a more specific error (see ``RefusalHook``).
+        breaker: asked before every attempt, told every outcome; None for no breaker.
     """
 
     def __init__(
@@ -330,6 +339,7 @@ class UpstreamClient:
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
         on_refusal: RefusalHook | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -348,6 +358,7 @@ class UpstreamClient:
             **(headers or {}),
         }
         self._on_refusal = on_refusal
+        self.breaker = breaker
         # Cache key -> the request in flight for it, which identical GETs join.
         self._in_flight: SingleFlight[str, JSONValue] = SingleFlight()
         self._client: httpx.AsyncClient | None = None
@@ -436,9 +447,9 @@ class UpstreamClient:
             attempt += 1
             try:
                 async with semaphore:
-                    if self.budget is not None:
-                        self.budget.spend(self.name)
-                    return await self._attempt(client, path, params)
+                    # Asked once a slot is free: a request queued behind ones that are
+                    # timing out sees the breaker they opened.
+                    return await self._attempt_through_breaker(client, path, params)
             except _Retryable as failure:
                 if attempt >= self.retry.max_attempts:
                     raise UpstreamError(
@@ -456,6 +467,69 @@ class UpstreamClient:
                 )
             # Sleep outside the semaphore: a waiting retry must not hold a slot.
             await self._sleep(delay)
+
+    async def _attempt_through_breaker(
+        self, client: httpx.AsyncClient, path: str, params: Mapping[str, str] | None
+    ) -> JSONValue:
+        """One attempt, if the breaker lets it out, with its outcome told to the breaker."""
+        breaker = self.breaker
+        if breaker is None:
+            self._spend_budget()
+            return await self._attempt(client, path, params)
+        try:
+            is_probe = breaker.admit()
+        except CircuitOpen as refusal:
+            raise self._unavailable(refusal) from None
+        told = False
+        try:
+            self._spend_budget()
+            try:
+                value = await self._attempt(client, path, params)
+            except _Retryable as failure:
+                told = True
+                if breaker.record_failure(failure.message):
+                    logger.warning(
+                        "%s: %d failures in a row (the last: %s); no requests for %g s",
+                        self.name,
+                        breaker.failure_threshold,
+                        failure.message,
+                        breaker.cooldown_seconds,
+                    )
+                raise
+            except UpstreamError:
+                told = True
+                breaker.record_success()  # it answered (a 4xx, a malformed body): it is up
+                raise
+            told = True
+            breaker.record_success()
+            return value
+        finally:
+            # Cancelled, or refused by the budget before sending: no outcome to tell, but
+            # a probe must not keep the breaker half-open for ever.
+            if is_probe and not told:
+                breaker.abandon_probe()
+
+    def _spend_budget(self) -> None:
+        if self.budget is not None:
+            self.budget.spend(self.name)
+
+    def _unavailable(self, refusal: CircuitOpen) -> UpstreamUnavailable:
+        failed = (
+            f"its last {refusal.failures} requests failed (the last {refusal.last_failure})"
+            if refusal.failures > 1
+            else f"its last request {refusal.last_failure}"
+        )
+        why = f"{self.name} is unavailable: {failed}"
+        if refusal.retry_in_seconds is None:
+            return UpstreamUnavailable(
+                f"{why}; a request to see whether it is back is under way: try again in a "
+                "few seconds."
+            )
+        retry_in = max(1, math.ceil(refusal.retry_in_seconds))
+        return UpstreamUnavailable(
+            f"{why}. It will be tried again in {retry_in} s; until then calls that need it "
+            "fail at once."
+        )
 
     async def _attempt(
         self, client: httpx.AsyncClient, path: str, params: Mapping[str, str] | None

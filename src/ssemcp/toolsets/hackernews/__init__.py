@@ -138,7 +138,8 @@ def register(
 
     Args:
         settings: base URLs and tunables; ``HackerNewsSettings.from_env()`` when None.
-        now: the clock of the caches and the Algolia budget (tests inject one).
+        now: the clock of the caches, the Algolia budget and the circuit breakers (tests
+            inject one).
         wall_clock: Unix seconds, which the tools' text measures ages ("3 h ago") from
             (tests inject one).
         transport: an httpx transport instead of the network (tests).

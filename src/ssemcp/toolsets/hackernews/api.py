@@ -21,6 +21,7 @@ from typing import Final, Literal
 import httpx
 
 from ssemcp._types import JSONObject, JSONValue
+from ssemcp.toolsets._breaker import CircuitBreaker
 from ssemcp.toolsets._upstream import (
     RequestBudget,
     RetryPolicy,
@@ -117,7 +118,7 @@ class HackerNewsAPI:
 
     Args:
         settings: base URLs and tunables.
-        now: the clock for cache lifetimes and the Algolia budget.
+        now: the clock for cache lifetimes, the Algolia budget and the circuit breakers.
         transport: an httpx transport for both upstreams (tests); None uses the network.
     """
 
@@ -130,6 +131,11 @@ class HackerNewsAPI:
     ) -> None:
         self.settings = settings
         retry = RetryPolicy(settings.max_attempts, settings.backoff_seconds)
+
+        def breaker() -> CircuitBreaker:
+            # One per API: the two are separate hosts, and one down says nothing of the other.
+            return CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_seconds, now)
+
         self.firebase = UpstreamClient(
             FIREBASE_NAME,
             settings.api_url,
@@ -138,6 +144,7 @@ class HackerNewsAPI:
             retry=retry,
             cache=TTLCache(settings.cache_max_entries, now),
             transport=transport,
+            breaker=breaker(),
         )
         self.algolia = UpstreamClient(
             ALGOLIA_NAME,
@@ -148,6 +155,7 @@ class HackerNewsAPI:
             cache=TTLCache(settings.cache_max_entries, now),
             budget=RequestBudget(settings.algolia_requests_per_hour, _BUDGET_WINDOW_SECONDS, now),
             transport=transport,
+            breaker=breaker(),
         )
 
     async def aclose(self) -> None:

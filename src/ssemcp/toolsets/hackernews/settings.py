@@ -1,8 +1,8 @@
 """``HackerNewsSettings``: where the HN tool set finds its upstreams and how it treats them.
 
 Owns the tunables (base URLs, timeouts, concurrency, retries, cache lifetimes, the Algolia
-budget, the polling interval) and reading them from ``SSEMCP_HN_*`` / ``SSEMCP_ALGOLIA_*``
-environment variables. Timeout, concurrency, retries and cache size are
+budget, the circuit breakers, the polling interval) and reading them from ``SSEMCP_HN_*`` /
+``SSEMCP_ALGOLIA_*`` environment variables. Timeout, concurrency, retries and cache size are
 :class:`~ssemcp.toolsets._settings.UpstreamSettings`; using them all is :mod:`.api`'s and
 :mod:`.subscriptions`' business.
 """
@@ -14,6 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from ssemcp.toolsets._breaker import (
+    DEFAULT_BREAKER_COOLDOWN_SECONDS,
+    DEFAULT_BREAKER_FAILURES,
+)
 from ssemcp.toolsets._settings import (
     UpstreamSettings,
     check_base_urls,
@@ -50,6 +54,8 @@ ENVIRONMENT_VARIABLES: Final = {
     "SSEMCP_HN_USERS_TTL_SECONDS": "how long a user profile is cached",
     "SSEMCP_HN_SEARCH_TTL_SECONDS": "how long a search result is cached",
     "SSEMCP_ALGOLIA_REQUESTS_PER_HOUR": "request budget for the Algolia API",
+    "SSEMCP_HN_BREAKER_FAILURES": "failed requests in a row after which an API is left alone",
+    "SSEMCP_HN_BREAKER_COOLDOWN_SECONDS": "how long an API is left alone before it is retried",
     "SSEMCP_HN_POLL_INTERVAL_SECONDS": "how often subscriptions poll /updates.json",
 }
 
@@ -65,6 +71,10 @@ class HackerNewsSettings(UpstreamSettings):
     users_ttl_seconds: float = DEFAULT_USERS_TTL_SECONDS
     search_ttl_seconds: float = DEFAULT_SEARCH_TTL_SECONDS
     algolia_requests_per_hour: int = DEFAULT_ALGOLIA_REQUESTS_PER_HOUR
+    # Each API's circuit breaker: open after this many failed requests in a row, and let a
+    # probe through after the cool-down.
+    breaker_failures: int = DEFAULT_BREAKER_FAILURES
+    breaker_cooldown_seconds: float = DEFAULT_BREAKER_COOLDOWN_SECONDS
     poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_SECONDS
 
     def __post_init__(self) -> None:
@@ -74,6 +84,8 @@ class HackerNewsSettings(UpstreamSettings):
         self.check_limits()
         if self.algolia_requests_per_hour < 1:
             raise ValueError("the Algolia request budget must be at least 1 per hour")
+        if self.breaker_failures < 1 or not self.breaker_cooldown_seconds >= 0:
+            raise ValueError("a breaker needs at least 1 failure and a cool-down of 0 s or more")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> HackerNewsSettings:
@@ -105,6 +117,12 @@ class HackerNewsSettings(UpstreamSettings):
                 "SSEMCP_ALGOLIA_REQUESTS_PER_HOUR",
                 DEFAULT_ALGOLIA_REQUESTS_PER_HOUR,
                 minimum=1,
+            ),
+            breaker_failures=env_int(
+                env, "SSEMCP_HN_BREAKER_FAILURES", DEFAULT_BREAKER_FAILURES, minimum=1
+            ),
+            breaker_cooldown_seconds=env_float(
+                env, "SSEMCP_HN_BREAKER_COOLDOWN_SECONDS", DEFAULT_BREAKER_COOLDOWN_SECONDS
             ),
             poll_interval_seconds=env_float(
                 env, "SSEMCP_HN_POLL_INTERVAL_SECONDS", DEFAULT_POLL_INTERVAL_SECONDS, minimum=0.001
