@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import time
 from typing import Any
 
 import pytest
@@ -365,6 +366,28 @@ async def test_item_slow_upstream_times_out_into_an_error(make_hn: MakeTools) ->
     text = await hn.failed("hn_item", {"id": STORY})
     assert text == "The Hacker News API timed out after 0.1 s (after 2 attempts); try again later."
     assert hn.upstream.hits_for(STORY_PATH) == 2
+
+
+async def test_a_hung_api_costs_a_call_no_more_than_its_time_limit(make_hn: MakeTools) -> None:
+    hn = await make_hn(timeout_seconds=10, max_attempts=3, call_deadline_seconds=0.3)
+    hn.upstream.fail(STORY_PATH, "slow", delay_seconds=10)
+    started = time.monotonic()
+    text = await hn.failed("hn_item", {"id": STORY})
+    assert time.monotonic() - started < 5  # not 3 attempts of 10 s
+    assert text == (
+        "The Hacker News API timed out after 0.3 s (after 1 attempt; this call's 0.3 s time "
+        "limit leaves no time for another); try again later."
+    )
+    assert hn.upstream.hits_for(STORY_PATH) == 1
+
+
+async def test_resource_reads_and_prompts_have_the_time_limit_too(make_hn: MakeTools) -> None:
+    hn = await make_hn(timeout_seconds=10, call_deadline_seconds=0.2)
+    hn.upstream.fail("/v0/topstories.json", "slow", delay_seconds=10)
+    error = await hn.client.error("resources/read", {"uri": "hn://stories/top"})
+    assert "0.2 s time limit" in str(error["message"])
+    error = await hn.client.error("prompts/get", {"name": "hn_front_page_digest"})
+    assert "0.2 s time limit" in str(error["message"])
 
 
 async def test_a_hung_api_is_left_alone_once_its_breaker_opens(make_hn: MakeTools) -> None:
@@ -1108,6 +1131,7 @@ def test_settings_from_an_empty_environment_are_the_real_apis() -> None:
     assert settings.max_concurrency == 10
     assert settings.algolia_requests_per_hour == 10_000
     assert (settings.breaker_failures, settings.breaker_cooldown_seconds) == (5, 30)
+    assert settings.call_deadline_seconds == 20
     assert settings.poll_interval_seconds == 30
 
 
@@ -1117,6 +1141,7 @@ def test_settings_from_the_environment() -> None:
             "SSEMCP_HN_API_URL": "http://127.0.0.1:1/v0",
             "SSEMCP_ALGOLIA_API_URL": "http://127.0.0.1:1/api/v1",
             "SSEMCP_HN_TIMEOUT_SECONDS": "2.5",
+            "SSEMCP_HN_CALL_DEADLINE_SECONDS": "12",
             "SSEMCP_HN_MAX_CONCURRENCY": "4",
             "SSEMCP_HN_MAX_ATTEMPTS": "5",
             "SSEMCP_HN_BACKOFF_SECONDS": "0",
@@ -1135,6 +1160,7 @@ def test_settings_from_the_environment() -> None:
         api_url="http://127.0.0.1:1/v0",
         algolia_url="http://127.0.0.1:1/api/v1",
         timeout_seconds=2.5,
+        call_deadline_seconds=12,
         max_concurrency=4,
         max_attempts=5,
         backoff_seconds=0,
@@ -1156,6 +1182,7 @@ def test_settings_from_the_environment() -> None:
         ({"SSEMCP_HN_API_URL": "ftp://x"}, "not an http"),
         ({"SSEMCP_HN_MAX_CONCURRENCY": "0"}, "SSEMCP_HN_MAX_CONCURRENCY"),
         ({"SSEMCP_HN_TIMEOUT_SECONDS": "0"}, "SSEMCP_HN_TIMEOUT_SECONDS"),
+        ({"SSEMCP_HN_CALL_DEADLINE_SECONDS": "0"}, "SSEMCP_HN_CALL_DEADLINE_SECONDS"),
         ({"SSEMCP_HN_POLL_INTERVAL_SECONDS": "soon"}, "SSEMCP_HN_POLL_INTERVAL_SECONDS"),
         ({"SSEMCP_ALGOLIA_REQUESTS_PER_HOUR": "0"}, "SSEMCP_ALGOLIA_REQUESTS_PER_HOUR"),
         ({"SSEMCP_HN_ITEMS_TTL_SECONDS": "-1"}, "SSEMCP_HN_ITEMS_TTL_SECONDS"),
@@ -1175,6 +1202,8 @@ def test_settings_validate_when_built_directly() -> None:
         HackerNewsSettings(poll_interval_seconds=0)
     with pytest.raises(ValueError, match="breaker"):
         HackerNewsSettings(breaker_failures=0)
+    with pytest.raises(ValueError, match="call deadline"):
+        HackerNewsSettings(call_deadline_seconds=0)
 
 
 # ---------------------------------------------------------------------- process-wide

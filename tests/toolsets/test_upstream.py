@@ -1,5 +1,5 @@
 """``ssemcp.toolsets._upstream``: cache, budget, retries, concurrency bound, merged identical
-requests, the circuit breaker, errors.
+requests, the circuit breaker, a call's deadline, errors.
 
 The cache and the budget run on an injected clock (no sleeps). The client runs against the
 fixture upstream over real HTTP on 127.0.0.1, and every claim is checked by counting the
@@ -9,6 +9,7 @@ fixture's hits; where a request must still be in flight, the fixture holds it un
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -16,6 +17,7 @@ from hackernews_upstream import HackerNewsFixture
 from toolset_harness import FakeClock
 
 from ssemcp.toolsets._breaker import BreakerState, CircuitBreaker
+from ssemcp.toolsets._deadline import call_deadline
 from ssemcp.toolsets._upstream import (
     BudgetExhausted,
     RequestBudget,
@@ -463,6 +465,63 @@ async def test_client_cancelling_one_caller_leaves_the_merged_request_to_the_oth
     assert isinstance(value, dict)
     assert value["id"] == 8863
     assert upstream.hits_for(ITEM) == 1
+
+
+# ---------------------------------------------------------------------- a call's deadline
+
+
+async def test_client_retries_only_while_the_calls_deadline_leaves_time(
+    upstream: HackerNewsFixture, make_client: ClientFactory
+) -> None:
+    clock = FakeClock()
+
+    async def sleep(seconds: float) -> None:
+        clock.advance(seconds)
+
+    upstream.fail(ITEM, "500")
+    client = make_client(retry=RetryPolicy(max_attempts=10, backoff_seconds=0.25), sleep=sleep)
+    with call_deadline(2, clock), pytest.raises(UpstreamError) as caught:
+        await client.get_json("item/8863.json")
+    # Attempts at 0, 0.25 and 0.75 s; the next would start at 1.75 s with 0.25 s left, less
+    # than an attempt needs.
+    assert upstream.hits_for(ITEM) == 3
+    assert str(caught.value) == (
+        "The test API answered HTTP 500 (after 3 attempts; this call's 2 s time limit leaves "
+        "no time for another); try again later."
+    )
+
+
+async def test_client_cuts_an_attempts_timeout_to_the_time_the_call_has_left(
+    upstream: HackerNewsFixture, make_client: ClientFactory
+) -> None:
+    upstream.fail(ITEM, "slow", delay_seconds=10)
+    client = make_client(timeout_seconds=10)
+    started = time.monotonic()
+    with call_deadline(0.3), pytest.raises(UpstreamError) as caught:
+        await client.get_json("item/8863.json")
+    assert time.monotonic() - started < 5  # not the 10 s timeout, let alone 3 attempts
+    assert upstream.hits_for(ITEM) == 1
+    message = str(caught.value)
+    assert message.startswith("The test API timed out after 0.")
+    assert message.endswith(
+        "(after 1 attempt; this call's 0.3 s time limit leaves no time for another); "
+        "try again later."
+    )
+
+
+async def test_client_sends_nothing_once_the_calls_time_is_up(
+    upstream: HackerNewsFixture, make_client: ClientFactory
+) -> None:
+    clock = FakeClock()
+    client = make_client()
+    with call_deadline(1, clock):
+        clock.advance(1)
+        with pytest.raises(UpstreamError) as caught:
+            await client.get_json("item/8863.json")
+    assert str(caught.value) == (
+        "The test API was not asked: this call's 1 s time limit is up; try again later."
+    )
+    assert upstream.total_hits() == 0
 
 
 # ---------------------------------------------------------------------- the breaker

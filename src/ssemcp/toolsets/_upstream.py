@@ -3,8 +3,9 @@
 Owns :class:`UpstreamClient` (one lazily created ``httpx.AsyncClient`` per upstream, a bound on
 requests in flight, retries with exponential backoff, a TTL cache, an optional request budget,
 one request in flight per URL through :mod:`._singleflight`, an optional circuit breaker from
-:mod:`._breaker`) and the errors it raises, each worded for a model to act on. What the JSON
-means is the tool set's business; this module only fetches it.
+:mod:`._breaker`, the time limit of the call it serves from :mod:`._deadline`) and the errors it
+raises, each worded for a model to act on. What the JSON means is the tool set's business;
+this module only fetches it.
 
     UpstreamError                  the upstream could not give us the data
     ├── UpstreamNotFound           404, or a JSON ``null`` where an object was expected
@@ -31,6 +32,7 @@ import httpx
 from ssemcp._types import JSONValue
 from ssemcp._version import __version__
 from ssemcp.toolsets._breaker import CircuitBreaker, CircuitOpen
+from ssemcp.toolsets._deadline import Deadline, current_deadline
 from ssemcp.toolsets._singleflight import SingleFlight
 
 __all__ = [
@@ -70,6 +72,10 @@ MAX_BACKOFF_SECONDS: Final = 8.0
 # 10 s per attempt: the HN APIs answer in well under a second; a slow upstream should fail
 # fast enough that a client's own request timeout (often 60 s) is not hit first.
 DEFAULT_TIMEOUT_SECONDS: Final = 10.0
+# Under a call's deadline, a retry is made only if this much time (or the whole timeout, if
+# shorter) is left after its backoff: the APIs answer in well under a second, and an attempt
+# given less would mostly time out, adding load and no answer.
+MIN_ATTEMPT_SECONDS: Final = 0.5
 # Entries, not bytes: an HN item is ~1 KB of JSON, so 2000 entries cost a few megabytes.
 DEFAULT_CACHE_MAX_ENTRIES: Final = 2000
 # Bodies above 10 MB are not JSON an HN-sized API sends; refuse rather than buffer them.
@@ -312,7 +318,8 @@ class UpstreamClient:
     Args:
         name: the upstream's human name, used in error messages ("the Hacker News API").
         base_url: every path is relative to it.
-        timeout_seconds: per attempt (connect, read, write and pool wait each).
+        timeout_seconds: per attempt (connect, read, write and pool wait each); a call's
+            deadline may cut it shorter.
         max_concurrency: requests in flight at once, at most.
         retry: the retry policy.
         cache: where answers are kept; None caches nothing.
@@ -406,6 +413,10 @@ class UpstreamClient:
         for that one's answer, or error. Cancelling one caller does not cancel the request
         for the others.
 
+        Inside :func:`~ssemcp.toolsets._deadline.call_deadline`, each attempt's timeout is
+        cut to the time left, and a retry that could not finish in it is not made; a
+        request shared by several calls runs under the deadline of the one that started it.
+
         Args:
             params: query parameters.
             ttl_seconds: keep the answer this long in the cache (0: not at all); the
@@ -442,21 +453,33 @@ class UpstreamClient:
 
     async def _fetch(self, path: str, params: Mapping[str, str] | None) -> JSONValue:
         client, semaphore = self._http()
+        deadline = current_deadline()
         attempt = 0
         while True:
             attempt += 1
             try:
                 async with semaphore:
-                    # Asked once a slot is free: a request queued behind ones that are
-                    # timing out sees the breaker they opened.
-                    return await self._attempt_through_breaker(client, path, params)
+                    # Both asked once a slot is free: a request queued behind ones that are
+                    # timing out sees the breaker they opened, and the time they took.
+                    timeout_seconds = self._attempt_timeout(deadline)
+                    return await self._attempt_through_breaker(
+                        client, path, params, timeout_seconds
+                    )
             except _Retryable as failure:
+                attempts = f"after {attempt} attempt{'s' if attempt > 1 else ''}"
                 if attempt >= self.retry.max_attempts:
                     raise UpstreamError(
-                        f"{self.name} {failure.message} (after {attempt} attempt"
-                        f"{'s' if attempt > 1 else ''}); try again later."
+                        f"{self.name} {failure.message} ({attempts}); try again later."
                     ) from None
                 delay = self.retry.delay_seconds(attempt)
+                if deadline is not None and deadline.remaining_seconds() < delay + min(
+                    MIN_ATTEMPT_SECONDS, self.timeout_seconds
+                ):
+                    raise UpstreamError(
+                        f"{self.name} {failure.message} ({attempts}; this call's "
+                        f"{deadline.limit_seconds:g} s time limit leaves no time for another); "
+                        "try again later."
+                    ) from None
                 logger.info(
                     "%s %s: %s; retry %d in %.2f s",
                     self.name,
@@ -468,14 +491,34 @@ class UpstreamClient:
             # Sleep outside the semaphore: a waiting retry must not hold a slot.
             await self._sleep(delay)
 
+    def _attempt_timeout(self, deadline: Deadline | None) -> float:
+        """The next attempt's timeout: the client's, cut to the time the call has left.
+
+        Raises:
+            UpstreamError: the call has no time left.
+        """
+        if deadline is None:
+            return self.timeout_seconds
+        remaining = deadline.remaining_seconds()
+        if remaining <= 0:
+            raise UpstreamError(
+                f"{self.name} was not asked: this call's {deadline.limit_seconds:g} s time "
+                "limit is up; try again later."
+            )
+        return min(self.timeout_seconds, remaining)
+
     async def _attempt_through_breaker(
-        self, client: httpx.AsyncClient, path: str, params: Mapping[str, str] | None
+        self,
+        client: httpx.AsyncClient,
+        path: str,
+        params: Mapping[str, str] | None,
+        timeout_seconds: float,
     ) -> JSONValue:
         """One attempt, if the breaker lets it out, with its outcome told to the breaker."""
         breaker = self.breaker
         if breaker is None:
             self._spend_budget()
-            return await self._attempt(client, path, params)
+            return await self._attempt(client, path, params, timeout_seconds)
         try:
             is_probe = breaker.admit()
         except CircuitOpen as refusal:
@@ -484,7 +527,7 @@ class UpstreamClient:
         try:
             self._spend_budget()
             try:
-                value = await self._attempt(client, path, params)
+                value = await self._attempt(client, path, params, timeout_seconds)
             except _Retryable as failure:
                 told = True
                 if breaker.record_failure(failure.message):
@@ -532,10 +575,16 @@ class UpstreamClient:
         )
 
     async def _attempt(
-        self, client: httpx.AsyncClient, path: str, params: Mapping[str, str] | None
+        self,
+        client: httpx.AsyncClient,
+        path: str,
+        params: Mapping[str, str] | None,
+        timeout_seconds: float,
     ) -> JSONValue:
         try:
-            async with client.stream("GET", path.lstrip("/"), params=params) as response:
+            async with client.stream(
+                "GET", path.lstrip("/"), params=params, timeout=timeout_seconds
+            ) as response:
                 status = response.status_code
                 if status >= 500:
                     raise _Retryable(f"answered HTTP {status}")
@@ -560,7 +609,8 @@ class UpstreamClient:
                     if len(body) > MAX_RESPONSE_BYTES:
                         raise UpstreamError(f"{self.name} sent an oversized answer for {path}.")
         except httpx.TimeoutException:
-            raise _Retryable(f"timed out after {self.timeout_seconds:g} s") from None
+            # Rounded: a timeout cut to a deadline's remainder has many decimals.
+            raise _Retryable(f"timed out after {round(timeout_seconds, 2):g} s") from None
         except httpx.TransportError as exc:
             raise _Retryable(f"could not be reached ({type(exc).__name__})") from None
         try:

@@ -39,6 +39,7 @@ from ssemcp.server.content import (
 )
 from ssemcp.server.context import Context
 from ssemcp.server.registry import Server
+from ssemcp.toolsets._deadline import Deadline, call_deadline
 from ssemcp.toolsets._upstream import UpstreamError, UpstreamNotFound
 from ssemcp.toolsets.hackernews.api import HackerNewsAPI, SearchType, Sort, check_date_range
 from ssemcp.toolsets.hackernews.models import (
@@ -138,8 +139,8 @@ def register(
 
     Args:
         settings: base URLs and tunables; ``HackerNewsSettings.from_env()`` when None.
-        now: the clock of the caches, the Algolia budget and the circuit breakers (tests
-            inject one).
+        now: the clock of the caches, the Algolia budget, the circuit breakers and the
+            calls' time limits (tests inject one).
         wall_clock: Unix seconds, which the tools' text measures ages ("3 h ago") from
             (tests inject one).
         transport: an httpx transport instead of the network (tests).
@@ -151,6 +152,10 @@ def register(
     # Cleanups run in reverse: stop polling first, then close the clients it uses.
     server.add_cleanup(api.aclose)
     server.add_cleanup(poller.aclose)
+
+    def time_limit() -> contextlib.AbstractContextManager[Deadline]:
+        """Every upstream request of one call, retries included, within one time limit."""
+        return call_deadline(settings.call_deadline_seconds, now)
 
     # ------------------------------------------------------------------ tools
 
@@ -168,7 +173,7 @@ def register(
             limit: how many stories, 1 to 100.
             offset: how many to skip first, for the next page (feeds hold up to 500).
         """
-        with _tool_errors():
+        with _tool_errors(), time_limit():
             page = await api.stories(feed, limit, offset)
         return ToolResult([render_stories(page, wall_clock())], structured=page)
 
@@ -180,7 +185,7 @@ def register(
         Args:
             id: the item id, as in https://news.ycombinator.com/item?id=8863.
         """
-        with _tool_errors():
+        with _tool_errors(), time_limit():
             item = await api.item(id)
         return ToolResult([render_item(item, wall_clock())], structured=item)
 
@@ -201,7 +206,7 @@ def register(
             depth: reply levels to include, 0 (none) to 10; 1 is top-level comments only.
             max_comments: the most comments to return, 1 to 500; higher levels come first.
         """
-        with _tool_errors():
+        with _tool_errors(), time_limit():
             thread = await api.thread(id, depth, max_comments)
         return ToolResult([render_thread(thread, wall_clock())], structured=thread)
 
@@ -217,7 +222,7 @@ def register(
             username: the exact, case-sensitive username, e.g. "pg".
             submissions: how many recent submissions to include, 0 to 50.
         """
-        with _tool_errors():
+        with _tool_errors(), time_limit():
             user = await api.user(username, submissions)
         return ToolResult([render_user(user, wall_clock())], structured=user)
 
@@ -253,7 +258,7 @@ def register(
             check_date_range(since, until)
         except ValueError as exc:
             raise ToolError(f"Invalid dates: {exc}; swap them or drop one.") from None
-        with _tool_errors():
+        with _tool_errors(), time_limit():
             results = await api.search(
                 query,
                 item_type=type,
@@ -283,7 +288,7 @@ def register(
         """
         if "sampling" not in ctx.client_capabilities:
             raise ToolError(_NO_SAMPLING)
-        with _tool_errors():
+        with _tool_errors(), time_limit():
             thread = await api.thread(id, _SUMMARY_DEPTH, _SUMMARY_MAX_COMMENTS)
         if not thread.comments:
             # Nothing to summarize: asking the model would only spend the user's tokens on a
@@ -331,7 +336,7 @@ def register(
         mime_type="application/json",
     )
     async def stories_resource(feed: Feed) -> StoryList:
-        with _resource_errors(f"hn://stories/{feed}"):
+        with _resource_errors(f"hn://stories/{feed}"), time_limit():
             return await api.stories(feed, 30, 0)
 
     @server.resource(
@@ -343,7 +348,7 @@ def register(
         mime_type="application/json",
     )
     async def item_resource(id: ItemId) -> Item:
-        with _resource_errors(f"hn://item/{id}"):
+        with _resource_errors(f"hn://item/{id}"), time_limit():
             return await api.item(id)
 
     @server.resource(
@@ -356,7 +361,7 @@ def register(
     async def user_resource(
         username: Annotated[str, Field(pattern=_USERNAME)],
     ) -> User:
-        with _resource_errors(f"hn://user/{username}"):
+        with _resource_errors(f"hn://user/{username}"), time_limit():
             return await api.user(username)
 
     @server.resource(
@@ -367,7 +372,7 @@ def register(
         mime_type="application/json",
     )
     async def thread_resource(id: ItemId) -> Thread:
-        with _resource_errors(f"hn://thread/{id}"):
+        with _resource_errors(f"hn://thread/{id}"), time_limit():
             return await api.thread(id, _SUMMARY_DEPTH, _SUMMARY_MAX_COMMENTS)
 
     # ------------------------------------------------------------------ prompts
@@ -382,7 +387,7 @@ def register(
         Args:
             count: how many top stories to include, 1 to 30.
         """
-        with _prompt_errors():
+        with _prompt_errors(), time_limit():
             page = await api.stories("top", count, 0)
         # Say how many are listed, not how many were asked for: deleted and dead stories, and
         # a feed shorter than count, leave fewer.
@@ -407,7 +412,7 @@ def register(
         Args:
             item_id: the story whose discussion to summarize.
         """
-        with _prompt_errors():
+        with _prompt_errors(), time_limit():
             thread = await api.thread(item_id, _SUMMARY_DEPTH, _SUMMARY_MAX_COMMENTS)
         instructions = (
             "Summarize the Hacker News discussion below: what the submission is about, the "

@@ -1,10 +1,10 @@
 """``HackerNewsSettings``: where the HN tool set finds its upstreams and how it treats them.
 
-Owns the tunables (base URLs, timeouts, concurrency, retries, cache lifetimes, the Algolia
-budget, the circuit breakers, the polling interval) and reading them from ``SSEMCP_HN_*`` /
-``SSEMCP_ALGOLIA_*`` environment variables. Timeout, concurrency, retries and cache size are
-:class:`~ssemcp.toolsets._settings.UpstreamSettings`; using them all is :mod:`.api`'s and
-:mod:`.subscriptions`' business.
+Owns the tunables (base URLs, timeouts, a call's time limit, concurrency, retries, cache
+lifetimes, the Algolia budget, the circuit breakers, the polling interval) and reading them
+from ``SSEMCP_HN_*`` / ``SSEMCP_ALGOLIA_*`` environment variables. Timeout, concurrency,
+retries and cache size are :class:`~ssemcp.toolsets._settings.UpstreamSettings`; using them
+all is :mod:`.api`'s and :mod:`.subscriptions`' business.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from ssemcp.toolsets._breaker import (
     DEFAULT_BREAKER_COOLDOWN_SECONDS,
     DEFAULT_BREAKER_FAILURES,
 )
+from ssemcp.toolsets._deadline import DEFAULT_CALL_DEADLINE_SECONDS
 from ssemcp.toolsets._settings import (
     UpstreamSettings,
     check_base_urls,
@@ -49,6 +50,7 @@ ENVIRONMENT_VARIABLES: Final = {
     "SSEMCP_HN_API_URL": "base URL of the HN Firebase API",
     "SSEMCP_ALGOLIA_API_URL": "base URL of the HN Algolia search API",
     **upstream_variables("SSEMCP_HN", per_api=True),
+    "SSEMCP_HN_CALL_DEADLINE_SECONDS": "time limit of all the upstream requests of one call",
     "SSEMCP_HN_STORIES_TTL_SECONDS": "how long a story feed is cached",
     "SSEMCP_HN_ITEMS_TTL_SECONDS": "how long an item (and an Algolia thread) is cached",
     "SSEMCP_HN_USERS_TTL_SECONDS": "how long a user profile is cached",
@@ -66,6 +68,8 @@ class HackerNewsSettings(UpstreamSettings):
 
     api_url: str = DEFAULT_HN_API_URL
     algolia_url: str = DEFAULT_ALGOLIA_API_URL
+    # All the upstream requests of one tool call, resource read or prompt, retries included.
+    call_deadline_seconds: float = DEFAULT_CALL_DEADLINE_SECONDS
     stories_ttl_seconds: float = DEFAULT_STORIES_TTL_SECONDS
     items_ttl_seconds: float = DEFAULT_ITEMS_TTL_SECONDS
     users_ttl_seconds: float = DEFAULT_USERS_TTL_SECONDS
@@ -79,8 +83,8 @@ class HackerNewsSettings(UpstreamSettings):
 
     def __post_init__(self) -> None:
         check_base_urls(self.api_url, self.algolia_url)
-        if self.timeout_seconds <= 0 or self.poll_interval_seconds <= 0:
-            raise ValueError("timeouts and the poll interval must be positive")
+        if min(self.timeout_seconds, self.call_deadline_seconds, self.poll_interval_seconds) <= 0:
+            raise ValueError("timeouts, the call deadline and the poll interval must be positive")
         self.check_limits()
         if self.algolia_requests_per_hour < 1:
             raise ValueError("the Algolia request budget must be at least 1 per hour")
@@ -100,6 +104,9 @@ class HackerNewsSettings(UpstreamSettings):
             api_url=env_str(env, "SSEMCP_HN_API_URL", DEFAULT_HN_API_URL),
             algolia_url=env_str(env, "SSEMCP_ALGOLIA_API_URL", DEFAULT_ALGOLIA_API_URL),
             **upstream_env(env, "SSEMCP_HN"),
+            call_deadline_seconds=env_float(
+                env, "SSEMCP_HN_CALL_DEADLINE_SECONDS", DEFAULT_CALL_DEADLINE_SECONDS, minimum=0.001
+            ),
             stories_ttl_seconds=env_float(
                 env, "SSEMCP_HN_STORIES_TTL_SECONDS", DEFAULT_STORIES_TTL_SECONDS
             ),
