@@ -604,6 +604,19 @@ async def test_thread_firebase_walk_respects_depth_and_max_comments(hn: ToolClie
     assert small["truncated"] is True
 
 
+async def test_thread_gives_a_hung_algolia_a_short_try_then_walks_firebase(
+    make_hn: MakeTools,
+) -> None:
+    hn = await make_hn(timeout_seconds=10, algolia_thread_seconds=0.2)
+    hn.upstream.fail(ALGOLIA_THREAD_PATH, "slow", delay_seconds=10)
+    started = time.monotonic()
+    thread = await hn.ok("hn_thread", {"id": STORY})
+    assert time.monotonic() - started < 5  # not the 10 s timeout, let alone its retries
+    assert thread["source"] == "firebase"
+    assert [comment["id"] for comment in thread["comments"]] == READING_ORDER_DEPTH_3
+    assert hn.upstream.hits_for(ALGOLIA_THREAD_PATH) == 1
+
+
 async def test_thread_falls_back_to_firebase_when_the_algolia_budget_is_spent(
     make_hn: MakeTools,
 ) -> None:
@@ -1131,7 +1144,7 @@ def test_settings_from_an_empty_environment_are_the_real_apis() -> None:
     assert settings.max_concurrency == 10
     assert settings.algolia_requests_per_hour == 10_000
     assert (settings.breaker_failures, settings.breaker_cooldown_seconds) == (5, 30)
-    assert settings.call_deadline_seconds == 20
+    assert (settings.call_deadline_seconds, settings.algolia_thread_seconds) == (20, 5)
     assert settings.poll_interval_seconds == 30
 
 
@@ -1151,6 +1164,7 @@ def test_settings_from_the_environment() -> None:
             "SSEMCP_HN_USERS_TTL_SECONDS": "3",
             "SSEMCP_HN_SEARCH_TTL_SECONDS": "0",
             "SSEMCP_ALGOLIA_REQUESTS_PER_HOUR": "100",
+            "SSEMCP_ALGOLIA_THREAD_SECONDS": "1.5",
             "SSEMCP_HN_BREAKER_FAILURES": "3",
             "SSEMCP_HN_BREAKER_COOLDOWN_SECONDS": "60",
             "SSEMCP_HN_POLL_INTERVAL_SECONDS": "0.5",
@@ -1170,6 +1184,7 @@ def test_settings_from_the_environment() -> None:
         users_ttl_seconds=3,
         search_ttl_seconds=0,
         algolia_requests_per_hour=100,
+        algolia_thread_seconds=1.5,
         breaker_failures=3,
         breaker_cooldown_seconds=60,
         poll_interval_seconds=0.5,
@@ -1183,6 +1198,7 @@ def test_settings_from_the_environment() -> None:
         ({"SSEMCP_HN_MAX_CONCURRENCY": "0"}, "SSEMCP_HN_MAX_CONCURRENCY"),
         ({"SSEMCP_HN_TIMEOUT_SECONDS": "0"}, "SSEMCP_HN_TIMEOUT_SECONDS"),
         ({"SSEMCP_HN_CALL_DEADLINE_SECONDS": "0"}, "SSEMCP_HN_CALL_DEADLINE_SECONDS"),
+        ({"SSEMCP_ALGOLIA_THREAD_SECONDS": "0"}, "SSEMCP_ALGOLIA_THREAD_SECONDS"),
         ({"SSEMCP_HN_POLL_INTERVAL_SECONDS": "soon"}, "SSEMCP_HN_POLL_INTERVAL_SECONDS"),
         ({"SSEMCP_ALGOLIA_REQUESTS_PER_HOUR": "0"}, "SSEMCP_ALGOLIA_REQUESTS_PER_HOUR"),
         ({"SSEMCP_HN_ITEMS_TTL_SECONDS": "-1"}, "SSEMCP_HN_ITEMS_TTL_SECONDS"),
@@ -1202,8 +1218,9 @@ def test_settings_validate_when_built_directly() -> None:
         HackerNewsSettings(poll_interval_seconds=0)
     with pytest.raises(ValueError, match="breaker"):
         HackerNewsSettings(breaker_failures=0)
-    with pytest.raises(ValueError, match="call deadline"):
-        HackerNewsSettings(call_deadline_seconds=0)
+    for time_limit in ("call_deadline_seconds", "algolia_thread_seconds"):
+        with pytest.raises(ValueError, match="time limits"):
+            HackerNewsSettings(**{time_limit: 0})
 
 
 # ---------------------------------------------------------------------- process-wide

@@ -22,6 +22,7 @@ import httpx
 
 from ssemcp._types import JSONObject, JSONValue
 from ssemcp.toolsets._breaker import CircuitBreaker
+from ssemcp.toolsets._deadline import call_deadline
 from ssemcp.toolsets._upstream import (
     RequestBudget,
     RetryPolicy,
@@ -130,6 +131,7 @@ class HackerNewsAPI:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
+        self._now = now
         retry = RetryPolicy(settings.max_attempts, settings.backoff_seconds)
 
         def breaker() -> CircuitBreaker:
@@ -327,7 +329,8 @@ class HackerNewsAPI:
         """An item and its comments up to ``depth`` levels, at most ``max_comments``.
 
         Algolia's ``items/{id}`` gives the whole tree in one request; if it fails (down,
-        budget spent), the Firebase ``kids`` are walked level by level instead. Every level
+        budget spent, breaker open) or has not answered within ``algolia_thread_seconds``,
+        the Firebase ``kids`` are walked level by level instead. Every level
         keeps HN's ranked order: top-level comments follow the root's ``kids``, and since
         Algolia does not rank nested replies, the replies of each shown comment with two or
         more are put in the order of that comment's Firebase ``kids`` (see
@@ -341,7 +344,9 @@ class HackerNewsAPI:
             return Thread(item=root, comments=[], truncated=bool(root.reply_ids), source="firebase")
         source: Literal["algolia", "firebase"] = "algolia"
         try:
-            tree = await self._algolia_tree(item_id, root.reply_ids, depth, max_comments)
+            # A short try: a hung Algolia must leave the call time to walk Firebase.
+            with call_deadline(self.settings.algolia_thread_seconds, self._now):
+                tree = await self._algolia_tree(item_id, root.reply_ids, depth, max_comments)
             await self._rank_replies(tree)
         except UpstreamError as exc:
             logger.info("thread %d: Algolia failed (%s); walking Firebase kids", item_id, exc)

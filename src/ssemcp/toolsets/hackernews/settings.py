@@ -39,6 +39,10 @@ DEFAULT_STORIES_TTL_SECONDS: Final = 30.0
 DEFAULT_ITEMS_TTL_SECONDS: Final = 300.0
 DEFAULT_USERS_TTL_SECONDS: Final = 600.0
 DEFAULT_SEARCH_TTL_SECONDS: Final = 60.0
+# hn_thread's try of Algolia before it walks Firebase: items/{id} sends even a thread of
+# thousands of comments (a few MB) in a second or two; a hung Algolia then costs a quarter
+# of the call's default 20 s, and the walk has the rest.
+DEFAULT_ALGOLIA_THREAD_SECONDS: Final = 5.0
 # hn.algolia.com/api: "We are limiting the number of API requests from a single IP to
 # 10,000 per hour."
 DEFAULT_ALGOLIA_REQUESTS_PER_HOUR: Final = 10_000
@@ -56,6 +60,7 @@ ENVIRONMENT_VARIABLES: Final = {
     "SSEMCP_HN_USERS_TTL_SECONDS": "how long a user profile is cached",
     "SSEMCP_HN_SEARCH_TTL_SECONDS": "how long a search result is cached",
     "SSEMCP_ALGOLIA_REQUESTS_PER_HOUR": "request budget for the Algolia API",
+    "SSEMCP_ALGOLIA_THREAD_SECONDS": "how long hn_thread waits for Algolia before walking Firebase",
     "SSEMCP_HN_BREAKER_FAILURES": "failed requests in a row after which an API is left alone",
     "SSEMCP_HN_BREAKER_COOLDOWN_SECONDS": "how long an API is left alone before it is retried",
     "SSEMCP_HN_POLL_INTERVAL_SECONDS": "how often subscriptions poll /updates.json",
@@ -75,6 +80,7 @@ class HackerNewsSettings(UpstreamSettings):
     users_ttl_seconds: float = DEFAULT_USERS_TTL_SECONDS
     search_ttl_seconds: float = DEFAULT_SEARCH_TTL_SECONDS
     algolia_requests_per_hour: int = DEFAULT_ALGOLIA_REQUESTS_PER_HOUR
+    algolia_thread_seconds: float = DEFAULT_ALGOLIA_THREAD_SECONDS
     # Each API's circuit breaker: open after this many failed requests in a row, and let a
     # probe through after the cool-down.
     breaker_failures: int = DEFAULT_BREAKER_FAILURES
@@ -83,8 +89,14 @@ class HackerNewsSettings(UpstreamSettings):
 
     def __post_init__(self) -> None:
         check_base_urls(self.api_url, self.algolia_url)
-        if min(self.timeout_seconds, self.call_deadline_seconds, self.poll_interval_seconds) <= 0:
-            raise ValueError("timeouts, the call deadline and the poll interval must be positive")
+        positive = (
+            self.timeout_seconds,
+            self.call_deadline_seconds,
+            self.algolia_thread_seconds,
+            self.poll_interval_seconds,
+        )
+        if not min(positive) > 0:
+            raise ValueError("timeouts, time limits and the poll interval must be positive")
         self.check_limits()
         if self.algolia_requests_per_hour < 1:
             raise ValueError("the Algolia request budget must be at least 1 per hour")
@@ -118,6 +130,9 @@ class HackerNewsSettings(UpstreamSettings):
             ),
             search_ttl_seconds=env_float(
                 env, "SSEMCP_HN_SEARCH_TTL_SECONDS", DEFAULT_SEARCH_TTL_SECONDS
+            ),
+            algolia_thread_seconds=env_float(
+                env, "SSEMCP_ALGOLIA_THREAD_SECONDS", DEFAULT_ALGOLIA_THREAD_SECONDS, minimum=0.001
             ),
             algolia_requests_per_hour=env_int(
                 env,
