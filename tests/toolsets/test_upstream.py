@@ -612,6 +612,23 @@ async def test_client_with_an_open_breaker_spends_no_budget(
     assert budget.remaining == 9
 
 
+async def test_client_probe_refused_by_the_budget_lets_the_next_request_probe(
+    upstream: HackerNewsFixture, make_client: ClientFactory
+) -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(1, 30, clock)
+    client = make_client(retry=one_attempt(), breaker=breaker, budget=RequestBudget(1, 3600, clock))
+    upstream.fail(ITEM, "500", times=1)
+    with pytest.raises(UpstreamError):
+        await client.get_json("item/8863.json")
+    clock.advance(30)
+    for _ in range(2):  # each is let out as the probe, and stopped by the budget
+        with pytest.raises(BudgetExhausted):
+            await client.get_json("item/8863.json")
+        assert breaker.state is BreakerState.OPEN
+    assert upstream.hits_for(ITEM) == 1
+
+
 async def test_client_cancelled_probe_lets_the_next_request_probe(
     upstream: HackerNewsFixture, make_client: ClientFactory
 ) -> None:

@@ -523,34 +523,35 @@ class UpstreamClient:
             is_probe = breaker.admit()
         except CircuitOpen as refusal:
             raise self._unavailable(refusal) from None
-        told = False
+        # A request that ends with no outcome to tell (refused by our budget, cancelled)
+        # gives up the probe, or the breaker would stay half-open for ever.
         try:
             self._spend_budget()
-            try:
-                value = await self._attempt(client, path, params, timeout_seconds)
-            except _Retryable as failure:
-                told = True
-                if breaker.record_failure(failure.message):
-                    logger.warning(
-                        "%s: %d failures in a row (the last: %s); no requests for %g s",
-                        self.name,
-                        breaker.failure_threshold,
-                        failure.message,
-                        breaker.cooldown_seconds,
-                    )
-                raise
-            except UpstreamError:
-                told = True
-                breaker.record_success()  # it answered (a 4xx, a malformed body): it is up
-                raise
-            told = True
-            breaker.record_success()
-            return value
-        finally:
-            # Cancelled, or refused by the budget before sending: no outcome to tell, but
-            # a probe must not keep the breaker half-open for ever.
-            if is_probe and not told:
+        except BudgetExhausted:
+            if is_probe:
                 breaker.abandon_probe()
+            raise
+        try:
+            value = await self._attempt(client, path, params, timeout_seconds)
+        except _Retryable as failure:
+            if breaker.record_failure(failure.message):
+                logger.warning(
+                    "%s: %d failures in a row (the last: %s); no requests for %g s",
+                    self.name,
+                    breaker.failure_threshold,
+                    failure.message,
+                    breaker.cooldown_seconds,
+                )
+            raise
+        except UpstreamError:
+            breaker.record_success()  # it answered (a 4xx, a malformed body): it is up
+            raise
+        except BaseException:
+            if is_probe:
+                breaker.abandon_probe()
+            raise
+        breaker.record_success()
+        return value
 
     def _spend_budget(self) -> None:
         if self.budget is not None:
