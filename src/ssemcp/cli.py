@@ -27,7 +27,13 @@ from ssemcp.errors import LocalProtocolError
 from ssemcp.http.asgi import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
 from ssemcp.server.registry import Server
-from ssemcp.toolsets import DEFAULT_TOOLSETS, TOOLSETS, build_server, settings_variables
+from ssemcp.toolsets import (
+    DEFAULT_TOOLSETS,
+    TOOLSETS,
+    build_server,
+    settings_defaults,
+    settings_variables,
+)
 from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS
 
 __all__ = ["load_server", "main"]
@@ -521,55 +527,7 @@ def stdio(
     _run_stdio(_choose_server(target, toolsets, settings))
 
 
-SettingValue = str | int | float | None
-
-
-def _setting_defaults() -> dict[str, SettingValue]:
-    """What each built-in tool set setting is while its variable is unset (None: nothing).
-
-    The tool sets keep these constants beside their ``from_env``; this table says which
-    variable each one stands for (tests/cli check it against ``from_env`` and
-    ``settings_variables``, so the two cannot drift apart).
-    """
-    from ssemcp.toolsets import _upstream as upstream
-    from ssemcp.toolsets.github import settings as github
-    from ssemcp.toolsets.hackernews import settings as hackernews
-    from ssemcp.toolsets.weather import settings as weather
-
-    def upstream_defaults(prefix: str) -> dict[str, SettingValue]:
-        return {
-            f"{prefix}_TIMEOUT_SECONDS": upstream.DEFAULT_TIMEOUT_SECONDS,
-            f"{prefix}_MAX_CONCURRENCY": upstream.DEFAULT_MAX_CONCURRENCY,
-            f"{prefix}_MAX_ATTEMPTS": upstream.DEFAULT_MAX_ATTEMPTS,
-            f"{prefix}_BACKOFF_SECONDS": upstream.DEFAULT_BACKOFF_SECONDS,
-            f"{prefix}_CACHE_MAX_ENTRIES": upstream.DEFAULT_CACHE_MAX_ENTRIES,
-        }
-
-    return {
-        "SSEMCP_HN_API_URL": hackernews.DEFAULT_HN_API_URL,
-        "SSEMCP_ALGOLIA_API_URL": hackernews.DEFAULT_ALGOLIA_API_URL,
-        **upstream_defaults("SSEMCP_HN"),
-        "SSEMCP_HN_STORIES_TTL_SECONDS": hackernews.DEFAULT_STORIES_TTL_SECONDS,
-        "SSEMCP_HN_ITEMS_TTL_SECONDS": hackernews.DEFAULT_ITEMS_TTL_SECONDS,
-        "SSEMCP_HN_USERS_TTL_SECONDS": hackernews.DEFAULT_USERS_TTL_SECONDS,
-        "SSEMCP_HN_SEARCH_TTL_SECONDS": hackernews.DEFAULT_SEARCH_TTL_SECONDS,
-        "SSEMCP_ALGOLIA_REQUESTS_PER_HOUR": hackernews.DEFAULT_ALGOLIA_REQUESTS_PER_HOUR,
-        "SSEMCP_HN_POLL_INTERVAL_SECONDS": hackernews.DEFAULT_POLL_INTERVAL_SECONDS,
-        "SSEMCP_OPEN_METEO_URL": weather.DEFAULT_OPEN_METEO_URL,
-        "SSEMCP_OPEN_METEO_GEOCODING_URL": weather.DEFAULT_GEOCODING_URL,
-        **upstream_defaults("SSEMCP_WEATHER"),
-        "SSEMCP_WEATHER_FORECAST_TTL_SECONDS": weather.DEFAULT_FORECAST_TTL_SECONDS,
-        "SSEMCP_WEATHER_GEOCODING_TTL_SECONDS": weather.DEFAULT_GEOCODING_TTL_SECONDS,
-        "SSEMCP_OPEN_METEO_REQUESTS_PER_MINUTE": weather.DEFAULT_REQUESTS_PER_MINUTE,
-        "GITHUB_TOKEN": None,
-        "SSEMCP_GITHUB_API_URL": github.DEFAULT_GITHUB_API_URL,
-        **upstream_defaults("SSEMCP_GITHUB"),
-        "SSEMCP_GITHUB_REPO_TTL_SECONDS": github.DEFAULT_REPO_TTL_SECONDS,
-        "SSEMCP_GITHUB_SEARCH_TTL_SECONDS": github.DEFAULT_SEARCH_TTL_SECONDS,
-    }
-
-
-def _show_setting(value: SettingValue) -> str:
+def _show_setting(value: str | int | float) -> str:
     """A setting's value as one would type it: 300.0 as 300, 0.5 as 0.5."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -582,7 +540,7 @@ def settings_command() -> None:
 
     Each is an environment variable, or --setting NAME=VALUE on serve and stdio.
     """
-    defaults = _setting_defaults()
+    defaults = settings_defaults()
     for toolset, variables in settings_variables().items():
         click.echo(f"{toolset}:")
         width = max(len(name) for name in variables)

@@ -142,7 +142,7 @@ def test_every_setting_has_the_default_its_tool_set_really_uses() -> None:
     # Setting a variable to the default shown must change nothing: the shown one is the real
     # one. And every variable a tool set reads has one shown.
     from ssemcp import cli
-    from ssemcp.toolsets import settings_variables
+    from ssemcp.toolsets import settings_defaults, settings_variables
     from ssemcp.toolsets.github import GitHubSettings
     from ssemcp.toolsets.hackernews import HackerNewsSettings
     from ssemcp.toolsets.weather import WeatherSettings
@@ -152,7 +152,7 @@ def test_every_setting_has_the_default_its_tool_set_really_uses() -> None:
         "weather": WeatherSettings.from_env,
         "github": GitHubSettings.from_env,
     }
-    defaults = cli._setting_defaults()
+    defaults = settings_defaults()
     for toolset, variables in settings_variables().items():
         for name in variables:
             assert name in defaults, name

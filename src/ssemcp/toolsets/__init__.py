@@ -12,8 +12,15 @@ from typing import Final
 
 from ssemcp.errors import LocalProtocolError
 from ssemcp.server.registry import Server
+from ssemcp.toolsets._settings import SettingValue
 
-__all__ = ["DEFAULT_TOOLSETS", "TOOLSETS", "build_server", "settings_variables"]
+__all__ = [
+    "DEFAULT_TOOLSETS",
+    "TOOLSETS",
+    "build_server",
+    "settings_defaults",
+    "settings_variables",
+]
 
 
 def _register_utilities(server: Server, environ: Mapping[str, str]) -> None:
@@ -38,6 +45,15 @@ def _register_github(server: Server, environ: Mapping[str, str]) -> None:
     from ssemcp.toolsets.github import GitHubSettings, register
 
     register(server, GitHubSettings.from_env(environ))
+
+
+def settings_defaults() -> dict[str, SettingValue]:
+    """Every setting's value while its variable is unset: variable -> default (None: none)."""
+    from ssemcp.toolsets.github.settings import ENVIRONMENT_DEFAULTS as GITHUB
+    from ssemcp.toolsets.hackernews.settings import ENVIRONMENT_DEFAULTS as HACKERNEWS
+    from ssemcp.toolsets.weather.settings import ENVIRONMENT_DEFAULTS as WEATHER
+
+    return {**HACKERNEWS, **WEATHER, **GITHUB}
 
 
 def settings_variables() -> dict[str, dict[str, str]]:

@@ -2,9 +2,10 @@
 environment under the tool set's own prefix.
 
 Owns :class:`UpstreamSettings` (timeout, concurrency, attempts, backoff and cache size, with
-their checks), reading those five from ``{prefix}_*`` variables (:func:`upstream_env`) and
-describing them (:func:`upstream_variables`). Base URLs, tokens, cache lifetimes and budgets
-are each tool set's ``settings.py``; parsing one variable is :mod:`._upstream`'s ``env_*``.
+their checks), reading those five from ``{prefix}_*`` variables (:func:`upstream_env`), and
+describing them and their defaults (:func:`upstream_variables`, :func:`upstream_defaults`).
+Base URLs, tokens, cache lifetimes and budgets are each tool set's ``settings.py``; parsing one
+variable is :mod:`._upstream`'s ``env_*``.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from ssemcp.toolsets._upstream import (
 )
 
 __all__ = [
+    "SettingValue",
     "UpstreamEnv",
     "UpstreamSettings",
     "check_base_urls",
+    "upstream_defaults",
     "upstream_env",
     "upstream_variables",
 ]
@@ -88,6 +91,21 @@ def upstream_env(environ: Mapping[str, str], prefix: str) -> UpstreamEnv:
             environ, f"{prefix}_CACHE_MAX_ENTRIES", DEFAULT_CACHE_MAX_ENTRIES, minimum=1
         ),
     )
+
+
+# What a setting is while its variable is unset (None: nothing, e.g. no token).
+SettingValue = str | int | float | None
+
+
+def upstream_defaults(prefix: str) -> dict[str, SettingValue]:
+    """Variable -> default, for the variables :func:`upstream_env` reads."""
+    return {
+        f"{prefix}_TIMEOUT_SECONDS": DEFAULT_TIMEOUT_SECONDS,
+        f"{prefix}_MAX_CONCURRENCY": DEFAULT_MAX_CONCURRENCY,
+        f"{prefix}_MAX_ATTEMPTS": DEFAULT_MAX_ATTEMPTS,
+        f"{prefix}_BACKOFF_SECONDS": DEFAULT_BACKOFF_SECONDS,
+        f"{prefix}_CACHE_MAX_ENTRIES": DEFAULT_CACHE_MAX_ENTRIES,
+    }
 
 
 def upstream_variables(prefix: str, *, per_api: bool) -> dict[str, str]:

@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ssemcp.toolsets._settings import (
+    SettingValue,
     UpstreamSettings,
     check_base_urls,
+    upstream_defaults,
     upstream_env,
     upstream_variables,
 )
 from ssemcp.toolsets._upstream import env_float, env_str
 
-__all__ = ["ENVIRONMENT_VARIABLES", "GitHubSettings"]
+__all__ = ["ENVIRONMENT_DEFAULTS", "ENVIRONMENT_VARIABLES", "GitHubSettings"]
 
 # docs.github.com/en/rest: "https://api.github.com" is the REST API's root.
 DEFAULT_GITHUB_API_URL: Final = "https://api.github.com"
@@ -42,6 +44,14 @@ ENVIRONMENT_VARIABLES: Final = {
     **upstream_variables("SSEMCP_GITHUB", per_api=False),
     "SSEMCP_GITHUB_REPO_TTL_SECONDS": "how long a repository's details are cached",
     "SSEMCP_GITHUB_SEARCH_TTL_SECONDS": "how long a search (or trending list) is cached",
+}
+# Environment variable -> the value in use while it is unset (``ssemcp settings``).
+ENVIRONMENT_DEFAULTS: Final[dict[str, SettingValue]] = {
+    "GITHUB_TOKEN": None,
+    "SSEMCP_GITHUB_API_URL": DEFAULT_GITHUB_API_URL,
+    **upstream_defaults("SSEMCP_GITHUB"),
+    "SSEMCP_GITHUB_REPO_TTL_SECONDS": DEFAULT_REPO_TTL_SECONDS,
+    "SSEMCP_GITHUB_SEARCH_TTL_SECONDS": DEFAULT_SEARCH_TTL_SECONDS,
 }
 
 

@@ -20,14 +20,16 @@ from ssemcp.toolsets._breaker import (
 )
 from ssemcp.toolsets._deadline import DEFAULT_CALL_DEADLINE_SECONDS
 from ssemcp.toolsets._settings import (
+    SettingValue,
     UpstreamSettings,
     check_base_urls,
+    upstream_defaults,
     upstream_env,
     upstream_variables,
 )
 from ssemcp.toolsets._upstream import env_float, env_int, env_str
 
-__all__ = ["ENVIRONMENT_VARIABLES", "HackerNewsSettings"]
+__all__ = ["ENVIRONMENT_DEFAULTS", "ENVIRONMENT_VARIABLES", "HackerNewsSettings"]
 
 # The official HN API (https://github.com/HackerNews/API), served by Firebase.
 DEFAULT_HN_API_URL: Final = "https://hacker-news.firebaseio.com/v0"
@@ -64,6 +66,22 @@ ENVIRONMENT_VARIABLES: Final = {
     "SSEMCP_HN_BREAKER_FAILURES": "failed requests in a row after which an API is left alone",
     "SSEMCP_HN_BREAKER_COOLDOWN_SECONDS": "how long an API is left alone before it is retried",
     "SSEMCP_HN_POLL_INTERVAL_SECONDS": "how often subscriptions poll /updates.json",
+}
+# Environment variable -> the value in use while it is unset (``ssemcp settings``).
+ENVIRONMENT_DEFAULTS: Final[dict[str, SettingValue]] = {
+    "SSEMCP_HN_API_URL": DEFAULT_HN_API_URL,
+    "SSEMCP_ALGOLIA_API_URL": DEFAULT_ALGOLIA_API_URL,
+    **upstream_defaults("SSEMCP_HN"),
+    "SSEMCP_HN_CALL_DEADLINE_SECONDS": DEFAULT_CALL_DEADLINE_SECONDS,
+    "SSEMCP_HN_STORIES_TTL_SECONDS": DEFAULT_STORIES_TTL_SECONDS,
+    "SSEMCP_HN_ITEMS_TTL_SECONDS": DEFAULT_ITEMS_TTL_SECONDS,
+    "SSEMCP_HN_USERS_TTL_SECONDS": DEFAULT_USERS_TTL_SECONDS,
+    "SSEMCP_HN_SEARCH_TTL_SECONDS": DEFAULT_SEARCH_TTL_SECONDS,
+    "SSEMCP_ALGOLIA_REQUESTS_PER_HOUR": DEFAULT_ALGOLIA_REQUESTS_PER_HOUR,
+    "SSEMCP_ALGOLIA_THREAD_SECONDS": DEFAULT_ALGOLIA_THREAD_SECONDS,
+    "SSEMCP_HN_BREAKER_FAILURES": DEFAULT_BREAKER_FAILURES,
+    "SSEMCP_HN_BREAKER_COOLDOWN_SECONDS": DEFAULT_BREAKER_COOLDOWN_SECONDS,
+    "SSEMCP_HN_POLL_INTERVAL_SECONDS": DEFAULT_POLL_INTERVAL_SECONDS,
 }
 
 

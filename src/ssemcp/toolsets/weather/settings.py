@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from typing import Final
 
 from ssemcp.toolsets._settings import (
+    SettingValue,
     UpstreamSettings,
     check_base_urls,
+    upstream_defaults,
     upstream_env,
     upstream_variables,
 )
 from ssemcp.toolsets._upstream import env_float, env_int, env_str
 
-__all__ = ["ENVIRONMENT_VARIABLES", "WeatherSettings"]
+__all__ = ["ENVIRONMENT_DEFAULTS", "ENVIRONMENT_VARIABLES", "WeatherSettings"]
 
 # https://open-meteo.com/en/docs: the forecast endpoint is {this}/forecast.
 DEFAULT_OPEN_METEO_URL: Final = "https://api.open-meteo.com/v1"
@@ -44,6 +46,15 @@ ENVIRONMENT_VARIABLES: Final = {
     "SSEMCP_WEATHER_FORECAST_TTL_SECONDS": "how long a forecast (or current weather) is cached",
     "SSEMCP_WEATHER_GEOCODING_TTL_SECONDS": "how long a place-name lookup is cached",
     "SSEMCP_OPEN_METEO_REQUESTS_PER_MINUTE": "request budget for Open-Meteo (both APIs)",
+}
+# Environment variable -> the value in use while it is unset (``ssemcp settings``).
+ENVIRONMENT_DEFAULTS: Final[dict[str, SettingValue]] = {
+    "SSEMCP_OPEN_METEO_URL": DEFAULT_OPEN_METEO_URL,
+    "SSEMCP_OPEN_METEO_GEOCODING_URL": DEFAULT_GEOCODING_URL,
+    **upstream_defaults("SSEMCP_WEATHER"),
+    "SSEMCP_WEATHER_FORECAST_TTL_SECONDS": DEFAULT_FORECAST_TTL_SECONDS,
+    "SSEMCP_WEATHER_GEOCODING_TTL_SECONDS": DEFAULT_GEOCODING_TTL_SECONDS,
+    "SSEMCP_OPEN_METEO_REQUESTS_PER_MINUTE": DEFAULT_REQUESTS_PER_MINUTE,
 }
 
 
