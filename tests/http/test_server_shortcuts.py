@@ -49,12 +49,12 @@ def test_a_registered_cycle_gets_its_own_shortcuts(monkeypatch: pytest.MonkeyPat
 
 
 def imported_after(code: str) -> set[str]:
-    """The top-level packages of the HTTP servers loaded after running ``code`` in a fresh
-    interpreter."""
+    """The top-level packages of the HTTP servers (and httpx, which only the built-in tool
+    sets need) loaded after running ``code`` in a fresh interpreter."""
     probe = textwrap.dedent(code) + textwrap.dedent(
         """
         import sys
-        servers = ("uvicorn", "httptools", "uvloop", "h11", "websockets", "watchfiles")
+        servers = ("uvicorn", "httptools", "uvloop", "h11", "websockets", "watchfiles", "httpx")
         print(" ".join(sorted({name.split(".")[0] for name in sys.modules} & set(servers))))
         print("ssemcp.http.whole_response" in sys.modules)
         """
@@ -65,11 +65,12 @@ def imported_after(code: str) -> set[str]:
     return set(output[0].split()) | ({"whole_response"} if output[1] == "True" else set())
 
 
-def test_importing_ssemcp_its_server_and_stdio_loads_no_http_server() -> None:
+def test_importing_ssemcp_its_server_stdio_and_cli_loads_no_http_server() -> None:
     assert (
         imported_after(
             """
             import ssemcp
+            import ssemcp.cli
             import ssemcp.transports.stdio
             from ssemcp import Server, create_app
             create_app(Server("probe"))

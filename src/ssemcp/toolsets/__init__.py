@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ssemcp.errors import LocalProtocolError
 from ssemcp.server.registry import Server
-from ssemcp.toolsets._settings import SettingValue
+
+if TYPE_CHECKING:
+    # Only the type: importing _settings loads httpx, which serving your own server skips.
+    from ssemcp.toolsets._settings import SettingValue
 
 __all__ = [
     "DEFAULT_TOOLSETS",
