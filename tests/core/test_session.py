@@ -537,7 +537,7 @@ def test_set_level_before_initialize_is_invalid_request() -> None:
 @pytest.mark.parametrize("level", LOG_LEVELS)
 def test_every_level_goes_out_when_no_level_was_set(level: str) -> None:
     session = initialized_session()
-    assert session.log_message(level, "hello") == Notification(
+    assert session.context.log_message(level, "hello") == Notification(
         "notifications/message", {"level": level, "data": "hello"}
     )
 
@@ -553,8 +553,8 @@ def test_log_message_goes_out_only_at_or_above_the_set_level(threshold: str, lev
     session = initialized_session()
     session.receive(Request(1, "logging/setLevel", {"level": threshold}))
     should_send = LOG_LEVELS.index(level) >= LOG_LEVELS.index(threshold)
-    message = session.log_message(level, {"k": 1}, logger="db")
-    assert session.log_enabled(level) is should_send
+    message = session.context.log_message(level, {"k": 1}, logger="db")
+    assert session.context.log_enabled(level) is should_send
     if should_send:
         assert message == Notification(
             "notifications/message", {"level": level, "data": {"k": 1}, "logger": "db"}
@@ -582,8 +582,8 @@ def test_log_message_at_an_unknown_level_never_goes_out(threshold: str | None, l
     session = initialized_session()
     if threshold is not None:
         session.receive(Request(1, "logging/setLevel", {"level": threshold}))
-    assert session.log_enabled(level) is False
-    assert session.log_message(level, "x") is None
+    assert session.context.log_enabled(level) is False
+    assert session.context.log_message(level, "x") is None
 
 
 # --- outbound requests ---------------------------------------------------------------------
@@ -695,7 +695,7 @@ PROGRESS_MESSAGE_BY_VERSION = [
 @pytest.mark.parametrize(("version", "has_message"), PROGRESS_MESSAGE_BY_VERSION)
 def test_progress_includes_message_only_from_2025_03_26(version: str, has_message: bool) -> None:
     session = initialized_session(version)
-    notification = session.progress("token", 2, total=10, message="copying")
+    notification = session.context.progress("token", 2, total=10, message="copying")
     expected: JSONObject = {"progressToken": "token", "progress": 2, "total": 10}
     if has_message:
         expected["message"] = "copying"
@@ -704,7 +704,7 @@ def test_progress_includes_message_only_from_2025_03_26(version: str, has_messag
 
 @pytest.mark.parametrize("token", [7, "7"])
 def test_progress_omits_what_was_not_given_and_keeps_the_token_type(token: str | int) -> None:
-    notification = initialized_session().progress(token, 0.5)
+    notification = initialized_session().context.progress(token, 0.5)
     assert notification == Notification(
         "notifications/progress", {"progressToken": token, "progress": 0.5}
     )
@@ -712,7 +712,7 @@ def test_progress_omits_what_was_not_given_and_keeps_the_token_type(token: str |
 
 
 def test_progress_keeps_a_zero_total() -> None:
-    notification = initialized_session().progress("t", 0, total=0)
+    notification = initialized_session().context.progress("t", 0, total=0)
     assert notification.params == {"progressToken": "t", "progress": 0, "total": 0}
 
 

@@ -49,6 +49,11 @@ def build_server() -> Server:
         await ctx.info("x")
         return "done"
 
+    @server.tool()
+    async def whoami(ctx: Context) -> str:
+        """The principal the request is served for."""
+        return str(ctx.principal)
+
     return server
 
 
@@ -238,6 +243,26 @@ async def test_principal_is_none_when_auth_is_off() -> None:
     async with live_app(app) as live, httpx.AsyncClient() as client:
         response = await client.post(live.mcp_url, headers={"authorization": "Bearer anything"})
     assert response.json()["principal"] is None
+
+
+@pytest.mark.parametrize("stateless", [False, True], ids=["session", "stateless"])
+async def test_a_handler_sees_the_principal_of_the_token_that_sent_its_request(
+    stateless: bool,
+) -> None:
+    headers = {"authorization": f"Bearer {TOKEN_A}", "accept": ACCEPT_BOTH}
+    app = create_app(build_server(), tokens=[TOKEN_A, TOKEN_B], stateless=stateless)
+    async with live_app(app) as live, live.client(headers=headers) as client:
+        opened = await client.post("/mcp", json=INITIALIZE)
+        if not stateless:
+            headers = {"mcp-session-id": opened.headers["mcp-session-id"]}
+        call = {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "whoami", "arguments": {}},
+        }
+        answer = await client.post("/mcp", json=call, headers=headers)
+    assert answer.json()["result"]["content"][0]["text"] == principal_of(TOKEN_A)
 
 
 def test_tokens_a_client_cannot_send_are_refused_without_echoing_them() -> None:

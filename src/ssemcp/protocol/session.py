@@ -1,8 +1,10 @@
 """The server side of one MCP session, as a state machine with no I/O.
 
 Owns the lifecycle (spec basic/lifecycle), version negotiation, which methods are allowed in
-which state and revision, the log level, resource subscriptions, which inbound requests are in
-flight (and whether they were cancelled), and the ids of the requests we send to the client.
+which state and revision, the :class:`~ssemcp.protocol.request_context.RequestContext` its
+requests are served under (revision, client, log level, principal), resource subscriptions,
+which inbound requests are in flight (and whether they were cancelled), and the ids of the
+requests we send to the client.
 
 It takes parsed JSON-RPC messages in and hands back *actions* (answer this, run that handler,
 resolve this waiter, cancel that request); running handlers, waiting and writing bytes belong to
@@ -12,6 +14,7 @@ the caller. Like h11's ``_state.py``, every transition is in this file: the tabl
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 from collections.abc import Sequence
@@ -19,9 +22,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
-from ssemcp._types import JSONObject, JSONValue
+from ssemcp._types import JSONObject
 from ssemcp.errors import (
-    CapabilityNotSupported,
     InvalidParams,
     InvalidRequest,
     LocalProtocolError,
@@ -39,6 +41,7 @@ from ssemcp.jsonrpc import (
     Response,
     error_response,
 )
+from ssemcp.protocol.request_context import LOG_LEVELS, RequestContext
 from ssemcp.protocol.revisions import LATEST, Revision, negotiate, shape
 
 __all__ = [
@@ -78,27 +81,6 @@ _ALLOWED_IN_STATE: Final[dict[SessionState, frozenset[str] | None]] = {
     SessionState.READY: None,
     SessionState.CLOSED: frozenset(),
 }
-
-# RFC 5424 severities, lowest first (spec server/utilities/logging).
-LOG_LEVELS: Final = (
-    "debug",
-    "info",
-    "notice",
-    "warning",
-    "error",
-    "critical",
-    "alert",
-    "emergency",
-)
-_LOG_RANK: Final = {level: rank for rank, level in enumerate(LOG_LEVELS)}
-
-# Which client capability each server-to-client request needs (spec client/*).
-_CAPABILITY_FOR_METHOD: Final = {
-    "sampling/createMessage": "sampling",
-    "elicitation/create": "elicitation",
-    "roots/list": "roots",
-}
-
 
 _NOTHING: Final[frozenset[str]] = frozenset()
 _NO_SUBSCRIPTIONS: Final[frozenset[str]] = _NOTHING
@@ -158,6 +140,7 @@ class ServerSession:
         capabilities: the server capabilities to announce, as of the newest revision; older
             revisions get them with unknown members removed.
         instructions: optional usage hints for the client's model.
+        principal: who opened the session (``ssemcp.http.auth``), for its requests' context.
     """
 
     def __init__(
@@ -166,16 +149,15 @@ class ServerSession:
         server_info: JSONObject,
         capabilities: JSONObject,
         instructions: str | None = None,
+        principal: str | None = None,
     ) -> None:
         self._server_info = server_info
         self._capabilities = capabilities
         self._instructions = instructions
         self.state = SessionState.NEW
-        self.revision: Revision = LATEST
-        self.client_info: JSONObject = {}
-        self.client_capabilities: JSONObject = {}
-        # None until logging/setLevel: then every message goes out.
-        self.log_level: str | None = None
+        # What every request of the session is served under; replaced (never changed) by
+        # initialize and logging/setLevel, so a handler's view stays as it began.
+        self.context = RequestContext(principal=principal)
         # Made by the first subscription: an empty set takes 216 bytes, and most sessions
         # never subscribe.
         self._subscriptions: set[str] | None = None
@@ -190,6 +172,24 @@ class ServerSession:
         # its id: what the state and revision allow, less those answered here. Recomputed on
         # every change of state (see _dispatchable_in).
         self._dispatchable: frozenset[str] = _NOTHING
+
+    @property
+    def revision(self) -> Revision:
+        """The negotiated revision (the latest until ``initialize``)."""
+        return self.context.revision
+
+    @property
+    def client_info(self) -> JSONObject:
+        return self.context.client_info
+
+    @property
+    def client_capabilities(self) -> JSONObject:
+        return self.context.client_capabilities
+
+    @property
+    def log_level(self) -> str | None:
+        """The level ``logging/setLevel`` set; None until then (every message goes out)."""
+        return self.context.log_level
 
     @property
     def subscriptions(self) -> AbstractSet[str]:
@@ -310,15 +310,19 @@ class ServerSession:
         client_info = params.get("clientInfo", {})
         if type(client_info) is not dict:
             raise InvalidParams('Invalid params: "clientInfo" must be an object')
-        self.revision = negotiate(requested)
-        self.client_capabilities = capabilities
-        self.client_info = client_info
+        revision = negotiate(requested)
+        self.context = dataclasses.replace(
+            self.context,
+            revision=revision,
+            client_capabilities=capabilities,
+            client_info=client_info,
+        )
         self.state = SessionState.INITIALIZING
-        self._dispatchable = _dispatchable_in(self.revision)
+        self._dispatchable = _dispatchable_in(revision)
         result: JSONObject = {
-            "protocolVersion": self.revision.version,
-            "capabilities": self._capabilities_for(self.revision),
-            "serverInfo": shape(self._server_info, self.revision),
+            "protocolVersion": revision.version,
+            "capabilities": self._capabilities_for(revision),
+            "serverInfo": shape(self._server_info, revision),
         }
         if self._instructions:
             result["instructions"] = self._instructions
@@ -338,7 +342,7 @@ class ServerSession:
         """
         if self.state is not SessionState.NEW:
             raise LocalProtocolError("assume_initialized() on a session that is not new")
-        self.revision = revision
+        self.context = dataclasses.replace(self.context, revision=revision)
         self.state = SessionState.READY
         self._dispatchable = _dispatchable_in(revision)
 
@@ -349,9 +353,10 @@ class ServerSession:
 
     def _set_level(self, params: JSONObject | None) -> JSONObject:
         level = (params or {}).get("level")
-        if type(level) is not str or level not in _LOG_RANK:
+        if not RequestContext.is_log_level(level):
             raise InvalidParams(f'Invalid params: "level" must be one of {", ".join(LOG_LEVELS)}')
-        self.log_level = level
+        assert isinstance(level, str)
+        self.context = dataclasses.replace(self.context, log_level=level)
         return {}
 
     def _receive_notification(self, notification: Notification) -> Action:
@@ -385,13 +390,7 @@ class ServerSession:
         """
         if self.state is SessionState.CLOSED:
             raise SessionClosed("the session has ended")
-        if method not in self.revision.server_methods:
-            raise CapabilityNotSupported(
-                f"{method} is not part of protocol revision {self.revision.version}"
-            )
-        capability = _CAPABILITY_FOR_METHOD.get(method)
-        if capability is not None and capability not in self.client_capabilities:
-            raise CapabilityNotSupported(f"the client does not support {capability}")
+        self.context.check_client_request(method)
         request_id = self._next_outbound_id
         self._next_outbound_id += 1
         self._outbound[request_id] = None
@@ -406,39 +405,6 @@ class ServerSession:
     def unanswered_request_ids(self) -> frozenset[int]:
         """The ids of our requests whose answers are still awaited."""
         return frozenset(self._outbound)
-
-    def log_enabled(self, level: str) -> bool:
-        """Whether a ``notifications/message`` at ``level`` goes out (spec utilities/logging)."""
-        if self.log_level is None:
-            return level in _LOG_RANK
-        rank = _LOG_RANK.get(level)
-        return rank is not None and rank >= _LOG_RANK[self.log_level]
-
-    def log_message(
-        self, level: str, data: JSONValue, logger: str | None = None
-    ) -> Notification | None:
-        """The ``notifications/message`` to send, or None if the level filters it out."""
-        if not self.log_enabled(level):
-            return None
-        params: JSONObject = {"level": level, "data": data}
-        if logger is not None:
-            params["logger"] = logger
-        return Notification("notifications/message", params)
-
-    def progress(
-        self,
-        token: str | int,
-        progress: float,
-        total: float | None = None,
-        message: str | None = None,
-    ) -> Notification:
-        """The ``notifications/progress`` for ``token`` (spec basic/utilities/progress)."""
-        params: JSONObject = {"progressToken": token, "progress": progress}
-        if total is not None:
-            params["total"] = total
-        if message is not None and self.revision.progress_message:
-            params["message"] = message
-        return Notification("notifications/progress", params)
 
     def close(self) -> None:
         """End the session: nothing is accepted after this."""

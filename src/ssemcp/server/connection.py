@@ -1,9 +1,12 @@
 """``ServerConnection``: one session of a :class:`Server`, served.
 
-Owns running the handlers for one session: it feeds parsed messages to the sans-I/O
-:class:`~ssemcp.protocol.session.ServerSession`, carries out the actions it returns (run a
-handler, resolve a waiting server-to-client request, cancel a running one), and returns the
-reply for the transport to write. Transports own bytes and framing; this module never sees them.
+Owns serving one session: it feeds parsed messages to the sans-I/O
+:class:`~ssemcp.protocol.session.ServerSession`, carries out the actions it returns (dispatch
+a request, resolve a waiting server-to-client request, cancel a running one), and returns the
+reply for the transport to write. What a request runs is :func:`ssemcp.server.dispatch.
+dispatch`'s, under the session's request context; this object is the session's
+:class:`~ssemcp.server.dispatch.SessionChannel` (requests to the client, subscriptions).
+Transports own bytes and framing; this module never sees them.
 
 The hot path (a ``tools/call`` over HTTP) runs inline in the caller's task: no task group, no
 queue, no thread hop unless the tool is a sync function. A pending server-to-client request
@@ -15,22 +18,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
-
-import pydantic
+from typing import Any
 
 from ssemcp._types import JSONObject, JSONValue
 from ssemcp.errors import (
     InternalError,
-    InvalidParams,
     InvalidRequest,
     PeerError,
     ProtocolError,
-    RequestError,
     RequestTimeout,
-    ResourceNotFound,
     SessionClosed,
-    ToolError,
 )
 from ssemcp.jsonrpc import (
     ErrorResponse,
@@ -42,7 +39,6 @@ from ssemcp.jsonrpc import (
     Response,
     error_response,
 )
-from ssemcp.protocol.pagination import paginate
 from ssemcp.protocol.session import (
     Cancel,
     ClientNotification,
@@ -51,48 +47,20 @@ from ssemcp.protocol.session import (
     ServerSession,
     SessionState,
 )
-from ssemcp.server.context import Context, Send
-from ssemcp.server.registry import MAX_COMPLETION_VALUES, Prompt, ResourceTemplate, Server
-from ssemcp.server.results import error_result, prompt_result, resource_result, tool_result
-from ssemcp.server.schema import HandlerPlan
+from ssemcp.server.context import Send
+from ssemcp.server.dispatch import dispatch
+from ssemcp.server.registry import Server
 
 __all__ = ["ServerConnection"]
 
 logger = logging.getLogger(__name__)
 
 Reply_ = Response | ErrorResponse
-Handler = Callable[["ServerConnection", Request, Send], Awaitable[JSONObject]]
-
-# A handler's error message goes to the model; keep it readable, not a dump.
-_MAX_ERROR_TEXT: Final = 2000
-
-
-def _validation_message(what: str, exc: pydantic.ValidationError) -> str:
-    """Name each failing field and why, e.g. ``expression: Field required``."""
-    problems = []
-    for error in exc.errors(include_url=False, include_input=False):
-        location = ".".join(str(part) for part in error["loc"]) or "(arguments)"
-        problems.append(f"{location}: {error['msg']}")
-    return f"Invalid arguments for {what}: " + "; ".join(problems)
 
 
 async def _dropped(message: Message) -> None:
     """The session channel of an ended session: nothing reaches anyone any more."""
     logger.debug("the session has ended; dropped %s", type(message).__name__)
-
-
-def _name_and_arguments(request: Request) -> tuple[str, JSONObject]:
-    """The ``name`` and ``arguments`` of a tools/call or prompts/get."""
-    params = request.params or {}
-    name = params.get("name")
-    if type(name) is not str:
-        raise InvalidParams('Invalid params: "name" must be a string')
-    arguments = params.get("arguments")
-    if arguments is None:
-        return name, {}
-    if type(arguments) is not dict:
-        raise InvalidParams('Invalid params: "arguments" must be an object')
-    return name, arguments
 
 
 class ServerConnection:
@@ -106,16 +74,23 @@ class ServerConnection:
             standalone GET stream for Streamable HTTP, the SSE stream for legacy SSE). Used for
             messages not tied to a request (list_changed, resources/updated) and as the
             default stream of requests whose transport gives none.
+        principal: who opened the session (``ssemcp.http.auth``); handlers see it.
     """
 
     def __init__(
-        self, server: Server, send: Send, *, send_nowait: Callable[[Message], bool] | None = None
+        self,
+        server: Server,
+        send: Send,
+        *,
+        send_nowait: Callable[[Message], bool] | None = None,
+        principal: str | None = None,
     ) -> None:
         self.server = server
         self.session = ServerSession(
             server_info=server.server_info,
             capabilities=server.capabilities,
             instructions=server.instructions,
+            principal=principal,
         )
         self._send = send
         self._send_nowait = send_nowait
@@ -173,12 +148,12 @@ class ServerConnection:
             self._running[request_id] = task
             reply: Reply_ | None
             try:
-                handler = _METHODS.get(request.method)
-                if handler is None:
-                    # A method of the revision that this server does not implement.
-                    raise InvalidRequest(f"Method not supported: {request.method}")
-                # No Context here: _call builds one only for a handler that declares it.
-                reply = Response(request_id, await handler(self, request, send or self._send))
+                reply = Response(
+                    request_id,
+                    await dispatch(
+                        self.server, request, self.session.context, send or self._send, self
+                    ),
+                )
             except ProtocolError as exc:
                 reply = error_response(request_id, exc)
             except asyncio.CancelledError:
@@ -301,6 +276,15 @@ class ServerConnection:
             raise PeerError(answer.code, answer.message, answer.error.get("data"))
         return answer.result
 
+    def subscribe(self, uri: str) -> None:
+        """Tell this session when ``uri`` changes (``resources/subscribe``)."""
+        if self.session.subscribe(uri):
+            self.server.subscription_added(uri, self)
+
+    def unsubscribe(self, uri: str) -> None:
+        if self.session.unsubscribe(uri):
+            self.server.subscription_removed(uri, self)
+
     def post(self, notification: Notification) -> None:
         """Send a notification on the session's channel without waiting (from sync code)."""
         # Fan-out (resources/updated to every subscriber) calls this once per session: the
@@ -344,198 +328,3 @@ class ServerConnection:
         # a session per call would otherwise feed it several objects per call).
         self._send = _dropped
         self._send_nowait = None
-
-    # ------------------------------------------------------------------ methods
-
-    async def _call(
-        self, plan: HandlerPlan, arguments: dict[str, Any], request: Request, send: Send
-    ) -> Any:
-        """Call a handler with arguments already validated by ``plan.arguments``."""
-        if plan.context_parameter is not None:
-            # A new dict: the arguments may be the request's own (HandlerPlan.arguments).
-            arguments = {**arguments, plan.context_parameter: Context(self, request, send)}
-        if plan.is_async:
-            return await plan.function(**arguments)
-        # A sync handler runs on a worker thread so that it never blocks other sessions.
-        return await asyncio.to_thread(plan.function, **arguments)
-
-    async def _run(
-        self, plan: HandlerPlan, values: object, request: Request, send: Send, what: str
-    ) -> Any:
-        """Validate and call a resource or prompt handler. Unlike a tool's, its failures
-        are protocol errors: bad arguments are -32602, a crash is -32603 (logged here)."""
-        try:
-            validated = plan.arguments(values)
-        except pydantic.ValidationError as exc:
-            raise InvalidParams(_validation_message(what, exc)) from None
-        try:
-            return await self._call(plan, validated, request, send)
-        except ToolError as exc:
-            raise InvalidParams(str(exc)[:_MAX_ERROR_TEXT]) from None
-        except (ProtocolError, asyncio.CancelledError):
-            raise
-        except Exception:
-            logger.exception("%s raised", what)
-            raise InternalError("Internal error") from None
-
-    def _page(self, kind: str, wire_key: str, request: Request) -> JSONObject:
-        items = self.server.list_definitions(kind, self.session.revision)
-        cursor = (request.params or {}).get("cursor")
-        page, next_cursor = paginate(kind, items, cursor, self.server.page_size)
-        result: JSONObject = {wire_key: list(page)}
-        if next_cursor is not None:
-            result["nextCursor"] = next_cursor
-        return result
-
-    async def _tools_list(self, request: Request, send: Send) -> JSONObject:
-        return self._page("tools", "tools", request)
-
-    async def _tools_call(self, request: Request, send: Send) -> JSONObject:
-        name, arguments = _name_and_arguments(request)
-        tool = self.server.tools.get(name)
-        if tool is None:
-            # spec 2025-11-25 server/tools, "Error Handling": unknown tools are a protocol
-            # error, -32602.
-            raise InvalidParams(f"Unknown tool: {name}")
-        try:
-            validated = tool.plan.arguments(arguments)
-        except pydantic.ValidationError as exc:
-            # spec server/tools, "Error Handling": invalid arguments are a tool execution
-            # error, reported in the result so the model can correct itself.
-            return error_result(_validation_message(f"tool {name!r}", exc))
-        plan = tool.plan
-        try:
-            # self._call, inlined for the common case (an async tool without a Context).
-            if plan.is_async and plan.context_parameter is None:
-                value = await plan.function(**validated)
-            else:
-                value = await self._call(plan, validated, request, send)
-            return tool_result(value, tool.output, self.session.revision)
-        except pydantic.ValidationError:
-            logger.exception("tool %r: a result that does not match its schema", name)
-            return error_result(f"Tool {name!r} returned a malformed result")
-        except ToolError as exc:
-            return error_result(str(exc)[:_MAX_ERROR_TEXT])
-        except RequestError as exc:
-            return error_result(f"Tool {name!r} could not complete: {exc}"[:_MAX_ERROR_TEXT])
-        except ProtocolError:
-            raise
-        except Exception:
-            # The details (and any file path in them) stay in our log.
-            logger.exception("tool %r raised", name)
-            return error_result(f"Tool {name!r} failed with an internal error")
-
-    async def _resources_list(self, request: Request, send: Send) -> JSONObject:
-        return self._page("resources", "resources", request)
-
-    async def _templates_list(self, request: Request, send: Send) -> JSONObject:
-        return self._page("templates", "resourceTemplates", request)
-
-    def _uri(self, request: Request) -> str:
-        uri = (request.params or {}).get("uri")
-        if type(uri) is not str or not uri:
-            raise InvalidParams('Invalid params: "uri" must be a non-empty string')
-        return uri
-
-    async def _resources_read(self, request: Request, send: Send) -> JSONObject:
-        uri = self._uri(request)
-        found = self.server.find_resource(uri)
-        if found is None:
-            raise ResourceNotFound(f"Resource not found: {uri}", data={"uri": uri})
-        entry, values = found
-        value = await self._run(entry.plan, values, request, send, f"resource {uri!r}")
-        return resource_result(uri, value, entry.mime_type)
-
-    async def _resources_subscribe(self, request: Request, send: Send) -> JSONObject:
-        uri = self._uri(request)
-        if self.server.find_resource(uri) is None:
-            raise ResourceNotFound(f"Resource not found: {uri}", data={"uri": uri})
-        if self.session.subscribe(uri):
-            self.server.subscription_added(uri, self)
-        return {}
-
-    async def _resources_unsubscribe(self, request: Request, send: Send) -> JSONObject:
-        uri = self._uri(request)
-        if self.session.unsubscribe(uri):
-            self.server.subscription_removed(uri, self)
-        return {}
-
-    async def _prompts_list(self, request: Request, send: Send) -> JSONObject:
-        return self._page("prompts", "prompts", request)
-
-    async def _prompts_get(self, request: Request, send: Send) -> JSONObject:
-        name, arguments = _name_and_arguments(request)
-        prompt = self.server.prompts.get(name)
-        if prompt is None:
-            raise InvalidParams(f"Unknown prompt: {name}")
-        value = await self._run(prompt.plan, arguments, request, send, f"prompt {name!r}")
-        return prompt_result(value, self.session.revision)
-
-    async def _complete(self, request: Request, send: Send) -> JSONObject:
-        params = request.params or {}
-        ref = params.get("ref")
-        argument = params.get("argument")
-        if type(ref) is not dict or type(argument) is not dict:
-            raise InvalidParams('Invalid params: "ref" and "argument" must be objects')
-        argument_name = argument.get("name")
-        value = argument.get("value", "")
-        if type(argument_name) is not str or type(value) is not str:
-            raise InvalidParams('Invalid params: "argument" needs a string name and value')
-        target: Prompt | ResourceTemplate | None
-        if ref.get("type") == "ref/prompt":
-            target = self.server.prompts.get(str(ref.get("name")))
-        elif ref.get("type") == "ref/resource":
-            target = self.server.templates.get(str(ref.get("uri")))
-        else:
-            raise InvalidParams('Invalid params: "ref.type" must be ref/prompt or ref/resource')
-        if target is None:
-            raise InvalidParams("Invalid params: no such prompt or resource template")
-        if argument_name not in target.plan.annotations:
-            raise InvalidParams(f"Invalid params: no argument named {argument_name!r}")
-        context_arguments = params.get("context")
-        known: dict[str, str] = {}
-        if type(context_arguments) is dict and type(context_arguments.get("arguments")) is dict:
-            known = {
-                str(key): str(item)
-                for key, item in context_arguments["arguments"].items()  # type: ignore[union-attr]
-            }
-        completer = target.completers.get(argument_name)
-        if completer is not None:
-            try:
-                produced = completer(value, known)
-                if asyncio.iscoroutine(produced):
-                    produced = await produced
-                values = [str(item) for item in produced]  # type: ignore[union-attr]
-            except (ProtocolError, asyncio.CancelledError):
-                raise
-            except Exception:
-                logger.exception("completer of %r raised", argument_name)
-                raise InternalError("Internal error") from None
-        else:
-            prefix = value.casefold()
-            values = [
-                choice
-                for choice in Server.default_choices(target.plan, argument_name)
-                if choice.casefold().startswith(prefix)
-            ]
-        completion: JSONObject = {
-            "values": values[:MAX_COMPLETION_VALUES],  # type: ignore[dict-item]
-            "total": len(values),
-            "hasMore": len(values) > MAX_COMPLETION_VALUES,
-        }
-        return {"completion": completion}
-
-
-# The method table, built once per process rather than as bound methods per session.
-_METHODS: Final[dict[str, Handler]] = {
-    "tools/list": ServerConnection._tools_list,
-    "tools/call": ServerConnection._tools_call,
-    "resources/list": ServerConnection._resources_list,
-    "resources/templates/list": ServerConnection._templates_list,
-    "resources/read": ServerConnection._resources_read,
-    "resources/subscribe": ServerConnection._resources_subscribe,
-    "resources/unsubscribe": ServerConnection._resources_unsubscribe,
-    "prompts/list": ServerConnection._prompts_list,
-    "prompts/get": ServerConnection._prompts_get,
-    "completion/complete": ServerConnection._complete,
-}

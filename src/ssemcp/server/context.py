@@ -13,11 +13,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Final, Literal
 
 from ssemcp._types import JSONObject, JSONValue
+from ssemcp.errors import CapabilityNotSupported
 from ssemcp.jsonrpc import Message, Request
 from ssemcp.server.client_results import ElicitResult, SamplingResult
 
 if TYPE_CHECKING:
-    from ssemcp.server.connection import ServerConnection
+    from ssemcp.protocol.request_context import RequestContext
+    from ssemcp.server.dispatch import SessionChannel
 
 __all__ = ["Context", "LogLevel", "Send"]
 
@@ -35,12 +37,19 @@ class Context:
     Only async handlers may take one: its methods are coroutines.
     """
 
-    __slots__ = ("_connection", "_request", "_send")
+    __slots__ = ("_channel", "_context", "_request", "_send")
 
-    def __init__(self, connection: ServerConnection, request: Request, send: Send) -> None:
-        self._connection = connection
+    def __init__(
+        self,
+        request: Request,
+        context: RequestContext,
+        send: Send,
+        channel: SessionChannel | None = None,
+    ) -> None:
         self._request = request
+        self._context = context
         self._send = send
+        self._channel = channel
 
     @property
     def request_id(self) -> int | str:
@@ -59,21 +68,27 @@ class Context:
 
     @property
     def protocol_version(self) -> str:
-        return self._connection.session.revision.version
+        return self._context.revision.version
 
     @property
     def client_info(self) -> JSONObject:
-        return self._connection.session.client_info
+        return self._context.client_info
 
     @property
     def client_capabilities(self) -> JSONObject:
-        return self._connection.session.client_capabilities
+        return self._context.client_capabilities
+
+    @property
+    def principal(self) -> str | None:
+        """Who sent the request, as the HTTP layer named them (a stable, non-secret name of
+        their token); None without authentication."""
+        return self._context.principal
 
     # ------------------------------------------------------------------ logging
 
     async def log(self, level: LogLevel, data: JSONValue, *, logger: str | None = None) -> None:
         """Send a ``notifications/message`` if the client's level lets it through."""
-        notification = self._connection.session.log_message(level, data, logger)
+        notification = self._context.log_message(level, data, logger)
         if notification is not None:
             await self._send(notification)
 
@@ -99,7 +114,7 @@ class Context:
         token = self.progress_token
         if token is None:
             return
-        await self._send(self._connection.session.progress(token, progress, total, message))
+        await self._send(self._context.progress(token, progress, total, message))
 
     # ------------------------------------------------------------------ asking the client
 
@@ -111,7 +126,9 @@ class Context:
         Raises:
             CapabilityNotSupported, RequestTimeout, PeerError, SessionClosed
         """
-        return await self._connection.send_request(
+        if self._channel is None:
+            raise CapabilityNotSupported(f"{method} needs a session to reach the client")
+        return await self._channel.send_request(
             method, params, send=self._send, timeout_seconds=timeout_seconds
         )
 

@@ -329,7 +329,9 @@ class _Session:
         # Taken once: asyncio.get_running_loop() costs a getpid() system call on CPython 3.11
         # (its fork check), and every write reads the loop's clock.
         self._loop = asyncio.get_running_loop()
-        self.connection = ServerConnection(server, self.send, send_nowait=self.send_nowait)
+        self.connection = ServerConnection(
+            server, self.send, send_nowait=self.send_nowait, principal=principal
+        )
 
     @property
     def queued_count(self) -> int:

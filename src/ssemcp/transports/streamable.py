@@ -374,7 +374,9 @@ class _Session:
         # Requests being handled plus GET streams open: the idle sweep spares a busy session.
         self.busy = 0
         self.last_active = now
-        self.connection = ServerConnection(server, self.send, send_nowait=self.send_nowait)
+        self.connection = ServerConnection(
+            server, self.send, send_nowait=self.send_nowait, principal=principal
+        )
 
     @property
     def revision(self) -> Revision:
@@ -694,7 +696,7 @@ class StreamableHTTPTransport:
         if payload is None:
             return
         if self._stateless:
-            await self._post_stateless(receive, send, headers, payload)
+            await self._post_stateless(scope, receive, send, headers, payload)
             return
 
         # Only a new session's answer names it.
@@ -775,12 +777,13 @@ class StreamableHTTPTransport:
 
     async def _post_stateless(
         self,
+        scope: Scope,
         receive: ASGIReceive,
         send: ASGISend,
         headers: Headers,
         payload: Payload,
     ) -> None:
-        connection = ServerConnection(self._server, _drop)
+        connection = ServerConnection(self._server, _drop, principal=scope.get(PRINCIPAL_KEY))
         if not _is_initialize(payload):
             # spec basic/transports, "Protocol Version Header": without the header, "the
             # server SHOULD assume protocol version 2025-03-26".

@@ -1,0 +1,116 @@
+"""What a request is served under: its revision, its client, its log level, its principal.
+No I/O.
+
+Owns :class:`RequestContext`, the one value the dispatch of a request reads besides the
+request itself, and the rules that depend on nothing else: which log messages go out, what a
+progress notification holds, whether a request to the client may be sent. A 2025 session
+(:class:`~ssemcp.protocol.session.ServerSession`) builds one at ``initialize`` and replaces it
+when ``logging/setLevel`` changes it, so its requests share it at no cost; a request that
+stands alone (the 2026-07-28 revision) will build its own from its ``_meta`` and headers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from ssemcp._types import JSONObject, JSONValue
+from ssemcp.errors import CapabilityNotSupported
+from ssemcp.jsonrpc import Notification
+from ssemcp.protocol.revisions import LATEST, Revision
+
+__all__ = ["LOG_LEVELS", "RequestContext"]
+
+# RFC 5424 severities, lowest first (spec server/utilities/logging).
+LOG_LEVELS: Final = (
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+)
+_LOG_RANK: Final = {level: rank for rank, level in enumerate(LOG_LEVELS)}
+
+# Which client capability each server-to-client request needs (spec client/*).
+_CAPABILITY_FOR_METHOD: Final = {
+    "sampling/createMessage": "sampling",
+    "elicitation/create": "elicitation",
+    "roots/list": "roots",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """The revision and client a request is served for, immutable while it is served.
+
+    Attributes:
+        revision: the protocol revision the request speaks.
+        client_capabilities: what the client declared it can do (``sampling``, ...).
+        client_info: the client's ``clientInfo`` (name, version), possibly empty.
+        log_level: the lowest level of ``notifications/message`` the client wants; None
+            until it says (then every message goes out, spec utilities/logging).
+        principal: who sent it, as the HTTP layer named them (``ssemcp.http.auth``); None
+            when nobody authenticated (stdio, no tokens).
+    """
+
+    revision: Revision = LATEST
+    client_capabilities: JSONObject = field(default_factory=dict)
+    client_info: JSONObject = field(default_factory=dict)
+    log_level: str | None = None
+    principal: str | None = None
+
+    def log_enabled(self, level: str) -> bool:
+        """Whether a ``notifications/message`` at ``level`` goes out (spec utilities/logging)."""
+        if self.log_level is None:
+            return level in _LOG_RANK
+        rank = _LOG_RANK.get(level)
+        return rank is not None and rank >= _LOG_RANK[self.log_level]
+
+    def log_message(
+        self, level: str, data: JSONValue, logger: str | None = None
+    ) -> Notification | None:
+        """The ``notifications/message`` to send, or None if the level filters it out."""
+        if not self.log_enabled(level):
+            return None
+        params: JSONObject = {"level": level, "data": data}
+        if logger is not None:
+            params["logger"] = logger
+        return Notification("notifications/message", params)
+
+    def progress(
+        self,
+        token: str | int,
+        progress: float,
+        total: float | None = None,
+        message: str | None = None,
+    ) -> Notification:
+        """The ``notifications/progress`` for ``token`` (spec basic/utilities/progress)."""
+        params: JSONObject = {"progressToken": token, "progress": progress}
+        if total is not None:
+            params["total"] = total
+        if message is not None and self.revision.progress_message:
+            params["message"] = message
+        return Notification("notifications/progress", params)
+
+    def check_client_request(self, method: str) -> None:
+        """Refuse a request to the client that its revision or capabilities rule out.
+
+        Raises:
+            CapabilityNotSupported: the revision lacks ``method``, or the client did not
+                declare the capability it needs.
+        """
+        if method not in self.revision.server_methods:
+            raise CapabilityNotSupported(
+                f"{method} is not part of protocol revision {self.revision.version}"
+            )
+        capability = _CAPABILITY_FOR_METHOD.get(method)
+        if capability is not None and capability not in self.client_capabilities:
+            raise CapabilityNotSupported(f"the client does not support {capability}")
+
+    @staticmethod
+    def is_log_level(level: object) -> bool:
+        """Whether ``level`` names one of :data:`LOG_LEVELS`."""
+        return type(level) is str and level in _LOG_RANK
