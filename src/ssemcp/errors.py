@@ -13,7 +13,12 @@ back as JSON-RPC errors) is kept apart from what *our caller* did wrong
     │   ├── MethodNotFound         -32601  no such method in the negotiated revision
     │   ├── InvalidParams          -32602  params do not fit the method (unknown tool too)
     │   ├── InternalError          -32603  we failed; the details stay in our log
-    │   └── ResourceNotFound       -32002  resources/read of a URI nobody serves
+    │   ├── ResourceNotFound       -32002  resources/read of a URI nobody serves (2025)
+    │   ├── HeaderMismatch         -32020  an HTTP header disagrees with the body (2026-07-28)
+    │   ├── MissingRequiredClientCapability
+    │   │                          -32021  the request needs a capability the client lacks
+    │   └── UnsupportedProtocolVersion
+    │                              -32022  a request's protocol version we do not serve
     ├── StreamError                the peer's byte stream broke framing or a bound
     ├── LocalProtocolError         the caller misused an API (also a ValueError)
     ├── ToolError                  a tool's way to say "this call failed": an isError result
@@ -32,11 +37,13 @@ from ssemcp._types import JSONObject, JSONValue
 
 __all__ = [
     "CapabilityNotSupported",
+    "HeaderMismatch",
     "InternalError",
     "InvalidParams",
     "InvalidRequest",
     "LocalProtocolError",
     "MethodNotFound",
+    "MissingRequiredClientCapability",
     "ParseError",
     "PeerError",
     "ProtocolError",
@@ -47,6 +54,7 @@ __all__ = [
     "SessionClosed",
     "StreamError",
     "ToolError",
+    "UnsupportedProtocolVersion",
 ]
 
 
@@ -120,6 +128,33 @@ class ResourceNotFound(ProtocolError):
     # spec 2025-11-25 server/resources, "Error Handling": "Resource not found: -32002".
     code = -32002
     http_status = 404
+
+
+class HeaderMismatch(ProtocolError):
+    """A request's HTTP headers (``MCP-Protocol-Version``, ``Mcp-Method``, ``Mcp-Name``) are
+    missing or disagree with its body."""
+
+    # spec 2026-07-28 basic/transports/streamable-http, "Server Validation": servers "MUST
+    # return HTTP status 400 Bad Request and MUST include a JSON-RPC error response using"
+    # -32020.
+    code = -32020
+
+
+class MissingRequiredClientCapability(ProtocolError):
+    """The request needs a capability the client did not declare; ``data`` is
+    ``{"requiredCapabilities": {...}}``."""
+
+    # spec 2026-07-28 basic/index: the server "MUST return a MissingRequiredClientCapabilityError
+    # (-32021) whose data.requiredCapabilities lists the missing capabilities".
+    code = -32021
+
+
+class UnsupportedProtocolVersion(ProtocolError):
+    """A request names a protocol version we do not serve; ``data`` is
+    ``{"supported": [...], "requested": ...}``."""
+
+    # spec 2026-07-28 basic/versioning (the error's example carries both members).
+    code = -32022
 
 
 class StreamError(SSEMCPError):

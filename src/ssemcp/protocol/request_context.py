@@ -65,7 +65,10 @@ class RequestContext:
     def log_enabled(self, level: str) -> bool:
         """Whether a ``notifications/message`` at ``level`` goes out (spec utilities/logging)."""
         if self.log_level is None:
-            return level in _LOG_RANK
+            # A session sends every level until setLevel; a request that stands alone sends
+            # none unless it asks (2026-07-28 server/utilities/logging: the server "MUST NOT
+            # emit notifications/message for a request that does not include" a logLevel).
+            return not self.revision.sessionless and level in _LOG_RANK
         rank = _LOG_RANK.get(level)
         return rank is not None and rank >= _LOG_RANK[self.log_level]
 

@@ -16,10 +16,13 @@ from typing import Final
 from ssemcp._types import JSONObject, JSONValue
 
 __all__ = [
+    "ALL_VERSIONS",
     "LATEST",
+    "MODERN",
     "REVISIONS",
     "SUPPORTED_VERSIONS",
     "Revision",
+    "modern_revision_for",
     "negotiate",
     "revision_for",
 ]
@@ -45,6 +48,16 @@ _BASE_CLIENT_METHODS: Final = frozenset(
 )
 _BASE_SERVER_METHODS: Final = frozenset({"ping", "sampling/createMessage", "roots/list"})
 _WITH_ELICITATION: Final = _BASE_SERVER_METHODS | {"elicitation/create"}
+# spec 2026-07-28 schema.ts ClientRequest: no initialize, ping, logging/setLevel or
+# resources/(un)subscribe (changelog, major changes 2, 4, 5, 6); server/discover and
+# subscriptions/listen are new.
+_SESSIONLESS_CLIENT_METHODS: Final = (
+    _BASE_CLIENT_METHODS
+    - {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
+) | {"server/discover", "subscriptions/listen"}
+# The requests a handler may make of the client; in 2026-07-28 they travel inside an
+# InputRequiredResult (MRTR), never as requests of their own.
+_SESSIONLESS_SERVER_METHODS: Final = _WITH_ELICITATION - {"ping"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +82,10 @@ class Revision:
     # 2025-11-25: icons; SSE priming events for resumable streams (SEP-1699).
     icons: bool
     sse_priming: bool
+    # 2026-07-28: no session; each request carries its revision and client in _meta; every
+    # result says its resultType, lists and reads carry cache hints (SEP-2549); a resource
+    # that is not found is -32602, as -32002 is retired.
+    sessionless: bool = False
 
     @property
     def elicitation(self) -> bool:
@@ -139,16 +156,45 @@ V2025_11_25: Final = Revision(
     sse_priming=True,
 )
 
-# Oldest first. The last one is what we answer a client whose version we do not know.
+V2026_07_28: Final = Revision(
+    version="2026-07-28",
+    batching=False,
+    client_methods=_SESSIONLESS_CLIENT_METHODS,
+    server_methods=_SESSIONLESS_SERVER_METHODS,
+    tool_annotations=True,
+    audio_content=True,
+    progress_message=True,
+    structured_content=True,
+    resource_links=True,
+    titles=True,
+    protocol_version_header=True,
+    icons=True,
+    sse_priming=False,  # basic/transports/streamable-http: streams are not resumable
+    sessionless=True,
+)
+
+# The revisions a session negotiates at initialize, oldest first. The last one is what we
+# answer a client whose version we do not know.
 REVISIONS: Final = (V2024_11_05, V2025_03_26, V2025_06_18, V2025_11_25)
 LATEST: Final = REVISIONS[-1]
 SUPPORTED_VERSIONS: Final = tuple(revision.version for revision in REVISIONS)
 _BY_VERSION: Final = {revision.version: revision for revision in REVISIONS}
+# The revision a request without a session speaks (named in its _meta).
+MODERN: Final = V2026_07_28
+_MODERN_BY_VERSION: Final = {MODERN.version: MODERN}
+# Every version we speak, newest first: server/discover's supportedVersions and the
+# data.supported of -32022 (the same list in both, as the conformance suite checks).
+ALL_VERSIONS: Final = (MODERN.version, *reversed(SUPPORTED_VERSIONS))
 
 
 def revision_for(version: str) -> Revision | None:
-    """The revision named ``version``, or None if we do not speak it."""
+    """The session revision named ``version``, or None if a session does not speak it."""
     return _BY_VERSION.get(version)
+
+
+def modern_revision_for(version: object) -> Revision | None:
+    """The sessionless revision named ``version``, or None."""
+    return _MODERN_BY_VERSION.get(version) if type(version) is str else None
 
 
 def negotiate(requested: JSONValue) -> Revision:

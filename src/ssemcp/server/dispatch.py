@@ -35,12 +35,13 @@ from ssemcp.errors import (
 from ssemcp.jsonrpc import Request
 from ssemcp.protocol.pagination import paginate
 from ssemcp.protocol.request_context import RequestContext
+from ssemcp.protocol.sessionless import discover_result
 from ssemcp.server.context import Context, Send
 from ssemcp.server.registry import MAX_COMPLETION_VALUES, Prompt, ResourceTemplate, Server
 from ssemcp.server.results import error_result, prompt_result, resource_result, tool_result
 from ssemcp.server.schema import HandlerPlan
 
-__all__ = ["SessionChannel", "dispatch"]
+__all__ = ["SessionChannel", "dispatch", "has_method", "sessionless_capabilities"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,11 @@ def dispatch(
     return handler(server, request, context, send, channel)
 
 
+def has_method(method: str) -> bool:
+    """Whether :func:`dispatch` serves ``method``."""
+    return method in _METHODS
+
+
 def _validation_message(what: str, exc: pydantic.ValidationError) -> str:
     """Name each failing field and why, e.g. ``expression: Field required``."""
     problems = []
@@ -125,6 +131,13 @@ def _name_and_arguments(request: Request) -> tuple[str, JSONObject]:
     if type(arguments) is not dict:
         raise InvalidParams('Invalid params: "arguments" must be an object')
     return name, arguments
+
+
+def _not_found(uri: str, context: RequestContext) -> ProtocolError:
+    if context.revision.sessionless:
+        # spec 2026-07-28 server/resources: a server "MUST return" -32602 (-32002 is retired).
+        return InvalidParams(f"Resource not found: {uri}", data={"uri": uri})
+    return ResourceNotFound(f"Resource not found: {uri}", data={"uri": uri})
 
 
 def _session_of(request: Request, channel: SessionChannel | None) -> SessionChannel:
@@ -278,7 +291,7 @@ async def _resources_read(
     uri = _uri(request)
     found = server.find_resource(uri)
     if found is None:
-        raise ResourceNotFound(f"Resource not found: {uri}", data={"uri": uri})
+        raise _not_found(uri, context)
     entry, values = found
     value = await _run(entry.plan, values, f"resource {uri!r}", request, context, send, channel)
     return resource_result(uri, value, entry.mime_type)
@@ -293,7 +306,7 @@ async def _resources_subscribe(
 ) -> JSONObject:
     uri = _uri(request)
     if server.find_resource(uri) is None:
-        raise ResourceNotFound(f"Resource not found: {uri}", data={"uri": uri})
+        raise _not_found(uri, context)
     _session_of(request, channel).subscribe(uri)
     return {}
 
@@ -395,8 +408,38 @@ async def _complete(
     return {"completion": completion}
 
 
+async def _server_discover(
+    server: Server,
+    request: Request,
+    context: RequestContext,
+    send: Send,
+    channel: SessionChannel | None,
+) -> JSONObject:
+    return discover_result(
+        server.server_info, sessionless_capabilities(server), server.instructions
+    )
+
+
+def sessionless_capabilities(server: Server) -> JSONObject:
+    """What ``server/discover`` declares: the server's capabilities less what a request that
+    stands alone cannot use yet. listChanged and resource subscribe promise notifications on
+    subscriptions/listen, which this server does not serve yet (issue #14)."""
+    return {
+        name: (
+            {key: value for key, value in declared.items() if key not in _NEEDS_LISTEN}
+            if isinstance(declared, dict)
+            else declared
+        )
+        for name, declared in server.capabilities.items()
+    }
+
+
+_NEEDS_LISTEN: Final = frozenset({"listChanged", "subscribe"})
+
+
 # What each method runs (subscriptions need the session; the rest need only the request).
 _METHODS: Final[dict[str, Handler]] = {
+    "server/discover": _server_discover,
     "tools/list": _tools_list,
     "tools/call": _tools_call,
     "resources/list": _resources_list,

@@ -21,9 +21,19 @@ from collections.abc import AsyncIterator, Coroutine
 from typing import Any, BinaryIO, Final
 
 from ssemcp.errors import InternalError, InvalidRequest, ParseError
-from ssemcp.jsonrpc import Message, Request, error_response, parse, serialize
+from ssemcp.jsonrpc import (
+    ErrorResponse,
+    Message,
+    Request,
+    Response,
+    error_response,
+    parse,
+    serialize,
+)
+from ssemcp.protocol.sessionless import is_sessionless
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.registry import Server
+from ssemcp.server.sessionless import serve_sessionless
 
 __all__ = ["DEFAULT_MAX_LINE_BYTES", "LineReader", "serve_stdio"]
 
@@ -125,8 +135,14 @@ class _StdioSession:
         await self.send(error_response(None, error))
 
     async def _handle(self, payload: Any) -> None:
+        reply: Response | ErrorResponse | list[Response | ErrorResponse] | None
         try:
-            reply = await self.connection.receive(payload)
+            if type(payload) is Request and is_sessionless(payload):
+                # spec 2026-07-28 basic/versioning: a request carrying its own _meta is
+                # served statelessly, beside (not inside) the session an initialize opens.
+                reply = await serve_sessionless(self.connection.server, payload, None, self.send)
+            else:
+                reply = await self.connection.receive(payload)
             if reply is not None:
                 await self.write(serialize(reply))
         except (BrokenPipeError, ConnectionResetError):

@@ -66,14 +66,17 @@ from ssemcp.jsonrpc import (
     JSONRPC_VERSION,
     ErrorResponse,
     Message,
+    Notification,
     Request,
     Response,
     dumps,
     serialize,
 )
 from ssemcp.protocol.revisions import SUPPORTED_VERSIONS, V2025_03_26, Revision, revision_for
+from ssemcp.protocol.sessionless import is_sessionless, routing_headers
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.registry import Server
+from ssemcp.server.sessionless import HTTP_STATUS, serve_sessionless
 from ssemcp.sse import KEEPALIVE, encode_event
 from ssemcp.state.events import (
     DEFAULT_MAX_LOGGED_BYTES,
@@ -175,6 +178,18 @@ METHOD_NOT_ALLOWED: Final = HTTPError(
     405, InvalidRequest("Method Not Allowed"), ((b"allow", b"GET, POST, DELETE"),)
 )
 # Stateless: no session, so no stream to listen on and nothing to delete.
+# spec 2026-07-28 basic/transports/streamable-http, "Backward Compatibility": a GET or DELETE
+# "respond with 405 Method Not Allowed" (a request that stands alone has no stream or session).
+SESSIONLESS_METHOD_NOT_ALLOWED: Final = HTTPError(
+    405,
+    InvalidRequest("Method Not Allowed: a 2026-07-28 request is a POST"),
+    ((b"allow", b"POST"),),
+)
+# basic/transports/streamable-http: "The client MUST NOT send JSON-RPC responses", and a
+# request that stands alone is one request, not a batch.
+NOT_ONE_REQUEST: Final = HTTPError(
+    400, InvalidRequest("Invalid Request: a 2026-07-28 POST carries one JSON-RPC request")
+)
 STATELESS_METHOD_NOT_ALLOWED: Final = HTTPError(
     405, InvalidRequest("Method Not Allowed: this server is stateless"), ((b"allow", b"POST"),)
 )
@@ -193,18 +208,18 @@ _JSON_HEADER_LINES: Final = header_lines([JSON_CONTENT_TYPE])
 
 
 async def _send_json(
-    send: ASGISend, body: bytes, extra_headers: Sequence[tuple[bytes, bytes]]
+    send: ASGISend, body: bytes, extra_headers: Sequence[tuple[bytes, bytes]], status: int = 200
 ) -> None:
-    """Answer 200 with the JSON ``body``: in one step where the server allows it."""
+    """Answer ``status`` with the JSON ``body``: in one step where the server allows it."""
     lines = (
         _JSON_HEADER_LINES
         if not extra_headers
         else header_lines([JSON_CONTENT_TYPE, *extra_headers])
     )
-    if send_whole_response(send, 200, lines, body):
+    if send_whole_response(send, status, lines, body):
         return
     headers = [JSON_CONTENT_TYPE, (b"content-length", str(len(body)).encode()), *extra_headers]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -654,12 +669,14 @@ class StreamableHTTPTransport:
         if method not in ("POST", "GET", "DELETE"):
             return METHOD_NOT_ALLOWED.respond(send)
         version = headers.get(MCP_PROTOCOL_VERSION)
-        # Any revision we speak passes, even one other than the session's: clients (and the
-        # conformance suite) are not consistent about which one they send.
+        # Any session revision passes, even one other than the session's: clients (and the
+        # conformance suite) are not consistent about which one they send. Any other version
+        # is a request that stands alone (2026-07-28), whose path answers an unknown one with
+        # -32022 (spec 2026-07-28 basic/versioning).
         if version is not None and version not in _SUPPORTED_VERSION_BYTES:
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug("unsupported MCP-Protocol-Version %r", version[:_MAX_LOGGED_HEADER])
-            return UNSUPPORTED_VERSION.respond(send)
+            if method == "POST":
+                return self._post_sessionless(scope, receive, send, headers, None)
+            return SESSIONLESS_METHOD_NOT_ALLOWED.respond(send)
         if method == "POST":
             return self._post(scope, receive, send, headers)
         if self._stateless:
@@ -694,6 +711,14 @@ class StreamableHTTPTransport:
             return
         payload = await receive_payload(receive, send, headers, self._max_body_bytes)
         if payload is None:
+            return
+        if (
+            type(payload) is Request
+            and MCP_PROTOCOL_VERSION not in headers
+            and is_sessionless(payload)
+        ):
+            # A 2026-07-28 request without its header: that path says what is missing.
+            await self._post_sessionless(scope, receive, send, headers, payload)
             return
         if self._stateless:
             await self._post_stateless(scope, receive, send, headers, payload)
@@ -774,6 +799,45 @@ class StreamableHTTPTransport:
             await _send_json(send, body, session_header)
         else:
             await self._send_reply(send, reply, session_header)
+
+    async def _post_sessionless(
+        self,
+        scope: Scope,
+        receive: ASGIReceive,
+        send: ASGISend,
+        headers: Headers,
+        payload: Payload | None,
+    ) -> None:
+        """Answer a POST that stands alone (2026-07-28): no session is made, named or looked
+        up (``Mcp-Session-Id`` is ignored), and the reply is JSON unless the handler emits."""
+        if payload is None:
+            if not _accepts_json_and_sse(headers.get(b"accept", b"")):
+                await NOT_ACCEPTABLE.respond(send)
+                return
+            payload = await receive_payload(receive, send, headers, self._max_body_bytes)
+            if payload is None:
+                return
+        if type(payload) is not Request:
+            if type(payload) is Notification:
+                # No client notification is defined on HTTP in 2026-07-28; accepted, as every
+                # notification POST is ("MUST return HTTP status code 202 Accepted").
+                await self._send_reply(send, None, ())
+            else:
+                await NOT_ONE_REQUEST.respond(send)
+            return
+        reply_stream = _ReplyStream(send, receive, (), None, self._keepalive_seconds)
+        reply = await serve_sessionless(
+            self._server,
+            payload,
+            routing_headers(headers),
+            _drop if self._json_response else reply_stream,
+            scope.get(PRINCIPAL_KEY),
+        )
+        if reply_stream.started:
+            await self._finish_stream(reply_stream, reply)
+            return
+        status = HTTP_STATUS.get(reply.code, 200) if type(reply) is ErrorResponse else 200
+        await _send_json(send, serialize(reply), (), status)
 
     async def _post_stateless(
         self,

@@ -1,0 +1,245 @@
+"""A request that stands alone (MCP 2026-07-28): its context from its own ``_meta`` and
+headers, and what the revision adds to its result. No I/O.
+
+Owns telling such a request from one of a session (:func:`is_sessionless`), reading and
+checking its ``_meta`` and, on HTTP, its routing headers in the order the revision fixes
+(:func:`context_for`), ``server/discover``'s result, and completing a result
+(``resultType``, ``serverInfo``, cache hints). Serving it is ``ssemcp.server.dispatch``'s;
+its HTTP statuses are the transport's. Cited pages are under /specification/2026-07-28/.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from ssemcp._types import JSONObject, JSONValue
+from ssemcp.errors import HeaderMismatch, InvalidParams, UnsupportedProtocolVersion
+from ssemcp.jsonrpc import Request
+from ssemcp.protocol.request_context import LOG_LEVELS, RequestContext
+from ssemcp.protocol.revisions import ALL_VERSIONS, modern_revision_for
+
+__all__ = [
+    "CACHEABLE_METHODS",
+    "META_CLIENT_CAPABILITIES",
+    "META_CLIENT_INFO",
+    "META_LOG_LEVEL",
+    "META_PROTOCOL_VERSION",
+    "META_SERVER_INFO",
+    "CacheHint",
+    "RoutingHeaders",
+    "complete_result",
+    "context_for",
+    "discover_result",
+    "is_sessionless",
+    "routing_headers",
+]
+
+# basic/index, "_meta": the per-request protocol fields.
+META_PROTOCOL_VERSION: Final = "io.modelcontextprotocol/protocolVersion"
+META_CLIENT_CAPABILITIES: Final = "io.modelcontextprotocol/clientCapabilities"
+META_CLIENT_INFO: Final = "io.modelcontextprotocol/clientInfo"
+META_LOG_LEVEL: Final = "io.modelcontextprotocol/logLevel"
+META_SERVER_INFO: Final = "io.modelcontextprotocol/serverInfo"
+
+# server/utilities/caching: "Servers MUST include caching hints on results with resultType:
+# "complete" returned by" these.
+CACHEABLE_METHODS: Final = frozenset(
+    {
+        "server/discover",
+        "tools/list",
+        "prompts/list",
+        "resources/list",
+        "resources/templates/list",
+        "resources/read",
+    }
+)
+# The methods whose Mcp-Name header mirrors a body value, and which value.
+_NAMED_BY: Final = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+# basic/transports/streamable-http, "Custom Headers": a value that is not plain ASCII travels
+# as =?base64?<base64 of its UTF-8>?=.
+_BASE64_PREFIX: Final = "=?base64?"
+_BASE64_SUFFIX: Final = "?="
+
+
+@dataclass(frozen=True, slots=True)
+class CacheHint:
+    """``ttlMs`` and ``cacheScope`` of a cacheable result (server/utilities/caching).
+
+    The default, no caching and private to the caller, is what both official SDKs send; a
+    longer ``ttl_ms`` or ``"public"`` is the server author's promise about their data.
+    """
+
+    ttl_ms: int = 0
+    scope: Literal["public", "private"] = "private"
+
+    def __post_init__(self) -> None:
+        # "Servers MUST provide a ttlMs value that is >= 0."
+        if type(self.ttl_ms) is not int or self.ttl_ms < 0:
+            raise ValueError("ttl_ms must be a whole number of milliseconds, 0 or more")
+        if self.scope not in ("public", "private"):
+            raise ValueError('scope must be "public" or "private"')
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingHeaders:
+    """The HTTP headers that mirror a request's body (basic/transports/streamable-http,
+    "Request Metadata"), as received: None where absent."""
+
+    protocol_version: str | None
+    method: str | None
+    name: str | None
+
+
+def _meta_of(request: Request) -> JSONObject | None:
+    params = request.params
+    if params is None:
+        return None
+    meta = params.get("_meta")
+    return meta if type(meta) is dict else None
+
+
+def is_sessionless(request: Request) -> bool:
+    """Whether ``request`` asks to be served on its own: its ``_meta`` names a protocol
+    version, and it is not an ``initialize`` (basic/versioning: "An initialize request
+    selects legacy semantics")."""
+    if request.method == "initialize":
+        return False
+    meta = _meta_of(request)
+    return meta is not None and META_PROTOCOL_VERSION in meta
+
+
+def context_for(
+    request: Request, headers: RoutingHeaders | None, principal: str | None = None
+) -> RequestContext:
+    """The context ``request`` is served under, from its ``_meta`` (and, over HTTP, its
+    routing headers).
+
+    The checks run in the order the conformance suite pins: the required ``_meta`` fields,
+    then the headers against the body, then the version.
+
+    Args:
+        request: the request.
+        headers: its routing headers over HTTP; None on stdio, which has none.
+        principal: who sent it (``ssemcp.http.auth``).
+
+    Raises:
+        InvalidParams: ``_meta`` lacks ``protocolVersion`` or ``clientCapabilities``, or one of
+            its fields has the wrong type (basic/index: "the server MUST reject it with
+            JSON-RPC error code -32602").
+        HeaderMismatch: a routing header is missing or disagrees with the body.
+        UnsupportedProtocolVersion: the version is not one a request may stand alone in.
+    """
+    meta = _meta_of(request)
+    if meta is None:
+        raise InvalidParams('Invalid params: the request has no "_meta"')
+    version = meta.get(META_PROTOCOL_VERSION)
+    capabilities = meta.get(META_CLIENT_CAPABILITIES)
+    if type(version) is not str:
+        raise InvalidParams(f'Invalid params: "_meta" needs a string "{META_PROTOCOL_VERSION}"')
+    if type(capabilities) is not dict:
+        raise InvalidParams(f'Invalid params: "_meta" needs an object "{META_CLIENT_CAPABILITIES}"')
+    client_info = meta.get(META_CLIENT_INFO, {})
+    if type(client_info) is not dict:
+        raise InvalidParams(f'Invalid params: "{META_CLIENT_INFO}" must be an object')
+    log_level = meta.get(META_LOG_LEVEL)
+    # server/utilities/logging: an unknown level "SHOULD" get -32602.
+    if log_level is not None and not RequestContext.is_log_level(log_level):
+        raise InvalidParams(
+            f'Invalid params: "{META_LOG_LEVEL}" must be one of {", ".join(LOG_LEVELS)}'
+        )
+    if headers is not None:
+        _check_headers(request, version, headers)
+    revision = modern_revision_for(version)
+    if revision is None:
+        raise UnsupportedProtocolVersion(
+            f"Unsupported protocol version: {version}",
+            data={"supported": list(ALL_VERSIONS), "requested": version},
+        )
+    assert log_level is None or isinstance(log_level, str)
+    return RequestContext(
+        revision,
+        client_capabilities=capabilities,
+        client_info=client_info,
+        log_level=log_level,
+        principal=principal,
+    )
+
+
+def _check_headers(request: Request, version: str, headers: RoutingHeaders) -> None:
+    """basic/transports/streamable-http, "Server Validation": a required standard header that
+    is missing, or whose value disagrees with the body, is a HeaderMismatch."""
+    if headers.protocol_version is None or headers.protocol_version.strip() != version:
+        raise HeaderMismatch("Header mismatch: MCP-Protocol-Version does not match the body")
+    # "Header values (such as method names) are case-sensitive"; surrounding whitespace is
+    # the header syntax's, not the value's (RFC 9110 section 5.5).
+    if headers.method is None or headers.method.strip() != request.method:
+        raise HeaderMismatch("Header mismatch: Mcp-Method does not match the body's method")
+    field = _NAMED_BY.get(request.method)
+    if field is None:
+        return
+    value = (request.params or {}).get(field)
+    if type(value) is not str:
+        return  # the handler's own check names what is wrong with the body
+    if headers.name is None or _decoded(headers.name.strip()) != value:
+        raise HeaderMismatch(f"Header mismatch: Mcp-Name does not match the body's {field}")
+
+
+def _decoded(value: str) -> str | None:
+    """A header value with its base64 sentinel undone; None for a malformed sentinel (which
+    then matches nothing)."""
+    if not (value.startswith(_BASE64_PREFIX) and value.endswith(_BASE64_SUFFIX)):
+        return value
+    encoded = value[len(_BASE64_PREFIX) : -len(_BASE64_SUFFIX)]
+    try:
+        return base64.b64decode(encoded, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def discover_result(
+    server_info: JSONObject, capabilities: JSONObject, instructions: str | None
+) -> JSONObject:
+    """``server/discover``'s result before :func:`complete_result` (server/discover)."""
+    result: JSONObject = {
+        "supportedVersions": list(ALL_VERSIONS),
+        "capabilities": capabilities,
+    }
+    if instructions:
+        result["instructions"] = instructions
+    return result
+
+
+def complete_result(
+    method: str, result: JSONObject, server_info: JSONObject, cache: CacheHint
+) -> JSONObject:
+    """``result`` as 2026-07-28 sends it: ``resultType`` (basic/index: "The result MUST
+    include a resultType field"), ``serverInfo`` in ``_meta`` ("SHOULD", in every result),
+    and the cache hints of a cacheable method."""
+    completed: JSONObject = {**result, "resultType": "complete"}
+    meta = result.get("_meta")
+    completed["_meta"] = {
+        **(meta if isinstance(meta, dict) else {}),
+        META_SERVER_INFO: server_info,
+    }
+    if method in CACHEABLE_METHODS:
+        hints: dict[str, JSONValue] = {"ttlMs": cache.ttl_ms, "cacheScope": cache.scope}
+        completed.update(hints)
+    return completed
+
+
+def routing_headers(headers: Mapping[bytes, bytes]) -> RoutingHeaders:
+    """The routing headers of an ASGI request (names lowercased, values Latin-1)."""
+    return RoutingHeaders(
+        _header(headers, b"mcp-protocol-version"),
+        _header(headers, b"mcp-method"),
+        _header(headers, b"mcp-name"),
+    )
+
+
+def _header(headers: Mapping[bytes, bytes], name: bytes) -> str | None:
+    value = headers.get(name)
+    return None if value is None else value.decode("latin-1")

@@ -1,0 +1,81 @@
+"""Serving a request that stands alone (MCP 2026-07-28), whatever brought it.
+
+Owns the one path such a request takes on every transport: its context from its ``_meta``
+(and HTTP headers), the method check of its revision, :func:`~ssemcp.server.dispatch.dispatch`
+with no session, the completed result or the error reply. The rules are
+``ssemcp.protocol.sessionless``'s; which HTTP status an error travels under is the
+transport's (:data:`HTTP_STATUS`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Final
+
+from ssemcp.errors import InternalError, MethodNotFound, ProtocolError
+from ssemcp.jsonrpc import ErrorResponse, Request, Response, error_response
+from ssemcp.protocol.sessionless import CacheHint, RoutingHeaders, complete_result, context_for
+from ssemcp.server.context import Send
+from ssemcp.server.dispatch import dispatch, has_method
+from ssemcp.server.registry import Server
+
+__all__ = ["HTTP_STATUS", "serve_sessionless"]
+
+logger = logging.getLogger(__name__)
+
+# The HTTP status of an error reply to a request that stands alone. basic/index and
+# basic/transports/streamable-http fix -32602 for bad _meta, -32020, -32021 and -32022 at 400,
+# and -32601 at 404; the rest follows the official Python SDK (parse and request errors 400,
+# others 200 with the error in the body).
+HTTP_STATUS: Final = {
+    -32700: 400,
+    -32600: 400,
+    -32601: 404,
+    -32602: 400,
+    -32020: 400,
+    -32021: 400,
+    -32022: 400,
+}
+# Until cache hints can be set per tool or resource: no caching, private to the caller.
+_NO_CACHING: Final = CacheHint()
+
+
+async def serve_sessionless(
+    server: Server,
+    request: Request,
+    headers: RoutingHeaders | None,
+    send: Send,
+    principal: str | None = None,
+) -> Response | ErrorResponse:
+    """Serve ``request``, which carries its own revision and client in ``_meta``.
+
+    Args:
+        server: the registry.
+        request: the request (:func:`ssemcp.protocol.sessionless.is_sessionless`, or any
+            request an HTTP client sent with a 2026-07-28 ``MCP-Protocol-Version``).
+        headers: its routing headers over HTTP; None on stdio.
+        send: where its progress and log notifications go (its own SSE stream, or stdout).
+        principal: who sent it.
+
+    Returns:
+        The reply; an error reply for anything the request got wrong, and an internal error
+        (the details in our log) for anything we did.
+    """
+    try:
+        context = context_for(request, headers, principal)
+        if request.method not in context.revision.client_methods or not has_method(request.method):
+            # basic/transports/streamable-http: an unimplemented method "MUST" get -32601
+            # (initialize, ping, logging/setLevel and resources/subscribe are gone).
+            raise MethodNotFound(f"Method not found: {request.method}")
+        result = await dispatch(server, request, context, send)
+        return Response(
+            request.id, complete_result(request.method, result, server.server_info, _NO_CACHING)
+        )
+    except ProtocolError as exc:
+        return error_response(request.id, exc)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.exception("internal error handling %s", request.method)
+        return error_response(request.id, InternalError("Internal error"))
