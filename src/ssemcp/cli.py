@@ -26,6 +26,7 @@ from ssemcp._version import __version__
 from ssemcp.errors import LocalProtocolError
 from ssemcp.http.asgi import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
+from ssemcp.protocol.request_state import RequestStateKeys
 from ssemcp.server.registry import Server
 from ssemcp.toolsets import (
     DEFAULT_TOOLSETS,
@@ -274,6 +275,17 @@ _toolsets_option = click.option(
     help=f"Comma-separated built-in tool sets (available: {', '.join(TOOLSETS)}; "
     f"default: {', '.join(DEFAULT_TOOLSETS)}).",
 )
+_state_key_option = click.option(
+    "--state-key",
+    "state_keys",
+    multiple=True,
+    envvar="SSEMCP_STATE_KEY",
+    metavar="KEY",
+    help="Secret that seals the requestState of multi round-trip requests (MCP 2026-07-28), "
+    "16 characters or more; repeat it (or separate keys by spaces in SSEMCP_STATE_KEY) to "
+    "rotate: the first seals, every one opens. Replicas that share it can each serve any "
+    "round. Default: a random key per process.",
+)
 _log_level_option = click.option(
     "--log-level",
     type=click.Choice(_LOG_LEVELS),
@@ -405,6 +417,7 @@ _log_level_option = click.option(
 )
 @_toolsets_option
 @_setting_option
+@_state_key_option
 @_log_level_option
 def serve(
     target: str | None,
@@ -427,6 +440,7 @@ def serve(
     max_sessions: int,
     toolsets: str | None,
     settings: tuple[str, ...],
+    state_keys: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Serve the built-in server, or TARGET (module:attribute or file.py:attribute)."""
@@ -439,6 +453,7 @@ def serve(
         _refuse_exposure_without_token(host, auth_tokens, insecure_no_auth)
         _check_security_options(auth_tokens, cors_origins, trusted_proxies)
     server = _choose_server(target, toolsets, settings)
+    _use_state_keys(server, state_keys)
     if use_stdio:
         _run_stdio(server, max_line_bytes=max_body_bytes)
         return
@@ -518,13 +533,29 @@ def serve(
 @_target_argument
 @_toolsets_option
 @_setting_option
+@_state_key_option
 @_log_level_option
 def stdio(
-    target: str | None, toolsets: str | None, settings: tuple[str, ...], log_level: str
+    target: str | None,
+    toolsets: str | None,
+    settings: tuple[str, ...],
+    state_keys: tuple[str, ...],
+    log_level: str,
 ) -> None:
     """Serve on stdin/stdout (the same as `serve --stdio`)."""
     _configure_logging(log_level)
-    _run_stdio(_choose_server(target, toolsets, settings))
+    server = _choose_server(target, toolsets, settings)
+    _use_state_keys(server, state_keys)
+    _run_stdio(server)
+
+
+def _use_state_keys(server: Server, state_keys: tuple[str, ...]) -> None:
+    if not state_keys:
+        return
+    try:
+        server.request_state_keys = RequestStateKeys([key.encode() for key in state_keys])
+    except ValueError:
+        raise click.UsageError("--state-key must be 16 characters or more") from None
 
 
 def _show_setting(value: str | int | float) -> str:

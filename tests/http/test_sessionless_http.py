@@ -41,7 +41,7 @@ def build_server() -> Server:
 
     @server.tool()
     async def ask(ctx: Context) -> str:
-        """Ask the client's model: no session to push the request on."""
+        """Ask the client's model (a client that declares no sampling cannot answer)."""
         answer = await ctx.sample("hi?")
         return answer.text
 
@@ -237,12 +237,14 @@ async def test_progress_and_logs_turn_the_reply_into_a_stream_only_with_a_log_le
     assert "\nid:" not in loud.text and not loud.text.startswith("id:")
 
 
-async def test_a_request_to_the_client_fails_the_tool_rather_than_hanging(wire: Wire) -> None:
+async def test_asking_a_client_without_the_capability_is_400_missing_capability(
+    wire: Wire,
+) -> None:
     async with asyncio.timeout(10):
         response = await wire.post("tools/call", {"name": "ask"})
-    result = response.json()["result"]
-    assert result["isError"] is True
-    assert "needs a session" in result["content"][0]["text"]
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["data"]) == (-32021, {"requiredCapabilities": {"sampling": {}}})
 
 
 @pytest.mark.parametrize("method", ["GET", "DELETE"])

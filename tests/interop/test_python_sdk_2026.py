@@ -41,6 +41,17 @@ def build_server() -> Server:
         """The revision and client the request was served under."""
         return f"{ctx.protocol_version} {ctx.client_info.get('name')}"
 
+    @server.tool()
+    async def greet(ctx: Context) -> str:
+        """Ask the user's name, then greet them."""
+        answer = await ctx.elicit(
+            "Your name?",
+            {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
+        )
+        sampled = await ctx.sample("Say something nice", max_tokens=20)
+        name = answer.content["name"] if answer.content else "nobody"
+        return f"hello {name}, {sampled.text}"
+
     @server.resource("note://greeting", mime_type="text/plain")
     def greeting() -> str:
         """A greeting."""
@@ -99,12 +110,40 @@ async def test_auto_mode_negotiates_2026_07_28_over_http_in_one_round_trip() -> 
     assert probe == [("POST", "server/discover", 200)]
     assert all(status < 400 for _, _, status in recorder.exchanges), recorder.exchanges
     assert "initialize" not in {method for _, method, _ in recorder.exchanges}
-    assert {tool.name for tool in tools.tools} == {"echo", "whoami"}
+    assert {tool.name for tool in tools.tools} == {"echo", "whoami", "greet"}
     assert called.content == [types.TextContent(type="text", text="hi")]
     assert isinstance(whoami.content[0], types.TextContent)
     assert whoami.content[0].text.startswith(MODERN + " ")
     assert isinstance(read.contents[0], types.TextResourceContents)
     assert read.contents[0].text == "hello"
+
+
+async def test_the_sdk_answers_multi_round_trip_questions_through_its_callbacks() -> None:
+    asked: list[str] = []
+
+    async def elicit(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params.message)
+        return types.ElicitResult(action="accept", content={"name": "Ada"})
+
+    async def sample(
+        context: Any, params: types.CreateMessageRequestParams
+    ) -> types.CreateMessageResult:
+        asked.append("sampling")
+        return types.CreateMessageResult(
+            role="assistant", content=types.TextContent(text="nice day"), model="fake"
+        )
+
+    async with (
+        served() as (url, recorder),
+        Client(url, elicitation_callback=elicit, sampling_callback=sample) as client,
+    ):
+        assert client.protocol_version == MODERN
+        result = await client.call_tool("greet", {})
+    assert result.content == [types.TextContent(type="text", text="hello Ada, nice day")]
+    # Three rounds: the name, then the sampling, then the answer; each a plain POST.
+    calls = [exchange for exchange in recorder.exchanges if exchange[1] == "tools/call"]
+    assert calls == [("POST", "tools/call", 200)] * 3
+    assert asked == ["Your name?", "sampling"]
 
 
 async def test_legacy_mode_still_gets_a_2025_11_25_session() -> None:

@@ -218,8 +218,10 @@ class ServerConnection:
         *,
         send: Send | None = None,
         timeout_seconds: float | None = None,
+        key: str | None = None,
     ) -> JSONValue:
-        """Send a request to the client and await its result.
+        """Send a request to the client and await its result (``key``, which names a question
+        of a request that stands alone, means nothing in a session).
 
         The request's id is forgotten however this ends: answered, timed out, not sent, or
         cancelled (then the client is told, as on a timeout).

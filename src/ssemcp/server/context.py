@@ -21,10 +21,16 @@ if TYPE_CHECKING:
     from ssemcp.protocol.request_context import RequestContext
     from ssemcp.server.dispatch import SessionChannel
 
-__all__ = ["Context", "LogLevel", "Send"]
+__all__ = ["Context", "InputRequired", "LogLevel", "Send"]
 
 Send = Callable[[Message], Awaitable[None]]
 LogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
+
+
+class InputRequired(Exception):
+    """A handler asked the client a question that this round of a request that stands alone
+    cannot answer (``ssemcp.server.mrtr``): the round ends here. Not for handlers to catch."""
+
 
 # A sampling request needs some bound; the spec requires maxTokens, so we pick one when the
 # handler does not.
@@ -119,9 +125,16 @@ class Context:
     # ------------------------------------------------------------------ asking the client
 
     async def send_request(
-        self, method: str, params: JSONObject | None = None, *, timeout_seconds: float | None = None
+        self,
+        method: str,
+        params: JSONObject | None = None,
+        *,
+        timeout_seconds: float | None = None,
+        key: str | None = None,
     ) -> JSONValue:
-        """Send a request to the client on this request's stream and await its result.
+        """Ask the client and await its answer: in a session, a request on this request's
+        stream; on a 2026-07-28 request, a question of a multi round-trip request
+        (``ssemcp.server.mrtr``: the handler runs again when the answer comes), named ``key``.
 
         Raises:
             CapabilityNotSupported, RequestTimeout, PeerError, SessionClosed
@@ -129,7 +142,7 @@ class Context:
         if self._channel is None:
             raise CapabilityNotSupported(f"{method} needs a session to reach the client")
         return await self._channel.send_request(
-            method, params, send=self._send, timeout_seconds=timeout_seconds
+            method, params, send=self._send, timeout_seconds=timeout_seconds, key=key
         )
 
     async def sample(
@@ -144,6 +157,7 @@ class Context:
         include_context: Literal["none", "thisServer", "allServers"] | None = None,
         metadata: JSONObject | None = None,
         timeout_seconds: float | None = None,
+        key: str | None = None,
     ) -> SamplingResult:
         """Ask the client's model for a completion (``sampling/createMessage``).
 
@@ -175,12 +189,17 @@ class Context:
         }
         params.update({key: value for key, value in optional.items() if value is not None})
         result = await self.send_request(
-            "sampling/createMessage", params, timeout_seconds=timeout_seconds
+            "sampling/createMessage", params, timeout_seconds=timeout_seconds, key=key
         )
         return SamplingResult.from_json(result)
 
     async def elicit(
-        self, message: str, requested_schema: JSONObject, *, timeout_seconds: float | None = None
+        self,
+        message: str,
+        requested_schema: JSONObject,
+        *,
+        timeout_seconds: float | None = None,
+        key: str | None = None,
     ) -> ElicitResult:
         """Ask the user for structured input (``elicitation/create``, 2025-06-18 and later).
 
@@ -196,11 +215,16 @@ class Context:
             "elicitation/create",
             {"message": message, "requestedSchema": requested_schema},
             timeout_seconds=timeout_seconds,
+            key=key,
         )
         return ElicitResult.from_json(result)
 
-    async def list_roots(self, *, timeout_seconds: float | None = None) -> list[JSONObject]:
+    async def list_roots(
+        self, *, timeout_seconds: float | None = None, key: str | None = None
+    ) -> list[JSONObject]:
         """The client's roots (``roots/list``)."""
-        result = await self.send_request("roots/list", None, timeout_seconds=timeout_seconds)
+        result = await self.send_request(
+            "roots/list", None, timeout_seconds=timeout_seconds, key=key
+        )
         roots = result.get("roots") if isinstance(result, dict) else None
         return [root for root in roots if isinstance(root, dict)] if isinstance(roots, list) else []

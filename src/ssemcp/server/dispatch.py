@@ -36,7 +36,7 @@ from ssemcp.jsonrpc import Request
 from ssemcp.protocol.pagination import paginate
 from ssemcp.protocol.request_context import RequestContext
 from ssemcp.protocol.sessionless import discover_result
-from ssemcp.server.context import Context, Send
+from ssemcp.server.context import Context, InputRequired, Send
 from ssemcp.server.registry import MAX_COMPLETION_VALUES, Prompt, ResourceTemplate, Server
 from ssemcp.server.results import error_result, prompt_result, resource_result, tool_result
 from ssemcp.server.schema import HandlerPlan
@@ -50,7 +50,8 @@ _MAX_ERROR_TEXT: Final = 2000
 
 
 class SessionChannel(Protocol):
-    """What a request can reach of the session it arrived in (2025 revisions)."""
+    """What a request can reach of the client: the session it arrived in (2025 revisions), or
+    the round of a request that stands alone (``ssemcp.server.mrtr``)."""
 
     async def send_request(
         self,
@@ -59,8 +60,10 @@ class SessionChannel(Protocol):
         *,
         send: Send | None = None,
         timeout_seconds: float | None = None,
+        key: str | None = None,
     ) -> JSONValue:
-        """Send a request to the client and await its result."""
+        """Ask the client and await its answer (``key`` names the question in a
+        multi round-trip request, where the answer comes with a retry)."""
         ...
 
     def subscribe(self, uri: str) -> None:
@@ -183,7 +186,7 @@ async def _run(
         return await _call(plan, validated, request, context, send, channel)
     except ToolError as exc:
         raise InvalidParams(str(exc)[:_MAX_ERROR_TEXT]) from None
-    except (ProtocolError, asyncio.CancelledError):
+    except (ProtocolError, InputRequired, asyncio.CancelledError):
         raise
     except Exception:
         logger.exception("%s raised", what)
@@ -239,6 +242,8 @@ async def _tools_call(
         else:
             value = await _call(plan, validated, request, context, send, channel)
         return tool_result(value, tool.output, context.revision)
+    except InputRequired:
+        raise
     except pydantic.ValidationError:
         logger.exception("tool %r: a result that does not match its schema", name)
         return error_result(f"Tool {name!r} returned a malformed result")

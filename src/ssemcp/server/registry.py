@@ -20,6 +20,7 @@ from ssemcp._version import __version__
 from ssemcp.errors import LocalProtocolError
 from ssemcp.jsonrpc import Notification
 from ssemcp.protocol.pagination import DEFAULT_PAGE_SIZE
+from ssemcp.protocol.request_state import RequestStateKeys
 from ssemcp.protocol.revisions import Revision, shape
 from ssemcp.server.content import CONTENT_TYPES, Icon, ToolAnnotations, ToolResult
 from ssemcp.server.context import Context
@@ -128,6 +129,7 @@ class Server:
         website_url: str | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
         request_timeout_seconds: float = 60.0,
+        request_state_keys: RequestStateKeys | None = None,
     ) -> None:
         if page_size < 1:
             raise LocalProtocolError("page_size must be at least 1")
@@ -136,6 +138,9 @@ class Server:
         self.instructions = instructions
         self.page_size = page_size
         self.request_timeout_seconds = request_timeout_seconds
+        # What seals the requestState of multi round-trip requests (2026-07-28): a key of this
+        # process unless given; replicas that share keys can each take any round.
+        self.request_state_keys = request_state_keys or RequestStateKeys.random()
         self.server_info: JSONObject = {"name": name, "version": self.version}
         _put(self.server_info, "title", title)
         _put(self.server_info, "icons", _icons(icons))

@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Final
 
 from ssemcp.errors import InternalError, MethodNotFound, ProtocolError
 from ssemcp.jsonrpc import ErrorResponse, Request, Response, error_response
-from ssemcp.protocol.sessionless import CacheHint, RoutingHeaders, complete_result, context_for
-from ssemcp.server.context import Send
+from ssemcp.protocol.sessionless import (
+    META_SERVER_INFO,
+    CacheHint,
+    RoutingHeaders,
+    complete_result,
+    context_for,
+)
+from ssemcp.server.context import InputRequired, Send
 from ssemcp.server.dispatch import dispatch, has_method
+from ssemcp.server.mrtr import InputRound
 from ssemcp.server.registry import Server
 
 __all__ = ["HTTP_STATUS", "serve_sessionless"]
@@ -68,7 +76,14 @@ async def serve_sessionless(
             # basic/transports/streamable-http: an unimplemented method "MUST" get -32601
             # (initialize, ping, logging/setLevel and resources/subscribe are gone).
             raise MethodNotFound(f"Method not found: {request.method}")
-        result = await dispatch(server, request, context, send)
+        channel = InputRound(request, context, server.request_state_keys, time.time())
+        try:
+            result = await dispatch(server, request, context, send, channel)
+        except InputRequired:
+            # basic/patterns/mrtr: the handler asked what this round cannot answer.
+            asked = channel.input_required_result()
+            asked["_meta"] = {META_SERVER_INFO: server.server_info}
+            return Response(request.id, asked)
         return Response(
             request.id, complete_result(request.method, result, server.server_info, _NO_CACHING)
         )

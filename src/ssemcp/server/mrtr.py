@@ -1,0 +1,181 @@
+"""Multi round-trip requests (MCP 2026-07-28, basic/patterns/mrtr): how a handler that asks the
+client something is served without a session.
+
+Owns :class:`InputRound`, the channel of a request that stands alone. A handler asks as it
+does in a session (``await ctx.elicit(...)``, ``ctx.sample``, ``ctx.list_roots``); here the
+question cannot be pushed, so the round ends with an ``InputRequiredResult`` naming every
+question asked so far, and a sealed ``requestState`` (``ssemcp.protocol.request_state``). The
+client retries the request with ``inputResponses``; the handler is then **run again from its
+start**, and each question already answered returns its answer at once, until one is not.
+So a handler's work before its last question runs once per round: keep it free of side effects
+there, or ask first. Questions are keyed by ``key=`` when given, else by their kind and order
+(``elicitation-1``, ``sampling-1``, ``roots-2``), which a handler that asks the same questions in
+the same order keeps from round to round. Questions asked together (``asyncio.gather``) go out
+in one round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Final
+
+from ssemcp._types import JSONObject, JSONValue
+from ssemcp.errors import (
+    CapabilityNotSupported,
+    InvalidParams,
+    MethodNotFound,
+    MissingRequiredClientCapability,
+    RequestError,
+)
+from ssemcp.jsonrpc import Request
+from ssemcp.protocol.request_context import RequestContext
+from ssemcp.protocol.request_state import RequestStateKeys, binding_of
+from ssemcp.server.client_results import ElicitResult, SamplingResult
+from ssemcp.server.context import InputRequired, Send
+
+__all__ = ["ASKING_METHODS", "InputRequired", "InputRound"]
+
+# basic/patterns/mrtr: "Servers MUST NOT send InputRequiredResult responses on any other
+# client requests."
+ASKING_METHODS: Final = frozenset({"tools/call", "prompts/get", "resources/read"})
+# The capability each question needs, and the word its default key starts with.
+_CAPABILITY: Final = {
+    "elicitation/create": "elicitation",
+    "sampling/createMessage": "sampling",
+    "roots/list": "roots",
+}
+
+
+def _check_answer(method: str, key: str, answer: JSONValue) -> None:
+    """Refuse an answer that is not the result its question asks for (basic/patterns/mrtr:
+    servers "SHOULD validate that the data provided by the client is a valid InputResponses
+    object")."""
+    try:
+        if method == "elicitation/create":
+            ElicitResult.from_json(answer)
+        elif method == "sampling/createMessage":
+            SamplingResult.from_json(answer)
+        elif type(answer) is not dict or type(answer.get("roots")) is not list:
+            raise RequestError('a ListRootsResult has a "roots" list')
+    except RequestError as exc:
+        raise InvalidParams(f'Invalid params: inputResponses["{key}"]: {exc}') from None
+
+
+class InputRound:
+    """One round of a request that stands alone, as its handler's channel to the client.
+
+    Args:
+        request: the request, with any ``inputResponses`` and ``requestState`` of a retry.
+        context: what it is served under (the principal binds the state).
+        keys: the keys that seal and open request states.
+        now: wall-clock seconds (replicas must agree on a state's expiry).
+
+    Raises:
+        InvalidParams: a ``requestState`` that is not ours, is another request's, or expired;
+            ``inputResponses`` that is not an object.
+    """
+
+    def __init__(
+        self, request: Request, context: RequestContext, keys: RequestStateKeys, now: float
+    ) -> None:
+        params = request.params or {}
+        self._request = request
+        self._context = context
+        self._keys = keys
+        self._now = now
+        # Computed when a state is opened or sealed: a round that asks nothing needs none.
+        self._bound_to: str | None = None
+        # Answers carried by the state, then this retry's answers to the questions the last
+        # round asked ("the server SHOULD ignore" keys it did not ask).
+        self._answers: JSONObject = {}
+        self._pending: dict[str, str] = {}
+        state = params.get("requestState")
+        if state is not None:
+            opened = keys.open(state, self._binding(), now)
+            answers = opened.get("answers")
+            pending = opened.get("pending")
+            if type(answers) is dict:
+                self._answers = answers
+            if type(pending) is dict:
+                self._pending = {str(key): str(method) for key, method in pending.items()}
+        responses = params.get("inputResponses")
+        if responses is not None:
+            if type(responses) is not dict:
+                raise InvalidParams('Invalid params: "inputResponses" must be an object')
+            for key, method in self._pending.items():
+                if key in responses:
+                    _check_answer(method, key, responses[key])
+                    self._answers[key] = responses[key]
+        self._asked: dict[str, JSONObject] = {}
+        self._counts: dict[str, int] = {}
+
+    def _binding(self) -> str:
+        if self._bound_to is None:
+            params = self._request.params or {}
+            name = params.get("uri" if self._request.method == "resources/read" else "name")
+            self._bound_to = binding_of(
+                self._request.method,
+                name if type(name) is str else None,
+                params.get("arguments"),
+                self._context.principal,
+            )
+        return self._bound_to
+
+    async def send_request(
+        self,
+        method: str,
+        params: JSONObject | None,
+        *,
+        send: Send | None = None,
+        timeout_seconds: float | None = None,
+        key: str | None = None,
+    ) -> JSONValue:
+        """The client's answer to this question if a retry brought it; else the question is
+        noted and the round ends (:class:`InputRequired`).
+
+        Raises:
+            MissingRequiredClientCapability: the client did not declare what it needs
+                (basic/index: -32021 with ``data.requiredCapabilities``).
+            CapabilityNotSupported: the method cannot ask (not a tool, prompt or read).
+        """
+        if self._request.method not in ASKING_METHODS:
+            raise CapabilityNotSupported(f"{method} cannot be asked during {self._request.method}")
+        capability = _CAPABILITY.get(method)
+        if capability is None:
+            raise CapabilityNotSupported(f"{method} is not a question a server may ask")
+        if capability not in self._context.client_capabilities:
+            raise MissingRequiredClientCapability(
+                f"Missing required client capability: {capability}",
+                data={"requiredCapabilities": {capability: {}}},
+            )
+        if key is None:
+            count = self._counts[capability] = self._counts.get(capability, 0) + 1
+            key = f"{capability}-{count}"
+        if key in self._answers:
+            return self._answers[key]
+        self._asked[key] = {"method": method, "params": params or {}}
+        # Questions started together (asyncio.gather) each get to note theirs before the
+        # first one ends the round.
+        await asyncio.sleep(0)
+        raise InputRequired(key)
+
+    def subscribe(self, uri: str) -> None:
+        raise MethodNotFound("Method not found: resources/subscribe needs a session")
+
+    def unsubscribe(self, uri: str) -> None:
+        raise MethodNotFound("Method not found: resources/unsubscribe needs a session")
+
+    def input_required_result(self) -> JSONObject:
+        """The ``InputRequiredResult`` that ends this round: every question asked and not
+        answered, and the state that brings the answers so far back."""
+        pending = {key: str(question["method"]) for key, question in self._asked.items()}
+        state = self._keys.seal(
+            self._binding(),
+            {"answers": self._answers, "pending": pending},  # type: ignore[dict-item]
+            self._now,
+        )
+        return {
+            "resultType": "input_required",
+            "inputRequests": self._asked,  # type: ignore[dict-item]
+            "requestState": state,
+        }
