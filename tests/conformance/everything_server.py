@@ -1,5 +1,6 @@
 """The conformance fixture: the tools, resources and prompts the official MCP conformance suite
-(@modelcontextprotocol/conformance 0.1.16) calls by name, with the reference texts.
+(@modelcontextprotocol/conformance 0.1.16, and 0.2.0-alpha.12 for 2026-07-28) calls by name,
+with the reference texts.
 
 Serve it with ``ssemcp serve tests/conformance/everything_server.py:server`` (HTTP) or
 ``ssemcp stdio tests/conformance/everything_server.py:server``.
@@ -303,3 +304,125 @@ def test_prompt_with_image() -> list[PromptMessage]:
 @server.completion(prompt="test_prompt_with_arguments", argument="arg1")
 def complete_arg1(value: str, context: dict[str, str]) -> list[str]:
     return [choice for choice in ("test", "testing", "tested") if choice.startswith(value)]
+
+
+# --------------------------------------------------------------------------------------------
+# MCP 2026-07-28: the tools the suite's input-required-result-* and server-stateless scenarios
+# call (0.2.0-alpha.12). On a 2026-07-28 request their questions are multi round-trip requests
+# (ssemcp.server.mrtr); in a 2025 session the same calls push requests to the client.
+
+NAME_SCHEMA: Final = {
+    "type": "object",
+    "properties": {"name": {"type": "string", "description": "Your name"}},
+    "required": ["name"],
+}
+CONFIRM_SCHEMA: Final = {
+    "type": "object",
+    "properties": {"ok": {"type": "boolean", "description": "Go ahead?"}},
+    "required": ["ok"],
+}
+
+
+@server.tool()
+async def test_input_required_result_elicitation(ctx: Context) -> str:
+    """Asks the user's name (elicitation), then greets them."""
+    answer = await ctx.elicit("What is your name?", NAME_SCHEMA, key="user_name")
+    return f"Hello, {(answer.content or {}).get('name', 'stranger')}!"
+
+
+@server.tool()
+async def test_input_required_result_sampling(ctx: Context) -> str:
+    """Asks the client's model a question (sampling)."""
+    answer = await ctx.sample(
+        "What is the capital of France?", max_tokens=50, key="capital_question"
+    )
+    return f"The model answered: {answer.text}"
+
+
+@server.tool()
+async def test_input_required_result_list_roots(ctx: Context) -> str:
+    """Asks for the client's roots."""
+    roots = await ctx.list_roots(key="client_roots")
+    return f"The client has {len(roots)} root(s)."
+
+
+@server.tool()
+async def test_input_required_result_request_state(ctx: Context) -> str:
+    """Asks for a confirmation, carried across rounds in requestState."""
+    answer = await ctx.elicit("Proceed?", CONFIRM_SCHEMA, key="confirm")
+    return "state-ok" if (answer.content or {}).get("ok") else "state-declined"
+
+
+@server.tool()
+async def test_input_required_result_tampered_state(ctx: Context) -> str:
+    """Asks for a confirmation; a retry with tampered requestState is refused."""
+    answer = await ctx.elicit("Proceed?", CONFIRM_SCHEMA, key="confirm")
+    return f"confirmed: {bool((answer.content or {}).get('ok'))}"
+
+
+@server.tool()
+async def test_input_required_result_multiple_inputs(ctx: Context) -> str:
+    """Asks three things in one round: a name, a model's greeting and the roots."""
+    name, greeting, roots = await asyncio.gather(
+        ctx.elicit("What is your name?", NAME_SCHEMA, key="user_name"),
+        ctx.sample("Say hello", max_tokens=50, key="greeting"),
+        ctx.list_roots(key="client_roots"),
+    )
+    who = (name.content or {}).get("name", "stranger")
+    return f"{greeting.text} {who}; {len(roots)} root(s)."
+
+
+@server.tool()
+async def test_input_required_result_multi_round(ctx: Context) -> str:
+    """Asks two questions, one round each."""
+    first = await ctx.elicit("Step 1: your name?", NAME_SCHEMA, key="step1")
+    second = await ctx.elicit("Step 2: proceed?", CONFIRM_SCHEMA, key="step2")
+    return f"step1={first.action} step2={second.action}"
+
+
+@server.tool()
+async def test_input_required_result_capabilities(ctx: Context) -> str:
+    """Asks only what the client declared it can answer."""
+    capabilities = ctx.client_capabilities
+    asked: list[str] = []
+    if "elicitation" in capabilities:
+        await ctx.elicit("Your name?", NAME_SCHEMA, key="user_name")
+        asked.append("elicitation")
+    if "sampling" in capabilities:
+        await ctx.sample("Say hello", max_tokens=20, key="greeting")
+        asked.append("sampling")
+    return f"asked: {', '.join(asked) or 'nothing'}"
+
+
+@server.prompt()
+async def test_input_required_result_prompt(ctx: Context) -> str:
+    """A prompt that asks the user for context first."""
+    schema = {
+        "type": "object",
+        "properties": {"context": {"type": "string", "description": "Some context"}},
+        "required": ["context"],
+    }
+    answer = await ctx.elicit("What context should the prompt use?", schema, key="user_context")
+    return f"Summarize with this context: {(answer.content or {}).get('context', '')}"
+
+
+@server.tool()
+async def test_missing_capability(ctx: Context) -> str:
+    """Needs sampling: a client that did not declare it gets -32021 on 2026-07-28."""
+    answer = await ctx.sample("Say something", max_tokens=20)
+    return answer.text
+
+
+@server.tool()
+async def test_streaming_elicitation(ctx: Context) -> str:
+    """Asks the user something (an input-required result on 2026-07-28, never a request)."""
+    answer = await ctx.elicit("Anything to add?", NAME_SCHEMA, key="user_name")
+    return f"noted: {answer.action}"
+
+
+@server.tool()
+async def test_logging_tool(ctx: Context) -> str:
+    """Logs at every level it can; nothing reaches a request that set no logLevel."""
+    await ctx.info("logging tool: info")
+    await ctx.warning("logging tool: warning")
+    return "logged"

@@ -52,6 +52,18 @@ async def test_every_tool_the_suite_calls_is_listed_with_a_description(client: F
         "test_elicitation_sep1330_enums",
         "json_schema_2020_12_tool",
         "test_reconnection",
+        # Suite 0.2.0-alpha.12, 2026-07-28: multi round-trip requests and server-stateless.
+        "test_input_required_result_elicitation",
+        "test_input_required_result_sampling",
+        "test_input_required_result_list_roots",
+        "test_input_required_result_request_state",
+        "test_input_required_result_tampered_state",
+        "test_input_required_result_multiple_inputs",
+        "test_input_required_result_multi_round",
+        "test_input_required_result_capabilities",
+        "test_missing_capability",
+        "test_streaming_elicitation",
+        "test_logging_tool",
     }
     assert all(tool["description"] and tool["inputSchema"] for tool in tools)
 
