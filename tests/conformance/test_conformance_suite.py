@@ -212,22 +212,22 @@ def table(outcomes: list[Outcome]) -> str:
     return "\n".join([header, *(outcome.row() for outcome in outcomes)])
 
 
-@pytest.mark.timeout(300)
-def test_every_scenario_of_the_official_suite_passes(fixture_url: str, tmp_path: Path) -> None:
-    if not SUITE_CLI.is_file():
-        pytest.fail(f"{NODE_DIRECTORY}/node_modules is missing: run ./scripts/test")
-    results = tmp_path / "results"
-    command = [
-        node_binary(),
-        str(SUITE_CLI),
-        "server",
-        "--url",
-        fixture_url,
-        "--suite",
-        "all",
-        "-o",
-        str(results),
-    ]
+def run_suite(cli: Path, url: str, selection: list[str], results: Path) -> str:
+    """Run one version of the suite's CLI against ``url``, its results saved under ``results``.
+
+    Args:
+        cli: that version's ``dist/index.js``.
+        url: the server's ``/mcp`` URL.
+        selection: which scenarios, e.g. ``["--suite", "all"]``.
+        results: the ``-o`` directory, one ``checks.json`` per scenario run.
+
+    Returns:
+        What the suite printed. Its exit code is not returned: the tests judge the
+        ``checks.json`` files, and a hung suite is cut at ``SUITE_TIMEOUT_SECONDS``.
+    """
+    if not cli.is_file():
+        pytest.fail(f"{cli} is missing: run ./scripts/test")
+    command = [node_binary(), str(cli), "server", "--url", url, *selection, "-o", str(results)]
     try:
         completed = subprocess.run(
             command,
@@ -237,10 +237,16 @@ def test_every_scenario_of_the_official_suite_passes(fixture_url: str, tmp_path:
             timeout=SUITE_TIMEOUT_SECONDS,
             check=False,
         )
-        suite_log = completed.stdout + completed.stderr
     except subprocess.TimeoutExpired:
         # Judge what finished; unfinished scenarios have no checks.json and count as failed.
-        suite_log = f"suite hit the {SUITE_TIMEOUT_SECONDS:.0f}s limit"
+        return f"suite hit the {SUITE_TIMEOUT_SECONDS:.0f}s limit"
+    return completed.stdout + completed.stderr
+
+
+@pytest.mark.timeout(300)
+def test_every_scenario_of_the_official_suite_passes(fixture_url: str, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    suite_log = run_suite(SUITE_CLI, fixture_url, ["--suite", "all"], results)
 
     checks = latest_checks(results)
     outcomes = [judge(name, checks.get(name)) for name in SCENARIOS]
