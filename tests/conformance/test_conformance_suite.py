@@ -31,6 +31,7 @@ from typing import Any, Final
 
 import httpx
 import pytest
+import yaml  # PyYAML comes with uvicorn[standard], a dependency of ssemcp
 
 HERE: Final = Path(__file__).parent
 NODE_DIRECTORY: Final = HERE / "node"
@@ -91,9 +92,52 @@ SCENARIOS: Final = (
 # pending ones. What else a --requirements run runs, the suite reports as not scored.
 PENDING_IN_0_1_16: Final = frozenset({"json-schema-2020-12", "server-sse-polling"})
 REQUIRED_2025_11_25: Final = tuple(name for name in SCENARIOS if name not in PENDING_IN_0_1_16)
+REQUIRED_2026_07_28: Final = (
+    "server-stateless",
+    "completion-complete",
+    "tools-list",
+    "tools-call-simple-text",
+    "tools-call-image",
+    "tools-call-audio",
+    "tools-call-embedded-resource",
+    "tools-call-mixed-content",
+    "tools-call-error",
+    "tools-call-with-progress",
+    "server-sse-multiple-streams",
+    "resources-list",
+    "resources-read-text",
+    "resources-read-binary",
+    "resources-templates-read",
+    "sep-2164-resource-not-found",
+    "prompts-list",
+    "prompts-get-simple",
+    "prompts-get-with-args",
+    "prompts-get-embedded-resource",
+    "prompts-get-with-image",
+    "dns-rebinding-protection",
+    "caching",
+    "input-required-result-basic-elicitation",
+    "input-required-result-basic-sampling",
+    "input-required-result-basic-list-roots",
+    "input-required-result-request-state",
+    "input-required-result-multiple-input-requests",
+    "input-required-result-multi-round",
+    "input-required-result-missing-input-response",
+    "input-required-result-non-tool-request",
+    "input-required-result-result-type",
+    "input-required-result-unsupported-methods",
+    "input-required-result-tampered-state",
+    "input-required-result-capability-check",
+    "input-required-result-ignore-extra-params",
+    "input-required-result-validate-input",
+)
+# The required scenarios known to fail at 2026-07-28 until #14 is done; only ever shrinks.
+EXPECTED_FAILURES_2026_07_28: Final = HERE / "expected-failures-2026-07-28.yaml"
 # The suite prints, after its summary, "Not scored for REV: ..." and one "  ✓ name (why)" or
 # "  ✗ name (why)" row per scenario that ran but does not count for REV.
 NOT_SCORED_ROW: Final = re.compile(r"^  \S (?P<name>\S+) \(", re.MULTILINE)
+# The table's scenario column: the longest name, input-required-result-multiple-input-requests.
+NAME_WIDTH: Final = 45
 # The suite saves each scenario to <out>/server-<name>-<ISO timestamp, ':' and '.' as '-'>.
 RESULT_DIRECTORY: Final = re.compile(r"server-(?P<name>.+)-(?P<stamp>\d{4}-\d\d-\d\dT[\d-]+Z)")
 
@@ -177,7 +221,7 @@ class Outcome:
     def row(self, result: str | None = None) -> str:
         counts = f"{self.successes}/{self.failures}/{self.warnings}"
         result = result or ("PASS" if self.passed else "FAIL")
-        return f"{self.name:<32} {result:<5} {counts:<12} {self.note[:110]}"
+        return f"{self.name:<{NAME_WIDTH}} {result:<6} {counts:<12} {self.note[:110]}"
 
 
 def latest_checks(results: Path) -> dict[str, list[dict[str, Any]]]:
@@ -221,7 +265,7 @@ def judge(name: str, checks: list[dict[str, Any]] | None) -> Outcome:
 
 def table(outcomes: list[Outcome], expected_failures: AbstractSet[str] = frozenset()) -> str:
     """One row per outcome; an expected failure shows as XFAIL, or XPASS once it passes."""
-    header = f"{'scenario':<32} {'result':<5} {'ok/fail/warn':<12} first failure / warning"
+    header = f"{'scenario':<{NAME_WIDTH}} result ok/fail/warn first failure / warning"
     rows = [
         outcome.row(
             ("XPASS" if outcome.passed else "XFAIL") if outcome.name in expected_failures else None
@@ -229,6 +273,15 @@ def table(outcomes: list[Outcome], expected_failures: AbstractSet[str] = frozens
         for outcome in outcomes
     ]
     return "\n".join([header, *rows])
+
+
+def read_expected_failures(path: Path) -> frozenset[str]:
+    """The ``server:`` names of a baseline in the suite's ``--expected-failures`` format."""
+    document = yaml.safe_load(path.read_text())
+    names = document.get("server", []) if isinstance(document, dict) else None
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        pytest.fail(f"{path}: expected a mapping whose 'server' key lists scenario names")
+    return frozenset(names)
 
 
 def reported_not_scored(suite_log: str, revision: str) -> frozenset[str]:
@@ -338,13 +391,18 @@ class RequirementsRun:
 
 
 def run_requirements(
-    url: str,
-    revision: str,
-    required: Sequence[str],
-    results: Path,
-    expected_failures: AbstractSet[str] = frozenset(),
+    url: str, revision: str, required: Sequence[str], results: Path, baseline: Path | None = None
 ) -> RequirementsRun:
-    """Run 0.2.0-alpha.12 ``--requirements REVISION``; judge it by :func:`requirement_problems`."""
+    """Run 0.2.0-alpha.12 ``--requirements REVISION``; judge it by :func:`requirement_problems`.
+
+    Args:
+        url: the server's ``/mcp`` URL.
+        revision: the spec revision whose frozen requirement set runs.
+        required: the scenarios it scores.
+        results: the suite's ``-o`` directory.
+        baseline: the expected failures (:func:`read_expected_failures`); none if omitted.
+    """
+    expected_failures = read_expected_failures(baseline) if baseline else frozenset()
     suite_log = run_suite(ALPHA_SUITE_CLI, url, ["--requirements", revision], results)
     not_scored = reported_not_scored(suite_log, revision)
     outcomes, problems = requirement_problems(
@@ -354,7 +412,9 @@ def run_requirements(
     report = "\n".join(
         [
             f"{passed}/{len(outcomes)} scenarios required by {revision} passed, "
-            f"{len(expected_failures)} expected to fail; problems:",
+            f"{len(expected_failures)} expected to fail"
+            + (f" ({baseline.relative_to(HERE.parent.parent)})" if baseline else "")
+            + "; problems:",
             *(f"  {problem}" for problem in problems),
             f"not scored (count neither way): {', '.join(sorted(not_scored))}",
             table(outcomes, expected_failures),
@@ -371,6 +431,21 @@ def test_every_scenario_required_by_2025_11_25_passes_at_suite_alpha_12(
     fixture_url: str, tmp_path: Path
 ) -> None:
     run = run_requirements(fixture_url, "2025-11-25", REQUIRED_2025_11_25, tmp_path / "results")
+    assert not run.problems, run.report
+
+
+@pytest.mark.interop
+@pytest.mark.timeout(300)
+def test_scenarios_required_by_2026_07_28_fail_only_where_the_baseline_expects(
+    fixture_url: str, tmp_path: Path
+) -> None:
+    run = run_requirements(
+        fixture_url,
+        "2026-07-28",
+        REQUIRED_2026_07_28,
+        tmp_path / "results",
+        EXPECTED_FAILURES_2026_07_28,
+    )
     assert not run.problems, run.report
 
 
@@ -462,3 +537,19 @@ def test_not_scored_scenarios_are_read_from_the_suite_summary() -> None:
     }
     assert reported_not_scored(suite_log, "2025-11-25") == frozenset()
     assert reported_not_scored("=== SUMMARY ===\n", "2026-07-28") == frozenset()
+
+
+def test_committed_baseline_names_only_scenarios_2026_07_28_requires() -> None:
+    expected_failures = read_expected_failures(EXPECTED_FAILURES_2026_07_28)
+    assert expected_failures
+    assert expected_failures <= set(REQUIRED_2026_07_28)
+
+
+@pytest.mark.parametrize(
+    "text", ["- server-stateless\n", "server: server-stateless\n", "server:\n  - {a: b}\n"]
+)
+def test_baseline_that_is_not_a_server_list_of_names_is_refused(tmp_path: Path, text: str) -> None:
+    baseline = tmp_path / "expected-failures.yaml"
+    baseline.write_text(text)
+    with pytest.raises(pytest.fail.Exception, match="'server' key lists scenario names"):
+        read_expected_failures(baseline)
