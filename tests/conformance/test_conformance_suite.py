@@ -31,7 +31,7 @@ from typing import Any, Final
 
 import httpx
 import pytest
-import yaml  # PyYAML comes with uvicorn[standard], a dependency of ssemcp
+import yaml
 
 HERE: Final = Path(__file__).parent
 NODE_DIRECTORY: Final = HERE / "node"
@@ -540,8 +540,8 @@ def test_not_scored_scenarios_are_read_from_the_suite_summary() -> None:
 
 
 def test_committed_baseline_names_only_scenarios_2026_07_28_requires() -> None:
+    # Empty since the MRTR work of #14; whatever is added must be a required scenario.
     expected_failures = read_expected_failures(EXPECTED_FAILURES_2026_07_28)
-    assert expected_failures
     assert expected_failures <= set(REQUIRED_2026_07_28)
 
 
