@@ -21,7 +21,6 @@ import logging
 from collections.abc import Awaitable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Final
-from urllib.parse import quote
 
 from ssemcp.errors import InvalidRequest
 from ssemcp.http import server_shortcuts
@@ -37,7 +36,7 @@ from ssemcp.http.asgi import (
 )
 from ssemcp.http.auth import PRINCIPAL_KEY, BearerAuth
 from ssemcp.http.cors import CORSPolicy
-from ssemcp.http.proxy import FORWARDED_PREFIX_KEY, TrustedProxies
+from ssemcp.http.proxy import FORWARDED_PREFIX_KEY, TrustedProxies, client_path_prefix
 from ssemcp.http.timeouts import (
     DEFAULT_BODY_TIMEOUT_SECONDS,
     BodyDeadline,
@@ -76,9 +75,6 @@ DEFAULT_ALLOWED_ORIGINS: Final = (
 # Host and Origin values whose allowlist decision is remembered; a server is reached by a
 # handful of names, and the bound keeps a client that cycles values from growing the table.
 _MAX_REMEMBERED_DECISIONS: Final = 256
-# RFC 3986 section 3.3: a path is "/"-separated segments of pchar (unreserved, pct-encoded,
-# sub-delims, ":" and "@"); ``quote`` escapes anything else in root_path.
-_PATH_SAFE: Final = "/-._~!$&'()*+,;=:@"
 # A peer's header value shown in a log line is cut to this many characters.
 _MAX_LOGGED_HEADER: Final = 64
 
@@ -187,14 +183,6 @@ def _index_page(prefix: str, endpoints: Mapping[str, str]) -> bytes:
         *(f"  {(prefix + path).ljust(width)}  {name}" for path, name in endpoints.items()),
     ]
     return ("\n".join(lines) + "\n").encode()
-
-
-def _mount_prefix(scope: Scope) -> str:
-    """The path in front of ours as the client sees it: a trusted proxy's prefix, then
-    root_path (the same rule as the legacy transport's endpoint event)."""
-    root_path = quote(scope.get("root_path", ""), safe=_PATH_SAFE)
-    forwarded_prefix: str = scope.get(FORWARDED_PREFIX_KEY) or ""
-    return (forwarded_prefix.rstrip("/") + root_path).rstrip("/")
 
 
 async def _respond_text(send: ASGISend, body: bytes) -> None:
@@ -397,7 +385,7 @@ class MCPApp:
             return HEALTH_METHOD_NOT_ALLOWED.respond(send)
         if path == "/":
             if scope["method"] in ("GET", "HEAD"):
-                prefix = _mount_prefix(scope)
+                prefix = client_path_prefix(scope)
                 body = _index_page(prefix, self.endpoints) if prefix else self._index_body
                 return _respond_text(send, body)
             return INDEX_METHOD_NOT_ALLOWED.respond(send)

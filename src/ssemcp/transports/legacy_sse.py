@@ -31,7 +31,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from typing import Final
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 from ssemcp.errors import InvalidRequest
 from ssemcp.http.asgi import (
@@ -50,7 +50,7 @@ from ssemcp.http.asgi import (
 )
 from ssemcp.http.auth import PRINCIPAL_KEY
 from ssemcp.http.memory import MemoryReclaimer
-from ssemcp.http.proxy import FORWARDED_PREFIX_KEY
+from ssemcp.http.proxy import client_path_prefix
 from ssemcp.http.server_shortcuts import abort, header_lines, send_whole_response
 from ssemcp.jsonrpc import Invalid, Message, Request, serialize
 from ssemcp.server.connection import ServerConnection
@@ -89,9 +89,6 @@ MESSAGES_PATH: Final = "/messages/"
 SESSION_ID_PARAMETER: Final = "session_id"
 # A query of ours has one field; a few more (a cache buster) are tolerated, not thousands.
 _MAX_QUERY_FIELDS: Final = 8
-# RFC 3986 section 3.3: a path is "/"-separated segments of pchar (unreserved, pct-encoded,
-# sub-delims, ":" and "@"); ``quote`` escapes anything else in root_path.
-_PATH_SAFE: Final = "/-._~!$&'()*+,;=:@"
 
 # token_urlsafe's alphabet (RFC 4648 section 5, "base64url"). A query that is our parameter
 # alone with such a value means to parse_qsl exactly what it says (nothing to split, nothing
@@ -497,19 +494,6 @@ def _has_request(payload: Message | Invalid | list[Message | Invalid]) -> bool:
     return type(payload) is Request
 
 
-def _endpoint_prefix(scope: Scope) -> str:
-    """The path the client sees in front of ours: a trusted proxy's prefix, then root_path.
-
-    ASGI "HTTP Connection Scope": ``root_path`` is "the root path this application is mounted
-    at", the operator's configuration (uvicorn ``--root-path``), not the peer's. The forwarded
-    prefix is what a trusted proxy strips before us; ``ssemcp.http.proxy`` sets it only for a
-    trusted peer and only when it is a plain absolute path (never ``//host``), else ``""``.
-    """
-    root_path = quote(scope.get("root_path", ""), safe=_PATH_SAFE)
-    forwarded_prefix: str = scope.get(FORWARDED_PREFIX_KEY) or ""
-    return (forwarded_prefix.rstrip("/") + root_path).rstrip("/")
-
-
 class LegacySSETransport:
     """Serves ``server`` over 2024-11-05 HTTP+SSE; the ASGI app routes both paths here.
 
@@ -593,7 +577,7 @@ class LegacySSETransport:
         # spec 2024-11-05 basic/transports: "When a client connects, the server MUST send an
         # endpoint event containing a URI for the client to use for sending messages."
         endpoint = encode_event(
-            _endpoint_prefix(scope) + self._endpoint_suffix + session_id, event="endpoint"
+            client_path_prefix(scope) + self._endpoint_suffix + session_id, event="endpoint"
         )
         try:
             await session.open_stream(send, endpoint)
