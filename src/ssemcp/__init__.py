@@ -26,6 +26,7 @@ from ssemcp.errors import (
     ToolError,
 )
 from ssemcp.http import create_app
+from ssemcp.protocol.sessionless import CacheHint
 from ssemcp.server import (
     Audio,
     ContentBlock,
@@ -46,6 +47,7 @@ from ssemcp.server.client_results import ElicitResult, SamplingResult
 
 __all__ = [
     "Audio",
+    "CacheHint",
     "CapabilityNotSupported",
     "ContentBlock",
     "Context",

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from live_server import INITIALIZE, live_server
 
-from ssemcp import Context, Server
+from ssemcp import CacheHint, Context, Server
 
 MODERN: Final = "2026-07-28"
 META: Final = {
@@ -296,3 +296,51 @@ async def test_a_2025_session_and_2026_requests_share_the_endpoint(wire: Wire) -
     )
     assert modern.json()["result"]["content"][0]["text"] == "new"
     assert old.json() == {"jsonrpc": "2.0", "id": 2, "result": {}}
+
+
+async def test_cache_hints_come_from_the_server_the_tool_and_the_resource() -> None:
+    server = Server("cache-test", "1.0.0", cache=CacheHint(60_000, "public"))
+
+    @server.tool(cache=CacheHint(5_000, "public"))
+    async def quick() -> str:
+        return "q"
+
+    @server.tool()
+    async def steady() -> str:
+        return "s"
+
+    @server.resource("note://mine", cache=CacheHint(1_000, "private"))
+    def mine() -> str:
+        return "yours only"
+
+    @server.resource("note://shared")
+    def shared() -> str:
+        return "everyone's"
+
+    async with live_server(server) as live, live.client() as client:
+        wire = Wire(client)
+        discover = (await wire.post("server/discover")).json()["result"]
+        tools = (await wire.post("tools/list")).json()["result"]
+        resources = (await wire.post("resources/list")).json()["result"]
+        read_mine = (await wire.post("resources/read", {"uri": "note://mine"})).json()["result"]
+        read_shared = (await wire.post("resources/read", {"uri": "note://shared"})).json()["result"]
+        prompts = (await wire.post("prompts/list")).json()["result"]
+
+    def hint(result: dict[str, Any]) -> tuple[int, str]:
+        return result["ttlMs"], result["cacheScope"]
+
+    assert hint(discover) == (60_000, "public")
+    assert hint(tools) == (5_000, "public")  # the strictest of what it lists
+    assert hint(resources) == (1_000, "private")
+    assert hint(read_mine) == (1_000, "private")
+    assert hint(read_shared) == (60_000, "public")
+    assert hint(prompts) == (60_000, "public")  # nothing listed: the server's
+
+
+def test_the_strictest_hint_is_the_shortest_and_private_if_any_is() -> None:
+    assert CacheHint.strictest(CacheHint(10, "public"), CacheHint(5, "public")) == CacheHint(
+        5, "public"
+    )
+    assert CacheHint.strictest(CacheHint(10, "private"), CacheHint(50, "public")) == CacheHint(
+        10, "private"
+    )

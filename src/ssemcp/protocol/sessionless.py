@@ -83,6 +83,14 @@ class CacheHint:
         if self.scope not in ("public", "private"):
             raise ValueError('scope must be "public" or "private"')
 
+    @staticmethod
+    def strictest(first: CacheHint, *others: CacheHint) -> CacheHint:
+        """The hint that keeps every one of the given: the shortest ``ttl_ms``, and
+        ``"private"`` if any is."""
+        hints = (first, *others)
+        private = any(hint.scope == "private" for hint in hints)
+        return CacheHint(min(hint.ttl_ms for hint in hints), "private" if private else "public")
+
 
 @dataclass(frozen=True, slots=True)
 class RoutingHeaders:

@@ -22,6 +22,7 @@ from ssemcp.jsonrpc import Notification
 from ssemcp.protocol.pagination import DEFAULT_PAGE_SIZE
 from ssemcp.protocol.request_state import RequestStateKeys
 from ssemcp.protocol.revisions import Revision, shape
+from ssemcp.protocol.sessionless import CacheHint
 from ssemcp.server.content import CONTENT_TYPES, Icon, ToolAnnotations, ToolResult
 from ssemcp.server.context import Context
 from ssemcp.server.schema import (
@@ -57,6 +58,8 @@ class Tool:
     plan: HandlerPlan
     output: OutputPlan | None
     definition: JSONObject
+    # How long clients of 2026-07-28 may cache a list holding it (None: the server's hint).
+    cache: CacheHint | None = None
 
 
 @dataclass(slots=True)
@@ -65,6 +68,7 @@ class Resource:
     plan: HandlerPlan
     mime_type: str | None
     definition: JSONObject
+    cache: CacheHint | None = None
 
 
 @dataclass(slots=True)
@@ -74,6 +78,7 @@ class ResourceTemplate:
     mime_type: str | None
     definition: JSONObject
     completers: dict[str, Completer] = field(default_factory=dict)
+    cache: CacheHint | None = None
 
 
 @dataclass(slots=True)
@@ -82,6 +87,7 @@ class Prompt:
     plan: HandlerPlan
     definition: JSONObject
     completers: dict[str, Completer] = field(default_factory=dict)
+    cache: CacheHint | None = None
 
 
 def _icons(icons: Sequence[Icon | JSONObject] | None) -> list[JSONObject] | None:
@@ -130,6 +136,7 @@ class Server:
         page_size: int = DEFAULT_PAGE_SIZE,
         request_timeout_seconds: float = 60.0,
         request_state_keys: RequestStateKeys | None = None,
+        cache: CacheHint | None = None,
     ) -> None:
         if page_size < 1:
             raise LocalProtocolError("page_size must be at least 1")
@@ -141,6 +148,9 @@ class Server:
         # What seals the requestState of multi round-trip requests (2026-07-28): a key of this
         # process unless given; replicas that share keys can each take any round.
         self.request_state_keys = request_state_keys or RequestStateKeys.random()
+        # The cache hint of server/discover and the lists, and of a resource without its own
+        # (2026-07-28 server/utilities/caching): none, private, unless said.
+        self.cache = cache or CacheHint()
         self.server_info: JSONObject = {"name": name, "version": self.version}
         _put(self.server_info, "title", title)
         _put(self.server_info, "icons", _icons(icons))
@@ -187,6 +197,7 @@ class Server:
         structured_output: bool | None = None,
         output_type: object = None,
         meta: JSONObject | None = None,
+        cache: CacheHint | None = None,
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -200,6 +211,7 @@ class Server:
         structured_output: bool | None = None,
         output_type: object = None,
         meta: JSONObject | None = None,
+        cache: CacheHint | None = None,
     ) -> F | Callable[[F], F]:
         """Register the decorated function as a tool; see :meth:`add_tool`.
 
@@ -220,6 +232,7 @@ class Server:
                 structured_output=structured_output,
                 output_type=output_type,
                 meta=meta,
+                cache=cache,
             )
             return function
 
@@ -238,6 +251,7 @@ class Server:
         output_type: object = None,
         meta: JSONObject | None = None,
         input_schema: JSONObject | None = None,
+        cache: CacheHint | None = None,
     ) -> Tool:
         """Register ``function`` as a tool.
 
@@ -251,6 +265,8 @@ class Server:
                 type) rather than the data itself.
             input_schema: publish this schema instead of the generated one (arguments are
                 still validated against the signature).
+            cache: how long 2026-07-28 clients may cache ``tools/list`` while it holds this
+                tool (a list takes the shortest hint of what it holds, and the server's).
 
         Raises:
             LocalProtocolError: bad name, duplicate name, or an unserveable signature.
@@ -280,7 +296,7 @@ class Server:
         _put(definition, "annotations", annotations or None)
         _put(definition, "icons", _icons(icons))
         _put(definition, "_meta", meta)
-        tool = Tool(tool_name, plan, output, definition)
+        tool = Tool(tool_name, plan, output, definition, cache)
         self.tools[tool_name] = tool
         self._changed("tools")
         return tool
@@ -304,6 +320,7 @@ class Server:
         annotations: JSONObject | None = None,
         size: int | None = None,
         meta: JSONObject | None = None,
+        cache: CacheHint | None = None,
     ) -> Callable[[F], F]:
         """Register the decorated function as a resource, or a template if ``uri`` has
         RFC 6570 expressions (``greeting://{name}``): the function's parameters are then the
@@ -334,6 +351,7 @@ class Server:
                 annotations=annotations,
                 size=size,
                 meta=meta,
+                cache=cache,
             )
             return function
 
@@ -352,8 +370,12 @@ class Server:
         annotations: JSONObject | None = None,
         size: int | None = None,
         meta: JSONObject | None = None,
+        cache: CacheHint | None = None,
     ) -> Resource | ResourceTemplate:
         """Register ``function`` as the resource (or template) ``uri``; see :meth:`resource`.
+
+        ``cache`` is how long 2026-07-28 clients may cache a read of it (and the lists that
+        hold it take the shortest hint of what they hold); None: the server's.
 
         Raises:
             LocalProtocolError: a duplicate URI, or template variables that do not match the
@@ -380,7 +402,7 @@ class Server:
             _put(definition, "icons", _icons(icons))
             _put(definition, "annotations", annotations)
             _put(definition, "_meta", meta)
-            entry = ResourceTemplate(template, plan, mime_type, definition)
+            entry = ResourceTemplate(template, plan, mime_type, definition, cache=cache)
             self.templates[uri] = entry
             self._changed("templates")
             return entry
@@ -399,7 +421,7 @@ class Server:
         _put(definition, "icons", _icons(icons))
         _put(definition, "annotations", annotations)
         _put(definition, "_meta", meta)
-        resource = Resource(uri, plan, mime_type, definition)
+        resource = Resource(uri, plan, mime_type, definition, cache)
         self.resources[uri] = resource
         self._changed("resources")
         return resource
@@ -422,6 +444,27 @@ class Server:
                 return template, values
         return None
 
+    def cache_hint_for(self, method: str, params: JSONObject | None) -> CacheHint:
+        """The cache hint of a 2026-07-28 result of ``method`` (server/utilities/caching): a
+        read's is its resource's; a list's is the strictest of what it holds, each without
+        a hint of its own counting as the server's (one hint for the whole list: "Servers MUST
+        apply the same cacheScope to all response pages"); discover's, the server's."""
+        if method == "resources/read":
+            uri = (params or {}).get("uri")
+            found = self.find_resource(uri) if type(uri) is str else None
+            return (found[0].cache if found is not None else None) or self.cache
+        entries: Iterable[Tool | Resource | ResourceTemplate | Prompt] = ()
+        if method == "tools/list":
+            entries = self.tools.values()
+        elif method == "resources/list":
+            entries = self.resources.values()
+        elif method == "resources/templates/list":
+            entries = self.templates.values()
+        elif method == "prompts/list":
+            entries = self.prompts.values()
+        hints = [entry.cache or self.cache for entry in entries]
+        return CacheHint.strictest(*hints) if hints else self.cache
+
     # ------------------------------------------------------------------ prompts
 
     @overload
@@ -436,6 +479,7 @@ class Server:
         description: str | None = None,
         icons: Sequence[Icon | JSONObject] | None = None,
         meta: JSONObject | None = None,
+        cache: CacheHint | None = None,
     ) -> Callable[[F], F]: ...
 
     def prompt(
@@ -446,6 +490,7 @@ class Server:
         description: str | None = None,
         icons: Sequence[Icon | JSONObject] | None = None,
         meta: JSONObject | None = None,
+        cache: CacheHint | None = None,
     ) -> F | Callable[[F], F]:
         """Register the decorated function as a prompt.
 
@@ -460,7 +505,13 @@ class Server:
 
         def decorate(function: F) -> F:
             self.add_prompt(
-                function, name=name, title=title, description=description, icons=icons, meta=meta
+                function,
+                name=name,
+                title=title,
+                description=description,
+                icons=icons,
+                meta=meta,
+                cache=cache,
             )
             return function
 
@@ -475,6 +526,7 @@ class Server:
         description: str | None = None,
         icons: Sequence[Icon | JSONObject] | None = None,
         meta: JSONObject | None = None,
+        cache: CacheHint | None = None,
     ) -> Prompt:
         """Register ``function`` as a prompt; see :meth:`prompt`."""
         prompt_name = function.__name__ if name is None else name
@@ -497,7 +549,7 @@ class Server:
         definition["arguments"] = arguments  # type: ignore[assignment]
         _put(definition, "icons", _icons(icons))
         _put(definition, "_meta", meta)
-        prompt = Prompt(prompt_name, plan, definition)
+        prompt = Prompt(prompt_name, plan, definition, cache=cache)
         self.prompts[prompt_name] = prompt
         self._changed("prompts")
         return prompt

@@ -17,8 +17,8 @@ from typing import Final
 from ssemcp.errors import InternalError, MethodNotFound, ProtocolError
 from ssemcp.jsonrpc import ErrorResponse, Request, Response, error_response
 from ssemcp.protocol.sessionless import (
+    CACHEABLE_METHODS,
     META_SERVER_INFO,
-    CacheHint,
     RoutingHeaders,
     complete_result,
     context_for,
@@ -45,8 +45,6 @@ HTTP_STATUS: Final = {
     -32021: 400,
     -32022: 400,
 }
-# Until cache hints can be set per tool or resource: no caching, private to the caller.
-_NO_CACHING: Final = CacheHint()
 
 
 async def serve_sessionless(
@@ -84,8 +82,13 @@ async def serve_sessionless(
             asked = channel.input_required_result()
             asked["_meta"] = {META_SERVER_INFO: server.server_info}
             return Response(request.id, asked)
+        cache = (
+            server.cache_hint_for(request.method, request.params)
+            if request.method in CACHEABLE_METHODS
+            else server.cache
+        )
         return Response(
-            request.id, complete_result(request.method, result, server.server_info, _NO_CACHING)
+            request.id, complete_result(request.method, result, server.server_info, cache)
         )
     except ProtocolError as exc:
         return error_response(request.id, exc)
