@@ -426,3 +426,33 @@ async def test_logging_tool(ctx: Context) -> str:
     await ctx.info("logging tool: info")
     await ctx.warning("logging tool: warning")
     return "logged"
+
+
+async def test_dynamic_tool() -> str:
+    """A tool that test_trigger_tool_change adds and removes."""
+    return "dynamic"
+
+
+async def test_dynamic_prompt() -> str:
+    """A prompt that test_trigger_prompt_change adds and removes."""
+    return "dynamic prompt"
+
+
+@server.tool()
+async def test_trigger_tool_change() -> str:
+    """Adds (or removes) test_dynamic_tool: subscribers hear tools/list_changed."""
+    if "test_dynamic_tool" in server.tools:
+        server.remove_tool("test_dynamic_tool")
+        return "removed test_dynamic_tool"
+    server.add_tool(test_dynamic_tool)
+    return "added test_dynamic_tool"
+
+
+@server.tool()
+async def test_trigger_prompt_change() -> str:
+    """Adds (or removes) test_dynamic_prompt: subscribers hear prompts/list_changed."""
+    if "test_dynamic_prompt" in server.prompts:
+        server.remove_prompt("test_dynamic_prompt")
+        return "removed test_dynamic_prompt"
+    server.add_prompt(test_dynamic_prompt)
+    return "added test_dynamic_prompt"

@@ -288,7 +288,11 @@ class ServerConnection:
             self.server.subscription_removed(uri, self)
 
     def post(self, notification: Notification) -> None:
-        """Send a notification on the session's channel without waiting (from sync code)."""
+        """Send a notification on the session's channel without waiting (from sync code);
+        dropped before ``initialize``: a channel nobody opened a session on (a stdio process
+        serving only 2026-07-28 requests) is not the client's to hear list changes on."""
+        if self.session.state is SessionState.NEW:
+            return
         # Fan-out (resources/updated to every subscriber) calls this once per session: the
         # transport's synchronous path, when it has one and room, spares a task per session.
         if self._send_nowait is not None and self._send_nowait(notification):

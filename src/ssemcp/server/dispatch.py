@@ -41,7 +41,7 @@ from ssemcp.server.registry import MAX_COMPLETION_VALUES, Prompt, ResourceTempla
 from ssemcp.server.results import error_result, prompt_result, resource_result, tool_result
 from ssemcp.server.schema import HandlerPlan
 
-__all__ = ["SessionChannel", "dispatch", "has_method", "sessionless_capabilities"]
+__all__ = ["SessionChannel", "dispatch", "has_method"]
 
 logger = logging.getLogger(__name__)
 
@@ -420,26 +420,7 @@ async def _server_discover(
     send: Send,
     channel: SessionChannel | None,
 ) -> JSONObject:
-    return discover_result(
-        server.server_info, sessionless_capabilities(server), server.instructions
-    )
-
-
-def sessionless_capabilities(server: Server) -> JSONObject:
-    """What ``server/discover`` declares: the server's capabilities less what a request that
-    stands alone cannot use yet. listChanged and resource subscribe promise notifications on
-    subscriptions/listen, which this server does not serve yet (issue #14)."""
-    return {
-        name: (
-            {key: value for key, value in declared.items() if key not in _NEEDS_LISTEN}
-            if isinstance(declared, dict)
-            else declared
-        )
-        for name, declared in server.capabilities.items()
-    }
-
-
-_NEEDS_LISTEN: Final = frozenset({"listChanged", "subscribe"})
+    return discover_result(server.server_info, server.capabilities, server.instructions)
 
 
 # What each method runs (subscriptions need the session; the rest need only the request).

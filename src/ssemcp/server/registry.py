@@ -13,7 +13,7 @@ import re
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
+from typing import Any, Final, Protocol, TypeVar, overload
 
 from ssemcp._types import JSONObject
 from ssemcp._version import __version__
@@ -34,12 +34,19 @@ from ssemcp.server.schema import (
 )
 from ssemcp.server.uritemplate import UriTemplate, is_template
 
-if TYPE_CHECKING:
-    from ssemcp.server.connection import ServerConnection
-
-__all__ = ["Prompt", "Resource", "ResourceTemplate", "Server", "Tool"]
+__all__ = ["Prompt", "Resource", "ResourceTemplate", "Server", "Subscriber", "Tool"]
 
 logger = logging.getLogger(__name__)
+
+
+class Subscriber(Protocol):
+    """Who hears of changes: a session (``ServerConnection``), or a 2026-07-28
+    ``subscriptions/listen`` stream (``ssemcp.server.listen``)."""
+
+    def post(self, notification: Notification) -> None:
+        """Deliver ``notification`` without waiting (or drop it, if not wanted)."""
+        ...
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 Completer = Callable[[str, dict[str, str]], "Iterable[str] | Awaitable[Iterable[str]]"]
@@ -160,11 +167,11 @@ class Server:
         self.templates: dict[str, ResourceTemplate] = {}
         self.prompts: dict[str, Prompt] = {}
         self._list_cache: dict[tuple[str, str], list[JSONObject]] = {}
-        self._connections: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
+        self._connections: weakref.WeakSet[Subscriber] = weakref.WeakSet()
         # The connections subscribed to each URI (dicts as ordered sets), so that a change
         # reaches its subscribers without a look at every session. A connection leaves them
         # when it closes (ServerConnection.close).
-        self._subscribed: dict[str, dict[ServerConnection, None]] = {}
+        self._subscribed: dict[str, dict[Subscriber, None]] = {}
         self._subscription_listeners: list[SubscriptionListener] = []
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
 
@@ -638,11 +645,11 @@ class Server:
 
     # ------------------------------------------------------------------ connections
 
-    def attach(self, connection: ServerConnection) -> None:
+    def attach(self, connection: Subscriber) -> None:
         """Called by a connection when it opens: it will hear of list changes."""
         self._connections.add(connection)
 
-    def detach(self, connection: ServerConnection) -> None:
+    def detach(self, connection: Subscriber) -> None:
         self._connections.discard(connection)
 
     @property
@@ -671,12 +678,12 @@ class Server:
         self._subscription_listeners.append(listener)
         return listener
 
-    def subscription_added(self, uri: str, connection: ServerConnection) -> None:
+    def subscription_added(self, uri: str, connection: Subscriber) -> None:
         """Called by a connection when its session subscribes to ``uri``."""
         self._subscribed.setdefault(uri, {})[connection] = None
         self._tell_subscription_listeners(uri)
 
-    def subscription_removed(self, uri: str, connection: ServerConnection) -> None:
+    def subscription_removed(self, uri: str, connection: Subscriber) -> None:
         """Called by a connection when its session unsubscribes, or ends."""
         subscribed = self._subscribed.get(uri)
         if subscribed is not None:

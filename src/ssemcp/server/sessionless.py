@@ -25,10 +25,11 @@ from ssemcp.protocol.sessionless import (
 )
 from ssemcp.server.context import InputRequired, Send
 from ssemcp.server.dispatch import dispatch, has_method
+from ssemcp.server.listen import ListenStream
 from ssemcp.server.mrtr import InputRound
 from ssemcp.server.registry import Server
 
-__all__ = ["HTTP_STATUS", "serve_sessionless"]
+__all__ = ["HTTP_STATUS", "LISTEN", "open_listen", "serve_sessionless"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,20 @@ HTTP_STATUS: Final = {
     -32021: 400,
     -32022: 400,
 }
+# The method whose response is a stream of the notifications its client asked for.
+LISTEN: Final = "subscriptions/listen"
+
+
+def open_listen(
+    server: Server, request: Request, headers: RoutingHeaders | None, principal: str | None
+) -> ListenStream | ErrorResponse:
+    """A ``subscriptions/listen`` request's subscription, not yet opened; or the error reply
+    that refuses it (its context, as for every request that stands alone)."""
+    try:
+        context_for(request, headers, principal)
+        return ListenStream(server, request)
+    except ProtocolError as exc:
+        return error_response(request.id, exc)
 
 
 async def serve_sessionless(

@@ -24,7 +24,9 @@ from ssemcp.errors import InternalError, InvalidRequest, ParseError
 from ssemcp.jsonrpc import (
     ErrorResponse,
     Message,
+    Notification,
     Request,
+    RequestId,
     Response,
     error_response,
     parse,
@@ -32,8 +34,9 @@ from ssemcp.jsonrpc import (
 )
 from ssemcp.protocol.sessionless import is_sessionless
 from ssemcp.server.connection import ServerConnection
+from ssemcp.server.listen import ListenStream
 from ssemcp.server.registry import Server
-from ssemcp.server.sessionless import serve_sessionless
+from ssemcp.server.sessionless import LISTEN, open_listen, serve_sessionless
 
 __all__ = ["DEFAULT_MAX_LINE_BYTES", "LineReader", "serve_stdio"]
 
@@ -103,6 +106,9 @@ class _StdioSession:
         self._writer = writer
         self.connection = ServerConnection(server, self.send)
         self._tasks: set[asyncio.Task[None]] = set()
+        # Open subscriptions/listen requests (2026-07-28), by id: a notifications/cancelled
+        # for one of them ends it.
+        self._listens: dict[RequestId, ListenStream] = {}
 
     async def send(self, message: Message) -> None:
         await self.write(serialize(message))
@@ -137,6 +143,11 @@ class _StdioSession:
     async def _handle(self, payload: Any) -> None:
         reply: Response | ErrorResponse | list[Response | ErrorResponse] | None
         try:
+            if type(payload) is Request and payload.method == LISTEN and is_sessionless(payload):
+                await self._listen(payload)
+                return
+            if type(payload) is Notification and self._cancels_a_listen(payload):
+                return
             if type(payload) is Request and is_sessionless(payload):
                 # spec 2026-07-28 basic/versioning: a request carrying its own _meta is
                 # served statelessly, beside (not inside) the session an initialize opens.
@@ -151,6 +162,46 @@ class _StdioSession:
             logger.exception("internal error on stdio")
             if isinstance(payload, Request):
                 await self.send(error_response(payload.id, InternalError("Internal error")))
+
+    async def _listen(self, request: Request) -> None:
+        """Write a subscription's acknowledgement and notifications to stdout until the client
+        cancels it or the input ends (spec 2026-07-28 basic/patterns/subscriptions)."""
+        opened = open_listen(self.connection.server, request, None, None)
+        if type(opened) is ErrorResponse:
+            await self.send(opened)
+            return
+        assert isinstance(opened, ListenStream)
+        stream = opened
+        self._listens[request.id] = stream
+        try:
+            await self.send(stream.open())
+            while batch := await stream.next_batch():
+                for notification in batch:
+                    await self.send(notification)
+        finally:
+            stream.close()
+        # Cancelled by the client, or the input ended: "MUST NOT send any further messages".
+        if self._listens.pop(request.id, None) is not None and not stream.is_cut_off:
+            await self.send(Response(request.id, stream.final_result()))
+
+    def _cancels_a_listen(self, notification: Notification) -> bool:
+        if notification.method != "notifications/cancelled":
+            return False
+        request_id = (notification.params or {}).get("requestId")
+        if type(request_id) not in (int, str):
+            return False
+        stream = self._listens.pop(request_id, None)  # type: ignore[arg-type]
+        if stream is None:
+            return False
+        stream.close()
+        return True
+
+    def end_listens(self) -> None:
+        """The input ended: nobody is there to read what subscriptions would send."""
+        listens = list(self._listens.values())
+        self._listens.clear()
+        for stream in listens:
+            stream.close()
 
     async def drain_tasks(self, grace_seconds: float) -> None:
         if not self._tasks:
@@ -207,6 +258,7 @@ async def serve_stdio(
         last = lines.close()
         if last is None or last.strip():
             session.handle_line(last)
+        session.end_listens()
         await session.drain_tasks(shutdown_grace_seconds)
     finally:
         sys.stdout = saved_stdout

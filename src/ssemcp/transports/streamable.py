@@ -47,6 +47,7 @@ from ssemcp.http.asgi import (
     DEFAULT_MAX_BODY_BYTES,
     JSON_CONTENT_TYPE,
     SSE_HEADERS,
+    ASGIMessage,
     ASGIReceive,
     ASGISend,
     Headers,
@@ -75,8 +76,9 @@ from ssemcp.jsonrpc import (
 from ssemcp.protocol.revisions import SUPPORTED_VERSIONS, V2025_03_26, Revision, revision_for
 from ssemcp.protocol.sessionless import is_sessionless, routing_headers
 from ssemcp.server.connection import ServerConnection
+from ssemcp.server.listen import ListenStream
 from ssemcp.server.registry import Server
-from ssemcp.server.sessionless import HTTP_STATUS, serve_sessionless
+from ssemcp.server.sessionless import HTTP_STATUS, LISTEN, open_listen, serve_sessionless
 from ssemcp.sse import KEEPALIVE, encode_event
 from ssemcp.state.events import (
     DEFAULT_MAX_LOGGED_BYTES,
@@ -225,6 +227,18 @@ async def _send_json(
 
 def _frame(event: LoggedEvent) -> bytes:
     return encode_event(event.data.decode(), id=event.event_id)
+
+
+def _sse_body(messages: Sequence[Message]) -> ASGIMessage:
+    """One body chunk of SSE events, one message each (no ids: 2026-07-28 streams are not
+    resumable)."""
+    chunk = b"".join(encode_event(serialize(message).decode()) for message in messages)
+    return {"type": "http.response.body", "body": chunk, "more_body": True}
+
+
+async def _until_disconnected(receive: ASGIReceive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _drop(message: Message) -> None:
@@ -639,6 +653,8 @@ class StreamableHTTPTransport:
         self._max_logged_bytes = max_logged_bytes
         self._clock = clock
         self._sessions: dict[str, _Session] = {}
+        # Open subscriptions/listen streams (2026-07-28), bounded by max_sessions too.
+        self._listens: set[ListenStream] = set()
         self._sweeper: asyncio.Task[None] | None = None
         # When each idle GET stream is due a keepalive comment; made in the serving loop.
         self._keepalive_deadlines: Deadlines | None = None
@@ -825,6 +841,9 @@ class StreamableHTTPTransport:
             else:
                 await NOT_ONE_REQUEST.respond(send)
             return
+        if payload.method == LISTEN:
+            await self._listen(scope, receive, send, headers, payload)
+            return
         reply_stream = _ReplyStream(send, receive, (), None, self._keepalive_seconds)
         reply = await serve_sessionless(
             self._server,
@@ -838,6 +857,66 @@ class StreamableHTTPTransport:
             return
         status = HTTP_STATUS.get(reply.code, 200) if type(reply) is ErrorResponse else 200
         await _send_json(send, serialize(reply), (), status)
+
+    async def _listen(
+        self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers, request: Request
+    ) -> None:
+        """Answer ``subscriptions/listen``: an SSE stream that opens with its acknowledgement
+        and carries the notifications asked for, until the client goes away (the stream is
+        the subscription: spec 2026-07-28 basic/patterns/subscriptions) or the server stops
+        (then its final result ends it)."""
+        opened = open_listen(
+            self._server, request, routing_headers(headers), scope.get(PRINCIPAL_KEY)
+        )
+        if type(opened) is ErrorResponse:
+            await _send_json(send, serialize(opened), (), HTTP_STATUS.get(opened.code, 200))
+            return
+        assert isinstance(opened, ListenStream)
+        stream = opened
+        if len(self._listens) >= self._max_sessions:
+            logger.warning("refused a subscription: %d open", len(self._listens))
+            await TOO_MANY_SESSIONS.respond(send)
+            return
+        self._listens.add(stream)
+        acknowledgement = stream.open()
+        disconnected = asyncio.ensure_future(_until_disconnected(receive))
+        batch: asyncio.Future[list[Notification]] | None = None
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+            await send(_sse_body([acknowledgement]))
+            while True:
+                if batch is None:
+                    batch = asyncio.ensure_future(stream.next_batch())
+                done, _ = await asyncio.wait(
+                    (batch, disconnected),
+                    timeout=self._keepalive_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if disconnected in done:
+                    return  # the client closed the stream: the subscription ends with it
+                if not done:
+                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+                    continue
+                notifications = batch.result()
+                batch = None
+                if notifications:
+                    await send(_sse_body(notifications))
+                    continue
+                if stream.is_cut_off:
+                    logger.warning(
+                        "subscription %r: cut off, its reader fell behind", stream.subscription_id
+                    )
+                else:
+                    final = Response(stream.subscription_id, stream.final_result())
+                    await send(_sse_body([final]))
+                await send(_END_OF_BODY)
+                return
+        finally:
+            stream.close()
+            self._listens.discard(stream)
+            disconnected.cancel()
+            if batch is not None:
+                batch.cancel()
 
     async def _post_stateless(
         self,
@@ -1087,7 +1166,9 @@ class StreamableHTTPTransport:
             self.close_idle_sessions(self._clock())
 
     def close(self) -> None:
-        """End every session and the idle sweep (at server shutdown)."""
+        """End every session, subscription and the idle sweep (at server shutdown)."""
+        for stream in list(self._listens):
+            stream.close()
         if self._keepalive_deadlines is not None:
             self._keepalive_deadlines.close()
         if self._sweeper is not None:

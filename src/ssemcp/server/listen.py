@@ -1,0 +1,151 @@
+"""``subscriptions/listen`` (MCP 2026-07-28, basic/patterns/subscriptions): a request whose
+response stream carries the notifications its client asked for.
+
+Owns one subscription: which kinds it asked for and which the server honours, the
+acknowledgement that opens it, filtering and tagging what the registry fans out
+(``Server._changed``, ``notify_resource_updated``), a bounded backlog between the registry and
+the writer, and the result that ends it. Writing the stream (SSE, or stdout lines) and noticing
+that the client went away are the transports'.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from typing import Final
+
+from ssemcp._types import JSONObject, JSONValue
+from ssemcp.errors import InvalidParams
+from ssemcp.jsonrpc import Notification, Request, RequestId
+from ssemcp.server.registry import Server
+
+__all__ = ["DEFAULT_MAX_BACKLOG", "ListenStream"]
+
+# Notifications waiting for the writer; a subscriber this far behind is cut off (the stream
+# ends) rather than buffered without end.
+DEFAULT_MAX_BACKLOG: Final = 1024
+_SUBSCRIPTION_ID: Final = "io.modelcontextprotocol/subscriptionId"
+# SubscriptionFilter member -> (the notification it asks for, the capability that offers it).
+_LIST_CHANGES: Final = {
+    "toolsListChanged": ("notifications/tools/list_changed", "tools"),
+    "promptsListChanged": ("notifications/prompts/list_changed", "prompts"),
+    "resourcesListChanged": ("notifications/resources/list_changed", "resources"),
+}
+_RESOURCE_UPDATED: Final = "notifications/resources/updated"
+
+
+class ListenStream:
+    """One ``subscriptions/listen`` request, as a subscriber of ``server``.
+
+    Args:
+        server: the registry whose changes it hears.
+        request: the listen request; its id is the subscription id.
+        max_backlog: notifications held for the writer before the stream is cut off.
+
+    Raises:
+        InvalidParams: ``params.notifications`` is not a SubscriptionFilter.
+    """
+
+    def __init__(
+        self, server: Server, request: Request, max_backlog: int = DEFAULT_MAX_BACKLOG
+    ) -> None:
+        wanted = (request.params or {}).get("notifications", {})
+        if type(wanted) is not dict:
+            raise InvalidParams('Invalid params: "notifications" must be an object')
+        self._server = server
+        self.subscription_id: RequestId = request.id
+        self._max_backlog = max_backlog
+        capabilities = server.capabilities
+        # "Notification types the server does not support are omitted" from the ack.
+        self._methods: set[str] = set()
+        honoured: JSONObject = {}
+        for member, (method, capability) in _LIST_CHANGES.items():
+            declared = capabilities.get(capability)
+            if (
+                wanted.get(member) is True
+                and isinstance(declared, dict)
+                and declared.get("listChanged")
+            ):
+                self._methods.add(method)
+                honoured[member] = True
+        uris = wanted.get("resourceSubscriptions")
+        if uris is not None and (
+            type(uris) is not list or not all(type(uri) is str for uri in uris)
+        ):
+            raise InvalidParams('Invalid params: "resourceSubscriptions" must be a list of URIs')
+        resources = capabilities.get("resources")
+        self._uris: tuple[str, ...] = ()
+        if uris and isinstance(resources, dict) and resources.get("subscribe"):
+            self._uris = tuple(dict.fromkeys(uris))  # type: ignore[arg-type]
+            honoured["resourceSubscriptions"] = list(self._uris)
+        self._honoured = honoured
+        self._backlog: collections.deque[Notification] = collections.deque()
+        self._ready = asyncio.Event()
+        self.is_cut_off = False
+        self._is_open = False
+
+    def open(self) -> Notification:
+        """Start hearing of changes; the acknowledgement, which must go out before anything
+        else on the stream ("MUST send notifications/subscriptions/acknowledged as the first
+        message")."""
+        self._is_open = True
+        if self._methods:
+            self._server.attach(self)
+        for uri in self._uris:
+            self._server.subscription_added(uri, self)
+        return Notification(
+            "notifications/subscriptions/acknowledged",
+            {"_meta": self._tag(), "notifications": self._honoured},
+        )
+
+    def close(self) -> None:
+        """Stop hearing of changes (the client went away, or the server is stopping)."""
+        if not self._is_open:
+            return
+        self._is_open = False
+        self._server.detach(self)
+        for uri in self._uris:
+            self._server.subscription_removed(uri, self)
+        self._ready.set()
+
+    def post(self, notification: Notification) -> None:
+        """Queue ``notification`` for the writer if this subscription asked for it, tagged
+        with the subscription id ("MUST include io.modelcontextprotocol/subscriptionId")."""
+        method = notification.method
+        if method == _RESOURCE_UPDATED:
+            uri = (notification.params or {}).get("uri")
+            if uri not in self._uris:
+                return
+        elif method not in self._methods:
+            return
+        if not self._is_open or self.is_cut_off:
+            return
+        if len(self._backlog) >= self._max_backlog:
+            self.is_cut_off = True
+            self._ready.set()
+            return
+        params: dict[str, JSONValue] = dict(notification.params or {})
+        meta = params.get("_meta")
+        params["_meta"] = {**(meta if isinstance(meta, dict) else {}), **self._tag()}
+        self._backlog.append(Notification(method, params))
+        self._ready.set()
+
+    async def next_batch(self) -> list[Notification]:
+        """What has come since the last batch; waits until something has. Empty once the
+        stream is closed or cut off."""
+        while not self._backlog and self._is_open and not self.is_cut_off:
+            self._ready.clear()
+            await self._ready.wait()
+        if self.is_cut_off or not self._is_open:
+            return []
+        batch = list(self._backlog)
+        self._backlog.clear()
+        return batch
+
+    def final_result(self) -> JSONObject:
+        """The result that ends the subscription when the server closes it ("SHOULD respond
+        to the original subscriptions/listen request with a completion result")."""
+        return {"resultType": "complete", "_meta": self._tag()}
+
+    def _tag(self) -> JSONObject:
+        return {_SUBSCRIPTION_ID: self.subscription_id}

@@ -1,0 +1,110 @@
+"""``subscriptions/listen`` over stdio (MCP 2026-07-28): a real ``ssemcp stdio`` process, its
+acknowledgement, a notification another request causes, and the two ends of a subscription on
+stdio (the client's notifications/cancelled; the input closing)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Final
+
+FIXTURE: Final = Path(__file__).parents[1] / "conformance" / "everything_server.py"
+META: Final = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+SUBSCRIPTION_ID: Final = "io.modelcontextprotocol/subscriptionId"
+READ_TIMEOUT_SECONDS: Final = 20.0
+
+
+class StdioPeer:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    async def send(self, message: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(message).encode() + b"\n")
+        await self.process.stdin.drain()
+
+    async def receive(self) -> Any:
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), READ_TIMEOUT_SECONDS)
+        return json.loads(line)
+
+
+async def start() -> StdioPeer:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ssemcp",
+        "stdio",
+        f"{FIXTURE}:server",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    return StdioPeer(process)
+
+
+async def test_a_listen_hears_a_change_and_ends_when_cancelled_then_at_eof() -> None:
+    peer = await start()
+    try:
+        await peer.send(
+            {
+                "jsonrpc": "2.0",
+                "id": 50,
+                "method": "subscriptions/listen",
+                "params": {"_meta": META, "notifications": {"toolsListChanged": True}},
+            }
+        )
+        ack = await peer.receive()
+        assert ack["method"] == "notifications/subscriptions/acknowledged"
+        assert ack["params"]["_meta"] == {SUBSCRIPTION_ID: 50}
+        await peer.send(
+            {
+                "jsonrpc": "2.0",
+                "id": 51,
+                "method": "tools/call",
+                "params": {"_meta": META, "name": "test_trigger_tool_change"},
+            }
+        )
+        first, second = await peer.receive(), await peer.receive()
+        by_kind = {("id" in message): message for message in (first, second)}
+        assert by_kind[True]["id"] == 51
+        assert by_kind[False] == {
+            "jsonrpc": "2.0",
+            "method": "notifications/tools/list_changed",
+            "params": {"_meta": {SUBSCRIPTION_ID: 50}},
+        }
+        # Cancelled: no final result, and the process goes on serving.
+        await peer.send(
+            {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 50}}
+        )
+        await peer.send(
+            {"jsonrpc": "2.0", "id": 52, "method": "tools/list", "params": {"_meta": META}}
+        )
+        assert (await peer.receive())["id"] == 52
+        # A second listen, then the input closes: the process exits at once, quietly.
+        await peer.send(
+            {
+                "jsonrpc": "2.0",
+                "id": 53,
+                "method": "subscriptions/listen",
+                "params": {"_meta": META, "notifications": {"toolsListChanged": True}},
+            }
+        )
+        assert (await peer.receive())["params"]["_meta"] == {SUBSCRIPTION_ID: 53}
+        assert peer.process.stdin is not None
+        closed_at = time.monotonic()
+        peer.process.stdin.close()
+        assert await asyncio.wait_for(peer.process.wait(), READ_TIMEOUT_SECONDS) == 0
+        assert time.monotonic() - closed_at < 5  # not held up by the open subscription
+        assert peer.process.stdout is not None
+        assert await peer.process.stdout.read() == b""
+    finally:
+        if peer.process.returncode is None:
+            peer.process.kill()
+            await peer.process.wait()
