@@ -1,12 +1,12 @@
 """The official v2 TypeScript client (pinned ``@modelcontextprotocol/client`` 2.4.0) with
-``versionNegotiation: {mode: "auto"}`` negotiates MCP 2026-07-28 with ssemcp over Streamable
-HTTP, and answers ``ctx.elicit`` and ``ctx.sample`` through its handlers by multi-round-trip
-requests; in its default ``legacy`` mode it still gets a 2025-11-25 session.
+``versionNegotiation: {mode: "auto"}`` negotiates MCP 2026-07-28 with ssemcp, over Streamable
+HTTP and over stdio, and answers ``ctx.elicit`` and ``ctx.sample`` through its handlers by
+multi-round-trip requests; in its default ``legacy`` mode it still gets a 2025-11-25 session.
 
 Owns the judgement of what ``node/client2.mjs`` saw: each test hands that script a JSON
 command (transport, mode, handler answers, steps), runs it once against a real ssemcp (an
-in-process uvicorn) and asserts on the one JSON record it prints. The record's shape is the
-script's business.
+in-process uvicorn, or ``python -m ssemcp stdio``) and asserts on the one JSON record it
+prints. The record's shape is the script's business.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,6 +30,7 @@ MODERN: Final = "2026-07-28"
 LEGACY: Final = "2025-11-25"
 NODE_DIRECTORY: Final = Path(__file__).with_name("node")
 CLIENT_SCRIPT: Final = NODE_DIRECTORY / "client2.mjs"
+FIXTURE_TARGET: Final = f"{Path(__file__).with_name('fixture_app.py')}:server"
 SCENARIO_TIMEOUT_SECONDS: Final = 90.0
 AUTO: Final = {"mode": "auto"}
 NAME_SCHEMA: Final = {
@@ -271,3 +273,30 @@ async def test_legacy_mode_still_gets_a_2025_11_25_session() -> None:
     assert text_of(record["results"]["greet"]) == "hello Ada"
     assert all(request["inputResponses"] is None for request in record["httpRequests"])
     assert exchanges(record)[-1] in {("DELETE", None, 200), ("DELETE", None, 204)}
+
+
+async def test_auto_mode_negotiates_2026_07_28_over_stdio() -> None:
+    record = await run_client(
+        {
+            "transport": "stdio",
+            "command": sys.executable,
+            "args": ["-m", "ssemcp", "stdio", FIXTURE_TARGET],
+            "versionNegotiation": AUTO,
+            "elicitation": {"action": "accept", "content": {"name": "Grace", "count": 2}},
+            "steps": [call("add", "add", {"a": 40, "b": 2}), call("askUser", "ask_user", {})],
+        }
+    )
+    assert record["era"] == "modern"
+    assert record["protocolVersion"] == MODERN
+    assert record["serverInfo"] == {
+        "name": "interop-fixture",
+        "version": "1.2.3",
+        "title": "Interop fixture",
+    }
+    assert MODERN in record["discover"]["supportedVersions"]
+    add = record["results"]["add"]
+    assert add["structuredContent"] == {"result": 42}
+    assert json.loads(text_of(add)) == {"result": 42}
+    assert text_of(record["results"]["askUser"]) == "accepted: Grace x2"
+    [request] = record["elicitationRequests"]
+    assert request["message"] == "Who are you?"
