@@ -6,7 +6,8 @@ answers with a fixed result carrying the request's id; it checks nothing else:
 
 - ``POST`` (any path but ``/messages/``): a notification (no ``id``) gets 202; ``initialize``
   gets a fixed result and a ``uuid4`` ``Mcp-Session-Id``; anything else a fixed ``tools/call``
-  result whose text is :data:`ECHO_TEXT` (the text every load generator sends).
+  result whose text is :data:`ECHO_TEXT` (the text every load generator sends), in the shape
+  of 2026-07-28 (``resultType``, ``serverInfo``) when its params carry ``_meta``.
 - ``GET`` (any path but ``/sse``): an endless SSE stream, held until the client goes.
 - ``DELETE``: 200.
 - ``GET /sse``: an SSE stream whose first event is ``endpoint``
@@ -49,6 +50,16 @@ _CALL_RESULT: Final = json.dumps(
     {"content": [{"type": "text", "text": ECHO_TEXT}], "isError": False},
     separators=(",", ":"),
 ).encode()
+# MCP 2026-07-28 (basic/index): every result carries resultType, and serverInfo in _meta.
+_MODERN_CALL_RESULT: Final = json.dumps(
+    {
+        "content": [{"type": "text", "text": ECHO_TEXT}],
+        "isError": False,
+        "resultType": "complete",
+        "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "ceiling", "version": "1"}},
+    },
+    separators=(",", ":"),
+).encode()
 _UPDATED_EVENT: Final = (
     b"event: message\r\ndata: "
     + json.dumps(
@@ -73,7 +84,12 @@ def _answer(request: dict[str, Any]) -> bytes | None:
     """The fixed JSON-RPC answer to ``request``, or None for a notification."""
     if "id" not in request:
         return None
-    result = _INITIALIZE_RESULT if request.get("method") == "initialize" else _CALL_RESULT
+    if request.get("method") == "initialize":
+        result = _INITIALIZE_RESULT
+    elif "_meta" in (request.get("params") or {}):  # a 2026-07-28 request stands alone
+        result = _MODERN_CALL_RESULT
+    else:
+        result = _CALL_RESULT
     return (
         b'{"jsonrpc":"2.0","id":'
         + json.dumps(request["id"]).encode()
