@@ -420,19 +420,26 @@ class Results:
 
 
 def throughput_round(
-    spec: ServerSpec, settings: Settings, python: Path, wrk: str, log_dir: Path, label: str
+    spec: ServerSpec,
+    settings: Settings,
+    python: Path,
+    wrk: str,
+    log_dir: Path,
+    label: str,
+    scenarios: set[str],
 ) -> dict[str, dict[str, Any]]:
-    """Scenarios a, b and c against one fresh server process."""
+    """Those of scenarios a, b and c in ``scenarios`` against one fresh server process."""
     out: dict[str, dict[str, Any]] = {}
     server = RunningServer(spec, python, log_dir, label)
     try:
-        if spec.streamable:
+        if spec.streamable and "a" in scenarios:
             session_id = open_session(server.port)
             call_args = [session_id, ECHO_TEXT]
             run_wrk(wrk, server, "call.lua", 1, settings.warmup_seconds, call_args)
             result = run_wrk(wrk, server, "call.lua", 1, settings.call_seconds, call_args)
             result["rate"] = result["ok"] / (result["duration_us"] / 1e6)
             out["a"] = result
+        if spec.streamable and "b" in scenarios:
             # One connection per wrk thread: each thread's Lua state is that connection's.
             session_args = [ECHO_TEXT]
             run_wrk(wrk, server, "session.lua", CONNECTIONS, settings.warmup_seconds, session_args)
@@ -441,7 +448,7 @@ def throughput_round(
             )
             result["rate"] = result["operations"] / (result["duration_us"] / 1e6)
             out["b"] = result
-        if spec.legacy:
+        if spec.legacy and "c" in scenarios:
             result = run_loadgen(
                 python,
                 server,
@@ -797,10 +804,9 @@ def main() -> None:
             )
             if scenarios & {"a", "b", "c"}:
                 for scenario, result in throughput_round(
-                    spec, settings, python, wrk, log_dir, label
+                    spec, settings, python, wrk, log_dir, label, scenarios
                 ).items():
-                    if scenario in scenarios:
-                        results.add(scenario, spec.name, result)
+                    results.add(scenario, spec.name, result)
             if "d" in scenarios and round_index < settings.idle_rounds:
                 for scenario, result in idle_round(spec, settings, python, log_dir, label).items():
                     results.add(scenario, spec.name, result)
