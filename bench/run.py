@@ -4,8 +4,8 @@
 ``python bench/run.py --quick`` (1 round, short durations, ~2 minutes). ``--profile`` instead
 runs scenario (a) against ssemcp under py-spy and prints where the time goes.
 
-Each server runs alone, pinned to CPU 0 (``taskset -c 0``); the load generator (wrk for a and
-b, ``bench/loadgen.py`` for c, d and e) and this script are pinned to CPU 1. Every figure is
+Each server runs alone, pinned to CPU 0 (``taskset -c 0``); the load generator (wrk for a, b
+and f, ``bench/loadgen.py`` for c, d and e) and this script are pinned to CPU 1. Every figure is
 printed with its ratio to the ceiling (``bench/ceiling.py``) measured in the same run, and with
 the server's and the generator's CPU (``/proc/PID/stat`` utime + stime over the window), so a
 reader sees which one was the limit. Raw results go to a JSON file under /tmp.
@@ -13,7 +13,8 @@ reader sees which one was the limit. Raw results go to a JSON file under /tmp.
 Scenarios (see bench/README.md): a) tools/call echo on one Streamable HTTP session over 32
 keep-alive connections; b) a session per operation (initialize, initialized, tools/call,
 DELETE), 32 workers; c) legacy HTTP+SSE, 32 sessions echoing; d) idle streams, RSS per
-stream; e) fan-out of one notification to 1 000 legacy sessions.
+stream; e) fan-out of one notification to 1 000 legacy sessions; f) a's call as MCP 2026-07-28
+sends it, with no session, over 32 keep-alive connections.
 
 Peers: the official SDK (``mcp==2.3.0``) runs from the project virtualenv when it has that
 version pinned, else from a virtualenv this script makes under /tmp. wrk comes from the
@@ -39,6 +40,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -65,6 +67,7 @@ class ServerSpec:
     argv: tuple[str, ...]  # {python} and {port} are filled in
     streamable: bool
     legacy: bool
+    modern: bool  # serves 2026-07-28 requests, with no session, on /mcp (scenario f)
     column: str  # the server family, for the table
 
     def command(self, python: Path, port: int) -> list[str]:
@@ -80,6 +83,7 @@ def _specs() -> list[ServerSpec]:
             ("{python}", str(BENCH / "ceiling.py"), "--port", "{port}"),
             streamable=True,
             legacy=True,
+            modern=True,
             column="ceiling",
         ),
         ServerSpec(
@@ -97,6 +101,7 @@ def _specs() -> list[ServerSpec]:
             ),
             streamable=True,
             legacy=True,
+            modern=True,
             column="ssemcp",
         ),
         ServerSpec(
@@ -104,6 +109,7 @@ def _specs() -> list[ServerSpec]:
             ("{python}", sdk, "--mode", "streamable", "--port", "{port}"),
             streamable=True,
             legacy=False,
+            modern=True,
             column="sdk",
         ),
         ServerSpec(
@@ -111,6 +117,7 @@ def _specs() -> list[ServerSpec]:
             ("{python}", sdk, "--mode", "json", "--port", "{port}"),
             streamable=True,
             legacy=False,
+            modern=True,
             column="sdk-json",
         ),
         ServerSpec(
@@ -118,6 +125,7 @@ def _specs() -> list[ServerSpec]:
             ("{python}", sdk, "--mode", "sse", "--port", "{port}"),
             streamable=False,
             legacy=True,
+            modern=False,
             column="sdk",
         ),
     ]
@@ -126,7 +134,7 @@ def _specs() -> list[ServerSpec]:
 @dataclass(frozen=True)
 class Settings:
     rounds: int
-    call_seconds: float  # a, b, c
+    call_seconds: float  # a, b, c, f
     warmup_seconds: float
     idle_steps: str  # d
     idle_rounds: int
@@ -419,6 +427,16 @@ class Results:
         self.rows[scenario][server].append(result)
 
 
+def _calls(
+    wrk: str, server: RunningServer, script: str, args: list[str], settings: Settings
+) -> dict[str, Any]:
+    """A call scenario (a or f): wrk's warm-up, then its measured window."""
+    run_wrk(wrk, server, script, 1, settings.warmup_seconds, args)
+    result = run_wrk(wrk, server, script, 1, settings.call_seconds, args)
+    result["rate"] = result["ok"] / (result["duration_us"] / 1e6)
+    return result
+
+
 def throughput_round(
     spec: ServerSpec,
     settings: Settings,
@@ -427,18 +445,22 @@ def throughput_round(
     log_dir: Path,
     label: str,
     scenarios: set[str],
+    round_index: int,
 ) -> dict[str, dict[str, Any]]:
-    """Those of scenarios a, b and c in ``scenarios`` against one fresh server process."""
+    """Those of scenarios a, b, c and f in ``scenarios`` against one fresh server process."""
     out: dict[str, dict[str, Any]] = {}
     server = RunningServer(spec, python, log_dir, label)
     try:
-        if spec.streamable and "a" in scenarios:
-            session_id = open_session(server.port)
-            call_args = [session_id, ECHO_TEXT]
-            run_wrk(wrk, server, "call.lua", 1, settings.warmup_seconds, call_args)
-            result = run_wrk(wrk, server, "call.lua", 1, settings.call_seconds, call_args)
-            result["rate"] = result["ok"] / (result["duration_us"] / 1e6)
-            out["a"] = result
+        # a and f take turns going first, so that neither always runs on the process the
+        # other has warmed.
+        for scenario in ("a", "f") if round_index % 2 == 0 else ("f", "a"):
+            if scenario not in scenarios:
+                continue
+            if scenario == "a" and spec.streamable:
+                session_id = open_session(server.port)
+                out["a"] = _calls(wrk, server, "call.lua", [session_id, ECHO_TEXT], settings)
+            elif scenario == "f" and spec.modern:
+                out["f"] = _calls(wrk, server, "call_2026_07_28.lua", [ECHO_TEXT], settings)
         if spec.streamable and "b" in scenarios:
             # One connection per wrk thread: each thread's Lua state is that connection's.
             session_args = [ECHO_TEXT]
@@ -519,6 +541,31 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def f_over_a(
+    rows: dict[str, dict[str, list[dict[str, Any]]]],
+    settings: Settings,
+    header: Callable[[str, str], None],
+    lines: list[str],
+) -> None:
+    """Each server's f against its own a: the ratios of each round (same process), median."""
+    header(
+        f"f/a) the 2026-07-28 call against a's, same server process (median of "
+        f"{settings.rounds}; target for ssemcp: calls/s >= 1.00)",
+        f"{'server':<10}{'calls/s':>10}{'per CPU-s':>10}{'p50':>8}{'p99':>8}",
+    )
+    for name in SERVER_ORDER:
+        pairs = list(zip(rows["a"].get(name, []), rows["f"].get(name, []), strict=False))
+        if not pairs:
+            continue
+        rate = _median([f["rate"] / a["rate"] for a, f in pairs])
+        efficiency = _median(
+            [(f["rate"] / f["server_cpu"]) / (a["rate"] / a["server_cpu"]) for a, f in pairs]
+        )
+        p50 = _median([f["p50_us"] / a["p50_us"] for a, f in pairs])
+        p99 = _median([f["p99_us"] / a["p99_us"] for a, f in pairs])
+        lines.append(f"{name:<10}{rate:>10.2f}{efficiency:>10.2f}{p50:>8.2f}{p99:>8.2f}")
+
+
 SERVER_ORDER: Final = ("ceiling", "ssemcp", "sdk", "sdk-json", "sdk-sse")
 
 
@@ -533,8 +580,9 @@ def report(results: Results, settings: Settings) -> str:
         "a": "a) tools/call, 1 session, 32 conns",
         "b": "b) session per op, 32 workers",
         "c": "c) legacy HTTP+SSE, 32 sessions",
+        "f": "f) 2026-07-28 tools/call, no session, 32 conns",
     }
-    for scenario in ("a", "b", "c"):
+    for scenario in ("a", "f", "b", "c"):
         if scenario not in rows:
             continue
         unit = "ops/s" if scenario == "b" else "calls/s"
@@ -569,6 +617,8 @@ def report(results: Results, settings: Settings) -> str:
                 f"{_median([r['other_cpu0'] * 100 for r in runs]):>5.0f}/"
                 f"{_median([r['other_cpu1'] * 100 for r in runs]):<3.0f}"
             )
+        if scenario == "f" and "a" in rows:
+            f_over_a(rows, settings, header, lines)
     for kind in ("mcp", "sse"):
         scenario = f"d-{kind}"
         if scenario not in rows:
@@ -628,7 +678,9 @@ def report(results: Results, settings: Settings) -> str:
             )
     lines.append("")
     lines.append(
-        "ratio: to the ceiling in this run (a-c: higher is better; d, e: lower). per CPU-s: "
+        "ratio: to the ceiling in this run (a-c, f: higher is better; d, e: lower). "
+        "f/a: f's figure over a's for the same server process (calls/s, per CPU-s: higher is "
+        "better; p50, p99: lower). per CPU-s: "
         "the rate divided by the server's CPU share, i.e. per second of server CPU (the fair "
         "figure when something else also ran on CPU 0: then srv CPU is well under 100%). "
         "CPU: share of one core over the window (server on CPU 0, generator on CPU 1); "
@@ -756,7 +808,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 round, short durations")
     parser.add_argument(
-        "--scenarios", default="a,b,c,d,e", help="comma-separated subset of a,b,c,d,e"
+        "--scenarios", default="a,b,c,d,e,f", help="comma-separated subset of a,b,c,d,e,f"
     )
     parser.add_argument(
         "--servers",
@@ -802,9 +854,9 @@ def main() -> None:
                 f"[{time.monotonic() - began:5.0f}s] round {round_index + 1}: {spec.name}",
                 flush=True,
             )
-            if scenarios & {"a", "b", "c"}:
+            if scenarios & {"a", "b", "c", "f"}:
                 for scenario, result in throughput_round(
-                    spec, settings, python, wrk, log_dir, label, scenarios
+                    spec, settings, python, wrk, log_dir, label, scenarios, round_index
                 ).items():
                     results.add(scenario, spec.name, result)
             if "d" in scenarios and round_index < settings.idle_rounds:
