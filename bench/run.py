@@ -1,6 +1,6 @@
 """Run every benchmark scenario against the ceiling, ssemcp and the official MCP Python SDK.
 
-``python bench/run.py`` (full: 3 interleaved rounds, median, ~10 minutes) or
+``python bench/run.py`` (full: 3 interleaved rounds, median, ~11 minutes) or
 ``python bench/run.py --quick`` (1 round, short durations, ~2 minutes). ``--profile`` instead
 runs scenario (a) against ssemcp under py-spy and prints where the time goes.
 
