@@ -42,9 +42,12 @@ _CAPABILITY_FOR_METHOD: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+# Slotted, not frozen, for the reason the message classes are (ssemcp.jsonrpc): a request that
+# stands alone builds one, and a frozen dataclass's __init__ costs twice as much. Treat it as
+# immutable: a session replaces its context (dataclasses.replace), never changes it.
+@dataclass(slots=True)
 class RequestContext:
-    """The revision and client a request is served for, immutable while it is served.
+    """The revision and client a request is served for, unchanged while it is served.
 
     Attributes:
         revision: the protocol revision the request speaks.

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from ssemcp._types import JSONObject, JSONValue
+from ssemcp._types import JSONObject
 from ssemcp.errors import HeaderMismatch, InvalidParams, UnsupportedProtocolVersion
 from ssemcp.jsonrpc import Request
 from ssemcp.protocol.request_context import LOG_LEVELS, RequestContext
@@ -92,7 +92,7 @@ class CacheHint:
         return CacheHint(min(hint.ttl_ms for hint in hints), "private" if private else "public")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RoutingHeaders:
     """The HTTP headers that mirror a request's body (basic/transports/streamable-http,
     "Request Metadata"), as received: None where absent."""
@@ -224,19 +224,22 @@ def discover_result(
 def complete_result(
     method: str, result: JSONObject, server_info: JSONObject, cache: CacheHint
 ) -> JSONObject:
-    """``result`` as 2026-07-28 sends it: ``resultType`` (basic/index: "The result MUST
-    include a resultType field"), ``serverInfo`` in ``_meta`` ("SHOULD", in every result),
-    and the cache hints of a cacheable method."""
-    completed: JSONObject = {**result, "resultType": "complete"}
+    """``result``, completed in place as 2026-07-28 sends it: ``resultType`` (basic/index:
+    "The result MUST include a resultType field"), ``serverInfo`` in ``_meta`` ("SHOULD", in
+    every result), and the cache hints of a cacheable method. ``result`` must be the
+    dispatcher's own, made for this request; a ``_meta`` in it is copied, not changed (it may
+    be a handler's)."""
+    result["resultType"] = "complete"
     meta = result.get("_meta")
-    completed["_meta"] = {
-        **(meta if isinstance(meta, dict) else {}),
-        META_SERVER_INFO: server_info,
-    }
+    result["_meta"] = (
+        {**meta, META_SERVER_INFO: server_info}
+        if isinstance(meta, dict)
+        else {META_SERVER_INFO: server_info}
+    )
     if method in CACHEABLE_METHODS:
-        hints: dict[str, JSONValue] = {"ttlMs": cache.ttl_ms, "cacheScope": cache.scope}
-        completed.update(hints)
-    return completed
+        result["ttlMs"] = cache.ttl_ms
+        result["cacheScope"] = cache.scope
+    return result
 
 
 def routing_headers(headers: Mapping[bytes, bytes]) -> RoutingHeaders:

@@ -17,6 +17,8 @@ in one round.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from typing import Final
 
 from ssemcp._types import JSONObject, JSONValue
@@ -68,7 +70,8 @@ class InputRound:
         request: the request, with any ``inputResponses`` and ``requestState`` of a retry.
         context: what it is served under (the principal binds the state).
         keys: the keys that seal and open request states.
-        now: wall-clock seconds (replicas must agree on a state's expiry).
+        clock: wall-clock seconds (replicas must agree on a state's expiry); read only when a
+            state is opened or sealed, so a round that asks nothing costs no clock.
 
     Raises:
         InvalidParams: a ``requestState`` that is not ours, is another request's, or expired;
@@ -76,13 +79,17 @@ class InputRound:
     """
 
     def __init__(
-        self, request: Request, context: RequestContext, keys: RequestStateKeys, now: float
+        self,
+        request: Request,
+        context: RequestContext,
+        keys: RequestStateKeys,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         params = request.params or {}
         self._request = request
         self._context = context
         self._keys = keys
-        self._now = now
+        self._clock = clock
         # Computed when a state is opened or sealed: a round that asks nothing needs none.
         self._bound_to: str | None = None
         # Answers carried by the state, then this retry's answers to the questions the last
@@ -91,7 +98,7 @@ class InputRound:
         self._pending: dict[str, str] = {}
         state = params.get("requestState")
         if state is not None:
-            opened = keys.open(state, self._binding(), now)
+            opened = keys.open(state, self._binding(), clock())
             answers = opened.get("answers")
             pending = opened.get("pending")
             if type(answers) is dict:
@@ -172,7 +179,7 @@ class InputRound:
         state = self._keys.seal(
             self._binding(),
             {"answers": self._answers, "pending": pending},  # type: ignore[dict-item]
-            self._now,
+            self._clock(),
         )
         return {
             "resultType": "input_required",

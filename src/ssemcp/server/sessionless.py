@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Final
 
 from ssemcp.errors import InternalError, MethodNotFound, ProtocolError
@@ -89,7 +88,7 @@ async def serve_sessionless(
             # basic/transports/streamable-http: an unimplemented method "MUST" get -32601
             # (initialize, ping, logging/setLevel and resources/subscribe are gone).
             raise MethodNotFound(f"Method not found: {request.method}")
-        channel = InputRound(request, context, server.request_state_keys, time.time())
+        channel = InputRound(request, context, server.request_state_keys)
         try:
             result = await dispatch(server, request, context, send, channel)
         except InputRequired:
