@@ -45,6 +45,11 @@ def build_server() -> Server:
         answer = await ctx.sample("hi?")
         return answer.text
 
+    @server.tool()
+    async def trace(ctx: Context) -> str:
+        """The traceparent the request came with."""
+        return str(ctx.traceparent)
+
     @server.resource("note://greeting", mime_type="text/plain")
     def greeting() -> str:
         return "hello"
@@ -344,3 +349,11 @@ def test_the_strictest_hint_is_the_shortest_and_private_if_any_is() -> None:
     assert CacheHint.strictest(CacheHint(10, "private"), CacheHint(50, "public")) == CacheHint(
         10, "private"
     )
+
+
+async def test_a_handler_sees_the_traceparent_of_its_request(wire: Wire) -> None:
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    response = await wire.post("tools/call", {"name": "trace"}, meta={"traceparent": traceparent})
+    untraced = await wire.post("tools/call", {"name": "trace"})
+    assert response.json()["result"]["content"][0]["text"] == traceparent
+    assert untraced.json()["result"]["content"][0]["text"] == "None"

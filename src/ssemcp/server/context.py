@@ -68,6 +68,13 @@ class Context:
         return meta if isinstance(meta, dict) else {}
 
     @property
+    def traceparent(self) -> str | None:
+        """The W3C Trace Context ``traceparent`` the client put in the request's ``_meta``
+        (a reserved key since 2026-07-28, basic/index), to continue its trace; None if none."""
+        value = self.meta.get("traceparent")
+        return value if type(value) is str else None
+
+    @property
     def progress_token(self) -> str | int | None:
         token = self.meta.get("progressToken")
         return token if type(token) in (str, int) else None  # type: ignore[return-value]
