@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from typing import Final
+from typing import Annotated, Final
+
+from pydantic import Field
 
 from ssemcp import (
     Audio,
@@ -456,3 +458,13 @@ async def test_trigger_prompt_change() -> str:
         return "removed test_dynamic_prompt"
     server.add_prompt(test_dynamic_prompt)
     return "added test_dynamic_prompt"
+
+
+@server.tool()
+async def test_x_mcp_header(
+    region: Annotated[
+        str, Field(description="The region", json_schema_extra={"x-mcp-header": "Region"})
+    ],
+) -> str:
+    """Echoes a region that is mirrored in the Mcp-Param-Region header (SEP-2243)."""
+    return f"region: {region}"

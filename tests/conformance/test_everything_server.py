@@ -66,6 +66,7 @@ async def test_every_tool_the_suite_calls_is_listed_with_a_description(client: F
         "test_logging_tool",
         "test_trigger_tool_change",
         "test_trigger_prompt_change",
+        "test_x_mcp_header",
     }
     assert all(tool["description"] and tool["inputSchema"] for tool in tools)
 

@@ -14,10 +14,13 @@ from ssemcp.jsonrpc import Request
 from ssemcp.protocol.revisions import ALL_VERSIONS, MODERN
 from ssemcp.protocol.sessionless import (
     CacheHint,
+    HeaderParam,
     RoutingHeaders,
+    check_param_headers,
     complete_result,
     context_for,
     discover_result,
+    header_params_of,
     is_sessionless,
 )
 
@@ -192,3 +195,85 @@ def test_invalid_params_and_header_mismatch_are_distinct_errors() -> None:
     assert InvalidParams.code == -32602
     assert HeaderMismatch.code == -32020
     assert UnsupportedProtocolVersion.code == -32022
+
+
+# --- x-mcp-header -----------------------------------------------------------------------------
+
+
+def schema_with(**properties: Any) -> JSONObject:
+    return {"type": "object", "properties": properties}
+
+
+def test_header_params_are_read_from_the_schema_null_allowed() -> None:
+    schema = schema_with(
+        region={"type": "string", "x-mcp-header": "Region"},
+        count={"anyOf": [{"type": "integer"}, {"type": "null"}], "x-mcp-header": "Count"},
+        plain={"type": "string"},
+    )
+    assert header_params_of(schema) == (
+        HeaderParam("region", "Region", "string"),
+        HeaderParam("count", "Count", "integer"),
+    )
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        {"a": {"type": "string", "x-mcp-header": "Not a token"}},
+        {"a": {"type": "string", "x-mcp-header": ""}},
+        {"a": {"type": "number", "x-mcp-header": "A"}},
+        {"a": {"type": "object", "x-mcp-header": "A"}},
+        {
+            "a": {"type": "string", "x-mcp-header": "Same"},
+            "b": {"type": "string", "x-mcp-header": "same"},
+        },
+    ],
+    ids=["space", "empty", "number", "object", "twice"],
+)
+def test_bad_header_declarations_are_refused(properties: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="x-mcp-header"):
+        header_params_of(schema_with(**properties))
+
+
+PARAMS: Final = (
+    HeaderParam("region", "Region", "string"),
+    HeaderParam("count", "Count", "integer"),
+    HeaderParam("dry", "Dry", "boolean"),
+)
+
+
+def routed(**params: str) -> RoutingHeaders:
+    raw = {f"mcp-param-{name.lower()}".encode(): value.encode() for name, value in params.items()}
+    return RoutingHeaders(MODERN.version, "tools/call", "t", raw)
+
+
+def test_param_headers_that_mirror_the_arguments_pass() -> None:
+    encoded = "=?base64?" + base64.b64encode("s\u00e3o-paulo".encode()).decode() + "?="
+    check_param_headers(
+        PARAMS,
+        {"region": "s\u00e3o-paulo", "count": 7, "dry": False},
+        routed(Region=encoded, Count=" 007 ", Dry="false"),
+    )
+    # A null or absent argument expects no header.
+    check_param_headers(PARAMS, {"region": None}, routed())
+
+
+@pytest.mark.parametrize(
+    ("arguments", "headers"),
+    [
+        ({"region": "eu"}, {}),
+        ({"region": "eu"}, {"Region": "us"}),
+        ({"region": "s\u00e3o"}, {"Region": "s\u00e3o"}),
+        ({"count": 7}, {"Count": "7.0"}),
+        ({"count": 7}, {"Count": "8"}),
+        ({"dry": True}, {"Dry": "True"}),
+        ({"dry": True}, {"Dry": "1"}),
+        ({"region": 5}, {"Region": "5"}),
+    ],
+    ids=["missing", "other", "raw non-ascii", "float", "other int", "case", "1", "wrong type"],
+)
+def test_a_param_header_missing_or_disagreeing_is_a_header_mismatch(
+    arguments: dict[str, Any], headers: dict[str, str]
+) -> None:
+    with pytest.raises(HeaderMismatch):
+        check_param_headers(PARAMS, arguments, routed(**headers))

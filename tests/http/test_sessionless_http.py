@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import httpx
 import pytest
 from live_server import INITIALIZE, live_server
+from pydantic import Field
 
 from ssemcp import CacheHint, Context, Server
 
@@ -44,6 +45,13 @@ def build_server() -> Server:
         """Ask the client's model (a client that declares no sampling cannot answer)."""
         answer = await ctx.sample("hi?")
         return answer.text
+
+    @server.tool()
+    async def localized(
+        region: Annotated[str, Field(json_schema_extra={"x-mcp-header": "Region"})],
+    ) -> str:
+        """Answer for a region, which a gateway can route on (Mcp-Param-Region)."""
+        return f"served in {region}"
 
     @server.tool()
     async def trace(ctx: Context) -> str:
@@ -357,3 +365,32 @@ async def test_a_handler_sees_the_traceparent_of_its_request(wire: Wire) -> None
     untraced = await wire.post("tools/call", {"name": "trace"})
     assert response.json()["result"]["content"][0]["text"] == traceparent
     assert untraced.json()["result"]["content"][0]["text"] == "None"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"mcp-param-region": "eu-west"}, 200),
+        ({"MCP-PARAM-REGION": "eu-west"}, 200),
+        ({}, 400),
+        ({"mcp-param-region": "us-east"}, 400),
+    ],
+    ids=["mirrors", "name in any case", "missing", "disagrees"],
+)
+async def test_an_x_mcp_header_argument_must_be_mirrored_in_its_header(
+    wire: Wire, headers: dict[str, str], status: int
+) -> None:
+    response = await wire.post(
+        "tools/call", {"name": "localized", "arguments": {"region": "eu-west"}}, headers=headers
+    )
+    assert response.status_code == status
+    if status == 400:
+        assert response.json()["error"]["code"] == -32020
+    else:
+        assert response.json()["result"]["content"][0]["text"] == "served in eu-west"
+
+
+async def test_the_x_mcp_header_is_published_in_the_tool_schema(wire: Wire) -> None:
+    tools = (await wire.post("tools/list")).json()["result"]["tools"]
+    localized = next(tool for tool in tools if tool["name"] == "localized")
+    assert localized["inputSchema"]["properties"]["region"]["x-mcp-header"] == "Region"

@@ -197,7 +197,7 @@ def test_handshake_negotiates_latest_revision(record: Record) -> None:
 
 def test_tools_are_listed_and_called(record: Record) -> None:
     # Every tool of the fixture (tests/conformance/everything_server.py).
-    assert len(record["tools"]) == 27
+    assert len(record["tools"]) == 28
     assert {"test_simple_text", "test_sampling", "json_schema_2020_12_tool"} <= set(record["tools"])
     calls = record["calls"]
     assert text_of(calls["simpleText"]) == "This is a simple text response for testing."

@@ -230,3 +230,18 @@ def test_bare_resource_decorator_is_a_type_error_asking_for_a_uri() -> None:
             return ""
 
     assert server.resources == {}
+
+
+def test_a_tool_with_a_bad_x_mcp_header_is_refused_at_registration() -> None:
+
+    from ssemcp.errors import LocalProtocolError
+
+    server = Server("s")
+
+    async def ratio(
+        value: Annotated[float, Field(json_schema_extra={"x-mcp-header": "Value"})],
+    ) -> float:
+        return value
+
+    with pytest.raises(LocalProtocolError, match="only string, integer and boolean"):
+        server.add_tool(ratio)

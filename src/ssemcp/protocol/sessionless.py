@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
-from ssemcp._types import JSONObject
+from ssemcp._types import JSONObject, JSONValue
 from ssemcp.errors import HeaderMismatch, InvalidParams, UnsupportedProtocolVersion
 from ssemcp.jsonrpc import Request
 from ssemcp.protocol.request_context import LOG_LEVELS, RequestContext
@@ -30,10 +31,13 @@ __all__ = [
     "META_PROTOCOL_VERSION",
     "META_SERVER_INFO",
     "CacheHint",
+    "HeaderParam",
     "RoutingHeaders",
+    "check_param_headers",
     "complete_result",
     "context_for",
     "discover_result",
+    "header_params_of",
     "is_sessionless",
     "routing_headers",
 ]
@@ -95,11 +99,121 @@ class CacheHint:
 @dataclass(slots=True)
 class RoutingHeaders:
     """The HTTP headers that mirror a request's body (basic/transports/streamable-http,
-    "Request Metadata"), as received: None where absent."""
+    "Request Metadata"), as received: None where absent. ``raw`` is the request's header
+    mapping (lowercased names), read for ``Mcp-Param-*`` only when a tool declares one."""
 
     protocol_version: str | None
     method: str | None
     name: str | None
+    raw: Mapping[bytes, bytes] | None = None
+
+    def param(self, header: str) -> str | None:
+        """The ``Mcp-Param-{header}`` header's value, or None."""
+        if self.raw is None:
+            return None
+        value = self.raw.get(b"mcp-param-" + header.lower().encode("ascii"))
+        return None if value is None else value.decode("latin-1")
+
+
+class HeaderParam(NamedTuple):
+    """A tool argument mirrored in an ``Mcp-Param-{header}`` HTTP header (server/tools,
+    "x-mcp-header"): which argument, which header, and the JSON type it is compared as."""
+
+    argument: str
+    header: str
+    kind: Literal["string", "integer", "boolean"]
+
+
+# RFC 9110 section 5.6.2: a token, what a header name's suffix may be.
+_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# What a header value may hold as sent (anything else travels base64-encoded).
+_VISIBLE_ASCII: Final = re.compile(r"[\x20-\x7e]*")
+_INTEGER: Final = re.compile(r"-?[0-9]+")
+# The JSON types an x-mcp-header argument may have ("MUST NOT" be used on number).
+_HEADER_KINDS: Final[dict[str, Literal["string", "integer", "boolean"]]] = {
+    "string": "string",
+    "integer": "integer",
+    "boolean": "boolean",
+}
+
+
+def header_params_of(input_schema: JSONObject) -> tuple[HeaderParam, ...]:
+    """The arguments a tool's input schema marks ``"x-mcp-header": "{Name}"``.
+
+    Raises:
+        ValueError: a name that is not a token, one used twice (names compare without case),
+            or one on an argument that is not a string, integer or boolean at the top level
+            (server/tools: "MUST NOT" on ``number``; nested arguments are not supported here).
+    """
+    properties = input_schema.get("properties")
+    if not isinstance(properties, dict):
+        return ()
+    found: list[HeaderParam] = []
+    seen: set[str] = set()
+    for argument, schema in properties.items():
+        if not isinstance(schema, dict) or "x-mcp-header" not in schema:
+            continue
+        header = schema["x-mcp-header"]
+        if type(header) is not str or not _TOKEN.fullmatch(header):
+            raise ValueError(f"x-mcp-header of {argument!r} must be a header-name token")
+        if header.lower() in seen:
+            raise ValueError(f"x-mcp-header {header!r} is used twice")
+        kind = _HEADER_KINDS.get(str(_json_type(schema)))
+        if kind is None:
+            raise ValueError(
+                f"x-mcp-header on {argument!r}: only string, integer and boolean arguments"
+            )
+        seen.add(header.lower())
+        found.append(HeaderParam(argument, header, kind))
+    return tuple(found)
+
+
+def _json_type(schema: JSONObject) -> JSONValue:
+    """The type a property's schema gives, seeing through ``X | None`` (pydantic's
+    ``anyOf: [X, null]``: a null argument expects no header)."""
+    options = schema.get("anyOf")
+    if isinstance(options, list):
+        types = [option.get("type") for option in options if isinstance(option, dict)]
+        not_null = [kind for kind in types if kind != "null"]
+        return not_null[0] if len(not_null) == 1 and len(types) == len(options) else None
+    return schema.get("type")
+
+
+def check_param_headers(
+    params: tuple[HeaderParam, ...], arguments: JSONValue, headers: RoutingHeaders
+) -> None:
+    """Each ``Mcp-Param-*`` header against the argument it mirrors.
+
+    basic/transports/streamable-http, "Custom Headers": servers "MUST validate that encoded
+    header values, after decoding if Base64-encoded, match the corresponding values in the
+    request body"; a header missing for a value in the body is rejected; an argument that is
+    null or absent "MUST NOT" be expected.
+
+    Raises:
+        HeaderMismatch: a header missing, malformed, or disagreeing with its argument.
+    """
+    values = arguments if isinstance(arguments, dict) else {}
+    for param in params:
+        value = values.get(param.argument)
+        if value is None:
+            continue
+        raw = headers.param(param.header)
+        if raw is None:
+            raise HeaderMismatch(f"Header mismatch: Mcp-Param-{param.header} is missing")
+        sent = raw.strip()
+        if not _VISIBLE_ASCII.fullmatch(sent) or not _param_matches(param.kind, sent, value):
+            raise HeaderMismatch(
+                f"Header mismatch: Mcp-Param-{param.header} does not match {param.argument!r}"
+            )
+
+
+def _param_matches(kind: str, sent: str, value: JSONValue) -> bool:
+    if kind == "boolean":
+        return type(value) is bool and sent == ("true" if value else "false")
+    if kind == "integer":
+        # "SHOULD" compare numerically: 007 is 7.
+        return type(value) is int and _INTEGER.fullmatch(sent) is not None and int(sent) == value
+    return type(value) is str and _decoded(sent) == value
 
 
 def _meta_of(request: Request) -> JSONObject | None:
@@ -248,6 +362,7 @@ def routing_headers(headers: Mapping[bytes, bytes]) -> RoutingHeaders:
         _header(headers, b"mcp-protocol-version"),
         _header(headers, b"mcp-method"),
         _header(headers, b"mcp-name"),
+        headers,
     )
 
 

@@ -22,7 +22,7 @@ from ssemcp.jsonrpc import Notification
 from ssemcp.protocol.pagination import DEFAULT_PAGE_SIZE
 from ssemcp.protocol.request_state import RequestStateKeys
 from ssemcp.protocol.revisions import Revision, shape
-from ssemcp.protocol.sessionless import CacheHint
+from ssemcp.protocol.sessionless import CacheHint, HeaderParam, header_params_of
 from ssemcp.server.content import CONTENT_TYPES, Icon, ToolAnnotations, ToolResult
 from ssemcp.server.context import Context
 from ssemcp.server.schema import (
@@ -67,6 +67,8 @@ class Tool:
     definition: JSONObject
     # How long clients of 2026-07-28 may cache a list holding it (None: the server's hint).
     cache: CacheHint | None = None
+    # Its arguments marked "x-mcp-header", checked against Mcp-Param-* on 2026-07-28 HTTP.
+    header_params: tuple[HeaderParam, ...] = ()
 
 
 @dataclass(slots=True)
@@ -303,7 +305,11 @@ class Server:
         _put(definition, "annotations", annotations or None)
         _put(definition, "icons", _icons(icons))
         _put(definition, "_meta", meta)
-        tool = Tool(tool_name, plan, output, definition, cache)
+        try:
+            header_params = header_params_of(definition["inputSchema"])  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise LocalProtocolError(f"tool {tool_name!r}: {exc}") from None
+        tool = Tool(tool_name, plan, output, definition, cache, header_params)
         self.tools[tool_name] = tool
         self._changed("tools")
         return tool

@@ -19,6 +19,7 @@ from ssemcp.protocol.sessionless import (
     CACHEABLE_METHODS,
     META_SERVER_INFO,
     RoutingHeaders,
+    check_param_headers,
     complete_result,
     context_for,
 )
@@ -47,6 +48,14 @@ HTTP_STATUS: Final = {
 }
 # The method whose response is a stream of the notifications its client asked for.
 LISTEN: Final = "subscriptions/listen"
+
+
+def _check_param_headers(server: Server, request: Request, headers: RoutingHeaders) -> None:
+    params = request.params or {}
+    name = params.get("name")
+    tool = server.tools.get(name) if type(name) is str else None
+    if tool is not None and tool.header_params:
+        check_param_headers(tool.header_params, params.get("arguments"), headers)
 
 
 def open_listen(
@@ -84,6 +93,8 @@ async def serve_sessionless(
     """
     try:
         context = context_for(request, headers, principal)
+        if headers is not None and request.method == "tools/call":
+            _check_param_headers(server, request, headers)
         if request.method not in context.revision.client_methods or not has_method(request.method):
             # basic/transports/streamable-http: an unimplemented method "MUST" get -32601
             # (initialize, ping, logging/setLevel and resources/subscribe are gone).
