@@ -22,6 +22,7 @@ from ssemcp.server import (
     ResourceContents,
     ResourceLink,
     Server,
+    ServerConnection,
     ToolAnnotations,
     ToolResult,
 )
@@ -889,3 +890,45 @@ def test_output_type_without_a_schema_is_refused() -> None:
 
     with pytest.raises(LocalProtocolError):
         Server("s").add_tool(make_server().tools["add"].plan.function, output_type=str)
+
+
+async def test_a_channel_that_takes_nothing_holds_at_most_max_posting_notifications(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from ssemcp.server.connection import MAX_POSTING
+
+    never = asyncio.Event()
+
+    async def stuck(message: object) -> None:
+        await never.wait()  # a stdout nobody reads
+
+    connection = ServerConnection(make_server(), stuck)  # type: ignore[arg-type]
+    await connection.receive(
+        Request(
+            1,
+            "initialize",
+            {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "c"}},
+        )
+    )
+    with caplog.at_level(logging.WARNING, logger="ssemcp.server.connection"):
+        for _ in range(MAX_POSTING + 500):
+            connection.post(Notification("notifications/tools/list_changed"))
+    assert connection.posting_count == MAX_POSTING
+    assert caplog.text.count("notifications behind") == 1
+    connection.close()
+    never.set()
+    await asyncio.sleep(0)
+
+
+async def test_a_session_not_initialized_hears_no_list_changes() -> None:
+    sent: list[object] = []
+
+    async def record(message: object) -> None:
+        sent.append(message)
+
+    connection = ServerConnection(make_server(), record)  # type: ignore[arg-type]
+    connection.post(Notification("notifications/tools/list_changed"))
+    await asyncio.sleep(0)
+    assert sent == []
+    assert connection.posting_count == 0
+    connection.close()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 from ssemcp._types import JSONObject, JSONValue
 from ssemcp.errors import (
@@ -51,11 +51,14 @@ from ssemcp.server.context import Send
 from ssemcp.server.dispatch import dispatch
 from ssemcp.server.registry import Server
 
-__all__ = ["ServerConnection"]
+__all__ = ["MAX_POSTING", "ServerConnection"]
 
 logger = logging.getLogger(__name__)
 
 Reply_ = Response | ErrorResponse
+# Notifications posted without waiting and not yet written, on a channel with no synchronous
+# path (stdio; the HTTP transports bound their own queues): past it, more are dropped.
+MAX_POSTING: Final = 1024
 
 
 async def _dropped(message: Message) -> None:
@@ -100,12 +103,19 @@ class ServerConnection:
         # session holds these.
         self._cancelling: dict[RequestId, None] = {}
         self._background: dict[asyncio.Task[None], None] = {}
+        # Whether posts are being dropped (post), so the warning is said once per episode.
+        self._dropping = False
         # The loop this session's requests run on, taken at the first one (a connection may be
         # built before its loop runs). asyncio.current_task() without it asks
         # get_running_loop(), which costs a getpid() system call on Python 3.11 (its fork
         # check): about 1.5 us on the bench machine under load, 3 % of a tools/call.
         self._loop: asyncio.AbstractEventLoop | None = None
         server.attach(self)
+
+    @property
+    def posting_count(self) -> int:
+        """Notifications posted and not yet written (see :data:`MAX_POSTING`)."""
+        return len(self._background)
 
     @property
     def running_count(self) -> int:
@@ -297,6 +307,16 @@ class ServerConnection:
         # transport's synchronous path, when it has one and room, spares a task per session.
         if self._send_nowait is not None and self._send_nowait(notification):
             return
+        if len(self._background) >= MAX_POSTING:
+            # The channel is not taking what was posted (a stdout nobody reads): each more
+            # would park one more task, without end.
+            if not self._dropping:
+                self._dropping = True
+                logger.warning(
+                    "a session's channel is %d notifications behind; dropping more", MAX_POSTING
+                )
+            return
+        self._dropping = False
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
