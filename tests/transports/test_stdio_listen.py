@@ -1,6 +1,7 @@
-"""``subscriptions/listen`` over stdio (MCP 2026-07-28): a real ``ssemcp stdio`` process, its
-acknowledgement, a notification another request causes, and the two ends of a subscription on
-stdio (the client's notifications/cancelled; the input closing)."""
+"""2026-07-28 over stdio: ``subscriptions/listen`` (its acknowledgement, a notification another
+request causes, and the two ends of a subscription on stdio: the client's
+notifications/cancelled, the input closing) and the cancellation of a request that stands
+alone. A real ``ssemcp stdio`` process each."""
 
 from __future__ import annotations
 
@@ -35,13 +36,13 @@ class StdioPeer:
         return json.loads(line)
 
 
-async def start() -> StdioPeer:
+async def start(target: str = f"{FIXTURE}:server") -> StdioPeer:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "ssemcp",
         "stdio",
-        f"{FIXTURE}:server",
+        target,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
@@ -102,6 +103,46 @@ async def test_a_listen_hears_a_change_and_ends_when_cancelled_then_at_eof() -> 
         peer.process.stdin.close()
         assert await asyncio.wait_for(peer.process.wait(), READ_TIMEOUT_SECONDS) == 0
         assert time.monotonic() - closed_at < 5  # not held up by the open subscription
+        assert peer.process.stdout is not None
+        assert await peer.process.stdout.read() == b""
+    finally:
+        if peer.process.returncode is None:
+            peer.process.kill()
+            await peer.process.wait()
+
+
+SLEEPY_SERVER: Final = (
+    "import asyncio\n"
+    "from ssemcp import Server\n"
+    "server = Server('sleepy', '1.0.0')\n"
+    "@server.tool()\n"
+    "async def sleepy() -> str:\n"
+    "    '''Sleep a long time.'''\n"
+    "    await asyncio.sleep(60)\n"
+    "    return 'woke'\n"
+)
+
+
+async def test_a_cancelled_request_gets_no_reply_and_the_process_goes_on(tmp_path: Path) -> None:
+    module = tmp_path / "sleepy_server.py"
+    module.write_text(SLEEPY_SERVER)
+    peer = await start(f"{module}:server")
+    try:
+        call = {"_meta": META, "name": "sleepy"}
+        await peer.send({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": call})
+        await peer.send(
+            {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 5}}
+        )
+        await peer.send(
+            {"jsonrpc": "2.0", "id": 6, "method": "tools/list", "params": {"_meta": META}}
+        )
+        # The next line is the answer to 6: the cancelled 5 is never answered.
+        assert (await peer.receive())["id"] == 6
+        assert peer.process.stdin is not None
+        closed_at = time.monotonic()
+        peer.process.stdin.close()
+        assert await asyncio.wait_for(peer.process.wait(), READ_TIMEOUT_SECONDS) == 0
+        assert time.monotonic() - closed_at < 5  # nothing left running to wait for
         assert peer.process.stdout is not None
         assert await peer.process.stdout.read() == b""
     finally:

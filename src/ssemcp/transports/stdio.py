@@ -109,6 +109,9 @@ class _StdioSession:
         # Open subscriptions/listen requests (2026-07-28), by id: a notifications/cancelled
         # for one of them ends it.
         self._listens: dict[RequestId, ListenStream] = {}
+        # Other 2026-07-28 requests being served, by id, for the same reason. Apart from the
+        # session's: ids of the two eras may collide.
+        self._serving: dict[RequestId, asyncio.Task[None]] = {}
 
     async def send(self, message: Message) -> None:
         await self.write(serialize(message))
@@ -146,12 +149,20 @@ class _StdioSession:
             if type(payload) is Request and payload.method == LISTEN and is_sessionless(payload):
                 await self._listen(payload)
                 return
-            if type(payload) is Notification and self._cancels_a_listen(payload):
+            if type(payload) is Notification and self._cancels_a_sessionless(payload):
                 return
             if type(payload) is Request and is_sessionless(payload):
                 # spec 2026-07-28 basic/versioning: a request carrying its own _meta is
                 # served statelessly, beside (not inside) the session an initialize opens.
-                reply = await serve_sessionless(self.connection.server, payload, None, self.send)
+                task = asyncio.current_task()
+                assert task is not None
+                self._serving[payload.id] = task
+                try:
+                    reply = await serve_sessionless(
+                        self.connection.server, payload, None, self.send
+                    )
+                finally:
+                    self._serving.pop(payload.id, None)
             else:
                 reply = await self.connection.receive(payload)
             if reply is not None:
@@ -184,16 +195,25 @@ class _StdioSession:
         if self._listens.pop(request.id, None) is not None and not stream.is_cut_off:
             await self.send(Response(request.id, stream.final_result()))
 
-    def _cancels_a_listen(self, notification: Notification) -> bool:
+    def _cancels_a_sessionless(self, notification: Notification) -> bool:
+        """Whether ``notification`` cancels a 2026-07-28 request of ours, and if so, do it:
+        a listen ends; another request's handler is cancelled and sends no reply (spec
+        2026-07-28 basic/patterns/cancellation: the receiver "MUST NOT send any further
+        messages for it")."""
         if notification.method != "notifications/cancelled":
             return False
         request_id = (notification.params or {}).get("requestId")
         if type(request_id) not in (int, str):
             return False
         stream = self._listens.pop(request_id, None)  # type: ignore[arg-type]
-        if stream is None:
+        if stream is not None:
+            stream.close()
+            return True
+        task = self._serving.pop(request_id, None)  # type: ignore[arg-type]
+        if task is None:
             return False
-        stream.close()
+        logger.info("request %r cancelled by the client", request_id)
+        task.cancel()
         return True
 
     def end_listens(self) -> None:
