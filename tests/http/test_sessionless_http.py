@@ -394,3 +394,40 @@ async def test_the_x_mcp_header_is_published_in_the_tool_schema(wire: Wire) -> N
     tools = (await wire.post("tools/list")).json()["result"]["tools"]
     localized = next(tool for tool in tools if tool["name"] == "localized")
     assert localized["inputSchema"]["properties"]["region"]["x-mcp-header"] == "Region"
+
+
+async def test_closing_the_reply_stream_cancels_the_request() -> None:
+    server = Server("cancel-test", "1.0.0")
+    cancelled = asyncio.Event()
+
+    @server.tool()
+    async def long_job(ctx: Context) -> str:
+        """Report progress, then work for a long time."""
+        await ctx.report_progress(1, 10)
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return "done"
+
+    async with live_server(server) as live, live.client() as client:
+        body = {
+            "jsonrpc": "2.0",
+            "id": 9,
+            "method": "tools/call",
+            "params": {"_meta": {**META, "progressToken": 1}, "name": "long_job"},
+        }
+        headers = {
+            "accept": ACCEPT,
+            "mcp-protocol-version": MODERN,
+            "mcp-method": "tools/call",
+            "mcp-name": "long_job",
+        }
+        async with client.stream("POST", "/mcp", json=body, headers=headers) as response:
+            async for line in response.aiter_lines():
+                if line.startswith("data: "):
+                    assert json.loads(line[6:])["method"] == "notifications/progress"
+                    break
+        # The stream is closed: the handler is cancelled (basic/transports/streamable-http).
+        await asyncio.wait_for(cancelled.wait(), 10)

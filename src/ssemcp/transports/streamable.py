@@ -488,6 +488,7 @@ class _ReplyStream:
     __slots__ = (
         "_headers",
         "_keepalive_seconds",
+        "_on_disconnect",
         "_receive",
         "_send",
         "_session",
@@ -504,7 +505,9 @@ class _ReplyStream:
         headers: Sequence[tuple[bytes, bytes]],
         session: _Session | None,
         keepalive_seconds: float,
+        on_disconnect: Callable[[], object] | None = None,
     ) -> None:
+        self._on_disconnect = on_disconnect
         self._send = send
         self._receive = receive
         self._headers = headers
@@ -578,6 +581,8 @@ class _ReplyStream:
                 if self._stream is not None:
                     self._stream.detach(self)
                     logger.debug("stream %d: the client left", self._stream.stream_id)
+                if self._on_disconnect is not None:
+                    self._on_disconnect()
                 return
 
     async def end(self) -> None:
@@ -844,14 +849,29 @@ class StreamableHTTPTransport:
         if payload.method == LISTEN:
             await self._listen(scope, receive, send, headers, payload)
             return
-        reply_stream = _ReplyStream(send, receive, (), None, self._keepalive_seconds)
-        reply = await serve_sessionless(
-            self._server,
-            payload,
-            routing_headers(headers),
-            _drop if self._json_response else reply_stream,
-            scope.get(PRINCIPAL_KEY),
+        # spec 2026-07-28 basic/transports/streamable-http: "Closing the SSE response stream
+        # MUST be treated by the server as cancellation". (A JSON reply is not watched: no
+        # task per request for it.)
+        serving = asyncio.current_task()
+        assert serving is not None
+        reply_stream = _ReplyStream(
+            send, receive, (), None, self._keepalive_seconds, on_disconnect=serving.cancel
         )
+        try:
+            reply = await serve_sessionless(
+                self._server,
+                payload,
+                routing_headers(headers),
+                _drop if self._json_response else reply_stream,
+                scope.get(PRINCIPAL_KEY),
+            )
+        except asyncio.CancelledError:
+            if reply_stream.is_connected:
+                raise
+            uncancel_current_task()
+            logger.debug("request %r: the client closed its stream", payload.id)
+            await reply_stream.end()
+            return
         if reply_stream.started:
             await self._finish_stream(reply_stream, reply)
             return
