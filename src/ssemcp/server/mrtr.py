@@ -40,6 +40,8 @@ __all__ = ["ASKING_METHODS", "InputRequired", "InputRound"]
 # basic/patterns/mrtr: "Servers MUST NOT send InputRequiredResult responses on any other
 # client requests."
 ASKING_METHODS: Final = frozenset({"tools/call", "prompts/get", "resources/read"})
+# The answers of a first round: none (shared, never written: a retry makes its own dict).
+_NOTHING: Final[JSONObject] = {}
 # The capability each question needs, and the word its default key starts with.
 _CAPABILITY: Final = {
     "elicitation/create": "elicitation",
@@ -78,6 +80,20 @@ class InputRound:
             ``inputResponses`` that is not an object.
     """
 
+    # Built for every request that stands alone, most of which ask nothing: slotted, and its
+    # dicts made only by a retry or a question.
+    __slots__ = (
+        "_answers",
+        "_asked",
+        "_bound_to",
+        "_clock",
+        "_context",
+        "_counts",
+        "_keys",
+        "_pending",
+        "_request",
+    )
+
     def __init__(
         self,
         request: Request,
@@ -94,8 +110,10 @@ class InputRound:
         self._bound_to: str | None = None
         # Answers carried by the state, then this retry's answers to the questions the last
         # round asked ("the server SHOULD ignore" keys it did not ask).
-        self._answers: JSONObject = {}
+        self._answers: JSONObject = _NOTHING
         self._pending: dict[str, str] = {}
+        self._asked: dict[str, JSONObject] = {}
+        self._counts: dict[str, int] = {}
         state = params.get("requestState")
         if state is not None:
             opened = keys.open(state, self._binding(), clock())
@@ -112,9 +130,9 @@ class InputRound:
             for key, method in self._pending.items():
                 if key in responses:
                     _check_answer(method, key, responses[key])
+                    if self._answers is _NOTHING:
+                        self._answers = {}
                     self._answers[key] = responses[key]
-        self._asked: dict[str, JSONObject] = {}
-        self._counts: dict[str, int] = {}
 
     def _binding(self) -> str:
         if self._bound_to is None:

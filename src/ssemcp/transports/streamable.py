@@ -660,6 +660,8 @@ class StreamableHTTPTransport:
         self._sessions: dict[str, _Session] = {}
         # Open subscriptions/listen streams (2026-07-28), bounded by max_sessions too.
         self._listens: set[ListenStream] = set()
+        # The loop requests run on, taken at the first request that stands alone.
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._sweeper: asyncio.Task[None] | None = None
         # When each idle GET stream is due a keepalive comment; made in the serving loop.
         self._keepalive_deadlines: Deadlines | None = None
@@ -852,7 +854,12 @@ class StreamableHTTPTransport:
         # spec 2026-07-28 basic/transports/streamable-http: "Closing the SSE response stream
         # MUST be treated by the server as cancellation". (A JSON reply is not watched: no
         # task per request for it.)
-        serving = asyncio.current_task()
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            # Taken once: without it asyncio.current_task() asks get_running_loop(), a getpid()
+            # system call on CPython 3.11 (its fork check), on every request.
+            loop = self._loop = asyncio.get_running_loop()
+        serving = asyncio.current_task(loop)
         assert serving is not None
         reply_stream = _ReplyStream(
             send, receive, (), None, self._keepalive_seconds, on_disconnect=serving.cancel
