@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ssemcp._types import JSONObject, JSONValue
-from ssemcp.errors import CapabilityNotSupported
+from ssemcp.errors import CapabilityNotSupported, MissingRequiredClientCapability
 from ssemcp.jsonrpc import Notification
 from ssemcp.protocol.revisions import LATEST, Revision
 
@@ -101,12 +101,18 @@ class RequestContext:
             params["message"] = message
         return Notification("notifications/progress", params)
 
-    def check_client_request(self, method: str) -> None:
+    def check_client_request(self, method: str) -> str | None:
         """Refuse a request to the client that its revision or capabilities rule out.
 
+        Returns:
+            The client capability ``method`` needs (None for ``ping``).
+
         Raises:
-            CapabilityNotSupported: the revision lacks ``method``, or the client did not
-                declare the capability it needs.
+            CapabilityNotSupported: the revision lacks ``method``, or, in a session, the
+                client did not declare the capability it needs (the handler's tool fails).
+            MissingRequiredClientCapability: on a request that stands alone, the client did
+                not declare it (2026-07-28 basic/index: -32021 with
+                ``data.requiredCapabilities``, the request's own error).
         """
         if method not in self.revision.server_methods:
             raise CapabilityNotSupported(
@@ -114,7 +120,13 @@ class RequestContext:
             )
         capability = _CAPABILITY_FOR_METHOD.get(method)
         if capability is not None and capability not in self.client_capabilities:
+            if self.revision.sessionless:
+                raise MissingRequiredClientCapability(
+                    f"Missing required client capability: {capability}",
+                    data={"requiredCapabilities": {capability: {}}},
+                )
             raise CapabilityNotSupported(f"the client does not support {capability}")
+        return capability
 
     @staticmethod
     def is_log_level(level: object) -> bool:

@@ -26,7 +26,6 @@ from ssemcp.errors import (
     CapabilityNotSupported,
     InvalidParams,
     MethodNotFound,
-    MissingRequiredClientCapability,
     RequestError,
 )
 from ssemcp.jsonrpc import Request
@@ -42,12 +41,6 @@ __all__ = ["ASKING_METHODS", "InputRequired", "InputRound"]
 ASKING_METHODS: Final = frozenset({"tools/call", "prompts/get", "resources/read"})
 # The answers of a first round: none (shared, never written: a retry makes its own dict).
 _NOTHING: Final[JSONObject] = {}
-# The capability each question needs, and the word its default key starts with.
-_CAPABILITY: Final = {
-    "elicitation/create": "elicitation",
-    "sampling/createMessage": "sampling",
-    "roots/list": "roots",
-}
 
 
 def _check_answer(method: str, key: str, answer: JSONValue) -> None:
@@ -160,19 +153,14 @@ class InputRound:
 
         Raises:
             MissingRequiredClientCapability: the client did not declare what it needs
-                (basic/index: -32021 with ``data.requiredCapabilities``).
-            CapabilityNotSupported: the method cannot ask (not a tool, prompt or read).
+                (``RequestContext.check_client_request``).
+            CapabilityNotSupported: the method cannot ask (not a tool, prompt or read), or
+                ``method`` is not a question a server may ask.
         """
         if self._request.method not in ASKING_METHODS:
             raise CapabilityNotSupported(f"{method} cannot be asked during {self._request.method}")
-        capability = _CAPABILITY.get(method)
-        if capability is None:
-            raise CapabilityNotSupported(f"{method} is not a question a server may ask")
-        if capability not in self._context.client_capabilities:
-            raise MissingRequiredClientCapability(
-                f"Missing required client capability: {capability}",
-                data={"requiredCapabilities": {capability: {}}},
-            )
+        capability = self._context.check_client_request(method)
+        assert capability is not None  # every request the revision lets a server send needs one
         if key is None:
             count = self._counts[capability] = self._counts.get(capability, 0) + 1
             key = f"{capability}-{count}"
