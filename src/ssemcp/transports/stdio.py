@@ -146,14 +146,14 @@ class _StdioSession:
     async def _handle(self, payload: Any) -> None:
         reply: Response | ErrorResponse | list[Response | ErrorResponse] | None
         try:
-            if type(payload) is Request and payload.method == LISTEN and is_sessionless(payload):
-                await self._listen(payload)
-                return
             if type(payload) is Notification and self._cancels_a_sessionless(payload):
                 return
             if type(payload) is Request and is_sessionless(payload):
                 # spec 2026-07-28 basic/versioning: a request carrying its own _meta is
                 # served statelessly, beside (not inside) the session an initialize opens.
+                if payload.method == LISTEN:
+                    await self._listen(payload)
+                    return
                 task = asyncio.current_task()
                 assert task is not None
                 self._serving[payload.id] = task
