@@ -150,16 +150,6 @@ MISSING_SESSION: Final = HTTPError(
 # containing that session ID with HTTP 404 Not Found." Also the answer to a session id
 # presented by another principal: a session id is never a credential.
 UNKNOWN_SESSION: Final = HTTPError(404, InvalidRequest("Not Found: no such session"))
-# basic/transports, "Protocol Version Header": "If the server receives a request with an
-# invalid or unsupported MCP-Protocol-Version, it MUST respond with 400 Bad Request."
-UNSUPPORTED_VERSION: Final = HTTPError(
-    400,
-    InvalidRequest(
-        "Bad Request: unsupported MCP-Protocol-Version (supported: "
-        + ", ".join(SUPPORTED_VERSIONS)
-        + ")"
-    ),
-)
 TOO_MANY_SESSIONS: Final = HTTPError(
     503, InvalidRequest("Service Unavailable: too many sessions"), ((b"retry-after", b"5"),)
 )
