@@ -43,6 +43,7 @@ from ssemcp.http.timeouts import (
     Deadlines,
     deadlines_in_running_loop,
 )
+from ssemcp.server.hosted import SessionFactory
 from ssemcp.server.registry import Server
 from ssemcp.transports.legacy_sse import MESSAGES_PATH, SSE_PATH, LegacySSETransport
 from ssemcp.transports.streamable import (
@@ -238,7 +239,11 @@ class MCPApp:
         stateless: bool = False,
         json_response: bool = False,
         session_idle_timeout_seconds: float | None = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
+        sessions: SessionFactory | None = None,
+        sessionless: bool = True,
     ) -> None:
+        if sessions is not None and stateless:
+            raise ValueError("stateless mode makes no sessions: it cannot take a session factory")
         self.transport = StreamableHTTPTransport(
             server,
             max_body_bytes=max_body_bytes,
@@ -247,6 +252,8 @@ class MCPApp:
             stateless=stateless,
             json_response=json_response,
             session_idle_timeout_seconds=session_idle_timeout_seconds,
+            sessions=sessions,
+            sessionless=sessionless,
         )
         # The 2024-11-05 HTTP+SSE transport: its sessions count apart from the ones above.
         self.legacy_sse = (
@@ -255,6 +262,7 @@ class MCPApp:
                 max_body_bytes=max_body_bytes,
                 max_sessions=max_sessions,
                 keepalive_seconds=keepalive_seconds,
+                sessions=sessions,
             )
             if legacy_sse
             else None
@@ -430,6 +438,8 @@ def create_app(
     stateless: bool = False,
     json_response: bool = False,
     session_idle_timeout_seconds: float | None = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
+    sessions: SessionFactory | None = None,
+    sessionless: bool = True,
 ) -> MCPApp:
     """Build the ASGI app that serves ``server`` over Streamable HTTP at ``path``.
 
@@ -464,6 +474,11 @@ def create_app(
             meanwhile goes to the session's GET stream, if open.
         session_idle_timeout_seconds: close a Streamable HTTP session after this long with
             nothing in flight and no GET stream open (None: never).
+        sessions: makes what serves each session of both transports, instead of a
+            ``ServerConnection`` on ``server`` (``ssemcp.bridge`` relays to a child process);
+            ``server`` then keeps its cleanups, run at shutdown. Not with ``stateless``.
+        sessionless: serve 2026-07-28 requests that stand alone; False answers them with
+            -32022 naming the session revisions, so that clients fall back to ``initialize``.
 
     Returns:
         An ASGI 3 app; run it with any ASGI server (``uvicorn.run(app)``).
@@ -484,4 +499,6 @@ def create_app(
         stateless=stateless,
         json_response=json_response,
         session_idle_timeout_seconds=session_idle_timeout_seconds,
+        sessions=sessions,
+        sessionless=sessionless,
     )

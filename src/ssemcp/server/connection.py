@@ -39,6 +39,7 @@ from ssemcp.jsonrpc import (
     Response,
     error_response,
 )
+from ssemcp.protocol.revisions import Revision
 from ssemcp.protocol.session import (
     Cancel,
     ClientNotification,
@@ -111,6 +112,11 @@ class ServerConnection:
         # check): about 1.5 us on the bench machine under load, 3 % of a tools/call.
         self._loop: asyncio.AbstractEventLoop | None = None
         server.attach(self)
+
+    @property
+    def revision(self) -> Revision:
+        """The revision the session negotiated (the latest until ``initialize``)."""
+        return self.session.revision
 
     @property
     def posting_count(self) -> int:

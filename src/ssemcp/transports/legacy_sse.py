@@ -54,6 +54,7 @@ from ssemcp.http.proxy import client_path_prefix
 from ssemcp.http.server_shortcuts import abort, header_lines, send_whole_response
 from ssemcp.jsonrpc import Invalid, Message, Request, serialize
 from ssemcp.server.connection import ServerConnection
+from ssemcp.server.hosted import HostedSession, SessionFactory, SessionRefused
 from ssemcp.server.registry import Server
 from ssemcp.sse import KEEPALIVE, encode_event
 from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS
@@ -300,6 +301,7 @@ class _Session:
         notification_events: _NotificationEvents | None = None,
         flusher: _Flusher | None = None,
         max_queued_notifications: int = DEFAULT_MAX_QUEUED_NOTIFICATIONS,
+        connect: SessionFactory | None = None,
     ) -> None:
         self.session_id = session_id
         self.principal = principal
@@ -326,8 +328,15 @@ class _Session:
         # Taken once: asyncio.get_running_loop() costs a getpid() system call on CPython 3.11
         # (its fork check), and every write reads the loop's clock.
         self._loop = asyncio.get_running_loop()
-        self.connection = ServerConnection(
-            server, self.send, send_nowait=self.send_nowait, principal=principal
+        self.connection: HostedSession = (
+            ServerConnection(server, self.send, send_nowait=self.send_nowait, principal=principal)
+            if connect is None
+            else connect(
+                self.send,
+                send_nowait=self.send_nowait,
+                principal=principal,
+                session_id=session_id,
+            )
         )
 
     @property
@@ -511,6 +520,8 @@ class LegacySSETransport:
         max_pending_requests: requests of one session running at once; past it a POST gets
             503.
         keepalive_seconds: how often an idle stream gets a comment.
+        sessions: makes each session's :class:`~ssemcp.server.hosted.HostedSession`
+            (default: a ``ServerConnection`` serving ``server``); may refuse (503).
     """
 
     def __init__(
@@ -523,8 +534,10 @@ class LegacySSETransport:
         max_queued_notifications: int = DEFAULT_MAX_QUEUED_NOTIFICATIONS,
         max_pending_requests: int = DEFAULT_MAX_PENDING_REQUESTS,
         keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
+        sessions: SessionFactory | None = None,
     ) -> None:
         self._server = server
+        self._connect = sessions
         self._max_body_bytes = max_body_bytes
         self._max_sessions = max_sessions
         self._max_queued_messages = max_queued_messages
@@ -559,15 +572,24 @@ class LegacySSETransport:
         # Like Streamable HTTP's Mcp-Session-Id (spec 2025-11-25 basic/transports, "Session
         # Management"): "globally unique and cryptographically secure"; 24 bytes, URL-safe.
         session_id = secrets.token_urlsafe(24)
-        session = _Session(
-            self._server,
-            session_id,
-            scope.get(PRINCIPAL_KEY),
-            self._max_queued_messages,
-            self._notification_events,
-            self._flusher,
-            self._max_queued_notifications,
-        )
+        try:
+            session = _Session(
+                self._server,
+                session_id,
+                scope.get(PRINCIPAL_KEY),
+                self._max_queued_messages,
+                self._notification_events,
+                self._flusher,
+                self._max_queued_notifications,
+                self._connect,
+            )
+        except SessionRefused as exc:
+            logger.warning("refused an SSE stream: %s", exc)
+            refused = HTTPError(
+                503, InvalidRequest(f"Service Unavailable: {exc}"), ((b"retry-after", b"5"),)
+            )
+            await refused.respond(send)
+            return
         self._sessions[session_id] = session
         # Per-session lines are DEBUG, like access logs (off by default).
         if logger.isEnabledFor(logging.DEBUG):

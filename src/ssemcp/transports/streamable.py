@@ -41,7 +41,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
-from ssemcp.errors import InvalidRequest, RequestError
+from ssemcp.errors import InvalidRequest, RequestError, UnsupportedProtocolVersion
 from ssemcp.http.asgi import (
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
@@ -76,6 +76,7 @@ from ssemcp.jsonrpc import (
 from ssemcp.protocol.revisions import SUPPORTED_VERSIONS, V2025_03_26, Revision, revision_for
 from ssemcp.protocol.sessionless import is_sessionless, routing_headers
 from ssemcp.server.connection import ServerConnection
+from ssemcp.server.hosted import HostedSession, SessionFactory, SessionRefused
 from ssemcp.server.listen import ListenStream
 from ssemcp.server.registry import Server
 from ssemcp.server.sessionless import HTTP_STATUS, LISTEN, open_listen, serve_sessionless
@@ -376,6 +377,7 @@ class _Session:
         principal: str | None,
         new_event_log: Callable[[], EventLog],
         now: float,
+        connect: SessionFactory | None = None,
     ) -> None:
         self.session_id = session_id
         self.principal = principal
@@ -393,13 +395,20 @@ class _Session:
         # Requests being handled plus GET streams open: the idle sweep spares a busy session.
         self.busy = 0
         self.last_active = now
-        self.connection = ServerConnection(
-            server, self.send, send_nowait=self.send_nowait, principal=principal
+        self.connection: HostedSession = (
+            ServerConnection(server, self.send, send_nowait=self.send_nowait, principal=principal)
+            if connect is None
+            else connect(
+                self.send,
+                send_nowait=self.send_nowait,
+                principal=principal,
+                session_id=session_id,
+            )
         )
 
     @property
     def revision(self) -> Revision:
-        return self.connection.session.revision
+        return self.connection.revision
 
     @property
     def event_log(self) -> EventLog:
@@ -589,6 +598,31 @@ class _ReplyStream:
             await self._send(_END_OF_BODY)
 
 
+def _refused(exc: SessionRefused, payload: Payload) -> HTTPError:
+    request_id = payload.id if type(payload) is Request else None
+    return HTTPError(
+        503,
+        InvalidRequest(f"Service Unavailable: {exc}"),
+        ((b"retry-after", b"5"),),
+        request_id,
+    )
+
+
+async def _refuse_sessionless(send: ASGISend, payload: Payload, headers: Headers) -> None:
+    """spec 2026-07-28 basic/versioning: a server that "does not implement the requested
+    version ... MUST respond with an UnsupportedProtocolVersionError listing the versions it
+    does support" (here the session revisions: the client falls back to ``initialize``)."""
+    version = headers.get(MCP_PROTOCOL_VERSION)
+    requested = version.decode("latin-1")[:_MAX_LOGGED_HEADER] if version else "2026-07-28"
+    error = UnsupportedProtocolVersion(
+        f"Unsupported protocol version: {requested}; this endpoint speaks "
+        f"{', '.join(reversed(SUPPORTED_VERSIONS))} (initialize first)",
+        data={"supported": list(reversed(SUPPORTED_VERSIONS)), "requested": requested},
+    )
+    request_id = payload.id if type(payload) is Request else None
+    await HTTPError(400, error, (), request_id).respond(send)
+
+
 def _is_initialize(payload: Payload) -> bool:
     return type(payload) is Request and payload.method == "initialize"
 
@@ -617,6 +651,12 @@ class StreamableHTTPTransport:
         max_logged_events: events each session's log keeps for resumption.
         max_logged_bytes: bytes of data each session's log keeps.
         clock: monotonic seconds (tests inject a fake).
+        sessions: makes each session's :class:`~ssemcp.server.hosted.HostedSession`
+            (default: a ``ServerConnection`` serving ``server``); may refuse (503).
+        sessionless: serve 2026-07-28 requests that stand alone (on ``server``). False: answer
+            them 400 with -32022 listing the session revisions, as a server of 2025 and
+            earlier only (spec 2026-07-28 basic/versioning), so that a client falls back to
+            ``initialize``.
     """
 
     def __init__(
@@ -632,6 +672,8 @@ class StreamableHTTPTransport:
         max_logged_events: int = DEFAULT_MAX_LOGGED_EVENTS,
         max_logged_bytes: int = DEFAULT_MAX_LOGGED_BYTES,
         clock: Callable[[], float] = time.monotonic,
+        sessions: SessionFactory | None = None,
+        sessionless: bool = True,
     ) -> None:
         if keepalive_seconds <= 0:
             raise ValueError("keepalive_seconds must be positive")
@@ -647,6 +689,8 @@ class StreamableHTTPTransport:
         self._max_logged_events = max_logged_events
         self._max_logged_bytes = max_logged_bytes
         self._clock = clock
+        self._connect = sessions
+        self._serves_sessionless = sessionless
         self._sessions: dict[str, _Session] = {}
         # Open subscriptions/listen streams (2026-07-28), bounded by max_sessions too.
         self._listens: set[ListenStream] = set()
@@ -746,13 +790,19 @@ class StreamableHTTPTransport:
                 return
             # spec basic/transports, "Session Management": the session ID "SHOULD be globally
             # unique and cryptographically secure" and "MUST only contain visible ASCII".
-            session = _Session(
-                self._server,
-                secrets.token_urlsafe(24),
-                scope.get(PRINCIPAL_KEY),
-                self._new_event_log,
-                self._clock(),
-            )
+            try:
+                session = _Session(
+                    self._server,
+                    secrets.token_urlsafe(24),
+                    scope.get(PRINCIPAL_KEY),
+                    self._new_event_log,
+                    self._clock(),
+                    self._connect,
+                )
+            except SessionRefused as exc:
+                logger.warning("refused a session: %s", exc)
+                await _refused(exc, payload).respond(send)
+                return
             session_header = [(MCP_SESSION_ID, session.session_id.encode())]
             is_new = True
         else:
@@ -830,6 +880,9 @@ class StreamableHTTPTransport:
             payload = await receive_payload(receive, send, headers, self._max_body_bytes)
             if payload is None:
                 return
+        if not self._serves_sessionless:
+            await _refuse_sessionless(send, payload, headers)
+            return
         if type(payload) is not Request:
             if type(payload) is Notification:
                 # No client notification is defined on HTTP in 2026-07-28; accepted, as every
