@@ -1,4 +1,5 @@
-"""The ``ssemcp`` command: serve the built-in server or your own, over stdio or HTTP.
+"""The ``ssemcp`` command: serve the built-in server or your own, over stdio or HTTP, or
+bridge a stdio server to HTTP.
 
 Owns argument parsing, logging set-up and loading a user's server (``module:attribute`` or
 ``path/to/file.py:attribute``). Serving is the transports' job.
@@ -14,15 +15,17 @@ import importlib.util
 import ipaddress
 import logging
 import os
+import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import click
 from click.core import ParameterSource
 
 from ssemcp._version import __version__
+from ssemcp.bridge import DEFAULT_CHILD_TIMEOUT_SECONDS, DEFAULT_MAX_CHILDREN
 from ssemcp.errors import LocalProtocolError
 from ssemcp.http.asgi import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
@@ -36,6 +39,9 @@ from ssemcp.toolsets import (
     settings_variables,
 )
 from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS
+
+if TYPE_CHECKING:
+    from ssemcp.http.app import MCPApp
 
 __all__ = ["load_server", "main"]
 
@@ -246,238 +252,20 @@ def _refuse_http_options_with_stdio(context: click.Context) -> None:
         )
 
 
-def _run_stdio(server: Server, max_line_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
-    from ssemcp.transports.stdio import serve_stdio
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_stdio(server, max_line_bytes=max_line_bytes))
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "-V", "--version", prog_name="ssemcp")
-def main() -> None:
-    """ssemcp: a Model Context Protocol server (stdio, HTTP+SSE, Streamable HTTP)."""
-
-
-_target_argument = click.argument("target", required=False)
-_setting_option = click.option(
-    "--setting",
-    "settings",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Set a built-in tool set setting, overriding the environment variable of that "
-    "name (repeatable), e.g. --setting SSEMCP_HN_API_URL=http://127.0.0.1:9000/v0. "
-    "`ssemcp settings` lists them all.",
-)
-_toolsets_option = click.option(
-    "--toolsets",
-    metavar="NAMES",
-    help=f"Comma-separated built-in tool sets (available: {', '.join(TOOLSETS)}; "
-    f"default: {', '.join(DEFAULT_TOOLSETS)}).",
-)
-_state_key_option = click.option(
-    "--state-key",
-    "state_keys",
-    multiple=True,
-    envvar="SSEMCP_STATE_KEY",
-    metavar="KEY",
-    help="Secret that seals the requestState of multi round-trip requests (MCP 2026-07-28), "
-    "16 characters or more; repeat it (or separate keys by spaces in SSEMCP_STATE_KEY) to "
-    "rotate: the first seals, every one opens. Replicas that share it can each serve any "
-    "round. Default: a random key per process.",
-)
-_log_level_option = click.option(
-    "--log-level",
-    type=click.Choice(_LOG_LEVELS),
-    default="info",
-    show_default=True,
-    help="Server log level (logs go to stderr).",
-)
-
-
-@main.command()
-@_target_argument
-@click.option(
-    "--stdio",
-    "use_stdio",
-    is_flag=True,
-    help="Serve on stdin/stdout (then the HTTP-only options are refused).",
-)
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Address to bind. Beyond loopback it needs --token (or --insecure-no-auth), and "
-    "--allow-host for each name clients use (only loopback names are allowed by default).",
-)
-@click.option("--port", type=int, default=8000, show_default=True, help="Port to bind.")
-@click.option(
-    "--allow-host",
-    "allowed_hosts",
-    multiple=True,
-    metavar="HOST[:PORT]",
-    help="Allow this Host header (repeatable; default: 127.0.0.1, localhost, [::1]).",
-)
-@click.option(
-    "--allow-origin",
-    "allowed_origins",
-    multiple=True,
-    metavar="SCHEME://HOST[:PORT]",
-    help="Allow this Origin header (repeatable; default: http(s) on the loopback names).",
-)
-@click.option(
-    "--token",
-    "tokens",
-    multiple=True,
-    metavar="TOKEN",
-    help="Require 'Authorization: Bearer TOKEN' on every request but GET /healthz "
-    f"(repeatable; also ${TOKEN_ENV}, comma-separated, which ps cannot show).",
-)
-@click.option(
-    "--insecure-no-auth",
-    is_flag=True,
-    help="Allow --host beyond loopback without a token (anyone who reaches it may use it).",
-)
-@click.option(
-    "--cors",
-    "cors_origins",
-    multiple=True,
-    metavar="SCHEME://HOST[:PORT]",
-    help="Answer CORS for this browser origin, e.g. the MCP Inspector's (repeatable; "
-    "also allows it as an Origin). No '*'.",
-)
-@click.option(
-    "--trusted-proxy",
-    "trusted_proxies",
-    multiple=True,
-    metavar="IP|CIDR",
-    help="Believe X-Forwarded-For/-Proto/-Host/-Prefix from this peer (repeatable); "
-    "ignored from any other.",
-)
-@click.option(
-    "--body-timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_BODY_TIMEOUT_SECONDS,
-    show_default=True,
-    metavar="SECONDS",
-    help="Time to receive a whole request body; past it, 408 and the connection closes.",
-)
-@click.option(
-    "--header-timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_HEADER_TIMEOUT_SECONDS,
-    show_default=True,
-    metavar="SECONDS",
-    help="Time to receive a request line and headers; past it, the connection closes.",
-)
-@click.option(
-    "--stateless",
-    is_flag=True,
-    help="Streamable HTTP without sessions: every POST stands alone; GET and DELETE get 405; "
-    "sampling and elicitation cannot work.",
-)
-@click.option(
-    "--json-response",
-    is_flag=True,
-    help="Answer every POST with one JSON body, never an SSE stream; what a tool emits "
-    "meanwhile goes to the session's GET stream, if one is open.",
-)
-@click.option(
-    "--keepalive",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_KEEPALIVE_SECONDS,
-    show_default=True,
-    metavar="SECONDS",
-    help="Send a comment on an SSE stream idle this long (keeps proxies from cutting it).",
-)
-@click.option(
-    "--session-idle-timeout",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
-    show_default=True,
-    metavar="SECONDS",
-    help="Close a Streamable HTTP session idle this long (nothing in flight, no GET stream "
-    "open); 0: never.",
-)
-@click.option(
-    "--max-body-bytes",
-    type=click.IntRange(min=1024),
-    default=DEFAULT_MAX_BODY_BYTES,
-    show_default=True,
-    metavar="BYTES",
-    help="Largest request body (413 past it), and largest stdio line.",
-)
-@click.option(
-    "--max-sessions",
-    type=click.IntRange(min=1),
-    default=DEFAULT_MAX_SESSIONS,
-    show_default=True,
-    metavar="N",
-    help="Live sessions per transport at most; past it, new ones get 503.",
-)
-@_toolsets_option
-@_setting_option
-@_state_key_option
-@_log_level_option
-def serve(
-    target: str | None,
-    use_stdio: bool,
+def _serve_http(
+    app: MCPApp,
     host: str,
     port: int,
     allowed_hosts: tuple[str, ...],
-    allowed_origins: tuple[str, ...],
-    tokens: tuple[str, ...],
-    insecure_no_auth: bool,
-    cors_origins: tuple[str, ...],
-    trusted_proxies: tuple[str, ...],
-    body_timeout: float,
-    header_timeout: float,
-    stateless: bool,
-    json_response: bool,
-    keepalive: float,
-    session_idle_timeout: float,
-    max_body_bytes: int,
-    max_sessions: int,
-    toolsets: str | None,
-    settings: tuple[str, ...],
-    state_keys: tuple[str, ...],
     log_level: str,
+    header_timeout: float,
+    body_timeout: float,
 ) -> None:
-    """Serve the built-in server, or TARGET (module:attribute or file.py:attribute)."""
-    if use_stdio:
-        _refuse_http_options_with_stdio(click.get_current_context())
-    _configure_logging(log_level)
-    auth_tokens = _tokens(tokens)
-    if not use_stdio:
-        # Before anything is built or bound: a refused command starts nothing.
-        _refuse_exposure_without_token(host, auth_tokens, insecure_no_auth)
-        _check_security_options(auth_tokens, cors_origins, trusted_proxies)
-    server = _choose_server(target, toolsets, settings)
-    _use_state_keys(server, state_keys)
-    if use_stdio:
-        _run_stdio(server, max_line_bytes=max_body_bytes)
-        return
-
-    from ssemcp.http import create_app, uvicorn_server
+    """Serve ``app`` with uvicorn until SIGINT or SIGTERM (``serve`` and ``bridge``)."""
+    from ssemcp.http import uvicorn_server
     from ssemcp.http.uvicorn_protocol import http_protocol
     from ssemcp.http.uvicorn_server import ListenError
 
-    app = create_app(
-        server,
-        allowed_hosts=allowed_hosts or None,
-        allowed_origins=allowed_origins or None,
-        tokens=auth_tokens,
-        cors_origins=cors_origins,
-        trusted_proxies=trusted_proxies,
-        # The protocol below bounds bodies where it sees them arrive, at no cost per request.
-        body_timeout_seconds=None,
-        stateless=stateless,
-        json_response=json_response,
-        keepalive_seconds=keepalive,
-        session_idle_timeout_seconds=session_idle_timeout or None,
-        max_body_bytes=max_body_bytes,
-        max_sessions=max_sessions,
-    )
     if not _is_loopback(host) and not allowed_hosts:
         # The Host allowlist stays loopback-only (DNS rebinding): a remote client's Host names
         # this machine some other way, and would get 421 until allowed.
@@ -527,6 +315,352 @@ def serve(
         raise click.ClickException(
             f"{exc}{hint if exc.errno == errno.EADDRINUSE else ''}"
         ) from None
+
+
+def _run_stdio(server: Server, max_line_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    from ssemcp.transports.stdio import serve_stdio
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_stdio(server, max_line_bytes=max_line_bytes))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="ssemcp")
+def main() -> None:
+    """ssemcp: a Model Context Protocol server (stdio, HTTP+SSE, Streamable HTTP)."""
+
+
+_target_argument = click.argument("target", required=False)
+_setting_option = click.option(
+    "--setting",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set a built-in tool set setting, overriding the environment variable of that "
+    "name (repeatable), e.g. --setting SSEMCP_HN_API_URL=http://127.0.0.1:9000/v0. "
+    "`ssemcp settings` lists them all.",
+)
+_toolsets_option = click.option(
+    "--toolsets",
+    metavar="NAMES",
+    help=f"Comma-separated built-in tool sets (available: {', '.join(TOOLSETS)}; "
+    f"default: {', '.join(DEFAULT_TOOLSETS)}).",
+)
+_state_key_option = click.option(
+    "--state-key",
+    "state_keys",
+    multiple=True,
+    envvar="SSEMCP_STATE_KEY",
+    metavar="KEY",
+    help="Secret that seals the requestState of multi round-trip requests (MCP 2026-07-28), "
+    "16 characters or more; repeat it (or separate keys by spaces in SSEMCP_STATE_KEY) to "
+    "rotate: the first seals, every one opens. Replicas that share it can each serve any "
+    "round. Default: a random key per process.",
+)
+_log_level_option = click.option(
+    "--log-level",
+    type=click.Choice(_LOG_LEVELS),
+    default="info",
+    show_default=True,
+    help="Server log level (logs go to stderr).",
+)
+
+
+# The HTTP options `serve` and `bridge` share: where to listen, who may connect, and the bounds.
+_HTTP_OPTIONS: Final = (
+    click.option(
+        "--host",
+        default="127.0.0.1",
+        show_default=True,
+        help="Address to bind. Beyond loopback it needs --token (or --insecure-no-auth), and "
+        "--allow-host for each name clients use (only loopback names are allowed by default).",
+    ),
+    click.option("--port", type=int, default=8000, show_default=True, help="Port to bind."),
+    click.option(
+        "--allow-host",
+        "allowed_hosts",
+        multiple=True,
+        metavar="HOST[:PORT]",
+        help="Allow this Host header (repeatable; default: 127.0.0.1, localhost, [::1]).",
+    ),
+    click.option(
+        "--allow-origin",
+        "allowed_origins",
+        multiple=True,
+        metavar="SCHEME://HOST[:PORT]",
+        help="Allow this Origin header (repeatable; default: http(s) on the loopback names).",
+    ),
+    click.option(
+        "--token",
+        "tokens",
+        multiple=True,
+        metavar="TOKEN",
+        help="Require 'Authorization: Bearer TOKEN' on every request but GET /healthz "
+        f"(repeatable; also ${TOKEN_ENV}, comma-separated, which ps cannot show).",
+    ),
+    click.option(
+        "--insecure-no-auth",
+        is_flag=True,
+        help="Allow --host beyond loopback without a token (anyone who reaches it may use it).",
+    ),
+    click.option(
+        "--cors",
+        "cors_origins",
+        multiple=True,
+        metavar="SCHEME://HOST[:PORT]",
+        help="Answer CORS for this browser origin, e.g. the MCP Inspector's (repeatable; "
+        "also allows it as an Origin). No '*'.",
+    ),
+    click.option(
+        "--trusted-proxy",
+        "trusted_proxies",
+        multiple=True,
+        metavar="IP|CIDR",
+        help="Believe X-Forwarded-For/-Proto/-Host/-Prefix from this peer (repeatable); "
+        "ignored from any other.",
+    ),
+    click.option(
+        "--body-timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=DEFAULT_BODY_TIMEOUT_SECONDS,
+        show_default=True,
+        metavar="SECONDS",
+        help="Time to receive a whole request body; past it, 408 and the connection closes.",
+    ),
+    click.option(
+        "--header-timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=DEFAULT_HEADER_TIMEOUT_SECONDS,
+        show_default=True,
+        metavar="SECONDS",
+        help="Time to receive a request line and headers; past it, the connection closes.",
+    ),
+    click.option(
+        "--json-response",
+        is_flag=True,
+        help="Answer every POST with one JSON body, never an SSE stream; what a tool emits "
+        "meanwhile goes to the session's GET stream, if one is open.",
+    ),
+    click.option(
+        "--keepalive",
+        type=click.FloatRange(min=0, min_open=True),
+        default=DEFAULT_KEEPALIVE_SECONDS,
+        show_default=True,
+        metavar="SECONDS",
+        help="Send a comment on an SSE stream idle this long (keeps proxies from cutting it).",
+    ),
+    click.option(
+        "--session-idle-timeout",
+        type=click.FloatRange(min=0),
+        default=DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
+        show_default=True,
+        metavar="SECONDS",
+        help="Close a Streamable HTTP session idle this long (nothing in flight, no GET stream "
+        "open); 0: never.",
+    ),
+    click.option(
+        "--max-body-bytes",
+        type=click.IntRange(min=1024),
+        default=DEFAULT_MAX_BODY_BYTES,
+        show_default=True,
+        metavar="BYTES",
+        help="Largest request body (413 past it), and largest stdio line.",
+    ),
+    click.option(
+        "--max-sessions",
+        type=click.IntRange(min=1),
+        default=DEFAULT_MAX_SESSIONS,
+        show_default=True,
+        metavar="N",
+        help="Live sessions per transport at most; past it, new ones get 503.",
+    ),
+)
+
+
+def _http_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Add :data:`_HTTP_OPTIONS` to ``command``, in that order."""
+    for option in reversed(_HTTP_OPTIONS):
+        command = option(command)
+    return command
+
+
+@main.command()
+@_target_argument
+@click.option(
+    "--stdio",
+    "use_stdio",
+    is_flag=True,
+    help="Serve on stdin/stdout (then the HTTP-only options are refused).",
+)
+@_http_options
+@click.option(
+    "--stateless",
+    is_flag=True,
+    help="Streamable HTTP without sessions: every POST stands alone; GET and DELETE get 405; "
+    "sampling and elicitation cannot work.",
+)
+@_toolsets_option
+@_setting_option
+@_state_key_option
+@_log_level_option
+def serve(
+    target: str | None,
+    use_stdio: bool,
+    host: str,
+    port: int,
+    allowed_hosts: tuple[str, ...],
+    allowed_origins: tuple[str, ...],
+    tokens: tuple[str, ...],
+    insecure_no_auth: bool,
+    cors_origins: tuple[str, ...],
+    trusted_proxies: tuple[str, ...],
+    body_timeout: float,
+    header_timeout: float,
+    stateless: bool,
+    json_response: bool,
+    keepalive: float,
+    session_idle_timeout: float,
+    max_body_bytes: int,
+    max_sessions: int,
+    toolsets: str | None,
+    settings: tuple[str, ...],
+    state_keys: tuple[str, ...],
+    log_level: str,
+) -> None:
+    """Serve the built-in server, or TARGET (module:attribute or file.py:attribute)."""
+    if use_stdio:
+        _refuse_http_options_with_stdio(click.get_current_context())
+    _configure_logging(log_level)
+    auth_tokens = _tokens(tokens)
+    if not use_stdio:
+        # Before anything is built or bound: a refused command starts nothing.
+        _refuse_exposure_without_token(host, auth_tokens, insecure_no_auth)
+        _check_security_options(auth_tokens, cors_origins, trusted_proxies)
+    server = _choose_server(target, toolsets, settings)
+    _use_state_keys(server, state_keys)
+    if use_stdio:
+        _run_stdio(server, max_line_bytes=max_body_bytes)
+        return
+
+    from ssemcp.http import create_app
+
+    app = create_app(
+        server,
+        allowed_hosts=allowed_hosts or None,
+        allowed_origins=allowed_origins or None,
+        tokens=auth_tokens,
+        cors_origins=cors_origins,
+        trusted_proxies=trusted_proxies,
+        # The protocol below bounds bodies where it sees them arrive, at no cost per request.
+        body_timeout_seconds=None,
+        stateless=stateless,
+        json_response=json_response,
+        keepalive_seconds=keepalive,
+        session_idle_timeout_seconds=session_idle_timeout or None,
+        max_body_bytes=max_body_bytes,
+        max_sessions=max_sessions,
+    )
+    _serve_http(app, host, port, allowed_hosts, log_level, header_timeout, body_timeout)
+
+
+@main.command()
+@click.argument(
+    "command", nargs=-1, required=True, type=click.UNPROCESSED, metavar="-- CMD [ARGS]..."
+)
+@_http_options
+@click.option(
+    "--shared",
+    is_flag=True,
+    help="Run one child for every session (request ids are rewritten so clients never "
+    "collide), instead of one child per session.",
+)
+@click.option(
+    "--max-children",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_CHILDREN,
+    show_default=True,
+    metavar="N",
+    help="Live child processes at most (one per session); past it, new sessions get 503.",
+)
+@click.option(
+    "--child-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_CHILD_TIMEOUT_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="A request whose child says nothing this long fails, and the child is restarted.",
+)
+@_log_level_option
+def bridge(
+    command: tuple[str, ...],
+    host: str,
+    port: int,
+    allowed_hosts: tuple[str, ...],
+    allowed_origins: tuple[str, ...],
+    tokens: tuple[str, ...],
+    insecure_no_auth: bool,
+    cors_origins: tuple[str, ...],
+    trusted_proxies: tuple[str, ...],
+    body_timeout: float,
+    header_timeout: float,
+    json_response: bool,
+    keepalive: float,
+    session_idle_timeout: float,
+    max_body_bytes: int,
+    max_sessions: int,
+    shared: bool,
+    max_children: int,
+    child_timeout: float,
+    log_level: str,
+) -> None:
+    """Serve the stdio MCP server CMD over HTTP (/mcp and /sse), with ssemcp's security.
+
+    Each session gets its own CMD process (or all share one, --shared); a child that crashes
+    or hangs fails its requests with a JSON-RPC error and is restarted. Children never see
+    SSEMCP_TOKEN. Example:
+
+    \b
+      ssemcp bridge --port 8000 -- npx -y @modelcontextprotocol/server-everything
+    """
+    _configure_logging(log_level)
+    auth_tokens = _tokens(tokens)
+    _refuse_exposure_without_token(host, auth_tokens, insecure_no_auth)
+    _check_security_options(auth_tokens, cors_origins, trusted_proxies)
+    if shutil.which(command[0]) is None:
+        raise click.UsageError(f"cannot run {command[0]!r}: no such executable (or not on PATH)")
+
+    from ssemcp.bridge import Bridge
+    from ssemcp.http import create_app
+
+    hosted = Bridge(
+        command,
+        shared=shared,
+        max_children=max_children,
+        child_timeout_seconds=child_timeout,
+        max_line_bytes=max_body_bytes,
+    )
+    # The app's server only holds the bridge's cleanup (its children end at shutdown): every
+    # session is the child's, and 2026-07-28 requests are refused (-32022) so that clients
+    # fall back to initialize, which the child speaks.
+    server = Server("ssemcp-bridge", __version__)
+    server.add_cleanup(hosted.aclose)
+    app = create_app(
+        server,
+        allowed_hosts=allowed_hosts or None,
+        allowed_origins=allowed_origins or None,
+        tokens=auth_tokens,
+        cors_origins=cors_origins,
+        trusted_proxies=trusted_proxies,
+        body_timeout_seconds=None,
+        json_response=json_response,
+        keepalive_seconds=keepalive,
+        session_idle_timeout_seconds=session_idle_timeout or None,
+        max_body_bytes=max_body_bytes,
+        max_sessions=max_sessions,
+        sessions=hosted.connect,
+        sessionless=False,
+    )
+    _serve_http(app, host, port, allowed_hosts, log_level, header_timeout, body_timeout)
 
 
 @main.command()
