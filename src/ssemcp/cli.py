@@ -25,7 +25,11 @@ import click
 from click.core import ParameterSource
 
 from ssemcp._version import __version__
-from ssemcp.bridge import DEFAULT_CHILD_TIMEOUT_SECONDS, DEFAULT_MAX_CHILDREN
+from ssemcp.bridge import (
+    DEFAULT_CHILD_TIMEOUT_SECONDS,
+    DEFAULT_MAX_CHILDREN,
+    DEFAULT_STARTUP_TIMEOUT_SECONDS,
+)
 from ssemcp.errors import LocalProtocolError
 from ssemcp.http.asgi import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
@@ -590,6 +594,14 @@ def serve(
     metavar="SECONDS",
     help="A request whose child says nothing this long fails, and the child is restarted.",
 )
+@click.option(
+    "--startup-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_STARTUP_TIMEOUT_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="The same bound until a child has written its first line (npx may download first).",
+)
 @_log_level_option
 def bridge(
     command: tuple[str, ...],
@@ -611,6 +623,7 @@ def bridge(
     shared: bool,
     max_children: int,
     child_timeout: float,
+    startup_timeout: float,
     log_level: str,
 ) -> None:
     """Serve the stdio MCP server CMD over HTTP (/mcp and /sse), with ssemcp's security.
@@ -637,6 +650,7 @@ def bridge(
         shared=shared,
         max_children=max_children,
         child_timeout_seconds=child_timeout,
+        startup_timeout_seconds=startup_timeout,
         max_line_bytes=max_body_bytes,
     )
     # The app's server only holds the bridge's cleanup (its children end at shutdown): every

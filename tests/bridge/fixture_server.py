@@ -30,6 +30,13 @@ async def pid() -> str:
 
 
 @server.tool()
+async def echo(text: str, delay_seconds: float = 0.0) -> str:
+    """Answer ``text`` after ``delay_seconds``."""
+    await asyncio.sleep(delay_seconds)
+    return text
+
+
+@server.tool()
 async def remember(value: str) -> str:
     """Keep a value in this process."""
     remembered.append(value)

@@ -104,13 +104,14 @@ async def test_a_child_waiting_on_its_client_is_not_hung() -> None:
     async def slow_model(
         context: ClientRequestContext, params: types.CreateMessageRequestParams
     ) -> types.CreateMessageResult:
-        await asyncio.sleep(1.0)
+        # Longer than the silence bound below, which is longer than a child takes to start.
+        await asyncio.sleep(4.0)
         return types.CreateMessageResult(
             role="assistant", content=types.TextContent(text="late"), model="fake"
         )
 
     async with (
-        bridged(child_timeout_seconds=0.3) as running,
+        bridged(child_timeout_seconds=3.0) as running,
         sdk_session(running.url, "streamable-http", sampling_callback=slow_model) as session,
     ):
         answer = await call_text(session, "sample", {"prompt": "take your time"})
@@ -238,8 +239,8 @@ async def test_the_child_is_ended_and_reaped_when_its_session_ends(end: str) -> 
         if end == "delete":
             deleted = await client.delete("/mcp", headers={"mcp-session-id": session_id})
             assert deleted.status_code == 204
-        await wait_until(lambda: is_reaped(pid))
-        assert running.bridge.children == {}
+        # Reaped first; the bridge lets go of it once its pipes are drained.
+        await wait_until(lambda: is_reaped(pid) and not running.bridge.children)
         assert running.bridge.session_child_count == 0
 
 
@@ -277,6 +278,20 @@ async def test_a_command_that_exits_at_once_fails_initialize_without_a_hang() ->
         error = answer.json()["error"]
         assert error["code"] == -32603
         assert "exited (code 5) before answering initialize" in error["message"]
+
+
+async def test_a_command_that_never_speaks_fails_initialize_at_the_startup_bound() -> None:
+    command = (sys.executable, "-c", "import time; time.sleep(60)")
+    async with (
+        bridged(command, child_timeout_seconds=0.2, startup_timeout_seconds=0.5) as running,
+        httpx.AsyncClient(base_url=running.url, headers=MCP_HEADERS) as client,
+    ):
+        response = await client.post("/mcp", json=INITIALIZE)
+        [pid] = [child.pid for child in running.bridge.children] or [None]
+    error = response.json()["error"]
+    assert error["code"] == -32603
+    assert "did not answer initialize within 0.5 s" in error["message"]
+    assert pid is None or is_reaped(pid)
 
 
 async def test_a_command_that_cannot_start_fails_initialize_with_a_clear_error() -> None:

@@ -10,6 +10,12 @@ from __future__ import annotations
 
 from ssemcp.bridge.restart import RestartPolicy
 from ssemcp.bridge.sessions import DEFAULT_MAX_CHILDREN, Bridge
-from ssemcp.bridge.upstream import DEFAULT_CHILD_TIMEOUT_SECONDS
+from ssemcp.bridge.upstream import DEFAULT_CHILD_TIMEOUT_SECONDS, DEFAULT_STARTUP_TIMEOUT_SECONDS
 
-__all__ = ["DEFAULT_CHILD_TIMEOUT_SECONDS", "DEFAULT_MAX_CHILDREN", "Bridge", "RestartPolicy"]
+__all__ = [
+    "DEFAULT_CHILD_TIMEOUT_SECONDS",
+    "DEFAULT_MAX_CHILDREN",
+    "DEFAULT_STARTUP_TIMEOUT_SECONDS",
+    "Bridge",
+    "RestartPolicy",
+]

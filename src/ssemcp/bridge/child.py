@@ -72,6 +72,8 @@ class Child:
         self._loop = loop
         # Loop time of the last line on stdout: a child that says nothing for long is hung.
         self.last_output = loop.time()
+        # Whether it has written anything to stdout yet (starting is allowed to take longer).
+        self.has_spoken = False
         self.exited: asyncio.Future[int] = loop.create_future()
         self.stopping = False
         self._write_lock = asyncio.Lock()
@@ -138,6 +140,7 @@ class Child:
         lines = LineReader(self._max_line_bytes)
         while chunk := await stdout.read(_READ_CHUNK_BYTES):
             self.last_output = self._loop.time()
+            self.has_spoken = True
             for line in lines.feed(chunk):
                 if line is None:
                     logger.warning(

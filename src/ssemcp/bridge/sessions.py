@@ -19,7 +19,11 @@ from typing import Final
 from ssemcp.bridge.child import Child, child_environment
 from ssemcp.bridge.relay import Relay
 from ssemcp.bridge.restart import RestartPolicy
-from ssemcp.bridge.upstream import DEFAULT_CHILD_TIMEOUT_SECONDS, Upstream
+from ssemcp.bridge.upstream import (
+    DEFAULT_CHILD_TIMEOUT_SECONDS,
+    DEFAULT_STARTUP_TIMEOUT_SECONDS,
+    Upstream,
+)
 from ssemcp.jsonrpc import Message
 from ssemcp.server.context import Send
 from ssemcp.server.hosted import SessionRefused
@@ -43,6 +47,7 @@ class Bridge:
         max_children: live children at most (one per session unless ``shared``).
         child_timeout_seconds: how long a waiting request lets its child say nothing before
             it fails and the child is restarted.
+        startup_timeout_seconds: the same bound until a child has written its first line.
         restart_policy: how often, and how soon, a dead child is started again.
         environ: the environment children inherit, less the bridge's secrets.
         max_line_bytes: the longest line a child may write.
@@ -55,6 +60,7 @@ class Bridge:
         shared: bool = False,
         max_children: int = DEFAULT_MAX_CHILDREN,
         child_timeout_seconds: float = DEFAULT_CHILD_TIMEOUT_SECONDS,
+        startup_timeout_seconds: float = DEFAULT_STARTUP_TIMEOUT_SECONDS,
         restart_policy: RestartPolicy | None = None,
         environ: Mapping[str, str] | None = None,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
@@ -67,6 +73,7 @@ class Bridge:
         self.shared = shared
         self.max_children = max_children
         self._child_timeout_seconds = child_timeout_seconds
+        self._startup_timeout_seconds = startup_timeout_seconds
         self._restart_policy = restart_policy or RestartPolicy()
         self._env = child_environment(os.environ if environ is None else environ)
         self._max_line_bytes = max_line_bytes
@@ -83,6 +90,7 @@ class Bridge:
             env=self._env,
             label=label,
             child_timeout_seconds=self._child_timeout_seconds,
+            startup_timeout_seconds=self._startup_timeout_seconds,
             restart_policy=self._restart_policy,
             max_line_bytes=self._max_line_bytes,
             on_start=self._started,

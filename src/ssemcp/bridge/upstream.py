@@ -38,7 +38,7 @@ from ssemcp.protocol.revisions import LATEST, Revision, revision_for
 from ssemcp.server.context import Send
 from ssemcp.transports.stdio import DEFAULT_MAX_LINE_BYTES
 
-__all__ = ["DEFAULT_CHILD_TIMEOUT_SECONDS", "Owner", "Upstream"]
+__all__ = ["DEFAULT_CHILD_TIMEOUT_SECONDS", "DEFAULT_STARTUP_TIMEOUT_SECONDS", "Owner", "Upstream"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,11 @@ logger = logging.getLogger(__name__)
 # long fails, and the child is restarted. As long as ssemcp's own wait for a client's answer
 # (Server.request_timeout_seconds); a tool that works longer should report progress.
 DEFAULT_CHILD_TIMEOUT_SECONDS: Final = 60.0
+# Until a child's first line, the bound on its silence: starting can take long (``npx``
+# fetching a package, an interpreter importing a large server) even when serving does not.
+DEFAULT_STARTUP_TIMEOUT_SECONDS: Final = 60.0
+# The shortest wait of a request before the silence is measured again.
+_MIN_WAIT_SECONDS: Final = 0.01
 _CANCELLED: Final = "notifications/cancelled"
 _PROGRESS: Final = "notifications/progress"
 Reply = Response | ErrorResponse
@@ -94,6 +99,8 @@ class Upstream:
         env: the child's environment (already scrubbed: ``ssemcp.bridge.child``).
         label: how the log names it: the session's short id, or ``shared``.
         child_timeout_seconds: how long a waiting request lets the child say nothing.
+        startup_timeout_seconds: the same, until the child has written its first line (at
+            least ``child_timeout_seconds``).
         restart_policy: how often, and how soon, a dead child is started again.
         max_line_bytes: the longest line the child may write.
         on_start: called with each child started (the bridge keeps them, to end at shutdown).
@@ -106,16 +113,18 @@ class Upstream:
         env: Mapping[str, str],
         label: str,
         child_timeout_seconds: float = DEFAULT_CHILD_TIMEOUT_SECONDS,
+        startup_timeout_seconds: float = DEFAULT_STARTUP_TIMEOUT_SECONDS,
         restart_policy: RestartPolicy | None = None,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         on_start: _OnStart | None = None,
     ) -> None:
-        if child_timeout_seconds <= 0:
-            raise ValueError("child_timeout_seconds must be positive")
+        if child_timeout_seconds <= 0 or startup_timeout_seconds <= 0:
+            raise ValueError("child_timeout_seconds and startup_timeout_seconds must be positive")
         self._command = tuple(command)
         self._env = env
         self.label = label
         self._child_timeout_seconds = child_timeout_seconds
+        self._startup_timeout_seconds = startup_timeout_seconds
         self._restarts = Restarts(restart_policy or RestartPolicy())
         self._max_line_bytes = max_line_bytes
         self._on_start = on_start
@@ -230,17 +239,14 @@ class Upstream:
         if child is None or not child.is_running:
             return  # a restarted child hears the handshake again; nothing else is owed
         if notification.method == "notifications/initialized":
-            if self._initialized_notified and owner != self._first_initializer():
-                return  # shared: the child has heard it once
+            if self._initialized_notified:
+                return  # shared: the child has heard it once (a restart replays it)
             self._initialized_notified = True
         elif notification.method == _CANCELLED:
             notification = self._cancelled_by_client(owner, notification)
             if not notification.params:
                 return
         await self._send_quietly(child, notification)
-
-    def _first_initializer(self) -> int:
-        return next(iter(self._owners), BRIDGE_OWNER) if len(self._owners) == 1 else -1
 
     def _cancelled_by_client(self, owner: int, notification: Notification) -> Notification:
         """The cancellation under the child's id; the waiting request ends now, unanswered
@@ -367,10 +373,9 @@ class Upstream:
             try:
                 await child.send(Request(child_id, request.method, params))
             except ConnectionError:
-                raise InternalError(
-                    f"the bridged server exited before {request.method} reached it; "
-                    "it is restarted on the next request"
-                ) from None
+                # Its stdin is closed: it is exiting, which the wait below reports (or, if it
+                # lingers without reading, it is hung).
+                logger.debug("session %s: could not write %s", self.label, request.method)
             answer = await self._answer_of(child, pending)
         except asyncio.CancelledError:
             # The session ended, or its client left: the child may stop working on it.
@@ -392,10 +397,10 @@ class Upstream:
 
     async def _answer_of(self, child: Child, pending: _Pending) -> Reply | None:
         """Wait for the child's answer; fail if it exits, or hangs: says nothing for
-        ``child_timeout_seconds`` while no question of its to a client is open."""
+        ``child_timeout_seconds`` (``startup_timeout_seconds`` until its first line) while no
+        question of its to a client is open."""
         loop = asyncio.get_running_loop()
-        timeout = self._child_timeout_seconds
-        wait_seconds = timeout
+        wait_seconds = self._silence_bound(child)
         while True:
             await asyncio.wait(
                 (pending.answer, child.exited),
@@ -409,10 +414,14 @@ class Upstream:
                     f"the bridged server exited (code {child.exited.result()}) before answering "
                     f"{pending.method}; it is restarted on the next request"
                 )
+            bound = self._silence_bound(child)
             silent_seconds = loop.time() - child.last_output
-            if self._asked or silent_seconds < timeout:
-                # It talks, or waits on a client's answer: not hung.
-                wait_seconds = max(timeout - silent_seconds, 0.01) if not self._asked else timeout
+            if self._asked:
+                # It waits on a client's answer, which has its own timeout: not hung.
+                wait_seconds = bound
+                continue
+            if silent_seconds < bound:
+                wait_seconds = max(bound - silent_seconds, _MIN_WAIT_SECONDS)
                 continue
             logger.warning(
                 "session %s: the child said nothing for %.0f s while %s waited; restarting it",
@@ -422,9 +431,14 @@ class Upstream:
             )
             self._stop_hung(child)
             raise InternalError(
-                f"the bridged server did not answer {pending.method} within {timeout:g} s; "
+                f"the bridged server did not answer {pending.method} within {bound:g} s; "
                 "it was stopped, and is restarted on the next request"
             )
+
+    def _silence_bound(self, child: Child) -> float:
+        if child.has_spoken:
+            return self._child_timeout_seconds
+        return max(self._startup_timeout_seconds, self._child_timeout_seconds)
 
     def _stop_hung(self, child: Child) -> None:
         # Marked first, so the next request starts a new child at once; the old one is ended
