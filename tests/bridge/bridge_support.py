@@ -8,15 +8,26 @@ ends and reaps every child) and telling a reaped process from a live or zombie o
 
 from __future__ import annotations
 
+import asyncio
+import os
+import socket
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import httpx
 import mcp_types as types
-from live_server import LiveServer, live_app
+from live_server import (
+    HOST,
+    SUBPROCESS_STARTUP_DEADLINE_SECONDS,
+    LiveServer,
+    ServerProcess,
+    live_app,
+    wait_until,
+)
 from mcp import ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
@@ -103,3 +114,53 @@ def is_reaped(pid: int) -> bool:
     """Whether ``pid`` is gone entirely: not running, and no zombie left (a zombie keeps its
     ``/proc`` entry, in state Z, until its parent waits for it)."""
     return not Path(f"/proc/{pid}").exists()
+
+
+@asynccontextmanager
+async def bridge_process(
+    *options: str,
+    command: Sequence[str] = FIXTURE_COMMAND,
+    log_dir: Path,
+    environ: Mapping[str, str] | None = None,
+) -> AsyncIterator[ServerProcess]:
+    """Run ``python -m ssemcp bridge --port P OPTIONS... -- COMMAND`` on 127.0.0.1, as a user
+    would; ready once ``GET /healthz`` answers. Stopped with SIGTERM in ``finally``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        port = probe.getsockname()[1]
+    log_path = log_dir / f"ssemcp-bridge-{port}.log"
+    environment = {**(os.environ if environ is None else environ), "PYTHONUNBUFFERED": "1"}
+    with log_path.open("wb") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "ssemcp",
+            "bridge",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            *options,
+            "--",
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=log_file,
+            env=environment,
+        )
+    running = ServerProcess(process, f"http://{HOST}:{port}", log_path)
+    try:
+        async with httpx.AsyncClient(timeout=1.0) as client:
+
+            async def answers_health() -> bool:
+                assert process.returncode is None, f"ssemcp bridge exited:\n{running.log()}"
+                try:
+                    response = await client.get(running.url + "/healthz")
+                except httpx.TransportError:
+                    return False
+                return response.status_code == 200
+
+            await wait_until(answers_health, timeout_seconds=SUBPROCESS_STARTUP_DEADLINE_SECONDS)
+        yield running
+    finally:
+        running.exit_code = await running.stop()
