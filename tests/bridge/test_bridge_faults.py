@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 
 import anyio
 import httpx
@@ -308,3 +309,36 @@ async def test_a_command_that_cannot_start_fails_initialize_with_a_clear_error()
 
 def test_fixture_command_names_this_python() -> None:
     assert FIXTURE_COMMAND[0] == sys.executable
+
+
+def is_dead(pid: int) -> bool:
+    """Whether ``pid`` no longer runs: gone, or a zombie (an orphan is its new parent's to
+    reap, which a container's init may never do)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "\nState:\tZ" in status
+
+
+async def test_a_crash_ends_what_the_child_started_and_is_reported_at_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The grandchild holds the child's stdout and stderr open: the crash must still be seen
+    # as soon as the child exits, not when the grandchild's pipes close.
+    caplog.set_level(logging.INFO, logger="ssemcp.bridge")
+    script = 'sleep 300 & echo "grandchild $!" >&2; exec "$@"'
+    command = ("sh", "-c", script, "sh", *FIXTURE_COMMAND)
+    async with (
+        bridged(command, restart_policy=QUICK_RESTARTS) as running,
+        sdk_session(running.url, "streamable-http") as session,
+    ):
+        await wait_until(lambda: any("grandchild" in message for message in caplog.messages))
+        [line] = [message for message in caplog.messages if "stderr: grandchild" in message]
+        grandchild = int(line.rpartition(" ")[2])
+        assert not is_dead(grandchild)
+        # (Were it seen only when the pipes close, the SDK's read timeout would end this.)
+        with pytest.raises(MCPError) as raised:
+            await session.call_tool("crash", {})
+        await wait_until(lambda: is_dead(grandchild))
+    assert "exited (code 3)" in raised.value.error.message

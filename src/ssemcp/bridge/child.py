@@ -44,6 +44,11 @@ _DRAIN_SECONDS: Final = 2.0
 _MAX_LOGGED_STDERR: Final = 1000
 
 
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """``environ`` without :data:`SCRUBBED_ENVIRONMENT`."""
     return {name: value for name, value in environ.items() if name not in SCRUBBED_ENVIRONMENT}
@@ -184,11 +189,14 @@ class Child:
                 logger.info("session %s: stderr: %s", self.label, text[:_MAX_LOGGED_STDERR])
 
     async def _wait(self) -> None:
-        returncode = await self.process.wait()
+        await self._leader_exited()
         # What the leader started dies with it: a grandchild left holding the pipes would
-        # keep them open (and us reading) for ever.
+        # keep them open (and us reading) for ever. The leader is not reaped yet (a zombie
+        # still names its group), so the group cannot be another's.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
+        # asyncio's wait() ends only once the pipes have closed too (uvloop's at the exit).
+        returncode = await self.process.wait()
         # Whatever it wrote before it died is read before it is declared gone: a reply on its
         # last line must still reach its client.
         with contextlib.suppress(TimeoutError):
@@ -206,6 +214,23 @@ class Child:
                 returncode,
             )
         self.exited.set_result(returncode)
+
+    async def _leader_exited(self) -> None:
+        """Until the child itself has exited, whoever still holds its pipes (Linux: a pidfd
+        turns readable at the exit, before the reaping)."""
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            # No pidfd (not Linux 5.3+), or the child is gone already: its exit is all we get.
+            await self.process.wait()
+            return
+        exited = self._loop.create_future()
+        try:
+            self._loop.add_reader(pidfd, _resolve, exited)
+            await exited
+        finally:
+            self._loop.remove_reader(pidfd)
+            os.close(pidfd)
 
     def _signal_group(self, signal_number: int) -> None:
         if self.process.returncode is not None:

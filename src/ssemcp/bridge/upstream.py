@@ -324,9 +324,13 @@ class Upstream:
         except OSError as exc:
             logger.error("session %s: cannot start %s: %s", self.label, self._command[0], exc)
             raise InternalError("the bridged server could not be started") from None
-        self.child = child
         if self._on_start is not None:
             self._on_start(child)
+        if self.is_closed:
+            # The session ended while the child started: nobody will end it but us.
+            await child.terminate()
+            raise InternalError("the session has ended")
+        self.child = child
         return child
 
     async def _replay_handshake(self, child: Child) -> None:
@@ -522,8 +526,9 @@ class Upstream:
                     await self._deliver(owner, message, None)
 
     def _latest_pending(self) -> _Pending | None:
+        """The latest request of a client still waiting for its answer."""
         for pending in reversed(self._pending.values()):
-            if pending.owner != BRIDGE_OWNER:
+            if pending.owner != BRIDGE_OWNER and not pending.answer.done():
                 return pending
         return None
 
