@@ -129,7 +129,8 @@ class Bridge:
 
     def _session_ended(self, relay: Relay) -> None:
         upstream = relay.upstream
-        if self._upstreams.pop(upstream, 0) is None:
+        if upstream in self._upstreams:
+            del self._upstreams[upstream]
             task = asyncio.get_running_loop().create_task(upstream.close())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)

@@ -222,16 +222,18 @@ class Upstream:
         params = request.params or {}
         if request.method == "logging/setLevel":
             self._log_level = params.get("level")
-        elif request.method == "resources/subscribe" and type(params.get("uri")) is str:
-            uri = params["uri"]
-            assert isinstance(uri, str)
+            return
+        uri = params.get("uri")
+        if not isinstance(uri, str):
+            return
+        if request.method == "resources/subscribe":
             self._subscriptions.setdefault(uri, {})[owner] = None
-        elif request.method == "resources/unsubscribe" and type(params.get("uri")) is str:
-            subscribers = self._subscriptions.get(params["uri"])  # type: ignore[arg-type]
+        elif request.method == "resources/unsubscribe":
+            subscribers = self._subscriptions.get(uri)
             if subscribers is not None:
                 subscribers.pop(owner, None)
                 if not subscribers:
-                    self._subscriptions.pop(params["uri"], None)  # type: ignore[arg-type]
+                    del self._subscriptions[uri]
 
     async def notify(self, owner: int, notification: Notification) -> None:
         """Forward a client's notification (a cancellation under the child's id)."""
@@ -506,7 +508,8 @@ class Upstream:
             await self._deliver(pending.owner, progress, pending.send)
         elif message.method == _CANCELLED:
             # The child gave up a request it made to a client.
-            asked = self._asked.pop(params.get("requestId"), None)  # type: ignore[arg-type]
+            request_id = params.get("requestId")
+            asked = self._asked.pop(request_id, None) if isinstance(request_id, int | str) else None
             if asked is not None:
                 await self._deliver(asked, message, None)
         elif message.method == "notifications/resources/updated":

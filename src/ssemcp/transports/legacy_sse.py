@@ -5,7 +5,8 @@ one session and its event stream, whose first event (``endpoint``) names the URL
 each ``POST /messages/?session_id=…`` hands one message to that session and is answered
 ``202 Accepted``, while every reply and every server message travels on the stream as a
 ``message`` event. It does not interpret MCP: messages go to a
-:class:`~ssemcp.server.connection.ServerConnection`. Host and Origin checks, routing and the
+:class:`~ssemcp.server.connection.ServerConnection` (or another ``ssemcp.server.hosted``
+session: the bridge's relay). Host and Origin checks, routing and the
 ``Content-Length`` bound are the ASGI app's (``ssemcp.http``); who the peer is (the principal)
 is ``ssemcp.http.auth``'s, and whether a proxy's ``X-Forwarded-Prefix`` is believed is
 ``ssemcp.http.proxy``'s: both leave their verdict in the scope, and a session is bound to the

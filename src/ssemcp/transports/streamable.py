@@ -6,7 +6,8 @@ body earns which status; the ``Mcp-Session-Id`` sessions (created by ``initializ
 POST as one JSON body or, once a handler emits a message, as an SSE stream; the standalone
 ``GET`` stream; event ids, priming events and ``Last-Event-ID`` resumption ("Resumability and
 Redelivery", SEP-1699); and the stateless and JSON-only modes. It does not interpret MCP:
-messages go to a :class:`~ssemcp.server.connection.ServerConnection`. Host and Origin checks,
+messages go to a :class:`~ssemcp.server.connection.ServerConnection` (or another
+``ssemcp.server.hosted`` session: the bridge's relay). Host and Origin checks,
 authentication, routing and the ``Content-Length`` bound are the ASGI app's (``ssemcp.http``);
 what an event log keeps is ``ssemcp.state.events``'.
 
