@@ -120,12 +120,17 @@ async def touch(uri: str = WATCHED) -> str:
 
 @server.tool()
 async def slow(seconds: float, ctx: Context) -> str:
-    """Answer after ``seconds``, with a progress report each tenth of a second."""
+    """Answer after ``seconds``, with a progress report each tenth of a second; say so on
+    stderr if cancelled."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    while loop.time() < deadline:
-        await ctx.report_progress(loop.time(), deadline)
-        await asyncio.sleep(0.1)
+    try:
+        while loop.time() < deadline:
+            await ctx.report_progress(loop.time(), deadline)
+            await asyncio.sleep(0.1)
+    except asyncio.CancelledError:
+        print("slow was cancelled", file=sys.stderr, flush=True)
+        raise
     return "slow done"
 
 

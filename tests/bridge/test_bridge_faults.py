@@ -30,8 +30,9 @@ from bridge_support import (
     is_reaped,
     sdk_session,
 )
+from callbacks import CALLBACK_DEADLINE_SECONDS, Received
 from live_server import INITIALIZE, wait_until
-from mcp import MCPError
+from mcp import MCPDeprecationWarning, MCPError
 from mcp.client.session import ClientRequestContext
 
 from ssemcp.bridge import RestartPolicy
@@ -217,13 +218,50 @@ async def test_max_children_refuses_further_sessions_with_503_until_one_ends() -
     assert accepted.status_code == 200
 
 
-async def test_a_cancelled_call_leaves_the_child_serving() -> None:
-    async with bridged() as running, sdk_session(running.url, "streamable-http") as session:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_cancelled_call_is_cancelled_in_the_child_which_goes_on_serving(
+    transport: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ssemcp.bridge")
+    async with bridged() as running, sdk_session(running.url, transport) as session:
         pid = int(await call_text(session, "pid"))
         with anyio.move_on_after(0.3):
             await session.call_tool("slow", {"seconds": 30.0})
+        # The SDK sends notifications/cancelled; the bridge passes it on under the child's id.
+        await wait_until(lambda: any("slow was cancelled" in m for m in caplog.messages))
         after = int(await call_text(session, "pid"))
     assert after == pid
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_restarted_child_is_given_the_sessions_subscriptions_again(
+    transport: str,
+) -> None:
+    received: Received[object] = Received()
+
+    async def on_message(message: object) -> None:
+        if isinstance(message, types.ResourceUpdatedNotification):
+            received.add(message)
+
+    async with (
+        bridged(restart_policy=QUICK_RESTARTS) as running,
+        sdk_session(running.url, transport, message_handler=on_message) as session,
+    ):
+        with pytest.warns(MCPDeprecationWarning):
+            await session.subscribe_resource("test://watched")
+        first_pid = int(await call_text(session, "pid"))
+        with pytest.raises(MCPError):
+            await session.call_tool("crash", {})
+        # The new child heard resources/subscribe in the replayed handshake: it has a
+        # subscriber to tell.
+        assert int(await call_text(session, "pid")) != first_pid
+        assert await call_text(session, "touch") == "1"
+
+        async def updated() -> bool:
+            await call_text(session, "touch")
+            return bool(received.items)
+
+        await wait_until(updated, timeout_seconds=CALLBACK_DEADLINE_SECONDS)
 
 
 @pytest.mark.parametrize("end", ["delete", "idle"])
