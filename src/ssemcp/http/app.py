@@ -17,11 +17,13 @@ this server stops it (Starlette's ``TrustedHostMiddleware`` is the model for the
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Final
 
+from ssemcp.auth.settings import AuthSettings
 from ssemcp.errors import InvalidRequest
 from ssemcp.http import server_shortcuts
 from ssemcp.http.asgi import (
@@ -34,7 +36,7 @@ from ssemcp.http.asgi import (
     HTTPError,
     Scope,
 )
-from ssemcp.http.auth import PRINCIPAL_KEY, BearerAuth
+from ssemcp.http.auth import PRINCIPAL_KEY
 from ssemcp.http.cors import CORSPolicy
 from ssemcp.http.proxy import FORWARDED_PREFIX_KEY, TrustedProxies, client_path_prefix
 from ssemcp.http.timeouts import (
@@ -238,6 +240,7 @@ class MCPApp:
         stateless: bool = False,
         json_response: bool = False,
         session_idle_timeout_seconds: float | None = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
+        auth: AuthSettings | None = None,
     ) -> None:
         self.transport = StreamableHTTPTransport(
             server,
@@ -263,8 +266,11 @@ class MCPApp:
             DEFAULT_ALLOWED_HOSTS if allowed_hosts is None else allowed_hosts
         )
         # Security layers, built once (None: off). See ssemcp.http.auth, .cors and .proxy.
-        tokens = tuple(tokens or ())
-        self._auth = BearerAuth(tokens) if tokens else None
+        # ssemcp.auth: static tokens, API keys, JWT and introspection, RFC 9728 metadata.
+        auth = auth or AuthSettings()
+        if tokens:
+            auth = dataclasses.replace(auth, tokens=(*auth.tokens, *tokens))
+        self._auth = auth.authenticator(server, path, {path, *_MESSAGES_PATHS})
         cors_origins = tuple(cors_origins)
         self._cors = CORSPolicy(cors_origins) if cors_origins else None
         trusted_proxies = tuple(trusted_proxies)
@@ -354,6 +360,12 @@ class MCPApp:
             send = self._cors.wrap_send(headers, send)
         scope[PRINCIPAL_KEY] = None
         if self._auth is not None and not _is_health_check(scope, path):
+            # RFC 9728 section 3: the metadata is how a client learns to get a token, so it
+            # is served to anyone.
+            if self._auth.resource.is_metadata_path(scope, path):
+                if scope["method"] in ("GET", "HEAD"):
+                    return self._auth.resource.respond(scope, headers, send)
+                return INDEX_METHOD_NOT_ALLOWED.respond(send)
             return self._authenticated(scope, receive, send, headers, path)
         return self._route(scope, receive, send, headers, path)
 
@@ -361,8 +373,9 @@ class MCPApp:
         self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers, path: str
     ) -> None:
         assert self._auth is not None
-        if await self._auth.authenticate(scope, headers, send):
-            await self._route(scope, receive, send, headers, path)
+        admitted = await self._auth.admit(scope, receive, send, headers, path)
+        if admitted is not None:
+            await self._route(scope, admitted, send, headers, path)
 
     def _route(
         self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers, path: str
@@ -430,6 +443,7 @@ def create_app(
     stateless: bool = False,
     json_response: bool = False,
     session_idle_timeout_seconds: float | None = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
+    auth: AuthSettings | None = None,
 ) -> MCPApp:
     """Build the ASGI app that serves ``server`` over Streamable HTTP at ``path``.
 
@@ -445,8 +459,8 @@ def create_app(
         path: the MCP endpoint.
         tokens: bearer tokens; when given, every request but ``GET /healthz`` needs
             ``Authorization: Bearer <one of them>`` (else 401), and its scope gets
-            ``ssemcp.principal``, a stable non-secret name of the token (None when off).
-            See ``ssemcp.http.auth``.
+            ``ssemcp.principal``, a :class:`~ssemcp.protocol.request_context.Principal`
+            whose subject is a stable non-secret name of the token (None when off).
         cors_origins: browser origins (``scheme://host[:port]``) to answer CORS for; they
             pass the Origin check too. No ``*``. See ``ssemcp.http.cors``.
         trusted_proxies: IPs or CIDR networks whose ``X-Forwarded-For``, ``-Proto``,
@@ -464,6 +478,10 @@ def create_app(
             meanwhile goes to the session's GET stream, if open.
         session_idle_timeout_seconds: close a Streamable HTTP session after this long with
             nothing in flight and no GET stream open (None: never).
+        auth: the rest of authorization (token files, API-key header, OAuth issuers,
+            introspection, required scopes); with any of it, ``/.well-known/
+            oauth-protected-resource`` (and its ``path``-suffixed form) serve RFC 9728
+            metadata and every 401 names it. See ``ssemcp.auth``.
 
     Returns:
         An ASGI 3 app; run it with any ASGI server (``uvicorn.run(app)``).
@@ -484,4 +502,5 @@ def create_app(
         stateless=stateless,
         json_response=json_response,
         session_idle_timeout_seconds=session_idle_timeout_seconds,
+        auth=auth,
     )

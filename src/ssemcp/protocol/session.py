@@ -41,7 +41,7 @@ from ssemcp.jsonrpc import (
     Response,
     error_response,
 )
-from ssemcp.protocol.request_context import LOG_LEVELS, RequestContext
+from ssemcp.protocol.request_context import LOG_LEVELS, Principal, RequestContext
 from ssemcp.protocol.revisions import LATEST, Revision, negotiate, shape
 
 __all__ = [
@@ -149,7 +149,7 @@ class ServerSession:
         server_info: JSONObject,
         capabilities: JSONObject,
         instructions: str | None = None,
-        principal: str | None = None,
+        principal: Principal | None = None,
     ) -> None:
         self._server_info = server_info
         self._capabilities = capabilities

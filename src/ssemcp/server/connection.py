@@ -39,6 +39,7 @@ from ssemcp.jsonrpc import (
     Response,
     error_response,
 )
+from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.session import (
     Cancel,
     ClientNotification,
@@ -86,7 +87,7 @@ class ServerConnection:
         send: Send,
         *,
         send_nowait: Callable[[Message], bool] | None = None,
-        principal: str | None = None,
+        principal: Principal | None = None,
     ) -> None:
         self.server = server
         self.session = ServerSession(

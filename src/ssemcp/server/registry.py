@@ -69,6 +69,8 @@ class Tool:
     cache: CacheHint | None = None
     # Its arguments marked "x-mcp-header", checked against Mcp-Param-* on 2026-07-28 HTTP.
     header_params: tuple[HeaderParam, ...] = ()
+    # The OAuth scopes a caller needs (ssemcp.auth.scopes); empty: anyone who may connect.
+    scopes: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -78,6 +80,7 @@ class Resource:
     mime_type: str | None
     definition: JSONObject
     cache: CacheHint | None = None
+    scopes: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -88,6 +91,7 @@ class ResourceTemplate:
     definition: JSONObject
     completers: dict[str, Completer] = field(default_factory=dict)
     cache: CacheHint | None = None
+    scopes: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -97,6 +101,7 @@ class Prompt:
     definition: JSONObject
     completers: dict[str, Completer] = field(default_factory=dict)
     cache: CacheHint | None = None
+    scopes: frozenset[str] = frozenset()
 
 
 def _icons(icons: Sequence[Icon | JSONObject] | None) -> list[JSONObject] | None:
@@ -176,6 +181,9 @@ class Server:
         self._subscribed: dict[str, dict[Subscriber, None]] = {}
         self._subscription_listeners: list[SubscriptionListener] = []
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
+        # Whether tools/list (and the resource and prompt lists) show entries whose scopes
+        # the caller lacks (ssemcp.auth.scopes); ``ssemcp serve --list-all-tools``.
+        self.list_all_tools = False
 
     def __repr__(self) -> str:
         return (
@@ -207,6 +215,7 @@ class Server:
         output_type: object = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -221,6 +230,7 @@ class Server:
         output_type: object = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> F | Callable[[F], F]:
         """Register the decorated function as a tool; see :meth:`add_tool`.
 
@@ -242,6 +252,7 @@ class Server:
                 output_type=output_type,
                 meta=meta,
                 cache=cache,
+                scopes=scopes,
             )
             return function
 
@@ -261,6 +272,7 @@ class Server:
         meta: JSONObject | None = None,
         input_schema: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Tool:
         """Register ``function`` as a tool.
 
@@ -276,6 +288,9 @@ class Server:
                 still validated against the signature).
             cache: how long 2026-07-28 clients may cache ``tools/list`` while it holds this
                 tool (a list takes the shortest hint of what it holds, and the server's).
+            scopes: the OAuth scopes a caller's token must grant to call it (and to see it in
+                ``tools/list``); see ``ssemcp.auth``. Callers without a token (stdio) and
+                static secrets are not limited by scopes.
 
         Raises:
             LocalProtocolError: bad name, duplicate name, or an unserveable signature.
@@ -309,7 +324,7 @@ class Server:
             header_params = header_params_of(definition["inputSchema"])  # type: ignore[arg-type]
         except ValueError as exc:
             raise LocalProtocolError(f"tool {tool_name!r}: {exc}") from None
-        tool = Tool(tool_name, plan, output, definition, cache, header_params)
+        tool = Tool(tool_name, plan, output, definition, cache, header_params, frozenset(scopes))
         self.tools[tool_name] = tool
         self._changed("tools")
         return tool
@@ -334,6 +349,7 @@ class Server:
         size: int | None = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]:
         """Register the decorated function as a resource, or a template if ``uri`` has
         RFC 6570 expressions (``greeting://{name}``): the function's parameters are then the
@@ -365,6 +381,7 @@ class Server:
                 size=size,
                 meta=meta,
                 cache=cache,
+                scopes=scopes,
             )
             return function
 
@@ -384,11 +401,13 @@ class Server:
         size: int | None = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Resource | ResourceTemplate:
         """Register ``function`` as the resource (or template) ``uri``; see :meth:`resource`.
 
         ``cache`` is how long 2026-07-28 clients may cache a read of it (and the lists that
-        hold it take the shortest hint of what they hold); None: the server's.
+        hold it take the shortest hint of what they hold); None: the server's. ``scopes``:
+        the OAuth scopes a caller needs to read it (see :meth:`add_tool`).
 
         Raises:
             LocalProtocolError: a duplicate URI, or template variables that do not match the
@@ -415,7 +434,9 @@ class Server:
             _put(definition, "icons", _icons(icons))
             _put(definition, "annotations", annotations)
             _put(definition, "_meta", meta)
-            entry = ResourceTemplate(template, plan, mime_type, definition, cache=cache)
+            entry = ResourceTemplate(
+                template, plan, mime_type, definition, cache=cache, scopes=frozenset(scopes)
+            )
             self.templates[uri] = entry
             self._changed("templates")
             return entry
@@ -434,7 +455,7 @@ class Server:
         _put(definition, "icons", _icons(icons))
         _put(definition, "annotations", annotations)
         _put(definition, "_meta", meta)
-        resource = Resource(uri, plan, mime_type, definition, cache)
+        resource = Resource(uri, plan, mime_type, definition, cache, frozenset(scopes))
         self.resources[uri] = resource
         self._changed("resources")
         return resource
@@ -493,6 +514,7 @@ class Server:
         icons: Sequence[Icon | JSONObject] | None = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]: ...
 
     def prompt(
@@ -504,6 +526,7 @@ class Server:
         icons: Sequence[Icon | JSONObject] | None = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> F | Callable[[F], F]:
         """Register the decorated function as a prompt.
 
@@ -525,6 +548,7 @@ class Server:
                 icons=icons,
                 meta=meta,
                 cache=cache,
+                scopes=scopes,
             )
             return function
 
@@ -540,8 +564,10 @@ class Server:
         icons: Sequence[Icon | JSONObject] | None = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Prompt:
-        """Register ``function`` as a prompt; see :meth:`prompt`."""
+        """Register ``function`` as a prompt; see :meth:`prompt` (and :meth:`add_tool` for
+        ``scopes``)."""
         prompt_name = function.__name__ if name is None else name
         if not prompt_name:
             raise LocalProtocolError("a prompt name must not be empty")
@@ -562,7 +588,7 @@ class Server:
         definition["arguments"] = arguments  # type: ignore[assignment]
         _put(definition, "icons", _icons(icons))
         _put(definition, "_meta", meta)
-        prompt = Prompt(prompt_name, plan, definition, cache=cache)
+        prompt = Prompt(prompt_name, plan, definition, cache=cache, scopes=frozenset(scopes))
         self.prompts[prompt_name] = prompt
         self._changed("prompts")
         return prompt

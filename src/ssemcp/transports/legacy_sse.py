@@ -53,6 +53,7 @@ from ssemcp.http.memory import MemoryReclaimer
 from ssemcp.http.proxy import client_path_prefix
 from ssemcp.http.server_shortcuts import abort, header_lines, send_whole_response
 from ssemcp.jsonrpc import Invalid, Message, Request, serialize
+from ssemcp.protocol.request_context import Principal
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.registry import Server
 from ssemcp.sse import KEEPALIVE, encode_event
@@ -295,7 +296,7 @@ class _Session:
         self,
         server: Server,
         session_id: str,
-        principal: str | None,
+        principal: Principal | None,
         max_queued_messages: int,
         notification_events: _NotificationEvents | None = None,
         flusher: _Flusher | None = None,

@@ -73,6 +73,7 @@ from ssemcp.jsonrpc import (
     dumps,
     serialize,
 )
+from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.revisions import SUPPORTED_VERSIONS, V2025_03_26, Revision, revision_for
 from ssemcp.protocol.sessionless import is_sessionless, routing_headers
 from ssemcp.server.connection import ServerConnection
@@ -373,7 +374,7 @@ class _Session:
         self,
         server: Server,
         session_id: str,
-        principal: str | None,
+        principal: Principal | None,
         new_event_log: Callable[[], EventLog],
         now: float,
     ) -> None:
