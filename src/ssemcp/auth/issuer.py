@@ -139,6 +139,8 @@ class KeySet:
         self._clock = clock
         self._keys: Mapping[str | None, JSONObject] = {}
         self._fetched_at: float | None = None
+        self._refetched_at: float | None = None
+        self._failed_at: float | None = None
         self._lock = asyncio.Lock()
         self.fetch_count = 0
 
@@ -152,7 +154,6 @@ class KeySet:
     async def _fetch(self) -> None:
         url = await self._url()
         self.fetch_count += 1
-        self._fetched_at = self._clock()
         document = await _get_json(self._client, url)
         raw_keys = document.get("keys") if type(document) is dict else None
         if type(raw_keys) is not list:
@@ -175,20 +176,38 @@ class KeySet:
         Raises:
             IssuerUnavailable: the keys could not be fetched.
         """
-        now = self._clock()
-        if self._fetched_at is not None and now - self._fetched_at < self._max_age_seconds:
+        if self._is_fresh(self._clock()):
             found = self._keys.get(kid)
             if found is not None:
                 return found
-            if now - self._fetched_at < self._min_refetch_seconds:
-                return None
         async with self._lock:
             # Another request may have fetched while this one waited for the lock.
+            now = self._clock()
+            if not self._is_fresh(now):
+                await self._fetch_at(now)
+                return self._keys.get(kid)
             found = self._keys.get(kid)
-            fetched_at = self._fetched_at
-            fresh = fetched_at is not None and self._clock() - fetched_at < self._max_age_seconds
-            if found is not None and fresh:
+            if found is not None:
                 return found
-            if fetched_at is None or self._clock() - fetched_at >= self._min_refetch_seconds:
-                await self._fetch()
+            # A kid we do not know: the issuer may have rotated its keys. Ask again, but
+            # not more often than min_refetch_seconds, whatever kids tokens make up.
+            if self._refetched_at is None or now - self._refetched_at >= self._min_refetch_seconds:
+                self._refetched_at = now
+                await self._fetch_at(now)
             return self._keys.get(kid)
+
+    def _is_fresh(self, now: float) -> bool:
+        return self._fetched_at is not None and now - self._fetched_at < self._max_age_seconds
+
+    async def _fetch_at(self, now: float) -> None:
+        # After a failure, wait min_refetch_seconds before asking again: an issuer that is
+        # down is not asked once per request.
+        if self._failed_at is not None and now - self._failed_at < self._min_refetch_seconds:
+            raise IssuerUnavailable("the last fetch of the keys failed; not retrying yet")
+        try:
+            await self._fetch()
+        except IssuerUnavailable:
+            self._failed_at = now
+            raise
+        self._failed_at = None
+        self._fetched_at = now
