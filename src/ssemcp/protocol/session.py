@@ -173,6 +173,13 @@ class ServerSession:
         # every change of state (see _dispatchable_in).
         self._dispatchable: frozenset[str] = _NOTHING
 
+    def rebind(self, principal: Principal | None) -> None:
+        """Serve the next requests under ``principal``: the same subject as the session's
+        (the transport checked), with a fresh credential whose scopes may differ, so that a
+        client that stepped its scopes up (or down) need not open a new session."""
+        if principal is not self.context.principal:
+            self.context = dataclasses.replace(self.context, principal=principal)
+
     @property
     def revision(self) -> Revision:
         """The negotiated revision (the latest until ``initialize``)."""

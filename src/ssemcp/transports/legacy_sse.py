@@ -717,6 +717,11 @@ class LegacySSETransport:
                 "session %s: refused a POST from another principal", short_id(session.session_id)
             )
             return UNKNOWN_SESSION
+        principal = scope.get(PRINCIPAL_KEY)
+        if principal is not session.principal:
+            # The same subject with a fresh token (ssemcp.auth): its scopes serve from now on.
+            session.principal = principal
+            session.connection.session.rebind(principal)
         return session
 
     # ------------------------------------------------------------------ lifetime
