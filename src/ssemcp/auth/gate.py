@@ -28,6 +28,7 @@ from ssemcp.auth.static import StaticSecrets
 from ssemcp.auth.verifier import Refusal, RefusalReason, TokenVerifier
 from ssemcp.errors import InsufficientScope, InvalidRequest, ProtocolError
 from ssemcp.http.asgi import (
+    DEFAULT_MAX_BODY_BYTES,
     PAYLOAD_TOO_LARGE,
     ASGIMessage,
     ASGIReceive,
@@ -78,6 +79,7 @@ _QUERY_CREDENTIAL_NAMES: Final = frozenset(
 _SCOPED_METHODS: Final = frozenset(
     {"tools/call", "resources/read", "resources/subscribe", "prompts/get"}
 )
+_SCOPED_METHOD_BYTES: Final = tuple(method.encode() for method in sorted(_SCOPED_METHODS))
 # RFC 6750 section 3: error_description is %x20-21 / %x23-5B / %x5D-7E (no '"' nor '\').
 _UNSAFE_DESCRIPTION: Final = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 # Seconds a client waits before retrying when the issuer could not be asked.
@@ -136,6 +138,8 @@ class Authenticator:
         required_scopes: scopes every request needs (``--auth-required-scopes``).
         server: the registry, for the scopes its tools, resources and prompts declare.
         scoped_paths: the POST paths (below the mount point) that carry MCP requests.
+        max_body_bytes: the app's body bound; a longer body is not read ahead (the app
+            answers it 413).
 
     Raises:
         ValueError: no way to accept anything, or an API-key header without static secrets.
@@ -152,6 +156,7 @@ class Authenticator:
         required_scopes: Iterable[str] = (),
         server: Server | None = None,
         scoped_paths: Iterable[str] = (),
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         if static is None and jwt is None and introspection is None:
             raise ValueError("authentication needs tokens, a token file, issuers or introspection")
@@ -167,6 +172,7 @@ class Authenticator:
         self.required_scopes = frozenset(required_scopes)
         self._server = server
         self._scoped_paths = frozenset(scoped_paths)
+        self._max_body_bytes = max_body_bytes
 
     def __repr__(self) -> str:
         kinds = [
@@ -266,21 +272,25 @@ class Authenticator:
         section 3.1: 403), and hand the body on to the transport as if unread."""
         assert self._server is not None
         content_length = headers.get(b"content-length")
-        max_bytes = int(content_length) if content_length and content_length.isdigit() else 0
-        if max_bytes == 0:
-            # No length (chunked): leave the check to dispatch, which gives a JSON-RPC error.
+        length = int(content_length) if content_length and content_length.isdigit() else 0
+        if not 0 < length <= self._max_body_bytes:
+            # No length (chunked), or one the app refuses: leave the check to dispatch (a
+            # JSON-RPC error) or the refusal to the app (413); never read more than the bound.
             return receive
         try:
-            body = await read_body(receive, max_bytes)
+            body = await read_body(receive, length)
         except ClientDisconnected:
             return None
         if body is None:
             await PAYLOAD_TOO_LARGE.respond(send)
             return None
-        try:
-            message = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            message = None
+        message = None
+        # Parsed only if it may be a call that needs scopes: most POSTs are not.
+        if any(method in body for method in _SCOPED_METHOD_BYTES):
+            try:
+                message = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                message = None
         if type(message) is dict and message.get("method") in _SCOPED_METHODS:
             method = message["method"]
             needed = required_scopes(self._server, method, message.get("params"))

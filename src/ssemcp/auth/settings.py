@@ -97,7 +97,11 @@ class AuthSettings:
                 raise ValueError(f"not an http(s) URL: {url!r}")
 
     def authenticator(
-        self, server: Server, mcp_path: str, scoped_paths: Iterable[str]
+        self,
+        server: Server,
+        mcp_path: str,
+        scoped_paths: Iterable[str],
+        max_body_bytes: int,
     ) -> Authenticator | None:
         """The gate these settings describe, for ``server`` at ``mcp_path``; None when off.
 
@@ -154,6 +158,7 @@ class AuthSettings:
             required_scopes=required,
             server=server,
             scoped_paths=scoped_paths,
+            max_body_bytes=max_body_bytes,
         )
         server.add_cleanup(gate.aclose)
         return gate

@@ -270,7 +270,7 @@ class MCPApp:
         auth = auth or AuthSettings()
         if tokens:
             auth = dataclasses.replace(auth, tokens=(*auth.tokens, *tokens))
-        self._auth = auth.authenticator(server, path, {path, *_MESSAGES_PATHS})
+        self._auth = auth.authenticator(server, path, {path, *_MESSAGES_PATHS}, max_body_bytes)
         cors_origins = tuple(cors_origins)
         self._cors = CORSPolicy(cors_origins) if cors_origins else None
         trusted_proxies = tuple(trusted_proxies)
