@@ -188,3 +188,34 @@ async def test_a_session_serves_a_stepped_up_token_of_its_subject(
     assert [tool["name"] for tool in result_of(before)["result"]["tools"]] == ["whoami"]
     assert len(result_of(after)["result"]["tools"]) == 2
     assert result_of(call)["result"]["content"][0]["text"] == "administered"
+
+
+async def test_a_legacy_sse_post_without_the_scopes_gets_403(
+    live: LiveServer, authorization_server: AuthorizationServer
+) -> None:
+    narrow, _wide = await narrow_and_wide(authorization_server, live)
+    authorization = {"authorization": f"Bearer {narrow}"}
+    async with (
+        httpx.AsyncClient(timeout=10.0) as client,
+        client.stream("GET", f"{live.url}/sse", headers=authorization) as stream,
+    ):
+        assert stream.status_code == 200
+        endpoint = None
+        async for line in stream.aiter_lines():
+            if line.startswith("data:"):
+                endpoint = line[5:].strip()
+                break
+        assert endpoint is not None and endpoint.startswith("/messages/")
+        response = await client.post(
+            live.url + endpoint,
+            content=json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 2,
+                    "method": "tools/call",
+                    "params": {"name": "administer"},
+                }
+            ).encode(),
+            headers={"content-type": "application/json", **authorization},
+        )
+    assert_forbidden(response, live, "legacy tools/call")

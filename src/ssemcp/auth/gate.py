@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -90,8 +91,6 @@ def has_query_credential(query_string: bytes) -> bool:
     """Whether the query names a parameter that usually carries a credential."""
     if not query_string:
         return False
-    from urllib.parse import parse_qsl
-
     # Keys only; values are never looked at, so a token cannot reach a log from here.
     pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
     return any(name.strip().lower() in _QUERY_CREDENTIAL_NAMES for name, _value in pairs)
