@@ -108,16 +108,16 @@ async def test_a_call_without_the_scopes_gets_403_insufficient_scope(
     assert "result" in result_of(allowed)
 
 
-async def test_a_2026_request_without_the_scopes_gets_403_too(
-    live: LiveServer, authorization_server: AuthorizationServer
-) -> None:
-    narrow, _wide = await narrow_and_wide(authorization_server, live)
+async def post_2026(
+    client: httpx.AsyncClient, live: LiveServer, token: str, name: str
+) -> httpx.Response:
+    """A 2026-07-28 tools/call: no session, its context from _meta and headers."""
     body = {
         "jsonrpc": "2.0",
         "id": 2,
         "method": "tools/call",
         "params": {
-            "name": "administer",
+            "name": name,
             "_meta": {
                 "io.modelcontextprotocol/protocolVersion": "2026-07-28",
                 "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
@@ -125,20 +125,32 @@ async def test_a_2026_request_without_the_scopes_gets_403_too(
             },
         },
     }
+    return await client.post(
+        live.mcp_url,
+        content=json.dumps(body).encode(),
+        headers={
+            "accept": ACCEPT_BOTH,
+            "content-type": "application/json",
+            "authorization": f"Bearer {token}",
+            "mcp-protocol-version": "2026-07-28",
+            "mcp-method": "tools/call",
+            "mcp-name": name,
+        },
+    )
+
+
+async def test_a_2026_request_is_served_for_its_tokens_principal_and_scopes(
+    live: LiveServer, authorization_server: AuthorizationServer
+) -> None:
+    narrow, wide = await narrow_and_wide(authorization_server, live)
     async with httpx.AsyncClient() as client:
-        response = await client.post(
-            live.mcp_url,
-            content=json.dumps(body).encode(),
-            headers={
-                "accept": ACCEPT_BOTH,
-                "content-type": "application/json",
-                "authorization": f"Bearer {narrow}",
-                "mcp-protocol-version": "2026-07-28",
-                "mcp-method": "tools/call",
-                "mcp-name": "administer",
-            },
-        )
-    assert_forbidden(response, live, "2026-07-28 tools/call")
+        refused = await post_2026(client, live, narrow, "administer")
+        allowed = await post_2026(client, live, wide, "administer")
+        identity = await post_2026(client, live, narrow, "whoami")
+    assert_forbidden(refused, live, "2026-07-28 tools/call")
+    assert result_of(allowed)["result"]["content"][0]["text"] == "administered"
+    who = json.loads(result_of(identity)["result"]["content"][0]["text"])
+    assert (who["subject"], who["scopes"]) == (ES256_CLIENT, [READ_ONLY])
 
 
 async def test_a_call_the_gate_cannot_read_ahead_gets_a_jsonrpc_error_naming_the_scopes(

@@ -201,7 +201,8 @@ class Authenticator:
 
         Sets ``scope["ssemcp.principal"]`` to the :class:`Principal` admitted.
         """
-        if has_query_credential(scope.get("query_string", b"")):
+        query_string = scope.get("query_string")
+        if query_string and has_query_credential(query_string):
             logger.warning("refused a request with a credential in its query string")
             await _respond(
                 send,
@@ -212,26 +213,35 @@ class Authenticator:
                 [(b"www-authenticate", b'Bearer error="invalid_request"')],
             )
             return None
-        result = await self._verify(scope, headers)
+        authorization = headers.get(b"authorization")
+        match = None if authorization is None else _BEARER_CREDENTIALS.fullmatch(authorization)
+        # A static secret is found without awaiting anything: the common case stays cheap.
+        result: Principal | Refusal | None = self._static_principal(headers, match)
+        if result is None:
+            result = await self._verify(scope, headers, authorization, match)
         if isinstance(result, Refusal):
             await self._refuse(scope, headers, send, result)
             return None
-        missing = result.missing_scopes(self.required_scopes)
-        if missing:
+        if self.required_scopes and result.missing_scopes(self.required_scopes):
             await self._refuse(scope, headers, send, self._insufficient(self.required_scopes))
             return None
         scope[PRINCIPAL_KEY] = result
         if (
-            self._server is not None
-            and result.scopes is not None
+            result.scopes is not None
+            and self._server is not None
             and scope["method"] == "POST"
             and path in self._scoped_paths
         ):
             return await self._check_body_scopes(scope, receive, send, headers, result)
         return receive
 
-    async def _verify(self, scope: Scope, headers: Headers) -> Principal | Refusal:
-        if self._api_key_header is not None and self._static is not None:
+    def _static_principal(
+        self, headers: Headers, match: re.Match[bytes] | None
+    ) -> Principal | Refusal | None:
+        """The static secret's principal, a refused API key, or None: ask the verifiers."""
+        if self._static is None:
+            return None
+        if self._api_key_header is not None:
             api_key = headers.get(self._api_key_header)
             if api_key is not None:
                 found = self._static.find(api_key.strip())
@@ -239,19 +249,21 @@ class Authenticator:
                     logger.info("refused a request with an unknown API key")
                     return Refusal(RefusalReason.INVALID, "the API key is not one we accept")
                 return found
-        authorization = headers.get(b"authorization")
+        return None if match is None else self._static.find(match.group(1))
+
+    async def _verify(
+        self,
+        scope: Scope,
+        headers: Headers,
+        authorization: bytes | None,
+        match: re.Match[bytes] | None,
+    ) -> Principal | Refusal:
         if authorization is None or authorization.split(b" ", 1)[0].lower() != b"bearer":
             # No Bearer credentials at all (none, or another scheme).
             return Refusal(RefusalReason.MISSING, "this server needs a bearer token")
-        match = _BEARER_CREDENTIALS.fullmatch(authorization)
         if match is None:
             return Refusal(RefusalReason.INVALID, "the Authorization header is malformed")
-        raw_token = match.group(1)
-        if self._static is not None:
-            found = self._static.find(raw_token)
-            if found is not None:
-                return found
-        token = raw_token.decode("ascii")
+        token = match.group(1).decode("ascii")
         resource = self.resource.resource_url(scope, headers)
         if self._jwt is not None and _looks_like_jwt(token):
             return await self._jwt.verify(token, resource)

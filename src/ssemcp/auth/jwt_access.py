@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from ssemcp._types import JSONValue
@@ -85,7 +86,8 @@ def principal_from_claims(claims: Mapping[str, JSONValue], issuer: str) -> Princ
         issuer=issuer,
         client_id=client_id if type(client_id) is str else None,
         scopes=scopes_of(claims),
-        claims=dict(claims),
+        # Read-only: every request of a session may share this principal.
+        claims=MappingProxyType(dict(claims)),
     )
 
 
