@@ -2,10 +2,10 @@
 
 Owns what every request passes before any transport sees it, in this order: the trusted-proxy
 rewrite (``ssemcp.http.proxy``), the Host allowlist (421; a health check is exempt), the Origin
-allowlist (403), CORS (``ssemcp.http.cors``), the bearer token (401, ``ssemcp.http.auth``), the
-``Content-Length`` bound (413) and the body deadline (408, ``ssemcp.http.timeouts``); then the
-routes (the MCP endpoint, ``GET /healthz``, a page at ``/`` naming them, 404 for the rest) and
-the ASGI lifespan. What happens at the MCP endpoint is the Streamable HTTP transport's
+allowlist (403), CORS (``ssemcp.http.cors``), authorization (401/403, ``ssemcp.auth``, whose
+RFC 9728 metadata is served to anyone), the ``Content-Length`` bound (413) and the body deadline
+(408, ``ssemcp.http.timeouts``); then the routes (the MCP endpoint, ``GET /healthz``, a page at
+``/`` naming them, 404 for the rest) and the ASGI lifespan. What happens at the MCP endpoint is the Streamable HTTP transport's
 (``ssemcp.transports.streamable``); at ``/sse`` and ``/messages/``, the legacy HTTP+SSE
 transport's (``ssemcp.transports.legacy_sse``).
 
