@@ -498,22 +498,25 @@ def serve(
     from ssemcp.http.uvicorn_protocol import http_protocol
     from ssemcp.http.uvicorn_server import ListenError
 
-    app = create_app(
-        server,
-        allowed_hosts=allowed_hosts or None,
-        allowed_origins=allowed_origins or None,
-        auth=auth,
-        cors_origins=cors_origins,
-        trusted_proxies=trusted_proxies,
-        # The protocol below bounds bodies where it sees them arrive, at no cost per request.
-        body_timeout_seconds=None,
-        stateless=stateless,
-        json_response=json_response,
-        keepalive_seconds=keepalive,
-        session_idle_timeout_seconds=session_idle_timeout or None,
-        max_body_bytes=max_body_bytes,
-        max_sessions=max_sessions,
-    )
+    try:
+        app = create_app(
+            server,
+            allowed_hosts=allowed_hosts or None,
+            allowed_origins=allowed_origins or None,
+            auth=auth,
+            cors_origins=cors_origins,
+            trusted_proxies=trusted_proxies,
+            # The protocol below bounds bodies where it sees them arrive, at no cost per request.
+            body_timeout_seconds=None,
+            stateless=stateless,
+            json_response=json_response,
+            keepalive_seconds=keepalive,
+            session_idle_timeout_seconds=session_idle_timeout or None,
+            max_body_bytes=max_body_bytes,
+            max_sessions=max_sessions,
+        )
+    except ValueError as exc:  # settings that only conflict once combined (ssemcp.http.app)
+        raise click.UsageError(str(exc)) from None
     if not _is_loopback(host) and not allowed_hosts:
         # The Host allowlist stays loopback-only (DNS rebinding): a remote client's Host names
         # this machine some other way, and would get 421 until allowed.

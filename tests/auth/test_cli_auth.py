@@ -136,6 +136,15 @@ def test_unworkable_auth_settings_are_usage_errors(
     assert not uvicorn_calls
 
 
+def test_oauth_with_every_host_allowed_but_no_audience_is_a_usage_error(
+    uvicorn_calls: list[dict[str, Any]],
+) -> None:
+    result = serve("--allow-host", "*", "--auth-issuer", "https://auth.example.com")
+    assert result.exit_code == 2
+    assert "the audience must be configured" in result.output
+    assert not uvicorn_calls
+
+
 def test_a_bad_token_file_line_is_a_usage_error_that_shows_no_secret(
     uvicorn_calls: list[dict[str, Any]], tmp_path: Path
 ) -> None:

@@ -4,6 +4,7 @@ trusted proxy's prefix, and the 401 that names them."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from authorization_server import AuthorizationServer
 from live_server import live_app
 from test_oauth import build_server, initialize, settings
@@ -96,3 +97,19 @@ async def test_without_auth_there_is_no_metadata() -> None:
     async with live_app(create_app(build_server())) as live, httpx.AsyncClient() as client:
         response = await client.get(f"{live.url}/.well-known/oauth-protected-resource")
     assert response.status_code == 404
+
+
+def test_oauth_with_every_host_allowed_needs_a_configured_audience(
+    authorization_server: AuthorizationServer,
+) -> None:
+    # Else a token for https://other.example/mcp would pass with Host: other.example.
+    with pytest.raises(ValueError, match="the audience must be configured"):
+        create_app(build_server(), auth=settings(authorization_server), allowed_hosts=["*"])
+    create_app(
+        build_server(),
+        auth=settings(authorization_server, audience="https://mcp.example.com/mcp"),
+        allowed_hosts=["*"],
+    )
+    create_app(
+        build_server(), auth=AuthSettings(tokens=("static-0123456789",)), allowed_hosts=["*"]
+    )

@@ -185,6 +185,13 @@ class Authenticator:
         ]
         return f"Authenticator({'+'.join(kinds)})"
 
+    @property
+    def audience_from_host(self) -> bool:
+        """Whether OAuth tokens must name a resource built from each request's Host (no
+        configured audience): safe only while the Host allowlist names this server alone."""
+        has_oauth = self._jwt is not None or self._introspection is not None
+        return has_oauth and not self.resource.is_configured
+
     async def aclose(self) -> None:
         """Close the verifiers' HTTP clients."""
         for verifier in (self._jwt, self._introspection):

@@ -63,6 +63,11 @@ class ProtectedResource:
         self._resource_name = resource_name
         self._metadata_paths = frozenset({WELL_KNOWN_PATH, WELL_KNOWN_PATH + mcp_path})
 
+    @property
+    def is_configured(self) -> bool:
+        """Whether the resource identifier is configured rather than read from each request."""
+        return self._resource is not None
+
     def is_metadata_path(self, scope: Scope, path: str) -> bool:
         """Whether ``path`` (below the mount point) is one where the document is served:
         also the RFC 9728 form that keeps a proxy's prefix, for proxies that route it here."""

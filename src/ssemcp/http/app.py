@@ -5,9 +5,9 @@ rewrite (``ssemcp.http.proxy``), the Host allowlist (421; a health check is exem
 allowlist (403), CORS (``ssemcp.http.cors``), authorization (401/403, ``ssemcp.auth``, whose
 RFC 9728 metadata is served to anyone), the ``Content-Length`` bound (413) and the body deadline
 (408, ``ssemcp.http.timeouts``); then the routes (the MCP endpoint, ``GET /healthz``, a page at
-``/`` naming them, 404 for the rest) and the ASGI lifespan. What happens at the MCP endpoint is the Streamable HTTP transport's
-(``ssemcp.transports.streamable``); at ``/sse`` and ``/messages/``, the legacy HTTP+SSE
-transport's (``ssemcp.transports.legacy_sse``).
+``/`` naming them, 404 for the rest) and the ASGI lifespan. What happens at the MCP endpoint
+is the Streamable HTTP transport's (``ssemcp.transports.streamable``); at ``/sse`` and
+``/messages/``, the legacy HTTP+SSE transport's (``ssemcp.transports.legacy_sse``).
 
 Why Host and Origin: a page on ``evil.example`` can rebind its name to 127.0.0.1 and drive a
 local server from the victim's browser (DNS rebinding). The browser still sends
@@ -152,6 +152,11 @@ class _Allowlist(dict[bytes, bool]):
         self._any_port = frozenset(any_port)
         self._exact = frozenset(exact)
 
+    @property
+    def all(self) -> bool:
+        """Whether ``*`` allows every value."""
+        return self._allow_all
+
     def __missing__(self, raw: bytes) -> bool:
         decision = self.allows(raw.decode("latin-1"))
         if len(self) < _MAX_REMEMBERED_DECISIONS:
@@ -287,6 +292,13 @@ class MCPApp:
                 *(self._cors.origins if self._cors is not None else ()),
             ]
         )
+        if self._auth is not None and self._auth.audience_from_host and self._allowed_hosts.all:
+            # RFC 8707: a token names the one resource it is for. Were the resource read from
+            # any Host, a token meant for another server would pass by naming that server.
+            raise ValueError(
+                "with OAuth tokens and every Host allowed, the audience must be configured "
+                "(auth.audience, --auth-audience): else a token for another server would pass"
+            )
         self._server = server
         self._max_body_bytes = max_body_bytes
         self._path = path
