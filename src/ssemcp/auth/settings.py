@@ -148,7 +148,9 @@ class AuthSettings:
             scopes_supported=lambda: (*required, *declared_scopes(server)),
             resource_name=self.resource_name or server.name,
         )
-        server.list_all_tools = self.list_all_tools
+        if self.list_all_tools:
+            # Only ever turned on here: a server that set it itself keeps it.
+            server.list_all_tools = True
         gate = Authenticator(
             resource,
             static=static,
