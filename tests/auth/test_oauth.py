@@ -242,6 +242,16 @@ async def test_an_opaque_token_is_accepted_by_introspection_and_cached(
     assert (await authorization_server.counts())["introspection"] - before == 1
 
 
+async def test_the_introspection_endpoint_is_found_from_the_issuers_metadata(
+    authorization_server: AuthorizationServer,
+) -> None:
+    app = create_app(build_server(), auth=settings(authorization_server, introspection_url=None))
+    async with live_app(app) as live, httpx.AsyncClient() as client:
+        token = await authorization_server.token(OPAQUE_CLIENT, live.mcp_url)
+        identity = await whoami(client, live.mcp_url, token)
+    assert identity["subject"] == OPAQUE_CLIENT
+
+
 async def test_a_static_token_is_accepted_and_is_not_limited_by_scopes(
     authorization_server: AuthorizationServer,
 ) -> None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final
 
+from ssemcp.auth.issuer import IssuerUnavailable, discover_metadata
 from ssemcp.auth.jwt_access import principal_from_claims
 from ssemcp.auth.verifier import Refusal, RefusalReason
 from ssemcp.protocol.request_context import Principal
@@ -39,7 +40,8 @@ class IntrospectionVerifier:
     """Checks opaque tokens at an RFC 7662 introspection endpoint.
 
     Args:
-        endpoint: the introspection URL.
+        endpoint: the introspection URL; None: the ``introspection_endpoint`` of the first
+            issuer's metadata (RFC 8414 section 2), found on first use.
         client_id, client_secret: this resource server's credentials at the issuer.
         issuers: when given, an answer's ``iss`` (if any) must be one of them; the principal's
             issuer is the answer's ``iss``, else the first of these, else the endpoint.
@@ -51,7 +53,7 @@ class IntrospectionVerifier:
 
     def __init__(
         self,
-        endpoint: str,
+        endpoint: str | None,
         *,
         client_id: str,
         client_secret: str,
@@ -62,6 +64,8 @@ class IntrospectionVerifier:
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if endpoint is None and not issuers:
+            raise ValueError("introspection needs an endpoint, or an issuer to find it from")
         self.endpoint = endpoint
         self._credentials = (client_id, client_secret)
         self._issuers = tuple(issuers)
@@ -78,6 +82,17 @@ class IntrospectionVerifier:
     def __repr__(self) -> str:
         # Never the client secret.
         return f"IntrospectionVerifier({self.endpoint!r}, client_id={self._credentials[0]!r})"
+
+    async def _endpoint(self) -> str:
+        if self.endpoint is None:
+            metadata = await discover_metadata(self._http(), self._issuers[0])
+            endpoint = metadata.get("introspection_endpoint")
+            if type(endpoint) is not str:
+                raise IssuerUnavailable(
+                    f"the metadata of {self._issuers[0]} has no introspection_endpoint"
+                )
+            self.endpoint = endpoint
+        return self.endpoint
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -112,10 +127,15 @@ class IntrospectionVerifier:
         import httpx
         import orjson
 
+        try:
+            endpoint = await self._endpoint()
+        except IssuerUnavailable as exc:
+            logger.warning("cannot introspect tokens: %s", exc)
+            return Refusal(RefusalReason.UNAVAILABLE, "the token's issuer cannot be reached")
         self.request_count += 1
         try:
             response = await self._http().post(
-                self.endpoint,
+                endpoint,
                 data={"token": token, "token_type_hint": "access_token"},
                 auth=self._credentials,
                 headers={"accept": "application/json"},
@@ -162,7 +182,7 @@ class IntrospectionVerifier:
                     f"the token is not for this resource ({audience})",
                 )
         if type(issuer) is not str:
-            issuer = self._issuers[0] if self._issuers else self.endpoint
+            issuer = self._issuers[0] if self._issuers else str(self.endpoint)
         principal = principal_from_claims(answer, issuer)  # type: ignore[arg-type]
         if principal is None:
             return Refusal(RefusalReason.INVALID, "the token names no subject nor client")

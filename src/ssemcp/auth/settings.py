@@ -43,7 +43,8 @@ class AuthSettings:
             endpoint's URL as the request reached it.
         jwks_url: the issuers' key set, when not discovered.
         introspection_url: an RFC 7662 endpoint for opaque tokens (needs ``client_id`` and
-            ``client_secret``).
+            ``client_secret``); with those and no URL, the first issuer's
+            ``introspection_endpoint`` is used.
         client_id, client_secret: this server's credentials for introspection.
         required_scopes: scopes every request needs.
         list_all_tools: list tools, resources and prompts a caller lacks the scopes for.
@@ -70,9 +71,17 @@ class AuthSettings:
             found.append("static tokens")
         if self.issuers:
             found.append("JWT")
-        if self.introspection_url:
+        if self.introspects:
             found.append("introspection")
         return tuple(found)
+
+    @property
+    def introspects(self) -> bool:
+        """Whether opaque tokens are introspected: at a given URL, or at the first issuer's
+        ``introspection_endpoint`` when this server has client credentials."""
+        if self.introspection_url:
+            return True
+        return bool(self.issuers and self.client_id and self.client_secret)
 
     def check(self) -> None:
         """Refuse settings that cannot work, before anything listens.
@@ -130,7 +139,7 @@ class AuthSettings:
 
             jwt = JWTVerifier(self.issuers, audience=self.audience, jwks_url=self.jwks_url)
         introspection: TokenVerifier | None = None
-        if self.introspection_url:
+        if self.introspects:
             from ssemcp.auth.introspection import IntrospectionVerifier
 
             assert self.client_id is not None and self.client_secret is not None
@@ -244,7 +253,8 @@ def auth_options(command: F) -> F:
             envvar="SSEMCP_AUTH_INTROSPECTION_URL",
             metavar="URL",
             help="Check opaque tokens at this RFC 7662 endpoint, as the client "
-            f"${CLIENT_ID_ENV} / ${CLIENT_SECRET_ENV} ($SSEMCP_AUTH_INTROSPECTION_URL).",
+            f"${CLIENT_ID_ENV} / ${CLIENT_SECRET_ENV}; with those set and no URL, at the "
+            "issuer's introspection_endpoint ($SSEMCP_AUTH_INTROSPECTION_URL).",
         ),
         click.option(
             "--auth-required-scopes",
