@@ -1,4 +1,4 @@
-"""ssemcp.http.server_shortcuts: the transports reach a server's shortcuts only through the
+"""ssemcp.asgi.shortcuts: the transports reach a server's shortcuts only through the
 table its layer fills, so that nothing but serving over uvicorn imports uvicorn."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
-from ssemcp.http import server_shortcuts
-from ssemcp.http.asgi import ASGIMessage
+from ssemcp.asgi import ASGIMessage
+from ssemcp.asgi import shortcuts as server_shortcuts
 
 
 class FakeCycle:

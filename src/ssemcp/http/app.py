@@ -22,27 +22,26 @@ from collections.abc import Awaitable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Final
 
-from ssemcp.errors import InvalidRequest
-from ssemcp.http import server_shortcuts
-from ssemcp.http.asgi import (
+from ssemcp.asgi import (
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
+    FORWARDED_PREFIX_KEY,
     PAYLOAD_TOO_LARGE,
+    PRINCIPAL_KEY,
     ASGIReceive,
     ASGISend,
     Headers,
     HTTPError,
     Scope,
+    client_path_prefix,
+    shortcuts,
 )
-from ssemcp.http.auth import PRINCIPAL_KEY, BearerAuth
+from ssemcp.asgi.deadlines import Deadlines, deadlines_in_running_loop
+from ssemcp.errors import InvalidRequest
+from ssemcp.http.auth import BearerAuth
 from ssemcp.http.cors import CORSPolicy
-from ssemcp.http.proxy import FORWARDED_PREFIX_KEY, TrustedProxies, client_path_prefix
-from ssemcp.http.timeouts import (
-    DEFAULT_BODY_TIMEOUT_SECONDS,
-    BodyDeadline,
-    Deadlines,
-    deadlines_in_running_loop,
-)
+from ssemcp.http.proxy import TrustedProxies
+from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, BodyDeadline
 from ssemcp.server.registry import Server
 from ssemcp.transports.legacy_sse import MESSAGES_PATH, SSE_PATH, LegacySSETransport
 from ssemcp.transports.streamable import (
@@ -402,7 +401,7 @@ class MCPApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                server_shortcuts.load_for_loaded_servers()
+                shortcuts.load_for_loaded_servers()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.close_sessions()

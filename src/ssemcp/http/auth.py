@@ -19,12 +19,11 @@ from collections.abc import Iterable
 from typing import Final
 from urllib.parse import parse_qsl
 
+from ssemcp.asgi import PRINCIPAL_KEY, ASGISend, Headers, HTTPError, Scope
 from ssemcp.errors import InvalidRequest
-from ssemcp.http.asgi import ASGISend, Headers, HTTPError, Scope
 
 __all__ = [
     "INVALID_TOKEN",
-    "PRINCIPAL_KEY",
     "TOKEN_IN_QUERY",
     "UNAUTHORIZED",
     "BearerAuth",
@@ -33,8 +32,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# The scope key the transports read to bind a session to whoever opened it.
-PRINCIPAL_KEY: Final = "ssemcp.principal"
 # A principal is this many hex characters of the token's SHA-256: 64 bits tell tokens apart
 # in logs and session bindings, and say nothing usable about a high-entropy token.
 _PRINCIPAL_HEX_CHARS: Final = 16

@@ -44,16 +44,12 @@ from typing import Final
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from ssemcp.asgi import HTTPError
+from ssemcp.asgi.deadlines import Deadlines, deadlines_in_running_loop
 from ssemcp.errors import InvalidRequest
 from ssemcp.http import whole_response  # noqa: F401  (imported for its registration)
-from ssemcp.http.asgi import HTTPError
 from ssemcp.http.response_writer import HeldWrites, ResponseWriter
-from ssemcp.http.timeouts import (
-    DEFAULT_BODY_TIMEOUT_SECONDS,
-    DEFAULT_HEADER_TIMEOUT_SECONDS,
-    Deadlines,
-    deadlines_in_running_loop,
-)
+from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
 
 __all__ = [
     "DEFAULT_LINGER_SECONDS",

@@ -21,9 +21,9 @@ caller sends the two ASGI messages: another server, uvicorn's h11 protocol, and 
 of ``send`` (CORS, the app's own body deadline) take the ASGI path, as before.
 
 It also ends a connection whose reader stopped reading (:func:`abort_cycle`). Both are
-registered with :mod:`ssemcp.http.server_shortcuts` when this module is imported (by
+registered with :mod:`ssemcp.asgi.shortcuts` when this module is imported (by
 ``ssemcp.http.uvicorn_protocol``), through which the transports call them without importing
-uvicorn. The header lines are checked once, when ``server_shortcuts.header_lines`` encodes
+uvicorn. The header lines are checked once, when ``shortcuts.header_lines`` encodes
 them (as uvicorn checks each header it sends). tests/http/test_whole_response.py holds the
 bytes and the cycle's state against uvicorn's own ``send``, so an upgrade that changes either
 is caught.
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
 
-from ssemcp.http import server_shortcuts
+from ssemcp.asgi import shortcuts
 
 __all__ = ["abort_cycle", "write_whole_response"]
 
@@ -44,7 +44,7 @@ def write_whole_response(cycle: object, status: int, headers: bytes, body: bytes
     Args:
         cycle: uvicorn's request cycle.
         status: the status code; one whose response has a body (not 1xx, 204 or 304).
-        headers: the response's header lines, from ``server_shortcuts.header_lines``.
+        headers: the response's header lines, from ``shortcuts.header_lines``.
         body: the whole body.
 
     Returns:
@@ -87,6 +87,4 @@ def abort_cycle(cycle: object) -> None:
     cycle.transport.abort()
 
 
-server_shortcuts.register(
-    RequestResponseCycle, server_shortcuts.Shortcuts(write_whole_response, abort_cycle)
-)
+shortcuts.register(RequestResponseCycle, shortcuts.Shortcuts(write_whole_response, abort_cycle))

@@ -33,10 +33,10 @@ from collections.abc import Sequence
 from typing import Final
 from urllib.parse import parse_qsl
 
-from ssemcp.errors import InvalidRequest
-from ssemcp.http.asgi import (
+from ssemcp.asgi import (
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
+    PRINCIPAL_KEY,
     SSE_HEADERS,
     ASGIMessage,
     ASGIReceive,
@@ -44,18 +44,18 @@ from ssemcp.http.asgi import (
     Headers,
     HTTPError,
     Scope,
+    client_path_prefix,
     receive_payload,
     short_id,
     uncancel_current_task,
 )
-from ssemcp.http.auth import PRINCIPAL_KEY
-from ssemcp.http.memory import MemoryReclaimer
-from ssemcp.http.proxy import client_path_prefix
-from ssemcp.http.server_shortcuts import abort, header_lines, send_whole_response
+from ssemcp.asgi.shortcuts import abort, header_lines, send_whole_response
+from ssemcp.errors import InvalidRequest
 from ssemcp.jsonrpc import Invalid, Message, Request, serialize
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.registry import Server
 from ssemcp.sse import KEEPALIVE, encode_event
+from ssemcp.transports.memory import MemoryReclaimer
 from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS
 
 __all__ = [

@@ -41,11 +41,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
-from ssemcp.errors import InvalidRequest, RequestError
-from ssemcp.http.asgi import (
+from ssemcp.asgi import (
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
     JSON_CONTENT_TYPE,
+    PRINCIPAL_KEY,
     SSE_HEADERS,
     ASGIMessage,
     ASGIReceive,
@@ -59,10 +59,9 @@ from ssemcp.http.asgi import (
     short_id,
     uncancel_current_task,
 )
-from ssemcp.http.auth import PRINCIPAL_KEY
-from ssemcp.http.memory import MemoryReclaimer
-from ssemcp.http.server_shortcuts import header_lines, send_whole_response
-from ssemcp.http.timeouts import Deadlines, deadlines_in_running_loop
+from ssemcp.asgi.deadlines import Deadlines, deadlines_in_running_loop
+from ssemcp.asgi.shortcuts import header_lines, send_whole_response
+from ssemcp.errors import InvalidRequest, RequestError
 from ssemcp.jsonrpc import (
     JSONRPC_VERSION,
     ErrorResponse,
@@ -88,6 +87,7 @@ from ssemcp.state.events import (
     MemoryEventLog,
     Position,
 )
+from ssemcp.transports.memory import MemoryReclaimer
 
 __all__ = [
     "DEFAULT_KEEPALIVE_SECONDS",

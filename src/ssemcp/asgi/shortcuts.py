@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Final, NamedTuple
 
-from ssemcp.http.asgi import ASGISend
+from ssemcp.asgi import ASGISend
 
 __all__ = [
     "Shortcuts",
