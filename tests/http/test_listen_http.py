@@ -16,6 +16,7 @@ from live_server import LiveServer, live_app, wait_until
 
 from ssemcp import Server
 from ssemcp.http import create_app
+from ssemcp.state.bus import LIST_CHANGED
 
 MODERN: Final = "2026-07-28"
 SUBSCRIPTION_ID: Final = "io.modelcontextprotocol/subscriptionId"
@@ -152,7 +153,7 @@ async def test_a_client_that_leaves_ends_its_subscription(
     live: tuple[LiveServer, Server],
 ) -> None:
     running, server = live
-    before = server.connection_count
+    before = server.bus.subscriber_count(LIST_CHANGED)
     async with running.client() as client:
         async with listening(running, client, {"resourceSubscriptions": ["note://watched"]}) as s:
             await s.next_message()
@@ -162,7 +163,7 @@ async def test_a_client_that_leaves_ends_its_subscription(
             timeout_seconds=EVENT_TIMEOUT_SECONDS,
             message="the subscription outlived its stream",
         )
-    assert server.connection_count == before
+    assert server.bus.subscriber_count(LIST_CHANGED) == before
 
 
 async def test_a_stopping_server_ends_the_stream_with_the_final_result() -> None:

@@ -3,7 +3,7 @@ response stream carries the notifications its client asked for.
 
 Owns one subscription: which kinds it asked for and which the server honours, the
 acknowledgement that opens it, filtering and tagging what the registry fans out
-(``Server._changed``, ``notify_resource_updated``), a bounded backlog between the registry and
+(on the server's notification bus, ``ssemcp.state.bus``), a bounded backlog between the registry and
 the writer, and the result that ends it. Writing the stream (SSE, or stdout lines) and noticing
 that the client went away are the transports'.
 """
@@ -18,6 +18,7 @@ from ssemcp._types import JSONObject, JSONValue
 from ssemcp.errors import InvalidParams
 from ssemcp.jsonrpc import Notification, Request, RequestId
 from ssemcp.server.registry import Server
+from ssemcp.state.bus import LIST_CHANGED
 
 __all__ = ["DEFAULT_MAX_BACKLOG", "ListenStream"]
 
@@ -90,7 +91,7 @@ class ListenStream:
         message")."""
         self._is_open = True
         if self._methods:
-            self._server.attach(self)
+            self._server.bus.subscribe(LIST_CHANGED, self)
         for uri in self._uris:
             self._server.subscription_added(uri, self)
         return Notification(
@@ -103,7 +104,7 @@ class ListenStream:
         if not self._is_open:
             return
         self._is_open = False
-        self._server.detach(self)
+        self._server.bus.unsubscribe(LIST_CHANGED, self)
         for uri in self._uris:
             self._server.subscription_removed(uri, self)
         self._ready.set()
