@@ -43,6 +43,7 @@ from ssemcp.http.cors import CORSPolicy
 from ssemcp.http.proxy import TrustedProxies
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, BodyDeadline
 from ssemcp.server.registry import Server
+from ssemcp.state.events import EventLogFactory
 from ssemcp.transports.legacy_sse import MESSAGES_PATH, SSE_PATH, LegacySSETransport
 from ssemcp.transports.streamable import (
     DEFAULT_MAX_SESSIONS,
@@ -237,6 +238,7 @@ class MCPApp:
         stateless: bool = False,
         json_response: bool = False,
         session_idle_timeout_seconds: float | None = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
+        event_logs: EventLogFactory | None = None,
     ) -> None:
         self.transport = StreamableHTTPTransport(
             server,
@@ -246,6 +248,7 @@ class MCPApp:
             stateless=stateless,
             json_response=json_response,
             session_idle_timeout_seconds=session_idle_timeout_seconds,
+            event_logs=event_logs,
         )
         # The 2024-11-05 HTTP+SSE transport: its sessions count apart from the ones above.
         self.legacy_sse = (
@@ -429,6 +432,7 @@ def create_app(
     stateless: bool = False,
     json_response: bool = False,
     session_idle_timeout_seconds: float | None = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
+    event_logs: EventLogFactory | None = None,
 ) -> MCPApp:
     """Build the ASGI app that serves ``server`` over Streamable HTTP at ``path``.
 
@@ -463,6 +467,9 @@ def create_app(
             meanwhile goes to the session's GET stream, if open.
         session_idle_timeout_seconds: close a Streamable HTTP session after this long with
             nothing in flight and no GET stream open (None: never).
+        event_logs: makes a Streamable HTTP session's event log (what its streams sent, for
+            ``Last-Event-ID``), given the session id; in memory unless given. See
+            ``ssemcp.state.events``.
 
     Returns:
         An ASGI 3 app; run it with any ASGI server (``uvicorn.run(app)``).
@@ -483,4 +490,5 @@ def create_app(
         stateless=stateless,
         json_response=json_response,
         session_idle_timeout_seconds=session_idle_timeout_seconds,
+        event_logs=event_logs,
     )

@@ -34,6 +34,7 @@ Not yet here: a server-side close of a POST stream mid-call (SEP-1699 polling: i
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import logging
 import secrets
@@ -83,6 +84,7 @@ from ssemcp.state.events import (
     DEFAULT_MAX_LOGGED_BYTES,
     DEFAULT_MAX_LOGGED_EVENTS,
     EventLog,
+    EventLogFactory,
     LoggedEvent,
     MemoryEventLog,
     Position,
@@ -355,8 +357,12 @@ class _Session:
     """One ``Mcp-Session-Id``: its connection, its streams and event log, who may use it."""
 
     __slots__ = (
+        "_drain_lock",
+        "_drainer",
         "_event_log",
+        "_lost_pending",
         "_new_event_log",
+        "_pending",
         "_standalone",
         "busy",
         "connection",
@@ -366,6 +372,7 @@ class _Session:
         "principal",
         "session_id",
         "standalone_opened",
+        "standalone_resumable_from",
         "streams",
     )
 
@@ -374,7 +381,8 @@ class _Session:
         server: Server,
         session_id: str,
         principal: str | None,
-        new_event_log: Callable[[], EventLog],
+        new_event_log: EventLogFactory,
+        max_pending: int,
         now: float,
     ) -> None:
         self.session_id = session_id
@@ -387,6 +395,14 @@ class _Session:
         self.is_closed = False
         # Until a GET stream opens, messages for it are dropped rather than logged.
         self.standalone_opened = False
+        # Messages for the GET stream not yet in the log: they are posted without waiting
+        # (fan-out), and the log may wait. Bounded like the log itself; when the oldest had to
+        # go, a position before the next logged event cannot be resumed (it would skip them).
+        self._pending: collections.deque[bytes] = collections.deque(maxlen=max_pending)
+        self._lost_pending = False
+        self._drainer: asyncio.Task[None] | None = None
+        self._drain_lock: asyncio.Lock | None = None
+        self.standalone_resumable_from = 0
         # POST reply streams still running, by stream number.
         self.streams: dict[int, _Stream] = {}
         self.next_stream_id = 1
@@ -405,7 +421,7 @@ class _Session:
     def event_log(self) -> EventLog:
         event_log = self._event_log
         if event_log is None:
-            event_log = self._event_log = self._new_event_log()
+            event_log = self._event_log = self._new_event_log(self.session_id)
         return event_log
 
     @property
@@ -432,14 +448,52 @@ class _Session:
         self.send_nowait(message)
 
     def send_nowait(self, message: Message) -> bool:
-        """:meth:`send` without waiting (it never has to): always True."""
+        """:meth:`send` without waiting (it never has to): always True.
+
+        The message waits in a bounded queue for the log; the GET stream's reader moves it
+        there (and out to its client), or, with no reader connected, a task does.
+        """
         if not self.standalone_opened:
             # spec basic/transports: with no stream open, the server has nowhere to put it.
             logger.debug("session %s: no GET stream, dropped a message", short_id(self.session_id))
             return True
-        self.event_log.append(_STANDALONE_STREAM, serialize(message))
-        self.standalone.changed.set()
+        pending = self._pending
+        if len(pending) == pending.maxlen:
+            self._lost_pending = True
+        pending.append(serialize(message))
+        stream = self.standalone
+        if stream.reader is None:
+            self.log_pending_soon()
+        stream.changed.set()
         return True
+
+    def log_pending_soon(self) -> None:
+        """With no reader to do it: log what is queued in a task of its own."""
+        if self._pending and self._drainer is None:
+            self._drainer = asyncio.ensure_future(self._drain_in_background())
+
+    async def log_pending(self) -> None:
+        """Move the GET stream's queued messages into the log, in order."""
+        if not self._pending:
+            return
+        lock = self._drain_lock
+        if lock is None:
+            lock = self._drain_lock = asyncio.Lock()
+        async with lock:
+            pending, event_log = self._pending, self.event_log
+            while pending:
+                lost, self._lost_pending = self._lost_pending, False
+                event = await event_log.append(_STANDALONE_STREAM, pending.popleft())
+                if lost:
+                    self.standalone_resumable_from = event.sequence
+
+    async def _drain_in_background(self) -> None:
+        try:
+            await self.log_pending()
+        except Exception:
+            logger.exception("session %s: the event log failed", short_id(self.session_id))
+        finally:
+            self._drainer = None
 
     async def send_related_on_get_stream(self, message: Message) -> None:
         """JSON-response mode: a handler's messages go to the GET stream, if one is open.
@@ -456,6 +510,8 @@ class _Session:
 
     def close(self) -> None:
         self.is_closed = True
+        if self._drainer is not None:
+            self._drainer.cancel()
         if self._standalone is not None:
             self._standalone.changed.set()
         for stream in self.streams.values():
@@ -531,7 +587,7 @@ class _ReplyStream:
             # the client to reconnect". Decided by the revision the session negotiated, not the
             # request's header (the conformance suite sends 2025-03-26 there).
             if session.revision.sse_priming:
-                priming = session.event_log.append(stream.stream_id, b"")
+                priming = await session.event_log.append(stream.stream_id, b"")
                 await self._send_body(
                     encode_event("", id=priming.event_id, retry=DEFAULT_RETRY_MILLISECONDS)
                 )
@@ -545,7 +601,7 @@ class _ReplyStream:
             frame = encode_event(data.decode())
         else:
             assert self._session is not None
-            event = self._session.event_log.append(stream.stream_id, data)
+            event = await self._session.event_log.append(stream.stream_id, data)
             stream.changed.set()
             frame = _frame(event)
         if self._is_reader:
@@ -616,6 +672,8 @@ class StreamableHTTPTransport:
             open for this long is closed (later requests get 404). None: never.
         max_logged_events: events each session's log keeps for resumption.
         max_logged_bytes: bytes of data each session's log keeps.
+        event_logs: makes a session's event log, given its id; in memory, bounded by the two
+            above, unless given (replicas share a log in Redis).
         clock: monotonic seconds (tests inject a fake).
     """
 
@@ -631,6 +689,7 @@ class StreamableHTTPTransport:
         session_idle_timeout_seconds: float | None = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
         max_logged_events: int = DEFAULT_MAX_LOGGED_EVENTS,
         max_logged_bytes: int = DEFAULT_MAX_LOGGED_BYTES,
+        event_logs: EventLogFactory | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if keepalive_seconds <= 0:
@@ -646,6 +705,7 @@ class StreamableHTTPTransport:
         self._idle_timeout_seconds = session_idle_timeout_seconds
         self._max_logged_events = max_logged_events
         self._max_logged_bytes = max_logged_bytes
+        self._event_logs: EventLogFactory = event_logs or self._memory_event_log
         self._clock = clock
         self._sessions: dict[str, _Session] = {}
         # Open subscriptions/listen streams (2026-07-28), bounded by max_sessions too.
@@ -664,7 +724,7 @@ class StreamableHTTPTransport:
         )
         return deadlines
 
-    def _new_event_log(self) -> EventLog:
+    def _memory_event_log(self, session_id: str) -> EventLog:
         return MemoryEventLog(self._max_logged_events, self._max_logged_bytes)
 
     @property
@@ -750,7 +810,8 @@ class StreamableHTTPTransport:
                 self._server,
                 secrets.token_urlsafe(24),
                 scope.get(PRINCIPAL_KEY),
-                self._new_event_log,
+                self._event_logs,
+                self._max_logged_events,
                 self._clock(),
             )
             session_header = [(MCP_SESSION_ID, session.session_id.encode())]
@@ -1010,64 +1071,76 @@ class StreamableHTTPTransport:
         if isinstance(found, HTTPError):
             return found.respond(send)
         session = found
-        event_log = session.event_log
         raw_last_event_id = headers.get(LAST_EVENT_ID)
+        if raw_last_event_id is None and session.standalone.reader is not None:
+            return STREAM_ALREADY_OPEN.respond(send)
+        return self._follow(session, raw_last_event_id, _Reader(receive), send)
+
+    async def _start_following(
+        self, session: _Session, raw_last_event_id: bytes | None, reader: _Reader
+    ) -> tuple[_Stream | None, Position, LoggedEvent | None] | None:
+        """Where a GET starts: the stream it follows (None: a finished reply, whose rest it
+        replays), the position after which it reads, and the priming event to send first.
+        None when ``Last-Event-ID`` names nothing this session can resume from."""
+        event_log = session.event_log
         stream: _Stream | None
-        priming: LoggedEvent | None = None
         if raw_last_event_id is None:
             stream = session.standalone
-            if stream.reader is not None:
-                return STREAM_ALREADY_OPEN.respond(send)
-            if session.revision.sse_priming:
-                # SEP-1699 applies to every SSE stream the server starts, this one included.
-                priming = event_log.append(_STANDALONE_STREAM, b"")
-                position = Position(_STANDALONE_STREAM, priming.sequence)
-            else:
-                # Only what is sent from now on: an empty read returns nothing older.
-                marker = event_log.append(_STANDALONE_STREAM, b"")
-                position = Position(_STANDALONE_STREAM, marker.sequence)
-        else:
-            found_position = event_log.position_of(raw_last_event_id.decode("latin-1"))
-            if found_position is None:
-                if logger.isEnabledFor(logging.INFO):
-                    logger.info(
-                        "session %s: cannot resume from Last-Event-ID %r",
-                        short_id(session.session_id),
-                        raw_last_event_id[:_MAX_LOGGED_HEADER],
-                    )
-                return CANNOT_RESUME.respond(send)
-            position = found_position
-            if position.stream_id == _STANDALONE_STREAM:
-                stream = session.standalone
-            else:
-                # None: the request has finished; replay what is left and end.
-                stream = session.streams.get(position.stream_id)
-        if stream is session.standalone:
+            # Claimed before the log is awaited, so a second GET meanwhile gets 409; and open,
+            # so what is sent from here on is kept for it.
+            stream.attach(reader)
             session.standalone_opened = True
-        return self._follow(session, stream, position, priming, _Reader(receive), send)
+            # SEP-1699 primes every SSE stream the server starts, this one included; without
+            # it the event only marks where "from now on" starts, and is never sent.
+            marker = await event_log.append(_STANDALONE_STREAM, b"")
+            priming = marker if session.revision.sse_priming else None
+            return stream, Position(_STANDALONE_STREAM, marker.sequence), priming
+        position = await event_log.position_of(raw_last_event_id.decode("latin-1"))
+        if position is None or (
+            position.stream_id == _STANDALONE_STREAM
+            and position.sequence < session.standalone_resumable_from
+        ):
+            if logger.isEnabledFor(logging.INFO):
+                logger.info(
+                    "session %s: cannot resume from Last-Event-ID %r",
+                    short_id(session.session_id),
+                    raw_last_event_id[:_MAX_LOGGED_HEADER],
+                )
+            return None
+        if position.stream_id == _STANDALONE_STREAM:
+            stream = session.standalone
+            session.standalone_opened = True
+        else:
+            # None: the request has finished; replay what is left and end.
+            stream = session.streams.get(position.stream_id)
+        if stream is not None:
+            # A resuming GET takes the stream over from a reader we have not yet seen leave.
+            stream.attach(reader)
+        return stream, position, None
 
     async def _follow(
         self,
         session: _Session,
-        stream: _Stream | None,
-        position: Position,
-        priming: LoggedEvent | None,
+        raw_last_event_id: bytes | None,
         reader: _Reader,
         send: ASGISend,
     ) -> None:
-        """Answer a GET with an SSE stream: what the log holds for the stream after
-        ``position``, then the stream live.
+        """Answer a GET with an SSE stream: what the log holds for the stream after where
+        it starts (``Last-Event-ID``, or now), then the stream live.
 
         Ends when the stream finishes, another reader takes it over, the client leaves, the
         session ends, or the reader falls behind what the log keeps (the client may resume
         from its last id, and learns with a 400 if that is gone too).
         """
-        if stream is not None:
-            # A resuming GET takes the stream over from a reader we have not yet seen leave.
-            stream.attach(reader)
         session.busy += 1
-        logger.debug("session %s: GET stream opened", short_id(session.session_id))
+        stream: _Stream | None = None
         try:
+            start = await self._start_following(session, raw_last_event_id, reader)
+            if start is None:
+                await CANNOT_RESUME.respond(send)
+                return
+            stream, position, priming = start
+            logger.debug("session %s: GET stream opened", short_id(session.session_id))
             await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
             if priming is not None:
                 await send(
@@ -1080,11 +1153,19 @@ class StreamableHTTPTransport:
                     }
                 )
                 # This frame lives as long as the stream: keep nothing it no longer needs.
-                priming = None
+                priming = start = None
+            is_standalone = stream is not None and stream.stream_id == _STANDALONE_STREAM
             while True:
                 if stream is not None:
                     stream.changed.clear()
-                events = session.event_log.read_after(position)
+                if is_standalone:
+                    await session.log_pending()
+                    if position.sequence < session.standalone_resumable_from:
+                        events = None  # some of what was queued for it had to go
+                    else:
+                        events = await session.event_log.read_after(position)
+                else:
+                    events = await session.event_log.read_after(position)
                 if events is None:
                     logger.info(
                         "session %s: a GET stream fell behind the event log; ending it",
@@ -1122,6 +1203,8 @@ class StreamableHTTPTransport:
         finally:
             if stream is not None:
                 stream.detach(reader)
+                if stream.stream_id == _STANDALONE_STREAM and not session.is_closed:
+                    session.log_pending_soon()
             session.busy -= 1
             session.last_active = self._clock()
             logger.debug("session %s: GET stream closed", short_id(session.session_id))
