@@ -48,7 +48,6 @@ from ssemcp.asgi import (
     JSON_CONTENT_TYPE,
     PRINCIPAL_KEY,
     SSE_HEADERS,
-    ASGIMessage,
     ASGIReceive,
     ASGISend,
     Headers,
@@ -61,7 +60,7 @@ from ssemcp.asgi import (
     uncancel_current_task,
 )
 from ssemcp.asgi.deadlines import Deadlines, deadlines_in_running_loop
-from ssemcp.asgi.shortcuts import header_lines, send_whole_response
+from ssemcp.asgi.shortcuts import header_lines, on_disconnect, send_whole_response
 from ssemcp.errors import InvalidRequest, RequestError
 from ssemcp.jsonrpc import (
     JSONRPC_VERSION,
@@ -76,7 +75,7 @@ from ssemcp.jsonrpc import (
 from ssemcp.protocol.revisions import SUPPORTED_VERSIONS, V2025_03_26, Revision, revision_for
 from ssemcp.protocol.sessionless import is_sessionless, routing_headers
 from ssemcp.server.connection import ServerConnection
-from ssemcp.server.listen import ListenStream
+from ssemcp.server.listen import DEFAULT_MAX_BACKLOG, ListenStream
 from ssemcp.server.registry import Server
 from ssemcp.server.sessionless import HTTP_STATUS, LISTEN, open_listen, serve_sessionless
 from ssemcp.sse import KEEPALIVE, encode_event
@@ -90,6 +89,7 @@ from ssemcp.state.events import (
     Position,
 )
 from ssemcp.transports.memory import MemoryReclaimer
+from ssemcp.transports.sse_writer import Flusher, FrameCache, KeepaliveSweep, SSEWriter
 
 __all__ = [
     "DEFAULT_KEEPALIVE_SECONDS",
@@ -221,16 +221,58 @@ def _frame(event: LoggedEvent) -> bytes:
     return encode_event(event.data.decode(), id=event.event_id)
 
 
-def _sse_body(messages: Sequence[Message]) -> ASGIMessage:
-    """One body chunk of SSE events, one message each (no ids: 2026-07-28 streams are not
-    resumable)."""
-    chunk = b"".join(encode_event(serialize(message).decode()) for message in messages)
-    return {"type": "http.response.body", "body": chunk, "more_body": True}
+def _data_event(message: Message | Sequence[Message]) -> bytes:
+    # ``serialize`` writes compact JSON, which escapes every CR and LF, so the payload is one
+    # data line as it is: the bytes ``encode_event`` would build, without decoding it again.
+    return b"data: " + serialize(message) + b"\n\n"
 
 
-async def _until_disconnected(receive: ASGIReceive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
+class _Listening:
+    """One open ``subscriptions/listen`` on HTTP: its subscription, the writer of its
+    stream, and why the stream ends if not because its client left."""
+
+    __slots__ = ("_task", "is_cut_off", "is_stopping", "stream", "writer")
+
+    def __init__(self, stream: ListenStream, frames: FrameCache, flusher: Flusher) -> None:
+        self.stream = stream
+        self.is_cut_off = False
+        self.is_stopping = False
+        self._task: asyncio.Task[object] | None = None
+        # A subscriber DEFAULT_MAX_BACKLOG notifications behind is cut off, not buffered.
+        self.writer = SSEWriter(
+            f"subscription {stream.subscription_id!r}",
+            frames,
+            flusher,
+            DEFAULT_MAX_BACKLOG,
+            DEFAULT_MAX_BACKLOG,
+            self._cut_off,
+        )
+
+    @property
+    def is_over(self) -> bool:
+        return self.is_cut_off or self.is_stopping
+
+    def holding(self) -> asyncio.Task[object]:
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = task
+        return task
+
+    def released(self) -> None:
+        self._task = None
+
+    def stop(self) -> None:
+        """The server is stopping: the stream ends with the subscription's final result."""
+        self.is_stopping = True
+        self.stream.close()
+        if self._task is not None:
+            self._task.cancel()
+
+    def _cut_off(self) -> None:
+        self.is_cut_off = True
+        self.stream.close()
+        if self._task is not None:
+            self._task.cancel()
 
 
 async def _drop(message: Message) -> None:
@@ -623,13 +665,23 @@ class _ReplyStream:
                     await self._send_body(KEEPALIVE)
                 continue
             if message["type"] == "http.disconnect":
-                self.is_connected = False
-                if self._stream is not None:
-                    self._stream.detach(self)
-                    logger.debug("stream %d: the client left", self._stream.stream_id)
-                if self._on_disconnect is not None:
-                    self._on_disconnect()
+                self.lost()
                 return
+
+    def served(self) -> None:
+        """The request is answered: from now on the client's leaving cancels nothing."""
+        self._on_disconnect = None
+
+    def lost(self) -> None:
+        """The client went away (its ``receive`` said so, or the server did)."""
+        if not self.is_connected:
+            return
+        self.is_connected = False
+        if self._stream is not None:
+            self._stream.detach(self)
+            logger.debug("stream %d: the client left", self._stream.stream_id)
+        if self._on_disconnect is not None:
+            self._on_disconnect()
 
     async def end(self) -> None:
         watcher = self._watcher
@@ -709,7 +761,12 @@ class StreamableHTTPTransport:
         self._clock = clock
         self._sessions: dict[str, _Session] = {}
         # Open subscriptions/listen streams (2026-07-28), bounded by max_sessions too.
-        self._listens: set[ListenStream] = set()
+        self._listens: set[_Listening] = set()
+        self._flusher = Flusher()
+        self._listen_frames = FrameCache(_data_event)
+        self._listen_keepalives = KeepaliveSweep(
+            keepalive_seconds, lambda: (listening.writer for listening in self._listens)
+        )
         # The loop requests run on, taken at the first request that stands alone.
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -903,8 +960,9 @@ class StreamableHTTPTransport:
             await self._listen(scope, receive, send, headers, payload)
             return
         # spec 2026-07-28 basic/transports/streamable-http: "Closing the SSE response stream
-        # MUST be treated by the server as cancellation". (A JSON reply is not watched: no
-        # task per request for it.)
+        # MUST be treated by the server as cancellation"; a client that gives up before the
+        # reply has begun closes its connection alike. An SSE reply watches ``receive``; until
+        # then the server says when the connection is lost (no task per request for it).
         loop = self._loop
         if loop is None or loop.is_closed():
             # Taken once: without it asyncio.current_task() asks get_running_loop(), a getpid()
@@ -915,6 +973,7 @@ class StreamableHTTPTransport:
         reply_stream = _ReplyStream(
             send, receive, (), None, self._keepalive_seconds, on_disconnect=serving.cancel
         )
+        on_disconnect(send, reply_stream.lost)
         try:
             reply = await serve_sessionless(
                 self._server,
@@ -930,6 +989,8 @@ class StreamableHTTPTransport:
             logger.debug("request %r: the client closed its stream", payload.id)
             await reply_stream.end()
             return
+        # Served: a client leaving now cancels nothing (its reply is being written).
+        reply_stream.served()
         if reply_stream.started:
             await self._finish_stream(reply_stream, reply)
             return
@@ -941,8 +1002,8 @@ class StreamableHTTPTransport:
     ) -> None:
         """Answer ``subscriptions/listen``: an SSE stream that opens with its acknowledgement
         and carries the notifications asked for, until the client goes away (the stream is
-        the subscription: spec 2026-07-28 basic/patterns/subscriptions) or the server stops
-        (then its final result ends it)."""
+        the subscription: spec 2026-07-28 basic/patterns/subscriptions), its reader falls
+        too far behind (cut off), or the server stops (then its final result ends it)."""
         opened = open_listen(
             self._server, request, routing_headers(headers), scope.get(PRINCIPAL_KEY)
         )
@@ -955,46 +1016,38 @@ class StreamableHTTPTransport:
             logger.warning("refused a subscription: %d open", len(self._listens))
             await TOO_MANY_SESSIONS.respond(send)
             return
-        self._listens.add(stream)
-        acknowledgement = stream.open()
-        disconnected = asyncio.ensure_future(_until_disconnected(receive))
-        batch: asyncio.Future[list[Notification]] | None = None
+        listening = _Listening(stream, self._listen_frames, self._flusher)
+        writer = listening.writer
+        self._listens.add(listening)
+        acknowledgement = stream.open(writer.send_nowait)
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-            await send(_sse_body([acknowledgement]))
-            while True:
-                if batch is None:
-                    batch = asyncio.ensure_future(stream.next_batch())
-                done, _ = await asyncio.wait(
-                    (batch, disconnected),
-                    timeout=self._keepalive_seconds,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                if disconnected in done:
-                    return  # the client closed the stream: the subscription ends with it
-                if not done:
-                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
-                    continue
-                notifications = batch.result()
-                batch = None
-                if notifications:
-                    await send(_sse_body(notifications))
-                    continue
-                if stream.is_cut_off:
-                    logger.warning(
-                        "subscription %r: cut off, its reader fell behind", stream.subscription_id
-                    )
-                else:
-                    final = Response(stream.subscription_id, stream.final_result())
-                    await send(_sse_body([final]))
-                await send(_END_OF_BODY)
-                return
+            await writer.start(send, SSE_HEADERS, _data_event(acknowledgement))
+            self._listen_keepalives.start()
+            if not listening.is_over:
+                # Wait here, as a legacy stream's task does: its writer writes.
+                task = listening.holding()
+                try:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                except asyncio.CancelledError:
+                    if not listening.is_over:
+                        raise
+                    task.uncancel()  # cut off, or the server is stopping: its normal end
+                finally:
+                    listening.released()
+            stream.close()
+            if listening.is_stopping and not writer.is_closed:
+                final = Response(stream.subscription_id, stream.final_result())
+                await writer.send(final)
+            writer.close()
+            if writer.is_stalled:
+                return  # its write may never end: the server closes the unfinished response
+            await writer.finish_writing()
+            await send(_END_OF_BODY)
         finally:
             stream.close()
-            self._listens.discard(stream)
-            disconnected.cancel()
-            if batch is not None:
-                batch.cancel()
+            writer.close()
+            self._listens.discard(listening)
 
     async def _post_stateless(
         self,
@@ -1267,8 +1320,9 @@ class StreamableHTTPTransport:
 
     def close(self) -> None:
         """End every session, subscription and the idle sweep (at server shutdown)."""
-        for stream in list(self._listens):
-            stream.close()
+        for listening in list(self._listens):
+            listening.stop()
+        self._listen_keepalives.cancel()
         if self._keepalive_deadlines is not None:
             self._keepalive_deadlines.close()
         if self._sweeper is not None:
