@@ -24,9 +24,9 @@ import click
 from click.core import ParameterSource
 
 from ssemcp._version import __version__
+from ssemcp.asgi import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES
 from ssemcp.auth.settings import AuthSettings, auth_options
 from ssemcp.errors import LocalProtocolError
-from ssemcp.http.asgi import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
 from ssemcp.protocol.request_state import RequestStateKeys
 from ssemcp.server.registry import Server

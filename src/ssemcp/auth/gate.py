@@ -23,14 +23,10 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from ssemcp.auth.metadata import ProtectedResource
-from ssemcp.auth.scopes import required_scopes
-from ssemcp.auth.static import StaticSecrets
-from ssemcp.auth.verifier import Refusal, RefusalReason, TokenVerifier
-from ssemcp.errors import InsufficientScope, InvalidRequest, ProtocolError
-from ssemcp.http.asgi import (
+from ssemcp.asgi import (
     DEFAULT_MAX_BODY_BYTES,
     PAYLOAD_TOO_LARGE,
+    PRINCIPAL_KEY,
     ASGIMessage,
     ASGIReceive,
     ASGISend,
@@ -39,7 +35,11 @@ from ssemcp.http.asgi import (
     Scope,
     read_body,
 )
-from ssemcp.http.auth import PRINCIPAL_KEY
+from ssemcp.auth.metadata import ProtectedResource
+from ssemcp.auth.scopes import required_scopes
+from ssemcp.auth.static import StaticSecrets
+from ssemcp.auth.verifier import Refusal, RefusalReason, TokenVerifier
+from ssemcp.errors import InsufficientScope, InvalidRequest, ProtocolError
 from ssemcp.jsonrpc import error_response, serialize
 from ssemcp.protocol.request_context import Principal
 

@@ -14,8 +14,7 @@ from typing import Final
 
 import orjson
 
-from ssemcp.http.asgi import ASGISend, Headers, Scope
-from ssemcp.http.proxy import client_path_prefix
+from ssemcp.asgi import ASGISend, Headers, Scope, client_path_prefix
 
 __all__ = ["WELL_KNOWN_PATH", "ProtectedResource"]
 

@@ -23,29 +23,28 @@ from collections.abc import Awaitable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Final
 
-from ssemcp.auth.settings import AuthSettings
-from ssemcp.errors import InvalidRequest
-from ssemcp.http import server_shortcuts
-from ssemcp.http.asgi import (
+from ssemcp.asgi import (
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
+    FORWARDED_PREFIX_KEY,
     PAYLOAD_TOO_LARGE,
+    PRINCIPAL_KEY,
     ASGIReceive,
     ASGISend,
     Headers,
     HTTPError,
     Scope,
+    client_path_prefix,
+    shortcuts,
 )
-from ssemcp.http.auth import PRINCIPAL_KEY
+from ssemcp.asgi.deadlines import Deadlines, deadlines_in_running_loop
+from ssemcp.auth.settings import AuthSettings
+from ssemcp.errors import InvalidRequest
 from ssemcp.http.cors import CORSPolicy
-from ssemcp.http.proxy import FORWARDED_PREFIX_KEY, TrustedProxies, client_path_prefix
-from ssemcp.http.timeouts import (
-    DEFAULT_BODY_TIMEOUT_SECONDS,
-    BodyDeadline,
-    Deadlines,
-    deadlines_in_running_loop,
-)
+from ssemcp.http.proxy import TrustedProxies
+from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, BodyDeadline
 from ssemcp.server.registry import Server
+from ssemcp.state.events import EventLogFactory
 from ssemcp.transports.legacy_sse import MESSAGES_PATH, SSE_PATH, LegacySSETransport
 from ssemcp.transports.streamable import (
     DEFAULT_MAX_SESSIONS,
@@ -246,6 +245,7 @@ class MCPApp:
         json_response: bool = False,
         session_idle_timeout_seconds: float | None = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
         auth: AuthSettings | None = None,
+        event_logs: EventLogFactory | None = None,
     ) -> None:
         self.transport = StreamableHTTPTransport(
             server,
@@ -255,6 +255,7 @@ class MCPApp:
             stateless=stateless,
             json_response=json_response,
             session_idle_timeout_seconds=session_idle_timeout_seconds,
+            event_logs=event_logs,
         )
         # The 2024-11-05 HTTP+SSE transport: its sessions count apart from the ones above.
         self.legacy_sse = (
@@ -427,7 +428,7 @@ class MCPApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                server_shortcuts.load_for_loaded_servers()
+                shortcuts.load_for_loaded_servers()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.close_sessions()
@@ -456,6 +457,7 @@ def create_app(
     json_response: bool = False,
     session_idle_timeout_seconds: float | None = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
     auth: AuthSettings | None = None,
+    event_logs: EventLogFactory | None = None,
 ) -> MCPApp:
     """Build the ASGI app that serves ``server`` over Streamable HTTP at ``path``.
 
@@ -494,6 +496,9 @@ def create_app(
             introspection, required scopes); with any of it, ``/.well-known/
             oauth-protected-resource`` (and its ``path``-suffixed form) serve RFC 9728
             metadata and every 401 names it. See ``ssemcp.auth``.
+        event_logs: makes a Streamable HTTP session's event log (what its streams sent, for
+            ``Last-Event-ID``), given the session id; in memory unless given. See
+            ``ssemcp.state.events``.
 
     Returns:
         An ASGI 3 app; run it with any ASGI server (``uvicorn.run(app)``).
@@ -515,4 +520,5 @@ def create_app(
         json_response=json_response,
         session_idle_timeout_seconds=session_idle_timeout_seconds,
         auth=auth,
+        event_logs=event_logs,
     )

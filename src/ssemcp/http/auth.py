@@ -1,9 +1,9 @@
 """Static bearer tokens, as the app knew them before ``ssemcp.auth``: kept for callers of
-:class:`BearerAuth` and the scope key the transports read.
+:class:`BearerAuth`.
 
-Owns :data:`PRINCIPAL_KEY`, where the app puts the
-:class:`~ssemcp.protocol.request_context.Principal` a request is served for (the transports
-bind sessions to it). Everything else lives in ``ssemcp.auth``: secrets and their comparison
+The app puts the :class:`~ssemcp.protocol.request_context.Principal` a request is served for
+under ``ssemcp.asgi.PRINCIPAL_KEY`` (the transports bind sessions to it). Everything else
+lives in ``ssemcp.auth``: secrets and their comparison
 (``ssemcp.auth.static``), the credential's header, the 401/403 answers and RFC 9728 metadata
 (``ssemcp.auth.gate``, ``ssemcp.auth.metadata``), JWT and introspection.
 """
@@ -11,15 +11,11 @@ bind sessions to it). Everything else lives in ``ssemcp.auth``: secrets and thei
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final
 
+from ssemcp.asgi import ASGISend, Headers, Scope
 from ssemcp.auth.static import StaticSecrets, principal_of
-from ssemcp.http.asgi import ASGISend, Headers, Scope
 
-__all__ = ["PRINCIPAL_KEY", "BearerAuth", "principal_of"]
-
-# The scope key the transports read to bind a session to whoever opened it.
-PRINCIPAL_KEY: Final = "ssemcp.principal"
+__all__ = ["BearerAuth", "principal_of"]
 
 
 class BearerAuth:
