@@ -17,7 +17,13 @@ from ssemcp import Context, Server
 
 WATCHED: Final = "test://watched"
 # The environment variables whose presence the `environment` tool reports.
-REPORTED_VARIABLES: Final = ("SSEMCP_TOKEN", "SSEMCP_STATE_KEY", "BRIDGE_TEST_MARKER")
+REPORTED_VARIABLES: Final = (
+    "SSEMCP_TOKEN",
+    "SSEMCP_TOKEN_FILE",
+    "SSEMCP_STATE_KEY",
+    "SSEMCP_AUTH_CLIENT_SECRET",
+    "BRIDGE_TEST_MARKER",
+)
 
 server = Server("bridge-fixture", "1.0")
 remembered: list[str] = []

@@ -173,11 +173,13 @@ async def test_childs_stderr_lines_reach_the_log_tagged_with_the_session(
     assert line == f"session {session_id[:6]}…: stderr: hello from the child"
 
 
-async def test_the_token_and_state_key_never_reach_the_child() -> None:
+async def test_the_bridges_secrets_never_reach_the_child() -> None:
     environ = {
         **os.environ,
         "SSEMCP_TOKEN": "secret-token",
+        "SSEMCP_TOKEN_FILE": "/run/secrets/tokens",
         "SSEMCP_STATE_KEY": "a-very-secret-state-key",
+        "SSEMCP_AUTH_CLIENT_SECRET": "oauth-client-secret",
         "BRIDGE_TEST_MARKER": "inherited",
     }
     async with (
@@ -187,7 +189,9 @@ async def test_the_token_and_state_key_never_reach_the_child() -> None:
         seen = json.loads(await call_text(session, "environment"))
     assert seen == {
         "SSEMCP_TOKEN": None,
+        "SSEMCP_TOKEN_FILE": None,
         "SSEMCP_STATE_KEY": None,
+        "SSEMCP_AUTH_CLIENT_SECRET": None,
         "BRIDGE_TEST_MARKER": "inherited",
     }
 

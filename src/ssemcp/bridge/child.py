@@ -25,15 +25,20 @@ from ssemcp.transports.stdio import DEFAULT_MAX_LINE_BYTES, LineReader
 __all__ = [
     "DEFAULT_TERMINATE_GRACE_SECONDS",
     "SCRUBBED_ENVIRONMENT",
+    "SCRUBBED_PREFIX",
     "Child",
     "child_environment",
 ]
 
 logger = logging.getLogger(__name__)
 
-# The bridge's own secrets: a bridged server has no business with the token clients present,
-# nor with the key that seals 2026-07-28 request state (ssemcp.cli reads both).
-SCRUBBED_ENVIRONMENT: Final = frozenset({"SSEMCP_TOKEN", "SSEMCP_STATE_KEY"})
+# The bridge's own secrets and authorization settings (ssemcp.cli, ssemcp.auth.settings): a
+# bridged server has no business with the tokens clients present, the OAuth client secret the
+# bridge introspects with, or the key that seals 2026-07-28 request state.
+SCRUBBED_ENVIRONMENT: Final = frozenset(
+    {"SSEMCP_TOKEN", "SSEMCP_TOKEN_FILE", "SSEMCP_API_KEY_HEADER", "SSEMCP_STATE_KEY"}
+)
+SCRUBBED_PREFIX: Final = "SSEMCP_AUTH_"
 # After SIGTERM, how long a child may take to exit before SIGKILL: servers that flush or
 # close a database on SIGTERM need a moment; an HTTP shutdown waits 5 s in all.
 DEFAULT_TERMINATE_GRACE_SECONDS: Final = 2.0
@@ -50,8 +55,12 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 
 def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """``environ`` without :data:`SCRUBBED_ENVIRONMENT`."""
-    return {name: value for name, value in environ.items() if name not in SCRUBBED_ENVIRONMENT}
+    """``environ`` without :data:`SCRUBBED_ENVIRONMENT` and any ``SSEMCP_AUTH_*``."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if name not in SCRUBBED_ENVIRONMENT and not name.startswith(SCRUBBED_PREFIX)
+    }
 
 
 class Child:

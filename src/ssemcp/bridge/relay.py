@@ -24,6 +24,7 @@ from ssemcp.jsonrpc import (
     Response,
     error_response,
 )
+from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.revisions import Revision
 from ssemcp.server.context import Send
 
@@ -115,6 +116,10 @@ class Relay:
             logger.debug("session %s: could not deliver a message: %s", self.upstream.label, exc)
             return False
         return True
+
+    def rebind(self, principal: Principal | None) -> None:
+        """Nothing to do: the child serves whoever the session belongs to (the transport has
+        checked that it is still the same subject), and knows nothing of scopes."""
 
     def close(self) -> None:
         """End the session: its running requests are cancelled, its child let go of."""

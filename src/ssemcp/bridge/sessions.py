@@ -25,6 +25,7 @@ from ssemcp.bridge.upstream import (
     Upstream,
 )
 from ssemcp.jsonrpc import Message
+from ssemcp.protocol.request_context import Principal
 from ssemcp.server.context import Send
 from ssemcp.server.hosted import SessionRefused
 from ssemcp.transports.stdio import DEFAULT_MAX_LINE_BYTES
@@ -105,7 +106,7 @@ class Bridge:
         send: Send,
         *,
         send_nowait: Callable[[Message], bool] | None = None,
-        principal: str | None = None,
+        principal: Principal | None = None,
         session_id: str = "",
     ) -> Relay:
         """The relay of a new session (a :class:`~ssemcp.server.hosted.SessionFactory`).

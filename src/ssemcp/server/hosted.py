@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from ssemcp.jsonrpc import ErrorResponse, Invalid, Message, Response
+from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.revisions import Revision
 from ssemcp.server.context import Send
 
@@ -42,6 +43,11 @@ class HostedSession(Protocol):
         the stream for messages related to its requests (default: the session's channel)."""
         ...
 
+    def rebind(self, principal: Principal | None) -> None:
+        """Serve the next requests under ``principal``: the session's subject, presenting a
+        fresh credential (the transport checked it is the same subject)."""
+        ...
+
     def close(self) -> None:
         """End the session: running requests are cancelled. Idempotent."""
         ...
@@ -60,7 +66,7 @@ class SessionFactory(Protocol):
         send: Send,
         *,
         send_nowait: Callable[[Message], bool],
-        principal: str | None,
+        principal: Principal | None,
         session_id: str,
     ) -> HostedSession: ...
 
