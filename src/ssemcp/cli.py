@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -385,138 +385,6 @@ _log_level_option = click.option(
 )
 
 
-# The HTTP options `serve` and `bridge` share: where to listen and who may connect, then
-# (after serve's --stateless) how replies are sent and the bounds.
-_HTTP_LISTEN_OPTIONS: Final = (
-    click.option(
-        "--host",
-        default="127.0.0.1",
-        show_default=True,
-        help="Address to bind. Beyond loopback it needs authentication (--token, --token-file, "
-        "--auth-issuer or --auth-introspection-url; or --insecure-no-auth), and "
-        "--allow-host for each name clients use (only loopback names are allowed by default).",
-    ),
-    click.option("--port", type=int, default=8000, show_default=True, help="Port to bind."),
-    click.option(
-        "--allow-host",
-        "allowed_hosts",
-        multiple=True,
-        metavar="HOST[:PORT]",
-        help="Allow this Host header (repeatable; default: 127.0.0.1, localhost, [::1]).",
-    ),
-    click.option(
-        "--allow-origin",
-        "allowed_origins",
-        multiple=True,
-        metavar="SCHEME://HOST[:PORT]",
-        help="Allow this Origin header (repeatable; default: http(s) on the loopback names).",
-    ),
-    click.option(
-        "--token",
-        "tokens",
-        multiple=True,
-        metavar="TOKEN",
-        help="Require 'Authorization: Bearer TOKEN' on every request but GET /healthz "
-        f"(repeatable; also ${TOKEN_ENV}, comma-separated, which ps cannot show).",
-    ),
-    click.option(
-        "--insecure-no-auth",
-        is_flag=True,
-        help="Allow --host beyond loopback without a token (anyone who reaches it may use it).",
-    ),
-    click.option(
-        "--cors",
-        "cors_origins",
-        multiple=True,
-        metavar="SCHEME://HOST[:PORT]",
-        help="Answer CORS for this browser origin, e.g. the MCP Inspector's (repeatable; "
-        "also allows it as an Origin). No '*'.",
-    ),
-    click.option(
-        "--trusted-proxy",
-        "trusted_proxies",
-        multiple=True,
-        metavar="IP|CIDR",
-        help="Believe X-Forwarded-For/-Proto/-Host/-Prefix from this peer (repeatable); "
-        "ignored from any other.",
-    ),
-    click.option(
-        "--body-timeout",
-        type=click.FloatRange(min=0, min_open=True),
-        default=DEFAULT_BODY_TIMEOUT_SECONDS,
-        show_default=True,
-        metavar="SECONDS",
-        help="Time to receive a whole request body; past it, 408 and the connection closes.",
-    ),
-    click.option(
-        "--header-timeout",
-        type=click.FloatRange(min=0, min_open=True),
-        default=DEFAULT_HEADER_TIMEOUT_SECONDS,
-        show_default=True,
-        metavar="SECONDS",
-        help="Time to receive a request line and headers; past it, the connection closes.",
-    ),
-)
-_HTTP_REPLY_OPTIONS: Final = (
-    click.option(
-        "--json-response",
-        is_flag=True,
-        help="Answer every POST with one JSON body, never an SSE stream; what a tool emits "
-        "meanwhile goes to the session's GET stream, if one is open.",
-    ),
-    click.option(
-        "--keepalive",
-        type=click.FloatRange(min=0, min_open=True),
-        default=DEFAULT_KEEPALIVE_SECONDS,
-        show_default=True,
-        metavar="SECONDS",
-        help="Send a comment on an SSE stream idle this long (keeps proxies from cutting it).",
-    ),
-    click.option(
-        "--session-idle-timeout",
-        type=click.FloatRange(min=0),
-        default=DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
-        show_default=True,
-        metavar="SECONDS",
-        help="Close a Streamable HTTP session idle this long (nothing in flight, no GET stream "
-        "open); 0: never.",
-    ),
-    click.option(
-        "--max-body-bytes",
-        type=click.IntRange(min=1024),
-        default=DEFAULT_MAX_BODY_BYTES,
-        show_default=True,
-        metavar="BYTES",
-        help="Largest request body (413 past it), and largest stdio line.",
-    ),
-    click.option(
-        "--max-sessions",
-        type=click.IntRange(min=1),
-        default=DEFAULT_MAX_SESSIONS,
-        show_default=True,
-        metavar="N",
-        help="Live sessions per transport at most; past it, new ones get 503.",
-    ),
-)
-
-
-def _options(
-    options: tuple[Callable[[Callable[..., None]], Callable[..., None]], ...],
-) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """A decorator adding ``options`` to a command, in that order."""
-
-    def decorate(command: Callable[..., None]) -> Callable[..., None]:
-        for option in reversed(options):
-            command = option(command)
-        return command
-
-    return decorate
-
-
-_http_listen_options = _options(_HTTP_LISTEN_OPTIONS)
-_http_reply_options = _options(_HTTP_REPLY_OPTIONS)
-
-
 @main.command()
 @_target_argument
 @click.option(
@@ -525,14 +393,119 @@ _http_reply_options = _options(_HTTP_REPLY_OPTIONS)
     is_flag=True,
     help="Serve on stdin/stdout (then the HTTP-only options are refused).",
 )
-@_http_listen_options
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind. Beyond loopback it needs authentication (--token, --token-file, "
+    "--auth-issuer or --auth-introspection-url; or --insecure-no-auth), and "
+    "--allow-host for each name clients use (only loopback names are allowed by default).",
+)
+@click.option("--port", type=int, default=8000, show_default=True, help="Port to bind.")
+@click.option(
+    "--allow-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="Allow this Host header (repeatable; default: 127.0.0.1, localhost, [::1]).",
+)
+@click.option(
+    "--allow-origin",
+    "allowed_origins",
+    multiple=True,
+    metavar="SCHEME://HOST[:PORT]",
+    help="Allow this Origin header (repeatable; default: http(s) on the loopback names).",
+)
+@click.option(
+    "--token",
+    "tokens",
+    multiple=True,
+    metavar="TOKEN",
+    help="Require 'Authorization: Bearer TOKEN' on every request but GET /healthz "
+    f"(repeatable; also ${TOKEN_ENV}, comma-separated, which ps cannot show).",
+)
+@click.option(
+    "--insecure-no-auth",
+    is_flag=True,
+    help="Allow --host beyond loopback without a token (anyone who reaches it may use it).",
+)
+@click.option(
+    "--cors",
+    "cors_origins",
+    multiple=True,
+    metavar="SCHEME://HOST[:PORT]",
+    help="Answer CORS for this browser origin, e.g. the MCP Inspector's (repeatable; "
+    "also allows it as an Origin). No '*'.",
+)
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    metavar="IP|CIDR",
+    help="Believe X-Forwarded-For/-Proto/-Host/-Prefix from this peer (repeatable); "
+    "ignored from any other.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_BODY_TIMEOUT_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time to receive a whole request body; past it, 408 and the connection closes.",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_HEADER_TIMEOUT_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time to receive a request line and headers; past it, the connection closes.",
+)
 @click.option(
     "--stateless",
     is_flag=True,
     help="Streamable HTTP without sessions: every POST stands alone; GET and DELETE get 405; "
     "sampling and elicitation cannot work.",
 )
-@_http_reply_options
+@click.option(
+    "--json-response",
+    is_flag=True,
+    help="Answer every POST with one JSON body, never an SSE stream; what a tool emits "
+    "meanwhile goes to the session's GET stream, if one is open.",
+)
+@click.option(
+    "--keepalive",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_KEEPALIVE_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="Send a comment on an SSE stream idle this long (keeps proxies from cutting it).",
+)
+@click.option(
+    "--session-idle-timeout",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="Close a Streamable HTTP session idle this long (nothing in flight, no GET stream "
+    "open); 0: never.",
+)
+@click.option(
+    "--max-body-bytes",
+    type=click.IntRange(min=1024),
+    default=DEFAULT_MAX_BODY_BYTES,
+    show_default=True,
+    metavar="BYTES",
+    help="Largest request body (413 past it), and largest stdio line.",
+)
+@click.option(
+    "--max-sessions",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_SESSIONS,
+    show_default=True,
+    metavar="N",
+    help="Live sessions per transport at most; past it, new ones get 503.",
+)
 @auth_options
 @_toolsets_option
 @_setting_option
@@ -624,8 +597,6 @@ def serve(
 @click.argument(
     "command", nargs=-1, required=True, type=click.UNPROCESSED, metavar="-- CMD [ARGS]..."
 )
-@_http_listen_options
-@_http_reply_options
 @click.option(
     "--shared",
     is_flag=True,
@@ -686,7 +657,7 @@ def bridge(
 
     Each session gets its own CMD process (or all share one, --shared); a child that crashes
     or hangs fails its requests with a JSON-RPC error and is restarted. Children never see
-    SSEMCP_TOKEN. Example:
+    the bridge's secrets (SSEMCP_TOKEN, SSEMCP_TOKEN_FILE, SSEMCP_AUTH_*...). Example:
 
     \b
       ssemcp bridge --port 8000 -- npx -y @modelcontextprotocol/server-everything
@@ -740,6 +711,19 @@ def bridge(
     except ValueError as exc:  # settings that only conflict once combined (ssemcp.http.app)
         raise click.UsageError(str(exc)) from None
     _serve_http(app, host, port, allowed_hosts, log_level, header_timeout, body_timeout)
+
+
+# bridge takes serve's HTTP options themselves (one definition, one help text), after its
+# argument, and --max-body-bytes: all but --stateless, which would need a child per request,
+# and the authorization options, which it has from the same decorator as serve.
+_BRIDGE_OWN_PARAMETERS: Final = frozenset(parameter.name for parameter in bridge.params)
+_BRIDGE_SERVE_PARAMETERS: Final = (_HTTP_ONLY_PARAMETERS | {"max_body_bytes"}) - {
+    "stateless",
+    *_BRIDGE_OWN_PARAMETERS,
+}
+bridge.params[1:1] = [
+    parameter for parameter in serve.params if parameter.name in _BRIDGE_SERVE_PARAMETERS
+]
 
 
 @main.command()

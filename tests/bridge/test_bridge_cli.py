@@ -45,7 +45,16 @@ def test_bad_command_lines_are_usage_errors(arguments: list[str], message: str) 
 def test_help_names_the_bridge_options() -> None:
     result = CliRunner().invoke(main, ["bridge", "--help"])
     assert result.exit_code == 0
-    for option in ("--shared", "--max-children", "--child-timeout", "--token", "--allow-host"):
+    for option in (
+        "--shared",
+        "--max-children",
+        "--child-timeout",
+        "--token",
+        "--allow-host",
+        "--max-body-bytes",
+        "--auth-issuer",
+        "--startup-timeout",
+    ):
         assert option in result.output
 
 
