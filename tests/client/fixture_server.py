@@ -58,12 +58,18 @@ def build_server() -> Server:
     @server.tool()
     async def ask_all(ctx: Context) -> str:
         """Ask the model and the roots, in one round."""
-        sampled, roots = await asyncio.gather(ctx.sample("Capital?", max_tokens=5), ctx.list_roots())
+        sampled, roots = await asyncio.gather(
+            ctx.sample("Capital?", max_tokens=5), ctx.list_roots()
+        )
         return f"{sampled.text} {len(roots)} roots"
 
     @server.tool()
     async def slow(seconds: float, ctx: Context) -> str:
-        """Sleep (a call to cancel); logs when cancelled."""
+        """Sleep (a call to cancel); notes its start and its cancellation."""
+        STARTED.append(ctx.request_id)
+        # A first report makes a 2026-07-28 HTTP reply an SSE stream, whose closing the
+        # server treats as cancellation (it does not watch a JSON reply still pending).
+        await ctx.report_progress(0, seconds)
         try:
             await asyncio.sleep(seconds)
         except asyncio.CancelledError:
@@ -103,7 +109,8 @@ def build_server() -> Server:
     return server
 
 
-# Request ids of the slow calls that were cancelled, in this process.
+# Request ids of the slow calls that started, and that were cancelled, in this process.
+STARTED: list[int | str] = []
 CANCELLED: list[int | str] = []
 
 server = build_server()

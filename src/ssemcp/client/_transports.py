@@ -38,7 +38,16 @@ from ssemcp.client._wire import (
     WireObserver,
 )
 from ssemcp.errors import ParseError, StreamError
-from ssemcp.jsonrpc import Invalid, Message, Request, RequestId, parse, serialize
+from ssemcp.jsonrpc import (
+    ErrorResponse,
+    Invalid,
+    Message,
+    Request,
+    RequestId,
+    Response,
+    parse,
+    serialize,
+)
 from ssemcp.sse import DEFAULT_MAX_EVENT_BYTES, SSEParser
 
 if TYPE_CHECKING:
@@ -92,22 +101,31 @@ def _emit(observer: WireObserver | None, event: WireEvent) -> None:
         observer.on_wire(event)
 
 
-def _deliver(sink: Sink, data: bytes | str) -> int:
-    """Parse a payload and hand each message to ``sink``; returns how many it held."""
+def _deliver(sink: Sink, data: bytes | str) -> list[Message]:
+    """Parse a payload and hand each message to ``sink``; returns them."""
     try:
         parsed = parse(data)
     except ParseError:
         logger.warning("server sent a payload that is not JSON; ignored")
-        return 0
+        return []
     messages = parsed if isinstance(parsed, list) else [parsed]
-    delivered = 0
+    delivered: list[Message] = []
     for message in messages:
         if isinstance(message, Invalid):
             logger.warning("server sent an invalid JSON-RPC message: %s", message.error.message)
             continue
         sink.receive(message)
-        delivered += 1
+        delivered.append(message)
     return delivered
+
+
+def _answers(messages: list[Message], request_id: RequestId) -> bool:
+    return any(
+        isinstance(message, Response | ErrorResponse)
+        and type(message.id) is type(request_id)
+        and message.id == request_id
+        for message in messages
+    )
 
 
 # ---------------------------------------------------------------------- stdio
@@ -447,7 +465,9 @@ class HTTPTransport:
             raise _status_error(status, response, text, self.session_id is not None)
         if content_type == "application/json" and raw.strip():
             delivered = _deliver(self._sink, raw)
-            if delivered or status < 400:
+            # An error status whose body answers this very request is that answer (a
+            # 2026-07-28 error travels so); any other error status is the HTTP error.
+            if status < 400 or (isinstance(message, Request) and _answers(delivered, message.id)):
                 return status
         if status >= 400:
             raise _status_error(status, response, text, False)
