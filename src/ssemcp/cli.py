@@ -23,6 +23,7 @@ import click
 from click.core import ParameterSource
 
 from ssemcp._version import __version__
+from ssemcp.client.cli import CLIENT_COMMANDS
 from ssemcp.errors import LocalProtocolError
 from ssemcp.http.asgi import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
@@ -587,6 +588,11 @@ def settings_command() -> None:
                 click.echo(f"  {' ' * width}  {shown_default}, set (hidden)")
             else:
                 click.echo(f"  {' ' * width}  {shown_default}, set to {current}")
+
+
+# The client commands: list, call, read, prompt, trace (ssemcp.client.cli).
+for _command in CLIENT_COMMANDS:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
