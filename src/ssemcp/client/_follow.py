@@ -104,18 +104,16 @@ async def follow(
                 output.print(f"      [dim]style: {style}[/]", highlight=False)
 
     def print_json_line(frame: SSEFrame, style: str) -> None:
-        output.print_json(
-            json.dumps(
-                {
-                    "event": frame.event,
-                    "id": frame.id,
-                    "retry": frame.retry,
-                    "data": frame.data,
-                    "comments": list(frame.comments),
-                    "style": style,
-                }
-            ),
-            indent=None,
+        line = {
+            "event": frame.event,
+            "id": frame.id,
+            "retry": frame.retry,
+            "data": frame.data,
+            "comments": list(frame.comments),
+            "style": style,
+        }
+        output.print(
+            json.dumps(line, ensure_ascii=False), markup=False, highlight=False, soft_wrap=True
         )
 
     async def run(http: httpx.AsyncClient) -> int:

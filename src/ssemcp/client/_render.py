@@ -92,7 +92,7 @@ def _print_block(console: Console, block: JSONValue, markdown: bool) -> None:
         if markdown:
             console.print(Markdown(text))
         else:
-            console.print(text, markup=False, highlight=False)
+            console.print(text, markup=False, highlight=False, soft_wrap=True)
     elif kind in ("image", "audio"):
         size = _decoded_size(block.get("data"))
         console.print(f"[dim]\\[{kind} {escape(str(block.get('mimeType', '?')))}, {size} bytes][/]")
@@ -128,7 +128,11 @@ def print_call_result(console: Console, result: JSONObject) -> None:
     for block in blocks:
         _print_block(console, block, markdown)
     if not blocks and "structuredContent" in result:
-        console.print_json(json.dumps(result["structuredContent"], ensure_ascii=False))
+        from rich.json import JSON
+
+        console.print(
+            JSON(json.dumps(result["structuredContent"], ensure_ascii=False)), soft_wrap=True
+        )
 
 
 def _print_contents(console: Console, contents: list[JSONValue], markdown: bool) -> None:
@@ -144,7 +148,7 @@ def _print_contents(console: Console, contents: list[JSONValue], markdown: bool)
             if markdown and mime_type == "text/markdown":
                 console.print(Markdown(text))
             else:
-                console.print(text, markup=False, highlight=False)
+                console.print(text, markup=False, highlight=False, soft_wrap=True)
         else:
             size = _decoded_size(item.get("blob"))
             console.print(

@@ -147,7 +147,9 @@ class TracePrinter:
                 ("⇢ sent", "yellow") if event.direction == "sent" else ("⇠ received", "magenta")
             )
             self._line((arrow, f"bold {style}"), ("  " + _summary(event.message), style))
-            self.console.print_json(json.dumps(event.message, ensure_ascii=False), indent=2)
+            from rich.json import JSON
+
+            self.console.print(JSON(json.dumps(event.message, ensure_ascii=False)), soft_wrap=True)
         elif isinstance(event, StdioLine):
             marks = {"stdin": ("stdin  →", "yellow"), "stdout": ("stdout ←", "magenta")}
             mark, style = marks.get(event.stream, ("stderr !", "red"))
@@ -224,33 +226,6 @@ class HARRecorder:
         self._entries: dict[int, _Entry] = {}
 
     def on_wire(self, event: WireEvent) -> None:
-        # A message is sent before the request that carries it is: show it after that
-        # request's line (or the stdin line), where it belongs.
-        if isinstance(event, MessageEvent) and event.direction == "sent":
-            self._flush()
-            self._sent = event
-            return
-        if not isinstance(event, HTTPRequestSent | StdioLine) or (
-            isinstance(event, StdioLine) and event.stream != "stdin"
-        ):
-            self._flush()
-        self._show(event)
-        if isinstance(event, HTTPRequestSent) or (
-            isinstance(event, StdioLine) and event.stream == "stdin"
-        ):
-            self._flush()
-
-    def flush(self) -> None:
-        """Print a sent message still held (the connection failed before it went out)."""
-        self._flush()
-
-    def _flush(self) -> None:
-        sent = self._sent
-        if sent is not None:
-            self._sent = None
-            self._show(sent)
-
-    def _show(self, event: WireEvent) -> None:
         if isinstance(event, HTTPRequestSent):
             self._entries[event.exchange] = _Entry(event)
         elif isinstance(event, HTTPResponseStarted):

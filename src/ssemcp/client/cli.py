@@ -596,7 +596,7 @@ def trace_command(
         printer.flush()
         if recorder is not None and har_path is not None:
             har_path.write_text(json.dumps(recorder.har(), indent=2, ensure_ascii=False))
-            output.print(f"[dim]HAR written to {har_path}[/]")
+            output.print(f"[dim]HAR written to {har_path}[/]", soft_wrap=True, highlight=False)
 
     _run(options, action, rest[1:], observer=observer, stderr="log", after=write_har)
 
