@@ -350,6 +350,8 @@ class Client:
             # basic/transports: from 2025-06-18 the client "MUST include" the header.
             self._transport.protocol_version = revision.version
         await self._notify("notifications/initialized", None)
+        if isinstance(self._transport, HTTPTransport):
+            await self._transport.open_get_stream()
         if self._log_level is not None and "logging" in self.server_capabilities:
             await self.request("logging/setLevel", {"level": self._log_level})
 

@@ -405,6 +405,7 @@ class HTTPTransport:
         self._http = _http_client(timeout_seconds)
         self._exchanges = _Exchanges(observer)
         self._streams: dict[tuple[type, RequestId], asyncio.Task[None]] = {}
+        self._get_stream: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         return None
@@ -486,6 +487,42 @@ class HTTPTransport:
             reason = error or "the server ended the stream before its answer"
             self._sink.fail(request_id, TransportClosed(reason))
 
+    async def open_get_stream(self) -> None:
+        """Open the session's GET stream, on which the server sends what no request of ours
+        carries (spec 2025-11-25 basic/transports, "Listening for Messages from the
+        Server"); a server that offers none answers 405. The stream is read in a task."""
+        if self.session_id is None or self._get_stream is not None:
+            return
+        headers = {**self._headers, "Accept": "text/event-stream"}
+        headers["Mcp-Session-Id"] = self.session_id
+        if self.protocol_version is not None:
+            headers["MCP-Protocol-Version"] = self.protocol_version
+        request = self._http.build_request("GET", self.url, headers=headers)
+        exchange, started = self._exchanges.request(request, b"")
+        try:
+            response = await self._http.send(request, stream=True)
+        except Exception as exc:
+            self._exchanges.ended(exchange, "", started, str(exc))
+            logger.debug("no GET stream: %s", exc)
+            return
+        self._exchanges.response(exchange, response, started)
+        content_type = response.headers.get("content-type", "").partition(";")[0].strip()
+        if response.status_code != 200 or content_type != "text/event-stream":
+            text = (await response.aread()).decode("utf-8", "replace")
+            await response.aclose()
+            self._exchanges.ended(exchange, text, started)
+            logger.debug("no GET stream: HTTP %d", response.status_code)
+            return
+
+        def on_event(event_type: str, data: str) -> None:
+            if event_type == "message" and data.strip():
+                _deliver(self._sink, data)
+
+        async def read() -> None:
+            await _read_event_stream(response, exchange, started, self._exchanges, on_event)
+
+        self._get_stream = asyncio.create_task(read())
+
     async def abandon(self, request_id: RequestId) -> None:
         task = self._streams.pop((type(request_id), request_id), None)
         if task is not None:
@@ -494,6 +531,10 @@ class HTTPTransport:
                 await task
 
     async def close(self) -> None:
+        if self._get_stream is not None:
+            self._get_stream.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._get_stream
         for task in list(self._streams.values()):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
