@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Final, Literal, TypeAlias
+from urllib.parse import urlsplit
 
 from ssemcp._types import JSONObject, JSONValue
 from ssemcp.client._errors import (
@@ -98,6 +99,17 @@ DEFAULT_TIMEOUT_SECONDS: Final = 60.0
 PROBE_TIMEOUT_SECONDS: Final = 10.0
 
 
+def _check_url(url: str) -> None:
+    """Refuse what is no http(s) URL before any I/O (httpx would raise its own error)."""
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (it raises for a port that is no number)
+    except ValueError:
+        raise ValueError(f"not a valid URL: {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"a target is an http(s) URL or a command, not {url!r}")
+
+
 class ClientState(enum.Enum):
     NEW = "new"  # not connected yet
     OPEN = "open"  # connected: requests may go
@@ -157,8 +169,7 @@ class Client:
         self._offered_version = protocol_version or LATEST.version
         self._offered_version_default = protocol_version is None
         if isinstance(target, str):
-            if not target.startswith(("http://", "https://")):
-                raise ValueError(f"a target is an http(s) URL or a command, not {target!r}")
+            _check_url(target)
             self._url: str | None = target
             self._command: list[str] = []
         else:

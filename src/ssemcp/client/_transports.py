@@ -58,7 +58,7 @@ __all__ = ["HTTPTransport", "LegacySSETransport", "Sink", "StdioTransport", "Tra
 logger = logging.getLogger(__name__)
 
 # The longest stdio line we read: a message as large as an SSE event may be.
-MAX_LINE_BYTES: Final = DEFAULT_MAX_EVENT_BYTES
+DEFAULT_MAX_LINE_BYTES: Final = DEFAULT_MAX_EVENT_BYTES
 # How long a child gets to exit after its stdin closes, then after SIGTERM (spec 2025-11-25
 # basic/lifecycle, "Shutdown", stdio: close stdin, wait, SIGTERM, wait, SIGKILL).
 CHILD_EXIT_SECONDS: Final = 2.0
@@ -142,6 +142,8 @@ class StdioTransport:
             line to this module's logger (and to the observer).
         env: extra environment variables for the child.
         observer: the wire observer.
+        max_line_bytes: the longest line read from the child; a longer one ends the
+            connection (the stream cannot be trusted past it).
     """
 
     name = "stdio"
@@ -154,9 +156,11 @@ class StdioTransport:
         stderr: Literal["inherit", "log"] = "inherit",
         env: Mapping[str, str] | None = None,
         observer: WireObserver | None = None,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     ) -> None:
         if not command:
             raise ValueError("a stdio target needs a command")
+        self._max_line_bytes = max_line_bytes
         self._command = list(command)
         self._sink = sink
         self._stderr = stderr
@@ -173,7 +177,7 @@ class StdioTransport:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE if self._stderr == "log" else None,
                 env=self._env,
-                limit=MAX_LINE_BYTES,
+                limit=self._max_line_bytes,
             )
         except OSError as exc:
             raise ConnectError(f"cannot start {self._command[0]!r}: {exc.strerror}") from exc
@@ -193,7 +197,7 @@ class StdioTransport:
                 try:
                     line = await stdout.readline()
                 except ValueError:  # a line past the limit: the stream cannot be trusted
-                    reason = f"the server wrote a line longer than {MAX_LINE_BYTES} bytes"
+                    reason = f"the server wrote a line longer than {self._max_line_bytes} bytes"
                     break
                 if not line:
                     break

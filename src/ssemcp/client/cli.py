@@ -260,7 +260,10 @@ def _run(
     output, errors = _consoles()
 
     async def main() -> int:
-        client = _make_client(options, errors, observer=observer, stderr=stderr)
+        try:
+            client = _make_client(options, errors, observer=observer, stderr=stderr)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
         async with client:
             return await action(client, options, arguments, output, errors)
 
@@ -595,7 +598,11 @@ def trace_command(
     def write_har() -> None:
         printer.flush()
         if recorder is not None and har_path is not None:
-            har_path.write_text(json.dumps(recorder.har(), indent=2, ensure_ascii=False))
+            try:
+                har_path.write_text(json.dumps(recorder.har(), indent=2, ensure_ascii=False))
+            except OSError as exc:
+                click.echo(f"error: cannot write {har_path}: {exc.strerror}", err=True)
+                return
             output.print(f"[dim]HAR written to {har_path}[/]", soft_wrap=True, highlight=False)
 
     _run(options, action, rest[1:], observer=observer, stderr="log", after=write_har)

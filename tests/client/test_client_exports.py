@@ -1,0 +1,35 @@
+"""``ssemcp.client``'s public surface is exactly its ``__all__``, and importing it (or the CLI)
+loads no HTTP library until a URL is used."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import ssemcp.client
+
+
+def test_client_all_is_complete() -> None:
+    public = {name for name in dir(ssemcp.client) if not name.startswith("_")}
+    modules = {name for name in public if type(getattr(ssemcp.client, name)).__name__ == "module"}
+    assert set(ssemcp.client.__all__) == public - modules
+    assert len(set(ssemcp.client.__all__)) == len(ssemcp.client.__all__)
+    # The order is ruff's (RUF022: constants, then classes, each sorted).
+
+
+def test_exported_classes_show_the_public_module() -> None:
+    for name in ssemcp.client.__all__:
+        value = getattr(ssemcp.client, name)
+        if isinstance(value, type):
+            assert value.__module__ == "ssemcp.client", name
+
+
+def test_importing_the_client_and_the_cli_loads_neither_httpx_nor_rich() -> None:
+    code = (
+        "import sys, ssemcp.client, ssemcp.cli; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'rich', 'uvicorn')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert loaded.stdout.strip() == "[]"
