@@ -12,7 +12,9 @@ from ssemcp.client._protocol import (
     InputRequest,
     Pending,
     ProbeVerdict,
+    Step,
     check_initialize_result,
+    connection_steps,
     encode_header_value,
     input_requests_of,
     log_message_of,
@@ -23,6 +25,7 @@ from ssemcp.client._protocol import (
     progress_of,
     result_of,
     retry_params,
+    steps_down_to_legacy_sse,
 )
 from ssemcp.client._wire import FrameAssembler
 from ssemcp.jsonrpc import ErrorResponse, Request, Response
@@ -228,3 +231,47 @@ def test_parser_reports_lines_only_within_its_bound() -> None:
     with pytest.raises(Exception, match="longer than"):
         parser.feed(b"data: 12345678901\n")
     assert lines == [b"data: 1234"]  # the line past the bound is refused, not reported
+
+
+@pytest.mark.parametrize(
+    ("transport", "is_url", "probe", "steps"),
+    [
+        ("auto", True, True, (Step.DISCOVER, Step.INITIALIZE, Step.LEGACY_SSE)),
+        ("auto", True, False, (Step.INITIALIZE, Step.LEGACY_SSE)),
+        ("auto", False, True, (Step.DISCOVER, Step.INITIALIZE)),
+        ("auto", False, False, (Step.INITIALIZE,)),
+        ("2026", True, True, (Step.DISCOVER,)),
+        ("2026", False, False, (Step.DISCOVER,)),
+        ("streamable", True, True, (Step.INITIALIZE,)),
+        ("sse", True, True, (Step.LEGACY_SSE,)),
+    ],
+)
+def test_connection_steps_follow_the_spec_order(
+    transport: str, is_url: bool, probe: bool, steps: tuple[Step, ...]
+) -> None:
+    assert connection_steps(transport, is_url=is_url, probe=probe) == steps
+
+
+@pytest.mark.parametrize("transport", ["sse", "streamable", "carrier-pigeon"])
+def test_connection_steps_refuse_a_choice_that_does_not_fit_a_command(transport: str) -> None:
+    with pytest.raises(ValueError, match="does not apply"):
+        connection_steps(transport, is_url=False)
+
+
+@pytest.mark.parametrize(
+    ("status", "steps_down"),
+    [
+        (400, True),
+        (404, True),
+        (405, True),
+        (401, False),
+        (403, False),
+        (406, False),
+        (500, False),
+        (200, False),
+    ],
+)
+def test_only_400_404_and_405_step_down_to_the_legacy_transport(
+    status: int, steps_down: bool
+) -> None:
+    assert steps_down_to_legacy_sse(status) is steps_down

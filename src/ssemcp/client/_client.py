@@ -30,14 +30,15 @@ from ssemcp.client._errors import (
 )
 from ssemcp.client._protocol import (
     DEFAULT_CLIENT_INFO,
-    LEGACY_SSE_FALLBACK_STATUSES,
     MAX_INPUT_ROUNDS,
     LogMessage,
     Pending,
     ProbeVerdict,
     Progress,
+    Step,
     capabilities_for,
     check_initialize_result,
+    connection_steps,
     initialize_params,
     input_requests_of,
     log_message_of,
@@ -47,6 +48,7 @@ from ssemcp.client._protocol import (
     progress_of,
     result_of,
     retry_params,
+    steps_down_to_legacy_sse,
 )
 from ssemcp.client._transports import (
     HTTPTransport,
@@ -177,8 +179,7 @@ class Client:
             self._command = list(target)
             if not self._command:
                 raise ValueError("a command target needs a program")
-            if transport not in ("auto", "2026"):
-                raise ValueError(f"transport {transport!r} needs a URL target")
+            connection_steps(transport, is_url=False)  # ValueError for "sse", "streamable"
         self._mode: TransportName = transport
         self._headers = dict(headers or {})
         if token:
@@ -249,21 +250,23 @@ class Client:
             raise
 
     async def _connect_stdio(self) -> None:
+        steps = connection_steps(self._mode, is_url=False, probe=self._offered_version_default)
         transport = StdioTransport(
             self._command, self, stderr=self._stderr, env=self._env, observer=self._observer
         )
         self._transport = transport
         await transport.start()
-        if self._probe_first() and await self._probe() is ProbeVerdict.MODERN:
-            return
-        if self._mode == "2026":
-            raise NegotiationError("the server does not speak 2026-07-28")
-        await self._initialize()
+        for step in steps:
+            if step is Step.DISCOVER:
+                if await self._probe() is ProbeVerdict.MODERN:
+                    return
+            else:
+                await self._initialize()
+                return
+        raise NegotiationError("the server does not speak 2026-07-28")
 
     async def _connect_http(self, url: str) -> None:
-        if self._mode == "sse":
-            await self._connect_legacy_sse(url)
-            return
+        steps = connection_steps(self._mode, is_url=True, probe=self._offered_version_default)
         transport = HTTPTransport(
             url,
             self,
@@ -271,26 +274,31 @@ class Client:
             timeout_seconds=self.timeout_seconds,
             observer=self._observer,
         )
-        self._transport = transport
-        if self._probe_first():
-            transport.modern = True
-            if await self._probe() is ProbeVerdict.MODERN:
+        for step in steps:
+            if step is Step.DISCOVER:
+                self._transport = transport
+                transport.modern = True
+                if await self._probe() is ProbeVerdict.MODERN:
+                    return
+                transport.modern = False
+            elif step is Step.INITIALIZE:
+                self._transport = transport
+                try:
+                    await self._initialize()
+                    return
+                except HTTPError as exc:
+                    if (
+                        step is steps[-1]
+                        or isinstance(exc, AuthError)
+                        or not steps_down_to_legacy_sse(exc.status)
+                    ):
+                        raise
+                    logger.info("initialize got HTTP %d: trying the SSE transport", exc.status)
+            else:
+                await transport.close()
+                await self._connect_legacy_sse(url)
                 return
-            if self._mode == "2026":
-                raise NegotiationError("the server does not speak 2026-07-28")
-            transport.modern = False
-        try:
-            await self._initialize()
-        except HTTPError as exc:
-            if (
-                self._mode != "auto"
-                or isinstance(exc, AuthError)
-                or exc.status not in LEGACY_SSE_FALLBACK_STATUSES
-            ):
-                raise
-            logger.info("POST initialize got %d: trying the 2024-11-05 SSE transport", exc.status)
-            await transport.close()
-            await self._connect_legacy_sse(url)
+        raise NegotiationError("the server does not speak 2026-07-28")
 
     async def _connect_legacy_sse(self, url: str) -> None:
         transport = LegacySSETransport(
@@ -303,9 +311,6 @@ class Client:
         self._transport = transport
         await transport.start()
         await self._initialize()
-
-    def _probe_first(self) -> bool:
-        return self._mode == "2026" or (self._mode == "auto" and self._offered_version_default)
 
     async def _probe(self) -> ProbeVerdict:
         """Send ``server/discover``; adopt 2026-07-28 if the server speaks it."""

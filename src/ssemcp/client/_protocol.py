@@ -40,6 +40,7 @@ __all__ = [
     "Progress",
     "capabilities_for",
     "check_initialize_result",
+    "connection_steps",
     "encode_header_value",
     "initialize_params",
     "input_requests_of",
@@ -51,6 +52,7 @@ __all__ = [
     "progress_of",
     "result_of",
     "retry_params",
+    "steps_down_to_legacy_sse",
 ]
 
 DEFAULT_CLIENT_INFO: Final[JSONObject] = {"name": "ssemcp", "version": __version__}
@@ -209,6 +211,50 @@ def modern_headers(request: Request) -> dict[str, str]:
         if isinstance(value, str):
             headers["Mcp-Name"] = encode_header_value(value)
     return headers
+
+
+class Step(enum.Enum):
+    """One way of opening a connection, tried in the order :func:`connection_steps` gives."""
+
+    DISCOVER = "server/discover"  # 2026-07-28: every request stands alone
+    INITIALIZE = "initialize"  # a 2025 session (Streamable HTTP, or stdio)
+    LEGACY_SSE = "GET stream"  # the 2024-11-05 HTTP+SSE transport
+
+
+# What each transport choice tries, in order. spec 2025-11-25 basic/transports, "Backwards
+# Compatibility", fixes the last two for a URL; basic/versioning (2026-07-28) puts
+# server/discover first; a command has no HTTP+SSE transport to step down to.
+_STEPS: Final = {
+    ("auto", True): (Step.DISCOVER, Step.INITIALIZE, Step.LEGACY_SSE),
+    ("auto", False): (Step.DISCOVER, Step.INITIALIZE),
+    ("2026", True): (Step.DISCOVER,),
+    ("2026", False): (Step.DISCOVER,),
+    ("streamable", True): (Step.INITIALIZE,),
+    ("sse", True): (Step.LEGACY_SSE,),
+}
+
+
+def connection_steps(transport: str, *, is_url: bool, probe: bool = True) -> tuple[Step, ...]:
+    """The ways to try, in order, for a ``transport`` choice (``auto``, ``2026``,
+    ``streamable``, ``sse``) and a URL or command target; ``probe=False`` (a 2025 revision
+    asked for by name) leaves out ``server/discover`` where something else remains.
+
+    Raises:
+        ValueError: a choice that does not apply to the target (``sse`` for a command).
+    """
+    steps = _STEPS.get((transport, is_url))
+    if steps is None:
+        target = "URL" if is_url else "command"
+        raise ValueError(f"transport {transport!r} does not apply to a {target} target")
+    if not probe and len(steps) > 1:
+        steps = tuple(step for step in steps if step is not Step.DISCOVER)
+    return steps
+
+
+def steps_down_to_legacy_sse(status: int) -> bool:
+    """Whether an ``initialize`` POST that got HTTP ``status`` means "try the 2024-11-05
+    transport" (basic/transports, "Backwards Compatibility": a 4xx such as 404 or 405)."""
+    return status in LEGACY_SSE_FALLBACK_STATUSES
 
 
 class ProbeVerdict(enum.Enum):
