@@ -155,6 +155,8 @@ async def test_endless_input_rounds_are_refused() -> None:
                 "resultType": "complete",
             }
             return json_reply({"jsonrpc": "2.0", "id": body["id"], "result": result})
+        if body.get("method") == "tools/list":
+            return json_reply({"jsonrpc": "2.0", "id": body["id"], "result": {"tools": []}})
         rounds.append(body["id"])
         result = {
             "resultType": "input_required",
@@ -186,6 +188,8 @@ async def test_a_question_the_client_cannot_answer_is_a_client_error() -> None:
                 "resultType": "complete",
             }
             return json_reply({"jsonrpc": "2.0", "id": body["id"], "result": result})
+        if body.get("method") == "tools/list":
+            return json_reply({"jsonrpc": "2.0", "id": body["id"], "result": {"tools": []}})
         result = {
             "resultType": "input_required",
             "inputRequests": {"s": {"method": "sampling/createMessage", "params": {}}},

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from fixture_server import CANCELLED, STARTED, build_server
 from live_server import LiveServer, live_server, wait_until
+from pydantic import Field
 
+from ssemcp import Server
 from ssemcp._types import JSONObject
 from ssemcp.client import Client, ClientTimeout, LogMessage, Progress, RemoteError
 
@@ -241,3 +243,24 @@ async def test_two_clients_on_one_server_never_see_each_others_answers(live: Liv
         )
     values = [result["structuredContent"]["result"] for result in results]  # type: ignore[index,call-overload]
     assert values == list(range(10)) + list(range(100, 110))
+
+
+async def test_a_tool_with_x_mcp_header_arguments_gets_its_mcp_param_headers() -> None:
+    server = Server("headers", "1")
+
+    @server.tool()
+    async def localized(
+        region: Annotated[str, Field(json_schema_extra={"x-mcp-header": "Region"})],
+        count: Annotated[int, Field(json_schema_extra={"x-mcp-header": "Count"})] = 1,
+    ) -> str:
+        """Answer for a region."""
+        return f"{count} in {region}"
+
+    async with (
+        live_server(server) as running,
+        Client(running.mcp_url, timeout_seconds=10) as client,
+    ):
+        assert client.is_modern
+        # The server refuses (-32020) a call whose Mcp-Param-* headers are missing or wrong.
+        result = await client.call_tool("localized", {"region": "Zürich", "count": 3})
+        assert result["content"][0]["text"] == "3 in Zürich"  # type: ignore[index,call-overload]

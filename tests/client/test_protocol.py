@@ -16,11 +16,13 @@ from ssemcp.client._protocol import (
     check_initialize_result,
     connection_steps,
     encode_header_value,
+    header_params_of_tool,
     input_requests_of,
     log_message_of,
     modern_headers,
     modern_params,
     next_cursor_of,
+    param_headers,
     probe_verdict,
     progress_of,
     result_of,
@@ -29,6 +31,7 @@ from ssemcp.client._protocol import (
 )
 from ssemcp.client._wire import FrameAssembler
 from ssemcp.jsonrpc import ErrorResponse, Request, Response
+from ssemcp.protocol.sessionless import HeaderParam
 from ssemcp.sse import SSEParser
 
 
@@ -275,3 +278,30 @@ def test_only_400_404_and_405_step_down_to_the_legacy_transport(
     status: int, steps_down: bool
 ) -> None:
     assert steps_down_to_legacy_sse(status) is steps_down
+
+
+def test_param_headers_mirror_the_marked_arguments_and_skip_null_ones() -> None:
+    params = (
+        HeaderParam("region", "Region", "string"),
+        HeaderParam("count", "Count", "integer"),
+        HeaderParam("dry_run", "Dry-Run", "boolean"),
+        HeaderParam("note", "Note", "string"),
+    )
+    arguments = {"region": "eu-west", "count": 7, "dry_run": False, "note": None}
+    assert param_headers(params, arguments) == {
+        "Mcp-Param-Region": "eu-west",
+        "Mcp-Param-Count": "7",
+        "Mcp-Param-Dry-Run": "false",
+    }
+    encoded = param_headers(params[:1], {"region": "Zürich"})["Mcp-Param-Region"]
+    assert encoded == "=?base64?" + base64.b64encode("Zürich".encode()).decode() + "?="
+    assert param_headers(params, None) == {}
+
+
+def test_a_tool_whose_schema_breaks_the_header_rules_gets_no_headers() -> None:
+    bad = {
+        "name": "t",
+        "inputSchema": {"properties": {"x": {"type": "number", "x-mcp-header": "X"}}},
+    }
+    assert header_params_of_tool(bad) == ()
+    assert header_params_of_tool({"name": "t"}) == ()

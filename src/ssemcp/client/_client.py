@@ -39,11 +39,13 @@ from ssemcp.client._protocol import (
     capabilities_for,
     check_initialize_result,
     connection_steps,
+    header_params_of_tool,
     initialize_params,
     input_requests_of,
     log_message_of,
     modern_params,
     next_cursor_of,
+    param_headers,
     probe_verdict,
     progress_of,
     result_of,
@@ -69,6 +71,7 @@ from ssemcp.jsonrpc import (
     to_object,
 )
 from ssemcp.protocol.revisions import LATEST, MODERN, SUPPORTED_VERSIONS, revision_for
+from ssemcp.protocol.sessionless import HeaderParam
 
 __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
@@ -210,6 +213,8 @@ class Client:
         self.server_info: JSONObject = {}
         self.server_capabilities: JSONObject = {}
         self.instructions: str | None = None
+        # Each tool's x-mcp-header arguments (2026-07-28 HTTP), from the last tools/list.
+        self._header_params: dict[str, tuple[HeaderParam, ...]] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -471,12 +476,14 @@ class Client:
 
     # ------------------------------------------------------------------ sending
 
-    async def _send(self, message: Message) -> int | None:
+    async def _send(
+        self, message: Message, extra_headers: Mapping[str, str] | None = None
+    ) -> int | None:
         if self._transport is None:
             raise self._closed_error or TransportClosed("the client is not connected")
         if self._observer is not None:
             self._observer.on_wire(MessageEvent("sent", to_object(message)))
-        return await self._transport.send(message)
+        return await self._transport.send(message, extra_headers)
 
     async def _notify(self, method: str, params: JSONObject | None) -> None:
         await self._send(Notification(method, params))
@@ -487,6 +494,7 @@ class Client:
         params: JSONObject | None,
         timeout_seconds: float,
         on_progress: ProgressHandler | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Response | ErrorResponse:
         """Send one request and wait for its answer, cancelling it if we stop waiting."""
         if self._closed_error is not None:
@@ -507,7 +515,7 @@ class Client:
             self._progress[(int, request_id)] = on_progress
         try:
             async with asyncio.timeout(timeout_seconds):
-                await self._send(Request(request_id, method, params))
+                await self._send(Request(request_id, method, params), extra_headers)
                 return await waiter
         except TimeoutError:
             self._cancel(request_id, method, "timed out")
@@ -544,8 +552,12 @@ class Client:
         *,
         timeout_seconds: float | None = None,
         on_progress: ProgressHandler | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> JSONValue:
         """Send any request and return its result (the building block of the methods below).
+
+        Args:
+            extra_headers: HTTP headers for this request only.
 
         Raises:
             RemoteError: the server answered with a JSON-RPC error.
@@ -555,7 +567,7 @@ class Client:
         if self._state is not ClientState.OPEN:
             raise RuntimeError("the client is not connected (use `async with Client(...)`)")
         timeout = self.timeout_seconds if timeout_seconds is None else timeout_seconds
-        return result_of(await self._exchange(method, params, timeout, on_progress))
+        return result_of(await self._exchange(method, params, timeout, on_progress, extra_headers))
 
     async def _request_object(
         self,
@@ -564,11 +576,16 @@ class Client:
         *,
         timeout_seconds: float | None = None,
         on_progress: ProgressHandler | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> JSONObject:
         """A request that may ask the client questions (2026-07-28: MRTR rounds)."""
         for _ in range(MAX_INPUT_ROUNDS):
             result = await self.request(
-                method, params, timeout_seconds=timeout_seconds, on_progress=on_progress
+                method,
+                params,
+                timeout_seconds=timeout_seconds,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
             )
             if not isinstance(result, dict):
                 raise RemoteError(-32603, f"the result of {method} is not an object")
@@ -605,7 +622,9 @@ class Client:
 
     async def list_tools(self) -> list[JSONObject]:
         """Every tool, all pages."""
-        return await self._list("tools/list", "tools")
+        tools = await self._list("tools/list", "tools")
+        self._header_params = {str(tool.get("name")): header_params_of_tool(tool) for tool in tools}
+        return tools
 
     async def list_resources(self) -> list[JSONObject]:
         """Every resource, all pages."""
@@ -633,8 +652,20 @@ class Client:
             on_progress: receives the tool's progress (a ``progressToken`` is sent).
         """
         params: JSONObject = {"name": name, "arguments": arguments or {}}
+        headers: dict[str, str] | None = None
+        if self.is_modern and isinstance(self._transport, HTTPTransport):
+            # server/tools, "x-mcp-header": the client mirrors the marked arguments in
+            # Mcp-Param-* headers, which the server checks; the tool's schema says which.
+            if self._header_params is None:
+                await self.list_tools()
+            assert self._header_params is not None
+            headers = param_headers(self._header_params.get(name, ()), params["arguments"])
         return await self._request_object(
-            "tools/call", params, timeout_seconds=timeout_seconds, on_progress=on_progress
+            "tools/call",
+            params,
+            timeout_seconds=timeout_seconds,
+            on_progress=on_progress,
+            extra_headers=headers,
         )
 
     async def read_resource(self, uri: str, *, timeout_seconds: float | None = None) -> JSONObject:

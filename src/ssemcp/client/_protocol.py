@@ -26,6 +26,8 @@ from ssemcp.protocol.sessionless import (
     META_CLIENT_INFO,
     META_LOG_LEVEL,
     META_PROTOCOL_VERSION,
+    HeaderParam,
+    header_params_of,
 )
 
 __all__ = [
@@ -42,12 +44,14 @@ __all__ = [
     "check_initialize_result",
     "connection_steps",
     "encode_header_value",
+    "header_params_of_tool",
     "initialize_params",
     "input_requests_of",
     "log_message_of",
     "modern_headers",
     "modern_params",
     "next_cursor_of",
+    "param_headers",
     "probe_verdict",
     "progress_of",
     "result_of",
@@ -198,6 +202,37 @@ def encode_header_value(value: str) -> str:
     if _PLAIN_HEADER_VALUE.fullmatch(value) and not value.startswith("=?base64?"):
         return value
     return "=?base64?" + base64.b64encode(value.encode()).decode("ascii") + "?="
+
+
+def param_headers(params: tuple[HeaderParam, ...], arguments: JSONValue) -> dict[str, str]:
+    """The ``Mcp-Param-{Name}`` headers of a tool call: one per argument the tool's schema
+    marks ``x-mcp-header`` (server/tools), unless the argument is absent or null, which
+    "MUST NOT" get one. Integers and booleans as JSON writes them, strings encoded as
+    :func:`encode_header_value` says."""
+    values = arguments if isinstance(arguments, dict) else {}
+    headers: dict[str, str] = {}
+    for param in params:
+        value = values.get(param.argument)
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            headers[f"Mcp-Param-{param.header}"] = "true" if value else "false"
+        elif isinstance(value, int | str):
+            text = value if isinstance(value, str) else str(value)
+            headers[f"Mcp-Param-{param.header}"] = encode_header_value(text)
+    return headers
+
+
+def header_params_of_tool(tool: JSONObject) -> tuple[HeaderParam, ...]:
+    """The ``x-mcp-header`` arguments of a listed tool; none for a schema that breaks the
+    rules (the server would refuse to serve it; the call then fails there, not here)."""
+    schema = tool.get("inputSchema")
+    if not isinstance(schema, dict):
+        return ()
+    try:
+        return header_params_of(schema)
+    except ValueError:
+        return ()
 
 
 def modern_headers(request: Request) -> dict[str, str]:

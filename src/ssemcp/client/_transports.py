@@ -88,8 +88,11 @@ class Transport(Protocol):
 
     async def start(self) -> None: ...
 
-    async def send(self, message: Message) -> int | None:
-        """Send ``message``; returns the HTTP status it got, None on stdio."""
+    async def send(
+        self, message: Message, extra_headers: Mapping[str, str] | None = None
+    ) -> int | None:
+        """Send ``message`` (with ``extra_headers`` on HTTP); returns the HTTP status it
+        got, None on stdio."""
 
     async def abandon(self, request_id: RequestId) -> None: ...
 
@@ -218,7 +221,7 @@ class StdioTransport:
                 _emit(self._observer, StdioLine("stderr", text))
                 logger.info("server stderr: %s", text)
 
-    async def send(self, message: Message) -> None:
+    async def send(self, message: Message, extra_headers: Mapping[str, str] | None = None) -> None:
         process = self._process
         if process is None or process.stdin is None:
             raise TransportClosed("the stdio transport is not started")
@@ -430,11 +433,12 @@ class HTTPTransport:
                 headers["MCP-Protocol-Version"] = self.protocol_version
         return headers
 
-    async def send(self, message: Message) -> int:
+    async def send(self, message: Message, extra_headers: Mapping[str, str] | None = None) -> int:
         body = serialize(message)
-        request = self._http.build_request(
-            "POST", self.url, content=body, headers=self._request_headers(message)
-        )
+        headers = self._request_headers(message)
+        if extra_headers:
+            headers.update(extra_headers)
+        request = self._http.build_request("POST", self.url, content=body, headers=headers)
         exchange, started = self._exchanges.request(request, body)
         try:
             response = await self._http.send(request, stream=True)
@@ -642,7 +646,7 @@ class LegacySSETransport:
             self._endpoint_known.set_exception(closed)
         self._sink.closed(closed)
 
-    async def send(self, message: Message) -> int:
+    async def send(self, message: Message, extra_headers: Mapping[str, str] | None = None) -> int:
         if self.endpoint is None:
             raise TransportClosed("the SSE transport is not started")
         body = serialize(message)
