@@ -115,6 +115,17 @@ def _check_url(url: str) -> None:
         raise ValueError(f"a target is an http(s) URL or a command, not {url!r}")
 
 
+class _ClientSink:
+    """What a transport hands its messages and failures to: the client's private methods."""
+
+    __slots__ = ("closed", "fail", "receive")
+
+    def __init__(self, client: Client) -> None:
+        self.receive = client._receive
+        self.fail = client._fail
+        self.closed = client._closed
+
+
 class ClientState(enum.Enum):
     NEW = "new"  # not connected yet
     OPEN = "open"  # connected: requests may go
@@ -145,6 +156,13 @@ class Client:
         env: extra environment variables for a command.
         protocol_version: the 2025 session revision to offer in ``initialize`` (default the
             newest); giving one skips the 2026-07-28 probe.
+
+    Attributes (once connected):
+        protocol_version: the revision spoken (``"2026-07-28"``, or the session's).
+        is_modern: whether it is 2026-07-28 (each request stands alone).
+        transport_name: ``"stdio"``, ``"streamable"`` or ``"sse"``.
+        server_info, server_capabilities, instructions: what the server said of itself.
+        timeout_seconds: the default wait for an answer.
     """
 
     def __init__(
@@ -203,6 +221,7 @@ class Client:
             roots=on_roots is not None,
         )
         self._state = ClientState.NEW
+        self._sink = _ClientSink(self)
         self._transport: Transport | None = None
         self._pending: Pending[asyncio.Future[Response | ErrorResponse]] = Pending()
         self._progress: dict[tuple[type, RequestId], ProgressHandler] = {}
@@ -257,7 +276,7 @@ class Client:
     async def _connect_stdio(self) -> None:
         steps = connection_steps(self._mode, is_url=False, probe=self._offered_version_default)
         transport = StdioTransport(
-            self._command, self, stderr=self._stderr, env=self._env, observer=self._observer
+            self._command, self._sink, stderr=self._stderr, env=self._env, observer=self._observer
         )
         self._transport = transport
         await transport.start()
@@ -274,7 +293,7 @@ class Client:
         steps = connection_steps(self._mode, is_url=True, probe=self._offered_version_default)
         transport = HTTPTransport(
             url,
-            self,
+            self._sink,
             headers=self._headers,
             timeout_seconds=self.timeout_seconds,
             observer=self._observer,
@@ -308,7 +327,7 @@ class Client:
     async def _connect_legacy_sse(self, url: str) -> None:
         transport = LegacySSETransport(
             url,
-            self,
+            self._sink,
             headers=self._headers,
             timeout_seconds=self.timeout_seconds,
             observer=self._observer,
@@ -390,12 +409,12 @@ class Client:
         transport, self._transport = self._transport, None
         if transport is not None:
             await transport.close()
-        self.closed(TransportClosed("the client is closed"))
+        self._closed(TransportClosed("the client is closed"))
 
-    # ------------------------------------------------------------------ the Sink
+    # ------------------------------------------------------------------ what transports call
 
-    def receive(self, message: Message) -> None:
-        """A message from the server (the transports call this)."""
+    def _receive(self, message: Message) -> None:
+        """A message from the server."""
         if self._observer is not None:
             self._observer.on_wire(MessageEvent("received", to_object(message)))
         if isinstance(message, Response | ErrorResponse):
@@ -409,12 +428,12 @@ class Client:
         else:
             self._on_notification(message)
 
-    def fail(self, request_id: RequestId, error: ClientError) -> None:
+    def _fail(self, request_id: RequestId, error: ClientError) -> None:
         waiter = self._pending.pop(request_id)
         if waiter is not None and not waiter.done():
             waiter.set_exception(error)
 
-    def closed(self, error: ClientError) -> None:
+    def _closed(self, error: ClientError) -> None:
         self._closed_error = error
         for waiter in self._pending.drain():
             if not waiter.done():
