@@ -3,8 +3,9 @@ ends its stream and expects the reconnection to carry ``Last-Event-ID``.
 
 ``/named``: named events (``event: response.output_text.delta``); ``/typed``: default
 ``message`` events whose JSON names its type; ``/bare``: bare ``data:`` lines ending in
-``[DONE]``; ``/resume``: two events with ids and ``retry: 10``, then the rest after a
-reconnection from the last id, then 204 (stop); ``/plain``: not an event stream.
+``[DONE]``; ``/unterminated``: a stream that ends inside an event; ``/resume``: two events
+with ids and ``retry: 10``, then the rest after a reconnection from the last id, then 204
+(stop); ``/plain``: not an event stream.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ TYPED = (
     b'data: {"type":"message_stop"}\n\n'
 )
 BARE = b'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\ndata: [DONE]\n\n'
+# The stream ends inside its second event, which no blank line closes.
+UNTERMINATED = b"data: whole\n\ndata: cut off\n"
 
 
 class SSEEndpoints:
@@ -65,7 +68,12 @@ class SSEEndpoints:
             await send({"type": "http.response.body", "body": b"hello"})
             return
         else:
-            body = {"/named": NAMED, "/typed": TYPED, "/bare": BARE}[path]
+            body = {
+                "/named": NAMED,
+                "/typed": TYPED,
+                "/bare": BARE,
+                "/unterminated": UNTERMINATED,
+            }[path]
         await send(
             {
                 "type": "http.response.start",
@@ -77,6 +85,9 @@ class SSEEndpoints:
             }
         )
         # Frame by frame, as a server streams them.
-        for frame in body.split(b"\n\n")[:-1]:
+        frames = body.split(b"\n\n")
+        for frame in frames[:-1]:
             await send({"type": "http.response.body", "body": frame + b"\n\n", "more_body": True})
+        if frames[-1]:
+            await send({"type": "http.response.body", "body": frames[-1], "more_body": True})
         await send({"type": "http.response.body", "body": b""})

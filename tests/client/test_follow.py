@@ -142,3 +142,17 @@ async def test_follow_prints_frames_for_a_person_without_json(
 def test_follow_refuses_a_target_or_action_too() -> None:
     result = CliRunner().invoke(main, ["trace", "--sse", "http://127.0.0.1:1/x", "list"])
     assert result.exit_code == 2
+
+
+async def test_follow_shows_an_event_the_stream_ended_inside_as_not_dispatched(
+    endpoints: tuple[SSEEndpoints, LiveServer],
+) -> None:
+    _, live = endpoints
+    frames = frames_of(await follow(live.url + "/unterminated", "--max-reconnects", "0"))
+    assert [(frame["data"], frame.get("terminated", True)) for frame in frames] == [
+        ("whole", True),
+        ("cut off", False),
+    ]
+    arguments = ["trace", "--sse", live.url + "/unterminated", "--max-reconnects", "0"]
+    shown = await asyncio.to_thread(CliRunner().invoke, main, arguments)
+    assert "(no blank line ended it: not dispatched)" in shown.stdout

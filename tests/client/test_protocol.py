@@ -305,3 +305,12 @@ def test_a_tool_whose_schema_breaks_the_header_rules_gets_no_headers() -> None:
     }
     assert header_params_of_tool(bad) == ()
     assert header_params_of_tool({"name": "t"}) == ()
+
+
+def test_frame_assembler_hands_back_the_lines_a_stream_ended_with() -> None:
+    assembler = FrameAssembler(3)
+    assert assembler.end() is None
+    assert assembler.line(b"event: x") is None
+    assert assembler.line(b": note") is None
+    assert assembler.end() == SSEFrame(3, "x", None, None, None, ("note",), (), terminated=False)
+    assert assembler.end() is None

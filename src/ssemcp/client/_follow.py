@@ -54,9 +54,10 @@ def framing_style(frame: SSEFrame) -> str:
     return FramingStyle.BARE
 
 
-def _frames_to(exchange: int, show: Callable[[SSEFrame], None]) -> Callable[[bytes], None]:
+def _frames_to(
+    assembler: FrameAssembler, show: Callable[[SSEFrame], None]
+) -> Callable[[bytes], None]:
     """An ``SSEParser`` line hook that hands each whole frame to ``show``."""
-    assembler = FrameAssembler(exchange)
 
     def on_line(line: bytes) -> None:
         frame = assembler.line(line)
@@ -104,7 +105,7 @@ async def follow(
                 output.print(f"      [dim]style: {style}[/]", highlight=False)
 
     def print_json_line(frame: SSEFrame, style: str) -> None:
-        line = {
+        line: dict[str, object] = {
             "event": frame.event,
             "id": frame.id,
             "retry": frame.retry,
@@ -112,6 +113,8 @@ async def follow(
             "comments": list(frame.comments),
             "style": style,
         }
+        if not frame.terminated:
+            line["terminated"] = False
         output.print(
             json.dumps(line, ensure_ascii=False), markup=False, highlight=False, soft_wrap=True
         )
@@ -152,13 +155,17 @@ async def follow(
                             f"{content_type or 'no content type'}[/]"
                         )
                         return 3
+                    assembler = FrameAssembler(exchange)
                     parser = SSEParser(
-                        last_event_id=last_event_id, on_line=_frames_to(exchange, show)
+                        last_event_id=last_event_id, on_line=_frames_to(assembler, show)
                     )
                     try:
                         async for chunk in response.aiter_bytes():
                             parser.feed(chunk)
                     finally:
+                        unterminated = assembler.end()
+                        if unterminated is not None:
+                            show(unterminated)
                         last_event_id = parser.last_event_id
                         if parser.retry_milliseconds is not None:
                             retry_milliseconds = parser.retry_milliseconds

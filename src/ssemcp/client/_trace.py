@@ -165,6 +165,8 @@ class TracePrinter:
             parts.append((f"  retry: {frame.retry}", "blue"))
         for name, value in frame.other_fields:
             parts.append((f"  {name}: {value}", "dim"))
+        if not frame.terminated:
+            parts.append(("  (no blank line ended it: not dispatched)", "yellow"))
         self._line(*parts)
         for comment in frame.comments:
             self._line(("      ", ""), (f": {comment}", "dim"))

@@ -375,6 +375,10 @@ async def _read_event_stream(
         error = f"{type(exc).__name__}: {exc}"
     finally:
         await response.aclose()
+        if assembler is not None and observer is not None:
+            unterminated = assembler.end()
+            if unterminated is not None:
+                observer.on_wire(unterminated)
         exchanges.ended(exchange, "".join(body), started, error)
     return error
 

@@ -71,6 +71,9 @@ class SSEFrame:
     data: str | None
     comments: tuple[str, ...]
     other_fields: tuple[tuple[str, str], ...] = ()
+    # False for the lines a stream ended with and no blank line closed: WHATWG discards
+    # them ("the incomplete event is not dispatched"), a trace still shows them.
+    terminated: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +131,16 @@ class FrameAssembler:
         self._fields.append((name, value.removeprefix(" ")))
         return None
 
-    def _frame(self) -> SSEFrame:
+    def end(self) -> SSEFrame | None:
+        """The stream ended: the lines of a frame no blank line closed, if any."""
+        if not self._fields and not self._comments:
+            return None
+        frame = self._frame(terminated=False)
+        self._fields.clear()
+        self._comments.clear()
+        return frame
+
+    def _frame(self, *, terminated: bool = True) -> SSEFrame:
         event = id_ = retry = None
         data: list[str] = []
         other: list[tuple[str, str]] = []
@@ -151,4 +163,5 @@ class FrameAssembler:
             "\n".join(data) if data else None,
             tuple(self._comments),
             tuple(other),
+            terminated,
         )
