@@ -320,3 +320,41 @@ async def test_a_child_that_ignores_its_closed_stdin_is_terminated() -> None:
     await transport.start()
     await transport.close()  # stdin closed, then SIGTERM after the grace period
     assert transport._process is not None and transport._process.returncode is not None
+
+
+def resuming_server(resume_status: int) -> ScriptedServer:
+    """A 2025 server whose reply stream gives an event ID and a retry, then ends before the
+    answer, which a GET with that ID as Last-Event-ID brings (or ``resume_status`` refuses)."""
+
+    def on_request(request: Request) -> Reply:
+        return sse_reply(b"id: e1\nretry: 10\ndata: \n\n")
+
+    session = session_server(on_request)
+
+    def handler(request: Request) -> Reply:
+        if request.method == "GET" and request.headers.get("last-event-id") == "e1":
+            if resume_status != 200:
+                return Reply(resume_status)
+            answer = b'{"jsonrpc":"2.0","id":3,"result":{"tools":[{"name":"resumed"}]}}'
+            return sse_reply(b"id: e2\ndata: " + answer + b"\n\n")
+        reply = session.handler(request)
+        assert isinstance(reply, Reply)
+        return reply
+
+    return ScriptedServer(handler)
+
+
+async def test_a_reply_stream_that_ends_early_is_resumed_with_last_event_id() -> None:
+    app = resuming_server(200)
+    async with serving(app) as live, Client(live.url + "/mcp", timeout_seconds=5) as client:
+        assert await client.list_tools() == [{"name": "resumed"}]
+    resumes = [request for request in app.requests if "last-event-id" in request.headers]
+    assert [request.headers["last-event-id"] for request in resumes] == ["e1"]
+    assert resumes[0].headers["mcp-session-id"] == "s1"
+
+
+async def test_a_reply_stream_that_cannot_be_resumed_is_transport_closed() -> None:
+    app = resuming_server(405)
+    async with serving(app) as live, Client(live.url + "/mcp", timeout_seconds=5) as client:
+        with pytest.raises(TransportClosed, match="could not be resumed"):
+            await client.list_tools()

@@ -15,6 +15,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -65,6 +66,12 @@ CHILD_EXIT_SECONDS: Final = 2.0
 # Header values from the peer, cut to this length before they go into an error message.
 MAX_SHOWN_HEADER_CHARS: Final = 500
 ACCEPT_BOTH: Final = "application/json, text/event-stream"
+# Resuming a reply stream that ended before its answer (2025-11-25 "Resumability and
+# Redelivery"): how often at most, and how long to wait when the stream named no retry (or
+# named an unreasonable one).
+MAX_STREAM_RESUMES: Final = 5
+DEFAULT_RESUME_MILLISECONDS: Final = 1000
+MAX_RESUME_MILLISECONDS: Final = 10_000
 
 
 class Sink(Protocol):
@@ -340,15 +347,24 @@ class _Exchanges:
         _emit(self.observer, HTTPResponseEnded(exchange, body, time.monotonic() - started, error))
 
 
+@dataclass(frozen=True, slots=True)
+class _StreamEnd:
+    """How an SSE response ended: why, if it broke, and what a reconnection would resume
+    from (the stream's last event ID and reconnection time)."""
+
+    error: str | None
+    last_event_id: str
+    retry_milliseconds: int | None
+
+
 async def _read_event_stream(
     response: httpx.Response,
     exchange: int,
     started: float,
     exchanges: _Exchanges,
     on_event: Callable[[str, str], None],
-) -> str | None:
-    """Read an SSE response to its end, calling ``on_event(type, data)`` per event; returns
-    why it ended early (None: the server ended it)."""
+) -> _StreamEnd:
+    """Read an SSE response to its end, calling ``on_event(type, data)`` per event."""
     observer = exchanges.observer
     assembler = FrameAssembler(exchange) if observer is not None else None
 
@@ -370,8 +386,6 @@ async def _read_event_stream(
     except StreamError as exc:
         error = str(exc)
     except Exception as exc:  # httpx's errors: the stream broke
-        if isinstance(exc, asyncio.CancelledError):
-            raise
         error = f"{type(exc).__name__}: {exc}"
     finally:
         await response.aclose()
@@ -380,7 +394,7 @@ async def _read_event_stream(
             if unterminated is not None:
                 observer.on_wire(unterminated)
         exchanges.ended(exchange, "".join(body), started, error)
-    return error
+    return _StreamEnd(error, parser.last_event_id, parser.retry_milliseconds)
 
 
 class HTTPTransport:
@@ -416,7 +430,7 @@ class HTTPTransport:
         self._http = _http_client(timeout_seconds)
         self._exchanges = _Exchanges(observer)
         self._streams: dict[tuple[type, RequestId], asyncio.Task[None]] = {}
-        self._get_stream: asyncio.Task[None] | None = None
+        self._get_stream_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         return None
@@ -489,26 +503,50 @@ class HTTPTransport:
     async def _read_reply_stream(
         self, response: httpx.Response, exchange: int, started: float, request_id: RequestId | None
     ) -> None:
+        answered = False
+
         def on_event(event_type: str, data: str) -> None:
+            nonlocal answered
             if event_type == "message" and data.strip():
-                _deliver(self._sink, data)
+                delivered = _deliver(self._sink, data)
+                if request_id is not None and _answers(delivered, request_id):
+                    answered = True
 
-        error = await _read_event_stream(response, exchange, started, self._exchanges, on_event)
-        if request_id is not None:
-            # Client ignores this when the answer came already (the usual end of a stream).
-            reason = error or "the server ended the stream before its answer"
-            self._sink.fail(request_id, TransportClosed(reason))
+        resumes = 0
+        while True:
+            end = await _read_event_stream(response, exchange, started, self._exchanges, on_event)
+            if answered or request_id is None:
+                return
+            # spec 2025-11-25 basic/transports, "Resumability and Redelivery": a stream that
+            # ended before its answer, having given event IDs, is resumed by a GET with
+            # Last-Event-ID (2026-07-28 streams are not resumable).
+            if self.modern or not end.last_event_id or resumes >= MAX_STREAM_RESUMES:
+                reason = end.error or "the server ended the stream before its answer"
+                self._sink.fail(request_id, TransportClosed(reason))
+                return
+            resumes += 1
+            wait_milliseconds = min(
+                end.retry_milliseconds or DEFAULT_RESUME_MILLISECONDS, MAX_RESUME_MILLISECONDS
+            )
+            await asyncio.sleep(wait_milliseconds / 1000)
+            resumed = await self._get_stream_response(end.last_event_id)
+            if resumed is None:
+                self._sink.fail(request_id, TransportClosed("the stream could not be resumed"))
+                return
+            response, exchange, started = resumed
 
-    async def open_get_stream(self) -> None:
-        """Open the session's GET stream, on which the server sends what no request of ours
-        carries (spec 2025-11-25 basic/transports, "Listening for Messages from the
-        Server"); a server that offers none answers 405. The stream is read in a task."""
-        if self.session_id is None or self._get_stream is not None:
-            return
+    async def _get_stream_response(
+        self, last_event_id: str | None = None
+    ) -> tuple[httpx.Response, int, float] | None:
+        """A GET event stream of the session (resuming after ``last_event_id``), or None if
+        the server offers none."""
         headers = {**self._headers, "Accept": "text/event-stream"}
-        headers["Mcp-Session-Id"] = self.session_id
+        if self.session_id is not None:
+            headers["Mcp-Session-Id"] = self.session_id
         if self.protocol_version is not None:
             headers["MCP-Protocol-Version"] = self.protocol_version
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
         request = self._http.build_request("GET", self.url, headers=headers)
         exchange, started = self._exchanges.request(request, b"")
         try:
@@ -516,7 +554,7 @@ class HTTPTransport:
         except Exception as exc:
             self._exchanges.ended(exchange, "", started, str(exc))
             logger.debug("no GET stream: %s", exc)
-            return
+            return None
         self._exchanges.response(exchange, response, started)
         content_type = response.headers.get("content-type", "").partition(";")[0].strip()
         if response.status_code != 200 or content_type != "text/event-stream":
@@ -524,7 +562,19 @@ class HTTPTransport:
             await response.aclose()
             self._exchanges.ended(exchange, text, started)
             logger.debug("no GET stream: HTTP %d", response.status_code)
+            return None
+        return response, exchange, started
+
+    async def open_get_stream(self) -> None:
+        """Open the session's GET stream, on which the server sends what no request of ours
+        carries (spec 2025-11-25 basic/transports, "Listening for Messages from the
+        Server"); a server that offers none answers 405. The stream is read in a task."""
+        if self.session_id is None or self._get_stream_task is not None:
             return
+        opened = await self._get_stream_response()
+        if opened is None:
+            return
+        response, exchange, started = opened
 
         def on_event(event_type: str, data: str) -> None:
             if event_type == "message" and data.strip():
@@ -533,7 +583,7 @@ class HTTPTransport:
         async def read() -> None:
             await _read_event_stream(response, exchange, started, self._exchanges, on_event)
 
-        self._get_stream = asyncio.create_task(read())
+        self._get_stream_task = asyncio.create_task(read())
 
     async def abandon(self, request_id: RequestId) -> None:
         task = self._streams.pop((type(request_id), request_id), None)
@@ -543,10 +593,10 @@ class HTTPTransport:
                 await task
 
     async def close(self) -> None:
-        if self._get_stream is not None:
-            self._get_stream.cancel()
+        if self._get_stream_task is not None:
+            self._get_stream_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._get_stream
+                await self._get_stream_task
         for task in list(self._streams.values()):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -642,10 +692,8 @@ class LegacySSETransport:
             _deliver(self._sink, data)
 
     async def _read(self, response: httpx.Response, exchange: int, started: float) -> None:
-        error = await _read_event_stream(
-            response, exchange, started, self._exchanges, self._on_event
-        )
-        closed = TransportClosed(error or "the server closed the SSE stream")
+        end = await _read_event_stream(response, exchange, started, self._exchanges, self._on_event)
+        closed = TransportClosed(end.error or "the server closed the SSE stream")
         if self._endpoint_known is not None and not self._endpoint_known.done():
             self._endpoint_known.set_exception(closed)
         self._sink.closed(closed)
