@@ -240,3 +240,13 @@ async def test_a_stdio_command_that_does_not_exist_exits_3() -> None:
     code, _, stderr = await run_ssemcp("list", "--", "/nonexistent/server")
     assert code == EXIT_CONNECTION
     assert "cannot start" in stderr
+
+
+async def test_text_from_the_server_is_never_read_as_markup(live: LiveServer) -> None:
+    # rich would fail on "[/]" if server text were formatted as markup.
+    result = await invoke("call", live.mcp_url, "no[/]such[bold]tool")
+    assert result.exit_code == EXIT_PROTOCOL
+    assert "no[/]such[bold]tool" in result.stderr
+    echoed = await invoke("call", live.mcp_url, "echo", "text=[/] [red]x")
+    assert echoed.exit_code == EXIT_OK, echoed.output
+    assert echoed.stdout.strip() == "[/] [red]x"

@@ -83,6 +83,7 @@ async def follow(
     server ended it with 204, the duration passed, or the reconnections ran out after a
     stream that worked; 3 when it could not be read; 4 on 401/403)."""
     import httpx
+    from rich.text import Text
 
     printer = TracePrinter(output)
     styles: Counter[str] = Counter()
@@ -94,6 +95,10 @@ async def follow(
         request_headers["Authorization"] = f"Bearer {token}"
     code = 0
 
+    def note(style: str, text: str) -> None:
+        # Text, not markup: URLs, headers and errors come from the peer.
+        errors.print(Text(text, style=style), soft_wrap=True)
+
     def show(frame: SSEFrame) -> None:
         style = framing_style(frame)
         styles[style] += 1
@@ -102,7 +107,7 @@ async def follow(
         else:
             printer.on_wire(frame)
             if style != FramingStyle.CONTROL:
-                output.print(f"      [dim]style: {style}[/]", highlight=False)
+                output.print(Text(f"      style: {style}", style="dim"))
 
     def print_json_line(frame: SSEFrame, style: str) -> None:
         line: dict[str, object] = {
@@ -127,32 +132,29 @@ async def follow(
             sent = dict(request_headers)
             if last_event_id:
                 sent["Last-Event-ID"] = last_event_id
-            errors.print(
-                f"[dim]#{exchange} GET {url}"
-                + (f" (Last-Event-ID: {last_event_id})" if last_event_id else "")
-                + "[/]",
-                highlight=False,
-            )
+            resuming = f" (Last-Event-ID: {last_event_id})" if last_event_id else ""
+            note("dim", f"#{exchange} GET {url}{resuming}")
             try:
                 async with http.stream("GET", url, headers=sent) as response:
                     content_type = response.headers.get("content-type", "").partition(";")[0]
-                    errors.print(
-                        f"[dim]#{exchange} {response.status_code} {response.reason_phrase} "
-                        f"{content_type}[/]",
-                        highlight=False,
+                    note(
+                        "dim",
+                        f"#{exchange} {response.status_code} {response.reason_phrase} "
+                        f"{content_type}",
                     )
                     if response.status_code == 204:
                         # WHATWG: a 204 tells the client to stop reconnecting.
-                        errors.print("[dim]204: the server asks not to reconnect[/]")
+                        note("dim", "204: the server asks not to reconnect")
                         return 0
                     if response.status_code in (401, 403):
                         challenge = response.headers.get("www-authenticate", "")
-                        errors.print(f"[red]HTTP {response.status_code} {challenge}[/]")
+                        note("red", f"HTTP {response.status_code} {challenge}")
                         return 4
                     if response.status_code != 200 or content_type.strip() != "text/event-stream":
-                        errors.print(
-                            f"[red]not an event stream: {response.status_code} "
-                            f"{content_type or 'no content type'}[/]"
+                        note(
+                            "red",
+                            f"not an event stream: {response.status_code} "
+                            f"{content_type or 'no content type'}",
                         )
                         return 3
                     assembler = FrameAssembler(exchange)
@@ -169,19 +171,19 @@ async def follow(
                         last_event_id = parser.last_event_id
                         if parser.retry_milliseconds is not None:
                             retry_milliseconds = parser.retry_milliseconds
-                    errors.print(f"[dim]#{exchange} the server ended the stream[/]")
+                    note("dim", f"#{exchange} the server ended the stream")
             except StreamError as exc:
-                errors.print(f"[red]#{exchange} {exc}[/]")
+                note("red", f"#{exchange} {exc}")
                 return 3
             except httpx.HTTPError as exc:
-                errors.print(f"[red]#{exchange} {type(exc).__name__}: {exc}[/]", highlight=False)
+                note("red", f"#{exchange} {type(exc).__name__}: {exc}")
                 if exchange == 1:
                     return 3
             if reconnects >= max_reconnects:
-                errors.print(f"[dim]stopping after {reconnects} reconnection(s)[/]")
+                note("dim", f"stopping after {reconnects} reconnection(s)")
                 return 0
             reconnects += 1
-            errors.print(f"[dim]reconnecting in {retry_milliseconds} ms[/]")
+            note("dim", f"reconnecting in {retry_milliseconds} ms")
             await asyncio.sleep(retry_milliseconds / 1000)
 
     async with httpx.AsyncClient(timeout=httpx.Timeout(timeout_seconds, read=None)) as http:
@@ -189,11 +191,11 @@ async def follow(
             async with asyncio.timeout(duration_seconds):
                 code = await run(http)
         except TimeoutError:
-            errors.print(f"[dim]stopping: {duration_seconds:g} s passed[/]")
+            note("dim", f"stopping: {duration_seconds:g} s passed")
     summary = ", ".join(f"{count} {style}" for style, count in styles.items()) or "no frames"
-    errors.print(
-        f"[bold]frames:[/] {summary}; last event id {last_event_id!r}; "
+    note(
+        "bold",
+        f"frames: {summary}; last event id {last_event_id!r}; "
         f"retry {retry_milliseconds} ms; {reconnects} reconnection(s)",
-        highlight=False,
     )
     return code

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import click
 
@@ -188,7 +188,7 @@ def _make_client(
     errors: Console,
     *,
     observer: WireObserver | None = None,
-    stderr: str = "inherit",
+    stderr: Literal["inherit", "log"] = "inherit",
 ) -> Client:
     from ssemcp.client import Client, LogMessage
     from ssemcp.client._render import ask_user
@@ -202,7 +202,11 @@ def _make_client(
     def on_log(message: LogMessage) -> None:
         source = f" {message.logger}" if message.logger else ""
         data = message.data if isinstance(message.data, str) else json.dumps(message.data)
-        errors.print(f"[dim]\\[{message.level}{source}][/] {data}", markup=True, highlight=False)
+        from rich.text import Text
+
+        errors.print(
+            Text.assemble((f"[{message.level}{source}]", "dim"), " ", data), soft_wrap=True
+        )
 
     target: str | list[str] = options.url if options.url is not None else options.command or []
     return Client(
@@ -217,7 +221,7 @@ def _make_client(
         on_log=on_log if options.log_level else None,
         log_level=options.log_level,
         observer=observer,
-        stderr="log" if stderr == "log" else "inherit",
+        stderr=stderr,
     )
 
 
@@ -237,7 +241,7 @@ def _exit_code_of(error: BaseException) -> int:
     return EXIT_CONNECTION
 
 
-def _print_json(console: Console, value: JSONValue) -> None:
+def _print_json(value: JSONValue) -> None:
     # Plain JSON for scripts: no colour, no wrapping.
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
@@ -251,7 +255,7 @@ def _run(
     arguments: list[str],
     *,
     observer: WireObserver | None = None,
-    stderr: str = "inherit",
+    stderr: Literal["inherit", "log"] = "inherit",
     after: Callable[[], None] | None = None,
 ) -> None:
     """Connect, run ``action``, print any failure, and exit with its code."""
@@ -270,7 +274,9 @@ def _run(
     try:
         code = asyncio.run(main())
     except ClientError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        from rich.text import Text
+
+        errors.print(Text.assemble(("error:", "bold red"), f" {exc}"), soft_wrap=True)
         code = _exit_code_of(exc)
     except KeyboardInterrupt:
         code = 130
@@ -301,7 +307,7 @@ async def _list_action(
     for kind in kinds:
         found[kind] = await listers[kind]()
     if options.as_json:
-        _print_json(output, found if not arguments else found[arguments[0]])  # type: ignore[arg-type]
+        _print_json(found if not arguments else found[arguments[0]])  # type: ignore[arg-type]
         return EXIT_OK
     from ssemcp.client._render import print_list
 
@@ -387,7 +393,7 @@ def _call_action(args_json: str | None) -> Action:
         with progress_bar(errors) as on_progress:
             result = await client.call_tool(name, tool_arguments, on_progress=on_progress)
         if options.as_json:
-            _print_json(output, result)
+            _print_json(result)
         else:
             print_call_result(output, result)
         return EXIT_TOOL_ERROR if result.get("isError") is True else EXIT_OK
@@ -402,7 +408,7 @@ async def _read_action(
         raise click.UsageError("read needs exactly one URI")
     result = await client.read_resource(arguments[0])
     if options.as_json:
-        _print_json(output, result)
+        _print_json(result)
     else:
         from ssemcp.client._render import print_read
 
@@ -423,7 +429,7 @@ async def _prompt_action(
         prompt_arguments[key] = value
     result = await client.get_prompt(arguments[0], prompt_arguments)
     if options.as_json:
-        _print_json(output, result)
+        _print_json(result)
     else:
         from ssemcp.client._render import print_prompt
 
@@ -603,7 +609,9 @@ def trace_command(
             except OSError as exc:
                 click.echo(f"error: cannot write {har_path}: {exc.strerror}", err=True)
                 return
-            output.print(f"[dim]HAR written to {har_path}[/]", soft_wrap=True, highlight=False)
+            from rich.text import Text
+
+            output.print(Text(f"HAR written to {har_path}", style="dim"), soft_wrap=True)
 
     _run(options, action, rest[1:], observer=observer, stderr="log", after=write_har)
 
