@@ -290,7 +290,7 @@ def _run(
 
 
 async def _list_action(
-    client: Client, options: ClientOptions, arguments: list[str], output: Console, _: Console
+    client: Client, options: ClientOptions, arguments: list[str], output: Console, errors: Console
 ) -> int:
     if len(arguments) > 1 or (arguments and arguments[0] not in _KINDS):
         raise click.UsageError(f"list takes one of {', '.join(_KINDS)}, not {arguments}")
@@ -303,6 +303,8 @@ async def _list_action(
         "templates": client.list_resource_templates,
         "prompts": client.list_prompts,
     }
+    if not kinds:
+        errors.print("the server declares no tools, resources or prompts", style="dim")
     found: dict[str, list[JSONObject]] = {}
     for kind in kinds:
         found[kind] = await listers[kind]()
