@@ -33,3 +33,25 @@ def test_importing_the_client_and_the_cli_loads_neither_httpx_nor_rich() -> None
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert loaded.stdout.strip() == "[]"
+
+
+def test_the_client_stands_on_the_protocol_core_and_the_codecs_only() -> None:
+    import ast
+    from pathlib import Path
+
+    package = Path(ssemcp.client.__file__).parent
+    forbidden = ("ssemcp.server", "ssemcp.transports", "ssemcp.http", "ssemcp.asgi", "ssemcp.auth")
+    offenders = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module
+                else []
+            )
+            offenders.update(
+                f"{path.name} imports {name}" for name in names if name.startswith(forbidden)
+            )
+    assert offenders == set()
