@@ -23,7 +23,7 @@ from ssemcp.client import (
     RemoteError,
     TransportClosed,
 )
-from ssemcp.client._transports import StdioTransport
+from ssemcp.client._stdio import StdioTransport
 from ssemcp.jsonrpc import Message
 
 INITIALIZED = {

@@ -28,6 +28,8 @@ from ssemcp.client._errors import (
     RemoteError,
     TransportClosed,
 )
+from ssemcp.client._http import HTTPTransport
+from ssemcp.client._legacy_sse import LegacySSETransport
 from ssemcp.client._protocol import (
     DEFAULT_CLIENT_INFO,
     MAX_INPUT_ROUNDS,
@@ -52,12 +54,8 @@ from ssemcp.client._protocol import (
     retry_params,
     steps_down_to_legacy_sse,
 )
-from ssemcp.client._transports import (
-    HTTPTransport,
-    LegacySSETransport,
-    StdioTransport,
-    Transport,
-)
+from ssemcp.client._stdio import StdioTransport
+from ssemcp.client._transports import Transport
 from ssemcp.client._wire import MessageEvent, WireObserver
 from ssemcp.errors import MethodNotFound, ProtocolError
 from ssemcp.jsonrpc import (
