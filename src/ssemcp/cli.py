@@ -14,10 +14,11 @@ import importlib.util
 import ipaddress
 import logging
 import os
+import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import click
 from click.core import ParameterSource
@@ -36,6 +37,9 @@ from ssemcp.toolsets import (
     settings_variables,
 )
 from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS
+
+if TYPE_CHECKING:
+    from ssemcp.config import ServeConfig
 
 __all__ = ["load_server", "main"]
 
@@ -94,7 +98,10 @@ def _configure_logging(level: str) -> None:
 
 
 def _choose_server(
-    target: str | None, toolsets: str | None, settings: tuple[str, ...] = ()
+    target: str | None,
+    toolsets: str | None,
+    settings: tuple[str, ...] = (),
+    file_settings: Mapping[str, str] | None = None,
 ) -> Server:
     if target is not None:
         if toolsets is not None or settings:
@@ -102,24 +109,27 @@ def _choose_server(
                 "--toolsets and --setting apply to the built-in server, not to TARGET"
             )
         return load_server(target)
-    names = (
-        DEFAULT_TOOLSETS
-        if toolsets is None
-        else tuple(name.strip() for name in toolsets.split(",") if name.strip())
-    )
+    names = DEFAULT_TOOLSETS if toolsets is None else _toolset_names(toolsets)
     try:
-        return build_server(names, _settings_environ(settings))
+        return build_server(names, _settings_environ(settings, file_settings))
     except LocalProtocolError as exc:
         raise click.UsageError(str(exc)) from None
 
 
-def _settings_environ(settings: tuple[str, ...]) -> Mapping[str, str]:
-    """The process environment with each ``--setting NAME=VALUE`` laid over it.
+def _toolset_names(toolsets: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in toolsets.split(",") if name.strip())
+
+
+def _settings_environ(
+    settings: tuple[str, ...], file_settings: Mapping[str, str] | None = None
+) -> Mapping[str, str]:
+    """The process environment with each ``--setting NAME=VALUE`` laid over it, and the
+    ``[settings]`` of a configuration file under it (flags, then environment, then file).
 
     Raises:
         click.UsageError: a malformed pair, or a NAME no tool set reads.
     """
-    if not settings:
+    if not settings and not file_settings:
         return os.environ
     known = {name for variables in settings_variables().values() for name in variables}
     overrides: dict[str, str] = {}
@@ -131,7 +141,7 @@ def _settings_environ(settings: tuple[str, ...]) -> Mapping[str, str]:
         if name not in known:
             raise click.UsageError(f"unknown setting {name!r}; `ssemcp settings` lists every one")
         overrides[name] = value
-    return {**os.environ, **overrides}
+    return {**(file_settings or {}), **os.environ, **overrides}
 
 
 # The environment variable that may hold bearer tokens, comma-separated. Safer than --token:
@@ -251,6 +261,36 @@ def _run_stdio(server: Server, max_line_bytes: int = DEFAULT_MAX_BODY_BYTES) -> 
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_stdio(server, max_line_bytes=max_line_bytes))
+
+
+# The environment variable that may name the configuration file (containers, units).
+CONFIG_ENV: Final = "SSEMCP_CONFIG"
+# Where --config leaves the file's [settings] for `serve`: they go under the environment,
+# not over it as --setting does, so they cannot travel as --setting's default.
+_FILE_SETTINGS_KEY: Final = "ssemcp.config.settings"
+
+
+def _read_config_file(
+    context: click.Context, parameter: click.Parameter, path: Path | None
+) -> None:
+    """Make the file's values the command's defaults (click's ``default_map``), so that the
+    command line and the environment override them.
+
+    Raises:
+        click.BadParameter: the file cannot be read or checked; every problem is listed.
+    """
+    if path is None:
+        return
+    from ssemcp.config import ConfigError, load_config
+
+    try:
+        config = load_config(path, context.command)
+    except ConfigError as exc:
+        raise click.BadParameter(f"\n{exc}", ctx=context, param=parameter) from None
+    for warning in config.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    context.default_map = {**(context.default_map or {}), **config.values}
+    context.meta[_FILE_SETTINGS_KEY] = config.settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -419,6 +459,17 @@ _log_level_option = click.option(
 @_setting_option
 @_state_key_option
 @_log_level_option
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=CONFIG_ENV,
+    is_eager=True,
+    expose_value=False,
+    callback=_read_config_file,
+    metavar="FILE",
+    help="Read these options from a TOML file (`ssemcp config example` writes one); flags "
+    f"and environment variables override it. Also ${CONFIG_ENV}.",
+)
 def serve(
     target: str | None,
     use_stdio: bool,
@@ -444,15 +495,28 @@ def serve(
     log_level: str,
 ) -> None:
     """Serve the built-in server, or TARGET (module:attribute or file.py:attribute)."""
+    context = click.get_current_context()
+    file_settings: Mapping[str, str] = context.meta.get(_FILE_SETTINGS_KEY, {})
+    if target is not None and context.get_parameter_source("target") is not (
+        ParameterSource.DEFAULT_MAP
+    ):
+        # A TARGET on the command line replaces the file's choice of the built-in server.
+        file_settings = {}
+        if context.get_parameter_source("toolsets") is ParameterSource.DEFAULT_MAP:
+            toolsets = None
+    elif context.get_parameter_source("target") is ParameterSource.DEFAULT_MAP and (
+        context.get_parameter_source("toolsets") is ParameterSource.COMMANDLINE
+    ):
+        target = None  # and --toolsets on the command line replaces the file's TARGET
     if use_stdio:
-        _refuse_http_options_with_stdio(click.get_current_context())
+        _refuse_http_options_with_stdio(context)
     _configure_logging(log_level)
     auth_tokens = _tokens(tokens)
     if not use_stdio:
         # Before anything is built or bound: a refused command starts nothing.
         _refuse_exposure_without_token(host, auth_tokens, insecure_no_auth)
         _check_security_options(auth_tokens, cors_origins, trusted_proxies)
-    server = _choose_server(target, toolsets, settings)
+    server = _choose_server(target, toolsets, settings, file_settings)
     _use_state_keys(server, state_keys)
     if use_stdio:
         _run_stdio(server, max_line_bytes=max_body_bytes)
@@ -587,6 +651,101 @@ def settings_command() -> None:
                 click.echo(f"  {' ' * width}  {shown_default}, set (hidden)")
             else:
                 click.echo(f"  {' ' * width}  {shown_default}, set to {current}")
+
+
+@main.group(name="config")
+def config_group() -> None:
+    """Check or write the configuration file of `ssemcp serve --config FILE`."""
+
+
+@config_group.command(name="check")
+@click.argument("file", type=click.Path(path_type=Path))
+def config_check(file: Path) -> None:
+    """Check FILE as `serve --config FILE` would read it; exit 1 listing every problem."""
+    from ssemcp.config import ConfigError, load_config
+
+    try:
+        config = load_config(file, serve)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        raise SystemExit(1) from None
+    problems = _config_value_problems(config)
+    for problem in problems:
+        click.echo(problem, err=True)
+    for warning in config.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"{file}: OK ({len(config.values)} options, {len(config.settings)} settings)")
+
+
+def _config_value_problems(config: ServeConfig) -> list[str]:
+    """What `serve` would refuse in a file whose types are right: malformed tokens, origins
+    or proxies, a short state key, an unknown tool set, a bad setting value."""
+    from ssemcp.http.auth import BearerAuth
+    from ssemcp.http.cors import CORSPolicy
+    from ssemcp.http.proxy import TrustedProxies
+
+    values = config.values
+    problems: list[str] = []
+    checks: dict[str, Callable[[list[str]], object]] = {
+        "tokens": BearerAuth,
+        "cors_origins": CORSPolicy,
+        "trusted_proxies": TrustedProxies,
+    }
+    for key, check in checks.items():
+        given = _strings(values.get(key))
+        try:
+            if given:
+                check(given)
+        except ValueError as exc:
+            problems.append(config.problem(key, str(exc)))
+    state_keys = _strings(values.get("state_keys"))
+    try:
+        if state_keys:
+            RequestStateKeys([key.encode() for key in state_keys])
+    except ValueError:
+        problems.append(config.problem("state_keys", "each key must be 16 characters or more"))
+    toolsets = values.get("toolsets")
+    if values.get("target") is not None:
+        if toolsets is not None or config.settings:
+            message = "toolsets and [settings] apply to the built-in server, not to a target"
+            problems.append(config.problem("target", message))
+        return problems
+    if toolsets is not None:
+        unknown = [name for name in _toolset_names(str(toolsets)) if name not in TOOLSETS]
+        if unknown:
+            message = f"unknown tool set(s) {', '.join(unknown)}; available: {', '.join(TOOLSETS)}"
+            problems.append(config.problem("toolsets", message))
+    try:
+        # Every tool set reads its settings from the file alone, with its own checks, so a
+        # bad value is found even for a tool set this file does not choose yet.
+        build_server(tuple(TOOLSETS), config.settings)
+    except LocalProtocolError as exc:
+        message = str(exc)
+        named = _SETTING_IN_MESSAGE.search(message)
+        # Some checks name the value, not the variable: find the setting that holds it.
+        quoted = (name for name, value in config.settings.items() if repr(value) in message)
+        name = named.group(1) if named is not None else next(quoted, "settings")
+        problems.append(config.problem(name, message, table="settings"))
+    return problems
+
+
+# The setting a tool set's ValueError names: "SSEMCP_HN_TIMEOUT_SECONDS='abc' is not ...".
+_SETTING_IN_MESSAGE: Final = re.compile(r"\b([A-Z][A-Z0-9_]*)=")
+
+
+def _strings(value: object) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, (list, tuple)) else []
+
+
+@config_group.command(name="example")
+def config_example() -> None:
+    """Print a commented configuration file with every option at its default."""
+    from ssemcp.config import example_config
+
+    click.echo(example_config(serve), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover
