@@ -27,6 +27,7 @@ from ssemcp._version import __version__
 from ssemcp.errors import LocalProtocolError
 from ssemcp.http.asgi import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
+from ssemcp.install import CLIENTS, DEFAULT_NAME
 from ssemcp.protocol.request_state import RequestStateKeys
 from ssemcp.server.registry import Server
 from ssemcp.toolsets import (
@@ -746,6 +747,87 @@ def config_example() -> None:
     from ssemcp.config import example_config
 
     click.echo(example_config(serve), nl=False)
+
+
+@main.command(name="install")
+@click.argument("client", type=click.Choice(CLIENTS))
+@click.argument("stdio_arguments", nargs=-1, type=click.UNPROCESSED, metavar="[-- STDIO_ARGS]")
+@click.option("--name", default=DEFAULT_NAME, show_default=True, help="The server's name.")
+@click.option("--url", help="A remote ssemcp (e.g. https://host/mcp) instead of a local one.")
+@click.option(
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="An HTTP header for --url (repeatable), e.g. 'Authorization: Bearer TOKEN'.",
+)
+@click.option(
+    "--env",
+    "env",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An environment variable for the local server (repeatable), e.g. GITHUB_TOKEN=...",
+)
+@click.option(
+    "--config-path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The client's configuration file (default: where the client keeps it on this system).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the file it would write, and where.")
+def install_command(
+    client: str,
+    stdio_arguments: tuple[str, ...],
+    name: str,
+    url: str | None,
+    headers: tuple[str, ...],
+    env: tuple[str, ...],
+    config_path: Path | None,
+    dry_run: bool,
+) -> None:
+    """Add ssemcp to CLIENT's MCP servers (claude-desktop or cursor).
+
+    By default the client starts `ssemcp stdio` with this Python; arguments after `--` go to
+    it (`ssemcp install cursor -- --toolsets utilities`). With --url the client connects to a
+    running server instead (Cursor only: Claude Desktop's file holds local servers only).
+    Other servers in the file are kept.
+    """
+    from ssemcp import install
+
+    try:
+        if url is not None:
+            if stdio_arguments or env:
+                raise click.UsageError("STDIO_ARGS and --env are for a local server, not --url")
+            entry = install.remote_entry(client, url, _pairs(headers, ":", "--header"))
+        else:
+            if headers:
+                raise click.UsageError("--header is for a remote server: pass --url too")
+            entry = install.stdio_entry(stdio_arguments, _pairs(env, "=", "--env"))
+        path = config_path or install.config_path(client)
+        installation = install.plan_installation(path, name, entry)
+        if dry_run:
+            click.echo(f"# would write {path}")
+            click.echo(installation.text(), nl=False)
+            return
+        install.write_installation(installation)
+    except install.InstallError as exc:
+        raise click.ClickException(str(exc)) from None
+    verb = "replaced" if installation.replaced else "added"
+    click.echo(f"{verb} server {name!r} in {path}; restart {client} to load it")
+
+
+def _pairs(items: tuple[str, ...], separator: str, option: str) -> dict[str, str]:
+    """``NAME<separator>VALUE`` items as a dict.
+
+    Raises:
+        click.UsageError: an item without the separator or a name.
+    """
+    pairs: dict[str, str] = {}
+    for item in items:
+        name, found, value = item.partition(separator)
+        if not found or not name.strip():
+            raise click.UsageError(f"{option} takes NAME{separator}VALUE, not {item!r}")
+        pairs[name.strip()] = value.strip()
+    return pairs
 
 
 if __name__ == "__main__":  # pragma: no cover
