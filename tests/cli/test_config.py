@@ -414,3 +414,13 @@ def test_each_example_value_is_valid_when_uncommented(tmp_path: Path) -> None:
         edited[number] = edited[number].removeprefix("# ")
         result = check(write(tmp_path, "\n".join(edited) + "\n"))
         assert result.exit_code == 0, (lines[number], result.output)
+
+
+@pytest.mark.parametrize("readme", ["README.md", "README.zh-CN.md"])
+def test_the_readme_configuration_examples_pass_the_check(tmp_path: Path, readme: str) -> None:
+    text = (Path(__file__).resolve().parents[2] / readme).read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", text, re.DOTALL)
+    assert blocks
+    for block in blocks:
+        result = check(write(tmp_path, block))
+        assert result.exit_code == 0, result.output
