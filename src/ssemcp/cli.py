@@ -14,11 +14,10 @@ import importlib.util
 import ipaddress
 import logging
 import os
-import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import click
 from click.core import ParameterSource
@@ -38,9 +37,6 @@ from ssemcp.toolsets import (
     settings_variables,
 )
 from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS
-
-if TYPE_CHECKING:
-    from ssemcp.config import ServeConfig
 
 __all__ = ["load_server", "main"]
 
@@ -663,7 +659,7 @@ def config_group() -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 def config_check(file: Path) -> None:
     """Check FILE as `serve --config FILE` would read it; exit 1 listing every problem."""
-    from ssemcp.config import ConfigError, load_config
+    from ssemcp.config import ConfigError, check_values, load_config
 
     try:
         config = load_config(file, serve)
@@ -671,7 +667,7 @@ def config_check(file: Path) -> None:
         for problem in exc.problems:
             click.echo(problem, err=True)
         raise SystemExit(1) from None
-    problems = _config_value_problems(config)
+    problems = check_values(config)
     for problem in problems:
         click.echo(problem, err=True)
     for warning in config.warnings:
@@ -679,66 +675,6 @@ def config_check(file: Path) -> None:
     if problems:
         raise SystemExit(1)
     click.echo(f"{file}: OK ({len(config.values)} options, {len(config.settings)} settings)")
-
-
-def _config_value_problems(config: ServeConfig) -> list[str]:
-    """What `serve` would refuse in a file whose types are right: malformed tokens, origins
-    or proxies, a short state key, an unknown tool set, a bad setting value."""
-    from ssemcp.http.auth import BearerAuth
-    from ssemcp.http.cors import CORSPolicy
-    from ssemcp.http.proxy import TrustedProxies
-
-    values = config.values
-    problems: list[str] = []
-    checks: dict[str, Callable[[list[str]], object]] = {
-        "tokens": BearerAuth,
-        "cors_origins": CORSPolicy,
-        "trusted_proxies": TrustedProxies,
-    }
-    for key, check in checks.items():
-        given = _strings(values.get(key))
-        try:
-            if given:
-                check(given)
-        except ValueError as exc:
-            problems.append(config.problem(key, str(exc)))
-    state_keys = _strings(values.get("state_keys"))
-    try:
-        if state_keys:
-            RequestStateKeys([key.encode() for key in state_keys])
-    except ValueError:
-        problems.append(config.problem("state_keys", "each key must be 16 characters or more"))
-    toolsets = values.get("toolsets")
-    if values.get("target") is not None:
-        if toolsets is not None or config.settings:
-            message = "toolsets and [settings] apply to the built-in server, not to a target"
-            problems.append(config.problem("target", message))
-        return problems
-    if toolsets is not None:
-        unknown = [name for name in _toolset_names(str(toolsets)) if name not in TOOLSETS]
-        if unknown:
-            message = f"unknown tool set(s) {', '.join(unknown)}; available: {', '.join(TOOLSETS)}"
-            problems.append(config.problem("toolsets", message))
-    try:
-        # Every tool set reads its settings from the file alone, with its own checks, so a
-        # bad value is found even for a tool set this file does not choose yet.
-        build_server(tuple(TOOLSETS), config.settings)
-    except LocalProtocolError as exc:
-        message = str(exc)
-        named = _SETTING_IN_MESSAGE.search(message)
-        # Some checks name the value, not the variable: find the setting that holds it.
-        quoted = (name for name, value in config.settings.items() if repr(value) in message)
-        name = named.group(1) if named is not None else next(quoted, "settings")
-        problems.append(config.problem(name, message, table="settings"))
-    return problems
-
-
-# The setting a tool set's ValueError names: "SSEMCP_HN_TIMEOUT_SECONDS='abc' is not ...".
-_SETTING_IN_MESSAGE: Final = re.compile(r"\b([A-Z][A-Z0-9_]*)=")
-
-
-def _strings(value: object) -> list[str]:
-    return [str(item) for item in value] if isinstance(value, (list, tuple)) else []
 
 
 @config_group.command(name="example")

@@ -14,7 +14,7 @@ import difflib
 import re
 import textwrap
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, cast
@@ -28,6 +28,7 @@ __all__ = [
     "SETTINGS_TABLE",
     "ConfigError",
     "ServeConfig",
+    "check_values",
     "example_config",
     "load_config",
 ]
@@ -45,6 +46,8 @@ _SECRET_WORDS: Final = ("token", "key", "secret", "password")
 _TOML_POSITION: Final = re.compile(r"\s*\(at line (\d+), column \d+\)$")
 _TABLE_HEADER: Final = re.compile(r"^\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 _EXAMPLE_WIDTH: Final = 92
+# The setting a tool set's ValueError names: "SSEMCP_HN_TIMEOUT_SECONDS='abc' is not ...".
+_SETTING_IN_MESSAGE: Final = re.compile(r"\b([A-Z][A-Z0-9_]*)=")
 
 
 class ConfigError(Exception):
@@ -329,6 +332,67 @@ def load_config(path: Path, command: click.Command) -> ServeConfig:
     if problems:
         raise ConfigError(problems)
     return ServeConfig(path, values, settings, _warnings(path, {**values, **settings}), text)
+
+
+def check_values(config: ServeConfig) -> list[str]:
+    """What ``serve`` would refuse in a file whose types are right: malformed tokens, origins
+    or proxies, a short state key, an unknown tool set, a bad setting value, or a target
+    given with tool sets. Each check is the one ``serve`` runs (its classes, not a copy).
+
+    Returns:
+        One line per problem, as :class:`ConfigError` lists them; empty when all is well.
+    """
+    from ssemcp.errors import LocalProtocolError
+    from ssemcp.http.auth import BearerAuth
+    from ssemcp.http.cors import CORSPolicy
+    from ssemcp.http.proxy import TrustedProxies
+    from ssemcp.protocol.request_state import RequestStateKeys
+    from ssemcp.toolsets import TOOLSETS, build_server
+
+    values = config.values
+    problems: list[str] = []
+    checks: dict[str, Callable[[list[str]], object]] = {
+        "tokens": BearerAuth,
+        "cors_origins": CORSPolicy,
+        "trusted_proxies": TrustedProxies,
+        "state_keys": lambda keys: RequestStateKeys([key.encode() for key in keys]),
+    }
+    for key, check in checks.items():
+        given = _strings(values.get(key))
+        try:
+            if given:
+                check(given)
+        except ValueError as exc:
+            message = str(exc) if key != "state_keys" else "each key must be 16 characters or more"
+            problems.append(config.problem(key, message))
+    toolsets = values.get(_TOOLSETS_KEY)
+    if values.get("target") is not None:
+        if toolsets is not None or config.settings:
+            message = "toolsets and [settings] apply to the built-in server, not to a target"
+            problems.append(config.problem("target", message))
+        return problems
+    if toolsets is not None:
+        names = [name.strip() for name in str(toolsets).split(",") if name.strip()]
+        unknown = [name for name in names if name not in TOOLSETS]
+        if unknown:
+            message = f"unknown tool set(s) {', '.join(unknown)}; available: {', '.join(TOOLSETS)}"
+            problems.append(config.problem(_TOOLSETS_KEY, message))
+    try:
+        # Every tool set reads its settings from the file alone, with its own checks, so a
+        # bad value is found even for a tool set this file does not choose yet.
+        build_server(tuple(TOOLSETS), config.settings)
+    except LocalProtocolError as exc:
+        message = str(exc)
+        named = _SETTING_IN_MESSAGE.search(message)
+        # Some checks name the value, not the variable: find the setting that holds it.
+        quoted = (name for name, value in config.settings.items() if repr(value) in message)
+        name = named.group(1) if named is not None else next(quoted, SETTINGS_TABLE)
+        problems.append(config.problem(name, message, table=SETTINGS_TABLE))
+    return problems
+
+
+def _strings(value: object) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, (list, tuple)) else []
 
 
 def _warnings(path: Path, values: Mapping[str, object]) -> tuple[str, ...]:
