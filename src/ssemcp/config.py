@@ -35,10 +35,9 @@ __all__ = [
 
 # The parameter that names the file itself: not a key of it.
 CONFIG_PARAMETER: Final = "config"
-# The table of tool set settings (environment variable name -> value), and the key whose
-# command-line form (--toolsets a,b) is a comma-separated string but whose TOML form may be an
-# array.
+# The table of tool set settings: environment variable name -> value.
 SETTINGS_TABLE: Final = "settings"
+# The key whose flag (--toolsets a,b) takes a comma-separated string; in TOML, also an array.
 _TOOLSETS_KEY: Final = "toolsets"
 # Values of keys whose name contains one of these are never repeated in an error message.
 _SECRET_WORDS: Final = ("token", "key", "secret", "password")
@@ -87,7 +86,6 @@ class _Key:
 
     annotation: Any  # a type pydantic understands
     expects: str
-    parameter: click.Parameter | None
     item_expects: str = ""  # for an array: what each item is
 
 
@@ -109,7 +107,7 @@ def _scalar_type(parameter: click.Parameter) -> tuple[object, str, str]:
     if isinstance(click_type, click.types.IntParamType):
         return StrictInt, "an integer", "integers"
     if isinstance(click_type, click.types.FloatParamType):
-        # Strict pydantic takes an int for a float (port = 8000 reads as 8000.0, as it should).
+        # Strict pydantic takes an int for a float: keepalive = 5 reads as 5.0, as it should.
         return float, "a number", "numbers"
     return StrictStr, "a string", "strings"
 
@@ -118,12 +116,12 @@ def _parameter_key(parameter: click.Parameter) -> _Key:
     annotation, singular, plural = _scalar_type(parameter)
     if parameter.multiple or parameter.nargs == -1:
         expects = f"an array of {plural}"
-        return _Key(list[annotation], expects, parameter, singular)  # type: ignore[valid-type]
+        return _Key(list[annotation], expects, singular)  # type: ignore[valid-type]
     if parameter.name == _TOOLSETS_KEY:
         # --toolsets a,b: in TOML an array of names reads better; a string is also taken.
         expects = "an array of tool set names"
-        return _Key(list[StrictStr] | StrictStr, expects, parameter, "a string")
-    return _Key(annotation, singular, parameter)
+        return _Key(list[StrictStr] | StrictStr, expects, "a string")
+    return _Key(annotation, singular)
 
 
 def _setting_keys() -> dict[str, _Key]:
@@ -135,11 +133,11 @@ def _setting_keys() -> dict[str, _Key]:
         for name in variables:
             default = defaults.get(name)
             if isinstance(default, int) and not isinstance(default, bool):
-                keys[name] = _Key(StrictInt, "an integer", None)
+                keys[name] = _Key(StrictInt, "an integer")
             elif isinstance(default, float):
-                keys[name] = _Key(float, "a number", None)
+                keys[name] = _Key(float, "a number")
             else:
-                keys[name] = _Key(StrictStr, "a string", None)
+                keys[name] = _Key(StrictStr, "a string")
     return keys
 
 
@@ -304,7 +302,7 @@ def load_config(path: Path, command: click.Command) -> ServeConfig:
     keys = {name: _parameter_key(parameter) for name, parameter in parameters.items()}
     setting_keys = _setting_keys()
     settings_model = _model(setting_keys, "Settings")
-    keys[SETTINGS_TABLE] = _Key(settings_model, "a table of settings", parameters.get("settings"))
+    keys[SETTINGS_TABLE] = _Key(settings_model, "a table of settings")
     try:
         checked = _model(keys, "ServeConfig").model_validate(document)
     except ValidationError as exc:

@@ -8,6 +8,7 @@ deploy tests (tests/deploy) run ``serve --config`` as a real process behind ngin
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -19,10 +20,18 @@ import click
 import pytest
 from click.core import ParameterSource
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ssemcp import cli
 from ssemcp.cli import main, serve
-from ssemcp.config import CONFIG_PARAMETER, ConfigError, example_config, load_config
+from ssemcp.config import (
+    CONFIG_PARAMETER,
+    ConfigError,
+    check_values,
+    example_config,
+    load_config,
+)
 from ssemcp.http import uvicorn_server
 
 STATE_KEY_FILE = "file-state-key-0123456789"
@@ -424,3 +433,56 @@ def test_the_readme_configuration_examples_pass_the_check(tmp_path: Path, readme
     for block in blocks:
         result = check(write(tmp_path, block))
         assert result.exit_code == 0, result.output
+
+
+_TOML_SCALARS = st.one_of(
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+)
+
+
+def _toml_literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_literal(item) for item in value) + "]"
+    return repr(value)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    document=st.dictionaries(
+        st.sampled_from([*(p.name for p in serve.params if p.name), "zzz", "Port"]),
+        st.one_of(_TOML_SCALARS, st.lists(_TOML_SCALARS, max_size=3)),
+        max_size=6,
+    ),
+    setting_values=st.dictionaries(
+        st.sampled_from(["SSEMCP_HN_API_URL", "SSEMCP_HN_MAX_ATTEMPTS", "NOPE", "port"]),
+        _TOML_SCALARS,
+        max_size=3,
+    ),
+)
+def test_any_document_is_accepted_or_refused_with_config_errors_only(
+    tmp_path_factory: pytest.TempPathFactory,
+    document: dict[str, object],
+    setting_values: dict[str, object],
+) -> None:
+    lines = [f"{key} = {_toml_literal(value)}" for key, value in document.items()]
+    if setting_values:
+        lines.append("[settings]")
+        lines.extend(f"{key} = {_toml_literal(value)}" for key, value in setting_values.items())
+    path = tmp_path_factory.mktemp("any") / "ssemcp.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    refused: tuple[str, ...] = ()
+    try:
+        config = load_config(path, serve)
+    except ConfigError as exc:
+        refused = exc.problems
+        assert refused, "a refusal names its problems"
+    else:
+        refused = tuple(check_values(config))
+    assert all(problem.startswith(f"{path}") for problem in refused)
