@@ -25,7 +25,8 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 USER 10001:10001
 EXPOSE 8000
-# The image has no curl: Python asks /healthz, which needs no token.
+# The image has no curl: Python asks /healthz, which needs no token. It asks port 8000: a
+# command that serves on another --port needs its own --health-cmd at docker run.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
 ENTRYPOINT ["ssemcp"]
