@@ -88,28 +88,40 @@ def check(path: Path) -> Result:
 # -- every parameter, by name
 
 
+def _sample_scalar(parameter: click.Parameter, default: object) -> object:
+    """One value valid for ``parameter``'s type, other than ``default``."""
+    click_type = parameter.type
+    if isinstance(click_type, click.Choice):
+        return next(str(choice) for choice in reversed(click_type.choices) if choice != default)
+    if isinstance(click_type, click.types.IntParamType | click.types.FloatParamType):
+        low = getattr(click_type, "min", None)
+        high = getattr(click_type, "max", None)
+        base = default if isinstance(default, int | float) and not isinstance(default, bool) else 0
+        value = max(base, low if low is not None else base) + 1
+        value = min(value, high) if high is not None else value
+        if value == default:  # the default sits at the top of the range
+            value = value - 1
+        return value if isinstance(click_type, click.types.FloatParamType) else int(value)
+    if isinstance(click_type, click.Path):
+        # An option that must name an existing file or directory gets one.
+        return str(Path(__file__) if click_type.file_okay else Path(__file__).parent)
+    return f"sample-{parameter.name}-0123456789"
+
+
 def _sample(parameter: click.Parameter) -> tuple[object, object]:
     """A value for ``parameter`` that is valid for its type and differs from its default:
-    (as written in TOML, as the command receives it)."""
-    click_type = parameter.type
-    default = parameter.get_default(click.Context(serve), call=True)
+    (as written in TOML, as the command receives it: click's own conversion of it)."""
+    context = click.Context(serve)
+    default = parameter.get_default(context, call=True)
     if parameter.name == "toolsets":
         return ["utilities", "weather"], "utilities,weather"
     if isinstance(parameter, click.Option) and parameter.is_flag:
         return (not default), (not default)
-    if isinstance(click_type, click.Choice):
-        choice = next(str(c) for c in reversed(click_type.choices) if c != default)
-        return choice, choice
-    if isinstance(click_type, click.types.IntParamType):
-        low = getattr(click_type, "min", None) or 0
-        value = max(low, (default if isinstance(default, int) else 0)) + 1
-        return value, value
-    if isinstance(click_type, click.types.FloatParamType):
-        value = (default if isinstance(default, float) else 0.0) + 1.5
-        return value, value
     if parameter.multiple:
-        return [f"sample-{parameter.name}-0123456789"], (f"sample-{parameter.name}-0123456789",)
-    return f"sample-{parameter.name}", f"sample-{parameter.name}"
+        written: object = [_sample_scalar(parameter, None)]
+    else:
+        written = _sample_scalar(parameter, default)
+    return written, parameter.type_cast_value(context, written)
 
 
 def _toml(value: object) -> str:
@@ -152,10 +164,23 @@ def test_a_flag_serve_does_not_have_yet_is_a_key_with_no_change(tmp_path: Path) 
             *serve.params,
             click.Option(["--access-log/--no-access-log"], default=True),
             click.Option(["--log-format"], type=click.Choice(["text", "json"]), default="text"),
+            click.Option(["--jwks-file"], type=click.Path(exists=True, dir_okay=False)),
+            click.Option(["--scope", "scopes"], multiple=True),
         ],
     )
-    config = load_config(write(tmp_path, 'access_log = false\nlog_format = "json"\n'), grown)
-    assert config.values == {"access_log": False, "log_format": "json"}
+    text = (
+        f'access_log = false\nlog_format = "json"\njwks_file = "{__file__}"\n'
+        'scopes = ["read", "write"]\n'
+    )
+    config = load_config(write(tmp_path, text), grown)
+    assert config.values == {
+        "access_log": False,
+        "log_format": "json",
+        "jwks_file": __file__,
+        "scopes": ["read", "write"],
+    }
+    with pytest.raises(ConfigError, match=r":1: jwks_file: File '/no/such/file' does not exist"):
+        load_config(write(tmp_path, 'jwks_file = "/no/such/file"\n'), grown)
     with pytest.raises(ConfigError, match=r"log_format: expected one of 'text', 'json'"):
         load_config(write(tmp_path, 'log_format = "xml"\n'), grown)
     with pytest.raises(ConfigError, match=r"did you mean 'access_log'"):
