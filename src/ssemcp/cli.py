@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import importlib
 import importlib.util
@@ -23,8 +24,9 @@ import click
 from click.core import ParameterSource
 
 from ssemcp._version import __version__
+from ssemcp.asgi import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES
+from ssemcp.auth.settings import AuthSettings, auth_options
 from ssemcp.errors import LocalProtocolError
-from ssemcp.http.asgi import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
 from ssemcp.install import CLIENTS, DEFAULT_NAME
 from ssemcp.protocol.request_state import RequestStateKeys
@@ -176,7 +178,9 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def _refuse_exposure_without_token(host: str, tokens: tuple[str, ...], insecure: bool) -> None:
+def _refuse_exposure_without_token(
+    host: str, auth_methods: tuple[str, ...], insecure: bool
+) -> None:
     """Refuse to listen beyond loopback with no token, unless told ``--insecure-no-auth``.
 
     spec 2025-11-25 basic/transports, "Security Warning": "When running locally, servers
@@ -184,14 +188,16 @@ def _refuse_exposure_without_token(host: str, tokens: tuple[str, ...], insecure:
     and "Servers SHOULD implement proper authentication for all connections".
 
     Raises:
-        click.UsageError: ``host`` is not loopback, there is no token, and no override.
+        click.UsageError: ``host`` is not loopback, no way to authenticate is configured
+            (``AuthSettings.methods``), and no override.
     """
-    if _is_loopback(host) or tokens:
+    if _is_loopback(host) or auth_methods:
         return
     if not insecure:
         raise click.UsageError(
             f"refusing to listen on {host!r} without a token: anyone who can reach that "
             f"address could use every tool of this server. Pass --token (or set {TOKEN_ENV}), "
+            "--token-file, --auth-issuer or --auth-introspection-url, "
             "or --insecure-no-auth to accept the risk."
         )
     logger.warning("listening on %r with NO authentication (--insecure-no-auth)", host)
@@ -233,6 +239,15 @@ _HTTP_ONLY_PARAMETERS: Final = frozenset(
         "keepalive",
         "session_idle_timeout",
         "max_sessions",
+        # ssemcp.auth.settings.auth_options
+        "token_files",
+        "api_key_header",
+        "auth_issuers",
+        "auth_audience",
+        "auth_jwks_url",
+        "auth_introspection_url",
+        "auth_required_scopes",
+        "list_all_tools",
     }
 )
 
@@ -344,7 +359,8 @@ _log_level_option = click.option(
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Address to bind. Beyond loopback it needs --token (or --insecure-no-auth), and "
+    help="Address to bind. Beyond loopback it needs authentication (--token, --token-file, "
+    "--auth-issuer or --auth-introspection-url; or --insecure-no-auth), and "
     "--allow-host for each name clients use (only loopback names are allowed by default).",
 )
 @click.option("--port", type=int, default=8000, show_default=True, help="Port to bind.")
@@ -452,6 +468,7 @@ _log_level_option = click.option(
     metavar="N",
     help="Live sessions per transport at most; past it, new ones get 503.",
 )
+@auth_options
 @_toolsets_option
 @_setting_option
 @_state_key_option
@@ -490,8 +507,21 @@ def serve(
     settings: tuple[str, ...],
     state_keys: tuple[str, ...],
     log_level: str,
+    auth: AuthSettings,
 ) -> None:
-    """Serve the built-in server, or TARGET (module:attribute or file.py:attribute)."""
+    """Serve the built-in server, or TARGET (module:attribute or file.py:attribute).
+
+    \b
+    Authorization (see README, "Protect a server"):
+      static secrets  --token / $SSEMCP_TOKEN, --token-file (sha256:<hex> lines allowed),
+                      also in a header of your choice with --api-key-header X-API-Key
+      OAuth (JWT)     --auth-issuer URL: tokens signed by the issuer's keys, naming this
+                      server (--auth-audience, default the MCP URL) in 'aud'
+      OAuth (opaque)  --auth-introspection-url URL with $SSEMCP_AUTH_CLIENT_ID and
+                      $SSEMCP_AUTH_CLIENT_SECRET (RFC 7662)
+    With any of them, /.well-known/oauth-protected-resource tells clients where to get a
+    token, and tools declared with scopes=[...] need those scopes.
+    """
     context = click.get_current_context()
     file_settings: Mapping[str, str] = context.meta.get(_FILE_SETTINGS_KEY, {})
     if target is not None and context.get_parameter_source("target") is not (
@@ -509,10 +539,16 @@ def serve(
         _refuse_http_options_with_stdio(context)
     _configure_logging(log_level)
     auth_tokens = _tokens(tokens)
+    auth = dataclasses.replace(auth, tokens=auth_tokens)
     if not use_stdio:
-        # Before anything is built or bound: a refused command starts nothing.
-        _refuse_exposure_without_token(host, auth_tokens, insecure_no_auth)
+        # Before anything is built or bound: a refused command starts nothing. Any way to
+        # authenticate counts, not only a static token.
+        _refuse_exposure_without_token(host, auth.methods(), insecure_no_auth)
         _check_security_options(auth_tokens, cors_origins, trusted_proxies)
+        try:
+            auth.check()
+        except (ValueError, OSError) as exc:
+            raise click.UsageError(str(exc)) from None
     server = _choose_server(target, toolsets, settings, file_settings)
     _use_state_keys(server, state_keys)
     if use_stdio:
@@ -523,22 +559,25 @@ def serve(
     from ssemcp.http.uvicorn_protocol import http_protocol
     from ssemcp.http.uvicorn_server import ListenError
 
-    app = create_app(
-        server,
-        allowed_hosts=allowed_hosts or None,
-        allowed_origins=allowed_origins or None,
-        tokens=auth_tokens,
-        cors_origins=cors_origins,
-        trusted_proxies=trusted_proxies,
-        # The protocol below bounds bodies where it sees them arrive, at no cost per request.
-        body_timeout_seconds=None,
-        stateless=stateless,
-        json_response=json_response,
-        keepalive_seconds=keepalive,
-        session_idle_timeout_seconds=session_idle_timeout or None,
-        max_body_bytes=max_body_bytes,
-        max_sessions=max_sessions,
-    )
+    try:
+        app = create_app(
+            server,
+            allowed_hosts=allowed_hosts or None,
+            allowed_origins=allowed_origins or None,
+            auth=auth,
+            cors_origins=cors_origins,
+            trusted_proxies=trusted_proxies,
+            # The protocol below bounds bodies where it sees them arrive, at no cost per request.
+            body_timeout_seconds=None,
+            stateless=stateless,
+            json_response=json_response,
+            keepalive_seconds=keepalive,
+            session_idle_timeout_seconds=session_idle_timeout or None,
+            max_body_bytes=max_body_bytes,
+            max_sessions=max_sessions,
+        )
+    except ValueError as exc:  # settings that only conflict once combined (ssemcp.http.app)
+        raise click.UsageError(str(exc)) from None
     if not _is_loopback(host) and not allowed_hosts:
         # The Host allowlist stays loopback-only (DNS rebinding): a remote client's Host names
         # this machine some other way, and would get 421 until allowed.

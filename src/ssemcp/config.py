@@ -441,6 +441,10 @@ _EXAMPLE_VALUES: Final[Mapping[str, object]] = {
     "allowed_origins": ["https://app.example.com"],
     "cors_origins": ["https://app.example.com"],
     "trusted_proxies": ["127.0.0.1"],
+    "api_key_header": "X-API-Key",
+    "auth_audience": "https://mcp.example.com/mcp",
+    "auth_jwks_url": "https://login.example.com/.well-known/jwks.json",
+    "auth_introspection_url": "https://login.example.com/oauth2/introspect",
 }
 _EXAMPLE_HELP: Final[Mapping[str, str]] = {
     "target": "Serve your own server (module:attribute or file.py:attribute) instead of the "

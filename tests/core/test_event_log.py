@@ -20,11 +20,11 @@ def test_memory_log_implements_the_protocol() -> None:
     assert DEFAULT_MAX_LOGGED_EVENTS > 0 and DEFAULT_MAX_LOGGED_BYTES > 0
 
 
-def test_ids_name_tag_stream_and_sequence_and_are_unique() -> None:
+async def test_ids_name_tag_stream_and_sequence_and_are_unique() -> None:
     log = MemoryEventLog(tag="abc")
-    first = log.append(1, b"a")
-    second = log.append(2, b"b")
-    third = log.append(1, b"c")
+    first = await log.append(1, b"a")
+    second = await log.append(2, b"b")
+    third = await log.append(1, b"c")
     assert [first.event_id, second.event_id, third.event_id] == ["abc-1-1", "abc-2-2", "abc-1-3"]
     assert first.stream_id == 1 and second.stream_id == 2
 
@@ -33,25 +33,25 @@ def test_random_tags_differ_between_logs() -> None:
     assert MemoryEventLog().tag != MemoryEventLog().tag
 
 
-def test_replay_after_an_id_returns_only_that_streams_later_events_in_order() -> None:
+async def test_replay_after_an_id_returns_only_that_streams_later_events_in_order() -> None:
     log = MemoryEventLog(tag="t")
-    start = log.append(1, b"")
-    log.append(2, b"other")
-    log.append(1, b"one")
-    log.append(1, b"two")
-    position = log.position_of(start.event_id)
+    start = await log.append(1, b"")
+    await log.append(2, b"other")
+    await log.append(1, b"one")
+    await log.append(1, b"two")
+    position = await log.position_of(start.event_id)
     assert position == Position(1, start.sequence)
-    events = log.read_after(position)
+    events = await log.read_after(position)
     assert events is not None
     assert [event.data for event in events] == [b"one", b"two"]
 
 
-def test_replay_after_the_last_event_is_empty() -> None:
+async def test_replay_after_the_last_event_is_empty() -> None:
     log = MemoryEventLog()
-    last = log.append(0, b"x")
-    position = log.position_of(last.event_id)
+    last = await log.append(0, b"x")
+    position = await log.position_of(last.event_id)
     assert position is not None
-    assert log.read_after(position) == []
+    assert await log.read_after(position) == []
 
 
 @pytest.mark.parametrize(
@@ -71,69 +71,69 @@ def test_replay_after_the_last_event_is_empty() -> None:
         "t" * (MAX_EVENT_ID_LENGTH + 1),
     ],
 )
-def test_ids_not_issued_by_this_log_have_no_position(event_id: str) -> None:
+async def test_ids_not_issued_by_this_log_have_no_position(event_id: str) -> None:
     log = MemoryEventLog(tag="t")
-    log.append(1, b"a")
-    assert log.position_of(event_id) is None
+    await log.append(1, b"a")
+    assert await log.position_of(event_id) is None
 
 
-def test_another_logs_id_has_no_position_even_with_the_same_numbers() -> None:
+async def test_another_logs_id_has_no_position_even_with_the_same_numbers() -> None:
     first = MemoryEventLog()
     second = MemoryEventLog()
-    event = first.append(1, b"secret")
-    second.append(1, b"mine")
-    assert second.position_of(event.event_id) is None
+    event = await first.append(1, b"secret")
+    await second.append(1, b"mine")
+    assert await second.position_of(event.event_id) is None
 
 
-def test_count_bound_evicts_the_oldest() -> None:
+async def test_count_bound_evicts_the_oldest() -> None:
     log = MemoryEventLog(max_events=3, tag="t")
-    events = [log.append(1, str(index).encode()) for index in range(5)]
+    events = [await log.append(1, str(index).encode()) for index in range(5)]
     assert len(log) == 3
-    assert log.position_of(events[0].event_id) is None
-    assert log.position_of(events[1].event_id) is None
-    position = log.position_of(events[2].event_id)
+    assert await log.position_of(events[0].event_id) is None
+    assert await log.position_of(events[1].event_id) is None
+    position = await log.position_of(events[2].event_id)
     assert position is not None
-    replay = log.read_after(position)
+    replay = await log.read_after(position)
     assert replay is not None
     assert [event.data for event in replay] == [b"3", b"4"]
 
 
-def test_byte_bound_evicts_the_oldest() -> None:
+async def test_byte_bound_evicts_the_oldest() -> None:
     log = MemoryEventLog(max_bytes=10, tag="t")
-    first = log.append(1, b"12345")
-    log.append(1, b"12345")
-    log.append(1, b"1")
+    first = await log.append(1, b"12345")
+    await log.append(1, b"12345")
+    await log.append(1, b"1")
     assert log.size_bytes == 6
-    assert log.position_of(first.event_id) is None
+    assert await log.position_of(first.event_id) is None
 
 
-def test_an_event_larger_than_the_byte_bound_is_returned_but_not_kept() -> None:
+async def test_an_event_larger_than_the_byte_bound_is_returned_but_not_kept() -> None:
     log = MemoryEventLog(max_bytes=4, tag="t")
-    kept = log.append(1, b"ab")
-    huge = log.append(1, b"x" * 10)
+    kept = await log.append(1, b"ab")
+    huge = await log.append(1, b"x" * 10)
     assert huge.data == b"x" * 10
     assert len(log) == 0
     assert log.size_bytes == 0
-    assert log.position_of(kept.event_id) is None
+    assert await log.position_of(kept.event_id) is None
 
 
-def test_reader_that_fell_behind_the_bound_gets_none_not_a_gap() -> None:
+async def test_reader_that_fell_behind_the_bound_gets_none_not_a_gap() -> None:
     log = MemoryEventLog(max_events=2, tag="t")
-    start = log.append(1, b"a")
-    position = log.position_of(start.event_id)
+    start = await log.append(1, b"a")
+    position = await log.position_of(start.event_id)
     assert position is not None
     for data in (b"b", b"c", b"d"):
-        log.append(1, data)
-    assert log.read_after(position) is None
+        await log.append(1, data)
+    assert await log.read_after(position) is None
 
 
-def test_reader_just_before_the_window_still_reads_everything() -> None:
+async def test_reader_just_before_the_window_still_reads_everything() -> None:
     log = MemoryEventLog(max_events=2, tag="t")
-    start = log.append(1, b"a")
+    start = await log.append(1, b"a")
     position = Position(1, start.sequence)
-    log.append(1, b"b")
-    log.append(1, b"c")  # evicts "a" itself, but nothing after it
-    replay = log.read_after(position)
+    await log.append(1, b"b")
+    await log.append(1, b"c")  # evicts "a" itself, but nothing after it
+    replay = await log.read_after(position)
     assert replay is not None
     assert [event.data for event in replay] == [b"b", b"c"]
 

@@ -15,6 +15,7 @@ import json
 from ssemcp import Context, Server
 from ssemcp.http import MCPApp
 from ssemcp.server import ServerConnection
+from ssemcp.state.bus import LIST_CHANGED
 from ssemcp.transports import legacy_sse, streamable
 
 server = Server("subprocess-test", "0.0.1")
@@ -51,7 +52,7 @@ async def live_state() -> str:
         {
             "streamable_sessions": app.transport.session_count,
             "legacy_sessions": app.legacy_sse.session_count,
-            "attached_connections": server.connection_count,
+            "attached_connections": server.bus.subscriber_count(LIST_CHANGED),
             "streamable_session_objects": sum(
                 1 for item in objects if type(item) is streamable._Session
             ),

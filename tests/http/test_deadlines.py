@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ssemcp.http.timeouts import Deadlines, deadlines_in_running_loop, resolution_for
+from ssemcp.asgi.deadlines import Deadlines, deadlines_in_running_loop, resolution_for
 
 RESOLUTION = 0.02
 

@@ -12,8 +12,8 @@ import pytest
 from live_server import LiveServer, live_app
 
 from ssemcp import Server
+from ssemcp.asgi import ASGIReceive, ASGISend, Scope
 from ssemcp.http import create_app, uvicorn_protocol
-from ssemcp.http.asgi import ASGIReceive, ASGISend, Scope
 from ssemcp.http.response_writer import (
     MAX_HELD_BYTES,
     MAX_HELD_CONNECTIONS,

@@ -1,5 +1,5 @@
 """A whole response in one step through uvicorn's httptools cycle (ssemcp.http.whole_response,
-called through ssemcp.http.server_shortcuts): the same bytes and the same end of the cycle as
+called through ssemcp.asgi.shortcuts): the same bytes and the same end of the cycle as
 uvicorn's ASGI ``send``, the cases that must take the ASGI path instead, and the answers a live
 server gives through it."""
 
@@ -18,12 +18,12 @@ from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 from ssemcp import Server
+from ssemcp.asgi import ASGIMessage
+from ssemcp.asgi.shortcuts import header_lines, send_whole_response
 from ssemcp.http import (
     create_app,
     whole_response,  # noqa: F401  (registers uvicorn's shortcuts)
 )
-from ssemcp.http.asgi import ASGIMessage
-from ssemcp.http.server_shortcuts import header_lines, send_whole_response
 from ssemcp.transports import legacy_sse, streamable
 
 DEFAULT_HEADERS = [(b"date", b"Tue, 24 Nov 2026 12:00:00 GMT"), (b"server", b"uvicorn")]

@@ -20,8 +20,8 @@ from live_server import live_app
 from mcp import Client, StdioServerParameters
 
 from ssemcp import Context, Server
+from ssemcp.asgi import ASGIMessage, ASGIReceive, ASGISend, Scope
 from ssemcp.http import create_app
-from ssemcp.http.asgi import ASGIMessage, ASGIReceive, ASGISend, Scope
 
 pytestmark = pytest.mark.interop
 

@@ -19,8 +19,8 @@ import logging
 from collections.abc import Iterable
 from typing import Final
 
+from ssemcp.asgi import ASGIMessage, ASGISend, Headers, HTTPError, Scope
 from ssemcp.errors import InvalidRequest
-from ssemcp.http.asgi import ASGIMessage, ASGISend, Headers, HTTPError, Scope
 
 __all__ = [
     "ALLOW_HEADERS",

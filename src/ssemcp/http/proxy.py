@@ -18,17 +18,12 @@ import logging
 import re
 from collections.abc import Iterable
 from typing import Final
-from urllib.parse import quote
 
-from ssemcp.http.asgi import Scope
+from ssemcp.asgi import FORWARDED_PREFIX_KEY, Scope
 
-__all__ = ["FORWARDED_PREFIX_KEY", "TrustedProxies", "client_path_prefix"]
+__all__ = ["TrustedProxies"]
 
 logger = logging.getLogger(__name__)
-
-# The scope key for the path prefix the proxy strips (``""`` when none); the legacy SSE
-# transport prepends it to the endpoint URL it announces.
-FORWARDED_PREFIX_KEY: Final = "ssemcp.forwarded_prefix"
 
 _IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -160,21 +155,3 @@ class TrustedProxies:
                 scope["scheme"],
                 scope[FORWARDED_PREFIX_KEY],
             )
-
-
-# RFC 3986 section 3.3: a path is "/"-separated segments of pchar (unreserved, pct-encoded,
-# sub-delims, ":" and "@"); ``quote`` escapes anything else in root_path.
-_PATH_SAFE: Final = "/-._~!$&'()*+,;=:@"
-
-
-def client_path_prefix(scope: Scope) -> str:
-    """The path the client sees in front of ours: a trusted proxy's prefix, then root_path.
-
-    ASGI "HTTP Connection Scope": ``root_path`` is "the root path this application is mounted
-    at", the operator's configuration (uvicorn ``--root-path``), not the peer's. The forwarded
-    prefix is what a trusted proxy strips before us; :class:`TrustedProxies` sets it only for a
-    trusted peer and only when it is a plain absolute path (never ``//host``), else ``""``.
-    """
-    root_path = quote(scope.get("root_path", ""), safe=_PATH_SAFE)
-    forwarded_prefix: str = scope.get(FORWARDED_PREFIX_KEY) or ""
-    return (forwarded_prefix.rstrip("/") + root_path).rstrip("/")

@@ -6,31 +6,26 @@ per-request deadline, so a client that trickles its body (or stops sending it) i
 ``body_timeout_seconds`` in all, not per chunk. The header deadline is the HTTP server's
 (``ssemcp.http.uvicorn_protocol``): the app is only called once the headers are complete.
 
-Both share :class:`Deadlines`: many deadlines checked by one periodic timer. A request is
-bounded on every call yet almost never reaches its bound, and uvloop's ``call_at`` plus
-``cancel`` costs about 2 µs, more than the rest of the bound's bookkeeping together; a dict
-store and a dict pop cost a tenth of that. The price is precision: a bound fires up to
-one ``resolution`` late, never early.
+Both are checked by one periodic timer each (``ssemcp.asgi.deadlines``), not a timer per
+request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable
 from typing import Final
 
+from ssemcp.asgi import ASGIMessage, ASGIReceive, ASGISend, HTTPError
+from ssemcp.asgi.deadlines import Deadlines
 from ssemcp.errors import InvalidRequest
-from ssemcp.http.asgi import ASGIMessage, ASGIReceive, ASGISend, HTTPError
 
 __all__ = [
     "DEFAULT_BODY_TIMEOUT_SECONDS",
     "DEFAULT_HEADER_TIMEOUT_SECONDS",
     "REQUEST_TIMEOUT",
     "BodyDeadline",
-    "Deadlines",
-    "deadlines_in_running_loop",
-    "resolution_for",
 ]
 
 logger = logging.getLogger(__name__)
@@ -44,8 +39,6 @@ DEFAULT_BODY_TIMEOUT_SECONDS: Final = 30.0
 # client_header_timeout defaults to 60 s, Apache's mod_reqtimeout to "header=20-40", and
 # h11-based servers have none. 10 s is ample for a slow link and short for a Slowloris.
 DEFAULT_HEADER_TIMEOUT_SECONDS: Final = 10.0
-# A bound fires at most a tenth of itself late, and at most this late.
-_MAX_RESOLUTION_SECONDS: Final = 1.0
 
 # RFC 9110 section 15.5.9: 408 "indicates that the server did not receive a complete request
 # message within the time that it was prepared to wait"; the server "SHOULD send the close
@@ -54,80 +47,6 @@ REQUEST_TIMEOUT: Final = HTTPError(
     408, InvalidRequest("Request Timeout"), ((b"connection", b"close"),)
 )
 _DISCONNECT: Final = {"type": "http.disconnect"}
-
-
-def resolution_for(timeout_seconds: float) -> float:
-    """How often :class:`Deadlines` checks bounds of ``timeout_seconds``: a tenth of it, at
-    most a second."""
-    return min(timeout_seconds / 10, _MAX_RESOLUTION_SECONDS)
-
-
-class Deadlines:
-    """Deadlines (loop time) by key, checked every ``resolution`` seconds by one timer.
-
-    The timer runs only while some deadline is set. An expired entry is removed before its
-    callback runs, so the callback may set it again.
-
-    Args:
-        loop: the loop whose clock (``loop.time()``) the deadlines are in.
-        resolution: seconds between checks; a deadline fires up to this late, never early.
-    """
-
-    __slots__ = ("_entries", "_loop", "_resolution", "_timer")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, resolution: float) -> None:
-        if resolution <= 0:
-            raise ValueError("resolution must be positive")
-        self._loop = loop
-        self._resolution = resolution
-        self._entries: dict[Hashable, tuple[float, Callable[[], object]]] = {}
-        self._timer: asyncio.TimerHandle | None = None
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        return self._loop
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def set(self, key: Hashable, deadline: float, on_expiry: Callable[[], object]) -> None:
-        """Call ``on_expiry`` once ``deadline`` has passed, unless ``key`` is discarded first.
-        Setting a key again replaces its deadline."""
-        self._entries[key] = (deadline, on_expiry)
-        if self._timer is None:
-            self._timer = self._loop.call_later(self._resolution, self._check)
-
-    def discard(self, key: Hashable) -> None:
-        self._entries.pop(key, None)
-
-    def close(self) -> None:
-        """Forget every deadline and stop the timer."""
-        self._entries.clear()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _check(self) -> None:
-        self._timer = None
-        now = self._loop.time()
-        expired = [key for key, (deadline, _) in self._entries.items() if deadline <= now]
-        for key in expired:
-            _deadline, on_expiry = self._entries.pop(key)
-            try:
-                on_expiry()
-            except Exception:
-                logger.exception("a deadline callback failed")
-        if self._entries:
-            self._timer = self._loop.call_later(self._resolution, self._check)
-
-
-def deadlines_in_running_loop(existing: Deadlines | None, timeout_seconds: float) -> Deadlines:
-    """``existing`` if it runs on the running loop; else a new table for bounds of about
-    ``timeout_seconds`` (an app served again after its first loop closed gets a fresh one)."""
-    loop = asyncio.get_running_loop()
-    if existing is not None and existing.loop is loop:
-        return existing
-    return Deadlines(loop, resolution_for(timeout_seconds))
 
 
 class BodyDeadline:
@@ -205,6 +124,11 @@ class BodyDeadline:
         self.expired = True
         if self._task is not None:
             self._task.cancel()
+
+    @property
+    def wrapped_send(self) -> ASGISend:
+        """The server's ``send`` (``ssemcp.asgi.shortcuts.on_disconnect`` looks through)."""
+        return self._send
 
     def send(self, message: ASGIMessage) -> Awaitable[None]:
         if message["type"] == "http.response.start":

@@ -44,16 +44,12 @@ from typing import Final
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from ssemcp.asgi import HTTPError
+from ssemcp.asgi.deadlines import Deadlines, deadlines_in_running_loop
 from ssemcp.errors import InvalidRequest
 from ssemcp.http import whole_response  # noqa: F401  (imported for its registration)
-from ssemcp.http.asgi import HTTPError
 from ssemcp.http.response_writer import HeldWrites, ResponseWriter
-from ssemcp.http.timeouts import (
-    DEFAULT_BODY_TIMEOUT_SECONDS,
-    DEFAULT_HEADER_TIMEOUT_SECONDS,
-    Deadlines,
-    deadlines_in_running_loop,
-)
+from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
 
 __all__ = [
     "DEFAULT_LINGER_SECONDS",
@@ -172,6 +168,12 @@ class BoundedProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._untime()
         super().connection_lost(exc)
+        on_lost, self._writer.on_lost = self._writer.on_lost, None
+        if on_lost is not None and self.cycle is not None and self.cycle.disconnected:
+            try:
+                on_lost()
+            except Exception:
+                logger.exception("a disconnect callback failed")
 
     # uvicorn writes to, or closes, the transport itself in these three: what a cycle wrote in
     # this turn goes first (the close writes out the transport's buffer, not the writer's).
@@ -265,6 +267,7 @@ class BoundedProtocol(HttpToolsProtocol):
             # A new request cycle (none for an upgrade): its task has not run yet. The cycle
             # only calls write, close and is_closing on its transport.
             self.cycle.transport = self._writer  # type: ignore[assignment]
+            self._writer.on_lost = None
 
     def on_response_complete(self) -> None:
         if self._is_lingering:

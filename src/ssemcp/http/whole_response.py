@@ -21,9 +21,9 @@ caller sends the two ASGI messages: another server, uvicorn's h11 protocol, and 
 of ``send`` (CORS, the app's own body deadline) take the ASGI path, as before.
 
 It also ends a connection whose reader stopped reading (:func:`abort_cycle`). Both are
-registered with :mod:`ssemcp.http.server_shortcuts` when this module is imported (by
+registered with :mod:`ssemcp.asgi.shortcuts` when this module is imported (by
 ``ssemcp.http.uvicorn_protocol``), through which the transports call them without importing
-uvicorn. The header lines are checked once, when ``server_shortcuts.header_lines`` encodes
+uvicorn. The header lines are checked once, when ``shortcuts.header_lines`` encodes
 them (as uvicorn checks each header it sends). tests/http/test_whole_response.py holds the
 bytes and the cycle's state against uvicorn's own ``send``, so an upgrade that changes either
 is caught.
@@ -31,11 +31,14 @@ is caught.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
 
-from ssemcp.http import server_shortcuts
+from ssemcp.asgi import shortcuts
+from ssemcp.http.response_writer import ResponseWriter
 
-__all__ = ["abort_cycle", "write_whole_response"]
+__all__ = ["abort_cycle", "on_cycle_disconnect", "write_whole_response"]
 
 
 def write_whole_response(cycle: object, status: int, headers: bytes, body: bytes) -> bool:
@@ -44,7 +47,7 @@ def write_whole_response(cycle: object, status: int, headers: bytes, body: bytes
     Args:
         cycle: uvicorn's request cycle.
         status: the status code; one whose response has a body (not 1xx, 204 or 304).
-        headers: the response's header lines, from ``server_shortcuts.header_lines``.
+        headers: the response's header lines, from ``shortcuts.header_lines``.
         body: the whole body.
 
     Returns:
@@ -87,6 +90,19 @@ def abort_cycle(cycle: object) -> None:
     cycle.transport.abort()
 
 
-server_shortcuts.register(
-    RequestResponseCycle, server_shortcuts.Shortcuts(write_whole_response, abort_cycle)
+def on_cycle_disconnect(cycle: object, callback: Callable[[], object]) -> bool:
+    """Have ssemcp's protocol call ``callback`` if ``cycle``'s connection is lost before its
+    response is complete; False under uvicorn's own protocol, which has no such hook."""
+    assert type(cycle) is RequestResponseCycle
+    # The transport, or ssemcp's ResponseWriter standing in for it (uvicorn_protocol).
+    writer: object = cycle.transport
+    if type(writer) is not ResponseWriter:
+        return False
+    writer.on_lost = callback
+    return True
+
+
+shortcuts.register(
+    RequestResponseCycle,
+    shortcuts.Shortcuts(write_whole_response, abort_cycle, on_cycle_disconnect),
 )

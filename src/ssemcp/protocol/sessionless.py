@@ -20,7 +20,7 @@ from typing import Final, Literal, NamedTuple
 from ssemcp._types import JSONObject, JSONValue
 from ssemcp.errors import HeaderMismatch, InvalidParams, UnsupportedProtocolVersion
 from ssemcp.jsonrpc import Request
-from ssemcp.protocol.request_context import LOG_LEVELS, RequestContext
+from ssemcp.protocol.request_context import LOG_LEVELS, Principal, RequestContext
 from ssemcp.protocol.revisions import ALL_VERSIONS, modern_revision_for
 
 __all__ = [
@@ -235,7 +235,7 @@ def is_sessionless(request: Request) -> bool:
 
 
 def context_for(
-    request: Request, headers: RoutingHeaders | None, principal: str | None = None
+    request: Request, headers: RoutingHeaders | None, principal: Principal | None = None
 ) -> RequestContext:
     """The context ``request`` is served under, from its ``_meta`` (and, over HTTP, its
     routing headers).

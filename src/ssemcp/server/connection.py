@@ -39,6 +39,7 @@ from ssemcp.jsonrpc import (
     Response,
     error_response,
 )
+from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.session import (
     Cancel,
     ClientNotification,
@@ -50,6 +51,7 @@ from ssemcp.protocol.session import (
 from ssemcp.server.context import Send
 from ssemcp.server.dispatch import dispatch
 from ssemcp.server.registry import Server
+from ssemcp.state.bus import LIST_CHANGED
 
 __all__ = ["MAX_POSTING", "ServerConnection"]
 
@@ -86,7 +88,7 @@ class ServerConnection:
         send: Send,
         *,
         send_nowait: Callable[[Message], bool] | None = None,
-        principal: str | None = None,
+        principal: Principal | None = None,
     ) -> None:
         self.server = server
         self.session = ServerSession(
@@ -110,7 +112,7 @@ class ServerConnection:
         # get_running_loop(), which costs a getpid() system call on Python 3.11 (its fork
         # check): about 1.5 us on the bench machine under load, 3 % of a tools/call.
         self._loop: asyncio.AbstractEventLoop | None = None
-        server.attach(self)
+        server.bus.subscribe(LIST_CHANGED, self)
 
     @property
     def posting_count(self) -> int:
@@ -347,7 +349,7 @@ class ServerConnection:
         self._waiting.clear()
         for task in self._running.values():
             task.cancel()
-        self.server.detach(self)
+        self.server.bus.unsubscribe(LIST_CHANGED, self)
         # The transport's session object holds this connection, and these are its bound
         # methods: dropping them breaks that cycle, so an ended session is freed at once by
         # reference counting rather than left to the cyclic collector (a client that opens

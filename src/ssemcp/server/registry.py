@@ -3,17 +3,17 @@
 Owns what a server offers and how each offering is described on the wire. Definitions are
 built once, at registration (schemas, validators, wire objects), and cached per revision, so a
 ``tools/list`` costs a dict lookup. Serving a session is :mod:`ssemcp.server.connection`'s job;
-a ``Server`` only knows which connections are live, to tell them when its lists change.
+a ``Server`` publishes its changes (``list_changed``, ``resources/updated``) on its
+notification bus (:mod:`ssemcp.state.bus`) and knows no connection.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol, TypeVar, overload
+from typing import Any, Final, TypeVar, overload
 
 from ssemcp._types import JSONObject
 from ssemcp._version import __version__
@@ -33,19 +33,11 @@ from ssemcp.server.schema import (
     plan_output,
 )
 from ssemcp.server.uritemplate import UriTemplate, is_template
+from ssemcp.state.bus import LIST_CHANGED, MemoryBus, NotificationBus, Subscriber, resource_topic
 
-__all__ = ["Prompt", "Resource", "ResourceTemplate", "Server", "Subscriber", "Tool"]
+__all__ = ["Prompt", "Resource", "ResourceTemplate", "Server", "Tool"]
 
 logger = logging.getLogger(__name__)
-
-
-class Subscriber(Protocol):
-    """Who hears of changes: a session (``ServerConnection``), or a 2026-07-28
-    ``subscriptions/listen`` stream (``ssemcp.server.listen``)."""
-
-    def post(self, notification: Notification) -> None:
-        """Deliver ``notification`` without waiting (or drop it, if not wanted)."""
-        ...
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,6 +61,8 @@ class Tool:
     cache: CacheHint | None = None
     # Its arguments marked "x-mcp-header", checked against Mcp-Param-* on 2026-07-28 HTTP.
     header_params: tuple[HeaderParam, ...] = ()
+    # The OAuth scopes a caller needs (ssemcp.auth.scopes); empty: anyone who may connect.
+    scopes: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -78,6 +72,7 @@ class Resource:
     mime_type: str | None
     definition: JSONObject
     cache: CacheHint | None = None
+    scopes: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -88,6 +83,7 @@ class ResourceTemplate:
     definition: JSONObject
     completers: dict[str, Completer] = field(default_factory=dict)
     cache: CacheHint | None = None
+    scopes: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -97,6 +93,7 @@ class Prompt:
     definition: JSONObject
     completers: dict[str, Completer] = field(default_factory=dict)
     cache: CacheHint | None = None
+    scopes: frozenset[str] = frozenset()
 
 
 def _icons(icons: Sequence[Icon | JSONObject] | None) -> list[JSONObject] | None:
@@ -131,6 +128,10 @@ class Server:
         page_size: items per page of every list method.
         request_timeout_seconds: how long a server-to-client request (sampling,
             elicitation, roots) waits for the client before failing.
+        request_state_keys: what seals ``requestState`` (2026-07-28); replicas share them.
+        cache: the cache hint of ``server/discover``, the lists and resources (2026-07-28).
+        bus: where changes are published and sessions subscribe; in memory unless given
+            (replicas share one).
     """
 
     def __init__(
@@ -146,6 +147,7 @@ class Server:
         request_timeout_seconds: float = 60.0,
         request_state_keys: RequestStateKeys | None = None,
         cache: CacheHint | None = None,
+        bus: NotificationBus | None = None,
     ) -> None:
         if page_size < 1:
             raise LocalProtocolError("page_size must be at least 1")
@@ -169,13 +171,12 @@ class Server:
         self.templates: dict[str, ResourceTemplate] = {}
         self.prompts: dict[str, Prompt] = {}
         self._list_cache: dict[tuple[str, str], list[JSONObject]] = {}
-        self._connections: weakref.WeakSet[Subscriber] = weakref.WeakSet()
-        # The connections subscribed to each URI (dicts as ordered sets), so that a change
-        # reaches its subscribers without a look at every session. A connection leaves them
-        # when it closes (ServerConnection.close).
-        self._subscribed: dict[str, dict[Subscriber, None]] = {}
+        self.bus: NotificationBus = MemoryBus() if bus is None else bus
         self._subscription_listeners: list[SubscriptionListener] = []
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
+        # Whether tools/list (and the resource and prompt lists) show entries whose scopes
+        # the caller lacks (ssemcp.auth.scopes); ``ssemcp serve --list-all-tools``.
+        self.list_all_tools = False
 
     def __repr__(self) -> str:
         return (
@@ -207,6 +208,7 @@ class Server:
         output_type: object = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -221,6 +223,7 @@ class Server:
         output_type: object = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> F | Callable[[F], F]:
         """Register the decorated function as a tool; see :meth:`add_tool`.
 
@@ -242,6 +245,7 @@ class Server:
                 output_type=output_type,
                 meta=meta,
                 cache=cache,
+                scopes=scopes,
             )
             return function
 
@@ -261,6 +265,7 @@ class Server:
         meta: JSONObject | None = None,
         input_schema: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Tool:
         """Register ``function`` as a tool.
 
@@ -276,6 +281,9 @@ class Server:
                 still validated against the signature).
             cache: how long 2026-07-28 clients may cache ``tools/list`` while it holds this
                 tool (a list takes the shortest hint of what it holds, and the server's).
+            scopes: the OAuth scopes a caller's token must grant to call it (and to see it in
+                ``tools/list``); see ``ssemcp.auth``. Callers without a token (stdio) and
+                static secrets are not limited by scopes.
 
         Raises:
             LocalProtocolError: bad name, duplicate name, or an unserveable signature.
@@ -309,7 +317,7 @@ class Server:
             header_params = header_params_of(definition["inputSchema"])  # type: ignore[arg-type]
         except ValueError as exc:
             raise LocalProtocolError(f"tool {tool_name!r}: {exc}") from None
-        tool = Tool(tool_name, plan, output, definition, cache, header_params)
+        tool = Tool(tool_name, plan, output, definition, cache, header_params, frozenset(scopes))
         self.tools[tool_name] = tool
         self._changed("tools")
         return tool
@@ -334,6 +342,7 @@ class Server:
         size: int | None = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]:
         """Register the decorated function as a resource, or a template if ``uri`` has
         RFC 6570 expressions (``greeting://{name}``): the function's parameters are then the
@@ -365,6 +374,7 @@ class Server:
                 size=size,
                 meta=meta,
                 cache=cache,
+                scopes=scopes,
             )
             return function
 
@@ -384,11 +394,13 @@ class Server:
         size: int | None = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Resource | ResourceTemplate:
         """Register ``function`` as the resource (or template) ``uri``; see :meth:`resource`.
 
         ``cache`` is how long 2026-07-28 clients may cache a read of it (and the lists that
-        hold it take the shortest hint of what they hold); None: the server's.
+        hold it take the shortest hint of what they hold); None: the server's. ``scopes``:
+        the OAuth scopes a caller needs to read it (see :meth:`add_tool`).
 
         Raises:
             LocalProtocolError: a duplicate URI, or template variables that do not match the
@@ -415,7 +427,9 @@ class Server:
             _put(definition, "icons", _icons(icons))
             _put(definition, "annotations", annotations)
             _put(definition, "_meta", meta)
-            entry = ResourceTemplate(template, plan, mime_type, definition, cache=cache)
+            entry = ResourceTemplate(
+                template, plan, mime_type, definition, cache=cache, scopes=frozenset(scopes)
+            )
             self.templates[uri] = entry
             self._changed("templates")
             return entry
@@ -434,7 +448,7 @@ class Server:
         _put(definition, "icons", _icons(icons))
         _put(definition, "annotations", annotations)
         _put(definition, "_meta", meta)
-        resource = Resource(uri, plan, mime_type, definition, cache)
+        resource = Resource(uri, plan, mime_type, definition, cache, frozenset(scopes))
         self.resources[uri] = resource
         self._changed("resources")
         return resource
@@ -493,6 +507,7 @@ class Server:
         icons: Sequence[Icon | JSONObject] | None = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]: ...
 
     def prompt(
@@ -504,6 +519,7 @@ class Server:
         icons: Sequence[Icon | JSONObject] | None = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> F | Callable[[F], F]:
         """Register the decorated function as a prompt.
 
@@ -525,6 +541,7 @@ class Server:
                 icons=icons,
                 meta=meta,
                 cache=cache,
+                scopes=scopes,
             )
             return function
 
@@ -540,8 +557,10 @@ class Server:
         icons: Sequence[Icon | JSONObject] | None = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Prompt:
-        """Register ``function`` as a prompt; see :meth:`prompt`."""
+        """Register ``function`` as a prompt; see :meth:`prompt` (and :meth:`add_tool` for
+        ``scopes``)."""
         prompt_name = function.__name__ if name is None else name
         if not prompt_name:
             raise LocalProtocolError("a prompt name must not be empty")
@@ -562,7 +581,7 @@ class Server:
         definition["arguments"] = arguments  # type: ignore[assignment]
         _put(definition, "icons", _icons(icons))
         _put(definition, "_meta", meta)
-        prompt = Prompt(prompt_name, plan, definition, cache=cache)
+        prompt = Prompt(prompt_name, plan, definition, cache=cache, scopes=frozenset(scopes))
         self.prompts[prompt_name] = prompt
         self._changed("prompts")
         return prompt
@@ -629,9 +648,7 @@ class Server:
         for key in [key for key in self._list_cache if key[0] == kind]:
             del self._list_cache[key]
         list_name = "resources" if kind == "templates" else kind
-        notification = Notification(f"notifications/{list_name}/list_changed")
-        for connection in list(self._connections):
-            connection.post(notification)
+        self.bus.publish(LIST_CHANGED, Notification(f"notifications/{list_name}/list_changed"))
 
     # ------------------------------------------------------------------ lifetime
 
@@ -649,34 +666,20 @@ class Server:
             except Exception:
                 logger.exception("cleanup %r failed", cleanup)
 
-    # ------------------------------------------------------------------ connections
-
-    def attach(self, connection: Subscriber) -> None:
-        """Called by a connection when it opens: it will hear of list changes."""
-        self._connections.add(connection)
-
-    def detach(self, connection: Subscriber) -> None:
-        self._connections.discard(connection)
-
-    @property
-    def connection_count(self) -> int:
-        return len(self._connections)
+    # ------------------------------------------------------------------ subscriptions
 
     def notify_resource_updated(self, uri: str) -> int:
         """Tell every session subscribed to ``uri`` that it changed
-        (``notifications/resources/updated``). Returns how many sessions were told."""
-        subscribed = self._subscribed.get(uri)
-        if not subscribed:
-            return 0
+        (``notifications/resources/updated``). Returns how many sessions of this process
+        were subscribed."""
+        topic = resource_topic(uri)
         # One message object for every session: a transport may serialize it once for all.
-        notification = Notification("notifications/resources/updated", {"uri": uri})
-        for connection in list(subscribed):
-            connection.post(notification)
-        return len(subscribed)
+        self.bus.publish(topic, Notification("notifications/resources/updated", {"uri": uri}))
+        return self.bus.subscriber_count(topic)
 
     def subscriber_count(self, uri: str) -> int:
-        """How many live sessions are subscribed to ``uri``."""
-        return len(self._subscribed.get(uri, ()))
+        """How many live sessions of this process are subscribed to ``uri``."""
+        return self.bus.subscriber_count(resource_topic(uri))
 
     def on_subscription_change(self, listener: SubscriptionListener) -> SubscriptionListener:
         """Register ``listener(uri, subscribers)``, called whenever the number of sessions
@@ -684,18 +687,14 @@ class Server:
         self._subscription_listeners.append(listener)
         return listener
 
-    def subscription_added(self, uri: str, connection: Subscriber) -> None:
-        """Called by a connection when its session subscribes to ``uri``."""
-        self._subscribed.setdefault(uri, {})[connection] = None
+    def subscription_added(self, uri: str, subscriber: Subscriber) -> None:
+        """Called by a session or listen stream when it subscribes to ``uri``."""
+        self.bus.subscribe(resource_topic(uri), subscriber)
         self._tell_subscription_listeners(uri)
 
-    def subscription_removed(self, uri: str, connection: Subscriber) -> None:
-        """Called by a connection when its session unsubscribes, or ends."""
-        subscribed = self._subscribed.get(uri)
-        if subscribed is not None:
-            subscribed.pop(connection, None)
-            if not subscribed:
-                del self._subscribed[uri]
+    def subscription_removed(self, uri: str, subscriber: Subscriber) -> None:
+        """Called by a session or listen stream when it unsubscribes, or ends."""
+        self.bus.unsubscribe(resource_topic(uri), subscriber)
         self._tell_subscription_listeners(uri)
 
     def _tell_subscription_listeners(self, uri: str) -> None:

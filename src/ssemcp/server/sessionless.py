@@ -15,6 +15,7 @@ from typing import Final
 
 from ssemcp.errors import InternalError, MethodNotFound, ProtocolError
 from ssemcp.jsonrpc import ErrorResponse, Request, Response, error_response
+from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.sessionless import (
     CACHEABLE_METHODS,
     META_SERVER_INFO,
@@ -59,7 +60,7 @@ def _check_param_headers(server: Server, request: Request, headers: RoutingHeade
 
 
 def open_listen(
-    server: Server, request: Request, headers: RoutingHeaders | None, principal: str | None
+    server: Server, request: Request, headers: RoutingHeaders | None, principal: Principal | None
 ) -> ListenStream | ErrorResponse:
     """A ``subscriptions/listen`` request's subscription, not yet opened; or the error reply
     that refuses it (its context, as for every request that stands alone)."""
@@ -75,7 +76,7 @@ async def serve_sessionless(
     request: Request,
     headers: RoutingHeaders | None,
     send: Send,
-    principal: str | None = None,
+    principal: Principal | None = None,
 ) -> Response | ErrorResponse:
     """Serve ``request``, which carries its own revision and client in ``_meta``.
 

@@ -6,8 +6,10 @@ stream S send after event E?"; it knows no HTTP, no SSE framing and no JSON-RPC,
 I/O. Which stream a message goes to, when a stream is resumed and what an unknown id earns are
 the transport's (``ssemcp.transports.streamable``).
 
-:class:`EventLog` is the interface; :class:`MemoryEventLog` the in-memory implementation. A
-Redis one (several replicas behind one endpoint) can implement the same protocol later.
+:class:`EventLog` is the interface, asynchronous so that a log shared by several replicas
+behind one endpoint (Redis Streams) can implement it; :class:`MemoryEventLog` is the in-memory
+implementation, whose calls never wait. A transport takes a factory of logs, one per session
+(:data:`EventLogFactory`).
 
 Event ids look like ``<tag>-<stream>-<sequence>``:
 
@@ -22,14 +24,16 @@ Event ids look like ``<tag>-<stream>-<sequence>``:
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeAlias
 
 __all__ = [
     "DEFAULT_MAX_LOGGED_BYTES",
     "DEFAULT_MAX_LOGGED_EVENTS",
     "MAX_EVENT_ID_LENGTH",
     "EventLog",
+    "EventLogFactory",
     "LoggedEvent",
     "MemoryEventLog",
     "Position",
@@ -71,7 +75,7 @@ class Position:
 class EventLog(Protocol):
     """A bounded record of the events a session's streams sent, oldest dropped first."""
 
-    def append(self, stream_id: int, data: bytes) -> LoggedEvent:
+    async def append(self, stream_id: int, data: bytes) -> LoggedEvent:
         """Record an event of ``stream_id``; returns it with its new id.
 
         The event may be evicted at once if it alone is over the byte bound; it is returned
@@ -79,17 +83,21 @@ class EventLog(Protocol):
         """
         ...
 
-    def position_of(self, event_id: str) -> Position | None:
+    async def position_of(self, event_id: str) -> Position | None:
         """Where ``event_id`` is, or None: malformed, issued by another log, or evicted."""
         ...
 
-    def read_after(self, position: Position) -> list[LoggedEvent] | None:
+    async def read_after(self, position: Position) -> list[LoggedEvent] | None:
         """The events of ``position.stream_id`` after ``position``, oldest first.
 
         Returns None when some event after ``position`` has been evicted (the reader fell
         behind the log's bound), so a gap is never passed off as a complete replay.
         """
         ...
+
+
+# Makes the log of a new session, given its id (a shared log keys its records by it).
+EventLogFactory: TypeAlias = Callable[[str], EventLog]
 
 
 class MemoryEventLog:
@@ -135,7 +143,7 @@ class MemoryEventLog:
         """The sequence of the oldest event kept (the next one when the log is empty)."""
         return self._events[0].sequence if self._events else self._next_sequence
 
-    def append(self, stream_id: int, data: bytes) -> LoggedEvent:
+    async def append(self, stream_id: int, data: bytes) -> LoggedEvent:
         sequence = self._next_sequence
         self._next_sequence += 1
         event = LoggedEvent(f"{self.tag}-{stream_id}-{sequence}", stream_id, sequence, data)
@@ -150,7 +158,7 @@ class MemoryEventLog:
             del events[:evicted]
         return event
 
-    def position_of(self, event_id: str) -> Position | None:
+    async def position_of(self, event_id: str) -> Position | None:
         if len(event_id) > MAX_EVENT_ID_LENGTH:
             return None
         parts = event_id.split("-")
@@ -169,7 +177,7 @@ class MemoryEventLog:
             return None  # a forged id: the sequence exists, on another stream
         return Position(stream_id, sequence)
 
-    def read_after(self, position: Position) -> list[LoggedEvent] | None:
+    async def read_after(self, position: Position) -> list[LoggedEvent] | None:
         first = self._first_sequence
         if position.sequence + 1 < first:
             return None

@@ -13,9 +13,10 @@ import pytest
 from live_server import INITIALIZE, live_app
 
 from ssemcp import Server
-from ssemcp.http import create_app, memory
-from ssemcp.http.memory import MemoryReclaimer, reclaim_memory
+from ssemcp.http import create_app
 from ssemcp.http.uvicorn_protocol import BoundedProtocol
+from ssemcp.transports import memory
+from ssemcp.transports.memory import MemoryReclaimer, reclaim_memory
 
 # Long enough for a loop tick under load, short enough to keep the tests quick.
 DELAY = 0.02

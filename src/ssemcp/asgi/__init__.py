@@ -1,9 +1,11 @@
 """The ASGI vocabulary and the small pieces every HTTP transport shares.
 
-Owns the ASGI types, reading a bounded request body, precomputed JSON-RPC error responses
-with an HTTP status (``HTTPError``), the headers of an SSE response, and taking back the
-cancellation a session's end delivers to the POST running its request. It knows no route
-and no MCP method.
+Owns the ASGI types, the scope keys the app sets for the transports (the principal, the
+path prefix a trusted proxy strips), reading a bounded request body, precomputed JSON-RPC
+error responses with an HTTP status (``HTTPError``), the headers of an SSE response, and
+taking back the cancellation a session's end delivers to the POST running its request. It
+knows no route and no MCP method. It sits below both ``ssemcp.transports`` and
+``ssemcp.http`` (the app above them), so neither imports the other's internals.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final, TypeAlias
+from urllib.parse import quote
 
 from ssemcp.errors import InvalidRequest, ParseError, ProtocolError
 from ssemcp.jsonrpc import Invalid, Message, RequestId, error_response, parse, serialize
@@ -18,9 +21,11 @@ from ssemcp.jsonrpc import Invalid, Message, RequestId, error_response, parse, s
 __all__ = [
     "DEFAULT_KEEPALIVE_SECONDS",
     "DEFAULT_MAX_BODY_BYTES",
+    "FORWARDED_PREFIX_KEY",
     "JSON_CONTENT_TYPE",
     "PARSE_ERROR",
     "PAYLOAD_TOO_LARGE",
+    "PRINCIPAL_KEY",
     "SSE_HEADERS",
     "UNSUPPORTED_MEDIA_TYPE",
     "ASGIMessage",
@@ -31,6 +36,7 @@ __all__ = [
     "Headers",
     "Payload",
     "Scope",
+    "client_path_prefix",
     "media_types",
     "read_body",
     "receive_payload",
@@ -46,6 +52,12 @@ ASGISend: TypeAlias = Callable[[ASGIMessage], Awaitable[None]]
 Headers: TypeAlias = dict[bytes, bytes]
 # What a POST body holds: one JSON-RPC message, or a batch (ssemcp.jsonrpc.parse).
 Payload: TypeAlias = "Message | Invalid | list[Message | Invalid]"
+
+# The scope keys the app sets before a transport runs: who asked (``ssemcp.http.auth``; the
+# transports bind a session to it), and the path prefix a trusted proxy strips (``""`` when
+# none; ``ssemcp.http.proxy``), which the legacy transport puts in the endpoint it announces.
+PRINCIPAL_KEY: Final = "ssemcp.principal"
+FORWARDED_PREFIX_KEY: Final = "ssemcp.forwarded_prefix"
 
 # The pinned official Python SDK (mcp 2.3.0) bounds its server's request bodies at 4 MiB; a
 # JSON-RPC request larger than that is a mistake or an attack (the stdio bound is the same).
@@ -209,3 +221,21 @@ async def receive_payload(
         await HTTPError(400, payload.error, request_id=payload.id).respond(send)
         return None
     return payload
+
+
+# RFC 3986 section 3.3: a path is "/"-separated segments of pchar (unreserved, pct-encoded,
+# sub-delims, ":" and "@"); ``quote`` escapes anything else in root_path.
+_PATH_SAFE: Final = "/-._~!$&'()*+,;=:@"
+
+
+def client_path_prefix(scope: Scope) -> str:
+    """The path the client sees in front of ours: a trusted proxy's prefix, then root_path.
+
+    ASGI "HTTP Connection Scope": ``root_path`` is "the root path this application is mounted
+    at", the operator's configuration (uvicorn ``--root-path``), not the peer's. The forwarded
+    prefix is what a trusted proxy strips before us (``ssemcp.http.proxy`` sets it only for a
+    trusted peer and only when it is a plain absolute path, never ``//host``), else ``""``.
+    """
+    root_path = quote(scope.get("root_path", ""), safe=_PATH_SAFE)
+    forwarded_prefix: str = scope.get(FORWARDED_PREFIX_KEY) or ""
+    return (forwarded_prefix.rstrip("/") + root_path).rstrip("/")
