@@ -33,8 +33,10 @@ from ssemcp.bridge import (
     DEFAULT_MAX_CHILDREN,
     DEFAULT_STARTUP_TIMEOUT_SECONDS,
 )
+from ssemcp.client.cli import CLIENT_COMMANDS
 from ssemcp.errors import LocalProtocolError
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
+from ssemcp.install import CLIENTS, DEFAULT_NAME
 from ssemcp.protocol.request_state import RequestStateKeys
 from ssemcp.server.registry import Server
 from ssemcp.toolsets import (
@@ -106,7 +108,10 @@ def _configure_logging(level: str) -> None:
 
 
 def _choose_server(
-    target: str | None, toolsets: str | None, settings: tuple[str, ...] = ()
+    target: str | None,
+    toolsets: str | None,
+    settings: tuple[str, ...] = (),
+    file_settings: Mapping[str, str] | None = None,
 ) -> Server:
     if target is not None:
         if toolsets is not None or settings:
@@ -114,24 +119,27 @@ def _choose_server(
                 "--toolsets and --setting apply to the built-in server, not to TARGET"
             )
         return load_server(target)
-    names = (
-        DEFAULT_TOOLSETS
-        if toolsets is None
-        else tuple(name.strip() for name in toolsets.split(",") if name.strip())
-    )
+    names = DEFAULT_TOOLSETS if toolsets is None else _toolset_names(toolsets)
     try:
-        return build_server(names, _settings_environ(settings))
+        return build_server(names, _settings_environ(settings, file_settings))
     except LocalProtocolError as exc:
         raise click.UsageError(str(exc)) from None
 
 
-def _settings_environ(settings: tuple[str, ...]) -> Mapping[str, str]:
-    """The process environment with each ``--setting NAME=VALUE`` laid over it.
+def _toolset_names(toolsets: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in toolsets.split(",") if name.strip())
+
+
+def _settings_environ(
+    settings: tuple[str, ...], file_settings: Mapping[str, str] | None = None
+) -> Mapping[str, str]:
+    """The process environment with each ``--setting NAME=VALUE`` laid over it, and the
+    ``[settings]`` of a configuration file under it (flags, then environment, then file).
 
     Raises:
         click.UsageError: a malformed pair, or a NAME no tool set reads.
     """
-    if not settings:
+    if not settings and not file_settings:
         return os.environ
     known = {name for variables in settings_variables().values() for name in variables}
     overrides: dict[str, str] = {}
@@ -143,7 +151,7 @@ def _settings_environ(settings: tuple[str, ...]) -> Mapping[str, str]:
         if name not in known:
             raise click.UsageError(f"unknown setting {name!r}; `ssemcp settings` lists every one")
         overrides[name] = value
-    return {**os.environ, **overrides}
+    return {**(file_settings or {}), **os.environ, **overrides}
 
 
 # The environment variable that may hold bearer tokens, comma-separated. Safer than --token:
@@ -343,6 +351,36 @@ def _run_stdio(server: Server, max_line_bytes: int = DEFAULT_MAX_BODY_BYTES) -> 
         asyncio.run(serve_stdio(server, max_line_bytes=max_line_bytes))
 
 
+# The environment variable that may name the configuration file (containers, units).
+CONFIG_ENV: Final = "SSEMCP_CONFIG"
+# Where --config leaves the file's [settings] for `serve`: they go under the environment,
+# not over it as --setting does, so they cannot travel as --setting's default.
+_FILE_SETTINGS_KEY: Final = "ssemcp.config.settings"
+
+
+def _read_config_file(
+    context: click.Context, parameter: click.Parameter, path: Path | None
+) -> None:
+    """Make the file's values the command's defaults (click's ``default_map``), so that the
+    command line and the environment override them.
+
+    Raises:
+        click.BadParameter: the file cannot be read or checked; every problem is listed.
+    """
+    if path is None:
+        return
+    from ssemcp.config import ConfigError, load_config
+
+    try:
+        config = load_config(path, context.command)
+    except ConfigError as exc:
+        raise click.BadParameter(f"\n{exc}", ctx=context, param=parameter) from None
+    for warning in config.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    context.default_map = {**(context.default_map or {}), **config.values}
+    context.meta[_FILE_SETTINGS_KEY] = config.settings
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="ssemcp")
 def main() -> None:
@@ -511,6 +549,17 @@ _log_level_option = click.option(
 @_setting_option
 @_state_key_option
 @_log_level_option
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=CONFIG_ENV,
+    is_eager=True,
+    expose_value=False,
+    callback=_read_config_file,
+    metavar="FILE",
+    help="Read these options from a TOML file (`ssemcp config example` writes one); flags "
+    f"and environment variables override it. Also ${CONFIG_ENV}.",
+)
 def serve(
     target: str | None,
     use_stdio: bool,
@@ -549,8 +598,21 @@ def serve(
     With any of them, /.well-known/oauth-protected-resource tells clients where to get a
     token, and tools declared with scopes=[...] need those scopes.
     """
+    context = click.get_current_context()
+    file_settings: Mapping[str, str] = context.meta.get(_FILE_SETTINGS_KEY, {})
+    if target is not None and context.get_parameter_source("target") is not (
+        ParameterSource.DEFAULT_MAP
+    ):
+        # A TARGET on the command line replaces the file's choice of the built-in server.
+        file_settings = {}
+        if context.get_parameter_source("toolsets") is ParameterSource.DEFAULT_MAP:
+            toolsets = None
+    elif context.get_parameter_source("target") is ParameterSource.DEFAULT_MAP and (
+        context.get_parameter_source("toolsets") is ParameterSource.COMMANDLINE
+    ):
+        target = None  # and --toolsets on the command line replaces the file's TARGET
     if use_stdio:
-        _refuse_http_options_with_stdio(click.get_current_context())
+        _refuse_http_options_with_stdio(context)
     _configure_logging(log_level)
     auth_tokens = _tokens(tokens)
     auth = dataclasses.replace(auth, tokens=auth_tokens)
@@ -563,7 +625,7 @@ def serve(
             auth.check()
         except (ValueError, OSError) as exc:
             raise click.UsageError(str(exc)) from None
-    server = _choose_server(target, toolsets, settings)
+    server = _choose_server(target, toolsets, settings, file_settings)
     _use_state_keys(server, state_keys)
     if use_stdio:
         _run_stdio(server, max_line_bytes=max_body_bytes)
@@ -786,5 +848,126 @@ def settings_command() -> None:
                 click.echo(f"  {' ' * width}  {shown_default}, set to {current}")
 
 
+@main.group(name="config")
+def config_group() -> None:
+    """Check or write the configuration file of `ssemcp serve --config FILE`."""
+
+
+@config_group.command(name="check")
+@click.argument("file", type=click.Path(path_type=Path))
+def config_check(file: Path) -> None:
+    """Check FILE as `serve --config FILE` would read it; exit 1 listing every problem."""
+    from ssemcp.config import ConfigError, check_values, load_config
+
+    try:
+        config = load_config(file, serve)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        raise SystemExit(1) from None
+    problems = check_values(config)
+    for problem in problems:
+        click.echo(problem, err=True)
+    for warning in config.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"{file}: OK ({len(config.values)} options, {len(config.settings)} settings)")
+
+
+@config_group.command(name="example")
+def config_example() -> None:
+    """Print a commented configuration file with every option at its default."""
+    from ssemcp.config import example_config
+
+    click.echo(example_config(serve), nl=False)
+
+
+@main.command(name="install")
+@click.argument("client", type=click.Choice(CLIENTS))
+@click.argument("stdio_arguments", nargs=-1, type=click.UNPROCESSED, metavar="[-- STDIO_ARGS]")
+@click.option("--name", default=DEFAULT_NAME, show_default=True, help="The server's name.")
+@click.option("--url", help="A remote ssemcp (e.g. https://host/mcp) instead of a local one.")
+@click.option(
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="An HTTP header for --url (repeatable), e.g. 'Authorization: Bearer TOKEN'.",
+)
+@click.option(
+    "--env",
+    "env",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An environment variable for the local server (repeatable), e.g. GITHUB_TOKEN=...",
+)
+@click.option(
+    "--config-path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The client's configuration file (default: where the client keeps it on this system).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the file it would write, and where.")
+def install_command(
+    client: str,
+    stdio_arguments: tuple[str, ...],
+    name: str,
+    url: str | None,
+    headers: tuple[str, ...],
+    env: tuple[str, ...],
+    config_path: Path | None,
+    dry_run: bool,
+) -> None:
+    """Add ssemcp to CLIENT's MCP servers (claude-desktop or cursor).
+
+    By default the client starts `ssemcp stdio` with this Python; arguments after `--` go to
+    it (`ssemcp install cursor -- --toolsets utilities`). With --url the client connects to a
+    running server instead (Cursor only: Claude Desktop's file holds local servers only).
+    Other servers in the file are kept.
+    """
+    from ssemcp import install
+
+    try:
+        if url is not None:
+            if stdio_arguments or env:
+                raise click.UsageError("STDIO_ARGS and --env are for a local server, not --url")
+            entry = install.remote_entry(client, url, _pairs(headers, ":", "--header"))
+        else:
+            if headers:
+                raise click.UsageError("--header is for a remote server: pass --url too")
+            entry = install.stdio_entry(stdio_arguments, _pairs(env, "=", "--env"))
+        path = config_path or install.config_path(client)
+        installation = install.plan_installation(path, name, entry)
+        if dry_run:
+            click.echo(f"# would write {path}")
+            click.echo(installation.text(), nl=False)
+            return
+        install.write_installation(installation)
+    except install.InstallError as exc:
+        raise click.ClickException(str(exc)) from None
+    verb = "replaced" if installation.replaced else "added"
+    click.echo(f"{verb} server {name!r} in {path}; restart {client} to load it")
+
+
+def _pairs(items: tuple[str, ...], separator: str, option: str) -> dict[str, str]:
+    """``NAME<separator>VALUE`` items as a dict.
+
+    Raises:
+        click.UsageError: an item without the separator or a name.
+    """
+    pairs: dict[str, str] = {}
+    for item in items:
+        name, found, value = item.partition(separator)
+        if not found or not name.strip():
+            raise click.UsageError(f"{option} takes NAME{separator}VALUE, not {item!r}")
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# The client commands: list, call, read, prompt, trace (ssemcp.client.cli).
+for _command in CLIENT_COMMANDS:
+    main.add_command(_command)
