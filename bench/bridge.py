@@ -489,6 +489,50 @@ def report(rows: dict[str, dict[str, list[dict[str, Any]]]], settings: Settings)
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- profile
+
+
+def profile(way: str, child: Child, settings: Settings, wrk: str, log_dir: Path) -> None:
+    """``way``'s gateway (an ssemcp bridge) under py-spy during a window of load."""
+    py_spy = run.py_spy_path()
+    server = run.RunningServer(gateway_spec(way, child), PYTHON, log_dir, f"profile-{way}")
+    raw = log_dir / f"{way}.folded"
+    try:
+        session_id = run.open_session(server.port)
+        _wrk(wrk, server.port, 1, session_id)
+        seconds = max(3, round(settings.seconds))
+        recorder = subprocess.Popen(
+            [
+                "taskset",
+                "-c",
+                run.GENERATOR_CPU,
+                str(py_spy),
+                "record",
+                "--pid",
+                str(server.pid),
+                "--duration",
+                str(seconds),
+                "--rate",
+                "250",
+                "--nonblocking",
+                "--format",
+                "raw",
+                "-o",
+                str(raw),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        completed = _wrk(wrk, server.port, seconds, session_id)
+        recorder.wait()
+    finally:
+        server.stop()
+    result = run._benchjson(completed.stdout)
+    print(f"{way} ({child.name} child) under py-spy: {result['ok'] / seconds:.0f} calls/s")
+    print(run.summarise_folded(raw.read_text(), top=40))
+    print(f"\ncollapsed stacks: {raw}")
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -499,6 +543,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="window per measurement")
     parser.add_argument("--children", default="ssemcp,sdk", help="subset of ssemcp,sdk")
     parser.add_argument("--ways", default=",".join(WAYS), help="subset of " + ",".join(WAYS))
+    parser.add_argument(
+        "--profile",
+        choices=("bridge-shared", "bridge"),
+        help="instead: that gateway under py-spy (with the first of --children)",
+    )
     options = parser.parse_args()
     settings = QUICK if options.quick else FULL
     settings = Settings(options.rounds or settings.rounds, options.seconds or settings.seconds, 1.0)
@@ -516,6 +565,9 @@ def main() -> None:
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     log_dir = Path(tempfile.gettempdir()) / f"ssemcp-bench-bridge-{stamp}"
     log_dir.mkdir()
+    if options.profile:
+        profile(options.profile, children[0], settings, wrk, log_dir)
+        return
     rows: dict[str, dict[str, list[dict[str, Any]]]] = {}
     began = time.monotonic()
     for round_index in range(settings.rounds):
