@@ -813,3 +813,8 @@ if __name__ == "__main__":  # pragma: no cover
 # The client commands: list, call, read, prompt, trace (ssemcp.client.cli).
 for _command in CLIENT_COMMANDS:
     main.add_command(_command)
+
+# ssemcp connect: a remote server as a local stdio one (ssemcp.connect.cli).
+from ssemcp.connect.cli import connect_command  # noqa: E402
+
+main.add_command(connect_command)
