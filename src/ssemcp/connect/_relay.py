@@ -23,9 +23,9 @@ from ssemcp._types import JSONObject
 from ssemcp.client._errors import (
     AuthError,
     ClientError,
-    ClientTimeout,
-    ConnectError,
     HTTPError,
+    NegotiationError,
+    RemoteError,
     SessionExpired,
     TransportClosed,
 )
@@ -90,11 +90,13 @@ def _key(request_id: RequestId) -> tuple[type, RequestId]:
 
 
 def _exit_code_of(error: ClientError) -> int:
+    # As the client commands decide (ssemcp.client.cli): an HTTP status is a connection
+    # failure, unless it asks for credentials.
     if isinstance(error, AuthError):
         return EXIT_AUTH
-    if isinstance(error, ConnectError | ClientTimeout | TransportClosed):
-        return EXIT_CONNECTION
-    return EXIT_PROTOCOL
+    if isinstance(error, RemoteError | NegotiationError):
+        return EXIT_PROTOCOL
+    return EXIT_CONNECTION
 
 
 def _relay_error(request_id: RequestId | None, error: ClientError) -> ErrorResponse:

@@ -42,8 +42,9 @@ def _parse_headers(headers: tuple[str, ...]) -> dict[str, str]:
 @click.command(
     "connect",
     short_help="Use a remote MCP server as a local stdio one.",
-    epilog="Exit codes: 0 stdin ended, 2 usage, 3 the server could not be reached, "
-    "4 authentication refused, 5 protocol error.",
+    epilog="Exit codes: 0 stdin ended or stdout closed, 2 usage, 3 the first session could not "
+    "be opened (refused, timeout, HTTP error), "
+    "4 authentication refused (401/403), 5 protocol error.",
 )
 @click.argument("url")
 @click.option(
