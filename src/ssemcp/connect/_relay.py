@@ -274,6 +274,15 @@ class Relay:
                     )
                 )
             return
+        if session.transport_name == "2026" and _cancels(message):
+            # 2026-07-28 over HTTP cancels a request by closing its reply stream (as
+            # Client._cancel does, basic/utilities/cancellation), not by a notification.
+            assert type(message) is Notification and message.params is not None
+            request_id = message.params["requestId"]
+            assert type(request_id) is int or type(request_id) is str
+            self._in_flight.pop(request_id)
+            await session.abandon(request_id)
+            return
         await self._send(session, message)
         if type(message) is Notification and message.method == "notifications/initialized":
             await self._session_opened(session)
@@ -473,6 +482,11 @@ class Relay:
     # ------------------------------------------------------------------ from the remote
 
     def _on_message(self, message: Message) -> None:
+        if type(message) is ErrorResponse and message.id is None:
+            # An error about no request (a body beside an HTTP error status): the local client
+            # could not tie it to anything; what it says goes to the log.
+            logger.warning("the remote server said: %s (code %d)", message.message, message.code)
+            return
         if (type(message) is Response or type(message) is ErrorResponse) and (
             message.id is not None
         ):
@@ -542,6 +556,14 @@ class Relay:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+def _cancels(message: Message) -> bool:
+    """Whether ``message`` is a ``notifications/cancelled`` naming a request id."""
+    if type(message) is not Notification or message.method != "notifications/cancelled":
+        return False
+    request_id = (message.params or {}).get("requestId")
+    return type(request_id) is int or type(request_id) is str
 
 
 def _describe(message: Message) -> str:
