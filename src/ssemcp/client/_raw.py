@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Literal, TypeAlias
 
-from ssemcp.client._errors import ClientError
+from ssemcp.client._errors import ClientError, TransportClosed
 from ssemcp.client._http import HTTPTransport
 from ssemcp.client._legacy_sse import LegacySSETransport
 from ssemcp.client._transports import Transport
@@ -87,6 +87,12 @@ class RawSession:
         self.transport_name: RawTransportName = transport
         self._is_closed = False
 
+    @property
+    def session_id(self) -> str | None:
+        """The ``Mcp-Session-Id`` of a 2025 session on Streamable HTTP, once assigned."""
+        transport = self._transport
+        return transport.session_id if isinstance(transport, HTTPTransport) else None
+
     async def start(self) -> None:
         """Open the connection: the 2024-11-05 stream (and wait for its ``endpoint``); nothing
         to do on Streamable HTTP, where the first POST opens it.
@@ -100,12 +106,15 @@ class RawSession:
         """Send one message. Its answer, if any, comes to ``on_message``.
 
         Raises:
-            ConnectError, ClientTimeout, TransportClosed: the server could not be reached.
+            ConnectError, ClientTimeout, TransportClosed: the server could not be reached (or
+                the session was closed).
             AuthError: 401/403, with the server's ``WWW-Authenticate`` challenge.
             SessionExpired: 404 for the session: the caller must ``initialize`` anew, on a
                 new ``RawSession``.
             HTTPError: any other status that carried no JSON-RPC answer.
         """
+        if self._is_closed:
+            raise TransportClosed("the session is closed")
         await self._transport.send(message)
 
     async def session_opened(self, protocol_version: str) -> None:

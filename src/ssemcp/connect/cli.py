@@ -94,10 +94,11 @@ def connect_command(
 ) -> None:
     """Relay a local MCP client on stdin/stdout to the server at URL over HTTP.
 
-    Start it from Claude Desktop, Cursor or Cherry Studio as a stdio server
-    (command `python -m ssemcp`, args `["connect", URL, ...]`): the remote server then
-    looks local to them. Messages pass both ways with their ids unchanged; only JSON-RPC
-    is written to stdout, connect's own messages go to stderr.
+    Start it from Claude Desktop, Cursor or Cherry Studio as a stdio server (command
+    `ssemcp`, args `["connect", URL, ...]`; `ssemcp install CLIENT --connect URL` writes
+    that entry): the remote server then looks local to them. Messages pass both ways with
+    their ids unchanged; only JSON-RPC is written to stdout, connect's own messages go to
+    stderr.
     """
     if not url.startswith(("http://", "https://")):
         raise click.UsageError(f"URL must be an http(s) URL, not {url!r}")
