@@ -21,7 +21,7 @@ from typing import Any, Final
 import httpx
 import pytest
 from connect_remote import Recorder, build_server
-from live_server import HOST, INITIALIZE, LiveServer, live_app, wait_until
+from live_server import HOST, INITIALIZE, LiveServer, live_app
 
 from ssemcp.client._protocol import modern_params
 from ssemcp.http import create_app
@@ -246,8 +246,11 @@ async def test_a_lost_session_fails_what_was_in_flight_and_the_next_request_reop
     live, recorder = remote
     connect = await spawn(live.mcp_url)
     await connect.initialize()
-    await connect.send(call(2, "slow", {"seconds": 30}))
-    await wait_until(lambda: recorder.count("POST") >= 3, message="the slow call never came")
+    slow = call(2, "slow", {"seconds": 30})
+    slow["params"]["_meta"] = {"progressToken": "slow"}
+    await connect.send(slow)
+    # Its first progress report: the call is running on the server.
+    assert (await connect.receive())["method"] == "notifications/progress"
     [session_id] = recorder.sessions()
     # The server forgets the session (as on a restart or an expiry): DELETE it ourselves.
     async with live.client() as http:

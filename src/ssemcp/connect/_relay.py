@@ -191,7 +191,7 @@ class Relay:
             2024-11-05 transport on a 4xx, as spec 2025-11-25 basic/transports "Backwards
             Compatibility" says; a 2026-07-28 request goes as it is), or one forced.
         headers, token, timeout_seconds: as ``RawSession`` takes them.
-        send_local: writes a message to the local client.
+        output: the local client's stdout.
     """
 
     def __init__(
@@ -309,7 +309,9 @@ class Relay:
                 logger.warning("the remote session is gone; dropped a %s", _describe(message))
                 return
             # The server never saw this request (404: no such session): it goes again, once,
-            # on a new session.
+            # on a new session (and is not among those in flight that the loss fails).
+            self._in_flight.pop(message.id)
+            logger.debug("%s met the loss of the remote session", _describe(message))
             replacement = await self._replace(session)
             if replacement is None:
                 self._answer(message, TransportClosed("the remote session is gone"))
