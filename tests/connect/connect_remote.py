@@ -23,8 +23,9 @@ NAME_SCHEMA = {
 COUNTER_URI = "connect://counter"
 
 
-def build_server() -> Server:
-    """A fresh remote server (each test gets its own)."""
+def build_server(cancelled: list[str] | None = None) -> Server:
+    """A fresh remote server (each test gets its own); ``cancelled`` collects the request ids
+    of the slow calls cancelled on it."""
     server = Server("connect-remote", "1.0.0", instructions="the remote")
     counter = [0]
 
@@ -67,7 +68,12 @@ def build_server() -> Server:
     async def slow(seconds: float, ctx: Context) -> str:
         """Sleep; a first progress report makes the reply an SSE stream at once."""
         await ctx.report_progress(0, seconds)
-        await asyncio.sleep(seconds)
+        try:
+            await asyncio.sleep(seconds)
+        except asyncio.CancelledError:
+            if cancelled is not None:
+                cancelled.append(str(ctx.request_id))
+            raise
         return "done"
 
     @server.resource(COUNTER_URI, mime_type="text/plain")

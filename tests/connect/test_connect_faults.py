@@ -21,7 +21,7 @@ from typing import Any, Final
 import httpx
 import pytest
 from connect_remote import Recorder, build_server
-from live_server import HOST, INITIALIZE, LiveServer, live_app
+from live_server import HOST, INITIALIZE, LiveServer, live_app, wait_until
 
 from ssemcp.client._protocol import modern_params
 from ssemcp.http import create_app
@@ -334,3 +334,29 @@ async def test_a_url_that_serves_no_mcp_fails_initialize_clearly_and_exits_3(spa
         assert answer["error"]["code"] == -32000
         assert "404" in answer["error"]["message"]
         assert await connect.exit_code() == 3
+
+
+async def test_a_2026_request_the_local_client_cancels_is_cancelled_on_the_server(
+    spawn: Any,
+) -> None:
+    cancelled: list[str] = []
+    async with live_app(create_app(build_server(cancelled))) as live:
+        connect = await spawn(live.mcp_url)
+        slow = {"name": "slow", "arguments": {"seconds": 30}, "_meta": {"progressToken": "p"}}
+        params = modern_params(slow, {}, {"name": "t"}, None)
+        await connect.send({"jsonrpc": "2.0", "id": "s", "method": "tools/call", "params": params})
+        assert (await connect.receive())["method"] == "notifications/progress"
+        await connect.send(
+            {
+                "jsonrpc": "2.0",
+                "method": "notifications/cancelled",
+                "params": {"requestId": "s", "reason": "the user stopped it"},
+            }
+        )
+        # Over HTTP, 2026-07-28 cancels by closing the reply stream, which connect does.
+        await wait_until(lambda: cancelled == ["s"], message="the server never cancelled it")
+        add = modern_params({"name": "add", "arguments": {"a": 1, "b": 1}}, {}, {"name": "t"})
+        await connect.send({"jsonrpc": "2.0", "id": "t", "method": "tools/call", "params": add})
+        # The cancelled request is not answered ("MUST NOT send any further messages").
+        answer = await connect.receive()
+        assert answer["id"] == "t"
