@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Final
 
 from ssemcp.errors import InternalError, MethodNotFound, ProtocolError
@@ -18,7 +19,6 @@ from ssemcp.jsonrpc import ErrorResponse, Request, Response, error_response
 from ssemcp.protocol.sessionless import (
     CACHEABLE_METHODS,
     META_SERVER_INFO,
-    RoutingHeaders,
     check_param_headers,
     complete_result,
     context_for,
@@ -50,16 +50,8 @@ HTTP_STATUS: Final = {
 LISTEN: Final = "subscriptions/listen"
 
 
-def _check_param_headers(server: Server, request: Request, headers: RoutingHeaders) -> None:
-    params = request.params or {}
-    name = params.get("name")
-    tool = server.tools.get(name) if type(name) is str else None
-    if tool is not None and tool.header_params:
-        check_param_headers(tool.header_params, params.get("arguments"), headers)
-
-
 def open_listen(
-    server: Server, request: Request, headers: RoutingHeaders | None, principal: str | None
+    server: Server, request: Request, headers: Mapping[bytes, bytes] | None, principal: str | None
 ) -> ListenStream | ErrorResponse:
     """A ``subscriptions/listen`` request's subscription, not yet opened; or the error reply
     that refuses it (its context, as for every request that stands alone)."""
@@ -73,7 +65,7 @@ def open_listen(
 async def serve_sessionless(
     server: Server,
     request: Request,
-    headers: RoutingHeaders | None,
+    headers: Mapping[bytes, bytes] | None,
     send: Send,
     principal: str | None = None,
 ) -> Response | ErrorResponse:
@@ -83,7 +75,8 @@ async def serve_sessionless(
         server: the registry.
         request: the request (:func:`ssemcp.protocol.sessionless.is_sessionless`, or any
             request an HTTP client sent with a 2026-07-28 ``MCP-Protocol-Version``).
-        headers: its routing headers over HTTP; None on stdio.
+        headers: its HTTP header mapping (names lowercased, as ASGI gives them); None on
+            stdio.
         send: where its progress and log notifications go (its own SSE stream, or stdout).
         principal: who sent it.
 
@@ -91,14 +84,21 @@ async def serve_sessionless(
         The reply; an error reply for anything the request got wrong, and an internal error
         (the details in our log) for anything we did.
     """
+    method = request.method
     try:
         context = context_for(request, headers, principal)
-        if headers is not None and request.method == "tools/call":
-            _check_param_headers(server, request, headers)
-        if request.method not in context.revision.client_methods or not has_method(request.method):
+        if method == "tools/call" and headers is not None:
+            # The Mcp-Param-* headers of a tool that declares them (server/tools,
+            # "x-mcp-header"), checked before the tool runs.
+            params = request.params or {}
+            name = params.get("name")
+            tool = server.tools.get(name) if type(name) is str else None
+            if tool is not None and tool.header_params:
+                check_param_headers(tool.header_params, params.get("arguments"), headers)
+        if method not in context.revision.client_methods or not has_method(method):
             # basic/transports/streamable-http: an unimplemented method "MUST" get -32601
             # (initialize, ping, logging/setLevel and resources/subscribe are gone).
-            raise MethodNotFound(f"Method not found: {request.method}")
+            raise MethodNotFound(f"Method not found: {method}")
         channel = InputRound(request, context, server.request_state_keys)
         try:
             result = await dispatch(server, request, context, send, channel)
@@ -108,17 +108,15 @@ async def serve_sessionless(
             asked["_meta"] = {META_SERVER_INFO: server.server_info}
             return Response(request.id, asked)
         cache = (
-            server.cache_hint_for(request.method, request.params)
-            if request.method in CACHEABLE_METHODS
+            server.cache_hint_for(method, request.params)
+            if method in CACHEABLE_METHODS
             else server.cache
         )
-        return Response(
-            request.id, complete_result(request.method, result, server.server_info, cache)
-        )
+        return Response(request.id, complete_result(method, result, server.server_info, cache))
     except ProtocolError as exc:
         return error_response(request.id, exc)
     except asyncio.CancelledError:
         raise
     except Exception:
-        logger.exception("internal error handling %s", request.method)
+        logger.exception("internal error handling %s", method)
         return error_response(request.id, InternalError("Internal error"))

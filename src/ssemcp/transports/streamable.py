@@ -919,7 +919,7 @@ class StreamableHTTPTransport:
             reply = await serve_sessionless(
                 self._server,
                 payload,
-                routing_headers(headers),
+                headers,
                 _drop if self._json_response else reply_stream,
                 scope.get(PRINCIPAL_KEY),
             )
@@ -932,9 +932,13 @@ class StreamableHTTPTransport:
             return
         if reply_stream.started:
             await self._finish_stream(reply_stream, reply)
-            return
-        status = HTTP_STATUS.get(reply.code, 200) if type(reply) is ErrorResponse else 200
-        await _send_json(send, serialize(reply), (), status)
+        elif type(reply) is Response:
+            # serialize()'s commonest case, inlined as _post does.
+            body = dumps({"jsonrpc": JSONRPC_VERSION, "id": reply.id, "result": reply.result})
+            await _send_json(send, body, ())
+        else:
+            assert type(reply) is ErrorResponse
+            await _send_json(send, serialize(reply), (), HTTP_STATUS.get(reply.code, 200))
 
     async def _listen(
         self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers, request: Request
