@@ -85,25 +85,36 @@ async def serve_sessionless(
         (the details in our log) for anything we did.
     """
     method = request.method
+    params = request.params or {}
     try:
         context = context_for(request, headers, principal)
-        if method == "tools/call" and headers is not None:
-            # The Mcp-Param-* headers of a tool that declares them (server/tools,
-            # "x-mcp-header"), checked before the tool runs.
-            params = request.params or {}
+        tool = None
+        if method == "tools/call":
             name = params.get("name")
             tool = server.tools.get(name) if type(name) is str else None
-            if tool is not None and tool.header_params:
+            if headers is not None and tool is not None and tool.header_params:
+                # The Mcp-Param-* headers of a tool that declares them (server/tools,
+                # "x-mcp-header"), checked before the tool runs.
                 check_param_headers(tool.header_params, params.get("arguments"), headers)
         if method not in context.revision.client_methods or not has_method(method):
             # basic/transports/streamable-http: an unimplemented method "MUST" get -32601
             # (initialize, ping, logging/setLevel and resources/subscribe are gone).
             raise MethodNotFound(f"Method not found: {method}")
-        channel = InputRound(request, context, server.request_state_keys)
+        channel: InputRound | None = None
+        if (
+            tool is None
+            or tool.plan.context_parameter is not None
+            or "requestState" in params
+            or "inputResponses" in params
+        ):
+            # A tool without a Context cannot ask the client anything, so the round of a
+            # first call to one has nothing to keep; a retry's state is checked all the same.
+            channel = InputRound(request, context, server.request_state_keys)
         try:
             result = await dispatch(server, request, context, send, channel)
         except InputRequired:
             # basic/patterns/mrtr: the handler asked what this round cannot answer.
+            assert channel is not None  # only a Context asks, and it has the round
             asked = channel.input_required_result()
             asked["_meta"] = {META_SERVER_INFO: server.server_info}
             return Response(request.id, asked)
