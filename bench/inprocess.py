@@ -10,16 +10,24 @@ it. What this leaves out is the wire: uvicorn, httptools, the response writer.
 
     .venv/bin/python bench/inprocess.py --scenario f --calls 2000        # time, check
     .venv/bin/python bench/inprocess.py --instructions                   # a and f under callgrind
-    .venv/bin/python bench/inprocess.py --scenario f --profile           # cProfile, top 25
+    .venv/bin/python bench/inprocess.py --scenario f --profile           # cProfile, top 30
+    .venv/bin/python bench/inprocess.py --instructions --served          # the same, with the wire
+
+``--served`` counts the whole server instead: ``ssemcp serve`` (uvicorn, httptools, the
+response writer) under callgrind, sent the same requests over one keep-alive connection, one
+at a time, from this process.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import http.client
 import os
 import pstats
 import re
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -211,6 +219,93 @@ def _callgrind_instructions(scenario: str, calls: int) -> int:
         return int(match[1])
 
 
+def _served_instructions(scenario: str, calls: int) -> int:
+    """Instructions of one ``ssemcp serve`` process that answers ``calls`` calls sent to it
+    over one keep-alive connection (callgrind's total, start-up and shutdown included)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as directory:
+        out = Path(directory) / "callgrind.out"
+        server = subprocess.Popen(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                "-m",
+                "ssemcp",
+                "serve",
+                f"{BENCH / 'servers' / 'ssemcp_echo.py'}:server",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=BENCH.parent,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 300
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise SystemExit("ssemcp serve did not start under valgrind") from None
+                    time.sleep(0.5)
+            _served_calls(port, scenario, calls)
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(120)
+        match = re.search(rb"^(?:summary|totals): (\d+)", out.read_bytes(), re.MULTILINE)
+        assert match is not None
+        return int(match[1])
+
+
+def _served_calls(port: int, scenario: str, calls: int) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    base = {name.decode(): value.decode() for name, value in _BASE_HEADERS[1:]}
+    modern = scenario == "f"
+    if modern:
+        headers = {
+            **base,
+            "MCP-Protocol-Version": MODERN,
+            "Mcp-Method": "tools/call",
+            "Mcp-Name": "echo",
+        }
+    else:
+        connection.request(
+            "POST",
+            "/mcp",
+            b'{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":'
+            b'"2025-11-25","capabilities":{},"clientInfo":{"name":"ssemcp-bench","version":"1"}}}',
+            base,
+        )
+        response = connection.getresponse()
+        response.read()
+        session_id = response.getheader("mcp-session-id") or ""
+        headers = {
+            **base,
+            "mcp-session-id": session_id,
+            "mcp-protocol-version": SESSION_REVISION,
+        }
+        connection.request(
+            "POST", "/mcp", b'{"jsonrpc":"2.0","method":"notifications/initialized"}', headers
+        )
+        connection.getresponse().read()
+    for request_id in range(1, calls + 1):
+        connection.request("POST", "/mcp", _call_body(request_id, modern), headers)
+        response = connection.getresponse()
+        answer = response.read()
+        if response.status != 200 or _NEEDLE not in answer or b'"error":' in answer:
+            raise SystemExit(f"{scenario}: bad answer {response.status} {answer[:300]!r}")
+    connection.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=("a", "f"), default="f")
@@ -224,14 +319,21 @@ def main() -> None:
     parser.add_argument(
         "--scenarios", default="a,f", help="with --instructions: a, f or a,f (the default)"
     )
+    parser.add_argument(
+        "--served",
+        action="store_true",
+        help="with --instructions: count ssemcp serve (300 and 1 300 calls over a socket)",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the calls")
     options = parser.parse_args()
     if options.instructions:
         per_call: dict[str, float] = {}
+        count = _served_instructions if options.served else _callgrind_instructions
+        short_calls, long_calls = (300, 1300) if options.served else (_SHORT_CALLS, _LONG_CALLS)
         for scenario in options.scenarios.split(","):
-            short = _callgrind_instructions(scenario, _SHORT_CALLS)
-            long = _callgrind_instructions(scenario, _LONG_CALLS)
-            per_call[scenario] = (long - short) / (_LONG_CALLS - _SHORT_CALLS)
+            short = count(scenario, short_calls)
+            long = count(scenario, long_calls)
+            per_call[scenario] = (long - short) / (long_calls - short_calls)
             print(f"{scenario}: {per_call[scenario]:,.0f} instructions per call", flush=True)
         if len(per_call) == 2:
             difference = per_call["f"] - per_call["a"]
