@@ -1,4 +1,5 @@
-"""The ``ssemcp`` command: serve the built-in server or your own, over stdio or HTTP.
+"""The ``ssemcp`` command: serve the built-in server or your own, over stdio or HTTP, or
+bridge a stdio server to HTTP.
 
 Owns argument parsing, logging set-up and loading a user's server (``module:attribute`` or
 ``path/to/file.py:attribute``). Serving is the transports' job.
@@ -8,24 +9,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import importlib
 import importlib.util
 import ipaddress
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import click
 from click.core import ParameterSource
 
 from ssemcp._version import __version__
 from ssemcp.asgi import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES
+from ssemcp.auth.settings import AuthSettings, auth_options
+from ssemcp.bridge import (
+    DEFAULT_CHILD_TIMEOUT_SECONDS,
+    DEFAULT_MAX_CHILDREN,
+    DEFAULT_STARTUP_TIMEOUT_SECONDS,
+)
+from ssemcp.client.cli import CLIENT_COMMANDS
 from ssemcp.errors import LocalProtocolError
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
+from ssemcp.install import CLIENTS, DEFAULT_NAME
 from ssemcp.protocol.request_state import RequestStateKeys
 from ssemcp.server.registry import Server
 from ssemcp.toolsets import (
@@ -36,6 +47,9 @@ from ssemcp.toolsets import (
     settings_variables,
 )
 from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS
+
+if TYPE_CHECKING:
+    from ssemcp.http.app import MCPApp
 
 __all__ = ["load_server", "main"]
 
@@ -94,7 +108,10 @@ def _configure_logging(level: str) -> None:
 
 
 def _choose_server(
-    target: str | None, toolsets: str | None, settings: tuple[str, ...] = ()
+    target: str | None,
+    toolsets: str | None,
+    settings: tuple[str, ...] = (),
+    file_settings: Mapping[str, str] | None = None,
 ) -> Server:
     if target is not None:
         if toolsets is not None or settings:
@@ -102,24 +119,27 @@ def _choose_server(
                 "--toolsets and --setting apply to the built-in server, not to TARGET"
             )
         return load_server(target)
-    names = (
-        DEFAULT_TOOLSETS
-        if toolsets is None
-        else tuple(name.strip() for name in toolsets.split(",") if name.strip())
-    )
+    names = DEFAULT_TOOLSETS if toolsets is None else _toolset_names(toolsets)
     try:
-        return build_server(names, _settings_environ(settings))
+        return build_server(names, _settings_environ(settings, file_settings))
     except LocalProtocolError as exc:
         raise click.UsageError(str(exc)) from None
 
 
-def _settings_environ(settings: tuple[str, ...]) -> Mapping[str, str]:
-    """The process environment with each ``--setting NAME=VALUE`` laid over it.
+def _toolset_names(toolsets: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in toolsets.split(",") if name.strip())
+
+
+def _settings_environ(
+    settings: tuple[str, ...], file_settings: Mapping[str, str] | None = None
+) -> Mapping[str, str]:
+    """The process environment with each ``--setting NAME=VALUE`` laid over it, and the
+    ``[settings]`` of a configuration file under it (flags, then environment, then file).
 
     Raises:
         click.UsageError: a malformed pair, or a NAME no tool set reads.
     """
-    if not settings:
+    if not settings and not file_settings:
         return os.environ
     known = {name for variables in settings_variables().values() for name in variables}
     overrides: dict[str, str] = {}
@@ -131,7 +151,7 @@ def _settings_environ(settings: tuple[str, ...]) -> Mapping[str, str]:
         if name not in known:
             raise click.UsageError(f"unknown setting {name!r}; `ssemcp settings` lists every one")
         overrides[name] = value
-    return {**os.environ, **overrides}
+    return {**(file_settings or {}), **os.environ, **overrides}
 
 
 # The environment variable that may hold bearer tokens, comma-separated. Safer than --token:
@@ -169,7 +189,9 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def _refuse_exposure_without_token(host: str, tokens: tuple[str, ...], insecure: bool) -> None:
+def _refuse_exposure_without_token(
+    host: str, auth_methods: tuple[str, ...], insecure: bool
+) -> None:
     """Refuse to listen beyond loopback with no token, unless told ``--insecure-no-auth``.
 
     spec 2025-11-25 basic/transports, "Security Warning": "When running locally, servers
@@ -177,14 +199,16 @@ def _refuse_exposure_without_token(host: str, tokens: tuple[str, ...], insecure:
     and "Servers SHOULD implement proper authentication for all connections".
 
     Raises:
-        click.UsageError: ``host`` is not loopback, there is no token, and no override.
+        click.UsageError: ``host`` is not loopback, no way to authenticate is configured
+            (``AuthSettings.methods``), and no override.
     """
-    if _is_loopback(host) or tokens:
+    if _is_loopback(host) or auth_methods:
         return
     if not insecure:
         raise click.UsageError(
             f"refusing to listen on {host!r} without a token: anyone who can reach that "
             f"address could use every tool of this server. Pass --token (or set {TOKEN_ENV}), "
+            "--token-file, --auth-issuer or --auth-introspection-url, "
             "or --insecure-no-auth to accept the risk."
         )
     logger.warning("listening on %r with NO authentication (--insecure-no-auth)", host)
@@ -226,6 +250,15 @@ _HTTP_ONLY_PARAMETERS: Final = frozenset(
         "keepalive",
         "session_idle_timeout",
         "max_sessions",
+        # ssemcp.auth.settings.auth_options
+        "token_files",
+        "api_key_header",
+        "auth_issuers",
+        "auth_audience",
+        "auth_jwks_url",
+        "auth_introspection_url",
+        "auth_required_scopes",
+        "list_all_tools",
     }
 )
 
@@ -246,11 +279,106 @@ def _refuse_http_options_with_stdio(context: click.Context) -> None:
         )
 
 
+def _serve_http(
+    app: MCPApp,
+    host: str,
+    port: int,
+    allowed_hosts: tuple[str, ...],
+    log_level: str,
+    header_timeout: float,
+    body_timeout: float,
+) -> None:
+    """Serve ``app`` with uvicorn until SIGINT or SIGTERM (``serve`` and ``bridge``)."""
+    from ssemcp.http import uvicorn_server
+    from ssemcp.http.uvicorn_protocol import http_protocol
+    from ssemcp.http.uvicorn_server import ListenError
+
+    if not _is_loopback(host) and not allowed_hosts:
+        # The Host allowlist stays loopback-only (DNS rebinding): a remote client's Host names
+        # this machine some other way, and would get 421 until allowed.
+        logger.warning(
+            "listening on %r, but only Host 127.0.0.1, localhost and [::1] are accepted: "
+            "pass --allow-host for each name clients use to reach this server",
+            host,
+        )
+
+    def announce(bound_port: int) -> None:
+        # Only once the sockets listen: an address in use is an error, never after "serving".
+        base_url = f"http://{_url_host(host)}:{bound_port}"
+        logger.info(
+            "serving %s",
+            ", ".join(f"{name} on {base_url}{path}" for path, name in app.endpoints.items()),
+        )
+
+    # Open GET streams never end by themselves; after 5 s of shutdown they are cancelled.
+    # Sessions end as soon as shutdown begins, so open streams finish instead of being
+    # cancelled (with a traceback each) when the graceful wait runs out.
+    try:
+        uvicorn_server.run(
+            app,
+            on_started=announce,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            loop="uvloop",
+            # httptools with deadlines on request heads and bodies and a size bound on heads
+            # (uvicorn has none of them).
+            http=http_protocol(
+                header_timeout_seconds=header_timeout, body_timeout_seconds=body_timeout
+            ),
+            # uvicorn's own X-Forwarded-* handling is on by default and trusts 127.0.0.1 (or
+            # $FORWARDED_ALLOW_IPS); ssemcp.http.proxy decides instead, from --trusted-proxy.
+            proxy_headers=False,
+            # No "server: uvicorn" on every response: naming the software and inviting a
+            # probe for its known flaws tells a client nothing it needs (RFC 9110 section
+            # 10.2.4: "An origin server MAY generate a Server header field"; OWASP's header
+            # guidance says to leave it out). Date stays: RFC 9110 section 6.6.1 asks for it.
+            server_header=False,
+            timeout_graceful_shutdown=5,
+        )
+    except ListenError as exc:
+        hint = " (another process uses it: stop that, or pick another --port)"
+        raise click.ClickException(
+            f"{exc}{hint if exc.errno == errno.EADDRINUSE else ''}"
+        ) from None
+
+
 def _run_stdio(server: Server, max_line_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
     from ssemcp.transports.stdio import serve_stdio
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_stdio(server, max_line_bytes=max_line_bytes))
+
+
+# The environment variable that may name the configuration file (containers, units).
+CONFIG_ENV: Final = "SSEMCP_CONFIG"
+# Where --config leaves the file's [settings] for `serve`: they go under the environment,
+# not over it as --setting does, so they cannot travel as --setting's default.
+_FILE_SETTINGS_KEY: Final = "ssemcp.config.settings"
+
+
+def _read_config_file(
+    context: click.Context, parameter: click.Parameter, path: Path | None
+) -> None:
+    """Make the file's values the command's defaults (click's ``default_map``), so that the
+    command line and the environment override them.
+
+    Raises:
+        click.BadParameter: the file cannot be read or checked; every problem is listed.
+    """
+    if path is None:
+        return
+    from ssemcp.config import ConfigError, load_config
+
+    try:
+        config = load_config(path, context.command)
+    except ConfigError as exc:
+        raise click.BadParameter(f"\n{exc}", ctx=context, param=parameter) from None
+    for warning in config.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    context.default_map = {**(context.default_map or {}), **config.values}
+    context.meta[_FILE_SETTINGS_KEY] = config.settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -307,7 +435,8 @@ _log_level_option = click.option(
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Address to bind. Beyond loopback it needs --token (or --insecure-no-auth), and "
+    help="Address to bind. Beyond loopback it needs authentication (--token, --token-file, "
+    "--auth-issuer or --auth-introspection-url; or --insecure-no-auth), and "
     "--allow-host for each name clients use (only loopback names are allowed by default).",
 )
 @click.option("--port", type=int, default=8000, show_default=True, help="Port to bind.")
@@ -415,10 +544,22 @@ _log_level_option = click.option(
     metavar="N",
     help="Live sessions per transport at most; past it, new ones get 503.",
 )
+@auth_options
 @_toolsets_option
 @_setting_option
 @_state_key_option
 @_log_level_option
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=CONFIG_ENV,
+    is_eager=True,
+    expose_value=False,
+    callback=_read_config_file,
+    metavar="FILE",
+    help="Read these options from a TOML file (`ssemcp config example` writes one); flags "
+    f"and environment variables override it. Also ${CONFIG_ENV}.",
+)
 def serve(
     target: str | None,
     use_stdio: bool,
@@ -442,91 +583,209 @@ def serve(
     settings: tuple[str, ...],
     state_keys: tuple[str, ...],
     log_level: str,
+    auth: AuthSettings,
 ) -> None:
-    """Serve the built-in server, or TARGET (module:attribute or file.py:attribute)."""
+    """Serve the built-in server, or TARGET (module:attribute or file.py:attribute).
+
+    \b
+    Authorization (see README, "Protect a server"):
+      static secrets  --token / $SSEMCP_TOKEN, --token-file (sha256:<hex> lines allowed),
+                      also in a header of your choice with --api-key-header X-API-Key
+      OAuth (JWT)     --auth-issuer URL: tokens signed by the issuer's keys, naming this
+                      server (--auth-audience, default the MCP URL) in 'aud'
+      OAuth (opaque)  --auth-introspection-url URL with $SSEMCP_AUTH_CLIENT_ID and
+                      $SSEMCP_AUTH_CLIENT_SECRET (RFC 7662)
+    With any of them, /.well-known/oauth-protected-resource tells clients where to get a
+    token, and tools declared with scopes=[...] need those scopes.
+    """
+    context = click.get_current_context()
+    file_settings: Mapping[str, str] = context.meta.get(_FILE_SETTINGS_KEY, {})
+    if target is not None and context.get_parameter_source("target") is not (
+        ParameterSource.DEFAULT_MAP
+    ):
+        # A TARGET on the command line replaces the file's choice of the built-in server.
+        file_settings = {}
+        if context.get_parameter_source("toolsets") is ParameterSource.DEFAULT_MAP:
+            toolsets = None
+    elif context.get_parameter_source("target") is ParameterSource.DEFAULT_MAP and (
+        context.get_parameter_source("toolsets") is ParameterSource.COMMANDLINE
+    ):
+        target = None  # and --toolsets on the command line replaces the file's TARGET
     if use_stdio:
-        _refuse_http_options_with_stdio(click.get_current_context())
+        _refuse_http_options_with_stdio(context)
     _configure_logging(log_level)
     auth_tokens = _tokens(tokens)
+    auth = dataclasses.replace(auth, tokens=auth_tokens)
     if not use_stdio:
-        # Before anything is built or bound: a refused command starts nothing.
-        _refuse_exposure_without_token(host, auth_tokens, insecure_no_auth)
+        # Before anything is built or bound: a refused command starts nothing. Any way to
+        # authenticate counts, not only a static token.
+        _refuse_exposure_without_token(host, auth.methods(), insecure_no_auth)
         _check_security_options(auth_tokens, cors_origins, trusted_proxies)
-    server = _choose_server(target, toolsets, settings)
+        try:
+            auth.check()
+        except (ValueError, OSError) as exc:
+            raise click.UsageError(str(exc)) from None
+    server = _choose_server(target, toolsets, settings, file_settings)
     _use_state_keys(server, state_keys)
     if use_stdio:
         _run_stdio(server, max_line_bytes=max_body_bytes)
         return
 
-    from ssemcp.http import create_app, uvicorn_server
-    from ssemcp.http.uvicorn_protocol import http_protocol
-    from ssemcp.http.uvicorn_server import ListenError
+    from ssemcp.http import create_app
 
-    app = create_app(
-        server,
-        allowed_hosts=allowed_hosts or None,
-        allowed_origins=allowed_origins or None,
-        tokens=auth_tokens,
-        cors_origins=cors_origins,
-        trusted_proxies=trusted_proxies,
-        # The protocol below bounds bodies where it sees them arrive, at no cost per request.
-        body_timeout_seconds=None,
-        stateless=stateless,
-        json_response=json_response,
-        keepalive_seconds=keepalive,
-        session_idle_timeout_seconds=session_idle_timeout or None,
-        max_body_bytes=max_body_bytes,
-        max_sessions=max_sessions,
-    )
-    if not _is_loopback(host) and not allowed_hosts:
-        # The Host allowlist stays loopback-only (DNS rebinding): a remote client's Host names
-        # this machine some other way, and would get 421 until allowed.
-        logger.warning(
-            "listening on %r, but only Host 127.0.0.1, localhost and [::1] are accepted: "
-            "pass --allow-host for each name clients use to reach this server",
-            host,
-        )
-
-    def announce(bound_port: int) -> None:
-        # Only once the sockets listen: an address in use is an error, never after "serving".
-        base_url = f"http://{_url_host(host)}:{bound_port}"
-        logger.info(
-            "serving %s",
-            ", ".join(f"{name} on {base_url}{path}" for path, name in app.endpoints.items()),
-        )
-
-    # Open GET streams never end by themselves; after 5 s of shutdown they are cancelled.
-    # Sessions end as soon as shutdown begins, so open streams finish instead of being
-    # cancelled (with a traceback each) when the graceful wait runs out.
     try:
-        uvicorn_server.run(
-            app,
-            on_started=announce,
-            host=host,
-            port=port,
-            log_level=log_level,
-            access_log=False,
-            loop="uvloop",
-            # httptools with deadlines on request heads and bodies and a size bound on heads
-            # (uvicorn has none of them).
-            http=http_protocol(
-                header_timeout_seconds=header_timeout, body_timeout_seconds=body_timeout
-            ),
-            # uvicorn's own X-Forwarded-* handling is on by default and trusts 127.0.0.1 (or
-            # $FORWARDED_ALLOW_IPS); ssemcp.http.proxy decides instead, from --trusted-proxy.
-            proxy_headers=False,
-            # No "server: uvicorn" on every response: naming the software and inviting a
-            # probe for its known flaws tells a client nothing it needs (RFC 9110 section
-            # 10.2.4: "An origin server MAY generate a Server header field"; OWASP's header
-            # guidance says to leave it out). Date stays: RFC 9110 section 6.6.1 asks for it.
-            server_header=False,
-            timeout_graceful_shutdown=5,
+        app = create_app(
+            server,
+            allowed_hosts=allowed_hosts or None,
+            allowed_origins=allowed_origins or None,
+            auth=auth,
+            cors_origins=cors_origins,
+            trusted_proxies=trusted_proxies,
+            # The protocol below bounds bodies where it sees them arrive, at no cost per request.
+            body_timeout_seconds=None,
+            stateless=stateless,
+            json_response=json_response,
+            keepalive_seconds=keepalive,
+            session_idle_timeout_seconds=session_idle_timeout or None,
+            max_body_bytes=max_body_bytes,
+            max_sessions=max_sessions,
         )
-    except ListenError as exc:
-        hint = " (another process uses it: stop that, or pick another --port)"
-        raise click.ClickException(
-            f"{exc}{hint if exc.errno == errno.EADDRINUSE else ''}"
-        ) from None
+    except ValueError as exc:  # settings that only conflict once combined (ssemcp.http.app)
+        raise click.UsageError(str(exc)) from None
+    _serve_http(app, host, port, allowed_hosts, log_level, header_timeout, body_timeout)
+
+
+@main.command()
+@click.argument(
+    "command", nargs=-1, required=True, type=click.UNPROCESSED, metavar="-- CMD [ARGS]..."
+)
+@click.option(
+    "--shared",
+    is_flag=True,
+    help="Run one child for every session (request ids are rewritten so clients never "
+    "collide), instead of one child per session.",
+)
+@click.option(
+    "--max-children",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_CHILDREN,
+    show_default=True,
+    metavar="N",
+    help="Live child processes at most (one per session); past it, new sessions get 503.",
+)
+@click.option(
+    "--child-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_CHILD_TIMEOUT_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="A request whose child says nothing this long fails, and the child is restarted.",
+)
+@click.option(
+    "--startup-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_STARTUP_TIMEOUT_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="The same bound until a child has written its first line (npx may download first).",
+)
+@auth_options
+@_log_level_option
+def bridge(
+    command: tuple[str, ...],
+    host: str,
+    port: int,
+    allowed_hosts: tuple[str, ...],
+    allowed_origins: tuple[str, ...],
+    tokens: tuple[str, ...],
+    insecure_no_auth: bool,
+    cors_origins: tuple[str, ...],
+    trusted_proxies: tuple[str, ...],
+    body_timeout: float,
+    header_timeout: float,
+    json_response: bool,
+    keepalive: float,
+    session_idle_timeout: float,
+    max_body_bytes: int,
+    max_sessions: int,
+    shared: bool,
+    max_children: int,
+    child_timeout: float,
+    startup_timeout: float,
+    log_level: str,
+    auth: AuthSettings,
+) -> None:
+    """Serve the stdio MCP server CMD over HTTP (/mcp and /sse), with ssemcp's security.
+
+    Each session gets its own CMD process (or all share one, --shared); a child that crashes
+    or hangs fails its requests with a JSON-RPC error and is restarted. Children never see
+    the bridge's secrets (SSEMCP_TOKEN, SSEMCP_TOKEN_FILE, SSEMCP_AUTH_*...). Example:
+
+    \b
+      ssemcp bridge --port 8000 -- npx -y @modelcontextprotocol/server-everything
+    """
+    _configure_logging(log_level)
+    auth_tokens = _tokens(tokens)
+    auth = dataclasses.replace(auth, tokens=auth_tokens)
+    # As serve does, before anything is built or started.
+    _refuse_exposure_without_token(host, auth.methods(), insecure_no_auth)
+    _check_security_options(auth_tokens, cors_origins, trusted_proxies)
+    try:
+        auth.check()
+    except (ValueError, OSError) as exc:
+        raise click.UsageError(str(exc)) from None
+    if shutil.which(command[0]) is None:
+        raise click.UsageError(f"cannot run {command[0]!r}: no such executable (or not on PATH)")
+
+    from ssemcp.bridge import Bridge
+    from ssemcp.http import create_app
+
+    hosted = Bridge(
+        command,
+        shared=shared,
+        max_children=max_children,
+        child_timeout_seconds=child_timeout,
+        startup_timeout_seconds=startup_timeout,
+        max_line_bytes=max_body_bytes,
+    )
+    # The app's server only holds the bridge's cleanup (its children end at shutdown): every
+    # session is the child's, and 2026-07-28 requests are refused (-32022) so that clients
+    # fall back to initialize, which the child speaks.
+    server = Server("ssemcp-bridge", __version__)
+    server.add_cleanup(hosted.aclose)
+    try:
+        app = create_app(
+            server,
+            allowed_hosts=allowed_hosts or None,
+            allowed_origins=allowed_origins or None,
+            auth=auth,
+            cors_origins=cors_origins,
+            trusted_proxies=trusted_proxies,
+            body_timeout_seconds=None,
+            json_response=json_response,
+            keepalive_seconds=keepalive,
+            session_idle_timeout_seconds=session_idle_timeout or None,
+            max_body_bytes=max_body_bytes,
+            max_sessions=max_sessions,
+            sessions=hosted.connect,
+            sessionless=False,
+        )
+    except ValueError as exc:  # settings that only conflict once combined (ssemcp.http.app)
+        raise click.UsageError(str(exc)) from None
+    _serve_http(app, host, port, allowed_hosts, log_level, header_timeout, body_timeout)
+
+
+# bridge takes serve's HTTP options themselves (one definition, one help text), after its
+# argument, and --max-body-bytes: all but --stateless, which would need a child per request,
+# and the authorization options, which it has from the same decorator as serve.
+_BRIDGE_OWN_PARAMETERS: Final = frozenset(parameter.name for parameter in bridge.params)
+_BRIDGE_SERVE_PARAMETERS: Final = (_HTTP_ONLY_PARAMETERS | {"max_body_bytes"}) - {
+    "stateless",
+    *_BRIDGE_OWN_PARAMETERS,
+}
+bridge.params[1:1] = [
+    parameter for parameter in serve.params if parameter.name in _BRIDGE_SERVE_PARAMETERS
+]
 
 
 @main.command()
@@ -589,5 +848,126 @@ def settings_command() -> None:
                 click.echo(f"  {' ' * width}  {shown_default}, set to {current}")
 
 
+@main.group(name="config")
+def config_group() -> None:
+    """Check or write the configuration file of `ssemcp serve --config FILE`."""
+
+
+@config_group.command(name="check")
+@click.argument("file", type=click.Path(path_type=Path))
+def config_check(file: Path) -> None:
+    """Check FILE as `serve --config FILE` would read it; exit 1 listing every problem."""
+    from ssemcp.config import ConfigError, check_values, load_config
+
+    try:
+        config = load_config(file, serve)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        raise SystemExit(1) from None
+    problems = check_values(config)
+    for problem in problems:
+        click.echo(problem, err=True)
+    for warning in config.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"{file}: OK ({len(config.values)} options, {len(config.settings)} settings)")
+
+
+@config_group.command(name="example")
+def config_example() -> None:
+    """Print a commented configuration file with every option at its default."""
+    from ssemcp.config import example_config
+
+    click.echo(example_config(serve), nl=False)
+
+
+@main.command(name="install")
+@click.argument("client", type=click.Choice(CLIENTS))
+@click.argument("stdio_arguments", nargs=-1, type=click.UNPROCESSED, metavar="[-- STDIO_ARGS]")
+@click.option("--name", default=DEFAULT_NAME, show_default=True, help="The server's name.")
+@click.option("--url", help="A remote ssemcp (e.g. https://host/mcp) instead of a local one.")
+@click.option(
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="An HTTP header for --url (repeatable), e.g. 'Authorization: Bearer TOKEN'.",
+)
+@click.option(
+    "--env",
+    "env",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An environment variable for the local server (repeatable), e.g. GITHUB_TOKEN=...",
+)
+@click.option(
+    "--config-path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The client's configuration file (default: where the client keeps it on this system).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the file it would write, and where.")
+def install_command(
+    client: str,
+    stdio_arguments: tuple[str, ...],
+    name: str,
+    url: str | None,
+    headers: tuple[str, ...],
+    env: tuple[str, ...],
+    config_path: Path | None,
+    dry_run: bool,
+) -> None:
+    """Add ssemcp to CLIENT's MCP servers (claude-desktop or cursor).
+
+    By default the client starts `ssemcp stdio` with this Python; arguments after `--` go to
+    it (`ssemcp install cursor -- --toolsets utilities`). With --url the client connects to a
+    running server instead (Cursor only: Claude Desktop's file holds local servers only).
+    Other servers in the file are kept.
+    """
+    from ssemcp import install
+
+    try:
+        if url is not None:
+            if stdio_arguments or env:
+                raise click.UsageError("STDIO_ARGS and --env are for a local server, not --url")
+            entry = install.remote_entry(client, url, _pairs(headers, ":", "--header"))
+        else:
+            if headers:
+                raise click.UsageError("--header is for a remote server: pass --url too")
+            entry = install.stdio_entry(stdio_arguments, _pairs(env, "=", "--env"))
+        path = config_path or install.config_path(client)
+        installation = install.plan_installation(path, name, entry)
+        if dry_run:
+            click.echo(f"# would write {path}")
+            click.echo(installation.text(), nl=False)
+            return
+        install.write_installation(installation)
+    except install.InstallError as exc:
+        raise click.ClickException(str(exc)) from None
+    verb = "replaced" if installation.replaced else "added"
+    click.echo(f"{verb} server {name!r} in {path}; restart {client} to load it")
+
+
+def _pairs(items: tuple[str, ...], separator: str, option: str) -> dict[str, str]:
+    """``NAME<separator>VALUE`` items as a dict.
+
+    Raises:
+        click.UsageError: an item without the separator or a name.
+    """
+    pairs: dict[str, str] = {}
+    for item in items:
+        name, found, value = item.partition(separator)
+        if not found or not name.strip():
+            raise click.UsageError(f"{option} takes NAME{separator}VALUE, not {item!r}")
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# The client commands: list, call, read, prompt, trace (ssemcp.client.cli).
+for _command in CLIENT_COMMANDS:
+    main.add_command(_command)

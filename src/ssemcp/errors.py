@@ -14,6 +14,7 @@ back as JSON-RPC errors) is kept apart from what *our caller* did wrong
     │   ├── InvalidParams          -32602  params do not fit the method (unknown tool too)
     │   ├── InternalError          -32603  we failed; the details stay in our log
     │   ├── ResourceNotFound       -32002  resources/read of a URI nobody serves (2025)
+    │   ├── InsufficientScope      -32003  the caller's token lacks the scopes a call needs
     │   ├── HeaderMismatch         -32020  an HTTP header disagrees with the body (2026-07-28)
     │   ├── MissingRequiredClientCapability
     │   │                          -32021  the request needs a capability the client lacks
@@ -38,6 +39,7 @@ from ssemcp._types import JSONObject, JSONValue
 __all__ = [
     "CapabilityNotSupported",
     "HeaderMismatch",
+    "InsufficientScope",
     "InternalError",
     "InvalidParams",
     "InvalidRequest",
@@ -128,6 +130,16 @@ class ResourceNotFound(ProtocolError):
     # spec 2025-11-25 server/resources, "Error Handling": "Resource not found: -32002".
     code = -32002
     http_status = 404
+
+
+class InsufficientScope(ProtocolError):
+    """The caller's token lacks scopes the tool, resource or prompt needs; ``data`` is
+    ``{"requiredScopes": [...]}``, every scope it needs (``ssemcp.auth.scopes``)."""
+
+    # JSON-RPC 2.0 section 5.1 leaves -32000..-32099 to the implementation; MCP names no code
+    # for this. Over HTTP it is a 403 with error="insufficient_scope" (RFC 6750 section 3.1).
+    code = -32003
+    http_status = 403
 
 
 class HeaderMismatch(ProtocolError):

@@ -14,6 +14,7 @@ its line breaks (CR, LF, CRLF) normalised to LF, which is all SSE can carry.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -200,6 +201,9 @@ class SSEParser:
             Any line, even a comment, that would take the total past it raises
             :class:`StreamError`, so a peer cannot make us buffer without end.
         last_event_id: the last event ID to start from, when resuming a stream.
+        on_line: called with each complete line (without its line end, BOM stripped) before
+            it is interpreted, blank lines and comments included: how a wire trace sees the
+            frames as sent (comments, ``retry``) when the events alone do not show them.
 
     Raises:
         LocalProtocolError: ``max_event_bytes`` is not positive, or ``last_event_id`` holds
@@ -211,6 +215,7 @@ class SSEParser:
         *,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         last_event_id: str = "",
+        on_line: Callable[[bytes], None] | None = None,
     ) -> None:
         if max_event_bytes <= 0:
             raise LocalProtocolError(f"max_event_bytes must be positive, not {max_event_bytes}")
@@ -219,6 +224,7 @@ class SSEParser:
         self.max_event_bytes: Final = max_event_bytes
         self.last_event_id = last_event_id
         self.retry_milliseconds: int | None = None
+        self._on_line = on_line
 
         # Per-stream state.
         self._is_at_stream_start = True  # a BOM may still come (and be held back in _line)
@@ -310,10 +316,14 @@ class SSEParser:
     def _process_line(self, line: bytes, events: list[Event]) -> None:
         """One line of WHATWG "Interpreting an event stream", without its line end."""
         if not line:  # "If the line is empty (a blank line): Dispatch the event"
+            if self._on_line is not None:
+                self._on_line(line)
             self._dispatch(events)
             return
         if self._data_bytes + len(line) > self.max_event_bytes:
             raise StreamError(f"SSE event longer than {self.max_event_bytes} bytes")
+        if self._on_line is not None:
+            self._on_line(line)
         if line[0] == _COLON:  # "If the line starts with a U+003A COLON character (:)"
             return  # "Ignore the line."
         # "Collect the characters on the line before the first U+003A COLON character (:),

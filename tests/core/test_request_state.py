@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 
 from ssemcp.errors import InvalidParams
+from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.request_state import RequestStateKeys, binding_of
 
 KEY_A = b"a" * 32
 KEY_B = b"b" * 32
-BINDING = binding_of("tools/call", "greet", {"who": "x"}, "principal-1")
+BINDING = binding_of("tools/call", "greet", {"who": "x"}, Principal("principal-1"))
 NOW = 1_000_000.0
 
 
@@ -53,10 +54,10 @@ def test_a_state_of_another_server_key_is_refused() -> None:
 @pytest.mark.parametrize(
     "other",
     [
-        binding_of("tools/call", "greet", {"who": "y"}, "principal-1"),
-        binding_of("tools/call", "other", {"who": "x"}, "principal-1"),
-        binding_of("prompts/get", "greet", {"who": "x"}, "principal-1"),
-        binding_of("tools/call", "greet", {"who": "x"}, "principal-2"),
+        binding_of("tools/call", "greet", {"who": "y"}, Principal("principal-1")),
+        binding_of("tools/call", "other", {"who": "x"}, Principal("principal-1")),
+        binding_of("prompts/get", "greet", {"who": "x"}, Principal("principal-1")),
+        binding_of("tools/call", "greet", {"who": "x"}, Principal("principal-2")),
         binding_of("tools/call", "greet", {"who": "x"}, None),
     ],
     ids=["arguments", "tool", "method", "principal", "no principal"],

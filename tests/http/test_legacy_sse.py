@@ -28,12 +28,8 @@ from ssemcp.http import MCPApp, create_app
 from ssemcp.jsonrpc import Message, Notification, Response, serialize
 from ssemcp.protocol.revisions import SUPPORTED_VERSIONS
 from ssemcp.sse import Event, SSEParser, encode_event
-from ssemcp.transports.legacy_sse import (
-    LegacySSETransport,
-    _message_event,
-    _NotificationEvents,
-    _Session,
-)
+from ssemcp.transports.legacy_sse import LegacySSETransport, _message_event, _Session
+from ssemcp.transports.sse_writer import Flusher, FrameCache
 
 # How long a test waits for one event before it fails (never hit when things work).
 EVENT_TIMEOUT_SECONDS = 10.0
@@ -498,25 +494,37 @@ def notification(name: str) -> Notification:
     return Notification(f"notifications/{name}")
 
 
+def new_session(max_queued_messages: int = 256, **options: int) -> _Session:
+    return _Session(
+        Server("unit", "0"),
+        "session-id",
+        None,
+        max_queued_messages,
+        FrameCache(_message_event),
+        Flusher(),
+        **options,
+    )
+
+
 async def open_session(max_queued_messages: int = 256) -> tuple[_Session, HeldStream]:
-    session = _Session(Server("unit", "0"), "session-id", None, max_queued_messages)
+    session = new_session(max_queued_messages)
     stream = HeldStream()
-    await session.open_stream(stream.send, b"endpoint-event")
+    await session.writer.start(stream.send, [], b"endpoint-event")
     return session, stream
 
 
 async def test_full_stream_makes_producers_wait_until_it_drains() -> None:
     session, stream = await open_session(max_queued_messages=1)
     stream.hold()
-    writing = asyncio.create_task(session.send(notification("first")))
+    writing = asyncio.create_task(session.writer.send(notification("first")))
     await settle()
     # The first producer writes itself, the second queues, the third finds the queue full.
-    await asyncio.wait_for(session.send(notification("second")), EVENT_TIMEOUT_SECONDS)
-    waiting = asyncio.create_task(session.send(notification("third")))
+    await asyncio.wait_for(session.writer.send(notification("second")), EVENT_TIMEOUT_SECONDS)
+    waiting = asyncio.create_task(session.writer.send(notification("third")))
     await settle()
     assert not writing.done()
     assert not waiting.done()
-    assert session.queued_count == 1
+    assert session.writer.queued_count == 1
     stream.release()
     await asyncio.wait_for(asyncio.gather(writing, waiting), EVENT_TIMEOUT_SECONDS)
     await settle()
@@ -533,18 +541,18 @@ async def test_full_stream_makes_producers_wait_until_it_drains() -> None:
 async def test_closing_a_full_stream_frees_its_waiting_producers() -> None:
     session, stream = await open_session(max_queued_messages=1)
     stream.hold()
-    writing = asyncio.create_task(session.send(notification("first")))
+    writing = asyncio.create_task(session.writer.send(notification("first")))
     await settle()
-    await session.send(notification("second"))
-    waiting = asyncio.create_task(session.send(notification("third")))
+    await session.writer.send(notification("second"))
+    waiting = asyncio.create_task(session.writer.send(notification("third")))
     await settle()
     assert not waiting.done()
     session.close()
     await asyncio.wait_for(waiting, EVENT_TIMEOUT_SECONDS)
     # Once closed, nothing more is queued.
-    await session.send(notification("fourth"))
-    assert session.send_nowait(notification("fifth"))
-    assert session.queued_count == 1
+    await session.writer.send(notification("fourth"))
+    assert session.writer.send_nowait(notification("fifth"))
+    assert session.writer.queued_count == 1
     stream.release()
     await asyncio.wait_for(writing, EVENT_TIMEOUT_SECONDS)
     await settle()
@@ -555,26 +563,24 @@ async def test_closing_a_full_stream_frees_its_waiting_producers() -> None:
 async def test_notifications_past_the_longer_bound_close_the_session(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    session = _Session(
-        Server("unit", "0"), "session-id", None, max_queued_messages=1, max_queued_notifications=3
-    )
+    session = new_session(1, max_queued_notifications=3)
     stream = HeldStream()
-    await session.open_stream(stream.send, b"endpoint-event")
+    await session.writer.start(stream.send, [], b"endpoint-event")
     stream.hold()
-    assert session.send_nowait(notification("first"))
+    assert session.writer.send_nowait(notification("first"))
     await settle()  # the flusher is now writing "first", and waits on the reader
     # Past the bound of producers that await, notifications still queue: a fan-out's burst.
     for name in ("second", "third", "fourth"):
-        assert session.send_nowait(notification(name))
-    assert session.queued_count == 3
+        assert session.writer.send_nowait(notification(name))
+    assert session.writer.queued_count == 3
     assert not session.is_closed
-    with caplog.at_level(logging.WARNING, logger="ssemcp.transports.legacy_sse"):
-        assert session.send_nowait(notification("fifth"))
+    with caplog.at_level(logging.WARNING, logger="ssemcp.transports.sse_writer"):
+        assert session.writer.send_nowait(notification("fifth"))
     assert session.is_closed
-    assert session.queued_count == 0
+    assert session.writer.queued_count == 0
     # HeldStream's send is no server's that can be aborted: the stream's task must give up
     # on the write rather than wait for it.
-    assert session.is_stalled
+    assert session.writer.is_stalled
     assert "its reader is 3 events behind" in caplog.text
 
 
@@ -585,7 +591,7 @@ async def test_a_stream_stalled_behind_its_reader_ends_without_waiting_for_the_w
     opened, stream = await open_transport_stream(transport)
     stream.hold()
     for index in range(10):
-        assert opened.session.send_nowait(notification(f"n{index}"))
+        assert opened.session.writer.send_nowait(notification(f"n{index}"))
         await settle()
     # The GET's task returns with its response unfinished (the server then closes the
     # connection), and the session is gone.
@@ -633,7 +639,7 @@ async def test_a_reader_that_never_reads_is_cut_off_not_buffered_without_end(
                 # From here on the client reads nothing.
                 tasks_before = len(asyncio.all_tasks())
                 posted = 0
-                with caplog.at_level(logging.WARNING, logger="ssemcp.transports.legacy_sse"):
+                with caplog.at_level(logging.WARNING, logger="ssemcp.transports.sse_writer"):
                     while app.legacy_sse is not None and app.legacy_sse.session_count:
                         assert posted < 100_000, "a reader that never reads was never cut off"
                         for _ in range(100):
@@ -657,9 +663,9 @@ async def test_a_reader_that_never_reads_is_cut_off_not_buffered_without_end(
 async def test_a_producer_cancelled_mid_write_does_not_take_queued_events_with_it() -> None:
     session, stream = await open_session()
     stream.hold()
-    writing = asyncio.create_task(session.send(notification("cancelled")))
+    writing = asyncio.create_task(session.writer.send(notification("cancelled")))
     await settle()
-    await session.send(notification("queued"))
+    await session.writer.send(notification("queued"))
     writing.cancel()
     await asyncio.gather(writing, return_exceptions=True)
     stream.release()
@@ -669,12 +675,12 @@ async def test_a_producer_cancelled_mid_write_does_not_take_queued_events_with_i
 
 
 async def test_messages_sent_before_the_endpoint_event_come_after_it() -> None:
-    session = _Session(Server("unit", "0"), "session-id", None, 256)
-    early = asyncio.create_task(session.send(notification("early")))
-    assert session.send_nowait(notification("earlier-still"))
+    session = new_session()
+    early = asyncio.create_task(session.writer.send(notification("early")))
+    assert session.writer.send_nowait(notification("earlier-still"))
     await settle()
     stream = HeldStream()
-    await session.open_stream(stream.send, b"endpoint-event")
+    await session.writer.start(stream.send, [], b"endpoint-event")
     await asyncio.wait_for(early, EVENT_TIMEOUT_SECONDS)
     await stream.wait_for(b"notifications/early")
     assert stream.bodies[0] == b"endpoint-event"
@@ -688,8 +694,8 @@ async def test_a_slow_reader_does_not_hold_up_a_fan_out_to_the_others() -> None:
     fast, fast_stream = await open_transport_stream(transport)
     slow_stream.hold()
     update = notification("resources/updated")
-    assert slow.session.send_nowait(update)
-    assert fast.session.send_nowait(update)
+    assert slow.session.writer.send_nowait(update)
+    assert fast.session.writer.send_nowait(update)
     await fast_stream.wait_for(b"notifications/resources/updated")
     assert b"notifications/resources/updated" not in slow_stream.written
     slow_stream.release()
@@ -739,7 +745,7 @@ async def test_a_stream_ending_while_a_write_waits_ends_its_response_after_it(
     stream.hold()
     # A producer that is not one of the session's requests (those are cancelled): its write
     # goes on, and the response may end only after it.
-    writing = asyncio.create_task(opened.session.send(notification("reply")))
+    writing = asyncio.create_task(opened.session.writer.send(notification("reply")))
     await settle()
     if ending == "transport closes":
         transport.close()
@@ -759,9 +765,9 @@ async def test_closing_a_stream_drops_what_its_queue_still_holds() -> None:
     transport = LegacySSETransport(Server("unit", "0"))
     opened, stream = await open_transport_stream(transport)
     stream.hold()
-    assert opened.session.send_nowait(notification("written"))
+    assert opened.session.writer.send_nowait(notification("written"))
     await settle()
-    assert opened.session.send_nowait(notification("queued"))
+    assert opened.session.writer.send_nowait(notification("queued"))
     transport.close()
     stream.release()
     await asyncio.wait_for(opened.task, EVENT_TIMEOUT_SECONDS)
@@ -770,15 +776,15 @@ async def test_closing_a_stream_drops_what_its_queue_still_holds() -> None:
 
 
 async def test_a_fanned_out_notification_is_encoded_once_per_loop_turn() -> None:
-    events = _NotificationEvents()
+    frames = FrameCache(_message_event)
     update = Notification("notifications/resources/updated", {"uri": "a://1"})
-    first = events.encode(update)
-    assert events.encode(update) is first
+    first = frames.frame(update)
+    assert frames.frame(update) is first
     await settle()
     # A message object changed and sent again later is not sent stale.
     assert update.params is not None
     update.params["uri"] = "a://2"
-    assert b"a://2" in events.encode(update)
+    assert b"a://2" in frames.frame(update)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import socket
 from collections.abc import AsyncIterator
 from typing import Any, Final
 
@@ -196,3 +198,76 @@ async def test_a_malformed_filter_is_400_invalid_params(
         response = await client.post("/mcp", json=listen_body(notifications), headers=HEADERS)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == -32602
+
+
+async def test_an_idle_listen_stream_gets_keepalive_comments() -> None:
+    server = build_server()
+    async with (
+        live_app(create_app(server, keepalive_seconds=0.2)) as running,
+        running.client() as client,
+        client.stream(
+            "POST", running.mcp_url, json=listen_body({"toolsListChanged": True}), headers=HEADERS
+        ) as response,
+    ):
+        lines = response.aiter_lines()
+        comments = 0
+        async with asyncio.timeout(EVENT_TIMEOUT_SECONDS):
+            async for line in lines:
+                if line.startswith(":"):
+                    comments += 1
+                    if comments == 2:
+                        break
+        # Still a live subscription after its keepalives.
+        server.add_tool(lambda: "x", name="added")
+        async with asyncio.timeout(EVENT_TIMEOUT_SECONDS):
+            async for line in lines:
+                if line.startswith("data: "):
+                    assert json.loads(line[6:])["method"] == "notifications/tools/list_changed"
+                    break
+
+
+async def test_a_reader_that_never_reads_is_cut_off_not_buffered_without_end(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = Server("listen-test", "1.0.0")
+
+    @server.resource("big://{name}")
+    def big(name: str) -> str:
+        return name
+
+    uri = "big://" + "x" * 4000
+    app = create_app(server)
+    body = json.dumps(listen_body({"resourceSubscriptions": [uri]})).encode()
+    async with live_app(app) as running:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", running.port))
+        reader, writer = await asyncio.open_connection(sock=sock)
+        try:
+            head = "".join(f"{name}: {value}\r\n" for name, value in HEADERS.items())
+            writer.write(
+                b"POST /mcp HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+                + head.encode()
+                + b"content-length: %d\r\n\r\n" % len(body)
+                + body
+            )
+            await writer.drain()
+            status = await asyncio.wait_for(reader.readuntil(b"\r\n"), EVENT_TIMEOUT_SECONDS)
+            assert status.startswith(b"HTTP/1.1 200 ")
+            await wait_until(lambda: server.subscriber_count(uri) == 1)
+            # From here on the client reads nothing.
+            tasks_before = len(asyncio.all_tasks())
+            posted = 0
+            with caplog.at_level(logging.WARNING, logger="ssemcp.transports.sse_writer"):
+                while server.subscriber_count(uri):
+                    assert posted < 100_000, "a reader that never reads was never cut off"
+                    for _ in range(100):
+                        server.notify_resource_updated(uri)
+                    posted += 100
+                    # No task per notification piles up while the subscription lasts.
+                    assert len(asyncio.all_tasks()) <= tasks_before + 2
+                    await asyncio.sleep(0.001)
+            assert "events behind" in caplog.text
+            assert app.transport._listens == set()
+        finally:
+            writer.close()

@@ -85,7 +85,9 @@ def install_probe(app: MCPApp) -> None:
                 "scheme": scope["scheme"],
                 "host": headers[b"host"].decode(),
                 "prefix": scope["ssemcp.forwarded_prefix"],
-                "principal": scope["ssemcp.principal"],
+                "principal": (
+                    None if scope["ssemcp.principal"] is None else str(scope["ssemcp.principal"])
+                ),
             }
         ).encode()
         await send(
@@ -125,10 +127,14 @@ async def authed() -> AsyncIterator[str]:
 async def test_request_without_token_gets_401_with_a_bare_bearer_challenge(authed: str) -> None:
     async with httpx.AsyncClient() as client:
         response = await post_initialize(client, authed)
+    metadata_url = f"{authed}/.well-known/oauth-protected-resource/mcp"
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer realm="mcp"'
+    # RFC 6750 section 3.1: no error code without credentials; RFC 9728 section 5.1: the
+    # challenge names the metadata.
+    assert response.headers["www-authenticate"] == f'Bearer resource_metadata="{metadata_url}"'
     assert response.json() == rpc_error(
-        "Unauthorized: this server needs a token, sent as 'Authorization: Bearer <token>'"
+        "Unauthorized: this server needs a token; send 'Authorization: Bearer <token>'; "
+        f"how to get a token is described at {metadata_url}"
     )
     assert "mcp-session-id" not in response.headers
 
@@ -137,7 +143,9 @@ async def test_request_with_another_scheme_gets_the_bare_challenge(authed: str) 
     async with httpx.AsyncClient() as client:
         response = await post_initialize(client, authed, authorization="Basic dXNlcjpwYXNz")
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer realm="mcp"'
+    assert response.headers["www-authenticate"] == (
+        f'Bearer resource_metadata="{authed}/.well-known/oauth-protected-resource/mcp"'
+    )
 
 
 @pytest.mark.parametrize(
@@ -150,11 +158,20 @@ async def test_wrong_token_gets_401_invalid_token(
     caplog.set_level(logging.DEBUG)
     async with httpx.AsyncClient() as client:
         response = await post_initialize(client, authed, authorization=authorization)
+    metadata_url = f"{authed}/.well-known/oauth-protected-resource/mcp"
+    why = (
+        "the Authorization header is malformed"
+        if " " in authorization.partition(" ")[2] or "!" in authorization
+        else "the token is not one this server accepts"
+    )
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert response.headers["www-authenticate"] == (
+        f'Bearer resource_metadata="{metadata_url}", error="invalid_token", '
+        f'error_description="{why}"'
+    )
     assert response.json() == rpc_error(
-        "Unauthorized: the bearer token is not one this server accepts; send a valid one "
-        "as 'Authorization: Bearer <token>'"
+        f"Unauthorized: {why}; send 'Authorization: Bearer <token>'; "
+        f"how to get a token is described at {metadata_url}"
     )
     presented = authorization.partition(" ")[2].strip()
     if presented:
@@ -753,4 +770,6 @@ async def test_error_bodies_carry_no_trace_or_path(authed: str) -> None:
         assert response.json()["id"] is None
         assert "Traceback" not in response.text
         assert ".py" not in response.text
-        assert "/" not in response.json()["error"]["message"]
+        # No file path; a 401 names only the metadata URL (RFC 9728 section 5.1).
+        message = response.json()["error"]["message"]
+        assert "/" not in message.replace(authed + "/.well-known/oauth-protected-resource/mcp", "")

@@ -27,6 +27,7 @@ def test_a_send_of_no_registered_server_takes_the_asgi_path() -> None:
 
     assert not server_shortcuts.send_whole_response(plain_send, 200, b"", b"{}")
     assert not server_shortcuts.abort(plain_send)
+    assert not server_shortcuts.on_disconnect(plain_send, lambda: None)
     assert not server_shortcuts.send_whole_response(FakeCycle().send, 200, b"", b"{}")
 
 
@@ -40,12 +41,14 @@ def test_a_registered_cycle_gets_its_own_shortcuts(monkeypatch: pytest.MonkeyPat
                 calls.append((cycle, status, headers, body)) is None
             ),
             lambda cycle: calls.append((cycle, "abort")),
+            lambda cycle, callback: calls.append((cycle, callback)) is None,
         ),
     )
     cycle = FakeCycle()
     assert server_shortcuts.send_whole_response(cycle.send, 202, b"a: b\r\n", b"")
     assert server_shortcuts.abort(cycle.send)
-    assert calls == [(cycle, 202, b"a: b\r\n", b""), (cycle, "abort")]
+    assert server_shortcuts.on_disconnect(cycle.send, print)
+    assert calls == [(cycle, 202, b"a: b\r\n", b""), (cycle, "abort"), (cycle, print)]
 
 
 def imported_after(code: str) -> set[str]:

@@ -431,3 +431,51 @@ async def test_closing_the_reply_stream_cancels_the_request() -> None:
                     break
         # The stream is closed: the handler is cancelled (basic/transports/streamable-http).
         await asyncio.wait_for(cancelled.wait(), 10)
+
+
+# With the app's own body deadline (its send wraps the server's) and without (as ssemcp serve
+# runs it, the protocol bounding the body).
+@pytest.mark.parametrize("body_timeout_seconds", [30.0, None])
+async def test_closing_the_connection_before_any_reply_cancels_the_request(
+    body_timeout_seconds: float | None,
+) -> None:
+    """A handler that emits nothing has no reply stream yet: the client gives up by closing
+    its connection, and the server (its protocol, not a task per request) says so."""
+    server = Server("cancel-test", "1.0.0")
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    @server.tool()
+    async def silent_job() -> str:
+        """Work for a long time, saying nothing."""
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return "done"
+
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {"_meta": META, "name": "silent_job"},
+        }
+    ).encode()
+    async with live_server(server, body_timeout_seconds=body_timeout_seconds) as live:
+        _reader, writer = await live.open_connection()
+        writer.write(
+            b"POST /mcp HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            b"accept: "
+            + ACCEPT.encode()
+            + b"\r\nmcp-protocol-version: "
+            + MODERN.encode()
+            + b"\r\nmcp-method: tools/call\r\nmcp-name: silent_job\r\n"
+            b"content-length: %d\r\n\r\n" % len(body) + body
+        )
+        await writer.drain()
+        await asyncio.wait_for(started.wait(), 10)
+        writer.close()
+        await writer.wait_closed()
+        await asyncio.wait_for(cancelled.wait(), 10)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from ssemcp import Server
@@ -12,11 +10,10 @@ from ssemcp.jsonrpc import Notification, Request
 from ssemcp.server.listen import ListenStream
 
 
-def stream_for(server: Server, notifications: object, max_backlog: int = 8) -> ListenStream:
+def stream_for(server: Server, notifications: object) -> ListenStream:
     return ListenStream(
         server,
         Request("sub-1", "subscriptions/listen", {"notifications": notifications}),  # type: ignore[dict-item]
-        max_backlog,
     )
 
 
@@ -27,7 +24,7 @@ def test_what_the_server_does_not_offer_is_left_out_of_the_acknowledgement(
     monkeypatch.setattr(Server, "capabilities", property(lambda server: offered))
     server = Server("s")
     stream = stream_for(server, {"toolsListChanged": True, "resourceSubscriptions": ["a://b"]})
-    ack = stream.open()
+    ack = stream.open(print)
     assert ack.params == {
         "_meta": {"io.modelcontextprotocol/subscriptionId": "sub-1"},
         "notifications": {},
@@ -35,41 +32,53 @@ def test_what_the_server_does_not_offer_is_left_out_of_the_acknowledgement(
     stream.close()
 
 
-async def test_a_reader_that_falls_behind_is_cut_off_and_its_stream_ends() -> None:
+def test_what_it_asked_for_is_delivered_in_order_tagged_and_nothing_else() -> None:
     server = Server("s")
-    stream = stream_for(server, {"resourceSubscriptions": ["a://b"]}, max_backlog=2)
-    stream.open()
-    for _ in range(3):
-        server.notify_resource_updated("a://b")
-    assert stream.is_cut_off
-    assert await asyncio.wait_for(stream.next_batch(), 1) == []
-    stream.close()
-    assert server.subscriber_count("a://b") == 0
-
-
-async def test_a_batch_holds_everything_since_the_last_one_in_order() -> None:
-    server = Server("s")
+    delivered: list[Notification] = []
     stream = stream_for(server, {"resourceSubscriptions": ["a://1", "a://2"]})
-    stream.open()
+    stream.open(delivered.append)
     server.notify_resource_updated("a://2")
+    server.notify_resource_updated("a://3")  # not asked for
     server.notify_resource_updated("a://1")
-    batch = await asyncio.wait_for(stream.next_batch(), 1)
-    assert [notification.params for notification in batch] == [
+    stream.post(Notification("notifications/tools/list_changed"))  # not asked for
+    assert [notification.params for notification in delivered] == [
         {"uri": "a://2", "_meta": {"io.modelcontextprotocol/subscriptionId": "sub-1"}},
         {"uri": "a://1", "_meta": {"io.modelcontextprotocol/subscriptionId": "sub-1"}},
     ]
     stream.close()
-    assert await asyncio.wait_for(stream.next_batch(), 1) == []
+    assert server.subscriber_count("a://1") == 0
 
 
-def test_nothing_is_queued_before_open_or_after_close() -> None:
+def test_a_notifications_own_meta_is_kept_beside_the_tag() -> None:
     server = Server("s")
+    delivered: list[Notification] = []
+    stream = stream_for(server, {"resourceSubscriptions": ["a://1"]})
+    stream.open(delivered.append)
+    stream.post(
+        Notification("notifications/resources/updated", {"uri": "a://1", "_meta": {"k": 1}})
+    )
+    assert delivered[0].params == {
+        "uri": "a://1",
+        "_meta": {"k": 1, "io.modelcontextprotocol/subscriptionId": "sub-1"},
+    }
+    stream.close()
+
+
+def test_nothing_is_delivered_before_open_or_after_close() -> None:
+    server = Server("s")
+    delivered: list[Notification] = []
     stream = stream_for(server, {"toolsListChanged": True})
     stream.post(Notification("notifications/tools/list_changed"))
-    stream.open()
+    stream.open(delivered.append)
     stream.close()
+    stream.close()  # twice: nothing
     stream.post(Notification("notifications/tools/list_changed"))
-    assert not stream.is_cut_off
+
+    @server.tool
+    def added() -> str:
+        return "x"
+
+    assert delivered == []
 
 
 @pytest.mark.parametrize("notifications", [[], {"resourceSubscriptions": "x"}])

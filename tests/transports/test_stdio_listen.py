@@ -12,6 +12,11 @@ import time
 from pathlib import Path
 from typing import Any, Final
 
+from ssemcp import Server
+from ssemcp.jsonrpc import Request
+from ssemcp.server.listen import DEFAULT_MAX_BACKLOG, ListenStream
+from ssemcp.transports.stdio import _Listening
+
 FIXTURE: Final = Path(__file__).parents[1] / "conformance" / "everything_server.py"
 META: Final = {
     "io.modelcontextprotocol/protocolVersion": "2026-07-28",
@@ -149,3 +154,27 @@ async def test_a_cancelled_request_gets_no_reply_and_the_process_goes_on(tmp_pat
         if peer.process.returncode is None:
             peer.process.kill()
             await peer.process.wait()
+
+
+async def test_a_listen_whose_stdout_reader_falls_behind_is_cut_off() -> None:
+    server = Server("s")
+
+    @server.resource("a://{name}")
+    def item(name: str) -> str:
+        return name
+
+    stream = ListenStream(
+        server,
+        Request(1, "subscriptions/listen", {"notifications": {"resourceSubscriptions": ["a://1"]}}),
+    )
+    listening = _Listening(stream)
+    stream.open(listening.deliver)
+    for _ in range(DEFAULT_MAX_BACKLOG):
+        server.notify_resource_updated("a://1")
+    assert not listening.is_cut_off
+    assert len(await asyncio.wait_for(listening.next_batch(), 1)) == DEFAULT_MAX_BACKLOG
+    for _ in range(DEFAULT_MAX_BACKLOG + 1):
+        server.notify_resource_updated("a://1")
+    assert listening.is_cut_off
+    assert await asyncio.wait_for(listening.next_batch(), 1) == []
+    assert server.subscriber_count("a://1") == 0

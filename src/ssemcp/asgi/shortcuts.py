@@ -1,8 +1,10 @@
 """What the transports do past ASGI, when the HTTP server beneath them has said how.
 
-Owns the table of server-specific shortcuts and the two calls the transports make through it:
-a whole response in one step (:func:`send_whole_response`), and the end of a connection whose
-response can never finish (:func:`abort`: a reader that stopped reading). A server's layer
+Owns the table of server-specific shortcuts and the three calls the transports make through
+it: a whole response in one step (:func:`send_whole_response`), the end of a connection whose
+response can never finish (:func:`abort`: a reader that stopped reading), and word of a
+client gone before its response was complete (:func:`on_disconnect`), without a task per
+request reading ``receive`` for it. A server's layer
 registers the type of its request cycle when it is imported (uvicorn's httptools cycle:
 ``ssemcp.http.whole_response``). Nothing here imports a server, so that ``import ssemcp``,
 ``Server`` and the stdio transport never load uvicorn. With nothing registered for a ``send``,
@@ -27,6 +29,7 @@ __all__ = [
     "abort",
     "header_lines",
     "load_for_loaded_servers",
+    "on_disconnect",
     "register",
     "send_whole_response",
 ]
@@ -40,6 +43,9 @@ class Shortcuts(NamedTuple):
     send_whole_response: Callable[[object, int, bytes, bytes], bool]
     # Close the cycle's connection at once, what is unsent dropped.
     abort: Callable[[object], None]
+    # (cycle, callback) -> True if the callback will be called when the connection is lost
+    # before the cycle's response is complete.
+    on_disconnect: Callable[[object, Callable[[], object]], bool]
 
 
 _SHORTCUTS: Final[dict[type, Shortcuts]] = {}
@@ -109,6 +115,23 @@ def send_whole_response(send: ASGISend, status: int, headers: bytes, body: bytes
     cycle = getattr(send, "__self__", None)
     shortcuts = _SHORTCUTS.get(type(cycle))
     return shortcuts is not None and shortcuts.send_whole_response(cycle, status, headers, body)
+
+
+def on_disconnect(send: ASGISend, callback: Callable[[], object]) -> bool:
+    """Call ``callback`` (once, from the event loop) if the client of ``send``'s response
+    goes away before that response is complete. A later call replaces the callback.
+
+    Returns:
+        True if the server beneath will; False if it has no such shortcut (then only a
+        ``receive`` that returns ``http.disconnect`` tells).
+    """
+    cycle = getattr(send, "__self__", None)
+    # A wrapper that only looks at what is sent (the app's body deadline) names what it wraps:
+    # the client's leaving is the connection's, whoever is between.
+    while (wrapped := getattr(cycle, "wrapped_send", None)) is not None:
+        cycle = getattr(wrapped, "__self__", None)
+    shortcuts = _SHORTCUTS.get(type(cycle))
+    return shortcuts is not None and shortcuts.on_disconnect(cycle, callback)
 
 
 def abort(send: ASGISend) -> bool:

@@ -2,12 +2,12 @@
 
 Owns what every request passes before any transport sees it, in this order: the trusted-proxy
 rewrite (``ssemcp.http.proxy``), the Host allowlist (421; a health check is exempt), the Origin
-allowlist (403), CORS (``ssemcp.http.cors``), the bearer token (401, ``ssemcp.http.auth``), the
-``Content-Length`` bound (413) and the body deadline (408, ``ssemcp.http.timeouts``); then the
-routes (the MCP endpoint, ``GET /healthz``, a page at ``/`` naming them, 404 for the rest) and
-the ASGI lifespan. What happens at the MCP endpoint is the Streamable HTTP transport's
-(``ssemcp.transports.streamable``); at ``/sse`` and ``/messages/``, the legacy HTTP+SSE
-transport's (``ssemcp.transports.legacy_sse``).
+allowlist (403), CORS (``ssemcp.http.cors``), authorization (401/403, ``ssemcp.auth``, whose
+RFC 9728 metadata is served to anyone), the ``Content-Length`` bound (413) and the body deadline
+(408, ``ssemcp.http.timeouts``); then the routes (the MCP endpoint, ``GET /healthz``, a page at
+``/`` naming them, 404 for the rest) and the ASGI lifespan. What happens at the MCP endpoint
+is the Streamable HTTP transport's (``ssemcp.transports.streamable``); at ``/sse`` and
+``/messages/``, the legacy HTTP+SSE transport's (``ssemcp.transports.legacy_sse``).
 
 Why Host and Origin: a page on ``evil.example`` can rebind its name to 127.0.0.1 and drive a
 local server from the victim's browser (DNS rebinding). The browser still sends
@@ -17,6 +17,7 @@ this server stops it (Starlette's ``TrustedHostMiddleware`` is the model for the
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Iterable, Mapping
 from types import MappingProxyType
@@ -37,11 +38,12 @@ from ssemcp.asgi import (
     shortcuts,
 )
 from ssemcp.asgi.deadlines import Deadlines, deadlines_in_running_loop
+from ssemcp.auth.settings import AuthSettings
 from ssemcp.errors import InvalidRequest
-from ssemcp.http.auth import BearerAuth
 from ssemcp.http.cors import CORSPolicy
 from ssemcp.http.proxy import TrustedProxies
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, BodyDeadline
+from ssemcp.server.hosted import SessionFactory
 from ssemcp.server.registry import Server
 from ssemcp.state.events import EventLogFactory
 from ssemcp.transports.legacy_sse import MESSAGES_PATH, SSE_PATH, LegacySSETransport
@@ -150,6 +152,11 @@ class _Allowlist(dict[bytes, bool]):
         self._any_port = frozenset(any_port)
         self._exact = frozenset(exact)
 
+    @property
+    def all(self) -> bool:
+        """Whether ``*`` allows every value."""
+        return self._allow_all
+
     def __missing__(self, raw: bytes) -> bool:
         decision = self.allows(raw.decode("latin-1"))
         if len(self) < _MAX_REMEMBERED_DECISIONS:
@@ -238,8 +245,13 @@ class MCPApp:
         stateless: bool = False,
         json_response: bool = False,
         session_idle_timeout_seconds: float | None = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
+        auth: AuthSettings | None = None,
         event_logs: EventLogFactory | None = None,
+        sessions: SessionFactory | None = None,
+        sessionless: bool = True,
     ) -> None:
+        if sessions is not None and stateless:
+            raise ValueError("stateless mode makes no sessions: it cannot take a session factory")
         self.transport = StreamableHTTPTransport(
             server,
             max_body_bytes=max_body_bytes,
@@ -249,6 +261,8 @@ class MCPApp:
             json_response=json_response,
             session_idle_timeout_seconds=session_idle_timeout_seconds,
             event_logs=event_logs,
+            sessions=sessions,
+            sessionless=sessionless,
         )
         # The 2024-11-05 HTTP+SSE transport: its sessions count apart from the ones above.
         self.legacy_sse = (
@@ -257,6 +271,7 @@ class MCPApp:
                 max_body_bytes=max_body_bytes,
                 max_sessions=max_sessions,
                 keepalive_seconds=keepalive_seconds,
+                sessions=sessions,
             )
             if legacy_sse
             else None
@@ -265,8 +280,11 @@ class MCPApp:
             DEFAULT_ALLOWED_HOSTS if allowed_hosts is None else allowed_hosts
         )
         # Security layers, built once (None: off). See ssemcp.http.auth, .cors and .proxy.
-        tokens = tuple(tokens or ())
-        self._auth = BearerAuth(tokens) if tokens else None
+        # ssemcp.auth: static tokens, API keys, JWT and introspection, RFC 9728 metadata.
+        auth = auth or AuthSettings()
+        if tokens:
+            auth = dataclasses.replace(auth, tokens=(*auth.tokens, *tokens))
+        self._auth = auth.authenticator(server, path, {path, *_MESSAGES_PATHS}, max_body_bytes)
         cors_origins = tuple(cors_origins)
         self._cors = CORSPolicy(cors_origins) if cors_origins else None
         trusted_proxies = tuple(trusted_proxies)
@@ -283,6 +301,13 @@ class MCPApp:
                 *(self._cors.origins if self._cors is not None else ()),
             ]
         )
+        if self._auth is not None and self._auth.audience_from_host and self._allowed_hosts.all:
+            # RFC 8707: a token names the one resource it is for. Were the resource read from
+            # any Host, a token meant for another server would pass by naming that server.
+            raise ValueError(
+                "with OAuth tokens and every Host allowed, the audience must be configured "
+                "(auth.audience, --auth-audience): else a token for another server would pass"
+            )
         self._server = server
         self._max_body_bytes = max_body_bytes
         self._path = path
@@ -356,6 +381,12 @@ class MCPApp:
             send = self._cors.wrap_send(headers, send)
         scope[PRINCIPAL_KEY] = None
         if self._auth is not None and not _is_health_check(scope, path):
+            # RFC 9728 section 3: the metadata is how a client learns to get a token, so it
+            # is served to anyone.
+            if self._auth.resource.is_metadata_path(scope, path):
+                if scope["method"] in ("GET", "HEAD"):
+                    return self._auth.resource.respond(scope, headers, send)
+                return INDEX_METHOD_NOT_ALLOWED.respond(send)
             return self._authenticated(scope, receive, send, headers, path)
         return self._route(scope, receive, send, headers, path)
 
@@ -363,8 +394,9 @@ class MCPApp:
         self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers, path: str
     ) -> None:
         assert self._auth is not None
-        if await self._auth.authenticate(scope, headers, send):
-            await self._route(scope, receive, send, headers, path)
+        admitted = await self._auth.admit(scope, receive, send, headers, path)
+        if admitted is not None:
+            await self._route(scope, admitted, send, headers, path)
 
     def _route(
         self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers, path: str
@@ -432,7 +464,10 @@ def create_app(
     stateless: bool = False,
     json_response: bool = False,
     session_idle_timeout_seconds: float | None = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
+    auth: AuthSettings | None = None,
     event_logs: EventLogFactory | None = None,
+    sessions: SessionFactory | None = None,
+    sessionless: bool = True,
 ) -> MCPApp:
     """Build the ASGI app that serves ``server`` over Streamable HTTP at ``path``.
 
@@ -448,8 +483,8 @@ def create_app(
         path: the MCP endpoint.
         tokens: bearer tokens; when given, every request but ``GET /healthz`` needs
             ``Authorization: Bearer <one of them>`` (else 401), and its scope gets
-            ``ssemcp.principal``, a stable non-secret name of the token (None when off).
-            See ``ssemcp.http.auth``.
+            ``ssemcp.principal``, a :class:`~ssemcp.protocol.request_context.Principal`
+            whose subject is a stable non-secret name of the token (None when off).
         cors_origins: browser origins (``scheme://host[:port]``) to answer CORS for; they
             pass the Origin check too. No ``*``. See ``ssemcp.http.cors``.
         trusted_proxies: IPs or CIDR networks whose ``X-Forwarded-For``, ``-Proto``,
@@ -467,9 +502,18 @@ def create_app(
             meanwhile goes to the session's GET stream, if open.
         session_idle_timeout_seconds: close a Streamable HTTP session after this long with
             nothing in flight and no GET stream open (None: never).
+        auth: the rest of authorization (token files, API-key header, OAuth issuers,
+            introspection, required scopes); with any of it, ``/.well-known/
+            oauth-protected-resource`` (and its ``path``-suffixed form) serve RFC 9728
+            metadata and every 401 names it. See ``ssemcp.auth``.
         event_logs: makes a Streamable HTTP session's event log (what its streams sent, for
             ``Last-Event-ID``), given the session id; in memory unless given. See
             ``ssemcp.state.events``.
+        sessions: makes what serves each session of both transports, instead of a
+            ``ServerConnection`` on ``server`` (``ssemcp.bridge`` relays to a child process);
+            ``server`` then keeps its cleanups, run at shutdown. Not with ``stateless``.
+        sessionless: serve 2026-07-28 requests that stand alone; False answers them with
+            -32022 naming the session revisions, so that clients fall back to ``initialize``.
 
     Returns:
         An ASGI 3 app; run it with any ASGI server (``uvicorn.run(app)``).
@@ -490,5 +534,8 @@ def create_app(
         stateless=stateless,
         json_response=json_response,
         session_idle_timeout_seconds=session_idle_timeout_seconds,
+        auth=auth,
         event_logs=event_logs,
+        sessions=sessions,
+        sessionless=sessionless,
     )

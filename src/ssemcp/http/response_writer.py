@@ -92,7 +92,15 @@ class ResponseWriter:
             ``close``); the protocol passes its lingering close.
     """
 
-    __slots__ = ("_close", "_held", "_held_bytes", "_held_writes", "_is_closed", "_transport")
+    __slots__ = (
+        "_close",
+        "_held",
+        "_held_bytes",
+        "_held_writes",
+        "_is_closed",
+        "_transport",
+        "on_lost",
+    )
 
     def __init__(
         self,
@@ -106,6 +114,9 @@ class ResponseWriter:
         self._held: list[bytes] | None = None
         self._held_bytes = 0
         self._is_closed = False
+        # Called by the protocol if the connection is lost before the current cycle's
+        # response is complete (ssemcp.asgi.shortcuts.on_disconnect); reset per cycle.
+        self.on_lost: Callable[[], object] | None = None
 
     def write(self, data: bytes) -> None:
         held = self._held

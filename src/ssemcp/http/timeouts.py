@@ -125,6 +125,11 @@ class BodyDeadline:
         if self._task is not None:
             self._task.cancel()
 
+    @property
+    def wrapped_send(self) -> ASGISend:
+        """The server's ``send`` (``ssemcp.asgi.shortcuts.on_disconnect`` looks through)."""
+        return self._send
+
     def send(self, message: ASGIMessage) -> Awaitable[None]:
         if message["type"] == "http.response.start":
             self.response_started = True

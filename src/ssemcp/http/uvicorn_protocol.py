@@ -168,6 +168,12 @@ class BoundedProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._untime()
         super().connection_lost(exc)
+        on_lost, self._writer.on_lost = self._writer.on_lost, None
+        if on_lost is not None and self.cycle is not None and self.cycle.disconnected:
+            try:
+                on_lost()
+            except Exception:
+                logger.exception("a disconnect callback failed")
 
     # uvicorn writes to, or closes, the transport itself in these three: what a cycle wrote in
     # this turn goes first (the close writes out the transport's buffer, not the writer's).
@@ -261,6 +267,7 @@ class BoundedProtocol(HttpToolsProtocol):
             # A new request cycle (none for an upgrade): its task has not run yet. The cycle
             # only calls write, close and is_closing on its transport.
             self.cycle.transport = self._writer  # type: ignore[assignment]
+            self._writer.on_lost = None
 
     def on_response_complete(self) -> None:
         if self._is_lingering:

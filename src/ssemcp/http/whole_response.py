@@ -31,11 +31,14 @@ is caught.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
 
 from ssemcp.asgi import shortcuts
+from ssemcp.http.response_writer import ResponseWriter
 
-__all__ = ["abort_cycle", "write_whole_response"]
+__all__ = ["abort_cycle", "on_cycle_disconnect", "write_whole_response"]
 
 
 def write_whole_response(cycle: object, status: int, headers: bytes, body: bytes) -> bool:
@@ -87,4 +90,19 @@ def abort_cycle(cycle: object) -> None:
     cycle.transport.abort()
 
 
-shortcuts.register(RequestResponseCycle, shortcuts.Shortcuts(write_whole_response, abort_cycle))
+def on_cycle_disconnect(cycle: object, callback: Callable[[], object]) -> bool:
+    """Have ssemcp's protocol call ``callback`` if ``cycle``'s connection is lost before its
+    response is complete; False under uvicorn's own protocol, which has no such hook."""
+    assert type(cycle) is RequestResponseCycle
+    # The transport, or ssemcp's ResponseWriter standing in for it (uvicorn_protocol).
+    writer: object = cycle.transport
+    if type(writer) is not ResponseWriter:
+        return False
+    writer.on_lost = callback
+    return True
+
+
+shortcuts.register(
+    RequestResponseCycle,
+    shortcuts.Shortcuts(write_whole_response, abort_cycle, on_cycle_disconnect),
+)

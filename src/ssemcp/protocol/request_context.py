@@ -11,7 +11,9 @@ stands alone (the 2026-07-28 revision) will build its own from its ``_meta`` and
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Final
 
 from ssemcp._types import JSONObject, JSONValue
@@ -19,7 +21,7 @@ from ssemcp.errors import CapabilityNotSupported, MissingRequiredClientCapabilit
 from ssemcp.jsonrpc import Notification
 from ssemcp.protocol.revisions import LATEST, Revision
 
-__all__ = ["LOG_LEVELS", "RequestContext"]
+__all__ = ["LOG_LEVELS", "Principal", "RequestContext"]
 
 # RFC 5424 severities, lowest first (spec server/utilities/logging).
 LOG_LEVELS: Final = (
@@ -42,6 +44,47 @@ _CAPABILITY_FOR_METHOD: Final = {
 }
 
 
+_NO_CLAIMS: Final[Mapping[str, JSONValue]] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who sent a request, as the HTTP layer's verifier found them (``ssemcp.auth``).
+
+    Two principals are equal when they name the same subject of the same issuer, whatever
+    their scopes, client or claims: a session and a ``requestState`` are bound to the
+    subject, so a refreshed token of the same subject keeps its session (spec 2025-11-25
+    basic/security_best_practices, "Session Hijacking": bind a session to the user).
+
+    Attributes:
+        subject: the stable, non-secret name of whoever holds the credential: a JWT's or an
+            introspection's ``sub`` (the client id when there is no user), or the start of a
+            static token's SHA-256.
+        issuer: the authorization server that vouched for it (None for a static secret).
+        client_id: the OAuth client the token was issued to, if the issuer said.
+        scopes: the OAuth scopes granted; None for a static secret, which is not limited by
+            scopes (it is the operator's own key).
+        claims: the token's claims (a JWT's payload or an introspection response), read-only.
+    """
+
+    subject: str
+    issuer: str | None = None
+    client_id: str | None = field(default=None, compare=False)
+    scopes: frozenset[str] | None = field(default=None, compare=False)
+    claims: Mapping[str, JSONValue] = field(
+        default_factory=lambda: _NO_CLAIMS, compare=False, repr=False
+    )
+
+    def __str__(self) -> str:
+        return self.subject if self.issuer is None else f"{self.subject} ({self.issuer})"
+
+    def missing_scopes(self, required: Iterable[str]) -> frozenset[str]:
+        """The scopes of ``required`` this principal lacks (none for a static secret)."""
+        if self.scopes is None:
+            return frozenset()
+        return frozenset(required) - self.scopes
+
+
 # Slotted, not frozen, for the reason the message classes are (ssemcp.jsonrpc): a request that
 # stands alone builds one, and a frozen dataclass's __init__ costs twice as much. Treat it as
 # immutable: a session replaces its context (dataclasses.replace), never changes it.
@@ -55,15 +98,15 @@ class RequestContext:
         client_info: the client's ``clientInfo`` (name, version), possibly empty.
         log_level: the lowest level of ``notifications/message`` the client wants; None
             until it says (then every message goes out, spec utilities/logging).
-        principal: who sent it, as the HTTP layer named them (``ssemcp.http.auth``); None
-            when nobody authenticated (stdio, no tokens).
+        principal: who sent it, as the HTTP layer's verifier found them (``ssemcp.auth``);
+            None when nobody authenticated (stdio, no tokens).
     """
 
     revision: Revision = LATEST
     client_capabilities: JSONObject = field(default_factory=dict)
     client_info: JSONObject = field(default_factory=dict)
     log_level: str | None = None
-    principal: str | None = None
+    principal: Principal | None = None
 
     def log_enabled(self, level: str) -> bool:
         """Whether a ``notifications/message`` at ``level`` goes out (spec utilities/logging)."""

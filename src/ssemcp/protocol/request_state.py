@@ -24,6 +24,7 @@ import orjson
 
 from ssemcp._types import JSONObject, JSONValue
 from ssemcp.errors import InvalidParams
+from ssemcp.protocol.request_context import Principal
 
 __all__ = [
     "DEFAULT_STATE_TTL_SECONDS",
@@ -50,12 +51,17 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def binding_of(method: str, name: str | None, arguments: JSONValue, principal: str | None) -> str:
+def binding_of(
+    method: str, name: str | None, arguments: JSONValue, principal: Principal | None
+) -> str:
     """What a state is bound to: the request's method, name or URI, a digest of its
     arguments, and who sent it. A state is refused for any other request."""
     digest = hashlib.sha256(orjson.dumps(arguments, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    # The subject and its issuer, as sessions are bound: a refreshed token of the same
+    # subject may answer, another subject's may not.
+    who = None if principal is None else [principal.issuer, principal.subject]
     return hashlib.sha256(
-        orjson.dumps([method, name, digest, principal], option=orjson.OPT_SORT_KEYS)
+        orjson.dumps([method, name, digest, who], option=orjson.OPT_SORT_KEYS)
     ).hexdigest()
 
 

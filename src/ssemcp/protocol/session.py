@@ -41,7 +41,7 @@ from ssemcp.jsonrpc import (
     Response,
     error_response,
 )
-from ssemcp.protocol.request_context import LOG_LEVELS, RequestContext
+from ssemcp.protocol.request_context import LOG_LEVELS, Principal, RequestContext
 from ssemcp.protocol.revisions import LATEST, Revision, negotiate, shape
 
 __all__ = [
@@ -149,7 +149,7 @@ class ServerSession:
         server_info: JSONObject,
         capabilities: JSONObject,
         instructions: str | None = None,
-        principal: str | None = None,
+        principal: Principal | None = None,
     ) -> None:
         self._server_info = server_info
         self._capabilities = capabilities
@@ -172,6 +172,13 @@ class ServerSession:
         # its id: what the state and revision allow, less those answered here. Recomputed on
         # every change of state (see _dispatchable_in).
         self._dispatchable: frozenset[str] = _NOTHING
+
+    def rebind(self, principal: Principal | None) -> None:
+        """Serve the next requests under ``principal``: the same subject as the session's
+        (the transport checked), with a fresh credential whose scopes may differ, so that a
+        client that stepped its scopes up (or down) need not open a new session."""
+        if principal is not self.context.principal:
+            self.context = dataclasses.replace(self.context, principal=principal)
 
     @property
     def revision(self) -> Revision:

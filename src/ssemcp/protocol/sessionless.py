@@ -20,7 +20,7 @@ from typing import Final, Literal, NamedTuple
 from ssemcp._types import JSONObject, JSONValue
 from ssemcp.errors import HeaderMismatch, InvalidParams, UnsupportedProtocolVersion
 from ssemcp.jsonrpc import Request
-from ssemcp.protocol.request_context import LOG_LEVELS, RequestContext
+from ssemcp.protocol.request_context import LOG_LEVELS, Principal, RequestContext
 from ssemcp.protocol.revisions import ALL_VERSIONS, MODERN, modern_revision_for
 
 __all__ = [
@@ -251,7 +251,7 @@ def is_sessionless(request: Request) -> bool:
 
 
 def context_for(
-    request: Request, headers: Mapping[bytes, bytes] | None, principal: str | None = None
+    request: Request, headers: Mapping[bytes, bytes] | None, principal: Principal | None = None
 ) -> RequestContext:
     """The context ``request`` is served under, from its ``_meta`` (and, over HTTP, its
     routing headers).

@@ -18,7 +18,7 @@ from ssemcp.jsonrpc import Message, Request
 from ssemcp.server.client_results import ElicitResult, SamplingResult
 
 if TYPE_CHECKING:
-    from ssemcp.protocol.request_context import RequestContext
+    from ssemcp.protocol.request_context import Principal, RequestContext
     from ssemcp.server.dispatch import SessionChannel
 
 __all__ = ["Context", "InputRequired", "LogLevel", "Send"]
@@ -92,9 +92,9 @@ class Context:
         return self._context.client_capabilities
 
     @property
-    def principal(self) -> str | None:
-        """Who sent the request, as the HTTP layer named them (a stable, non-secret name of
-        their token); None without authentication."""
+    def principal(self) -> Principal | None:
+        """Who sent the request: subject, issuer, client id, scopes and claims, as the HTTP
+        layer's verifier found them (``ssemcp.auth``); None without authentication."""
         return self._context.principal
 
     # ------------------------------------------------------------------ logging

@@ -22,6 +22,7 @@ from typing import Any, Final, Protocol
 import pydantic
 
 from ssemcp._types import JSONObject, JSONValue
+from ssemcp.auth.scopes import check_scopes, visible_definitions
 from ssemcp.errors import (
     InternalError,
     InvalidParams,
@@ -196,7 +197,9 @@ async def _run(
 def _page(
     server: Server, kind: str, wire_key: str, request: Request, context: RequestContext
 ) -> JSONObject:
-    items = server.list_definitions(kind, context.revision)
+    items = visible_definitions(
+        server, kind, server.list_definitions(kind, context.revision), context.principal
+    )
     cursor = (request.params or {}).get("cursor")
     page, next_cursor = paginate(kind, items, cursor, server.page_size)
     result: JSONObject = {wire_key: list(page)}
@@ -228,6 +231,8 @@ async def _tools_call(
         # spec 2025-11-25 server/tools, "Error Handling": unknown tools are a protocol
         # error, -32602.
         raise InvalidParams(f"Unknown tool: {name}")
+    if tool.scopes:  # most tools have none: no call on the hot path
+        check_scopes(tool.scopes, context.principal, f"tool {name!r}")
     try:
         validated = tool.plan.arguments(arguments)
     except pydantic.ValidationError as exc:
@@ -298,6 +303,7 @@ async def _resources_read(
     if found is None:
         raise _not_found(uri, context)
     entry, values = found
+    check_scopes(entry.scopes, context.principal, f"resource {uri!r}")
     value = await _run(entry.plan, values, f"resource {uri!r}", request, context, send, channel)
     return resource_result(uri, value, entry.mime_type)
 
@@ -310,8 +316,10 @@ async def _resources_subscribe(
     channel: SessionChannel | None,
 ) -> JSONObject:
     uri = _uri(request)
-    if server.find_resource(uri) is None:
+    found = server.find_resource(uri)
+    if found is None:
         raise _not_found(uri, context)
+    check_scopes(found[0].scopes, context.principal, f"resource {uri!r}")
     _session_of(request, channel).subscribe(uri)
     return {}
 
@@ -348,6 +356,7 @@ async def _prompts_get(
     prompt = server.prompts.get(name)
     if prompt is None:
         raise InvalidParams(f"Unknown prompt: {name}")
+    check_scopes(prompt.scopes, context.principal, f"prompt {name!r}")
     value = await _run(prompt.plan, arguments, f"prompt {name!r}", request, context, send, channel)
     return prompt_result(value, context.revision)
 

@@ -2,16 +2,16 @@
 response stream carries the notifications its client asked for.
 
 Owns one subscription: which kinds it asked for and which the server honours, the
-acknowledgement that opens it, filtering and tagging what the registry fans out
-(on the server's notification bus, ``ssemcp.state.bus``), a bounded backlog between the registry and
-the writer, and the result that ends it. Writing the stream (SSE, or stdout lines) and noticing
-that the client went away are the transports'.
+acknowledgement that opens it, filtering and tagging what the registry publishes on its
+notification bus (``ssemcp.state.bus``), and the result that ends it. What it lets through goes
+to the ``deliver`` its transport gives it, without waiting: the transport's bounded writer
+(``ssemcp.transports.sse_writer`` for SSE, a backlog for stdout lines), which also says when a
+reader is so far behind that the subscription is cut off.
 """
 
 from __future__ import annotations
 
-import asyncio
-import collections
+from collections.abc import Callable
 from typing import Final
 
 from ssemcp._types import JSONObject, JSONValue
@@ -22,8 +22,8 @@ from ssemcp.state.bus import LIST_CHANGED
 
 __all__ = ["DEFAULT_MAX_BACKLOG", "ListenStream"]
 
-# Notifications waiting for the writer; a subscriber this far behind is cut off (the stream
-# ends) rather than buffered without end.
+# Notifications waiting for a transport's writer; a subscriber this far behind is cut off (the
+# stream ends) rather than buffered without end.
 DEFAULT_MAX_BACKLOG: Final = 1024
 _SUBSCRIPTION_ID: Final = "io.modelcontextprotocol/subscriptionId"
 # SubscriptionFilter member -> (the notification it asks for, the capability that offers it).
@@ -41,21 +41,17 @@ class ListenStream:
     Args:
         server: the registry whose changes it hears.
         request: the listen request; its id is the subscription id.
-        max_backlog: notifications held for the writer before the stream is cut off.
 
     Raises:
         InvalidParams: ``params.notifications`` is not a SubscriptionFilter.
     """
 
-    def __init__(
-        self, server: Server, request: Request, max_backlog: int = DEFAULT_MAX_BACKLOG
-    ) -> None:
+    def __init__(self, server: Server, request: Request) -> None:
         wanted = (request.params or {}).get("notifications", {})
         if type(wanted) is not dict:
             raise InvalidParams('Invalid params: "notifications" must be an object')
         self._server = server
         self.subscription_id: RequestId = request.id
-        self._max_backlog = max_backlog
         capabilities = server.capabilities
         # "Notification types the server does not support are omitted" from the ack.
         self._methods: set[str] = set()
@@ -80,16 +76,13 @@ class ListenStream:
             self._uris = tuple(dict.fromkeys(uris))  # type: ignore[arg-type]
             honoured["resourceSubscriptions"] = list(self._uris)
         self._honoured = honoured
-        self._backlog: collections.deque[Notification] = collections.deque()
-        self._ready = asyncio.Event()
-        self.is_cut_off = False
-        self._is_open = False
+        self._deliver: Callable[[Notification], object] | None = None
 
-    def open(self) -> Notification:
-        """Start hearing of changes; the acknowledgement, which must go out before anything
-        else on the stream ("MUST send notifications/subscriptions/acknowledged as the first
-        message")."""
-        self._is_open = True
+    def open(self, deliver: Callable[[Notification], object]) -> Notification:
+        """Start hearing of changes, each handed to ``deliver`` (which must not wait); the
+        acknowledgement, which must go out before anything else on the stream ("MUST send
+        notifications/subscriptions/acknowledged as the first message")."""
+        self._deliver = deliver
         if self._methods:
             self._server.bus.subscribe(LIST_CHANGED, self)
         for uri in self._uris:
@@ -100,18 +93,21 @@ class ListenStream:
         )
 
     def close(self) -> None:
-        """Stop hearing of changes (the client went away, or the server is stopping)."""
-        if not self._is_open:
+        """Stop hearing of changes (the client went away, the reader fell behind, or the
+        server is stopping)."""
+        if self._deliver is None:
             return
-        self._is_open = False
+        self._deliver = None
         self._server.bus.unsubscribe(LIST_CHANGED, self)
         for uri in self._uris:
             self._server.subscription_removed(uri, self)
-        self._ready.set()
 
     def post(self, notification: Notification) -> None:
-        """Queue ``notification`` for the writer if this subscription asked for it, tagged
-        with the subscription id ("MUST include io.modelcontextprotocol/subscriptionId")."""
+        """Deliver ``notification`` if this subscription asked for it, tagged with the
+        subscription id ("MUST include io.modelcontextprotocol/subscriptionId")."""
+        deliver = self._deliver
+        if deliver is None:
+            return
         method = notification.method
         if method == _RESOURCE_UPDATED:
             uri = (notification.params or {}).get("uri")
@@ -119,29 +115,10 @@ class ListenStream:
                 return
         elif method not in self._methods:
             return
-        if not self._is_open or self.is_cut_off:
-            return
-        if len(self._backlog) >= self._max_backlog:
-            self.is_cut_off = True
-            self._ready.set()
-            return
         params: dict[str, JSONValue] = dict(notification.params or {})
         meta = params.get("_meta")
         params["_meta"] = {**(meta if isinstance(meta, dict) else {}), **self._tag()}
-        self._backlog.append(Notification(method, params))
-        self._ready.set()
-
-    async def next_batch(self) -> list[Notification]:
-        """What has come since the last batch; waits until something has. Empty once the
-        stream is closed or cut off."""
-        while not self._backlog and self._is_open and not self.is_cut_off:
-            self._ready.clear()
-            await self._ready.wait()
-        if self.is_cut_off or not self._is_open:
-            return []
-        batch = list(self._backlog)
-        self._backlog.clear()
-        return batch
+        deliver(Notification(method, params))
 
     def final_result(self) -> JSONObject:
         """The result that ends the subscription when the server closes it ("SHOULD respond

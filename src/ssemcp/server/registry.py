@@ -61,6 +61,8 @@ class Tool:
     cache: CacheHint | None = None
     # Its arguments marked "x-mcp-header", checked against Mcp-Param-* on 2026-07-28 HTTP.
     header_params: tuple[HeaderParam, ...] = ()
+    # The OAuth scopes a caller needs (ssemcp.auth.scopes); empty: anyone who may connect.
+    scopes: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -70,6 +72,7 @@ class Resource:
     mime_type: str | None
     definition: JSONObject
     cache: CacheHint | None = None
+    scopes: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -80,6 +83,7 @@ class ResourceTemplate:
     definition: JSONObject
     completers: dict[str, Completer] = field(default_factory=dict)
     cache: CacheHint | None = None
+    scopes: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -89,6 +93,7 @@ class Prompt:
     definition: JSONObject
     completers: dict[str, Completer] = field(default_factory=dict)
     cache: CacheHint | None = None
+    scopes: frozenset[str] = frozenset()
 
 
 def _icons(icons: Sequence[Icon | JSONObject] | None) -> list[JSONObject] | None:
@@ -169,6 +174,9 @@ class Server:
         self.bus: NotificationBus = MemoryBus() if bus is None else bus
         self._subscription_listeners: list[SubscriptionListener] = []
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
+        # Whether tools/list (and the resource and prompt lists) show entries whose scopes
+        # the caller lacks (ssemcp.auth.scopes); ``ssemcp serve --list-all-tools``.
+        self.list_all_tools = False
 
     def __repr__(self) -> str:
         return (
@@ -200,6 +208,7 @@ class Server:
         output_type: object = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -214,6 +223,7 @@ class Server:
         output_type: object = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> F | Callable[[F], F]:
         """Register the decorated function as a tool; see :meth:`add_tool`.
 
@@ -235,6 +245,7 @@ class Server:
                 output_type=output_type,
                 meta=meta,
                 cache=cache,
+                scopes=scopes,
             )
             return function
 
@@ -254,6 +265,7 @@ class Server:
         meta: JSONObject | None = None,
         input_schema: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Tool:
         """Register ``function`` as a tool.
 
@@ -269,6 +281,9 @@ class Server:
                 still validated against the signature).
             cache: how long 2026-07-28 clients may cache ``tools/list`` while it holds this
                 tool (a list takes the shortest hint of what it holds, and the server's).
+            scopes: the OAuth scopes a caller's token must grant to call it (and to see it in
+                ``tools/list``); see ``ssemcp.auth``. Callers without a token (stdio) and
+                static secrets are not limited by scopes.
 
         Raises:
             LocalProtocolError: bad name, duplicate name, or an unserveable signature.
@@ -302,7 +317,7 @@ class Server:
             header_params = header_params_of(definition["inputSchema"])  # type: ignore[arg-type]
         except ValueError as exc:
             raise LocalProtocolError(f"tool {tool_name!r}: {exc}") from None
-        tool = Tool(tool_name, plan, output, definition, cache, header_params)
+        tool = Tool(tool_name, plan, output, definition, cache, header_params, frozenset(scopes))
         self.tools[tool_name] = tool
         self._changed("tools")
         return tool
@@ -327,6 +342,7 @@ class Server:
         size: int | None = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]:
         """Register the decorated function as a resource, or a template if ``uri`` has
         RFC 6570 expressions (``greeting://{name}``): the function's parameters are then the
@@ -358,6 +374,7 @@ class Server:
                 size=size,
                 meta=meta,
                 cache=cache,
+                scopes=scopes,
             )
             return function
 
@@ -377,11 +394,13 @@ class Server:
         size: int | None = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Resource | ResourceTemplate:
         """Register ``function`` as the resource (or template) ``uri``; see :meth:`resource`.
 
         ``cache`` is how long 2026-07-28 clients may cache a read of it (and the lists that
-        hold it take the shortest hint of what they hold); None: the server's.
+        hold it take the shortest hint of what they hold); None: the server's. ``scopes``:
+        the OAuth scopes a caller needs to read it (see :meth:`add_tool`).
 
         Raises:
             LocalProtocolError: a duplicate URI, or template variables that do not match the
@@ -408,7 +427,9 @@ class Server:
             _put(definition, "icons", _icons(icons))
             _put(definition, "annotations", annotations)
             _put(definition, "_meta", meta)
-            entry = ResourceTemplate(template, plan, mime_type, definition, cache=cache)
+            entry = ResourceTemplate(
+                template, plan, mime_type, definition, cache=cache, scopes=frozenset(scopes)
+            )
             self.templates[uri] = entry
             self._changed("templates")
             return entry
@@ -427,7 +448,7 @@ class Server:
         _put(definition, "icons", _icons(icons))
         _put(definition, "annotations", annotations)
         _put(definition, "_meta", meta)
-        resource = Resource(uri, plan, mime_type, definition, cache)
+        resource = Resource(uri, plan, mime_type, definition, cache, frozenset(scopes))
         self.resources[uri] = resource
         self._changed("resources")
         return resource
@@ -486,6 +507,7 @@ class Server:
         icons: Sequence[Icon | JSONObject] | None = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]: ...
 
     def prompt(
@@ -497,6 +519,7 @@ class Server:
         icons: Sequence[Icon | JSONObject] | None = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> F | Callable[[F], F]:
         """Register the decorated function as a prompt.
 
@@ -518,6 +541,7 @@ class Server:
                 icons=icons,
                 meta=meta,
                 cache=cache,
+                scopes=scopes,
             )
             return function
 
@@ -533,8 +557,10 @@ class Server:
         icons: Sequence[Icon | JSONObject] | None = None,
         meta: JSONObject | None = None,
         cache: CacheHint | None = None,
+        scopes: Iterable[str] = (),
     ) -> Prompt:
-        """Register ``function`` as a prompt; see :meth:`prompt`."""
+        """Register ``function`` as a prompt; see :meth:`prompt` (and :meth:`add_tool` for
+        ``scopes``)."""
         prompt_name = function.__name__ if name is None else name
         if not prompt_name:
             raise LocalProtocolError("a prompt name must not be empty")
@@ -555,7 +581,7 @@ class Server:
         definition["arguments"] = arguments  # type: ignore[assignment]
         _put(definition, "icons", _icons(icons))
         _put(definition, "_meta", meta)
-        prompt = Prompt(prompt_name, plan, definition, cache=cache)
+        prompt = Prompt(prompt_name, plan, definition, cache=cache, scopes=frozenset(scopes))
         self.prompts[prompt_name] = prompt
         self._changed("prompts")
         return prompt

@@ -16,6 +16,7 @@ from typing import Final
 
 from ssemcp.errors import InternalError, MethodNotFound, ProtocolError
 from ssemcp.jsonrpc import ErrorResponse, Request, Response, error_response
+from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.sessionless import (
     CACHEABLE_METHODS,
     META_SERVER_INFO,
@@ -51,7 +52,10 @@ LISTEN: Final = "subscriptions/listen"
 
 
 def open_listen(
-    server: Server, request: Request, headers: Mapping[bytes, bytes] | None, principal: str | None
+    server: Server,
+    request: Request,
+    headers: Mapping[bytes, bytes] | None,
+    principal: Principal | None,
 ) -> ListenStream | ErrorResponse:
     """A ``subscriptions/listen`` request's subscription, not yet opened; or the error reply
     that refuses it (its context, as for every request that stands alone)."""
@@ -67,7 +71,7 @@ async def serve_sessionless(
     request: Request,
     headers: Mapping[bytes, bytes] | None,
     send: Send,
-    principal: str | None = None,
+    principal: Principal | None = None,
 ) -> Response | ErrorResponse:
     """Serve ``request``, which carries its own revision and client in ``_meta``.
 

@@ -5,7 +5,8 @@ one session and its event stream, whose first event (``endpoint``) names the URL
 each ``POST /messages/?session_id=…`` hands one message to that session and is answered
 ``202 Accepted``, while every reply and every server message travels on the stream as a
 ``message`` event. It does not interpret MCP: messages go to a
-:class:`~ssemcp.server.connection.ServerConnection`. Host and Origin checks, routing and the
+:class:`~ssemcp.server.connection.ServerConnection` (or another ``ssemcp.server.hosted``
+session: the bridge's relay). Host and Origin checks, routing and the
 ``Content-Length`` bound are the ASGI app's (``ssemcp.http``); who the peer is (the principal)
 is ``ssemcp.http.auth``'s, and whether a proxy's ``X-Forwarded-Prefix`` is believed is
 ``ssemcp.http.proxy``'s: both leave their verdict in the scope, and a session is bound to the
@@ -25,7 +26,6 @@ client's replies can never reach another's stream (modelcontextprotocol/typescri
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import re
 import secrets
@@ -38,7 +38,6 @@ from ssemcp.asgi import (
     DEFAULT_MAX_BODY_BYTES,
     PRINCIPAL_KEY,
     SSE_HEADERS,
-    ASGIMessage,
     ASGIReceive,
     ASGISend,
     Headers,
@@ -49,13 +48,16 @@ from ssemcp.asgi import (
     short_id,
     uncancel_current_task,
 )
-from ssemcp.asgi.shortcuts import abort, header_lines, send_whole_response
+from ssemcp.asgi.shortcuts import header_lines, send_whole_response
 from ssemcp.errors import InvalidRequest
 from ssemcp.jsonrpc import Invalid, Message, Request, serialize
+from ssemcp.protocol.request_context import Principal
 from ssemcp.server.connection import ServerConnection
+from ssemcp.server.hosted import HostedSession, SessionFactory, SessionRefused
 from ssemcp.server.registry import Server
-from ssemcp.sse import KEEPALIVE, encode_event
+from ssemcp.sse import encode_event
 from ssemcp.transports.memory import MemoryReclaimer
+from ssemcp.transports.sse_writer import Flusher, FrameCache, KeepaliveSweep, SSEWriter
 from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS
 
 __all__ = [
@@ -94,11 +96,6 @@ _MAX_QUERY_FIELDS: Final = 8
 # alone with such a value means to parse_qsl exactly what it says (nothing to split, nothing
 # to unquote), so the usual POST skips parse_qsl's work.
 _PLAIN_SESSION_QUERY: Final = re.compile(rb"session_id=([A-Za-z0-9_-]+)")
-# Idle streams are found by one sweep of every session this many times per keepalive period,
-# not by a timer per stream (a uvloop timer handle is ~500 bytes, a twentieth of an idle
-# stream's cost): a comment goes out after between 1 and 1.2 periods of silence, still well
-# inside the proxy timeouts that DEFAULT_KEEPALIVE_SECONDS is chosen for.
-_KEEPALIVE_SWEEPS_PER_PERIOD: Final = 5
 _MESSAGE_EVENT_START: Final = b"event: message\ndata: "
 _EVENT_END: Final = b"\n\n"
 
@@ -136,97 +133,6 @@ MESSAGE_METHOD_NOT_ALLOWED: Final = HTTPError(
 )
 
 
-class _NotificationEvents:
-    """The event bytes of the notification being fanned out, encoded once for every session.
-
-    A server-wide notification (``resources/updated`` to every subscriber, ``list_changed``)
-    reaches each session's :meth:`_Session.send_nowait` as the same object, one call after
-    another; serializing it once instead of once per session is most of a fan-out's cost.
-    The entry is dropped at the next turn of the loop, so a message object that is changed
-    and sent again later is encoded afresh, and a large one is not kept alive.
-    """
-
-    __slots__ = ("_event", "_message")
-
-    def __init__(self) -> None:
-        self._message: Message | None = None
-        self._event = b""
-
-    def encode(self, message: Message) -> bytes:
-        if message is self._message:
-            return self._event
-        event = _message_event(message)
-        if self._message is None:
-            asyncio.get_running_loop().call_soon(self._forget)
-        self._message = message
-        self._event = event
-        return event
-
-    def _forget(self) -> None:
-        self._message = None
-        self._event = b""
-
-
-class _Flusher:
-    """Writes out the queues of streams that nobody is writing, many streams per task.
-
-    A fan-out queues one event on each of a thousand idle streams at once; a task per stream
-    to write it (about 3 µs each to create and run, on CPython 3.11) would cost more than the
-    writes. One task writes them one after another instead, as the ceiling app of our
-    benchmarks does. The catch is a slow reader: a ``send`` that waits for the socket to
-    drain would hold up every stream behind it. So each run of the task arms a callback for
-    the next turn of the loop; the task gives the loop a turn only when a write waits, so if
-    the callback finds the run still going, a write is waiting, and a new run takes over the
-    streams still to be written while the old one finishes its stream and stops.
-    """
-
-    __slots__ = ("_runner", "_sessions")
-
-    def __init__(self) -> None:
-        self._sessions: collections.deque[_Session] = collections.deque()
-        self._runner: asyncio.Task[None] | None = None
-
-    def add(self, session: _Session) -> None:
-        """Write ``session``'s queue soon (the session is marked as being written)."""
-        self._sessions.append(session)
-        if self._runner is None:
-            self._start()
-
-    def _start(self) -> None:
-        loop = asyncio.get_running_loop()
-        runner = self._runner = loop.create_task(self._run())
-        loop.call_soon(self._take_over_if_waiting, runner)
-
-    def _take_over_if_waiting(self, runner: asyncio.Task[None]) -> None:
-        if self._runner is runner and not runner.done():
-            self._start()
-
-    async def _run(self) -> None:
-        runner = asyncio.current_task()
-        assert runner is not None
-        sessions = self._sessions
-        try:
-            while sessions and self._runner is runner:
-                session = sessions.popleft()
-                try:
-                    await session.write_queued(runner)
-                except asyncio.CancelledError:
-                    if not session.is_closed:
-                        raise
-                    # close() interrupted the write that waited for its client: that stream
-                    # is over, the others are not.
-                    runner.uncancel()
-                except Exception:
-                    # A bug of ours or of the ASGI server's; the streams behind this one must
-                    # still be written, or their ends would wait for them for ever.
-                    logger.exception(
-                        "session %s: writing its stream failed", short_id(session.session_id)
-                    )
-        finally:
-            if self._runner is runner:
-                self._runner = None
-
-
 def _message_event(message: Message | Sequence[Message]) -> bytes:
     # spec 2024-11-05 basic/transports, "HTTP with SSE": "Server messages are sent as SSE
     # message events, with the message content encoded as JSON in the event data."
@@ -234,15 +140,6 @@ def _message_event(message: Message | Sequence[Message]) -> bytes:
     # data line as it is: the bytes ``encode_event(..., event="message")`` would build,
     # without decoding and encoding the payload again.
     return _MESSAGE_EVENT_START + serialize(message) + _EVENT_END
-
-
-def _wake(waiter: asyncio.Future[None] | None) -> None:
-    if waiter is not None and not waiter.done():
-        waiter.set_result(None)
-
-
-def _body(chunk: bytes) -> ASGIMessage:
-    return {"type": "http.response.body", "body": chunk, "more_body": True}
 
 
 async def _accept(send: ASGISend) -> None:
@@ -254,95 +151,51 @@ async def _accept(send: ASGISend) -> None:
 
 
 class _Session:
-    """One ``GET /sse``: its connection, its stream, its running requests.
+    """One ``GET /sse``: its connection, its stream's writer, its running requests.
 
-    The stream is written by whoever has something to say, as the ceiling app of our
-    benchmarks writes straight onto a stream from the POST's task: a producer that finds
-    nobody writing awaits the stream's ``send`` itself; one that finds a write under way
-    queues its event, and the queue goes out as one write from the transport's
-    :class:`_Flusher`, so that a producer cancelled mid-write never takes other producers'
-    events down with it. The queue is bounded: when it is full, producers that await wait
-    (the client is slow, not gone) and a closed session frees them; a notification posted
-    without waiting (:meth:`send_nowait`) finds a longer bound, past which it closes the
-    session, since nothing else bounds how many of those a reader that stopped reading
-    would let pile up. The stream's
-    own task only waits for the disconnect, so an idle stream costs that one task, this
-    object and its connection.
+    The stream's own task only waits for the disconnect, so an idle stream costs that one
+    task, this object, its writer and its connection.
     """
 
-    __slots__ = (
-        "_flusher",
-        "_flushing_task",
-        "_is_writing",
-        "_last_write_time",
-        "_loop",
-        "_max_queued_messages",
-        "_max_queued_notifications",
-        "_notification_events",
-        "_queued",
-        "_room_waiters",
-        "_send",
-        "_stream_task",
-        "_writer_idle",
-        "connection",
-        "is_closed",
-        "is_stalled",
-        "principal",
-        "session_id",
-    )
+    __slots__ = ("_stream_task", "connection", "is_closed", "principal", "session_id", "writer")
 
     def __init__(
         self,
         server: Server,
         session_id: str,
-        principal: str | None,
+        principal: Principal | None,
         max_queued_messages: int,
-        notification_events: _NotificationEvents | None = None,
-        flusher: _Flusher | None = None,
+        frames: FrameCache,
+        flusher: Flusher,
         max_queued_notifications: int = DEFAULT_MAX_QUEUED_NOTIFICATIONS,
+        connect: SessionFactory | None = None,
     ) -> None:
         self.session_id = session_id
         self.principal = principal
         self.is_closed = False
-        # Closed with a write that waits on a reader who stopped reading and whose
-        # connection could not be aborted: that write may never end.
-        self.is_stalled = False
-        self._max_queued_messages = max_queued_messages
-        self._max_queued_notifications = max(max_queued_notifications, max_queued_messages)
-        self._notification_events = notification_events or _NotificationEvents()
-        self._send: ASGISend | None = None
-        # Events waiting for the write under way to end, oldest first.
-        self._queued: list[bytes] = []
-        self._room_waiters: list[asyncio.Future[None]] | None = None
-        # True from the start: until the endpoint event is out (open_stream), the stream's
-        # task is the writer, so nothing can overtake the event that must come first.
-        self._is_writing = True
-        self._flusher = flusher or _Flusher()
-        # The flusher's task while it writes this stream's queue, for close() to interrupt.
-        self._flushing_task: asyncio.Task[None] | None = None
-        self._writer_idle: asyncio.Future[None] | None = None
         self._stream_task: asyncio.Task[object] | None = None
-        self._last_write_time = 0.0
-        # Taken once: asyncio.get_running_loop() costs a getpid() system call on CPython 3.11
-        # (its fork check), and every write reads the loop's clock.
-        self._loop = asyncio.get_running_loop()
-        self.connection = ServerConnection(
-            server, self.send, send_nowait=self.send_nowait, principal=principal
+        # A notification past max_queued_notifications closes the session: its reader is too
+        # far behind.
+        self.writer = SSEWriter(
+            f"session {short_id(session_id)}",
+            frames,
+            flusher,
+            max_queued_messages,
+            max_queued_notifications,
+            self.close,
         )
-
-    @property
-    def queued_count(self) -> int:
-        """Events queued behind the write under way."""
-        return len(self._queued)
-
-    # ------------------------------------------------------------------ the stream's task
-
-    async def open_stream(self, send: ASGISend, endpoint: bytes) -> None:
-        """Start the response with the ``endpoint`` event, then send what came meanwhile."""
-        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-        await send(_body(endpoint))
-        self._send = send
-        self._writer_done()
+        self.connection: HostedSession = (
+            ServerConnection(
+                server, self.writer.send, send_nowait=self.writer.send_nowait, principal=principal
+            )
+            if connect is None
+            else connect(
+                self.writer.send,
+                send_nowait=self.writer.send_nowait,
+                principal=principal,
+                session_id=session_id,
+            )
+        )
 
     def holding(self) -> asyncio.Task[object]:
         """Called by the stream's task as it starts waiting for the disconnect: from then on
@@ -356,133 +209,12 @@ class _Session:
         """The stream's task no longer waits: :meth:`close` must not cancel it."""
         self._stream_task = None
 
-    async def finish_writing(self) -> None:
-        """Wait until no write is under way, so that the response can end after it."""
-        loop = asyncio.get_running_loop()
-        while self._is_writing:
-            waiter = self._writer_idle = loop.create_future()
-            await waiter
-
-    def ping_if_idle(self, idle_since: float) -> None:
-        """Send a keepalive comment if nothing was written since ``idle_since`` (loop time)."""
-        if not self._is_writing and self._last_write_time <= idle_since and not self.is_closed:
-            self._queued.append(KEEPALIVE)
-            self._is_writing = True
-            self._flusher.add(self)
-
-    # ------------------------------------------------------------------ producers
-
-    async def send(self, message: Message | Sequence[Message]) -> None:
-        """Write ``message`` on the stream, or queue it behind the write under way; wait while
-        the queue is full, until the session closes.
-
-        spec 2024-11-05 basic/transports, "HTTP with SSE": "Server messages are sent as SSE
-        ``message`` events, with the message content encoded as JSON in the event data."
-        """
-        if self.is_closed:
-            # As uvicorn drops writes after a disconnect: a handler never fails because its
-            # client left; the session's end cancels it soon enough.
-            logger.debug("session %s: closed, dropped a message", short_id(self.session_id))
-            return
-        event = _message_event(message)
-        while self._is_writing:
-            if len(self._queued) < self._max_queued_messages:
-                self._queued.append(event)
-                return
-            # Backpressure: a full queue means a slow reader, so wait rather than drop.
-            await self._room()
-            if self.is_closed:
-                return
-        # Nobody is writing, so nothing is queued either: this event is next on the wire.
-        send = self._send
-        assert send is not None  # open_stream sets it before anyone else may write
-        self._is_writing = True
-        try:
-            await send({"type": "http.response.body", "body": event, "more_body": True})
-        finally:
-            self._writer_done()
-
-    def send_nowait(self, message: Message) -> bool:
-        """:meth:`send` without waiting: queued, or dropped with the session when the queue
-        holds ``max_queued_notifications`` (:meth:`_drop_slow_reader`). Always True: nobody
-        is left to wait."""
-        if self.is_closed:
-            return True
-        if len(self._queued) >= self._max_queued_notifications:
-            self._drop_slow_reader()
-            return True
-        self._queued.append(self._notification_events.encode(message))
-        if not self._is_writing:
-            self._is_writing = True
-            self._flusher.add(self)
-        return True
-
-    async def _room(self) -> None:
-        waiter = asyncio.get_running_loop().create_future()
-        if self._room_waiters is None:
-            self._room_waiters = []
-        self._room_waiters.append(waiter)
-        try:
-            await waiter
-        finally:
-            if waiter in self._room_waiters:
-                self._room_waiters.remove(waiter)
-
-    def _writer_done(self) -> None:
-        """The write under way has ended: hand what was queued meanwhile to the flusher."""
-        self._last_write_time = self._loop.time()
-        if self._queued and not self.is_closed:
-            self._flusher.add(self)
-            return
-        self._is_writing = False
-        if self._writer_idle is not None:
-            _wake(self._writer_idle)
-
-    async def write_queued(self, flushing_task: asyncio.Task[None]) -> None:
-        """Write out the queue, as :class:`_Flusher`'s ``flushing_task``; then stop writing."""
-        send = self._send
-        assert send is not None
-        self._flushing_task = flushing_task
-        try:
-            while self._queued and not self.is_closed:
-                queued = self._queued
-                chunk = queued[0] if len(queued) == 1 else b"".join(queued)
-                queued.clear()
-                if self._room_waiters:
-                    for waiter in self._room_waiters:
-                        _wake(waiter)
-                await send(_body(chunk))
-            self._last_write_time = self._loop.time()
-        finally:
-            self._flushing_task = None
-            self._is_writing = False
-            _wake(self._writer_idle)
-
-    # ------------------------------------------------------------------ lifetime
-
-    def _drop_slow_reader(self) -> None:
-        """Close the session whose reader has fallen a long queue behind the write under way,
-        and the connection with it: that write waits on the reader, and may never end."""
-        logger.warning(
-            "session %s: closed, its reader is %d events behind",
-            short_id(self.session_id),
-            len(self._queued),
-        )
-        self._queued.clear()
-        send = self._send
-        self.close()
-        self.is_stalled = send is None or not abort(send)
-
     def close(self) -> None:
         """End the session: the stream stops, running requests and waiting producers too."""
         if self.is_closed:
             return
         self.is_closed = True
-        if self._room_waiters:
-            for waiter in self._room_waiters:
-                _wake(waiter)
-        if self._flushing_task is not None:
-            self._flushing_task.cancel()
+        self.writer.close()
         if self._stream_task is not None:
             self._stream_task.cancel()
         self.connection.close()
@@ -511,6 +243,8 @@ class LegacySSETransport:
         max_pending_requests: requests of one session running at once; past it a POST gets
             503.
         keepalive_seconds: how often an idle stream gets a comment.
+        sessions: makes each session's :class:`~ssemcp.server.hosted.HostedSession`
+            (default: a ``ServerConnection`` serving ``server``); may refuse (503).
     """
 
     def __init__(
@@ -523,23 +257,24 @@ class LegacySSETransport:
         max_queued_notifications: int = DEFAULT_MAX_QUEUED_NOTIFICATIONS,
         max_pending_requests: int = DEFAULT_MAX_PENDING_REQUESTS,
         keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
+        sessions: SessionFactory | None = None,
     ) -> None:
         self._server = server
+        self._connect = sessions
         self._max_body_bytes = max_body_bytes
         self._max_sessions = max_sessions
         self._max_queued_messages = max_queued_messages
         self._max_queued_notifications = max_queued_notifications
         self._max_pending_requests = max_pending_requests
-        self._keepalive_seconds = keepalive_seconds
         self._endpoint_suffix = f"{MESSAGES_PATH}?{SESSION_ID_PARAMETER}="
         self._sessions: dict[str, _Session] = {}
-        self._notification_events = _NotificationEvents()
-        self._flusher = _Flusher()
-        # Runs while any stream is open (see _KEEPALIVE_SWEEPS_PER_PERIOD).
-        self._keepalive_sweep: asyncio.TimerHandle | None = None
+        self._frames = FrameCache(_message_event)
+        self._flusher = Flusher()
+        self._keepalives = KeepaliveSweep(
+            keepalive_seconds, lambda: (session.writer for session in self._sessions.values())
+        )
         # Hands memory back to the OS once a burst of sessions has ended.
         self._reclaimer = MemoryReclaimer()
-        self._keepalive_loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def session_count(self) -> int:
@@ -559,15 +294,24 @@ class LegacySSETransport:
         # Like Streamable HTTP's Mcp-Session-Id (spec 2025-11-25 basic/transports, "Session
         # Management"): "globally unique and cryptographically secure"; 24 bytes, URL-safe.
         session_id = secrets.token_urlsafe(24)
-        session = _Session(
-            self._server,
-            session_id,
-            scope.get(PRINCIPAL_KEY),
-            self._max_queued_messages,
-            self._notification_events,
-            self._flusher,
-            self._max_queued_notifications,
-        )
+        try:
+            session = _Session(
+                self._server,
+                session_id,
+                scope.get(PRINCIPAL_KEY),
+                self._max_queued_messages,
+                self._frames,
+                self._flusher,
+                self._max_queued_notifications,
+                self._connect,
+            )
+        except SessionRefused as exc:
+            logger.warning("refused an SSE stream: %s", exc)
+            refused = HTTPError(
+                503, InvalidRequest(f"Service Unavailable: {exc}"), ((b"retry-after", b"5"),)
+            )
+            await refused.respond(send)
+            return
         self._sessions[session_id] = session
         # Per-session lines are DEBUG, like access logs (off by default).
         if logger.isEnabledFor(logging.DEBUG):
@@ -580,15 +324,10 @@ class LegacySSETransport:
             client_path_prefix(scope) + self._endpoint_suffix + session_id, event="endpoint"
         )
         try:
-            await session.open_stream(send, endpoint)
+            await session.writer.start(send, SSE_HEADERS, endpoint)
             # This frame lives as long as the stream: keep only what it still needs.
             del endpoint
-            if (
-                self._keepalive_sweep is None
-                or self._keepalive_loop is not asyncio.get_running_loop()
-            ):
-                # (A new loop: an app served again after its first loop closed.)
-                self._schedule_keepalive_sweep()
+            self._keepalives.start()
             if not session.is_closed:
                 # Wait here, not in a coroutine of the session's: an idle stream keeps this
                 # task's frames alive, and one frame fewer is memory saved per stream.
@@ -607,13 +346,13 @@ class LegacySSETransport:
             # the session goes with its stream, and a POST to it afterwards gets 404.
             self._sessions.pop(session_id, None)
             session.close()
-            if session.is_stalled:
+            if session.writer.is_stalled:
                 # Its write may never end: an unfinished response makes the server close the
                 # connection (uvicorn says so in its log), which ends that write too.
                 return
             # A write under way (a reply awaiting the socket) must end before the response
             # does: a body after the last one is an ASGI error.
-            await session.finish_writing()
+            await session.writer.finish_writing()
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             self._sessions.pop(session_id, None)
@@ -625,23 +364,6 @@ class LegacySSETransport:
                     short_id(session_id),
                     len(self._sessions),
                 )
-
-    def _schedule_keepalive_sweep(self) -> None:
-        loop = self._keepalive_loop = asyncio.get_running_loop()
-        self._keepalive_sweep = loop.call_later(
-            self._keepalive_seconds / _KEEPALIVE_SWEEPS_PER_PERIOD, self._sweep_keepalives
-        )
-
-    def _sweep_keepalives(self) -> None:
-        """Send a keepalive comment on every stream silent for a keepalive period."""
-        self._keepalive_sweep = None
-        if not self._sessions:
-            # Stopped while no stream is open; the next stream starts it again.
-            return
-        idle_since = asyncio.get_running_loop().time() - self._keepalive_seconds
-        for session in self._sessions.values():
-            session.ping_if_idle(idle_since)
-        self._schedule_keepalive_sweep()
 
     # ------------------------------------------------------------------ POST /messages/
 
@@ -674,7 +396,7 @@ class LegacySSETransport:
             reply = await session.connection.receive(payload)
             if reply is not None:
                 # An Invalid message: its error response goes where replies go.
-                await session.send(reply)
+                await session.writer.send(reply)
             await _accept(send)
             return
         # The connection knows the requests it is running (and cancels them when the session
@@ -691,7 +413,7 @@ class LegacySSETransport:
         try:
             reply = await session.connection.receive(payload)
             if reply is not None:
-                await session.send(reply)
+                await session.writer.send(reply)
         except asyncio.CancelledError:
             if not session.is_closed:
                 raise
@@ -716,6 +438,11 @@ class LegacySSETransport:
                 "session %s: refused a POST from another principal", short_id(session.session_id)
             )
             return UNKNOWN_SESSION
+        principal = scope.get(PRINCIPAL_KEY)
+        if principal is not session.principal:
+            # The same subject with a fresh token (ssemcp.auth): its scopes serve from now on.
+            session.principal = principal
+            session.connection.rebind(principal)
         return session
 
     # ------------------------------------------------------------------ lifetime
@@ -724,9 +451,7 @@ class LegacySSETransport:
         """End every session (at server shutdown); their streams end with them."""
         sessions = list(self._sessions.values())
         self._sessions.clear()
-        if self._keepalive_sweep is not None:
-            self._keepalive_sweep.cancel()
-            self._keepalive_sweep = None
+        self._keepalives.cancel()
         self._reclaimer.cancel()
         for session in sessions:
             session.close()

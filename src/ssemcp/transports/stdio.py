@@ -12,6 +12,7 @@ may be the client's answer to that very tool's sampling request, or a cancellati
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -34,7 +35,7 @@ from ssemcp.jsonrpc import (
 )
 from ssemcp.protocol.sessionless import is_sessionless
 from ssemcp.server.connection import ServerConnection
-from ssemcp.server.listen import ListenStream
+from ssemcp.server.listen import DEFAULT_MAX_BACKLOG, ListenStream
 from ssemcp.server.registry import Server
 from ssemcp.server.sessionless import LISTEN, open_listen, serve_sessionless
 
@@ -99,6 +100,49 @@ class LineReader:
         return bytes(self._buffer)
 
 
+class _Listening:
+    """One open ``subscriptions/listen`` on stdio: what its subscription heard, waiting for
+    stdout, in order. A reader this far behind is cut off rather than buffered without end
+    (the stdout counterpart of the SSE writer's bound, ``ssemcp.transports.sse_writer``)."""
+
+    __slots__ = ("_backlog", "_ready", "is_closed", "is_cut_off", "stream")
+
+    def __init__(self, stream: ListenStream) -> None:
+        self.stream = stream
+        self._backlog: collections.deque[Notification] = collections.deque()
+        self._ready = asyncio.Event()
+        self.is_closed = False
+        self.is_cut_off = False
+
+    def deliver(self, notification: Notification) -> None:
+        if len(self._backlog) >= DEFAULT_MAX_BACKLOG:
+            logger.warning(
+                "subscription %r: cut off, its reader fell behind", self.stream.subscription_id
+            )
+            self.is_cut_off = True
+            self.close()
+            return
+        self._backlog.append(notification)
+        self._ready.set()
+
+    async def next_batch(self) -> list[Notification]:
+        """What has come since the last batch; waits until something has. Empty once the
+        subscription is closed."""
+        while not self._backlog and not self.is_closed:
+            self._ready.clear()
+            await self._ready.wait()
+        if self.is_closed:
+            return []
+        batch = list(self._backlog)
+        self._backlog.clear()
+        return batch
+
+    def close(self) -> None:
+        self.is_closed = True
+        self.stream.close()
+        self._ready.set()
+
+
 class _StdioSession:
     """One process, one session: reads stdin, writes stdout."""
 
@@ -108,7 +152,7 @@ class _StdioSession:
         self._tasks: set[asyncio.Task[None]] = set()
         # Open subscriptions/listen requests (2026-07-28), by id: a notifications/cancelled
         # for one of them ends it.
-        self._listens: dict[RequestId, ListenStream] = {}
+        self._listens: dict[RequestId, _Listening] = {}
         # Other 2026-07-28 requests being served, by id, for the same reason. Apart from the
         # session's: ids of the two eras may collide.
         self._serving: dict[RequestId, asyncio.Task[None]] = {}
@@ -182,18 +226,17 @@ class _StdioSession:
             await self.send(opened)
             return
         assert isinstance(opened, ListenStream)
-        stream = opened
-        self._listens[request.id] = stream
+        listening = self._listens[request.id] = _Listening(opened)
         try:
-            await self.send(stream.open())
-            while batch := await stream.next_batch():
+            await self.send(opened.open(listening.deliver))
+            while batch := await listening.next_batch():
                 for notification in batch:
                     await self.send(notification)
         finally:
-            stream.close()
+            listening.close()
         # Cancelled by the client, or the input ended: "MUST NOT send any further messages".
-        if self._listens.pop(request.id, None) is not None and not stream.is_cut_off:
-            await self.send(Response(request.id, stream.final_result()))
+        if self._listens.pop(request.id, None) is not None and not listening.is_cut_off:
+            await self.send(Response(request.id, opened.final_result()))
 
     def _cancels_a_sessionless(self, notification: Notification) -> bool:
         """Whether ``notification`` cancels a 2026-07-28 request of ours, and if so, do it:
@@ -205,9 +248,9 @@ class _StdioSession:
         request_id = (notification.params or {}).get("requestId")
         if type(request_id) not in (int, str):
             return False
-        stream = self._listens.pop(request_id, None)  # type: ignore[arg-type]
-        if stream is not None:
-            stream.close()
+        listening = self._listens.pop(request_id, None)  # type: ignore[arg-type]
+        if listening is not None:
+            listening.close()
             return True
         task = self._serving.pop(request_id, None)  # type: ignore[arg-type]
         if task is None:
@@ -220,8 +263,8 @@ class _StdioSession:
         """The input ended: nobody is there to read what subscriptions would send."""
         listens = list(self._listens.values())
         self._listens.clear()
-        for stream in listens:
-            stream.close()
+        for listening in listens:
+            listening.close()
 
     async def drain_tasks(self, grace_seconds: float) -> None:
         if not self._tasks:

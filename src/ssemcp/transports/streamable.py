@@ -6,7 +6,8 @@ body earns which status; the ``Mcp-Session-Id`` sessions (created by ``initializ
 POST as one JSON body or, once a handler emits a message, as an SSE stream; the standalone
 ``GET`` stream; event ids, priming events and ``Last-Event-ID`` resumption ("Resumability and
 Redelivery", SEP-1699); and the stateless and JSON-only modes. It does not interpret MCP:
-messages go to a :class:`~ssemcp.server.connection.ServerConnection`. Host and Origin checks,
+messages go to a :class:`~ssemcp.server.connection.ServerConnection` (or another
+``ssemcp.server.hosted`` session: the bridge's relay). Host and Origin checks,
 authentication, routing and the ``Content-Length`` bound are the ASGI app's (``ssemcp.http``);
 what an event log keeps is ``ssemcp.state.events``'.
 
@@ -48,7 +49,6 @@ from ssemcp.asgi import (
     JSON_CONTENT_TYPE,
     PRINCIPAL_KEY,
     SSE_HEADERS,
-    ASGIMessage,
     ASGIReceive,
     ASGISend,
     Headers,
@@ -61,8 +61,8 @@ from ssemcp.asgi import (
     uncancel_current_task,
 )
 from ssemcp.asgi.deadlines import Deadlines, deadlines_in_running_loop
-from ssemcp.asgi.shortcuts import header_lines, send_whole_response
-from ssemcp.errors import InvalidRequest, RequestError
+from ssemcp.asgi.shortcuts import header_lines, on_disconnect, send_whole_response
+from ssemcp.errors import InvalidRequest, RequestError, UnsupportedProtocolVersion
 from ssemcp.jsonrpc import (
     JSONRPC_VERSION,
     ErrorResponse,
@@ -73,10 +73,12 @@ from ssemcp.jsonrpc import (
     dumps,
     serialize,
 )
+from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.revisions import SUPPORTED_VERSIONS, V2025_03_26, Revision, revision_for
 from ssemcp.protocol.sessionless import is_sessionless, routing_headers
 from ssemcp.server.connection import ServerConnection
-from ssemcp.server.listen import ListenStream
+from ssemcp.server.hosted import HostedSession, SessionFactory, SessionRefused
+from ssemcp.server.listen import DEFAULT_MAX_BACKLOG, ListenStream
 from ssemcp.server.registry import Server
 from ssemcp.server.sessionless import HTTP_STATUS, LISTEN, open_listen, serve_sessionless
 from ssemcp.sse import KEEPALIVE, encode_event
@@ -90,6 +92,7 @@ from ssemcp.state.events import (
     Position,
 )
 from ssemcp.transports.memory import MemoryReclaimer
+from ssemcp.transports.sse_writer import Flusher, FrameCache, KeepaliveSweep, SSEWriter
 
 __all__ = [
     "DEFAULT_KEEPALIVE_SECONDS",
@@ -221,16 +224,58 @@ def _frame(event: LoggedEvent) -> bytes:
     return encode_event(event.data.decode(), id=event.event_id)
 
 
-def _sse_body(messages: Sequence[Message]) -> ASGIMessage:
-    """One body chunk of SSE events, one message each (no ids: 2026-07-28 streams are not
-    resumable)."""
-    chunk = b"".join(encode_event(serialize(message).decode()) for message in messages)
-    return {"type": "http.response.body", "body": chunk, "more_body": True}
+def _data_event(message: Message | Sequence[Message]) -> bytes:
+    # ``serialize`` writes compact JSON, which escapes every CR and LF, so the payload is one
+    # data line as it is: the bytes ``encode_event`` would build, without decoding it again.
+    return b"data: " + serialize(message) + b"\n\n"
 
 
-async def _until_disconnected(receive: ASGIReceive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
+class _Listening:
+    """One open ``subscriptions/listen`` on HTTP: its subscription, the writer of its
+    stream, and why the stream ends if not because its client left."""
+
+    __slots__ = ("_task", "is_cut_off", "is_stopping", "stream", "writer")
+
+    def __init__(self, stream: ListenStream, frames: FrameCache, flusher: Flusher) -> None:
+        self.stream = stream
+        self.is_cut_off = False
+        self.is_stopping = False
+        self._task: asyncio.Task[object] | None = None
+        # A subscriber DEFAULT_MAX_BACKLOG notifications behind is cut off, not buffered.
+        self.writer = SSEWriter(
+            f"subscription {stream.subscription_id!r}",
+            frames,
+            flusher,
+            DEFAULT_MAX_BACKLOG,
+            DEFAULT_MAX_BACKLOG,
+            self._cut_off,
+        )
+
+    @property
+    def is_over(self) -> bool:
+        return self.is_cut_off or self.is_stopping
+
+    def holding(self) -> asyncio.Task[object]:
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = task
+        return task
+
+    def released(self) -> None:
+        self._task = None
+
+    def stop(self) -> None:
+        """The server is stopping: the stream ends with the subscription's final result."""
+        self.is_stopping = True
+        self.stream.close()
+        if self._task is not None:
+            self._task.cancel()
+
+    def _cut_off(self) -> None:
+        self.is_cut_off = True
+        self.stream.close()
+        if self._task is not None:
+            self._task.cancel()
 
 
 async def _drop(message: Message) -> None:
@@ -380,10 +425,11 @@ class _Session:
         self,
         server: Server,
         session_id: str,
-        principal: str | None,
+        principal: Principal | None,
         new_event_log: EventLogFactory,
         max_pending: int,
         now: float,
+        connect: SessionFactory | None = None,
     ) -> None:
         self.session_id = session_id
         self.principal = principal
@@ -409,13 +455,20 @@ class _Session:
         # Requests being handled plus GET streams open: the idle sweep spares a busy session.
         self.busy = 0
         self.last_active = now
-        self.connection = ServerConnection(
-            server, self.send, send_nowait=self.send_nowait, principal=principal
+        self.connection: HostedSession = (
+            ServerConnection(server, self.send, send_nowait=self.send_nowait, principal=principal)
+            if connect is None
+            else connect(
+                self.send,
+                send_nowait=self.send_nowait,
+                principal=principal,
+                session_id=session_id,
+            )
         )
 
     @property
     def revision(self) -> Revision:
-        return self.connection.session.revision
+        return self.connection.revision
 
     @property
     def event_log(self) -> EventLog:
@@ -623,13 +676,23 @@ class _ReplyStream:
                     await self._send_body(KEEPALIVE)
                 continue
             if message["type"] == "http.disconnect":
-                self.is_connected = False
-                if self._stream is not None:
-                    self._stream.detach(self)
-                    logger.debug("stream %d: the client left", self._stream.stream_id)
-                if self._on_disconnect is not None:
-                    self._on_disconnect()
+                self.lost()
                 return
+
+    def served(self) -> None:
+        """The request is answered: from now on the client's leaving cancels nothing."""
+        self._on_disconnect = None
+
+    def lost(self) -> None:
+        """The client went away (its ``receive`` said so, or the server did)."""
+        if not self.is_connected:
+            return
+        self.is_connected = False
+        if self._stream is not None:
+            self._stream.detach(self)
+            logger.debug("stream %d: the client left", self._stream.stream_id)
+        if self._on_disconnect is not None:
+            self._on_disconnect()
 
     async def end(self) -> None:
         watcher = self._watcher
@@ -643,6 +706,31 @@ class _ReplyStream:
             self._stream.detach(self)
         if is_reader:
             await self._send(_END_OF_BODY)
+
+
+def _refused(exc: SessionRefused, payload: Payload) -> HTTPError:
+    request_id = payload.id if type(payload) is Request else None
+    return HTTPError(
+        503,
+        InvalidRequest(f"Service Unavailable: {exc}"),
+        ((b"retry-after", b"5"),),
+        request_id,
+    )
+
+
+async def _refuse_sessionless(send: ASGISend, payload: Payload, headers: Headers) -> None:
+    """spec 2026-07-28 basic/versioning: a server that "does not implement the requested
+    version ... MUST respond with an UnsupportedProtocolVersionError listing the versions it
+    does support" (here the session revisions: the client falls back to ``initialize``)."""
+    version = headers.get(MCP_PROTOCOL_VERSION)
+    requested = version.decode("latin-1")[:_MAX_LOGGED_HEADER] if version else "2026-07-28"
+    error = UnsupportedProtocolVersion(
+        f"Unsupported protocol version: {requested}; this endpoint speaks "
+        f"{', '.join(reversed(SUPPORTED_VERSIONS))} (initialize first)",
+        data={"supported": list(reversed(SUPPORTED_VERSIONS)), "requested": requested},
+    )
+    request_id = payload.id if type(payload) is Request else None
+    await HTTPError(400, error, (), request_id).respond(send)
 
 
 def _is_initialize(payload: Payload) -> bool:
@@ -675,6 +763,12 @@ class StreamableHTTPTransport:
         event_logs: makes a session's event log, given its id; in memory, bounded by the two
             above, unless given (replicas share a log in Redis).
         clock: monotonic seconds (tests inject a fake).
+        sessions: makes each session's :class:`~ssemcp.server.hosted.HostedSession`
+            (default: a ``ServerConnection`` serving ``server``); may refuse (503).
+        sessionless: serve 2026-07-28 requests that stand alone (on ``server``). False: answer
+            them 400 with -32022 listing the session revisions, as a server of 2025 and
+            earlier only (spec 2026-07-28 basic/versioning), so that a client falls back to
+            ``initialize``.
     """
 
     def __init__(
@@ -691,6 +785,8 @@ class StreamableHTTPTransport:
         max_logged_bytes: int = DEFAULT_MAX_LOGGED_BYTES,
         event_logs: EventLogFactory | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sessions: SessionFactory | None = None,
+        sessionless: bool = True,
     ) -> None:
         if keepalive_seconds <= 0:
             raise ValueError("keepalive_seconds must be positive")
@@ -707,9 +803,16 @@ class StreamableHTTPTransport:
         self._max_logged_bytes = max_logged_bytes
         self._event_logs: EventLogFactory = event_logs or self._memory_event_log
         self._clock = clock
+        self._connect = sessions
+        self._serves_sessionless = sessionless
         self._sessions: dict[str, _Session] = {}
         # Open subscriptions/listen streams (2026-07-28), bounded by max_sessions too.
-        self._listens: set[ListenStream] = set()
+        self._listens: set[_Listening] = set()
+        self._flusher = Flusher()
+        self._listen_frames = FrameCache(_data_event)
+        self._listen_keepalives = KeepaliveSweep(
+            keepalive_seconds, lambda: (listening.writer for listening in self._listens)
+        )
         # The loop requests run on, taken at the first request that stands alone.
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -772,6 +875,11 @@ class StreamableHTTPTransport:
                 short_id(session.session_id),
             )
             return UNKNOWN_SESSION
+        principal = scope.get(PRINCIPAL_KEY)
+        if principal is not session.principal:
+            # The same subject with a fresh token (ssemcp.auth): its scopes serve from now on.
+            session.principal = principal
+            session.connection.rebind(principal)
         return session
 
     # ------------------------------------------------------------------ POST
@@ -806,14 +914,20 @@ class StreamableHTTPTransport:
                 return
             # spec basic/transports, "Session Management": the session ID "SHOULD be globally
             # unique and cryptographically secure" and "MUST only contain visible ASCII".
-            session = _Session(
-                self._server,
-                secrets.token_urlsafe(24),
-                scope.get(PRINCIPAL_KEY),
-                self._event_logs,
-                self._max_logged_events,
-                self._clock(),
-            )
+            try:
+                session = _Session(
+                    self._server,
+                    secrets.token_urlsafe(24),
+                    scope.get(PRINCIPAL_KEY),
+                    self._event_logs,
+                    self._max_logged_events,
+                    self._clock(),
+                    self._connect,
+                )
+            except SessionRefused as exc:
+                logger.warning("refused a session: %s", exc)
+                await _refused(exc, payload).respond(send)
+                return
             session_header = [(MCP_SESSION_ID, session.session_id.encode())]
             is_new = True
         else:
@@ -891,6 +1005,9 @@ class StreamableHTTPTransport:
             payload = await receive_payload(receive, send, headers, self._max_body_bytes)
             if payload is None:
                 return
+        if not self._serves_sessionless:
+            await _refuse_sessionless(send, payload, headers)
+            return
         if type(payload) is not Request:
             if type(payload) is Notification:
                 # No client notification is defined on HTTP in 2026-07-28; accepted, as every
@@ -903,8 +1020,9 @@ class StreamableHTTPTransport:
             await self._listen(scope, receive, send, headers, payload)
             return
         # spec 2026-07-28 basic/transports/streamable-http: "Closing the SSE response stream
-        # MUST be treated by the server as cancellation". (A JSON reply is not watched: no
-        # task per request for it.)
+        # MUST be treated by the server as cancellation"; a client that gives up before the
+        # reply has begun closes its connection alike. An SSE reply watches ``receive``; until
+        # then the server says when the connection is lost (no task per request for it).
         loop = self._loop
         if loop is None or loop.is_closed():
             # Taken once: without it asyncio.current_task() asks get_running_loop(), a getpid()
@@ -915,6 +1033,7 @@ class StreamableHTTPTransport:
         reply_stream = _ReplyStream(
             send, receive, (), None, self._keepalive_seconds, on_disconnect=serving.cancel
         )
+        on_disconnect(send, reply_stream.lost)
         try:
             reply = await serve_sessionless(
                 self._server,
@@ -930,6 +1049,8 @@ class StreamableHTTPTransport:
             logger.debug("request %r: the client closed its stream", payload.id)
             await reply_stream.end()
             return
+        # Served: a client leaving now cancels nothing (its reply is being written).
+        reply_stream.served()
         if reply_stream.started:
             await self._finish_stream(reply_stream, reply)
         elif type(reply) is Response:
@@ -945,8 +1066,8 @@ class StreamableHTTPTransport:
     ) -> None:
         """Answer ``subscriptions/listen``: an SSE stream that opens with its acknowledgement
         and carries the notifications asked for, until the client goes away (the stream is
-        the subscription: spec 2026-07-28 basic/patterns/subscriptions) or the server stops
-        (then its final result ends it)."""
+        the subscription: spec 2026-07-28 basic/patterns/subscriptions), its reader falls
+        too far behind (cut off), or the server stops (then its final result ends it)."""
         opened = open_listen(
             self._server, request, routing_headers(headers), scope.get(PRINCIPAL_KEY)
         )
@@ -959,46 +1080,38 @@ class StreamableHTTPTransport:
             logger.warning("refused a subscription: %d open", len(self._listens))
             await TOO_MANY_SESSIONS.respond(send)
             return
-        self._listens.add(stream)
-        acknowledgement = stream.open()
-        disconnected = asyncio.ensure_future(_until_disconnected(receive))
-        batch: asyncio.Future[list[Notification]] | None = None
+        listening = _Listening(stream, self._listen_frames, self._flusher)
+        writer = listening.writer
+        self._listens.add(listening)
+        acknowledgement = stream.open(writer.send_nowait)
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-            await send(_sse_body([acknowledgement]))
-            while True:
-                if batch is None:
-                    batch = asyncio.ensure_future(stream.next_batch())
-                done, _ = await asyncio.wait(
-                    (batch, disconnected),
-                    timeout=self._keepalive_seconds,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                if disconnected in done:
-                    return  # the client closed the stream: the subscription ends with it
-                if not done:
-                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
-                    continue
-                notifications = batch.result()
-                batch = None
-                if notifications:
-                    await send(_sse_body(notifications))
-                    continue
-                if stream.is_cut_off:
-                    logger.warning(
-                        "subscription %r: cut off, its reader fell behind", stream.subscription_id
-                    )
-                else:
-                    final = Response(stream.subscription_id, stream.final_result())
-                    await send(_sse_body([final]))
-                await send(_END_OF_BODY)
-                return
+            await writer.start(send, SSE_HEADERS, _data_event(acknowledgement))
+            self._listen_keepalives.start()
+            if not listening.is_over:
+                # Wait here, as a legacy stream's task does: its writer writes.
+                task = listening.holding()
+                try:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                except asyncio.CancelledError:
+                    if not listening.is_over:
+                        raise
+                    task.uncancel()  # cut off, or the server is stopping: its normal end
+                finally:
+                    listening.released()
+            stream.close()
+            if listening.is_stopping and not writer.is_closed:
+                final = Response(stream.subscription_id, stream.final_result())
+                await writer.send(final)
+            writer.close()
+            if writer.is_stalled:
+                return  # its write may never end: the server closes the unfinished response
+            await writer.finish_writing()
+            await send(_END_OF_BODY)
         finally:
             stream.close()
-            self._listens.discard(stream)
-            disconnected.cancel()
-            if batch is not None:
-                batch.cancel()
+            writer.close()
+            self._listens.discard(listening)
 
     async def _post_stateless(
         self,
@@ -1271,8 +1384,9 @@ class StreamableHTTPTransport:
 
     def close(self) -> None:
         """End every session, subscription and the idle sweep (at server shutdown)."""
-        for stream in list(self._listens):
-            stream.close()
+        for listening in list(self._listens):
+            listening.stop()
+        self._listen_keepalives.cancel()
         if self._keepalive_deadlines is not None:
             self._keepalive_deadlines.close()
         if self._sweeper is not None:
