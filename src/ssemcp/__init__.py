@@ -1,12 +1,14 @@
 """ssemcp: a Model Context Protocol server over stdio, HTTP+SSE and Streamable HTTP.
 
 This package is the public surface: the registry (``Server``), what a handler receives
-(``Context``) and returns (content blocks, ``ToolResult``, prompt messages), the errors, and
-``create_app(server)``, the ASGI app that serves a server over HTTP.
+(``Context``) and returns (content blocks, ``ToolResult``, prompt messages), the errors,
+``create_app(server)``, the ASGI app that serves a server over HTTP, and ``Client``, which
+talks to any MCP server (``ssemcp.client`` has the rest of the client's names).
 Everything else lives in modules that may change; import from here.
 """
 
 from ssemcp._version import __version__
+from ssemcp.client import Client
 from ssemcp.errors import (
     CapabilityNotSupported,
     InternalError,
@@ -49,6 +51,7 @@ __all__ = [
     "Audio",
     "CacheHint",
     "CapabilityNotSupported",
+    "Client",
     "ContentBlock",
     "Context",
     "ElicitResult",

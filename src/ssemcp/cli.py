@@ -1,4 +1,5 @@
-"""The ``ssemcp`` command: serve the built-in server or your own, over stdio or HTTP.
+"""The ``ssemcp`` command: serve the built-in server or your own, over stdio or HTTP, or
+bridge a stdio server to HTTP.
 
 Owns argument parsing, logging set-up and loading a user's server (``module:attribute`` or
 ``path/to/file.py:attribute``). Serving is the transports' job.
@@ -15,10 +16,11 @@ import importlib.util
 import ipaddress
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import click
 from click.core import ParameterSource
@@ -26,6 +28,11 @@ from click.core import ParameterSource
 from ssemcp._version import __version__
 from ssemcp.asgi import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_BODY_BYTES
 from ssemcp.auth.settings import AuthSettings, auth_options
+from ssemcp.bridge import (
+    DEFAULT_CHILD_TIMEOUT_SECONDS,
+    DEFAULT_MAX_CHILDREN,
+    DEFAULT_STARTUP_TIMEOUT_SECONDS,
+)
 from ssemcp.client.cli import CLIENT_COMMANDS
 from ssemcp.errors import LocalProtocolError
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
@@ -40,6 +47,9 @@ from ssemcp.toolsets import (
     settings_variables,
 )
 from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS
+
+if TYPE_CHECKING:
+    from ssemcp.http.app import MCPApp
 
 __all__ = ["load_server", "main"]
 
@@ -267,6 +277,71 @@ def _refuse_http_options_with_stdio(context: click.Context) -> None:
             f"{', '.join(given)} only appl{'ies' if len(given) == 1 else 'y'} to HTTP; "
             "--stdio serves on stdin/stdout"
         )
+
+
+def _serve_http(
+    app: MCPApp,
+    host: str,
+    port: int,
+    allowed_hosts: tuple[str, ...],
+    log_level: str,
+    header_timeout: float,
+    body_timeout: float,
+) -> None:
+    """Serve ``app`` with uvicorn until SIGINT or SIGTERM (``serve`` and ``bridge``)."""
+    from ssemcp.http import uvicorn_server
+    from ssemcp.http.uvicorn_protocol import http_protocol
+    from ssemcp.http.uvicorn_server import ListenError
+
+    if not _is_loopback(host) and not allowed_hosts:
+        # The Host allowlist stays loopback-only (DNS rebinding): a remote client's Host names
+        # this machine some other way, and would get 421 until allowed.
+        logger.warning(
+            "listening on %r, but only Host 127.0.0.1, localhost and [::1] are accepted: "
+            "pass --allow-host for each name clients use to reach this server",
+            host,
+        )
+
+    def announce(bound_port: int) -> None:
+        # Only once the sockets listen: an address in use is an error, never after "serving".
+        base_url = f"http://{_url_host(host)}:{bound_port}"
+        logger.info(
+            "serving %s",
+            ", ".join(f"{name} on {base_url}{path}" for path, name in app.endpoints.items()),
+        )
+
+    # Open GET streams never end by themselves; after 5 s of shutdown they are cancelled.
+    # Sessions end as soon as shutdown begins, so open streams finish instead of being
+    # cancelled (with a traceback each) when the graceful wait runs out.
+    try:
+        uvicorn_server.run(
+            app,
+            on_started=announce,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            loop="uvloop",
+            # httptools with deadlines on request heads and bodies and a size bound on heads
+            # (uvicorn has none of them).
+            http=http_protocol(
+                header_timeout_seconds=header_timeout, body_timeout_seconds=body_timeout
+            ),
+            # uvicorn's own X-Forwarded-* handling is on by default and trusts 127.0.0.1 (or
+            # $FORWARDED_ALLOW_IPS); ssemcp.http.proxy decides instead, from --trusted-proxy.
+            proxy_headers=False,
+            # No "server: uvicorn" on every response: naming the software and inviting a
+            # probe for its known flaws tells a client nothing it needs (RFC 9110 section
+            # 10.2.4: "An origin server MAY generate a Server header field"; OWASP's header
+            # guidance says to leave it out). Date stays: RFC 9110 section 6.6.1 asks for it.
+            server_header=False,
+            timeout_graceful_shutdown=5,
+        )
+    except ListenError as exc:
+        hint = " (another process uses it: stop that, or pick another --port)"
+        raise click.ClickException(
+            f"{exc}{hint if exc.errno == errno.EADDRINUSE else ''}"
+        ) from None
 
 
 def _run_stdio(server: Server, max_line_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
@@ -556,9 +631,7 @@ def serve(
         _run_stdio(server, max_line_bytes=max_body_bytes)
         return
 
-    from ssemcp.http import create_app, uvicorn_server
-    from ssemcp.http.uvicorn_protocol import http_protocol
-    from ssemcp.http.uvicorn_server import ListenError
+    from ssemcp.http import create_app
 
     try:
         app = create_app(
@@ -579,55 +652,140 @@ def serve(
         )
     except ValueError as exc:  # settings that only conflict once combined (ssemcp.http.app)
         raise click.UsageError(str(exc)) from None
-    if not _is_loopback(host) and not allowed_hosts:
-        # The Host allowlist stays loopback-only (DNS rebinding): a remote client's Host names
-        # this machine some other way, and would get 421 until allowed.
-        logger.warning(
-            "listening on %r, but only Host 127.0.0.1, localhost and [::1] are accepted: "
-            "pass --allow-host for each name clients use to reach this server",
-            host,
-        )
+    _serve_http(app, host, port, allowed_hosts, log_level, header_timeout, body_timeout)
 
-    def announce(bound_port: int) -> None:
-        # Only once the sockets listen: an address in use is an error, never after "serving".
-        base_url = f"http://{_url_host(host)}:{bound_port}"
-        logger.info(
-            "serving %s",
-            ", ".join(f"{name} on {base_url}{path}" for path, name in app.endpoints.items()),
-        )
 
-    # Open GET streams never end by themselves; after 5 s of shutdown they are cancelled.
-    # Sessions end as soon as shutdown begins, so open streams finish instead of being
-    # cancelled (with a traceback each) when the graceful wait runs out.
+@main.command()
+@click.argument(
+    "command", nargs=-1, required=True, type=click.UNPROCESSED, metavar="-- CMD [ARGS]..."
+)
+@click.option(
+    "--shared",
+    is_flag=True,
+    help="Run one child for every session (request ids are rewritten so clients never "
+    "collide), instead of one child per session.",
+)
+@click.option(
+    "--max-children",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_CHILDREN,
+    show_default=True,
+    metavar="N",
+    help="Live child processes at most (one per session); past it, new sessions get 503.",
+)
+@click.option(
+    "--child-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_CHILD_TIMEOUT_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="A request whose child says nothing this long fails, and the child is restarted.",
+)
+@click.option(
+    "--startup-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_STARTUP_TIMEOUT_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="The same bound until a child has written its first line (npx may download first).",
+)
+@auth_options
+@_log_level_option
+def bridge(
+    command: tuple[str, ...],
+    host: str,
+    port: int,
+    allowed_hosts: tuple[str, ...],
+    allowed_origins: tuple[str, ...],
+    tokens: tuple[str, ...],
+    insecure_no_auth: bool,
+    cors_origins: tuple[str, ...],
+    trusted_proxies: tuple[str, ...],
+    body_timeout: float,
+    header_timeout: float,
+    json_response: bool,
+    keepalive: float,
+    session_idle_timeout: float,
+    max_body_bytes: int,
+    max_sessions: int,
+    shared: bool,
+    max_children: int,
+    child_timeout: float,
+    startup_timeout: float,
+    log_level: str,
+    auth: AuthSettings,
+) -> None:
+    """Serve the stdio MCP server CMD over HTTP (/mcp and /sse), with ssemcp's security.
+
+    Each session gets its own CMD process (or all share one, --shared); a child that crashes
+    or hangs fails its requests with a JSON-RPC error and is restarted. Children never see
+    the bridge's secrets (SSEMCP_TOKEN, SSEMCP_TOKEN_FILE, SSEMCP_AUTH_*...). Example:
+
+    \b
+      ssemcp bridge --port 8000 -- npx -y @modelcontextprotocol/server-everything
+    """
+    _configure_logging(log_level)
+    auth_tokens = _tokens(tokens)
+    auth = dataclasses.replace(auth, tokens=auth_tokens)
+    # As serve does, before anything is built or started.
+    _refuse_exposure_without_token(host, auth.methods(), insecure_no_auth)
+    _check_security_options(auth_tokens, cors_origins, trusted_proxies)
     try:
-        uvicorn_server.run(
-            app,
-            on_started=announce,
-            host=host,
-            port=port,
-            log_level=log_level,
-            access_log=False,
-            loop="uvloop",
-            # httptools with deadlines on request heads and bodies and a size bound on heads
-            # (uvicorn has none of them).
-            http=http_protocol(
-                header_timeout_seconds=header_timeout, body_timeout_seconds=body_timeout
-            ),
-            # uvicorn's own X-Forwarded-* handling is on by default and trusts 127.0.0.1 (or
-            # $FORWARDED_ALLOW_IPS); ssemcp.http.proxy decides instead, from --trusted-proxy.
-            proxy_headers=False,
-            # No "server: uvicorn" on every response: naming the software and inviting a
-            # probe for its known flaws tells a client nothing it needs (RFC 9110 section
-            # 10.2.4: "An origin server MAY generate a Server header field"; OWASP's header
-            # guidance says to leave it out). Date stays: RFC 9110 section 6.6.1 asks for it.
-            server_header=False,
-            timeout_graceful_shutdown=5,
+        auth.check()
+    except (ValueError, OSError) as exc:
+        raise click.UsageError(str(exc)) from None
+    if shutil.which(command[0]) is None:
+        raise click.UsageError(f"cannot run {command[0]!r}: no such executable (or not on PATH)")
+
+    from ssemcp.bridge import Bridge
+    from ssemcp.http import create_app
+
+    hosted = Bridge(
+        command,
+        shared=shared,
+        max_children=max_children,
+        child_timeout_seconds=child_timeout,
+        startup_timeout_seconds=startup_timeout,
+        max_line_bytes=max_body_bytes,
+    )
+    # The app's server only holds the bridge's cleanup (its children end at shutdown): every
+    # session is the child's, and 2026-07-28 requests are refused (-32022) so that clients
+    # fall back to initialize, which the child speaks.
+    server = Server("ssemcp-bridge", __version__)
+    server.add_cleanup(hosted.aclose)
+    try:
+        app = create_app(
+            server,
+            allowed_hosts=allowed_hosts or None,
+            allowed_origins=allowed_origins or None,
+            auth=auth,
+            cors_origins=cors_origins,
+            trusted_proxies=trusted_proxies,
+            body_timeout_seconds=None,
+            json_response=json_response,
+            keepalive_seconds=keepalive,
+            session_idle_timeout_seconds=session_idle_timeout or None,
+            max_body_bytes=max_body_bytes,
+            max_sessions=max_sessions,
+            sessions=hosted.connect,
+            sessionless=False,
         )
-    except ListenError as exc:
-        hint = " (another process uses it: stop that, or pick another --port)"
-        raise click.ClickException(
-            f"{exc}{hint if exc.errno == errno.EADDRINUSE else ''}"
-        ) from None
+    except ValueError as exc:  # settings that only conflict once combined (ssemcp.http.app)
+        raise click.UsageError(str(exc)) from None
+    _serve_http(app, host, port, allowed_hosts, log_level, header_timeout, body_timeout)
+
+
+# bridge takes serve's HTTP options themselves (one definition, one help text), after its
+# argument, and --max-body-bytes: all but --stateless, which would need a child per request,
+# and the authorization options, which it has from the same decorator as serve.
+_BRIDGE_OWN_PARAMETERS: Final = frozenset(parameter.name for parameter in bridge.params)
+_BRIDGE_SERVE_PARAMETERS: Final = (_HTTP_ONLY_PARAMETERS | {"max_body_bytes"}) - {
+    "stateless",
+    *_BRIDGE_OWN_PARAMETERS,
+}
+bridge.params[1:1] = [
+    parameter for parameter in serve.params if parameter.name in _BRIDGE_SERVE_PARAMETERS
+]
 
 
 @main.command()

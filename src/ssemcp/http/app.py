@@ -43,6 +43,7 @@ from ssemcp.errors import InvalidRequest
 from ssemcp.http.cors import CORSPolicy
 from ssemcp.http.proxy import TrustedProxies
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, BodyDeadline
+from ssemcp.server.hosted import SessionFactory
 from ssemcp.server.registry import Server
 from ssemcp.state.events import EventLogFactory
 from ssemcp.transports.legacy_sse import MESSAGES_PATH, SSE_PATH, LegacySSETransport
@@ -246,7 +247,11 @@ class MCPApp:
         session_idle_timeout_seconds: float | None = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
         auth: AuthSettings | None = None,
         event_logs: EventLogFactory | None = None,
+        sessions: SessionFactory | None = None,
+        sessionless: bool = True,
     ) -> None:
+        if sessions is not None and stateless:
+            raise ValueError("stateless mode makes no sessions: it cannot take a session factory")
         self.transport = StreamableHTTPTransport(
             server,
             max_body_bytes=max_body_bytes,
@@ -256,6 +261,8 @@ class MCPApp:
             json_response=json_response,
             session_idle_timeout_seconds=session_idle_timeout_seconds,
             event_logs=event_logs,
+            sessions=sessions,
+            sessionless=sessionless,
         )
         # The 2024-11-05 HTTP+SSE transport: its sessions count apart from the ones above.
         self.legacy_sse = (
@@ -264,6 +271,7 @@ class MCPApp:
                 max_body_bytes=max_body_bytes,
                 max_sessions=max_sessions,
                 keepalive_seconds=keepalive_seconds,
+                sessions=sessions,
             )
             if legacy_sse
             else None
@@ -458,6 +466,8 @@ def create_app(
     session_idle_timeout_seconds: float | None = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
     auth: AuthSettings | None = None,
     event_logs: EventLogFactory | None = None,
+    sessions: SessionFactory | None = None,
+    sessionless: bool = True,
 ) -> MCPApp:
     """Build the ASGI app that serves ``server`` over Streamable HTTP at ``path``.
 
@@ -499,6 +509,11 @@ def create_app(
         event_logs: makes a Streamable HTTP session's event log (what its streams sent, for
             ``Last-Event-ID``), given the session id; in memory unless given. See
             ``ssemcp.state.events``.
+        sessions: makes what serves each session of both transports, instead of a
+            ``ServerConnection`` on ``server`` (``ssemcp.bridge`` relays to a child process);
+            ``server`` then keeps its cleanups, run at shutdown. Not with ``stateless``.
+        sessionless: serve 2026-07-28 requests that stand alone; False answers them with
+            -32022 naming the session revisions, so that clients fall back to ``initialize``.
 
     Returns:
         An ASGI 3 app; run it with any ASGI server (``uvicorn.run(app)``).
@@ -521,4 +536,6 @@ def create_app(
         session_idle_timeout_seconds=session_idle_timeout_seconds,
         auth=auth,
         event_logs=event_logs,
+        sessions=sessions,
+        sessionless=sessionless,
     )

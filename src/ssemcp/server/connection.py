@@ -40,6 +40,7 @@ from ssemcp.jsonrpc import (
     error_response,
 )
 from ssemcp.protocol.request_context import Principal
+from ssemcp.protocol.revisions import Revision
 from ssemcp.protocol.session import (
     Cancel,
     ClientNotification,
@@ -113,6 +114,15 @@ class ServerConnection:
         # check): about 1.5 us on the bench machine under load, 3 % of a tools/call.
         self._loop: asyncio.AbstractEventLoop | None = None
         server.bus.subscribe(LIST_CHANGED, self)
+
+    @property
+    def revision(self) -> Revision:
+        """The revision the session negotiated (the latest until ``initialize``)."""
+        return self.session.revision
+
+    def rebind(self, principal: Principal | None) -> None:
+        """The session's subject came back with a fresh credential (``ServerSession.rebind``)."""
+        self.session.rebind(principal)
 
     @property
     def posting_count(self) -> int:

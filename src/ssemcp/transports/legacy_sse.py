@@ -5,7 +5,8 @@ one session and its event stream, whose first event (``endpoint``) names the URL
 each ``POST /messages/?session_id=…`` hands one message to that session and is answered
 ``202 Accepted``, while every reply and every server message travels on the stream as a
 ``message`` event. It does not interpret MCP: messages go to a
-:class:`~ssemcp.server.connection.ServerConnection`. Host and Origin checks, routing and the
+:class:`~ssemcp.server.connection.ServerConnection` (or another ``ssemcp.server.hosted``
+session: the bridge's relay). Host and Origin checks, routing and the
 ``Content-Length`` bound are the ASGI app's (``ssemcp.http``); who the peer is (the principal)
 is ``ssemcp.http.auth``'s, and whether a proxy's ``X-Forwarded-Prefix`` is believed is
 ``ssemcp.http.proxy``'s: both leave their verdict in the scope, and a session is bound to the
@@ -52,6 +53,7 @@ from ssemcp.errors import InvalidRequest
 from ssemcp.jsonrpc import Invalid, Message, Request, serialize
 from ssemcp.protocol.request_context import Principal
 from ssemcp.server.connection import ServerConnection
+from ssemcp.server.hosted import HostedSession, SessionFactory, SessionRefused
 from ssemcp.server.registry import Server
 from ssemcp.sse import encode_event
 from ssemcp.transports.memory import MemoryReclaimer
@@ -166,6 +168,7 @@ class _Session:
         frames: FrameCache,
         flusher: Flusher,
         max_queued_notifications: int = DEFAULT_MAX_QUEUED_NOTIFICATIONS,
+        connect: SessionFactory | None = None,
     ) -> None:
         self.session_id = session_id
         self.principal = principal
@@ -181,8 +184,17 @@ class _Session:
             max_queued_notifications,
             self.close,
         )
-        self.connection = ServerConnection(
-            server, self.writer.send, send_nowait=self.writer.send_nowait, principal=principal
+        self.connection: HostedSession = (
+            ServerConnection(
+                server, self.writer.send, send_nowait=self.writer.send_nowait, principal=principal
+            )
+            if connect is None
+            else connect(
+                self.writer.send,
+                send_nowait=self.writer.send_nowait,
+                principal=principal,
+                session_id=session_id,
+            )
         )
 
     def holding(self) -> asyncio.Task[object]:
@@ -231,6 +243,8 @@ class LegacySSETransport:
         max_pending_requests: requests of one session running at once; past it a POST gets
             503.
         keepalive_seconds: how often an idle stream gets a comment.
+        sessions: makes each session's :class:`~ssemcp.server.hosted.HostedSession`
+            (default: a ``ServerConnection`` serving ``server``); may refuse (503).
     """
 
     def __init__(
@@ -243,8 +257,10 @@ class LegacySSETransport:
         max_queued_notifications: int = DEFAULT_MAX_QUEUED_NOTIFICATIONS,
         max_pending_requests: int = DEFAULT_MAX_PENDING_REQUESTS,
         keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
+        sessions: SessionFactory | None = None,
     ) -> None:
         self._server = server
+        self._connect = sessions
         self._max_body_bytes = max_body_bytes
         self._max_sessions = max_sessions
         self._max_queued_messages = max_queued_messages
@@ -278,15 +294,24 @@ class LegacySSETransport:
         # Like Streamable HTTP's Mcp-Session-Id (spec 2025-11-25 basic/transports, "Session
         # Management"): "globally unique and cryptographically secure"; 24 bytes, URL-safe.
         session_id = secrets.token_urlsafe(24)
-        session = _Session(
-            self._server,
-            session_id,
-            scope.get(PRINCIPAL_KEY),
-            self._max_queued_messages,
-            self._frames,
-            self._flusher,
-            self._max_queued_notifications,
-        )
+        try:
+            session = _Session(
+                self._server,
+                session_id,
+                scope.get(PRINCIPAL_KEY),
+                self._max_queued_messages,
+                self._frames,
+                self._flusher,
+                self._max_queued_notifications,
+                self._connect,
+            )
+        except SessionRefused as exc:
+            logger.warning("refused an SSE stream: %s", exc)
+            refused = HTTPError(
+                503, InvalidRequest(f"Service Unavailable: {exc}"), ((b"retry-after", b"5"),)
+            )
+            await refused.respond(send)
+            return
         self._sessions[session_id] = session
         # Per-session lines are DEBUG, like access logs (off by default).
         if logger.isEnabledFor(logging.DEBUG):
@@ -417,7 +442,7 @@ class LegacySSETransport:
         if principal is not session.principal:
             # The same subject with a fresh token (ssemcp.auth): its scopes serve from now on.
             session.principal = principal
-            session.connection.session.rebind(principal)
+            session.connection.rebind(principal)
         return session
 
     # ------------------------------------------------------------------ lifetime

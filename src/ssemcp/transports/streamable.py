@@ -6,7 +6,8 @@ body earns which status; the ``Mcp-Session-Id`` sessions (created by ``initializ
 POST as one JSON body or, once a handler emits a message, as an SSE stream; the standalone
 ``GET`` stream; event ids, priming events and ``Last-Event-ID`` resumption ("Resumability and
 Redelivery", SEP-1699); and the stateless and JSON-only modes. It does not interpret MCP:
-messages go to a :class:`~ssemcp.server.connection.ServerConnection`. Host and Origin checks,
+messages go to a :class:`~ssemcp.server.connection.ServerConnection` (or another
+``ssemcp.server.hosted`` session: the bridge's relay). Host and Origin checks,
 authentication, routing and the ``Content-Length`` bound are the ASGI app's (``ssemcp.http``);
 what an event log keeps is ``ssemcp.state.events``'.
 
@@ -61,7 +62,7 @@ from ssemcp.asgi import (
 )
 from ssemcp.asgi.deadlines import Deadlines, deadlines_in_running_loop
 from ssemcp.asgi.shortcuts import header_lines, on_disconnect, send_whole_response
-from ssemcp.errors import InvalidRequest, RequestError
+from ssemcp.errors import InvalidRequest, RequestError, UnsupportedProtocolVersion
 from ssemcp.jsonrpc import (
     JSONRPC_VERSION,
     ErrorResponse,
@@ -76,6 +77,7 @@ from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.revisions import SUPPORTED_VERSIONS, V2025_03_26, Revision, revision_for
 from ssemcp.protocol.sessionless import is_sessionless, routing_headers
 from ssemcp.server.connection import ServerConnection
+from ssemcp.server.hosted import HostedSession, SessionFactory, SessionRefused
 from ssemcp.server.listen import DEFAULT_MAX_BACKLOG, ListenStream
 from ssemcp.server.registry import Server
 from ssemcp.server.sessionless import HTTP_STATUS, LISTEN, open_listen, serve_sessionless
@@ -427,6 +429,7 @@ class _Session:
         new_event_log: EventLogFactory,
         max_pending: int,
         now: float,
+        connect: SessionFactory | None = None,
     ) -> None:
         self.session_id = session_id
         self.principal = principal
@@ -452,13 +455,20 @@ class _Session:
         # Requests being handled plus GET streams open: the idle sweep spares a busy session.
         self.busy = 0
         self.last_active = now
-        self.connection = ServerConnection(
-            server, self.send, send_nowait=self.send_nowait, principal=principal
+        self.connection: HostedSession = (
+            ServerConnection(server, self.send, send_nowait=self.send_nowait, principal=principal)
+            if connect is None
+            else connect(
+                self.send,
+                send_nowait=self.send_nowait,
+                principal=principal,
+                session_id=session_id,
+            )
         )
 
     @property
     def revision(self) -> Revision:
-        return self.connection.session.revision
+        return self.connection.revision
 
     @property
     def event_log(self) -> EventLog:
@@ -698,6 +708,31 @@ class _ReplyStream:
             await self._send(_END_OF_BODY)
 
 
+def _refused(exc: SessionRefused, payload: Payload) -> HTTPError:
+    request_id = payload.id if type(payload) is Request else None
+    return HTTPError(
+        503,
+        InvalidRequest(f"Service Unavailable: {exc}"),
+        ((b"retry-after", b"5"),),
+        request_id,
+    )
+
+
+async def _refuse_sessionless(send: ASGISend, payload: Payload, headers: Headers) -> None:
+    """spec 2026-07-28 basic/versioning: a server that "does not implement the requested
+    version ... MUST respond with an UnsupportedProtocolVersionError listing the versions it
+    does support" (here the session revisions: the client falls back to ``initialize``)."""
+    version = headers.get(MCP_PROTOCOL_VERSION)
+    requested = version.decode("latin-1")[:_MAX_LOGGED_HEADER] if version else "2026-07-28"
+    error = UnsupportedProtocolVersion(
+        f"Unsupported protocol version: {requested}; this endpoint speaks "
+        f"{', '.join(reversed(SUPPORTED_VERSIONS))} (initialize first)",
+        data={"supported": list(reversed(SUPPORTED_VERSIONS)), "requested": requested},
+    )
+    request_id = payload.id if type(payload) is Request else None
+    await HTTPError(400, error, (), request_id).respond(send)
+
+
 def _is_initialize(payload: Payload) -> bool:
     return type(payload) is Request and payload.method == "initialize"
 
@@ -728,6 +763,12 @@ class StreamableHTTPTransport:
         event_logs: makes a session's event log, given its id; in memory, bounded by the two
             above, unless given (replicas share a log in Redis).
         clock: monotonic seconds (tests inject a fake).
+        sessions: makes each session's :class:`~ssemcp.server.hosted.HostedSession`
+            (default: a ``ServerConnection`` serving ``server``); may refuse (503).
+        sessionless: serve 2026-07-28 requests that stand alone (on ``server``). False: answer
+            them 400 with -32022 listing the session revisions, as a server of 2025 and
+            earlier only (spec 2026-07-28 basic/versioning), so that a client falls back to
+            ``initialize``.
     """
 
     def __init__(
@@ -744,6 +785,8 @@ class StreamableHTTPTransport:
         max_logged_bytes: int = DEFAULT_MAX_LOGGED_BYTES,
         event_logs: EventLogFactory | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sessions: SessionFactory | None = None,
+        sessionless: bool = True,
     ) -> None:
         if keepalive_seconds <= 0:
             raise ValueError("keepalive_seconds must be positive")
@@ -760,6 +803,8 @@ class StreamableHTTPTransport:
         self._max_logged_bytes = max_logged_bytes
         self._event_logs: EventLogFactory = event_logs or self._memory_event_log
         self._clock = clock
+        self._connect = sessions
+        self._serves_sessionless = sessionless
         self._sessions: dict[str, _Session] = {}
         # Open subscriptions/listen streams (2026-07-28), bounded by max_sessions too.
         self._listens: set[_Listening] = set()
@@ -834,7 +879,7 @@ class StreamableHTTPTransport:
         if principal is not session.principal:
             # The same subject with a fresh token (ssemcp.auth): its scopes serve from now on.
             session.principal = principal
-            session.connection.session.rebind(principal)
+            session.connection.rebind(principal)
         return session
 
     # ------------------------------------------------------------------ POST
@@ -869,14 +914,20 @@ class StreamableHTTPTransport:
                 return
             # spec basic/transports, "Session Management": the session ID "SHOULD be globally
             # unique and cryptographically secure" and "MUST only contain visible ASCII".
-            session = _Session(
-                self._server,
-                secrets.token_urlsafe(24),
-                scope.get(PRINCIPAL_KEY),
-                self._event_logs,
-                self._max_logged_events,
-                self._clock(),
-            )
+            try:
+                session = _Session(
+                    self._server,
+                    secrets.token_urlsafe(24),
+                    scope.get(PRINCIPAL_KEY),
+                    self._event_logs,
+                    self._max_logged_events,
+                    self._clock(),
+                    self._connect,
+                )
+            except SessionRefused as exc:
+                logger.warning("refused a session: %s", exc)
+                await _refused(exc, payload).respond(send)
+                return
             session_header = [(MCP_SESSION_ID, session.session_id.encode())]
             is_new = True
         else:
@@ -954,6 +1005,9 @@ class StreamableHTTPTransport:
             payload = await receive_payload(receive, send, headers, self._max_body_bytes)
             if payload is None:
                 return
+        if not self._serves_sessionless:
+            await _refuse_sessionless(send, payload, headers)
+            return
         if type(payload) is not Request:
             if type(payload) is Notification:
                 # No client notification is defined on HTTP in 2026-07-28; accepted, as every
@@ -984,7 +1038,7 @@ class StreamableHTTPTransport:
             reply = await serve_sessionless(
                 self._server,
                 payload,
-                routing_headers(headers),
+                headers,
                 _drop if self._json_response else reply_stream,
                 scope.get(PRINCIPAL_KEY),
             )
@@ -999,9 +1053,13 @@ class StreamableHTTPTransport:
         reply_stream.served()
         if reply_stream.started:
             await self._finish_stream(reply_stream, reply)
-            return
-        status = HTTP_STATUS.get(reply.code, 200) if type(reply) is ErrorResponse else 200
-        await _send_json(send, serialize(reply), (), status)
+        elif type(reply) is Response:
+            # serialize()'s commonest case, inlined as _post does.
+            body = dumps({"jsonrpc": JSONRPC_VERSION, "id": reply.id, "result": reply.result})
+            await _send_json(send, body, ())
+        else:
+            assert type(reply) is ErrorResponse
+            await _send_json(send, serialize(reply), (), HTTP_STATUS.get(reply.code, 200))
 
     async def _listen(
         self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers, request: Request

@@ -1,0 +1,269 @@
+"""One child process speaking MCP over stdio: started, read, written, and ended.
+
+Owns the process side of the bridge: starting the command in a process group of its own with
+an environment that holds none of the bridge's secrets, the line framing of its stdout
+(``ssemcp.transports.stdio.LineReader``: newline-delimited, bounded), its stderr into our log
+(each line tagged with the session it serves), and its end: ``SIGTERM`` to the whole group,
+``SIGKILL`` after a grace period, and the wait that reaps it, so that no zombie is left. What
+the messages mean is the relay's (``ssemcp.bridge.relay``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Final
+
+from ssemcp.errors import ParseError
+from ssemcp.jsonrpc import Invalid, Message, parse, serialize
+from ssemcp.transports.stdio import DEFAULT_MAX_LINE_BYTES, LineReader
+
+__all__ = [
+    "DEFAULT_TERMINATE_GRACE_SECONDS",
+    "SCRUBBED_ENVIRONMENT",
+    "SCRUBBED_PREFIX",
+    "Child",
+    "child_environment",
+]
+
+logger = logging.getLogger(__name__)
+
+# The bridge's own secrets and authorization settings (ssemcp.cli, ssemcp.auth.settings): a
+# bridged server has no business with the tokens clients present, the OAuth client secret the
+# bridge introspects with, or the key that seals 2026-07-28 request state.
+SCRUBBED_ENVIRONMENT: Final = frozenset(
+    {"SSEMCP_TOKEN", "SSEMCP_TOKEN_FILE", "SSEMCP_API_KEY_HEADER", "SSEMCP_STATE_KEY"}
+)
+SCRUBBED_PREFIX: Final = "SSEMCP_AUTH_"
+# After SIGTERM, how long a child may take to exit before SIGKILL: servers that flush or
+# close a database on SIGTERM need a moment; an HTTP shutdown waits 5 s in all.
+DEFAULT_TERMINATE_GRACE_SECONDS: Final = 2.0
+_READ_CHUNK_BYTES: Final = 64 * 1024
+# Once the child has exited, how long its pipes may take to yield what it wrote last.
+_DRAIN_SECONDS: Final = 2.0
+# A stderr line shown in our log is cut to this many characters.
+_MAX_LOGGED_STDERR: Final = 1000
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without :data:`SCRUBBED_ENVIRONMENT` and any ``SSEMCP_AUTH_*``."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if name not in SCRUBBED_ENVIRONMENT and not name.startswith(SCRUBBED_PREFIX)
+    }
+
+
+class Child:
+    """A started child. Messages it writes are awaited through ``on_message`` one after
+    another, in order (a slow consumer slows the reading: bounded); ``exited`` resolves
+    with its exit code once it has exited and been reaped.
+
+    Use :meth:`start`, not the constructor.
+    """
+
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        label: str,
+        on_message: Callable[[Message], Awaitable[None]],
+        max_line_bytes: int,
+    ) -> None:
+        self.process = process
+        self.label = label
+        self._on_message = on_message
+        self._max_line_bytes = max_line_bytes
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        # Loop time of the last line on stdout: a child that says nothing for long is hung.
+        self.last_output = loop.time()
+        # Whether it has written anything to stdout yet (starting is allowed to take longer).
+        self.has_spoken = False
+        self.exited: asyncio.Future[int] = loop.create_future()
+        self.stopping = False
+        self._write_lock = asyncio.Lock()
+        self._readers = (
+            loop.create_task(self._read_stdout()),
+            loop.create_task(self._read_stderr()),
+        )
+        self._waiter = loop.create_task(self._wait())
+
+    @classmethod
+    async def start(
+        cls,
+        command: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        label: str,
+        on_message: Callable[[Message], Awaitable[None]],
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    ) -> Child:
+        """Start ``command`` (no shell) in a new session and process group.
+
+        Raises:
+            OSError: the command cannot be started (not found, not executable).
+        """
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=dict(env),
+            # Its own process group: ending it ends what it started too (an npx wrapper's
+            # node, a shell script's children).
+            start_new_session=True,
+        )
+        child = cls(process, label, on_message, max_line_bytes)
+        logger.info("session %s: started %s (pid %d)", label, command[0], process.pid)
+        return child
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def is_running(self) -> bool:
+        return not self.exited.done() and not self.stopping
+
+    async def send(self, message: Message) -> None:
+        """Write one message as a line on the child's stdin.
+
+        Raises:
+            ConnectionError: the child's stdin is closed (it has exited, or is exiting).
+        """
+        stdin = self.process.stdin
+        assert stdin is not None
+        async with self._write_lock:
+            if stdin.is_closing():
+                raise ConnectionResetError("the child's stdin is closed")
+            stdin.write(serialize(message) + b"\n")
+            await stdin.drain()
+
+    async def _read_stdout(self) -> None:
+        stdout = self.process.stdout
+        assert stdout is not None
+        lines = LineReader(self._max_line_bytes)
+        while chunk := await stdout.read(_READ_CHUNK_BYTES):
+            self.last_output = self._loop.time()
+            self.has_spoken = True
+            for line in lines.feed(chunk):
+                if line is None:
+                    logger.warning(
+                        "session %s: the child wrote a line over %d bytes; dropped",
+                        self.label,
+                        self._max_line_bytes,
+                    )
+                elif line.strip():
+                    await self._deliver(line)
+
+    async def _deliver(self, line: bytes) -> None:
+        try:
+            payload = parse(line)
+        except ParseError:
+            # spec basic/transports, "stdio": the server "MUST NOT write anything to its stdout
+            # that is not a valid MCP message". Its client cannot be told which request it
+            # spoiled; the line goes to our log.
+            logger.warning("session %s: the child wrote a non-JSON line: %.200r", self.label, line)
+            return
+        for item in payload if isinstance(payload, list) else (payload,):
+            if isinstance(item, Invalid):
+                logger.warning(
+                    "session %s: the child wrote an invalid message: %s", self.label, item.error
+                )
+                continue
+            try:
+                await self._on_message(item)
+            except Exception:
+                logger.exception("session %s: routing a child's message failed", self.label)
+
+    async def _read_stderr(self) -> None:
+        stderr = self.process.stderr
+        assert stderr is not None
+        lines = LineReader(self._max_line_bytes)
+        while chunk := await stderr.read(_READ_CHUNK_BYTES):
+            for line in lines.feed(chunk):
+                if line is None:
+                    logger.info("session %s: stderr: (a line too long to show)", self.label)
+                    continue
+                text = line.decode("utf-8", "replace").rstrip("\r")
+                logger.info("session %s: stderr: %s", self.label, text[:_MAX_LOGGED_STDERR])
+
+    async def _wait(self) -> None:
+        await self._leader_exited()
+        # What the leader started dies with it: a grandchild left holding the pipes would
+        # keep them open (and us reading) for ever. The leader is not reaped yet (a zombie
+        # still names its group), so the group cannot be another's.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        # asyncio's wait() ends only once the pipes have closed too (uvloop's at the exit).
+        returncode = await self.process.wait()
+        # Whatever it wrote before it died is read before it is declared gone: a reply on its
+        # last line must still reach its client.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_DRAIN_SECONDS):
+                await asyncio.gather(*self._readers, return_exceptions=True)
+        for reader in self._readers:
+            reader.cancel()
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        if not self.stopping:
+            logger.warning(
+                "session %s: the child (pid %d) exited with code %d",
+                self.label,
+                self.pid,
+                returncode,
+            )
+        self.exited.set_result(returncode)
+
+    async def _leader_exited(self) -> None:
+        """Until the child itself has exited, whoever still holds its pipes (Linux: a pidfd
+        turns readable at the exit, before the reaping)."""
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            # No pidfd (not Linux 5.3+), or the child is gone already: its exit is all we get.
+            await self.process.wait()
+            return
+        exited = self._loop.create_future()
+        try:
+            self._loop.add_reader(pidfd, _resolve, exited)
+            await exited
+        finally:
+            self._loop.remove_reader(pidfd)
+            os.close(pidfd)
+
+    def _signal_group(self, signal_number: int) -> None:
+        if self.process.returncode is not None:
+            return
+        # The group is the child's own (start_new_session); its pid names it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal_number)
+
+    async def terminate(self, grace_seconds: float = DEFAULT_TERMINATE_GRACE_SECONDS) -> int:
+        """End the child's process group (``SIGTERM``, then ``SIGKILL`` after
+        ``grace_seconds``) and reap the child. Idempotent; returns its exit code."""
+        self.stopping = True
+        if not self.exited.done():
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+            self._signal_group(signal.SIGTERM)
+            try:
+                async with asyncio.timeout(grace_seconds):
+                    await asyncio.shield(self.exited)
+            except TimeoutError:
+                logger.warning(
+                    "session %s: the child (pid %d) ignored SIGTERM; killed",
+                    self.label,
+                    self.pid,
+                )
+                self._signal_group(signal.SIGKILL)
+        return await asyncio.shield(self.exited)

@@ -1,0 +1,556 @@
+"""One bridged child as its client sessions see it: started when needed, restarted after a
+crash or a hang, and every message routed between it and them.
+
+Owns the routing of the bridge: a client's request goes to the child under a fresh id
+(``ssemcp.bridge.ids``) and its answer comes back under the client's own; a child that exits,
+or says nothing for ``child_timeout_seconds`` while a request waits, fails the waiting
+requests with a JSON-RPC error and is started again on the next request, under
+``ssemcp.bridge.restart``'s rule, with the client's handshake replayed (``initialize``, its
+log level and subscriptions), so the session goes on. What the child sends unasked goes to
+the session(s) it concerns: progress by its token, a request to the client (sampling,
+elicitation, roots) and log messages on the stream of the latest request in flight, list
+changes to every session. One upstream serves one session, or all of them (``--shared``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from ssemcp._types import JSONObject, JSONValue
+from ssemcp.bridge.child import Child
+from ssemcp.bridge.ids import BRIDGE_OWNER, IdMap
+from ssemcp.bridge.restart import RestartPolicy, Restarts
+from ssemcp.errors import InternalError, ProtocolError
+from ssemcp.jsonrpc import (
+    ErrorResponse,
+    Message,
+    Notification,
+    Request,
+    RequestId,
+    Response,
+    error_response,
+)
+from ssemcp.protocol.revisions import LATEST, Revision, revision_for
+from ssemcp.server.context import Send
+from ssemcp.transports.stdio import DEFAULT_MAX_LINE_BYTES
+
+__all__ = ["DEFAULT_CHILD_TIMEOUT_SECONDS", "DEFAULT_STARTUP_TIMEOUT_SECONDS", "Owner", "Upstream"]
+
+logger = logging.getLogger(__name__)
+
+# A request whose child says nothing at all (no reply, no progress, no log line) for this
+# long fails, and the child is restarted. As long as ssemcp's own wait for a client's answer
+# (Server.request_timeout_seconds); a tool that works longer should report progress.
+DEFAULT_CHILD_TIMEOUT_SECONDS: Final = 60.0
+# Until a child's first line, the bound on its silence: starting can take long (``npx``
+# fetching a package, an interpreter importing a large server) even when serving does not.
+DEFAULT_STARTUP_TIMEOUT_SECONDS: Final = 60.0
+# The shortest wait of a request before the silence is measured again.
+_MIN_WAIT_SECONDS: Final = 0.01
+_CANCELLED: Final = "notifications/cancelled"
+_PROGRESS: Final = "notifications/progress"
+Reply = Response | ErrorResponse
+
+
+class _OnStart(Protocol):
+    def __call__(self, child: Child) -> object: ...
+
+
+class Owner(Protocol):
+    """A client session of an upstream (the relay): what the child sends it arrives here."""
+
+    async def deliver(self, message: Message, send: Send | None) -> bool:
+        """Send ``message`` on ``send`` (None: the session's own channel); False: it could not
+        be sent (no stream to put it on, or the session has ended)."""
+        ...
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A request forwarded to the child, waiting for its answer."""
+
+    owner: int
+    method: str
+    send: Send
+    answer: asyncio.Future[Reply | None]
+    progress_token: int | None = None
+
+
+async def _nowhere(message: Message) -> None:
+    """Where the messages related to the bridge's own requests go."""
+
+
+def _rewritten_meta(params: JSONObject | None, token: int) -> JSONObject:
+    assert params is not None
+    meta = params["_meta"]
+    assert isinstance(meta, dict)
+    return {**params, "_meta": {**meta, "progressToken": token}}
+
+
+class Upstream:
+    """The child of one session, or of every session (``--shared``).
+
+    Args:
+        command: the command and its arguments (no shell).
+        env: the child's environment (already scrubbed: ``ssemcp.bridge.child``).
+        label: how the log names it: the session's short id, or ``shared``.
+        child_timeout_seconds: how long a waiting request lets the child say nothing.
+        startup_timeout_seconds: the same, until the child has written its first line (at
+            least ``child_timeout_seconds``).
+        restart_policy: how often, and how soon, a dead child is started again.
+        max_line_bytes: the longest line the child may write.
+        on_start: called with each child started (the bridge keeps them, to end at shutdown).
+    """
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        label: str,
+        child_timeout_seconds: float = DEFAULT_CHILD_TIMEOUT_SECONDS,
+        startup_timeout_seconds: float = DEFAULT_STARTUP_TIMEOUT_SECONDS,
+        restart_policy: RestartPolicy | None = None,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        on_start: _OnStart | None = None,
+    ) -> None:
+        if child_timeout_seconds <= 0 or startup_timeout_seconds <= 0:
+            raise ValueError("child_timeout_seconds and startup_timeout_seconds must be positive")
+        self._command = tuple(command)
+        self._env = env
+        self.label = label
+        self._child_timeout_seconds = child_timeout_seconds
+        self._startup_timeout_seconds = startup_timeout_seconds
+        self._restarts = Restarts(restart_policy or RestartPolicy())
+        self._max_line_bytes = max_line_bytes
+        self._on_start = on_start
+        self.child: Child | None = None
+        self._has_started = False
+        self._starting = asyncio.Lock()
+        self._handshaking = asyncio.Lock()
+        self._ids = IdMap()
+        self._tokens = IdMap()
+        self._pending: dict[int, _Pending] = {}
+        self._by_token: dict[int, _Pending] = {}
+        self._owners: dict[int, Owner] = {}
+        self._next_owner = BRIDGE_OWNER + 1
+        # The child's requests to a client not yet answered: which session was asked.
+        self._asked: dict[RequestId, int] = {}
+        # The handshake a restarted child gets again, as the first client made it.
+        self._initialize_params: JSONObject | None = None
+        self._initialize_result: JSONObject | None = None
+        self._initialized_notified = False
+        self._log_level: JSONValue = None
+        self._subscriptions: dict[str, dict[int, None]] = {}
+        self._own_requests = 0
+        # Sends without waiting and ends of hung children, kept alive until done (asyncio
+        # holds tasks weakly); close() waits for them.
+        self._background: set[asyncio.Task[object]] = set()
+        self.is_closed = False
+
+    # ------------------------------------------------------------------ sessions
+
+    @property
+    def revision(self) -> Revision:
+        """What the child negotiated with the first client (the latest until then)."""
+        result = self._initialize_result
+        version = result.get("protocolVersion") if result is not None else None
+        return (revision_for(version) if type(version) is str else None) or LATEST
+
+    @property
+    def owner_count(self) -> int:
+        return len(self._owners)
+
+    def attach(self, owner: Owner) -> int:
+        """Add a client session; returns the number that names it here."""
+        number = self._next_owner
+        self._next_owner += 1
+        self._owners[number] = owner
+        return number
+
+    def detach(self, owner: int) -> None:
+        """Forget a session that ended: what the child asked it is answered with an error
+        (the child must not wait for ever), its ids and subscriptions are dropped."""
+        self._owners.pop(owner, None)
+        self._ids.drop_owner(owner)
+        self._tokens.drop_owner(owner)
+        for uri in list(self._subscriptions):
+            subscribers = self._subscriptions[uri]
+            subscribers.pop(owner, None)
+            if not subscribers:
+                del self._subscriptions[uri]
+        unanswered = [request_id for request_id, asked in self._asked.items() if asked == owner]
+        for request_id in unanswered:
+            del self._asked[request_id]
+            self._post(error_response(request_id, InternalError("the client's session ended")))
+
+    # ------------------------------------------------------------------ from a client
+
+    async def call(self, owner: int, request: Request, send: Send) -> Reply | None:
+        """Forward a client's request; its reply under the client's id (None: the client
+        cancelled it, and is owed nothing)."""
+        try:
+            if request.method == "initialize":
+                return await self._initialize(owner, request, send)
+            child = await self._ready_child()
+            reply = await self._forward(child, owner, request, send)
+        except ProtocolError as exc:
+            return error_response(request.id, exc)
+        if type(reply) is Response:
+            self._remember(owner, request)
+        return reply
+
+    async def _initialize(self, owner: int, request: Request, send: Send) -> Reply | None:
+        async with self._handshaking:
+            if self._initialize_result is not None:
+                # Shared: the child was initialized by the first client; later ones get its
+                # answer (a child speaks one handshake per process).
+                return Response(request.id, self._initialize_result)
+            child = await self._ready_child()
+            reply = await self._forward(child, owner, request, send)
+            if type(reply) is Response and isinstance(reply.result, dict):
+                self._initialize_params = request.params
+                self._initialize_result = reply.result
+            return reply
+
+    def _remember(self, owner: int, request: Request) -> None:
+        """What a restarted child must be told again: the log level and subscriptions."""
+        params = request.params or {}
+        if request.method == "logging/setLevel":
+            self._log_level = params.get("level")
+            return
+        uri = params.get("uri")
+        if not isinstance(uri, str):
+            return
+        if request.method == "resources/subscribe":
+            self._subscriptions.setdefault(uri, {})[owner] = None
+        elif request.method == "resources/unsubscribe":
+            subscribers = self._subscriptions.get(uri)
+            if subscribers is not None:
+                subscribers.pop(owner, None)
+                if not subscribers:
+                    del self._subscriptions[uri]
+
+    async def notify(self, owner: int, notification: Notification) -> None:
+        """Forward a client's notification (a cancellation under the child's id)."""
+        child = self.child
+        if child is None or not child.is_running:
+            return  # a restarted child hears the handshake again; nothing else is owed
+        if notification.method == "notifications/initialized":
+            if self._initialized_notified:
+                return  # shared: the child has heard it once (a restart replays it)
+            self._initialized_notified = True
+        elif notification.method == _CANCELLED:
+            notification = self._cancelled_by_client(owner, notification)
+            if not notification.params:
+                return
+        await self._send_quietly(child, notification)
+
+    def _cancelled_by_client(self, owner: int, notification: Notification) -> Notification:
+        """The cancellation under the child's id; the waiting request ends now, unanswered
+        (spec basic/utilities/cancellation: the receiver "SHOULD NOT send a response")."""
+        params = notification.params or {}
+        request_id = params.get("requestId")
+        if type(request_id) is not int and type(request_id) is not str:
+            return Notification(_CANCELLED)
+        assert isinstance(request_id, int | str)
+        child_id = self._ids.find(owner, request_id)
+        pending = self._pending.get(child_id) if child_id is not None else None
+        if pending is None:
+            return Notification(_CANCELLED)
+        if not pending.answer.done():
+            pending.answer.set_result(None)
+        return Notification(_CANCELLED, {**params, "requestId": child_id})
+
+    async def answer(self, owner: int, reply: Reply) -> None:
+        """Forward a client's answer to a request the child made (sampling, elicitation)."""
+        asked = self._asked.get(reply.id) if reply.id is not None else None
+        if asked != owner:
+            logger.debug("session %s: an answer to no request of the child; dropped", self.label)
+            return
+        assert reply.id is not None
+        del self._asked[reply.id]
+        child = self.child
+        if child is not None and child.is_running:
+            await self._send_quietly(child, reply)
+
+    # ------------------------------------------------------------------ the child
+
+    async def _ready_child(self) -> Child:
+        """The running child; started (again) if need be, with the handshake replayed.
+
+        Raises:
+            InternalError: it cannot be started, or has died too often to try now.
+        """
+        child = self.child
+        if child is not None and child.is_running:
+            return child
+        async with self._starting:
+            child = self.child
+            if child is not None and child.is_running:
+                return child
+            if self.is_closed:
+                raise InternalError("the session has ended")
+            if self._has_started:
+                loop = asyncio.get_running_loop()
+                now = loop.time()
+                delay = self._restarts.delay(now)
+                if delay is None:
+                    retry = self._restarts.retry_after(now)
+                    raise InternalError(
+                        "the bridged server keeps failing; not restarted for another "
+                        f"{retry:.0f} s (the bridge's log says why)"
+                    )
+                self._restarts.record(now)
+                logger.info("session %s: restarting the child in %.1f s", self.label, delay)
+                await asyncio.sleep(delay)
+            child = await self._start()
+            if self._initialize_params is not None:
+                await self._replay_handshake(child)
+            return child
+
+    async def _start(self) -> Child:
+        self._has_started = True
+        try:
+            child = await Child.start(
+                self._command,
+                env=self._env,
+                label=self.label,
+                on_message=self._route,
+                max_line_bytes=self._max_line_bytes,
+            )
+        except OSError as exc:
+            logger.error("session %s: cannot start %s: %s", self.label, self._command[0], exc)
+            raise InternalError("the bridged server could not be started") from None
+        if self._on_start is not None:
+            self._on_start(child)
+        if self.is_closed:
+            # The session ended while the child started: nobody will end it but us.
+            await child.terminate()
+            raise InternalError("the session has ended")
+        self.child = child
+        return child
+
+    async def _replay_handshake(self, child: Child) -> None:
+        """Tell a restarted child what the first one was told, before any other request."""
+        reply = await self._own_request(child, "initialize", self._initialize_params)
+        if type(reply) is not Response:
+            raise InternalError("the restarted bridged server refused initialize")
+        if self._initialized_notified:
+            await self._send_quietly(child, Notification("notifications/initialized"))
+        if self._log_level is not None:
+            await self._own_request(child, "logging/setLevel", {"level": self._log_level})
+        for uri in list(self._subscriptions):
+            await self._own_request(child, "resources/subscribe", {"uri": uri})
+
+    async def _own_request(
+        self, child: Child, method: str, params: JSONObject | None
+    ) -> Reply | None:
+        self._own_requests += 1
+        request = Request(f"bridge-{self._own_requests}", method, params)
+        return await self._forward(child, BRIDGE_OWNER, request, _nowhere)
+
+    async def _forward(
+        self, child: Child, owner: int, request: Request, send: Send
+    ) -> Reply | None:
+        """Send ``request`` to ``child`` under a fresh id; its reply under the original one.
+
+        Raises:
+            InternalError: the child died, or hung, before answering.
+        """
+        child_id = self._ids.add(owner, request.id)
+        loop = asyncio.get_running_loop()
+        pending = _Pending(owner, request.method, send, loop.create_future())
+        params = request.params
+        meta = params.get("_meta") if params is not None else None
+        if isinstance(meta, dict):
+            token = meta.get("progressToken")
+            if type(token) is int or type(token) is str:
+                assert isinstance(token, int | str)
+                pending.progress_token = self._tokens.add(owner, token)
+                self._by_token[pending.progress_token] = pending
+                params = _rewritten_meta(params, pending.progress_token)
+        self._pending[child_id] = pending
+        try:
+            try:
+                await child.send(Request(child_id, request.method, params))
+            except ConnectionError:
+                # Its stdin is closed: it is exiting, which the wait below reports (or, if it
+                # lingers without reading, it is hung).
+                logger.debug("session %s: could not write %s", self.label, request.method)
+            answer = await self._answer_of(child, pending)
+        except asyncio.CancelledError:
+            # The session ended, or its client left: the child may stop working on it.
+            if child.is_running and not pending.answer.done():
+                self._post(Notification(_CANCELLED, {"requestId": child_id, "reason": "cancelled"}))
+            raise
+        finally:
+            del self._pending[child_id]
+            self._ids.pop(child_id)
+            if pending.progress_token is not None:
+                self._by_token.pop(pending.progress_token, None)
+                self._tokens.pop(pending.progress_token)
+        if answer is None:
+            return None
+        if type(answer) is Response:
+            return Response(request.id, answer.result)
+        assert isinstance(answer, ErrorResponse)
+        return ErrorResponse(request.id, answer.error)
+
+    async def _answer_of(self, child: Child, pending: _Pending) -> Reply | None:
+        """Wait for the child's answer; fail if it exits, or hangs: says nothing for
+        ``child_timeout_seconds`` (``startup_timeout_seconds`` until its first line) while no
+        question of its to a client is open."""
+        loop = asyncio.get_running_loop()
+        wait_seconds = self._silence_bound(child)
+        while True:
+            await asyncio.wait(
+                (pending.answer, child.exited),
+                timeout=wait_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if pending.answer.done():
+                return pending.answer.result()
+            if child.exited.done():
+                raise InternalError(
+                    f"the bridged server exited (code {child.exited.result()}) before answering "
+                    f"{pending.method}; it is restarted on the next request"
+                )
+            bound = self._silence_bound(child)
+            silent_seconds = loop.time() - child.last_output
+            if self._asked:
+                # It waits on a client's answer, which has its own timeout: not hung.
+                wait_seconds = bound
+                continue
+            if silent_seconds < bound:
+                wait_seconds = max(bound - silent_seconds, _MIN_WAIT_SECONDS)
+                continue
+            logger.warning(
+                "session %s: the child said nothing for %.0f s while %s waited; restarting it",
+                self.label,
+                silent_seconds,
+                pending.method,
+            )
+            self._stop_hung(child)
+            raise InternalError(
+                f"the bridged server did not answer {pending.method} within {bound:g} s; "
+                "it was stopped, and is restarted on the next request"
+            )
+
+    def _silence_bound(self, child: Child) -> float:
+        if child.has_spoken:
+            return self._child_timeout_seconds
+        return max(self._startup_timeout_seconds, self._child_timeout_seconds)
+
+    def _stop_hung(self, child: Child) -> None:
+        # Marked first, so the next request starts a new child at once; the old one is ended
+        # (and reaped) in the background, and close() waits for that.
+        child.stopping = True
+        self._in_background(child.terminate())
+
+    def _post(self, message: Message) -> None:
+        """Send to the child without waiting (from code that cannot await)."""
+        child = self.child
+        if child is None or not child.is_running:
+            return
+        self._in_background(self._send_quietly(child, message))
+
+    def _in_background(self, work: Coroutine[object, object, object]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _send_quietly(self, child: Child, message: Message) -> None:
+        try:
+            await child.send(message)
+        except ConnectionError:
+            logger.debug("session %s: the child is gone; dropped a message", self.label)
+
+    async def close(self) -> None:
+        """End the child (and its process group), reaped. Idempotent."""
+        self.is_closed = True
+        child = self.child
+        if child is not None:
+            await child.terminate()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    # ------------------------------------------------------------------ from the child
+
+    async def _route(self, message: Message) -> None:
+        """Deliver one message the child wrote to the session(s) it concerns."""
+        kind = type(message)
+        if kind is Response or kind is ErrorResponse:
+            assert isinstance(message, Response | ErrorResponse)
+            pending = self._pending.get(message.id) if type(message.id) is int else None
+            if pending is None:
+                logger.debug("session %s: an answer to no pending request; dropped", self.label)
+            elif not pending.answer.done():
+                pending.answer.set_result(message)
+            return
+        if kind is Request:
+            assert isinstance(message, Request)
+            await self._route_request(message)
+            return
+        assert isinstance(message, Notification)
+        params = message.params or {}
+        if message.method == _PROGRESS:
+            token = params.get("progressToken")
+            pending = self._by_token.get(token) if type(token) is int else None
+            original = self._tokens.get(token)
+            if pending is None or original is None:
+                return  # its request has ended: nobody to tell
+            progress = Notification(_PROGRESS, {**params, "progressToken": original[1]})
+            await self._deliver(pending.owner, progress, pending.send)
+        elif message.method == _CANCELLED:
+            # The child gave up a request it made to a client.
+            request_id = params.get("requestId")
+            asked = self._asked.pop(request_id, None) if isinstance(request_id, int | str) else None
+            if asked is not None:
+                await self._deliver(asked, message, None)
+        elif message.method == "notifications/resources/updated":
+            uri = params.get("uri")
+            subscribers = self._subscriptions.get(uri) if type(uri) is str else None
+            for owner in list(subscribers or self._owners):
+                await self._deliver(owner, message, None)
+        elif message.method.endswith("/list_changed"):
+            for owner in list(self._owners):
+                await self._deliver(owner, message, None)
+        else:
+            latest = self._latest_pending()
+            if latest is not None:
+                await self._deliver(latest.owner, message, latest.send)
+            else:
+                for owner in list(self._owners):
+                    await self._deliver(owner, message, None)
+
+    def _latest_pending(self) -> _Pending | None:
+        """The latest request of a client still waiting for its answer."""
+        for pending in reversed(self._pending.values()):
+            if pending.owner != BRIDGE_OWNER and not pending.answer.done():
+                return pending
+        return None
+
+    async def _route_request(self, request: Request) -> None:
+        """A request of the child's to a client: on the stream of the latest request in
+        flight (spec 2025-11-25 basic/transports: such messages "SHOULD relate to the
+        originating client request"), else on the session's channel."""
+        latest = self._latest_pending()
+        owner = latest.owner if latest is not None else next(reversed(self._owners), None)
+        if owner is not None:
+            self._asked[request.id] = owner
+            if await self._deliver(owner, request, latest.send if latest is not None else None):
+                return
+            self._asked.pop(request.id, None)
+        # Nobody can answer it: the child must hear so now rather than wait.
+        self._post(error_response(request.id, InternalError("no client can answer this now")))
+
+    async def _deliver(self, owner: int, message: Message, send: Send | None) -> bool:
+        session = self._owners.get(owner)
+        if session is None:
+            return False
+        return await session.deliver(message, send)

@@ -1,0 +1,166 @@
+"""What the bridge tests share: the fixture child's command, a bridge served by a real uvicorn
+on a free 127.0.0.1 port, official Python SDK sessions through it, and process checks.
+
+Owns starting and stopping a bridge for one test (``bridged``: stopped in ``finally``, which
+ends and reaps every child) and telling a reaped process from a live or zombie one by its
+``/proc`` entry. What the tests send and expect is theirs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+import mcp_types as types
+from live_server import (
+    HOST,
+    SUBPROCESS_STARTUP_DEADLINE_SECONDS,
+    LiveServer,
+    ServerProcess,
+    live_app,
+    wait_until,
+)
+from mcp import ClientSession
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+
+from ssemcp import Server
+from ssemcp.bridge import Bridge
+from ssemcp.http import create_app
+
+FIXTURE: Final = Path(__file__).with_name("fixture_server.py")
+FIXTURE_COMMAND: Final = (sys.executable, "-m", "ssemcp", "stdio", f"{FIXTURE}:server")
+TRANSPORTS: Final = ("streamable-http", "sse")
+# Long enough for a loaded machine to start a child (a Python or Node process) and answer.
+REQUEST_TIMEOUT_SECONDS: Final = 30.0
+
+
+@dataclass
+class Bridged:
+    """A bridge served at ``url``."""
+
+    live: LiveServer
+    bridge: Bridge
+
+    @property
+    def url(self) -> str:
+        return self.live.url
+
+
+@asynccontextmanager
+async def bridged(
+    command: Sequence[str] = FIXTURE_COMMAND,
+    *,
+    app_options: dict[str, Any] | None = None,
+    **bridge_options: Any,
+) -> AsyncIterator[Bridged]:
+    """Serve ``Bridge(command, **bridge_options)`` as ``ssemcp bridge`` does; on exit the
+    server shuts down, which ends and reaps every child."""
+    bridge = Bridge(command, **bridge_options)
+    server = Server("bridge-under-test")
+    server.add_cleanup(bridge.aclose)
+    app = create_app(server, sessions=bridge.connect, sessionless=False, **(app_options or {}))
+    async with live_app(app) as live:
+        yield Bridged(live, bridge)
+
+
+@asynccontextmanager
+async def sdk_session(
+    url: str, transport: str, **session_options: Any
+) -> AsyncIterator[ClientSession]:
+    """An initialized official SDK session over ``transport`` ("streamable-http" or "sse")."""
+    if transport == "streamable-http":
+        streams = streamable_http_client(url + "/mcp")
+    else:
+        streams = sse_client(url + "/sse", sse_read_timeout=REQUEST_TIMEOUT_SECONDS)
+    async with (
+        streams as (read_stream, write_stream),
+        ClientSession(
+            read_stream,
+            write_stream,
+            read_timeout_seconds=REQUEST_TIMEOUT_SECONDS,
+            **session_options,
+        ) as session,
+    ):
+        await session.initialize()
+        yield session
+
+
+def only_text(result: types.CallToolResult) -> str:
+    assert len(result.content) == 1, result.content
+    block = result.content[0]
+    assert isinstance(block, types.TextContent), block
+    return block.text
+
+
+async def call_text(
+    session: ClientSession, tool: str, arguments: dict[str, Any] | None = None
+) -> str:
+    """The text a tool call answered; fails the test on an error result."""
+    result = await session.call_tool(tool, arguments or {})
+    assert not result.is_error, result
+    return only_text(result)
+
+
+def is_reaped(pid: int) -> bool:
+    """Whether ``pid`` is gone entirely: not running, and no zombie left (a zombie keeps its
+    ``/proc`` entry, in state Z, until its parent waits for it)."""
+    return not Path(f"/proc/{pid}").exists()
+
+
+@asynccontextmanager
+async def bridge_process(
+    *options: str,
+    command: Sequence[str] = FIXTURE_COMMAND,
+    log_dir: Path,
+    environ: Mapping[str, str] | None = None,
+) -> AsyncIterator[ServerProcess]:
+    """Run ``python -m ssemcp bridge --port P OPTIONS... -- COMMAND`` on 127.0.0.1, as a user
+    would; ready once ``GET /healthz`` answers. Stopped with SIGTERM in ``finally``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        port = probe.getsockname()[1]
+    log_path = log_dir / f"ssemcp-bridge-{port}.log"
+    environment = {**(os.environ if environ is None else environ), "PYTHONUNBUFFERED": "1"}
+    with log_path.open("wb") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "ssemcp",
+            "bridge",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            *options,
+            "--",
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=log_file,
+            env=environment,
+        )
+    running = ServerProcess(process, f"http://{HOST}:{port}", log_path)
+    try:
+        async with httpx.AsyncClient(timeout=1.0) as client:
+
+            async def answers_health() -> bool:
+                assert process.returncode is None, f"ssemcp bridge exited:\n{running.log()}"
+                try:
+                    response = await client.get(running.url + "/healthz")
+                except httpx.TransportError:
+                    return False
+                return response.status_code == 200
+
+            await wait_until(answers_health, timeout_seconds=SUBPROCESS_STARTUP_DEADLINE_SECONDS)
+        yield running
+    finally:
+        running.exit_code = await running.stop()
