@@ -15,6 +15,11 @@ answers with a fixed result carrying the request's id; it checks nothing else:
 - ``POST /messages/?session_id=…``: 202, and the fixed answer written onto that session's
   stream as a ``message`` event. A ``tools/call`` of ``notify_all`` first writes one
   ``notifications/resources/updated`` to every open ``/sse`` stream (the fan-out scenario).
+- ``POST`` of ``subscriptions/listen`` (MCP 2026-07-28): an SSE stream whose first event is
+  ``notifications/subscriptions/acknowledged``, held until the client goes. A 2026-07-28
+  ``tools/call`` of ``notify_all`` on ``/mcp`` first writes one
+  ``notifications/resources/updated`` to every open listen stream, each tagged with its
+  subscription id (its event made once, when the stream opens), then answers (scenario g).
 
 The POST handler writes straight onto the stream's ``send``: one task per stream, no queue.
 
@@ -72,12 +77,24 @@ _UPDATED_EVENT: Final = (
     ).encode()
     + b"\r\n\r\n"
 )
+_SUBSCRIPTION_ID: Final = "io.modelcontextprotocol/subscriptionId"
 _JSON_HEADERS: Final = [(b"content-type", b"application/json")]
 _SSE_HEADERS: Final = [
     (b"content-type", b"text/event-stream"),
     (b"cache-control", b"no-cache"),
 ]
 _EMPTY: Final = [(b"content-length", b"0")]
+
+
+def _listen_event(method: str, params: dict[str, Any], subscription_id: Any) -> bytes:
+    """One SSE event of a listen stream: ``method`` tagged with ``subscription_id``."""
+    tagged = {**params, "_meta": {_SUBSCRIPTION_ID: subscription_id}}
+    message = {"jsonrpc": "2.0", "method": method, "params": tagged}
+    return (
+        b"event: message\r\ndata: "
+        + json.dumps(message, separators=(",", ":")).encode()
+        + b"\r\n\r\n"
+    )
 
 
 def _answer(request: dict[str, Any]) -> bytes | None:
@@ -122,6 +139,8 @@ class CeilingApp:
 
     def __init__(self) -> None:
         self.streams: dict[str, Send] = {}
+        # Open subscriptions/listen streams: each one's send and its updated event.
+        self.listens: dict[int, tuple[Send, bytes]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -146,6 +165,18 @@ class CeilingApp:
 
     async def _post(self, receive: Receive, send: Send) -> None:
         request = json.loads(await _read_body(receive))
+        method = request.get("method")
+        if method == "subscriptions/listen":
+            await self._listen(request, receive, send)
+            return
+        params = request.get("params")
+        if (
+            method == "tools/call"
+            and isinstance(params, dict)
+            and params.get("name") == "notify_all"
+        ):
+            for stream, event in list(self.listens.values()):
+                await stream({"type": "http.response.body", "body": event, "more_body": True})
         answer = _answer(request)
         if answer is None:
             await send({"type": "http.response.start", "status": 202, "headers": _EMPTY})
@@ -156,6 +187,26 @@ class CeilingApp:
             headers.append((b"mcp-session-id", uuid.uuid4().hex.encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
+
+    async def _listen(self, request: dict[str, Any], receive: Receive, send: Send) -> None:
+        subscription_id = request.get("id")
+        honoured = {"resourceSubscriptions": [FANOUT_URI]}
+        await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+        acknowledgement = _listen_event(
+            "notifications/subscriptions/acknowledged",
+            {"notifications": honoured},
+            subscription_id,
+        )
+        await send({"type": "http.response.body", "body": acknowledgement, "more_body": True})
+        updated = _listen_event(
+            "notifications/resources/updated", {"uri": FANOUT_URI}, subscription_id
+        )
+        key = id(send)
+        self.listens[key] = (send, updated)
+        try:
+            await _hold(receive)
+        finally:
+            del self.listens[key]
 
     async def _legacy_stream(self, receive: Receive, send: Send) -> None:
         session_id = uuid.uuid4().hex

@@ -1,4 +1,4 @@
-"""The asyncio load generator for what wrk cannot do: scenarios c, d and e (SSE streams).
+"""The asyncio load generator for what wrk cannot do: scenarios c, d, e and g (SSE streams).
 
 One process on uvloop, HTTP/1.1 parsed by httptools (C), JSON by orjson: kept cheap so that
 the server, not this, is the limit (``run.py`` reports this process's CPU next to the
@@ -14,6 +14,11 @@ server's). Every answer is checked (status, id, echoed text); failures are count
 - ``fanout``: scenario e. N legacy sessions, each initialized and subscribed to
   ``bench://fanout``; session 0 calls the ``notify_all`` tool; the time from that POST to the
   last session's ``notifications/resources/updated``, several times.
+- ``listen``: scenario g. N MCP 2026-07-28 ``subscriptions/listen`` streams (a POST each, its
+  ``_meta`` and routing headers, ``resourceSubscriptions: ["bench://fanout"]``), each
+  acknowledged; then a 2026-07-28 ``tools/call notify_all`` on a connection of its own; the
+  time from that POST to the last stream's ``notifications/resources/updated`` (which must
+  carry its subscription id), several times.
 
 Prints one JSON object on stdout. Run by ``run.py``; by hand:
 ``python bench/loadgen.py legacy --port 8100 --sessions 32 --duration 5``.
@@ -40,7 +45,10 @@ ECHO_TEXT: Final = "ssemcp-bench-echo 0123456789"
 FANOUT_URI: Final = "bench://fanout"
 PROTOCOL_VERSION: Final = "2025-11-25"
 LEGACY_PROTOCOL_VERSION: Final = "2024-11-05"
+MODERN_PROTOCOL_VERSION: Final = "2026-07-28"
 _UPDATED_MARKER: Final = b"notifications/resources/updated"
+_ACKNOWLEDGED_MARKER: Final = b"notifications/subscriptions/acknowledged"
+_SUBSCRIPTION_ID_MARKER: Final = b"io.modelcontextprotocol/subscriptionId"
 _ECHO_NEEDLE: Final = b'"text":"' + ECHO_TEXT.encode() + b'"'
 # How many connections are being opened at once (the servers' listen backlog is 2048).
 _OPEN_CONCURRENCY: Final = 64
@@ -165,9 +173,15 @@ class Connection(asyncio.Protocol):
     ) -> Response:
         return await self._send(method, target, headers, body)
 
-    async def stream(self, target: bytes, headers: list[tuple[bytes, bytes]]) -> Response:
+    async def stream(
+        self,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        method: bytes = b"GET",
+        body: bytes = b"",
+    ) -> Response:
         self._streaming = True
-        return await self._send(b"GET", target, headers, b"")
+        return await self._send(method, target, headers, body)
 
     def close(self) -> None:
         if self.transport is not None:
@@ -574,9 +588,155 @@ async def fanout(options: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _modern_meta() -> dict[str, Any]:
+    """The ``_meta`` every 2026-07-28 request carries (no client capabilities)."""
+    return {
+        "io.modelcontextprotocol/protocolVersion": MODERN_PROTOCOL_VERSION,
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+
+
+def _modern_headers(method: str, name: str | None = None) -> list[tuple[bytes, bytes]]:
+    """The headers of a 2026-07-28 POST, which must agree with its body."""
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"accept", b"application/json, text/event-stream"),
+        (b"mcp-protocol-version", MODERN_PROTOCOL_VERSION.encode()),
+        (b"mcp-method", method.encode()),
+    ]
+    if name is not None:
+        headers.append((b"mcp-name", name.encode()))
+    return headers
+
+
+def _one_message(response: Response) -> dict[str, Any]:
+    """The JSON-RPC message of a reply: a JSON body, or the last ``data:`` of an SSE one."""
+    body = response.body
+    if body.lstrip().startswith(b"{"):
+        return dict(orjson.loads(body))
+    lines = [
+        line for line in body.replace(b"\r\n", b"\n").split(b"\n") if line.startswith(b"data:")
+    ]
+    if not lines:
+        raise HTTPError(f"no message in the reply: {body[:200]!r}")
+    return dict(orjson.loads(lines[-1][5:]))
+
+
+class ListenSubscription:
+    """One 2026-07-28 ``subscriptions/listen`` stream on its own connection."""
+
+    def __init__(self, host: str, port: int, subscription_id: int) -> None:
+        self.host = host
+        self.port = port
+        self.subscription_id = subscription_id
+        self.stream: Connection | None = None
+        self.acknowledged: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.updated_at: list[float] = []
+        self.untagged = 0
+
+    def _on_raw(self, chunk: bytes) -> None:
+        if _UPDATED_MARKER in chunk:
+            self.updated_at.append(time.perf_counter())
+            if _SUBSCRIPTION_ID_MARKER not in chunk:
+                self.untagged += 1
+        elif _ACKNOWLEDGED_MARKER in chunk and not self.acknowledged.done():
+            self.acknowledged.set_result(None)
+
+    async def open(self) -> None:
+        self.stream = await connect(self.host, self.port)
+        self.stream.on_raw = self._on_raw
+        body = _jsonrpc(
+            self.subscription_id,
+            "subscriptions/listen",
+            {
+                "_meta": _modern_meta(),
+                "notifications": {"resourceSubscriptions": [FANOUT_URI]},
+            },
+        )
+        head = await self.stream.stream(
+            b"/mcp", _modern_headers("subscriptions/listen"), b"POST", body
+        )
+        if head.status != 200:
+            raise HTTPError(f"subscriptions/listen: {head.status}")
+        await asyncio.wait_for(self.acknowledged, 10)
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+
+async def listen(options: argparse.Namespace) -> dict[str, Any]:
+    """Scenario g: one notification to every listen stream; time to the last one."""
+    ids = itertools.count(1)
+
+    async def open_subscription() -> ListenSubscription:
+        subscription = ListenSubscription(options.host, options.port, next(ids))
+        await subscription.open()
+        return subscription
+
+    subscriptions = await _open_all(options.sessions, open_subscription)
+    trigger_headers = _modern_headers("tools/call", "notify_all")
+    times: list[float] = []
+    errors = 0
+    first_error = ""
+    cpu_start = os.times()
+    for repeat in range(options.repeats):
+        for subscription in subscriptions:
+            subscription.updated_at.clear()
+        # A fresh connection per trigger (uvicorn closes one idle for 5 s).
+        trigger = await connect(options.host, options.port)
+        request_id = 1_000_000 + repeat
+        body = _jsonrpc(
+            request_id,
+            "tools/call",
+            {"name": "notify_all", "arguments": {}, "_meta": _modern_meta()},
+        )
+        began = time.perf_counter()
+        try:
+            response = await trigger.request(b"POST", b"/mcp", trigger_headers, body)
+            if response.status != 200:
+                raise HTTPError(f"notify_all: {response.status} {response.body[:200]!r}")
+            _check_result(_one_message(response), request_id, echo=False)
+        except (TimeoutError, HTTPError) as exc:
+            errors += 1
+            first_error = first_error or str(exc)
+            trigger.close()
+            continue
+        trigger.close()
+        deadline = began + 30
+        while time.perf_counter() < deadline:
+            if all(subscription.updated_at for subscription in subscriptions):
+                break
+            await asyncio.sleep(0.001)
+        missing = sum(1 for subscription in subscriptions if len(subscription.updated_at) != 1)
+        if missing:
+            errors += missing
+            first_error = first_error or f"repeat {repeat}: {missing} streams got no single update"
+            continue
+        times.append(max(subscription.updated_at[0] for subscription in subscriptions) - began)
+        await asyncio.sleep(0.2)
+    cpu_end = os.times()
+    untagged = sum(subscription.untagged for subscription in subscriptions)
+    if untagged:
+        errors += untagged
+        first_error = first_error or f"{untagged} updates without their subscription id"
+    for subscription in subscriptions:
+        subscription.close()
+    times.sort()
+    return {
+        "sessions": len(subscriptions),
+        "errors": errors,
+        "fanout_ms": [round(value * 1e3, 2) for value in times],
+        "fanout_median_ms": round(_percentile(times, 0.5) * 1e3, 2),
+        "generator_cpu_seconds": (cpu_end.user + cpu_end.system)
+        - (cpu_start.user + cpu_start.system),
+        "sample": first_error,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", choices=("legacy", "idle", "fanout"))
+    parser.add_argument("scenario", choices=("legacy", "idle", "fanout", "listen"))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--sessions", type=int, default=32)
@@ -587,7 +747,9 @@ def main() -> None:
     parser.add_argument("--server-pid", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=5)
     options = parser.parse_args()
-    scenario = {"legacy": legacy, "idle": idle, "fanout": fanout}[options.scenario]
+    scenario = {"legacy": legacy, "idle": idle, "fanout": fanout, "listen": listen}[
+        options.scenario
+    ]
     with contextlib.suppress(KeyboardInterrupt):
         result = uvloop.run(scenario(options))
         sys.stdout.write(orjson.dumps(result).decode() + "\n")

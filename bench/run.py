@@ -5,7 +5,7 @@
 runs scenario (a) against ssemcp under py-spy and prints where the time goes.
 
 Each server runs alone, pinned to CPU 0 (``taskset -c 0``); the load generator (wrk for a, b
-and f, ``bench/loadgen.py`` for c, d and e) and this script are pinned to CPU 1. Every figure is
+and f, ``bench/loadgen.py`` for c, d, e and g) and this script are pinned to CPU 1. Every figure is
 printed with its ratio to the ceiling (``bench/ceiling.py``) measured in the same run, and with
 the server's and the generator's CPU (``/proc/PID/stat`` utime + stime over the window), so a
 reader sees which one was the limit. Raw results go to a JSON file under /tmp.
@@ -14,7 +14,8 @@ Scenarios (see bench/README.md): a) tools/call echo on one Streamable HTTP sessi
 keep-alive connections; b) a session per operation (initialize, initialized, tools/call,
 DELETE), 32 workers; c) legacy HTTP+SSE, 32 sessions echoing; d) idle streams, RSS per
 stream; e) fan-out of one notification to 1 000 legacy sessions; f) a's call as MCP 2026-07-28
-sends it, with no session, over 32 keep-alive connections.
+sends it, with no session, over 32 keep-alive connections; g) e's fan-out to 1 000 MCP
+2026-07-28 ``subscriptions/listen`` streams, triggered by a 2026-07-28 call.
 
 Peers: the official SDK (``mcp==2.3.0``) runs from the project virtualenv when it has that
 version pinned, else from a virtualenv this script makes under /tmp. wrk comes from the
@@ -67,7 +68,7 @@ class ServerSpec:
     argv: tuple[str, ...]  # {python} and {port} are filled in
     streamable: bool
     legacy: bool
-    modern: bool  # serves 2026-07-28 requests, with no session, on /mcp (scenario f)
+    modern: bool  # serves 2026-07-28 requests, with no session, on /mcp (scenarios f and g)
     column: str  # the server family, for the table
 
     def command(self, python: Path, port: int) -> list[str]:
@@ -144,7 +145,7 @@ class Settings:
     warmup_seconds: float
     idle_steps: str  # d
     idle_rounds: int
-    fanout_sessions: int  # e
+    fanout_sessions: int  # e and g
     fanout_repeats: int
 
 
@@ -540,6 +541,29 @@ def fanout_round(
     return result
 
 
+def listen_round(
+    spec: ServerSpec, settings: Settings, python: Path, log_dir: Path, label: str
+) -> dict[str, Any]:
+    """Scenario g against one fresh server process."""
+    server = RunningServer(spec, python, log_dir, f"{label}-g")
+    try:
+        result = run_loadgen(
+            python,
+            server,
+            [
+                "listen",
+                "--sessions",
+                str(settings.fanout_sessions),
+                "--repeats",
+                str(settings.fanout_repeats),
+            ],
+        )
+    finally:
+        tracebacks = server.stop()
+    result["tracebacks"] = tracebacks
+    return result
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -664,15 +688,21 @@ def report(results: Results, settings: Settings) -> str:
                 f"{end:>+13.0f}%{leak:>9.2f}Ki{errors:>8}"
             )
             lines.append(line)
-    if "e" in rows:
+    for scenario, what in (
+        ("e", "legacy sessions"),
+        ("g", "2026-07-28 subscriptions/listen streams"),
+    ):
+        if scenario not in rows:
+            continue
         header(
-            f"e) fan-out: one notification to {settings.fanout_sessions} legacy sessions "
+            f"{scenario}) fan-out: one notification to {settings.fanout_sessions} {what} "
             f"(median of {settings.rounds}x{settings.fanout_repeats})",
-            f"{'server':<10}{'last ms':>10}{'ratio':>8}{'min ms':>9}{'max ms':>9}{'errors':>8}",
+            f"{'server':<10}{'last ms':>10}{'ratio':>8}{'min ms':>9}{'max ms':>9}{'errors':>8}"
+            f"{'others':>9}",
         )
-        ceiling = _median([t for r in rows["e"].get("ceiling", []) for t in r["fanout_ms"]])
+        ceiling = _median([t for r in rows[scenario].get("ceiling", []) for t in r["fanout_ms"]])
         for name in SERVER_ORDER:
-            runs = rows["e"].get(name)
+            runs = rows[scenario].get(name)
             if not runs:
                 continue
             times = [t for r in runs for t in r["fanout_ms"]]
@@ -681,10 +711,12 @@ def report(results: Results, settings: Settings) -> str:
                 f"{name:<10}{_median(times):>10.1f}{_median(times) / ceiling:>8.2f}"
                 f"{min(times, default=float('nan')):>9.1f}{max(times, default=float('nan')):>9.1f}"
                 f"{errors:>8}"
+                f"{_median([r['other_cpu0'] * 100 for r in runs]):>5.0f}/"
+                f"{_median([r['other_cpu1'] * 100 for r in runs]):<3.0f}"
             )
     lines.append("")
     lines.append(
-        "ratio: to the ceiling in this run (a-c, f: higher is better; d, e: lower). "
+        "ratio: to the ceiling in this run (a-c, f: higher is better; d, e, g: lower). "
         "f/a: f's figure over a's for the same server process (calls/s, per CPU-s: higher is "
         "better; p50, p99: lower). per CPU-s: "
         "the rate divided by the server's CPU share, i.e. per second of server CPU (the fair "
@@ -814,7 +846,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 round, short durations")
     parser.add_argument(
-        "--scenarios", default="a,b,c,d,e,f", help="comma-separated subset of a,b,c,d,e,f"
+        "--scenarios",
+        default="a,b,c,d,e,f,g",
+        help="comma-separated subset of a,b,c,d,e,f,g",
     )
     parser.add_argument(
         "--servers",
@@ -870,6 +904,8 @@ def main() -> None:
                     results.add(scenario, spec.name, result)
             if "e" in scenarios and spec.legacy:
                 results.add("e", spec.name, fanout_round(spec, settings, python, log_dir, label))
+            if "g" in scenarios and spec.modern:
+                results.add("g", spec.name, listen_round(spec, settings, python, log_dir, label))
     elapsed = time.monotonic() - began
     raw_path = log_dir / "results.json"
     raw_path.write_text(json.dumps(results.rows, indent=1, default=dict))

@@ -11,6 +11,8 @@ Fan-out (scenario e): the SDK has no "notify every subscribed session" call for 
 ``resources/subscribe``, so this module does what an SDK user would: a ``resources/subscribe``
 handler (registered on the low-level server) remembers each subscribing session, and the
 ``notify_all`` tool awaits ``session.send_resource_updated(FANOUT_URI)`` for each of them.
+For the 2026-07-28 ``subscriptions/listen`` streams (scenario g) it then awaits
+``ctx.notify_resource_updated(FANOUT_URI)``, the SDK's call for exactly those.
 
 Run: ``python bench/servers/sdk_echo.py --mode streamable --port 8102``.
 """
@@ -21,7 +23,7 @@ import argparse
 from typing import Any, Final
 
 import mcp.types as types
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
 FANOUT_URI: Final = "bench://fanout"
 
@@ -37,10 +39,11 @@ def build() -> MCPServer:
         return message
 
     @mcp.tool()
-    async def notify_all() -> str:
+    async def notify_all(ctx: Context) -> str:
         """Tell every session subscribed to bench://fanout that it changed."""
         for session in list(subscribers.values()):
             await session.send_resource_updated(FANOUT_URI)
+        await ctx.notify_resource_updated(FANOUT_URI)
         return f"told {len(subscribers)}"
 
     @mcp.resource(FANOUT_URI, name="fanout", mime_type="text/plain")

@@ -889,11 +889,17 @@ def config_example() -> None:
 @click.option("--name", default=DEFAULT_NAME, show_default=True, help="The server's name.")
 @click.option("--url", help="A remote ssemcp (e.g. https://host/mcp) instead of a local one.")
 @click.option(
+    "--connect",
+    "connect_url",
+    metavar="URL",
+    help="A remote MCP server, started as a local `ssemcp connect URL` (any client).",
+)
+@click.option(
     "--header",
     "headers",
     multiple=True,
     metavar="'NAME: VALUE'",
-    help="An HTTP header for --url (repeatable), e.g. 'Authorization: Bearer TOKEN'.",
+    help="An HTTP header for --url or --connect (repeatable), e.g. 'Authorization: Bearer TOKEN'.",
 )
 @click.option(
     "--env",
@@ -913,6 +919,7 @@ def install_command(
     stdio_arguments: tuple[str, ...],
     name: str,
     url: str | None,
+    connect_url: str | None,
     headers: tuple[str, ...],
     env: tuple[str, ...],
     config_path: Path | None,
@@ -923,18 +930,28 @@ def install_command(
     By default the client starts `ssemcp stdio` with this Python; arguments after `--` go to
     it (`ssemcp install cursor -- --toolsets utilities`). With --url the client connects to a
     running server instead (Cursor only: Claude Desktop's file holds local servers only).
-    Other servers in the file are kept.
+    With --connect the client starts `ssemcp connect URL` (any client, Claude Desktop too),
+    which relays to the remote server; --env then sets its environment (e.g.
+    SSEMCP_CLIENT_TOKEN=...). Other servers in the file are kept.
     """
     from ssemcp import install
 
     try:
-        if url is not None:
+        if connect_url is not None:
+            if url is not None or stdio_arguments:
+                raise click.UsageError("--connect goes alone: no --url, no STDIO_ARGS")
+            entry = install.connect_entry(
+                connect_url, _pairs(headers, ":", "--header"), _pairs(env, "=", "--env")
+            )
+        elif url is not None:
             if stdio_arguments or env:
                 raise click.UsageError("STDIO_ARGS and --env are for a local server, not --url")
             entry = install.remote_entry(client, url, _pairs(headers, ":", "--header"))
         else:
             if headers:
-                raise click.UsageError("--header is for a remote server: pass --url too")
+                raise click.UsageError(
+                    "--header is for a remote server: pass --url or --connect too"
+                )
             entry = install.stdio_entry(stdio_arguments, _pairs(env, "=", "--env"))
         path = config_path or install.config_path(client)
         installation = install.plan_installation(path, name, entry)
@@ -971,3 +988,8 @@ if __name__ == "__main__":  # pragma: no cover
 # The client commands: list, call, read, prompt, trace (ssemcp.client.cli).
 for _command in CLIENT_COMMANDS:
     main.add_command(_command)
+
+# ssemcp connect: a remote server as a local stdio one (ssemcp.connect.cli).
+from ssemcp.connect.cli import connect_command  # noqa: E402
+
+main.add_command(connect_command)

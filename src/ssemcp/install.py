@@ -26,6 +26,7 @@ __all__ = [
     "InstallError",
     "Installation",
     "config_path",
+    "connect_entry",
     "merge_entry",
     "plan_installation",
     "remote_entry",
@@ -106,6 +107,27 @@ def stdio_entry(arguments: Sequence[str] = (), env: Mapping[str, str] | None = N
     return entry
 
 
+def connect_entry(
+    url: str, headers: Mapping[str, str], env: Mapping[str, str] | None = None
+) -> JSONObject:
+    """An entry that starts ``ssemcp connect URL --header …`` with this very interpreter: the
+    remote server at ``url``, seen by the client as a local stdio one (so Claude Desktop,
+    whose file holds local servers only, can use it too).
+
+    Raises:
+        InstallError: a URL that is not http(s).
+    """
+    if not url.startswith(("http://", "https://")):
+        raise InstallError(f"--connect must be an http(s) URL, got {url!r}")
+    arguments = ["-m", "ssemcp", "connect", url]
+    for name, value in headers.items():
+        arguments += ["--header", f"{name}: {value}"]
+    entry: JSONObject = {"command": sys.executable, "args": list(arguments)}
+    if env:
+        entry["env"] = dict(env)
+    return entry
+
+
 def remote_entry(client: str, url: str, headers: Mapping[str, str]) -> JSONObject:
     """An entry naming a remote server by URL, for a client whose file can say so.
 
@@ -116,7 +138,8 @@ def remote_entry(client: str, url: str, headers: Mapping[str, str]) -> JSONObjec
     if client == CLAUDE_DESKTOP:
         raise InstallError(
             "Claude Desktop's configuration file holds only local (stdio) servers: add a "
-            "remote one in Claude's Settings > Connectors instead, or leave out --url"
+            "remote one in Claude's Settings > Connectors instead, or use --connect URL (a "
+            "local `ssemcp connect` relaying to it)"
         )
     if not url.startswith(("http://", "https://")):
         raise InstallError(f"--url must be an http(s) URL, got {url!r}")

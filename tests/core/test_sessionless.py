@@ -71,6 +71,35 @@ def test_client_info_may_be_left_out() -> None:
     assert context_for(request(meta=meta), headers()).client_info == {}
 
 
+def test_a_client_that_declares_nothing_gets_an_empty_context_and_any_other_its_own() -> None:
+    bare: JSONObject = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    context = context_for(request(meta=bare), headers())
+    assert (context.revision, context.client_capabilities, context.client_info) == (MODERN, {}, {})
+    assert (context.log_level, context.principal) == (None, None)
+    assert context_for(request(meta=bare), headers(), principal="p1").principal == "p1"
+    leveled = context_for(request(meta={**bare, "io.modelcontextprotocol/logLevel": "error"}), None)
+    assert leveled.log_level == "error"
+    assert context_for(request(meta=bare), None).log_level is None
+
+
+def test_the_headers_are_read_from_an_asgi_header_mapping_as_sent() -> None:
+    # What an ASGI server hands over: lowercased names, values as bytes (Latin-1).
+    raw = {
+        b"host": b"127.0.0.1",
+        b"mcp-protocol-version": b" 2026-07-28",
+        b"mcp-method": b"tools/call",
+        b"mcp-name": "caf\u00e9".encode("latin-1"),
+    }
+    context_for(request("tools/call", name="caf\u00e9"), raw)
+    with pytest.raises(HeaderMismatch):
+        context_for(request("tools/call", name="cafe"), raw)
+    with pytest.raises(HeaderMismatch):
+        context_for(request("tools/list"), raw)
+
+
 @pytest.mark.parametrize(
     "meta",
     [
@@ -87,6 +116,7 @@ def test_client_info_may_be_left_out() -> None:
             {**META, "io.modelcontextprotocol/clientCapabilities": []}, id="list capabilities"
         ),
         pytest.param({**META, "io.modelcontextprotocol/clientInfo": "c"}, id="string info"),
+        pytest.param({**META, "io.modelcontextprotocol/clientInfo": None}, id="null info"),
         pytest.param({**META, "io.modelcontextprotocol/logLevel": "verbose"}, id="bad level"),
     ],
 )

@@ -76,6 +76,10 @@ def build_server() -> Server:
             await ctx.info(f"message {index}")
         return "noisy done"
 
+    @server.resource("note://{name}")
+    def note(name: str) -> str:
+        return name
+
     return server
 
 
@@ -245,3 +249,34 @@ async def test_create_app_passes_the_factory_to_its_transport() -> None:
     logs = Logs()
     app = create_app(build_server(), event_logs=logs)
     assert app.transport._event_logs is logs
+
+
+async def test_messages_before_the_get_stream_opens_wait_for_it_the_first_few_only(
+    served: tuple[Client, Server, Logs],
+) -> None:
+    client, server, _logs = served
+    uris = [f"note://{index}" for index in range(MAX_LOGGED_EVENTS + 2)] + ["note://live"]
+    for request_id, uri in enumerate(uris, start=10):
+        subscribed = await client.post(
+            {
+                "jsonrpc": "2.0",
+                "id": request_id,
+                "method": "resources/subscribe",
+                "params": {"uri": uri},
+            }
+        )
+        assert subscribed.status_code == 200, subscribed.text
+    # The bound is the smaller of 16 and the log's own (MAX_LOGGED_EVENTS here): the first
+    # ones wait for the stream, the last two are dropped.
+    for uri in uris[:-1]:
+        server.notify_resource_updated(uri)
+    async with client.http.stream("GET", client.mcp, headers=client.get_headers()) as response:
+        events = Events(response)
+        (priming, *held) = await events.take(1 + MAX_LOGGED_EVENTS)
+        server.notify_resource_updated("note://live")
+        (live,) = await events.take(1)
+    assert not priming.data
+    assert [json.loads(event.data)["params"]["uri"] for event in [*held, live]] == [
+        *uris[:MAX_LOGGED_EVENTS],
+        "note://live",
+    ]

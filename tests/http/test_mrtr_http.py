@@ -63,6 +63,12 @@ def build_server(keys: RequestStateKeys | None = None) -> tuple[Server, list[str
         )
         return f"{answer.action} {sampled.text} {len(roots)}"
 
+    @server.tool()
+    async def plain(text: str = "x") -> str:
+        """A tool without a Context: it can ask nothing."""
+        runs.append("plain")
+        return text
+
     @server.prompt()
     async def briefing(ctx: Context) -> str:
         """A prompt that asks for context first."""
@@ -252,6 +258,18 @@ async def test_a_state_that_is_not_this_requests_is_refused(retry: dict[str, Any
     assert response.status_code == 400
     assert response.json()["error"]["code"] == -32602
     assert runs == ["greet"]  # the handler never ran with the refused state
+
+
+async def test_a_tool_that_cannot_ask_still_refuses_a_state_that_is_not_its_own() -> None:
+    server, runs = build_server()
+    async with caller(server) as client:
+        assert (await client.tool("plain"))["content"][0]["text"] == "x"
+        first = await client.tool("greet", {"greeting": "hi"})
+        for retry in ({"requestState": first["requestState"]}, {"inputResponses": []}):
+            response = await client.call("tools/call", "plain", {}, **retry)
+            assert response.status_code == 400
+            assert response.json()["error"]["code"] == -32602
+    assert runs == ["plain", "greet"]
 
 
 async def test_a_second_instance_sharing_only_the_key_serves_round_two() -> None:

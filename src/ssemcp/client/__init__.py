@@ -11,7 +11,8 @@ httpx, imported only when a URL is used::
         result = await client.call_tool("add", {"a": 1, "b": 2})
 
 The CLI commands (``ssemcp list``, ``call``, ``read``, ``prompt``, ``trace``) live in
-``ssemcp.client.cli``.
+``ssemcp.client.cli``. :class:`RawSession` is the same transports at the message level, for
+a caller that speaks MCP itself (``ssemcp connect`` relays a local client through one).
 """
 
 from ssemcp.client._client import (
@@ -36,6 +37,7 @@ from ssemcp.client._errors import (
     TransportClosed,
 )
 from ssemcp.client._protocol import LogMessage, Progress
+from ssemcp.client._raw import RawSession
 from ssemcp.client._wire import (
     HTTPRequestSent,
     HTTPResponseEnded,
@@ -65,6 +67,7 @@ __all__ = [
     "NegotiationError",
     "Progress",
     "ProgressHandler",
+    "RawSession",
     "RemoteError",
     "RootsHandler",
     "SSEFrame",

@@ -21,7 +21,7 @@ from ssemcp._types import JSONObject, JSONValue
 from ssemcp.errors import HeaderMismatch, InvalidParams, UnsupportedProtocolVersion
 from ssemcp.jsonrpc import Request
 from ssemcp.protocol.request_context import LOG_LEVELS, Principal, RequestContext
-from ssemcp.protocol.revisions import ALL_VERSIONS, modern_revision_for
+from ssemcp.protocol.revisions import ALL_VERSIONS, MODERN, modern_revision_for
 
 __all__ = [
     "CACHEABLE_METHODS",
@@ -67,6 +67,18 @@ _NAMED_BY: Final = {"tools/call": "name", "prompts/get": "name", "resources/read
 # as =?base64?<base64 of its UTF-8>?=.
 _BASE64_PREFIX: Final = "=?base64?"
 _BASE64_SUFFIX: Final = "?="
+# The routing headers, as an ASGI header mapping names them.
+_PROTOCOL_VERSION_HEADER: Final = b"mcp-protocol-version"
+_METHOD_HEADER: Final = b"mcp-method"
+_NAME_HEADER: Final = b"mcp-name"
+# What a missing optional _meta field reads as (a JSON null is present, and wrong).
+_ABSENT: Final = object()
+# The params of a request that has none (read, never written).
+_NO_PARAMS: Final[JSONObject] = {}
+# The context of a request from a client that declares no capabilities, info or log level,
+# with no principal: the same for every such request of a revision. Its dicts are shared:
+# read them, never change them (as a session's context).
+_BARE_CONTEXTS: Final = {MODERN.version: RequestContext(MODERN)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,23 +108,27 @@ class CacheHint:
         return CacheHint(min(hint.ttl_ms for hint in hints), "private" if private else "public")
 
 
-@dataclass(slots=True)
-class RoutingHeaders:
-    """The HTTP headers that mirror a request's body (basic/transports/streamable-http,
-    "Request Metadata"), as received: None where absent. ``raw`` is the request's header
-    mapping (lowercased names), read for ``Mcp-Param-*`` only when a tool declares one."""
+class RoutingHeaders(dict[bytes, bytes]):
+    """A request's HTTP header mapping made from the values of its routing headers
+    (basic/transports/streamable-http, "Request Metadata"), for callers that have no ASGI
+    request at hand: an ASGI request's own mapping (names lowercased, values Latin-1) is read
+    as it is, and None leaves a header out. ``raw`` adds any other headers (``Mcp-Param-*``)."""
 
-    protocol_version: str | None
-    method: str | None
-    name: str | None
-    raw: Mapping[bytes, bytes] | None = None
-
-    def param(self, header: str) -> str | None:
-        """The ``Mcp-Param-{header}`` header's value, or None."""
-        if self.raw is None:
-            return None
-        value = self.raw.get(b"mcp-param-" + header.lower().encode("ascii"))
-        return None if value is None else value.decode("latin-1")
+    def __init__(
+        self,
+        protocol_version: str | None,
+        method: str | None,
+        name: str | None,
+        raw: Mapping[bytes, bytes] | None = None,
+    ) -> None:
+        super().__init__(raw or {})
+        for header, value in (
+            (_PROTOCOL_VERSION_HEADER, protocol_version),
+            (_METHOD_HEADER, method),
+            (_NAME_HEADER, name),
+        ):
+            if value is not None:
+                self[header] = value.encode("latin-1")
 
 
 class HeaderParam(NamedTuple):
@@ -180,7 +196,7 @@ def _json_type(schema: JSONObject) -> JSONValue:
 
 
 def check_param_headers(
-    params: tuple[HeaderParam, ...], arguments: JSONValue, headers: RoutingHeaders
+    params: tuple[HeaderParam, ...], arguments: JSONValue, headers: Mapping[bytes, bytes]
 ) -> None:
     """Each ``Mcp-Param-*`` header against the argument it mirrors.
 
@@ -197,10 +213,10 @@ def check_param_headers(
         value = values.get(param.argument)
         if value is None:
             continue
-        raw = headers.param(param.header)
+        raw = headers.get(b"mcp-param-" + param.header.lower().encode("ascii"))
         if raw is None:
             raise HeaderMismatch(f"Header mismatch: Mcp-Param-{param.header} is missing")
-        sent = raw.strip()
+        sent = raw.decode("latin-1").strip()
         if not _VISIBLE_ASCII.fullmatch(sent) or not _param_matches(param.kind, sent, value):
             raise HeaderMismatch(
                 f"Header mismatch: Mcp-Param-{param.header} does not match {param.argument!r}"
@@ -235,7 +251,7 @@ def is_sessionless(request: Request) -> bool:
 
 
 def context_for(
-    request: Request, headers: RoutingHeaders | None, principal: Principal | None = None
+    request: Request, headers: Mapping[bytes, bytes] | None, principal: Principal | None = None
 ) -> RequestContext:
     """The context ``request`` is served under, from its ``_meta`` (and, over HTTP, its
     routing headers).
@@ -245,7 +261,8 @@ def context_for(
 
     Args:
         request: the request.
-        headers: its routing headers over HTTP; None on stdio, which has none.
+        headers: its HTTP header mapping (names lowercased, values Latin-1, as ASGI gives
+            them); None on stdio, which has none.
         principal: who sent it (``ssemcp.http.auth``).
 
     Raises:
@@ -255,8 +272,11 @@ def context_for(
         HeaderMismatch: a routing header is missing or disagrees with the body.
         UnsupportedProtocolVersion: the version is not one a request may stand alone in.
     """
-    meta = _meta_of(request)
-    if meta is None:
+    # Every request that stands alone passes here: one frame, no helper calls on the way
+    # of a well-formed request (bench/README.md, scenario f).
+    params = request.params or _NO_PARAMS
+    meta = params.get("_meta")
+    if type(meta) is not dict:
         raise InvalidParams('Invalid params: the request has no "_meta"')
     version = meta.get(META_PROTOCOL_VERSION)
     capabilities = meta.get(META_CLIENT_CAPABILITIES)
@@ -264,8 +284,8 @@ def context_for(
         raise InvalidParams(f'Invalid params: "_meta" needs a string "{META_PROTOCOL_VERSION}"')
     if type(capabilities) is not dict:
         raise InvalidParams(f'Invalid params: "_meta" needs an object "{META_CLIENT_CAPABILITIES}"')
-    client_info = meta.get(META_CLIENT_INFO, {})
-    if type(client_info) is not dict:
+    client_info = meta.get(META_CLIENT_INFO, _ABSENT)
+    if client_info is not _ABSENT and type(client_info) is not dict:
         raise InvalidParams(f'Invalid params: "{META_CLIENT_INFO}" must be an object')
     log_level = meta.get(META_LOG_LEVEL)
     # server/utilities/logging: an unknown level "SHOULD" get -32602.
@@ -274,40 +294,44 @@ def context_for(
             f'Invalid params: "{META_LOG_LEVEL}" must be one of {", ".join(LOG_LEVELS)}'
         )
     if headers is not None:
-        _check_headers(request, version, headers)
+        # basic/transports/streamable-http, "Server Validation": a required standard header
+        # that is missing, or whose value disagrees with the body, is a HeaderMismatch.
+        # "Header values (such as method names) are case-sensitive"; surrounding whitespace
+        # is the header syntax's, not the value's (RFC 9110 section 5.5).
+        sent = headers.get(_PROTOCOL_VERSION_HEADER)
+        if sent is None or sent.decode("latin-1").strip() != version:
+            raise HeaderMismatch("Header mismatch: MCP-Protocol-Version does not match the body")
+        method = request.method
+        sent = headers.get(_METHOD_HEADER)
+        if sent is None or sent.decode("latin-1").strip() != method:
+            raise HeaderMismatch("Header mismatch: Mcp-Method does not match the body's method")
+        field = _NAMED_BY.get(method)
+        value = None if field is None else params.get(field)
+        # A name or uri that is not a string: the handler's own check names what is wrong.
+        if type(value) is str:
+            sent = headers.get(_NAME_HEADER)
+            text = None if sent is None else sent.decode("latin-1").strip()
+            if (
+                text is None
+                or (_decoded(text) if text.startswith(_BASE64_PREFIX) else text) != value
+            ):
+                raise HeaderMismatch(f"Header mismatch: Mcp-Name does not match the body's {field}")
+    if not capabilities and client_info is _ABSENT and log_level is None and principal is None:
+        # The commonest client: one context per revision, made once (bench/README.md, f). A
+        # version without one is looked up, and refused if unknown, below.
+        bare = _BARE_CONTEXTS.get(version)
+        if bare is not None:
+            return bare
     revision = modern_revision_for(version)
     if revision is None:
         raise UnsupportedProtocolVersion(
             f"Unsupported protocol version: {version}",
             data={"supported": list(ALL_VERSIONS), "requested": version},
         )
-    assert log_level is None or isinstance(log_level, str)
-    return RequestContext(
-        revision,
-        client_capabilities=capabilities,
-        client_info=client_info,
-        log_level=log_level,
-        principal=principal,
-    )
-
-
-def _check_headers(request: Request, version: str, headers: RoutingHeaders) -> None:
-    """basic/transports/streamable-http, "Server Validation": a required standard header that
-    is missing, or whose value disagrees with the body, is a HeaderMismatch."""
-    if headers.protocol_version is None or headers.protocol_version.strip() != version:
-        raise HeaderMismatch("Header mismatch: MCP-Protocol-Version does not match the body")
-    # "Header values (such as method names) are case-sensitive"; surrounding whitespace is
-    # the header syntax's, not the value's (RFC 9110 section 5.5).
-    if headers.method is None or headers.method.strip() != request.method:
-        raise HeaderMismatch("Header mismatch: Mcp-Method does not match the body's method")
-    field = _NAMED_BY.get(request.method)
-    if field is None:
-        return
-    value = (request.params or {}).get(field)
-    if type(value) is not str:
-        return  # the handler's own check names what is wrong with the body
-    if headers.name is None or _decoded(headers.name.strip()) != value:
-        raise HeaderMismatch(f"Header mismatch: Mcp-Name does not match the body's {field}")
+    if client_info is _ABSENT:
+        client_info = {}
+    # is_log_level has narrowed log_level to a str or None.
+    return RequestContext(revision, capabilities, client_info, log_level, principal)  # type: ignore[arg-type]
 
 
 def _decoded(value: str) -> str | None:
@@ -356,16 +380,7 @@ def complete_result(
     return result
 
 
-def routing_headers(headers: Mapping[bytes, bytes]) -> RoutingHeaders:
-    """The routing headers of an ASGI request (names lowercased, values Latin-1)."""
-    return RoutingHeaders(
-        _header(headers, b"mcp-protocol-version"),
-        _header(headers, b"mcp-method"),
-        _header(headers, b"mcp-name"),
-        headers,
-    )
-
-
-def _header(headers: Mapping[bytes, bytes], name: bytes) -> str | None:
-    value = headers.get(name)
-    return None if value is None else value.decode("latin-1")
+def routing_headers(headers: Mapping[bytes, bytes]) -> Mapping[bytes, bytes]:
+    """The routing headers of an ASGI request: its header mapping, read as it is (names
+    lowercased, values Latin-1). Kept for callers of the former decoded view."""
+    return headers

@@ -73,8 +73,8 @@ class InputRound:
             ``inputResponses`` that is not an object.
     """
 
-    # Built for every request that stands alone, most of which ask nothing: slotted, and its
-    # dicts made only by a retry or a question.
+    # Built for every request that stands alone, most of which ask nothing and carry no
+    # retry: slotted, and what only a retry or a question needs is made by them.
     __slots__ = (
         "_answers",
         "_asked",
@@ -83,7 +83,6 @@ class InputRound:
         "_context",
         "_counts",
         "_keys",
-        "_pending",
         "_request",
     )
 
@@ -94,7 +93,6 @@ class InputRound:
         keys: RequestStateKeys,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        params = request.params or {}
         self._request = request
         self._context = context
         self._keys = keys
@@ -104,23 +102,31 @@ class InputRound:
         # Answers carried by the state, then this retry's answers to the questions the last
         # round asked ("the server SHOULD ignore" keys it did not ask).
         self._answers: JSONObject = _NOTHING
-        self._pending: dict[str, str] = {}
-        self._asked: dict[str, JSONObject] = {}
-        self._counts: dict[str, int] = {}
+        # The questions of this round, and how many of each kind it asked (send_request).
+        self._asked: dict[str, JSONObject] | None = None
+        self._counts: dict[str, int] | None = None
+        params = request.params
+        if params is not None and ("requestState" in params or "inputResponses" in params):
+            self._open_retry(params)
+
+    def _open_retry(self, params: JSONObject) -> None:
+        """Open a retry's ``requestState`` and take its ``inputResponses`` to the questions the
+        last round left pending."""
+        pending: dict[str, str] = {}
         state = params.get("requestState")
         if state is not None:
-            opened = keys.open(state, self._binding(), clock())
+            opened = self._keys.open(state, self._binding(), self._clock())
             answers = opened.get("answers")
-            pending = opened.get("pending")
+            pending_in_state = opened.get("pending")
             if type(answers) is dict:
                 self._answers = answers
-            if type(pending) is dict:
-                self._pending = {str(key): str(method) for key, method in pending.items()}
+            if type(pending_in_state) is dict:
+                pending = {str(key): str(method) for key, method in pending_in_state.items()}
         responses = params.get("inputResponses")
         if responses is not None:
             if type(responses) is not dict:
                 raise InvalidParams('Invalid params: "inputResponses" must be an object')
-            for key, method in self._pending.items():
+            for key, method in pending.items():
                 if key in responses:
                     _check_answer(method, key, responses[key])
                     if self._answers is _NOTHING:
@@ -162,10 +168,15 @@ class InputRound:
         capability = self._context.check_client_request(method)
         assert capability is not None  # every request the revision lets a server send needs one
         if key is None:
-            count = self._counts[capability] = self._counts.get(capability, 0) + 1
+            counts = self._counts
+            if counts is None:
+                counts = self._counts = {}
+            count = counts[capability] = counts.get(capability, 0) + 1
             key = f"{capability}-{count}"
         if key in self._answers:
             return self._answers[key]
+        if self._asked is None:
+            self._asked = {}
         self._asked[key] = {"method": method, "params": params or {}}
         # Questions started together (asyncio.gather) each get to note theirs before the
         # first one ends the round.
@@ -181,7 +192,8 @@ class InputRound:
     def input_required_result(self) -> JSONObject:
         """The ``InputRequiredResult`` that ends this round: every question asked and not
         answered, and the state that brings the answers so far back."""
-        pending = {key: str(question["method"]) for key, question in self._asked.items()}
+        asked = self._asked or {}
+        pending = {key: str(question["method"]) for key, question in asked.items()}
         state = self._keys.seal(
             self._binding(),
             {"answers": self._answers, "pending": pending},  # type: ignore[dict-item]
@@ -189,6 +201,6 @@ class InputRound:
         )
         return {
             "resultType": "input_required",
-            "inputRequests": self._asked,  # type: ignore[dict-item]
+            "inputRequests": asked,  # type: ignore[dict-item]
             "requestState": state,
         }

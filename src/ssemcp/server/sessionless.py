@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Final
 
 from ssemcp.errors import InternalError, MethodNotFound, ProtocolError
@@ -19,7 +20,6 @@ from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.sessionless import (
     CACHEABLE_METHODS,
     META_SERVER_INFO,
-    RoutingHeaders,
     check_param_headers,
     complete_result,
     context_for,
@@ -51,16 +51,11 @@ HTTP_STATUS: Final = {
 LISTEN: Final = "subscriptions/listen"
 
 
-def _check_param_headers(server: Server, request: Request, headers: RoutingHeaders) -> None:
-    params = request.params or {}
-    name = params.get("name")
-    tool = server.tools.get(name) if type(name) is str else None
-    if tool is not None and tool.header_params:
-        check_param_headers(tool.header_params, params.get("arguments"), headers)
-
-
 def open_listen(
-    server: Server, request: Request, headers: RoutingHeaders | None, principal: Principal | None
+    server: Server,
+    request: Request,
+    headers: Mapping[bytes, bytes] | None,
+    principal: Principal | None,
 ) -> ListenStream | ErrorResponse:
     """A ``subscriptions/listen`` request's subscription, not yet opened; or the error reply
     that refuses it (its context, as for every request that stands alone)."""
@@ -74,7 +69,7 @@ def open_listen(
 async def serve_sessionless(
     server: Server,
     request: Request,
-    headers: RoutingHeaders | None,
+    headers: Mapping[bytes, bytes] | None,
     send: Send,
     principal: Principal | None = None,
 ) -> Response | ErrorResponse:
@@ -84,7 +79,8 @@ async def serve_sessionless(
         server: the registry.
         request: the request (:func:`ssemcp.protocol.sessionless.is_sessionless`, or any
             request an HTTP client sent with a 2026-07-28 ``MCP-Protocol-Version``).
-        headers: its routing headers over HTTP; None on stdio.
+        headers: its HTTP header mapping (names lowercased, as ASGI gives them); None on
+            stdio.
         send: where its progress and log notifications go (its own SSE stream, or stdout).
         principal: who sent it.
 
@@ -92,34 +88,50 @@ async def serve_sessionless(
         The reply; an error reply for anything the request got wrong, and an internal error
         (the details in our log) for anything we did.
     """
+    method = request.method
+    params = request.params or {}
     try:
         context = context_for(request, headers, principal)
-        if headers is not None and request.method == "tools/call":
-            _check_param_headers(server, request, headers)
-        if request.method not in context.revision.client_methods or not has_method(request.method):
+        tool = None
+        if method == "tools/call":
+            name = params.get("name")
+            tool = server.tools.get(name) if type(name) is str else None
+            if headers is not None and tool is not None and tool.header_params:
+                # The Mcp-Param-* headers of a tool that declares them (server/tools,
+                # "x-mcp-header"), checked before the tool runs.
+                check_param_headers(tool.header_params, params.get("arguments"), headers)
+        if method not in context.revision.client_methods or not has_method(method):
             # basic/transports/streamable-http: an unimplemented method "MUST" get -32601
             # (initialize, ping, logging/setLevel and resources/subscribe are gone).
-            raise MethodNotFound(f"Method not found: {request.method}")
-        channel = InputRound(request, context, server.request_state_keys)
+            raise MethodNotFound(f"Method not found: {method}")
+        channel: InputRound | None = None
+        if (
+            tool is None
+            or tool.plan.context_parameter is not None
+            or "requestState" in params
+            or "inputResponses" in params
+        ):
+            # A tool without a Context cannot ask the client anything, so the round of a
+            # first call to one has nothing to keep; a retry's state is checked all the same.
+            channel = InputRound(request, context, server.request_state_keys)
         try:
             result = await dispatch(server, request, context, send, channel)
         except InputRequired:
             # basic/patterns/mrtr: the handler asked what this round cannot answer.
+            assert channel is not None  # only a Context asks, and it has the round
             asked = channel.input_required_result()
             asked["_meta"] = {META_SERVER_INFO: server.server_info}
             return Response(request.id, asked)
         cache = (
-            server.cache_hint_for(request.method, request.params)
-            if request.method in CACHEABLE_METHODS
+            server.cache_hint_for(method, request.params)
+            if method in CACHEABLE_METHODS
             else server.cache
         )
-        return Response(
-            request.id, complete_result(request.method, result, server.server_info, cache)
-        )
+        return Response(request.id, complete_result(method, result, server.server_info, cache))
     except ProtocolError as exc:
         return error_response(request.id, exc)
     except asyncio.CancelledError:
         raise
     except Exception:
-        logger.exception("internal error handling %s", request.method)
+        logger.exception("internal error handling %s", method)
         return error_response(request.id, InternalError("Internal error"))

@@ -125,6 +125,9 @@ DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS: Final = 30 * 60.0
 _MAX_SWEEP_INTERVAL_SECONDS: Final = 60.0
 # The standalone GET stream is stream 0 of its session; POST reply streams count from 1.
 _STANDALONE_STREAM: Final = 0
+# Messages for the GET stream held until the client opens it (they go out first on it); a
+# session that never opens one holds no more than this.
+_MAX_HELD_BEFORE_GET: Final = 16
 MCP_SESSION_ID: Final = b"mcp-session-id"
 MCP_PROTOCOL_VERSION: Final = b"mcp-protocol-version"
 LAST_EVENT_ID: Final = b"last-event-id"
@@ -506,11 +509,18 @@ class _Session:
         The message waits in a bounded queue for the log; the GET stream's reader moves it
         there (and out to its client), or, with no reader connected, a task does.
         """
+        pending = self._pending
         if not self.standalone_opened:
             # spec basic/transports: with no stream open, the server has nowhere to put it.
-            logger.debug("session %s: no GET stream, dropped a message", short_id(self.session_id))
+            # Clients open it just after `initialized`, and a server (a bridged child) may ask
+            # something at once: the first few wait for it, the rest are dropped.
+            if len(pending) < min(_MAX_HELD_BEFORE_GET, pending.maxlen or 0):
+                pending.append(serialize(message))
+            else:
+                logger.debug(
+                    "session %s: no GET stream, dropped a message", short_id(self.session_id)
+                )
             return True
-        pending = self._pending
         if len(pending) == pending.maxlen:
             self._lost_pending = True
         pending.append(serialize(message))
@@ -1038,7 +1048,7 @@ class StreamableHTTPTransport:
             reply = await serve_sessionless(
                 self._server,
                 payload,
-                routing_headers(headers),
+                headers,
                 _drop if self._json_response else reply_stream,
                 scope.get(PRINCIPAL_KEY),
             )
@@ -1053,9 +1063,13 @@ class StreamableHTTPTransport:
         reply_stream.served()
         if reply_stream.started:
             await self._finish_stream(reply_stream, reply)
-            return
-        status = HTTP_STATUS.get(reply.code, 200) if type(reply) is ErrorResponse else 200
-        await _send_json(send, serialize(reply), (), status)
+        elif type(reply) is Response:
+            # serialize()'s commonest case, inlined as _post does.
+            body = dumps({"jsonrpc": JSONRPC_VERSION, "id": reply.id, "result": reply.result})
+            await _send_json(send, body, ())
+        else:
+            assert type(reply) is ErrorResponse
+            await _send_json(send, serialize(reply), (), HTTP_STATUS.get(reply.code, 200))
 
     async def _listen(
         self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers, request: Request

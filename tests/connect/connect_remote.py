@@ -1,0 +1,112 @@
+"""The remote server ``ssemcp connect`` relays to in these tests, and a recorder of the HTTP
+requests it gets.
+
+Owns what a relay must carry both ways: progress and log notifications of a call, the server's
+own requests (elicitation, sampling, roots), a subscribable resource and a tool that changes
+it, and a slow tool to be caught in flight. ``Recorder`` wraps the ASGI app and notes each
+request's method, path and session id, so a test can see a DELETE or end a session itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from ssemcp.server import Context, Server
+
+NAME_SCHEMA = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}},
+    "required": ["name"],
+}
+COUNTER_URI = "connect://counter"
+
+
+def build_server(cancelled: list[str] | None = None) -> Server:
+    """A fresh remote server (each test gets its own); ``cancelled`` collects the request ids
+    of the slow calls cancelled on it."""
+    server = Server("connect-remote", "1.0.0", instructions="the remote")
+    counter = [0]
+
+    @server.tool()
+    async def add(a: int, b: int) -> str:
+        """Add two integers."""
+        return str(a + b)
+
+    @server.tool()
+    async def steps(count: int, ctx: Context) -> str:
+        """Report progress and log one message per step."""
+        for step in range(1, count + 1):
+            await ctx.report_progress(step, count, f"step {step}")
+            await ctx.info(f"did step {step}")
+        return f"{count} steps"
+
+    @server.tool()
+    async def greet(ctx: Context) -> str:
+        """Ask the user's name (elicitation), then greet them."""
+        answer = await ctx.elicit("Your name?", NAME_SCHEMA, key="user_name")
+        if answer.action != "accept" or not answer.content:
+            return f"no name ({answer.action})"
+        return f"hello {answer.content['name']}"
+
+    @server.tool()
+    async def ask_model(ctx: Context) -> str:
+        """Ask the model (sampling) and the roots."""
+        sampled = await ctx.sample("Capital of France?", max_tokens=5)
+        roots = await ctx.list_roots()
+        return f"{sampled.text}, {len(roots)} roots"
+
+    @server.tool()
+    async def bump() -> str:
+        """Change the counter resource (its subscribers get resources/updated)."""
+        counter[0] += 1
+        server.notify_resource_updated(COUNTER_URI)
+        return str(counter[0])
+
+    @server.tool()
+    async def slow(seconds: float, ctx: Context) -> str:
+        """Sleep; a first progress report makes the reply an SSE stream at once."""
+        await ctx.report_progress(0, seconds)
+        try:
+            await asyncio.sleep(seconds)
+        except asyncio.CancelledError:
+            if cancelled is not None:
+                cancelled.append(str(ctx.request_id))
+            raise
+        return "done"
+
+    @server.resource(COUNTER_URI, mime_type="text/plain")
+    def count() -> str:
+        """A counter that ``bump`` changes."""
+        return str(counter[0])
+
+    return server
+
+
+@dataclass
+class Recorder:
+    """An ASGI app that notes each HTTP request (method, path, Mcp-Session-Id) of ``app``."""
+
+    app: Any
+    requests: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope["headers"])
+            session_id = headers.get(b"mcp-session-id")
+            self.requests.append(
+                (scope["method"], scope["path"], session_id.decode() if session_id else None)
+            )
+        await self.app(scope, receive, send)
+
+    def sessions(self) -> list[str]:
+        """The session ids seen, in order of first use."""
+        seen: list[str] = []
+        for _, _, session_id in self.requests:
+            if session_id is not None and session_id not in seen:
+                seen.append(session_id)
+        return seen
+
+    def count(self, method: str) -> int:
+        return sum(1 for request_method, _, _ in self.requests if request_method == method)
