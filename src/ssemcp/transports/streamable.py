@@ -409,6 +409,7 @@ class _Session:
         "_drainer",
         "_event_log",
         "_lost_pending",
+        "_max_pending",
         "_new_event_log",
         "_pending",
         "_standalone",
@@ -447,7 +448,10 @@ class _Session:
         # Messages for the GET stream not yet in the log: they are posted without waiting
         # (fan-out), and the log may wait. Bounded like the log itself; when the oldest had to
         # go, a position before the next logged event cannot be resumed (it would skip them).
-        self._pending: collections.deque[bytes] = collections.deque(maxlen=max_pending)
+        # Made when first needed: an empty deque takes ~600 bytes, and most sessions (and
+        # most idle GET streams, bench scenario d) are never sent anything.
+        self._pending: collections.deque[bytes] | None = None
+        self._max_pending = max_pending
         self._lost_pending = False
         self._drainer: asyncio.Task[None] | None = None
         self._drain_lock: asyncio.Lock | None = None
@@ -510,6 +514,8 @@ class _Session:
         there (and out to its client), or, with no reader connected, a task does.
         """
         pending = self._pending
+        if pending is None:
+            pending = self._pending = collections.deque(maxlen=self._max_pending)
         if not self.standalone_opened:
             # spec basic/transports: with no stream open, the server has nowhere to put it.
             # Clients open it just after `initialized`, and a server (a bridged child) may ask
