@@ -20,7 +20,7 @@ import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 from click.core import ParameterSource
@@ -614,45 +614,59 @@ def serve(
     if use_stdio:
         _refuse_http_options_with_stdio(context)
     _configure_logging(log_level)
-    auth_tokens = _tokens(tokens)
-    auth = dataclasses.replace(auth, tokens=auth_tokens)
+    auth = dataclasses.replace(auth, tokens=_tokens(tokens))
     if not use_stdio:
-        # Before anything is built or bound: a refused command starts nothing. Any way to
-        # authenticate counts, not only a static token.
-        _refuse_exposure_without_token(host, auth.methods(), insecure_no_auth)
-        _check_security_options(auth_tokens, cors_origins, trusted_proxies)
-        try:
-            auth.check()
-        except (ValueError, OSError) as exc:
-            raise click.UsageError(str(exc)) from None
+        _check_http_security(auth, host, insecure_no_auth, cors_origins, trusted_proxies)
     server = _choose_server(target, toolsets, settings, file_settings)
     _use_state_keys(server, state_keys)
     if use_stdio:
         _run_stdio(server, max_line_bytes=max_body_bytes)
         return
 
+    app = _create_app(
+        server,
+        allowed_hosts=allowed_hosts or None,
+        allowed_origins=allowed_origins or None,
+        auth=auth,
+        cors_origins=cors_origins,
+        trusted_proxies=trusted_proxies,
+        stateless=stateless,
+        json_response=json_response,
+        keepalive_seconds=keepalive,
+        session_idle_timeout_seconds=session_idle_timeout or None,
+        max_body_bytes=max_body_bytes,
+        max_sessions=max_sessions,
+    )
+    _serve_http(app, host, port, allowed_hosts, log_level, header_timeout, body_timeout)
+
+
+def _check_http_security(
+    auth: AuthSettings,
+    host: str,
+    insecure_no_auth: bool,
+    cors_origins: tuple[str, ...],
+    trusted_proxies: tuple[str, ...],
+) -> None:
+    """What serve and bridge check before anything is built or bound, so that a refused
+    command starts nothing. Any way to authenticate counts, not only a static token."""
+    _refuse_exposure_without_token(host, auth.methods(), insecure_no_auth)
+    _check_security_options(auth.tokens, cors_origins, trusted_proxies)
+    try:
+        auth.check()
+    except (ValueError, OSError) as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _create_app(server: Server, **options: Any) -> MCPApp:
+    """``create_app(server, **options)`` as serve and bridge run it under uvicorn: the protocol
+    below bounds bodies where it sees them arrive, at no cost per request, so the app does
+    not; settings that only conflict once combined are usage errors."""
     from ssemcp.http import create_app
 
     try:
-        app = create_app(
-            server,
-            allowed_hosts=allowed_hosts or None,
-            allowed_origins=allowed_origins or None,
-            auth=auth,
-            cors_origins=cors_origins,
-            trusted_proxies=trusted_proxies,
-            # The protocol below bounds bodies where it sees them arrive, at no cost per request.
-            body_timeout_seconds=None,
-            stateless=stateless,
-            json_response=json_response,
-            keepalive_seconds=keepalive,
-            session_idle_timeout_seconds=session_idle_timeout or None,
-            max_body_bytes=max_body_bytes,
-            max_sessions=max_sessions,
-        )
-    except ValueError as exc:  # settings that only conflict once combined (ssemcp.http.app)
+        return create_app(server, body_timeout_seconds=None, **options)
+    except ValueError as exc:  # (ssemcp.http.app)
         raise click.UsageError(str(exc)) from None
-    _serve_http(app, host, port, allowed_hosts, log_level, header_timeout, body_timeout)
 
 
 @main.command()
@@ -725,20 +739,12 @@ def bridge(
       ssemcp bridge --port 8000 -- npx -y @modelcontextprotocol/server-everything
     """
     _configure_logging(log_level)
-    auth_tokens = _tokens(tokens)
-    auth = dataclasses.replace(auth, tokens=auth_tokens)
-    # As serve does, before anything is built or started.
-    _refuse_exposure_without_token(host, auth.methods(), insecure_no_auth)
-    _check_security_options(auth_tokens, cors_origins, trusted_proxies)
-    try:
-        auth.check()
-    except (ValueError, OSError) as exc:
-        raise click.UsageError(str(exc)) from None
+    auth = dataclasses.replace(auth, tokens=_tokens(tokens))
+    _check_http_security(auth, host, insecure_no_auth, cors_origins, trusted_proxies)
     if shutil.which(command[0]) is None:
         raise click.UsageError(f"cannot run {command[0]!r}: no such executable (or not on PATH)")
 
     from ssemcp.bridge import Bridge
-    from ssemcp.http import create_app
 
     hosted = Bridge(
         command,
@@ -753,25 +759,21 @@ def bridge(
     # fall back to initialize, which the child speaks.
     server = Server("ssemcp-bridge", __version__)
     server.add_cleanup(hosted.aclose)
-    try:
-        app = create_app(
-            server,
-            allowed_hosts=allowed_hosts or None,
-            allowed_origins=allowed_origins or None,
-            auth=auth,
-            cors_origins=cors_origins,
-            trusted_proxies=trusted_proxies,
-            body_timeout_seconds=None,
-            json_response=json_response,
-            keepalive_seconds=keepalive,
-            session_idle_timeout_seconds=session_idle_timeout or None,
-            max_body_bytes=max_body_bytes,
-            max_sessions=max_sessions,
-            sessions=hosted.connect,
-            sessionless=False,
-        )
-    except ValueError as exc:  # settings that only conflict once combined (ssemcp.http.app)
-        raise click.UsageError(str(exc)) from None
+    app = _create_app(
+        server,
+        allowed_hosts=allowed_hosts or None,
+        allowed_origins=allowed_origins or None,
+        auth=auth,
+        cors_origins=cors_origins,
+        trusted_proxies=trusted_proxies,
+        json_response=json_response,
+        keepalive_seconds=keepalive,
+        session_idle_timeout_seconds=session_idle_timeout or None,
+        max_body_bytes=max_body_bytes,
+        max_sessions=max_sessions,
+        sessions=hosted.connect,
+        sessionless=False,
+    )
     _serve_http(app, host, port, allowed_hosts, log_level, header_timeout, body_timeout)
 
 
