@@ -18,6 +18,7 @@ from authorization_server import ES256_CLIENT, AuthorizationServer
 from live_server import LiveServer, live_app
 from test_oauth import ACCEPT_BOTH, build_server, open_session, result_of, rpc, settings
 
+from ssemcp.asgi import DEFAULT_MAX_BODY_BYTES
 from ssemcp.http import create_app
 
 READ_ONLY = "mcp:read"
@@ -153,7 +154,7 @@ async def test_a_2026_request_is_served_for_its_tokens_principal_and_scopes(
     assert (who["subject"], who["scopes"]) == (ES256_CLIENT, [READ_ONLY])
 
 
-async def test_a_call_the_gate_cannot_read_ahead_gets_a_jsonrpc_error_naming_the_scopes(
+async def test_a_chunked_call_is_refused_ahead_with_the_same_403(
     live: LiveServer, authorization_server: AuthorizationServer
 ) -> None:
     narrow, _wide = await narrow_and_wide(authorization_server, live)
@@ -162,8 +163,9 @@ async def test_a_call_the_gate_cannot_read_ahead_gets_a_jsonrpc_error_naming_the
     ).encode()
 
     async def chunked() -> AsyncIterator[bytes]:
-        # No Content-Length: the gate leaves the check to dispatch.
-        yield body
+        # No Content-Length: the gate reads the chunks ahead, up to the body bound.
+        yield body[:20]
+        yield body[20:]
 
     async with httpx.AsyncClient() as client:
         session_id = await open_session(client, live.mcp_url, narrow)
@@ -178,12 +180,53 @@ async def test_a_call_the_gate_cannot_read_ahead_gets_a_jsonrpc_error_naming_the
                 "mcp-protocol-version": "2025-11-25",
             },
         )
-    assert response.status_code == 200
-    assert result_of(response)["error"] == {
-        "code": -32003,
-        "message": "Insufficient scope: tool 'administer' needs the scope(s) mcp:admin",
-        "data": {"requiredScopes": ["mcp:admin"]},
-    }
+        allowed = await client.post(
+            live.mcp_url,
+            content=chunked_call("whoami"),
+            headers={
+                "accept": ACCEPT_BOTH,
+                "content-type": "application/json",
+                "authorization": f"Bearer {narrow}",
+                "mcp-session-id": session_id,
+                "mcp-protocol-version": "2025-11-25",
+            },
+        )
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    assert_forbidden(response, live, "chunked tools/call")
+    assert result_of(allowed)["result"]["content"][0]["type"] == "text"
+
+
+async def test_a_chunked_body_over_the_bound_is_refused_while_read_ahead(
+    live: LiveServer, authorization_server: AuthorizationServer
+) -> None:
+    narrow, _wide = await narrow_and_wide(authorization_server, live)
+
+    async def oversized() -> AsyncIterator[bytes]:
+        yield b'{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"pad": "'
+        for _ in range(DEFAULT_MAX_BODY_BYTES // 65_536 + 1):
+            yield b"x" * 65_536
+        yield b'"}}'
+
+    async with httpx.AsyncClient() as client:
+        session_id = await open_session(client, live.mcp_url, narrow)
+        response = await client.post(
+            live.mcp_url,
+            content=oversized(),
+            headers={
+                "accept": ACCEPT_BOTH,
+                "content-type": "application/json",
+                "authorization": f"Bearer {narrow}",
+                "mcp-session-id": session_id,
+                "mcp-protocol-version": "2025-11-25",
+            },
+        )
+    assert response.status_code == 413, response.text
+
+
+async def chunked_call(name: str) -> AsyncIterator[bytes]:
+    yield json.dumps(
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": name}}
+    ).encode()
 
 
 async def test_a_session_serves_a_stepped_up_token_of_its_subject(

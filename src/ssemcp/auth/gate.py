@@ -290,13 +290,18 @@ class Authenticator:
         section 3.1: 403), and hand the body on to the transport as if unread."""
         assert self._server is not None
         content_length = headers.get(b"content-length")
-        length = int(content_length) if content_length and content_length.isdigit() else 0
-        if not 0 < length <= self._max_body_bytes:
-            # No length (chunked), or one the app refuses: leave the check to dispatch (a
-            # JSON-RPC error) or the refusal to the app (413); never read more than the bound.
+        if content_length is None:
+            # Chunked: read up to the app's bound, so the refusal is the same 403 a client
+            # doing step-up authorization waits for (spec 2025-11-25 authorization, "Scope
+            # Challenge Handling"), however the body was framed.
+            limit = self._max_body_bytes
+        elif content_length.isdigit() and 0 < int(content_length) <= self._max_body_bytes:
+            limit = int(content_length)
+        else:
+            # A length the app refuses (413) or an empty body: nothing to read ahead.
             return receive
         try:
-            body = await read_body(receive, length)
+            body = await read_body(receive, limit)
         except ClientDisconnected:
             return None
         if body is None:
