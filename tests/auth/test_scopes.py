@@ -223,6 +223,63 @@ async def test_a_chunked_body_over_the_bound_is_refused_while_read_ahead(
     assert response.status_code == 413, response.text
 
 
+async def test_a_call_in_a_batch_gets_a_jsonrpc_error_naming_the_scopes(
+    live: LiveServer, authorization_server: AuthorizationServer
+) -> None:
+    # 2025-03-26 has batches; the gate reads ahead single calls only, so dispatch refuses.
+    narrow, _wide = await narrow_and_wide(authorization_server, live)
+    headers = {
+        "accept": ACCEPT_BOTH,
+        "content-type": "application/json",
+        "authorization": f"Bearer {narrow}",
+    }
+    hello = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-03-26",
+            "capabilities": {},
+            "clientInfo": {"name": "batch", "version": "1"},
+        },
+    }
+    batch = [
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "administer"}},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "whoami"}},
+    ]
+    async with httpx.AsyncClient() as client:
+        opened = await client.post(live.mcp_url, json=hello, headers=headers)
+        assert opened.status_code == 200, opened.text
+        headers["mcp-session-id"] = opened.headers["mcp-session-id"]
+        headers["mcp-protocol-version"] = "2025-03-26"
+        await client.post(
+            live.mcp_url,
+            json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+            headers=headers,
+        )
+        response = await client.post(live.mcp_url, json=batch, headers=headers)
+    assert response.status_code == 200, response.text
+    replies = {reply["id"]: reply for reply in batch_replies(response)}
+    assert replies[2]["error"] == {
+        "code": -32003,
+        "message": "Insufficient scope: tool 'administer' needs the scope(s) mcp:admin",
+        "data": {"requiredScopes": ["mcp:admin"]},
+    }
+    assert "result" in replies[3]
+
+
+def batch_replies(response: httpx.Response) -> list[dict[str, Any]]:
+    if response.headers["content-type"].startswith("text/event-stream"):
+        replies: list[dict[str, Any]] = []
+        for line in response.text.splitlines():
+            if line.startswith("data:") and line[5:].strip():
+                data = json.loads(line[5:])
+                replies.extend(data if isinstance(data, list) else [data])
+        return replies
+    body = response.json()
+    return body if isinstance(body, list) else [body]
+
+
 async def chunked_call(name: str) -> AsyncIterator[bytes]:
     yield json.dumps(
         {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": name}}
