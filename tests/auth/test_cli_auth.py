@@ -7,8 +7,10 @@ nothing binds; the recorded app is driven through ``httpx.ASGITransport``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from ssemcp.auth.static import TOKEN_FILE_CHECK_SECONDS
 from ssemcp.cli import main
 from ssemcp.http import uvicorn_server
 
@@ -112,6 +115,26 @@ async def test_a_token_file_and_an_api_key_header_reach_the_app(
     assert (await get(app, "/", authorization=f"Bearer {TOKEN}")).status_code == 200
     metadata = await get(app, "/.well-known/oauth-protected-resource/mcp")
     assert metadata.json()["resource"] == "http://127.0.0.1/mcp"
+
+
+async def test_a_rotated_token_file_takes_effect_without_a_restart(
+    uvicorn_calls: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    token_file = tmp_path / "tokens"
+    token_file.write_text(f"{TOKEN}\n")
+    result = serve("--token-file", str(token_file))
+    assert result.exit_code == 0, result.output
+    app = uvicorn_calls[0]["app"]
+    assert (await get(app, "/", authorization=f"Bearer {TOKEN}")).status_code == 200
+    rotated = tmp_path / "tokens.new"
+    rotated.write_text("rotated-token-0123456789\n")
+    rotated.replace(token_file)
+    # Polled, not slept: the file is looked at again within TOKEN_FILE_CHECK_SECONDS.
+    deadline = time.monotonic() + TOKEN_FILE_CHECK_SECONDS + 10
+    while (await get(app, "/", authorization=f"Bearer {TOKEN}")).status_code != 401:
+        assert time.monotonic() < deadline, "the old token is still accepted"
+        await asyncio.sleep(0.05)
+    assert (await get(app, "/", authorization="Bearer rotated-token-0123456789")).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ from ssemcp.auth.issuer import IssuerUnavailable, KeySet, discover_metadata, met
 from ssemcp.auth.jwt_access import JWTVerifier, scopes_of
 from ssemcp.auth.scopes import check_scopes
 from ssemcp.auth.settings import AuthSettings
-from ssemcp.auth.static import StaticSecrets
+from ssemcp.auth.static import TOKEN_FILE_CHECK_SECONDS, StaticSecrets
 from ssemcp.auth.verifier import Refusal, RefusalReason
 from ssemcp.errors import InsufficientScope
 from ssemcp.protocol.request_context import Principal
@@ -287,6 +290,76 @@ def test_no_secret_at_all_is_refused(tmp_path: Path) -> None:
     empty.write_text("# nobody yet\n")
     with pytest.raises(ValueError, match="at least one token"):
         StaticSecrets([], [empty])
+
+
+def test_a_changed_token_file_is_read_again_after_the_check_interval(tmp_path: Path) -> None:
+    token_file = tmp_path / "tokens"
+    token_file.write_text("old-key\n")
+    clock = Clock()
+    secrets = StaticSecrets(["fixed-key"], [token_file], clock=clock)
+    token_file.write_text("new-key\nanother-key\n")
+    # Within the interval the file is not looked at: one stat per interval, not per request.
+    clock.now += TOKEN_FILE_CHECK_SECONDS / 2
+    assert secrets.find(b"old-key") is not None
+    assert secrets.find(b"new-key") is None
+    clock.now += TOKEN_FILE_CHECK_SECONDS
+    assert secrets.find(b"old-key") is None
+    assert secrets.find(b"new-key") is not None
+    assert secrets.find(b"fixed-key") is not None
+    assert repr(secrets) == "StaticSecrets(<3 secret(s)>)"
+
+
+def test_a_token_file_replaced_by_rename_is_read_again(tmp_path: Path) -> None:
+    # As a mounted secret or an editor swaps it: a new file, maybe of the same size and mtime.
+    token_file = tmp_path / "tokens"
+    token_file.write_text("key-one\n")
+    clock = Clock()
+    secrets = StaticSecrets([], [token_file], clock=clock)
+    replacement = tmp_path / "tokens.new"
+    replacement.write_text("key-two\n")
+    status = token_file.stat()
+    os.utime(replacement, ns=(status.st_atime_ns, status.st_mtime_ns))
+    replacement.replace(token_file)
+    clock.now += TOKEN_FILE_CHECK_SECONDS
+    assert secrets.find(b"key-two") is not None
+    assert secrets.find(b"key-one") is None
+
+
+@pytest.mark.parametrize(
+    ("spoil", "reason"),
+    [
+        (lambda path: path.write_text("has space\n"), "must be 1+ characters"),
+        (lambda path: path.write_text("# emptied\n"), "at least one token"),
+        (lambda path: path.unlink(), "No such file"),
+        (lambda path: path.write_bytes(b"\xff\xfe\n"), "can't decode"),
+    ],
+    ids=["bad-line", "no-token", "removed", "not-utf8"],
+)
+def test_a_token_file_spoiled_keeps_the_secrets_in_use_and_warns_once(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    spoil: Callable[[Path], object],
+    reason: str,
+) -> None:
+    token_file = tmp_path / "tokens"
+    token_file.write_text("key-one\n")
+    clock = Clock()
+    secrets = StaticSecrets([], [token_file], clock=clock)
+    spoil(token_file)
+    with caplog.at_level(logging.WARNING, logger="ssemcp.auth"):
+        for _ in range(3):
+            clock.now += TOKEN_FILE_CHECK_SECONDS
+            assert secrets.find(b"key-one") is not None
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 1, warnings
+    assert "the previous tokens stay" in warnings[0]
+    assert reason in warnings[0]
+    assert "key-one" not in warnings[0]
+    # Mended, it is taken again.
+    token_file.write_text("key-two\n")
+    clock.now += TOKEN_FILE_CHECK_SECONDS
+    assert secrets.find(b"key-two") is not None
+    assert secrets.find(b"key-one") is None
 
 
 # ---------------------------------------------------------------------- principals, scopes

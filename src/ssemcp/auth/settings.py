@@ -214,8 +214,8 @@ def auth_options(command: F) -> F:
             envvar="SSEMCP_TOKEN_FILE",
             metavar="PATH",
             help="Accept the tokens in this file, one a line; a line 'sha256:<hex>' holds a "
-            "token's SHA-256, so the file need not hold the secret (repeatable; "
-            "$SSEMCP_TOKEN_FILE).",
+            "token's SHA-256, so the file need not hold the secret. Read again within 2 s "
+            "of a change, so keys rotate without a restart (repeatable; $SSEMCP_TOKEN_FILE).",
         ),
         click.option(
             "--api-key-header",
