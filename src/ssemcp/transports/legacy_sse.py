@@ -428,16 +428,14 @@ class LegacySSETransport:
             return
         call = self._drain.start(payload)
         try:
-            try:
-                reply = await session.connection.receive(payload)
-            finally:
-                call.end()
+            reply = await session.connection.receive(payload)
+            call.end()  # answered: a cut can no longer land on the reply's write
             if reply is not None:
                 await session.writer.send(reply)
         except asyncio.CancelledError:
             if call.is_cut and not session.is_closed:
                 # Cut at shutdown (ssemcp.transports.drain): the error goes where the reply
-                # would have, before the stream ends.
+                # would have, before the call ends (finally) and so before the stream ends.
                 uncancel_current_task()
                 replies = cut_replies(payload, self._drain.grace_seconds)
                 if replies:
@@ -451,6 +449,8 @@ class LegacySSETransport:
         except Exception:
             # ServerConnection turns handler failures into error replies; this is our bug.
             logger.exception("session %s: answering a request failed", short_id(session.session_id))
+        finally:
+            call.end()
 
     def _find_session(self, scope: Scope) -> _Session | HTTPError:
         query_string: bytes = scope.get("query_string", b"")

@@ -6,7 +6,9 @@ that is not a valid MCP message"), the bound on a line's length, and the lifetim
 session a process serves. It does not interpret MCP: lines go to a ``ServerConnection``.
 
 Requests run in a task each, so a slow tool never stops the reading of the next line (which
-may be the client's answer to that very tool's sampling request, or a cancellation).
+may be the client's answer to that very tool's sampling request, or a cancellation). When the
+input ends (or, under ``ssemcp stdio``, on SIGTERM), requests in flight get a grace to finish,
+and those still running then get an error (``ssemcp.transports.drain``).
 """
 
 from __future__ import annotations
@@ -232,7 +234,9 @@ class _StdioSession:
             if call is None or not call.is_cut:
                 raise
             # Cut once the grace was over: its client gets an error, not silence.
-            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            task = asyncio.current_task()
+            assert task is not None
+            task.uncancel()
             replies = cut_replies(payload, self.drain.grace_seconds)
             if replies:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):

@@ -1007,9 +1007,17 @@ class StreamableHTTPTransport:
                 else:
                     await UNKNOWN_SESSION.respond(send)
                 return
-            # Cut at shutdown (ssemcp.transports.drain): answered with an error.
+            # Cut at shutdown (ssemcp.transports.drain): answered with an error, written
+            # before the call ends (finally), so that the drain waits for it.
             uncancel_current_task()
-            reply = cut_replies(payload, self._drain.grace_seconds)
+            replies = cut_replies(payload, self._drain.grace_seconds)
+            if is_new:
+                session.close()  # a cut initialize leaves no session behind
+            if reply_stream.started:
+                await self._finish_stream(reply_stream, replies)
+            else:
+                await self._send_reply(send, replies, () if is_new else session_header)
+            return
         finally:
             if call is not None:
                 call.end()
@@ -1108,9 +1116,16 @@ class StreamableHTTPTransport:
                 logger.debug("request %r: the client closed its stream", payload.id)
                 await reply_stream.end()
                 return
-            # Cut at shutdown (ssemcp.transports.drain): answered with an error.
+            # Cut at shutdown (ssemcp.transports.drain): answered with an error, written
+            # before the call ends (finally), so that the drain waits for it.
             uncancel_current_task()
-            reply = error_response(payload.id, cut_error(self._drain.grace_seconds))
+            reply_stream.served()
+            error = error_response(payload.id, cut_error(self._drain.grace_seconds))
+            if reply_stream.started:
+                await self._finish_stream(reply_stream, error)
+            else:
+                await _send_json(send, serialize(error), (), HTTP_STATUS.get(error.code, 200))
+            return
         finally:
             call.end()
         # Served: a client leaving now cancels nothing (its reply is being written).
@@ -1201,9 +1216,15 @@ class StreamableHTTPTransport:
         except asyncio.CancelledError:
             if call is None or not call.is_cut:
                 raise
-            # Cut at shutdown (ssemcp.transports.drain): answered with an error.
+            # Cut at shutdown (ssemcp.transports.drain): answered with an error, written
+            # before the call ends (finally), so that the drain waits for it.
             uncancel_current_task()
-            reply = cut_replies(payload, self._drain.grace_seconds)
+            replies = cut_replies(payload, self._drain.grace_seconds)
+            if reply_stream.started:
+                await self._finish_stream(reply_stream, replies)
+            else:
+                await self._send_reply(send, replies, [])
+            return
         finally:
             if call is not None:
                 call.end()
