@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +97,11 @@ def test_stdio_hands_the_grace_to_the_stdio_drain(monkeypatch: pytest.MonkeyPatc
         run("serve", "--stdio", "--toolsets", "utilities", "--shutdown-grace", "3").exit_code == 0
     )
     assert seen == [2.0, 3.0]
+
+
+def test_bridge_hands_the_grace_to_the_draining_server(
+    uvicorn_calls: list[dict[str, Any]],
+) -> None:
+    result = run("bridge", "--shutdown-grace", "7", "--", sys.executable, "-c", "pass")
+    assert result.exit_code == 0, result.output
+    assert uvicorn_calls[0]["shutdown_grace_seconds"] == 7.0

@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
+import socket
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -60,6 +63,40 @@ async def serving(tmp_path: Path, grace: str) -> AsyncIterator[ServerProcess]:
         TARGET, "--shutdown-grace", grace, "--log-level", "info", log_dir=tmp_path
     ) as process:
         yield process
+
+
+@contextlib.asynccontextmanager
+async def bridging(tmp_path: Path, grace: str) -> AsyncIterator[ServerProcess]:
+    """``ssemcp bridge`` whose child is ``ssemcp stdio`` serving the same tools."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port = probe.getsockname()[1]
+    log_path = tmp_path / f"ssemcp-bridge-{port}.log"
+    with log_path.open("wb") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "ssemcp", "bridge", "--host", HOST, "--port", str(port)),
+            *("--shutdown-grace", grace, "--log-level", "info"),
+            *("--", sys.executable, "-m", "ssemcp", "stdio", TARGET),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=log_file,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    running = ServerProcess(process, f"http://{HOST}:{port}", log_path)
+    try:
+        async with httpx.AsyncClient(timeout=1.0) as client:
+
+            async def answers_health() -> bool:
+                assert process.returncode is None, f"ssemcp bridge exited:\n{running.log()}"
+                try:
+                    return (await client.get(running.url + "/healthz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await wait_until(answers_health, timeout_seconds=STEP_SECONDS)
+        yield running
+    finally:
+        running.exit_code = await running.stop()
 
 
 def call(request_id: int | str, tool: str, name: str) -> dict[str, Any]:
@@ -243,6 +280,29 @@ async def test_a_call_in_flight_at_sigterm_finishes_and_the_process_exits_0(
     log = process.log()
     assert "drained: 1 call(s) finished, 0 cut" in log
     assert "Traceback" not in log
+
+
+async def test_a_bridged_call_in_flight_at_sigterm_finishes_too(
+    tmp_path: Path, markers: Path
+) -> None:
+    async with (
+        bridging(tmp_path, LONG_GRACE) as process,
+        httpx.AsyncClient(base_url=process.url, timeout=STEP_SECONDS) as client,
+        httpx.AsyncClient(base_url=process.url, timeout=STEP_SECONDS) as caller,
+    ):
+        headers = await open_session(client)
+        in_flight = asyncio.create_task(
+            caller.post("/mcp", json=call(8, "wait_for_release", "bridged"), headers=headers)
+        )
+        await started(markers, "bridged")
+        await terminate(process)
+        release(markers, "bridged")
+        response = await in_flight
+        code = await exit_code(process)
+    assert response.json()["result"]["content"][0]["text"] == "released bridged"
+    assert code == 0, process.log()
+    assert "drained: 1 call(s) finished, 0 cut" in process.log()
+    assert "Traceback" not in process.log()
 
 
 async def test_requests_on_a_kept_alive_connection_get_503_and_connection_close(
