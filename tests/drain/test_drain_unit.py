@@ -220,3 +220,11 @@ async def test_a_legacy_post_of_a_new_request_gets_503_by_id_while_draining() ->
         notification = {"jsonrpc": "2.0", "method": "notifications/initialized"}
         assert (await client.post(url, json=notification, headers=POST_HEADERS)).status_code == 202
         session.close()
+
+
+def test_the_grace_is_counted_from_the_beginning_of_the_drain() -> None:
+    drain = Drain(30)
+    assert drain.grace_left() == 30
+    drain.begin()
+    assert 0 < drain.grace_left() <= 30
+    assert Drain(0).grace_left() == 0

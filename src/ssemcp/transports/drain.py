@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import time
 from typing import Final
 
 from ssemcp.errors import InternalError
@@ -120,6 +121,7 @@ class Drain:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: asyncio.Future[None] | None = None
         self.in_flight_at_start = 0
+        self._began_at: float | None = None
         self.finished_count = 0
         self.cut_count = 0
 
@@ -164,6 +166,7 @@ class Drain:
             return False
         self.is_draining = True
         self.state = DrainState.DRAINING
+        self._began_at = time.monotonic()
         self.in_flight_at_start = len(self._calls)
         logger.info(
             "shutting down: refusing new requests; %d call(s) in flight may finish within %g s",
@@ -171,6 +174,13 @@ class Drain:
             self.grace_seconds,
         )
         return True
+
+    def grace_left(self) -> float:
+        """Seconds of the grace left, counted from :meth:`begin` (the signal), not from
+        when the caller gets round to waiting."""
+        if self._began_at is None:
+            return self.grace_seconds
+        return max(0.0, self._began_at + self.grace_seconds - time.monotonic())
 
     async def wait(self, timeout_seconds: float) -> bool:
         """Wait until no call is in flight, :meth:`hurry` is called, or ``timeout_seconds``
