@@ -553,3 +553,24 @@ async def test_calls_longer_than_the_grace_are_cut_with_a_json_rpc_error_each(
     assert [(event["id"], event["error"]["code"]) for event in legacy_errors] == [
         ("legacy", -32603)
     ]
+
+
+async def test_a_second_sigterm_cuts_the_calls_at_once(tmp_path: Path, markers: Path) -> None:
+    async with (
+        serving(tmp_path, LONG_GRACE) as process,
+        httpx.AsyncClient(base_url=process.url, timeout=STEP_SECONDS) as client,
+        httpx.AsyncClient(base_url=process.url, timeout=STEP_SECONDS) as caller,
+    ):
+        headers = await open_session(client)
+        in_flight = asyncio.create_task(
+            caller.post("/mcp", json=call(9, "wait_for_release", "never"), headers=headers)
+        )
+        await started(markers, "never")
+        await terminate(process)
+        process.process.send_signal(signal.SIGTERM)
+        response = await in_flight
+        code = await exit_code(process)
+    assert response.json()["id"] == 9
+    assert response.json()["error"]["code"] == -32603
+    assert code == 0, process.log()
+    assert "drained: 0 call(s) finished, 1 cut" in process.log()

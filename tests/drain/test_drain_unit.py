@@ -83,7 +83,7 @@ async def test_what_is_left_after_the_grace_is_cut_and_logged_once_each(
     await asyncio.sleep(0)
     drain.begin()
     async with asyncio.timeout(5):
-        assert await drain.wait(0.01) is False
+        assert await drain.wait_for_grace() is False
     with caplog.at_level(logging.WARNING, logger="ssemcp.transports.drain"):
         assert drain.cut() == 2
         assert drain.cut() == 0  # each call is cut once
@@ -105,11 +105,12 @@ async def test_hurry_ends_the_wait_at_once() -> None:
     task = asyncio.create_task(hold(drain, Request(1, "ping"), never))
     await asyncio.sleep(0)
     drain.begin()
-    waiting = asyncio.create_task(drain.wait(600))
+    waiting = asyncio.create_task(drain.wait_for_grace())
     await asyncio.sleep(0)
     drain.hurry()
     async with asyncio.timeout(5):
         assert await waiting is False
+        assert await drain.wait_for_grace() is False  # and any later one
     drain.cut()
     async with asyncio.timeout(5):
         assert await task == "cut"

@@ -480,7 +480,7 @@ class MCPApp:
         """
         drain = self._drain
         self.begin_drain(grace_seconds)
-        if not await drain.wait(drain.grace_left()) and drain.cut():
+        if not await drain.wait_for_grace() and drain.cut():
             # The cut calls write their errors (on a legacy stream, too) before streams end.
             await drain.wait(_CUT_WRITE_SECONDS)
         streams = self.transport.end_streams()

@@ -119,7 +119,12 @@ class Drain:
         self.is_draining = False
         self._calls: dict[Call, None] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._idle: asyncio.Future[None] | None = None
+        # Who waits for the calls to end; the grace's own wait is also ended by hurry().
+        self._waiters: list[asyncio.Future[None]] = []
+        self._grace_waiter: asyncio.Future[None] | None = None
+        # A second signal came: no more waiting for the grace, even if its wait has not
+        # begun yet.
+        self._is_hurried = False
         self.in_flight_at_start = 0
         self._began_at: float | None = None
         self.finished_count = 0
@@ -153,8 +158,9 @@ class Drain:
                 self.cut_count += 1
             else:
                 self.finished_count += 1
-            if not self._calls and self._idle is not None and not self._idle.done():
-                self._idle.set_result(None)
+            if not self._calls:
+                for waiter in self._waiters:
+                    _resolve(waiter)
 
     def begin(self) -> bool:
         """Stop starting calls: from now on new requests are refused. Idempotent.
@@ -183,25 +189,40 @@ class Drain:
         return max(0.0, self._began_at + self.grace_seconds - time.monotonic())
 
     async def wait(self, timeout_seconds: float) -> bool:
-        """Wait until no call is in flight, :meth:`hurry` is called, or ``timeout_seconds``
-        pass. Returns whether no call is in flight."""
+        """Wait until no call is in flight or ``timeout_seconds`` pass. Returns whether no
+        call is in flight."""
+        return await self._wait(timeout_seconds, is_grace=False)
+
+    async def wait_for_grace(self) -> bool:
+        """Wait until no call is in flight, the grace (:meth:`grace_left`) is over, or
+        :meth:`hurry` is called. Returns whether no call is in flight."""
+        if self._is_hurried:
+            return not self._calls
+        return await self._wait(self.grace_left(), is_grace=True)
+
+    async def _wait(self, timeout_seconds: float, *, is_grace: bool) -> bool:
         if not self._calls:
             return True
         loop = asyncio.get_running_loop()
-        if self._idle is None or self._idle.done():
-            self._idle = loop.create_future()
-        idle = self._idle
-        timer = loop.call_later(timeout_seconds, _resolve, idle)
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(waiter)
+        if is_grace:
+            self._grace_waiter = waiter
+        timer = loop.call_later(timeout_seconds, _resolve, waiter)
         try:
-            await asyncio.shield(idle)
+            await waiter
         finally:
             timer.cancel()
+            self._waiters.remove(waiter)
+            if self._grace_waiter is waiter:
+                self._grace_waiter = None
         return not self._calls
 
     def hurry(self) -> None:
-        """End the current :meth:`wait` at once (a second signal: stop now)."""
-        if self._idle is not None:
-            _resolve(self._idle)
+        """End the grace at once, whether its wait has begun or not (a second signal)."""
+        self._is_hurried = True
+        if self._grace_waiter is not None:
+            _resolve(self._grace_waiter)
 
     def cut(self) -> int:
         """Cancel every call still in flight, each logged on one line. Returns how many."""

@@ -305,7 +305,7 @@ class _StdioSession:
         drain = self.drain
         drain.grace_seconds = grace_seconds
         drain.begin()
-        if not await drain.wait(drain.grace_left()) and drain.cut():
+        if not await drain.wait_for_grace() and drain.cut():
             await drain.wait(_AFTER_DRAIN_SECONDS)
         if self._tasks:
             # What is not a call: a listen's final result, a notification being handled.
