@@ -46,6 +46,7 @@ from ssemcp.toolsets import (
     settings_defaults,
     settings_variables,
 )
+from ssemcp.transports.drain import DEFAULT_SHUTDOWN_GRACE_SECONDS
 from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
@@ -287,8 +288,10 @@ def _serve_http(
     log_level: str,
     header_timeout: float,
     body_timeout: float,
+    shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE_SECONDS,
 ) -> None:
-    """Serve ``app`` with uvicorn until SIGINT or SIGTERM (``serve`` and ``bridge``)."""
+    """Serve ``app`` with uvicorn until SIGINT or SIGTERM (``serve`` and ``bridge``), then
+    drain it for up to ``shutdown_grace`` seconds (``MCPApp.drain``)."""
     from ssemcp.http import uvicorn_server
     from ssemcp.http.uvicorn_protocol import http_protocol
     from ssemcp.http.uvicorn_server import ListenError
@@ -310,12 +313,12 @@ def _serve_http(
             ", ".join(f"{name} on {base_url}{path}" for path, name in app.endpoints.items()),
         )
 
-    # Open GET streams never end by themselves; after 5 s of shutdown they are cancelled.
-    # Sessions end as soon as shutdown begins, so open streams finish instead of being
-    # cancelled (with a traceback each) when the graceful wait runs out.
+    # SIGTERM drains: no new connection or request, calls in flight get shutdown_grace
+    # seconds, then the streams end with their last event (ssemcp.http.uvicorn_server).
     try:
         uvicorn_server.run(
             app,
+            shutdown_grace_seconds=shutdown_grace,
             on_started=announce,
             host=host,
             port=port,
@@ -335,7 +338,6 @@ def _serve_http(
             # 10.2.4: "An origin server MAY generate a Server header field"; OWASP's header
             # guidance says to leave it out). Date stays: RFC 9110 section 6.6.1 asks for it.
             server_header=False,
-            timeout_graceful_shutdown=5,
         )
     except ListenError as exc:
         hint = " (another process uses it: stop that, or pick another --port)"
@@ -344,11 +346,22 @@ def _serve_http(
         ) from None
 
 
-def _run_stdio(server: Server, max_line_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+def _run_stdio(
+    server: Server,
+    max_line_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE_SECONDS,
+) -> None:
     from ssemcp.transports.stdio import serve_stdio
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_stdio(server, max_line_bytes=max_line_bytes))
+        asyncio.run(
+            serve_stdio(
+                server,
+                max_line_bytes=max_line_bytes,
+                shutdown_grace_seconds=shutdown_grace,
+                stop_on_signals=True,
+            )
+        )
 
 
 # The environment variable that may name the configuration file (containers, units).
@@ -413,6 +426,16 @@ _state_key_option = click.option(
     "16 characters or more; repeat it (or separate keys by spaces in SSEMCP_STATE_KEY) to "
     "rotate: the first seals, every one opens. Replicas that share it can each serve any "
     "round. Default: a random key per process.",
+)
+_shutdown_grace_option = click.option(
+    "--shutdown-grace",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="On SIGTERM or SIGINT (and, on stdio, at the end of input): calls in flight get "
+    "this long to finish, then are cut with a JSON-RPC error; new ones are refused "
+    "meanwhile (HTTP: 503, and the port is closed).",
 )
 _log_level_option = click.option(
     "--log-level",
@@ -544,6 +567,7 @@ _log_level_option = click.option(
     metavar="N",
     help="Live sessions per transport at most; past it, new ones get 503.",
 )
+@_shutdown_grace_option
 @auth_options
 @_toolsets_option
 @_setting_option
@@ -579,6 +603,7 @@ def serve(
     session_idle_timeout: float,
     max_body_bytes: int,
     max_sessions: int,
+    shutdown_grace: float,
     toolsets: str | None,
     settings: tuple[str, ...],
     state_keys: tuple[str, ...],
@@ -620,7 +645,7 @@ def serve(
     server = _choose_server(target, toolsets, settings, file_settings)
     _use_state_keys(server, state_keys)
     if use_stdio:
-        _run_stdio(server, max_line_bytes=max_body_bytes)
+        _run_stdio(server, max_line_bytes=max_body_bytes, shutdown_grace=shutdown_grace)
         return
 
     app = _create_app(
@@ -637,7 +662,9 @@ def serve(
         max_body_bytes=max_body_bytes,
         max_sessions=max_sessions,
     )
-    _serve_http(app, host, port, allowed_hosts, log_level, header_timeout, body_timeout)
+    _serve_http(
+        app, host, port, allowed_hosts, log_level, header_timeout, body_timeout, shutdown_grace
+    )
 
 
 def _check_http_security(
@@ -722,6 +749,7 @@ def bridge(
     session_idle_timeout: float,
     max_body_bytes: int,
     max_sessions: int,
+    shutdown_grace: float,
     shared: bool,
     max_children: int,
     child_timeout: float,
@@ -774,14 +802,16 @@ def bridge(
         sessions=hosted.connect,
         sessionless=False,
     )
-    _serve_http(app, host, port, allowed_hosts, log_level, header_timeout, body_timeout)
+    _serve_http(
+        app, host, port, allowed_hosts, log_level, header_timeout, body_timeout, shutdown_grace
+    )
 
 
 # bridge takes serve's HTTP options themselves (one definition, one help text), after its
 # argument, and --max-body-bytes: all but --stateless, which would need a child per request,
 # and the authorization options, which it has from the same decorator as serve.
 _BRIDGE_OWN_PARAMETERS: Final = frozenset(parameter.name for parameter in bridge.params)
-_BRIDGE_SERVE_PARAMETERS: Final = (_HTTP_ONLY_PARAMETERS | {"max_body_bytes"}) - {
+_BRIDGE_SERVE_PARAMETERS: Final = (_HTTP_ONLY_PARAMETERS | {"max_body_bytes", "shutdown_grace"}) - {
     "stateless",
     *_BRIDGE_OWN_PARAMETERS,
 }
@@ -795,19 +825,21 @@ bridge.params[1:1] = [
 @_toolsets_option
 @_setting_option
 @_state_key_option
+@_shutdown_grace_option
 @_log_level_option
 def stdio(
     target: str | None,
     toolsets: str | None,
     settings: tuple[str, ...],
     state_keys: tuple[str, ...],
+    shutdown_grace: float,
     log_level: str,
 ) -> None:
     """Serve on stdin/stdout (the same as `serve --stdio`)."""
     _configure_logging(log_level)
     server = _choose_server(target, toolsets, settings)
     _use_state_keys(server, state_keys)
-    _run_stdio(server)
+    _run_stdio(server, shutdown_grace=shutdown_grace)
 
 
 def _use_state_keys(server: Server, state_keys: tuple[str, ...]) -> None:

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import signal
 import socket
 import struct
 import time
@@ -917,9 +916,9 @@ async def test_ssemcp_serve_exits_on_sigterm_with_streams_open(tmp_path: Path) -
         finally:
             for _, writer in streams:
                 writer.close()
-    # uvicorn re-raises the signal it caught once its graceful shutdown is over (0.29+), so
-    # the process ends by SIGTERM; 0 if a future uvicorn exits normally instead.
-    assert exit_code in (0, -signal.SIGTERM), process.log()
+    # A drain that ended is a clean stop (ssemcp.http.uvicorn_server): uvicorn does not
+    # raise the signal again, and the process exits 0.
+    assert exit_code == 0, process.log()
     assert elapsed < CLI_GRACEFUL_SHUTDOWN_SECONDS + SHUTDOWN_MARGIN_SECONDS
     # Sessions end as shutdown begins: the streams finish, none is cancelled with a traceback.
     assert "Traceback" not in process.log()

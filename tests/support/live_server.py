@@ -182,7 +182,8 @@ async def live_app(
         timeout_graceful_shutdown=graceful_shutdown_seconds,
         root_path=root_path,
     )
-    # As ssemcp serve does: sessions end as soon as shutdown begins.
+    # Sessions end as soon as shutdown begins. (ssemcp serve drains first: calls in flight
+    # get --shutdown-grace; tests/drain runs the command to see that.)
     close_sessions = getattr(app, "close_sessions", None)
     uvicorn_server = (
         GracefulServer(config, on_shutdown=close_sessions)

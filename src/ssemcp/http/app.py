@@ -46,6 +46,7 @@ from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, BodyDeadline
 from ssemcp.server.hosted import SessionFactory
 from ssemcp.server.registry import Server
 from ssemcp.state.events import EventLogFactory
+from ssemcp.transports.drain import Drain
 from ssemcp.transports.legacy_sse import MESSAGES_PATH, SSE_PATH, LegacySSETransport
 from ssemcp.transports.streamable import (
     DEFAULT_MAX_SESSIONS,
@@ -98,8 +99,18 @@ HEALTH_METHOD_NOT_ALLOWED: Final = HTTPError(
 INDEX_METHOD_NOT_ALLOWED: Final = HTTPError(
     405, InvalidRequest("Method Not Allowed"), ((b"allow", b"GET, HEAD"),)
 )
+# RFC 9110 section 15.6.4: 503, "the server is currently unable to handle the request due to
+# ... scheduled maintenance"; "Connection: close" (RFC 9112 section 9.6) so that a client or
+# load balancer takes its next request to another connection, and so another replica.
+SHUTTING_DOWN: Final = HTTPError(
+    503,
+    InvalidRequest("Service Unavailable: the server is shutting down"),
+    ((b"retry-after", b"1"), (b"connection", b"close")),
+)
 HEALTH_PATH: Final = "/healthz"
 _HEALTH_BODY: Final = b'{"status":"ok"}'
+# How long cut calls and open streams get to write their last event at shutdown.
+_CUT_WRITE_SECONDS: Final = 1.0
 # The legacy POST path with and without its trailing slash: clients that hard-code it differ.
 _MESSAGES_PATHS: Final = frozenset({MESSAGES_PATH, MESSAGES_PATH.rstrip("/")})
 _HEALTH_HEADERS: Final = [
@@ -252,6 +263,8 @@ class MCPApp:
     ) -> None:
         if sessions is not None and stateless:
             raise ValueError("stateless mode makes no sessions: it cannot take a session factory")
+        # The calls in flight on both transports, drained at shutdown (``drain``).
+        self._drain = Drain()
         self.transport = StreamableHTTPTransport(
             server,
             max_body_bytes=max_body_bytes,
@@ -263,6 +276,7 @@ class MCPApp:
             event_logs=event_logs,
             sessions=sessions,
             sessionless=sessionless,
+            drain=self._drain,
         )
         # The 2024-11-05 HTTP+SSE transport: its sessions count apart from the ones above.
         self.legacy_sse = (
@@ -272,6 +286,7 @@ class MCPApp:
                 max_sessions=max_sessions,
                 keepalive_seconds=keepalive_seconds,
                 sessions=sessions,
+                drain=self._drain,
             )
             if legacy_sse
             else None
@@ -323,6 +338,9 @@ class MCPApp:
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
         scope_type = scope["type"]
         if scope_type == "http":
+            if self._drain.is_draining and not self._admits_while_draining(scope):
+                await SHUTTING_DOWN.respond(send)
+                return
             if self._body_timeout_seconds is None:
                 await self._http(scope, receive, send)
                 return
@@ -424,6 +442,52 @@ class MCPApp:
                 return _respond_text(send, body)
             return INDEX_METHOD_NOT_ALLOWED.respond(send)
         return NOT_FOUND.respond(send)
+
+    def _admits_while_draining(self, scope: Scope) -> bool:
+        """Whether a request may still pass while the server drains: what a call in flight
+        may need (a POST answering its sampling or elicitation, a cancellation, a GET
+        resuming its reply stream) and a DELETE. A POST carrying a new request is refused
+        by its transport, which reads the body to answer it by id."""
+        method = scope["method"]
+        path: str = scope["path"]
+        if scope.get("root_path"):
+            path = _route_path(path, scope["root_path"])
+        if method == "POST":
+            return path == self._path or (path in _MESSAGES_PATHS and self.legacy_sse is not None)
+        if path != self._path:
+            return False
+        return method == "DELETE" or (
+            method == "GET" and any(name == b"last-event-id" for name, _ in scope["headers"])
+        )
+
+    def begin_drain(self, grace_seconds: float) -> None:
+        """Stop starting calls: from now on a new request gets 503 and ``Connection: close``
+        (a load balancer's health check too). Idempotent; the server calls it as it stops
+        accepting connections, then awaits :meth:`drain`."""
+        if not self._drain.is_draining:
+            self._drain.grace_seconds = grace_seconds
+        self._drain.begin()
+
+    def hurry_drain(self) -> None:
+        """Stop waiting for the calls in flight (a second signal): they are cut at once."""
+        self._drain.hurry()
+
+    async def drain(self, grace_seconds: float) -> None:
+        """Drain at shutdown: refuse new requests, let the calls in flight finish for up to
+        ``grace_seconds``, cut what is left (each client gets a JSON-RPC error), then end the
+        streams (a listen stream with its final result, a GET stream with a ``retry`` hint)
+        and every session. Logs how many calls finished and how many were cut.
+        """
+        drain = self._drain
+        self.begin_drain(grace_seconds)
+        if not await drain.wait_for_grace() and drain.cut():
+            # The cut calls write their errors (on a legacy stream, too) before streams end.
+            await drain.wait(_CUT_WRITE_SECONDS)
+        streams = self.transport.end_streams()
+        if self.legacy_sse is not None:
+            streams += await self.legacy_sse.end_streams(_CUT_WRITE_SECONDS)
+        self.close_sessions()
+        logger.info("%s; %d stream(s) ended", drain.summary(), streams)
 
     def close_sessions(self) -> None:
         """End every session of both transports: their streams finish, their running

@@ -56,6 +56,7 @@ from ssemcp.server.connection import ServerConnection
 from ssemcp.server.hosted import HostedSession, SessionFactory, SessionRefused
 from ssemcp.server.registry import Server
 from ssemcp.sse import encode_event
+from ssemcp.transports.drain import Drain, cut_replies
 from ssemcp.transports.memory import MemoryReclaimer
 from ssemcp.transports.sse_writer import Flusher, FrameCache, KeepaliveSweep, SSEWriter
 from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS
@@ -131,6 +132,9 @@ STREAM_METHOD_NOT_ALLOWED: Final = HTTPError(
 MESSAGE_METHOD_NOT_ALLOWED: Final = HTTPError(
     405, InvalidRequest("Method Not Allowed"), ((b"allow", b"POST"),)
 )
+# A request arriving while the server drains (ssemcp.transports.drain): RFC 9110 section
+# 15.6.4; "Connection: close" so that the client's next request goes elsewhere.
+_SHUTTING_DOWN_HEADERS: Final = ((b"retry-after", b"1"), (b"connection", b"close"))
 
 
 def _message_event(message: Message | Sequence[Message]) -> bytes:
@@ -258,8 +262,11 @@ class LegacySSETransport:
         max_pending_requests: int = DEFAULT_MAX_PENDING_REQUESTS,
         keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
         sessions: SessionFactory | None = None,
+        drain: Drain | None = None,
     ) -> None:
         self._server = server
+        # The calls in flight, drained at shutdown (shared with the app's other transport).
+        self._drain = drain or Drain()
         self._connect = sessions
         self._max_body_bytes = max_body_bytes
         self._max_sessions = max_sessions
@@ -399,6 +406,15 @@ class LegacySSETransport:
                 await session.writer.send(reply)
             await _accept(send)
             return
+        if self._drain.is_draining:
+            request_id = payload.id if type(payload) is Request else None
+            await HTTPError(
+                503,
+                InvalidRequest("Service Unavailable: the server is shutting down"),
+                _SHUTTING_DOWN_HEADERS,
+                request_id,
+            ).respond(send)
+            return
         # The connection knows the requests it is running (and cancels them when the session
         # ends): no set of tasks of our own to keep.
         if session.connection.running_count >= self._max_pending_requests:
@@ -410,11 +426,21 @@ class LegacySSETransport:
         await _accept(send)
         if session.is_closed:
             return
+        call = self._drain.start(payload)
         try:
             reply = await session.connection.receive(payload)
+            call.end()  # answered: a cut can no longer land on the reply's write
             if reply is not None:
                 await session.writer.send(reply)
         except asyncio.CancelledError:
+            if call.is_cut and not session.is_closed:
+                # Cut at shutdown (ssemcp.transports.drain): the error goes where the reply
+                # would have, before the call ends (finally) and so before the stream ends.
+                uncancel_current_task()
+                replies = cut_replies(payload, self._drain.grace_seconds)
+                if replies:
+                    await session.writer.send(replies)
+                return
             if not session.is_closed:
                 raise
             # The session's end cancelled the request (ServerConnection.close): the request
@@ -423,6 +449,8 @@ class LegacySSETransport:
         except Exception:
             # ServerConnection turns handler failures into error replies; this is our bug.
             logger.exception("session %s: answering a request failed", short_id(session.session_id))
+        finally:
+            call.end()
 
     def _find_session(self, scope: Scope) -> _Session | HTTPError:
         query_string: bytes = scope.get("query_string", b"")
@@ -446,6 +474,23 @@ class LegacySSETransport:
         return session
 
     # ------------------------------------------------------------------ lifetime
+
+    async def end_streams(self, timeout_seconds: float) -> int:
+        """Shutdown, once calls are done: let each stream write what it holds (replies, cut
+        calls' errors) for up to ``timeout_seconds``, then end every session. (2024-11-05
+        defines no last event: the stream just ends.) Returns how many streams were open."""
+        sessions = list(self._sessions.values())
+        writing = [
+            asyncio.ensure_future(session.writer.finish_writing())
+            for session in sessions
+            if not session.writer.is_closed
+        ]
+        if writing:
+            _done, pending = await asyncio.wait(writing, timeout=timeout_seconds)
+            for task in pending:
+                task.cancel()
+        self.close()
+        return len(sessions)
 
     def close(self) -> None:
         """End every session (at server shutdown); their streams end with them."""

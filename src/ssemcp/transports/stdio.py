@@ -6,7 +6,9 @@ that is not a valid MCP message"), the bound on a line's length, and the lifetim
 session a process serves. It does not interpret MCP: lines go to a ``ServerConnection``.
 
 Requests run in a task each, so a slow tool never stops the reading of the next line (which
-may be the client's answer to that very tool's sampling request, or a cancellation).
+may be the client's answer to that very tool's sampling request, or a cancellation). When the
+input ends (or, under ``ssemcp stdio``, on SIGTERM), requests in flight get a grace to finish,
+and those still running then get an error (``ssemcp.transports.drain``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import contextlib
 import logging
 import os
 import selectors
+import signal
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, BinaryIO, Final
@@ -38,8 +41,14 @@ from ssemcp.server.connection import ServerConnection
 from ssemcp.server.listen import DEFAULT_MAX_BACKLOG, ListenStream
 from ssemcp.server.registry import Server
 from ssemcp.server.sessionless import LISTEN, open_listen, serve_sessionless
+from ssemcp.transports.drain import DEFAULT_SHUTDOWN_GRACE_SECONDS, Drain, cut_replies
 
-__all__ = ["DEFAULT_MAX_LINE_BYTES", "LineReader", "serve_stdio"]
+__all__ = [
+    "DEFAULT_MAX_LINE_BYTES",
+    "DEFAULT_SHUTDOWN_GRACE_SECONDS",
+    "LineReader",
+    "serve_stdio",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +56,11 @@ logger = logging.getLogger(__name__)
 # mistake or an attack, and buffering it whole is what the bound is for.
 DEFAULT_MAX_LINE_BYTES: Final = 4 * 1024 * 1024
 _READ_CHUNK_BYTES: Final = 64 * 1024
-# How long in-flight requests may finish after stdin closes, before they are cancelled.
-DEFAULT_SHUTDOWN_GRACE_SECONDS: Final = 5.0
+# Once the drain is over: how long the last writes (cut calls' errors, listens' final results,
+# notifications being handled) may take before what is left is cancelled.
+_AFTER_DRAIN_SECONDS: Final = 1.0
+# The signals that end the input as its end would (ssemcp stdio, under a supervisor).
+_STOP_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
 
 
 class LineReader:
@@ -156,6 +168,8 @@ class _StdioSession:
         # Other 2026-07-28 requests being served, by id, for the same reason. Apart from the
         # session's: ids of the two eras may collide.
         self._serving: dict[RequestId, asyncio.Task[None]] = {}
+        # The requests in flight, drained when the input ends (ssemcp.transports.drain).
+        self.drain = Drain()
 
     async def send(self, message: Message) -> None:
         await self.write(serialize(message))
@@ -189,6 +203,11 @@ class _StdioSession:
 
     async def _handle(self, payload: Any) -> None:
         reply: Response | ErrorResponse | list[Response | ErrorResponse] | None
+        # A listen is a stream, not a call: it ends when the input does (end_listens).
+        carries_request = (type(payload) is Request and payload.method != LISTEN) or (
+            type(payload) is list and any(type(item) is Request for item in payload)
+        )
+        call = self.drain.start(payload) if carries_request else None
         try:
             if type(payload) is Notification and self._cancels_a_sessionless(payload):
                 return
@@ -211,12 +230,26 @@ class _StdioSession:
                 reply = await self.connection.receive(payload)
             if reply is not None:
                 await self.write(serialize(reply))
+        except asyncio.CancelledError:
+            if call is None or not call.is_cut:
+                raise
+            # Cut once the grace was over: its client gets an error, not silence.
+            task = asyncio.current_task()
+            assert task is not None
+            task.uncancel()
+            replies = cut_replies(payload, self.drain.grace_seconds)
+            if replies:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    await self.write(serialize(replies))
         except (BrokenPipeError, ConnectionResetError):
             logger.info("stdout closed; dropping a reply")
         except Exception:
             logger.exception("internal error on stdio")
             if isinstance(payload, Request):
                 await self.send(error_response(payload.id, InternalError("Internal error")))
+        finally:
+            if call is not None:
+                call.end()
 
     async def _listen(self, request: Request) -> None:
         """Write a subscription's acknowledgement and notifications to stdout until the client
@@ -267,14 +300,21 @@ class _StdioSession:
             listening.close()
 
     async def drain_tasks(self, grace_seconds: float) -> None:
-        if not self._tasks:
-            return
-        _done, pending = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
-        for task in pending:
-            task.cancel()
-        if pending:
-            logger.info("stdin closed: cancelled %d unfinished request(s)", len(pending))
-            await asyncio.wait(pending)
+        """The input is over: requests in flight get ``grace_seconds`` to finish, then are
+        cut (each answered with an error); logs how many finished and how many were cut."""
+        drain = self.drain
+        drain.grace_seconds = grace_seconds
+        drain.begin()
+        if not await drain.wait_for_grace() and drain.cut():
+            await drain.wait(_AFTER_DRAIN_SECONDS)
+        if self._tasks:
+            # What is not a call: a listen's final result, a notification being handled.
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=_AFTER_DRAIN_SECONDS)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        logger.info("%s", drain.summary())
 
 
 class _BlockingWriter:
@@ -298,6 +338,7 @@ async def serve_stdio(
     stdout: BinaryIO | None = None,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    stop_on_signals: bool = False,
 ) -> None:
     """Serve ``server`` on stdin/stdout until stdin closes.
 
@@ -306,6 +347,10 @@ async def serve_stdio(
             ``sys.stdout`` points at stderr, so a stray ``print`` in a tool cannot corrupt
             the protocol stream.
         max_line_bytes: the longest message accepted; longer lines get an error.
+        shutdown_grace_seconds: once the input ends, how long requests in flight may
+            finish before they are cut (each answered with a JSON-RPC error).
+        stop_on_signals: SIGTERM and SIGINT end the input as its end would (the process's
+            own loop only: ``ssemcp stdio``); a second one cuts the requests at once.
     """
     stdin = stdin or sys.stdin.buffer
     stdout = stdout or sys.stdout.buffer
@@ -314,16 +359,22 @@ async def serve_stdio(
     lines = LineReader(max_line_bytes)
     saved_stdout = sys.stdout
     sys.stdout = sys.stderr
+    loop = asyncio.get_running_loop()
+    reading = loop.create_task(_serve_lines(session, stdin, lines))
+    handled = _stop_on_signals(loop, reading, session.drain) if stop_on_signals else ()
     try:
-        async for chunk in _read_chunks(stdin):
-            for line in lines.feed(chunk):
-                session.handle_line(line)
-        last = lines.close()
-        if last is None or last.strip():
-            session.handle_line(last)
+        try:
+            await asyncio.wait([reading])
+        finally:
+            reading.cancel()
+        if not reading.cancelled():
+            reading.result()  # a failure of the reading itself
         session.end_listens()
         await session.drain_tasks(shutdown_grace_seconds)
     finally:
+        # Only now: a second signal during the drain must hurry it, not kill the process.
+        for stop_signal in handled:
+            loop.remove_signal_handler(stop_signal)
         sys.stdout = saved_stdout
         session.connection.close()
         await server.aclose()
@@ -331,6 +382,40 @@ async def serve_stdio(
             with contextlib.suppress(Exception):
                 await writer.drain()
             writer.close()
+
+
+async def _serve_lines(session: _StdioSession, stdin: BinaryIO, lines: LineReader) -> None:
+    """Hand each line of ``stdin`` to ``session`` until its end."""
+    async for chunk in _read_chunks(stdin):
+        for line in lines.feed(chunk):
+            session.handle_line(line)
+    last = lines.close()
+    if last is None or last.strip():
+        session.handle_line(last)
+
+
+def _stop_on_signals(
+    loop: asyncio.AbstractEventLoop, reading: asyncio.Task[None], drain: Drain
+) -> tuple[signal.Signals, ...]:
+    """SIGTERM and SIGINT stop the reading (the drain follows, as at the input's end); a
+    second one ends the drain's wait. Returns the signals handled (none off the main
+    thread, or where the loop cannot watch signals)."""
+
+    def stop(stop_signal: signal.Signals) -> None:
+        if reading.done():
+            drain.hurry()
+            return
+        logger.info("%s: reading no more input", stop_signal.name)
+        reading.cancel()
+
+    handled: list[signal.Signals] = []
+    for stop_signal in _STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(stop_signal, stop, stop_signal)
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue
+        handled.append(stop_signal)
+    return tuple(handled)
 
 
 def _is_pollable(stream: BinaryIO, events: int) -> bool:

@@ -71,6 +71,7 @@ from ssemcp.jsonrpc import (
     Request,
     Response,
     dumps,
+    error_response,
     serialize,
 )
 from ssemcp.protocol.request_context import Principal
@@ -91,6 +92,7 @@ from ssemcp.state.events import (
     MemoryEventLog,
     Position,
 )
+from ssemcp.transports.drain import Drain, cut_error, cut_replies
 from ssemcp.transports.memory import MemoryReclaimer
 from ssemcp.transports.sse_writer import Flusher, FrameCache, KeepaliveSweep, SSEWriter
 
@@ -194,6 +196,26 @@ STATELESS_METHOD_NOT_ALLOWED: Final = HTTPError(
     405, InvalidRequest("Method Not Allowed: this server is stateless"), ((b"allow", b"POST"),)
 )
 _ACCEPTED_HEADERS: Final = [(b"content-length", b"0")]
+# A request refused because the server is draining (ssemcp.transports.drain): RFC 9110
+# section 15.6.4, and "Connection: close" so that the client's next request goes elsewhere.
+_SHUTTING_DOWN_HEADERS: Final = ((b"retry-after", b"1"), (b"connection", b"close"))
+
+
+def _carries_request(payload: Payload) -> bool:
+    if type(payload) is Request:
+        return True
+    return type(payload) is list and any(type(item) is Request for item in payload)
+
+
+def _shutting_down(payload: Payload) -> HTTPError:
+    """The 503 that answers a request arriving while the server drains, by its id."""
+    request_id = payload.id if type(payload) is Request else None
+    return HTTPError(
+        503,
+        InvalidRequest("Service Unavailable: the server is shutting down"),
+        _SHUTTING_DOWN_HEADERS,
+        request_id,
+    )
 
 
 # Memoised: clients send the same Accept header on every request. A pure function of its
@@ -803,6 +825,7 @@ class StreamableHTTPTransport:
         clock: Callable[[], float] = time.monotonic,
         sessions: SessionFactory | None = None,
         sessionless: bool = True,
+        drain: Drain | None = None,
     ) -> None:
         if keepalive_seconds <= 0:
             raise ValueError("keepalive_seconds must be positive")
@@ -822,6 +845,10 @@ class StreamableHTTPTransport:
         self._connect = sessions
         self._serves_sessionless = sessionless
         self._sessions: dict[str, _Session] = {}
+        # The calls in flight, drained at shutdown (shared with the app's other transport).
+        self._drain = drain or Drain()
+        # Shutdown is ending the streams: a GET stream ends with a reconnection hint.
+        self._is_stopping = False
         # Open subscriptions/listen streams (2026-07-28), bounded by max_sessions too.
         self._listens: set[_Listening] = set()
         self._flusher = Flusher()
@@ -909,6 +936,9 @@ class StreamableHTTPTransport:
         payload = await receive_payload(receive, send, headers, self._max_body_bytes)
         if payload is None:
             return
+        if self._drain.is_draining and _carries_request(payload):
+            await _shutting_down(payload).respond(send)
+            return
         if (
             type(payload) is Request
             and MCP_PROTOCOL_VERSION not in headers
@@ -958,23 +988,39 @@ class StreamableHTTPTransport:
         # this is the path of every call.
         session.busy += 1
         reply_stream = _ReplyStream(send, receive, session_header, session, self._keepalive_seconds)
+        call = self._drain.start(payload) if _carries_request(payload) else None
         try:
             reply = await session.connection.receive(
                 payload,
                 (session.send_related_on_get_stream if self._json_response else reply_stream),
             )
         except asyncio.CancelledError:
-            # The session ended (DELETE, idle sweep, shutdown) while its handler ran here;
-            # anything else is ours.
-            if not session.is_closed:
-                raise
+            uncancel = call is not None and call.is_cut
+            if not uncancel:
+                # The session ended (DELETE, idle sweep, shutdown) while its handler ran here;
+                # anything else is ours.
+                if not session.is_closed:
+                    raise
+                uncancel_current_task()
+                if reply_stream.started:
+                    await reply_stream.end()
+                else:
+                    await UNKNOWN_SESSION.respond(send)
+                return
+            # Cut at shutdown (ssemcp.transports.drain): answered with an error, written
+            # before the call ends (finally), so that the drain waits for it.
             uncancel_current_task()
+            replies = cut_replies(payload, self._drain.grace_seconds)
+            if is_new:
+                session.close()  # a cut initialize leaves no session behind
             if reply_stream.started:
-                await reply_stream.end()
+                await self._finish_stream(reply_stream, replies)
             else:
-                await UNKNOWN_SESSION.respond(send)
+                await self._send_reply(send, replies, () if is_new else session_header)
             return
         finally:
+            if call is not None:
+                call.end()
             session.busy -= 1
             session.last_active = self._clock()
 
@@ -1021,6 +1067,9 @@ class StreamableHTTPTransport:
             payload = await receive_payload(receive, send, headers, self._max_body_bytes)
             if payload is None:
                 return
+            if self._drain.is_draining and _carries_request(payload):
+                await _shutting_down(payload).respond(send)
+                return
         if not self._serves_sessionless:
             await _refuse_sessionless(send, payload, headers)
             return
@@ -1050,6 +1099,7 @@ class StreamableHTTPTransport:
             send, receive, (), None, self._keepalive_seconds, on_disconnect=serving.cancel
         )
         on_disconnect(send, reply_stream.lost)
+        call = self._drain.start(payload)
         try:
             reply = await serve_sessionless(
                 self._server,
@@ -1059,12 +1109,25 @@ class StreamableHTTPTransport:
                 scope.get(PRINCIPAL_KEY),
             )
         except asyncio.CancelledError:
-            if reply_stream.is_connected:
-                raise
+            if not call.is_cut:
+                if reply_stream.is_connected:
+                    raise
+                uncancel_current_task()
+                logger.debug("request %r: the client closed its stream", payload.id)
+                await reply_stream.end()
+                return
+            # Cut at shutdown (ssemcp.transports.drain): answered with an error, written
+            # before the call ends (finally), so that the drain waits for it.
             uncancel_current_task()
-            logger.debug("request %r: the client closed its stream", payload.id)
-            await reply_stream.end()
+            reply_stream.served()
+            error = error_response(payload.id, cut_error(self._drain.grace_seconds))
+            if reply_stream.started:
+                await self._finish_stream(reply_stream, error)
+            else:
+                await _send_json(send, serialize(error), (), HTTP_STATUS.get(error.code, 200))
             return
+        finally:
+            call.end()
         # Served: a client leaving now cancels nothing (its reply is being written).
         reply_stream.served()
         if reply_stream.started:
@@ -1145,11 +1208,26 @@ class StreamableHTTPTransport:
             revision = revision_for(version.decode()) if version is not None else None
             connection.session.assume_initialized(revision or V2025_03_26)
         reply_stream = _ReplyStream(send, receive, [], None, self._keepalive_seconds)
+        call = self._drain.start(payload) if _carries_request(payload) else None
         try:
             reply = await connection.receive(
                 payload, send=_drop if self._json_response else reply_stream
             )
+        except asyncio.CancelledError:
+            if call is None or not call.is_cut:
+                raise
+            # Cut at shutdown (ssemcp.transports.drain): answered with an error, written
+            # before the call ends (finally), so that the drain waits for it.
+            uncancel_current_task()
+            replies = cut_replies(payload, self._drain.grace_seconds)
+            if reply_stream.started:
+                await self._finish_stream(reply_stream, replies)
+            else:
+                await self._send_reply(send, replies, [])
+            return
         finally:
+            if call is not None:
+                call.end()
             connection.close()
         if reply_stream.started:
             await self._finish_stream(reply_stream, reply)
@@ -1332,6 +1410,14 @@ class StreamableHTTPTransport:
                 if not woken:
                     await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
             if not reader.disconnected:
+                if self._is_stopping and is_standalone:
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": await self._reconnect_hint(session),
+                            "more_body": True,
+                        }
+                    )
                 await send(_END_OF_BODY)
         finally:
             if stream is not None:
@@ -1341,6 +1427,23 @@ class StreamableHTTPTransport:
             session.busy -= 1
             session.last_active = self._clock()
             logger.debug("session %s: GET stream closed", short_id(session.session_id))
+
+    @staticmethod
+    async def _reconnect_hint(session: _Session) -> bytes:
+        """The last event of a GET stream that shutdown ends: when to reconnect.
+
+        spec 2025-11-25 basic/transports, "Listening for Messages from the Server": "If the
+        server does close the connection prior to terminating the SSE stream, it SHOULD send
+        an SSE event with a standard `retry` field before closing the connection. The client
+        MUST respect the `retry` field", then resumes with ``Last-Event-ID``. That revision
+        gets an event shaped as its priming event, whose id (logged, with nothing after it)
+        is where a resumption starts; older ones, whose clients may not expect an empty
+        event, get the ``retry`` field alone (WHATWG: it dispatches nothing).
+        """
+        if session.revision.sse_priming:
+            marker = await session.event_log.append(_STANDALONE_STREAM, b"")
+            return encode_event("", id=marker.event_id, retry=DEFAULT_RETRY_MILLISECONDS)
+        return encode_event(None, retry=DEFAULT_RETRY_MILLISECONDS)
 
     # ------------------------------------------------------------------ DELETE
 
@@ -1397,6 +1500,19 @@ class StreamableHTTPTransport:
         while True:
             await asyncio.sleep(interval)
             self.close_idle_sessions(self._clock())
+
+    def end_streams(self) -> int:
+        """Shutdown, once calls are done: end every stream, each with its last event (a
+        listen stream's final result, a GET stream's reconnection hint), and every session.
+        Returns how many streams were open."""
+        self._is_stopping = True
+        open_streams = len(self._listens) + sum(
+            1
+            for session in self._sessions.values()
+            if session._standalone is not None and session._standalone.reader is not None
+        )
+        self.close()
+        return open_streams
 
     def close(self) -> None:
         """End every session, subscription and the idle sweep (at server shutdown)."""
