@@ -421,6 +421,24 @@ _log_level_option = click.option(
     show_default=True,
     help="Server log level (logs go to stderr).",
 )
+_otel_option = click.option(
+    "--otel",
+    is_flag=True,
+    help="OpenTelemetry: a span per MCP request, exported as the OTEL_* variables say (OTLP "
+    "over HTTP to localhost:4318 by default). Needs ssemcp[otel].",
+)
+
+
+def _turn_on_tracing(server: Server) -> None:
+    """``--otel``: give ``server`` the tracer provider the ``OTEL_*`` variables describe."""
+    try:
+        from ssemcp.otel.environment import TracingSetupError, tracer_provider_from_environment
+    except ImportError:
+        raise click.UsageError("--otel needs OpenTelemetry: pip install 'ssemcp[otel]'") from None
+    try:
+        server.tracer_provider = tracer_provider_from_environment()
+    except TracingSetupError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 @main.command()
@@ -549,6 +567,7 @@ _log_level_option = click.option(
 @_setting_option
 @_state_key_option
 @_log_level_option
+@_otel_option
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -583,6 +602,7 @@ def serve(
     settings: tuple[str, ...],
     state_keys: tuple[str, ...],
     log_level: str,
+    otel: bool,
     auth: AuthSettings,
 ) -> None:
     """Serve the built-in server, or TARGET (module:attribute or file.py:attribute).
@@ -619,6 +639,8 @@ def serve(
         _check_http_security(auth, host, insecure_no_auth, cors_origins, trusted_proxies)
     server = _choose_server(target, toolsets, settings, file_settings)
     _use_state_keys(server, state_keys)
+    if otel:
+        _turn_on_tracing(server)
     if use_stdio:
         _run_stdio(server, max_line_bytes=max_body_bytes)
         return
@@ -796,17 +818,21 @@ bridge.params[1:1] = [
 @_setting_option
 @_state_key_option
 @_log_level_option
+@_otel_option
 def stdio(
     target: str | None,
     toolsets: str | None,
     settings: tuple[str, ...],
     state_keys: tuple[str, ...],
     log_level: str,
+    otel: bool,
 ) -> None:
     """Serve on stdin/stdout (the same as `serve --stdio`)."""
     _configure_logging(log_level)
     server = _choose_server(target, toolsets, settings)
     _use_state_keys(server, state_keys)
+    if otel:
+        _turn_on_tracing(server)
     _run_stdio(server)
 
 
