@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import errno
+import functools
 import importlib
 import importlib.util
 import ipaddress
@@ -432,13 +433,19 @@ _otel_option = click.option(
 def _turn_on_tracing(server: Server) -> None:
     """``--otel``: give ``server`` the tracer provider the ``OTEL_*`` variables describe."""
     try:
-        from ssemcp.otel.environment import TracingSetupError, tracer_provider_from_environment
+        from ssemcp.otel.environment import (
+            TracingSetupError,
+            flush_spans,
+            tracer_provider_from_environment,
+        )
     except ImportError:
         raise click.UsageError("--otel needs OpenTelemetry: pip install 'ssemcp[otel]'") from None
     try:
-        server.tracer_provider = tracer_provider_from_environment()
+        provider = tracer_provider_from_environment()
     except TracingSetupError as exc:
         raise click.UsageError(str(exc)) from None
+    server.tracer_provider = provider
+    server.add_cleanup(functools.partial(flush_spans, provider))
 
 
 @main.command()

@@ -10,6 +10,7 @@ the sampler's and the resource's. What a span holds is ``ssemcp.otel.spans``'s.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from importlib.metadata import entry_points
@@ -20,7 +21,12 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
-__all__ = ["DEFAULT_SERVICE_NAME", "TracingSetupError", "tracer_provider_from_environment"]
+__all__ = [
+    "DEFAULT_SERVICE_NAME",
+    "TracingSetupError",
+    "flush_spans",
+    "tracer_provider_from_environment",
+]
 
 # service.name when neither OTEL_SERVICE_NAME nor OTEL_RESOURCE_ATTRIBUTES gives one (the SDK
 # would say "unknown_service").
@@ -61,6 +67,18 @@ def tracer_provider_from_environment() -> trace.TracerProvider:
             provider.add_span_processor(BatchSpanProcessor(_exporter(name)))
     trace.set_tracer_provider(provider)
     return provider
+
+
+async def flush_spans(provider: trace.TracerProvider) -> None:
+    """Export the spans a batch processor still holds (an SDK provider; others have none).
+
+    The SDK flushes at interpreter exit, but ``ssemcp serve`` ends a SIGTERM by raising it
+    again once uvicorn has shut down (uvicorn ``capture_signals``), which skips exit hooks:
+    the server's cleanup, at the lifespan's shutdown, is the last sure moment.
+    """
+    force_flush = getattr(provider, "force_flush", None)
+    if force_flush is not None:
+        await asyncio.to_thread(force_flush)
 
 
 def _exporter(name: str) -> SpanExporter:
