@@ -27,6 +27,8 @@ from tracing_support import (
     Tracing,
     build_server,
     parent_ids,
+    span_id_hex,
+    trace_id_hex,
 )
 
 from ssemcp.http import create_app
@@ -362,6 +364,32 @@ async def test_a_legacy_sse_request_joins_the_trace_of_its_post(tracing: Tracing
     assert span.attributes is not None
     assert span.attributes["mcp.protocol.version"] == "2024-11-05"
     assert span.attributes["network.transport"] == "tcp"
+
+
+@pytest.mark.parametrize(
+    ("tool", "work"), [("chatty_work", "async work"), ("blocking_work", "sync work")]
+)
+async def test_spans_a_tool_starts_are_children_of_its_request_span(
+    tracing: Tracing, tool: str, work: str
+) -> None:
+    async with session(tracing) as mcp:
+        response = await mcp.client.post(
+            "/mcp",
+            json={"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": tool}},
+            headers={
+                **ACCEPT,
+                "mcp-session-id": mcp.session_id,
+                "mcp-protocol-version": SESSION_REVISION,
+                "traceparent": TRACEPARENT,
+            },
+        )
+        assert response.status_code == 200
+        assert '"done"' in response.text
+        inner, request_span = tracing.spans()
+    assert inner.name == work
+    assert request_span.name == f"tools/call {tool}"
+    assert parent_ids(request_span) == (TRACE_ID, PARENT_SPAN_ID)
+    assert parent_ids(inner) == (trace_id_hex(request_span), span_id_hex(request_span))
 
 
 # ---------------------------------------------------------------------- off

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from ssemcp import Server, ToolError
+from ssemcp import Context, Server, ToolError
 
 # W3C Trace Context, section 3.2 examples: a caller's trace and span.
 TRACE_ID: Final = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -69,6 +69,22 @@ def build_server(tracing: Tracing | None) -> Server:
     async def refuse() -> str:
         """Fail as a tool fails: an isError result."""
         raise ToolError("refused")
+
+    if tracing is not None:
+        tracer = tracing.provider.get_tracer("tool")
+
+        @server.tool()
+        async def chatty_work(ctx: Context) -> str:
+            """Log (so the reply is an SSE stream), and trace work of its own."""
+            await ctx.info("working")
+            with tracer.start_as_current_span("async work"):
+                return "done"
+
+        @server.tool()
+        def blocking_work() -> str:
+            """A sync tool (run on a worker thread) that traces work of its own."""
+            with tracer.start_as_current_span("sync work"):
+                return "done"
 
     @server.resource("notes://{topic}", mime_type="text/plain")
     def note(topic: str) -> str:
