@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import errno
+import functools
 import importlib
 import importlib.util
 import ipaddress
@@ -444,6 +445,30 @@ _log_level_option = click.option(
     show_default=True,
     help="Server log level (logs go to stderr).",
 )
+_otel_option = click.option(
+    "--otel",
+    is_flag=True,
+    help="OpenTelemetry: a span per MCP request, exported as the OTEL_* variables say (OTLP "
+    "over HTTP to localhost:4318 by default). Needs ssemcp[otel].",
+)
+
+
+def _turn_on_tracing(server: Server) -> None:
+    """``--otel``: give ``server`` the tracer provider the ``OTEL_*`` variables describe."""
+    try:
+        from ssemcp.otel.environment import (
+            TracingSetupError,
+            flush_spans,
+            tracer_provider_from_environment,
+        )
+    except ImportError:
+        raise click.UsageError("--otel needs OpenTelemetry: pip install 'ssemcp[otel]'") from None
+    try:
+        provider = tracer_provider_from_environment()
+    except TracingSetupError as exc:
+        raise click.UsageError(str(exc)) from None
+    server.tracer_provider = provider
+    server.add_cleanup(functools.partial(flush_spans, provider))
 
 
 @main.command()
@@ -573,6 +598,7 @@ _log_level_option = click.option(
 @_setting_option
 @_state_key_option
 @_log_level_option
+@_otel_option
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -608,6 +634,7 @@ def serve(
     settings: tuple[str, ...],
     state_keys: tuple[str, ...],
     log_level: str,
+    otel: bool,
     auth: AuthSettings,
 ) -> None:
     """Serve the built-in server, or TARGET (module:attribute or file.py:attribute).
@@ -644,6 +671,8 @@ def serve(
         _check_http_security(auth, host, insecure_no_auth, cors_origins, trusted_proxies)
     server = _choose_server(target, toolsets, settings, file_settings)
     _use_state_keys(server, state_keys)
+    if otel:
+        _turn_on_tracing(server)
     if use_stdio:
         _run_stdio(server, max_line_bytes=max_body_bytes, shutdown_grace=shutdown_grace)
         return
@@ -827,6 +856,7 @@ bridge.params[1:1] = [
 @_state_key_option
 @_shutdown_grace_option
 @_log_level_option
+@_otel_option
 def stdio(
     target: str | None,
     toolsets: str | None,
@@ -834,11 +864,14 @@ def stdio(
     state_keys: tuple[str, ...],
     shutdown_grace: float,
     log_level: str,
+    otel: bool,
 ) -> None:
     """Serve on stdin/stdout (the same as `serve --stdio`)."""
     _configure_logging(log_level)
     server = _choose_server(target, toolsets, settings)
     _use_state_keys(server, state_keys)
+    if otel:
+        _turn_on_tracing(server)
     _run_stdio(server, shutdown_grace=shutdown_grace)
 
 

@@ -426,10 +426,18 @@ class MCPApp:
             if int(content_length) > self._max_body_bytes:
                 return PAYLOAD_TOO_LARGE.respond(send)
         if path == self._path:
+            if self._server.tracing is not None:  # OpenTelemetry: the caller's trace context
+                return self._server.tracing.within_http_request(
+                    scope, headers, self.transport.handle(scope, receive, send, headers)
+                )
             return self.transport.handle(scope, receive, send, headers)
         if path == SSE_PATH and self.legacy_sse is not None:
             return self.legacy_sse.handle_stream(scope, receive, send)
         if path in _MESSAGES_PATHS and self.legacy_sse is not None:
+            if self._server.tracing is not None:  # OpenTelemetry: the caller's trace context
+                return self._server.tracing.within_http_request(
+                    scope, headers, self.legacy_sse.handle_message(scope, receive, send, headers)
+                )
             return self.legacy_sse.handle_message(scope, receive, send, headers)
         if path == HEALTH_PATH:
             if scope["method"] in ("GET", "HEAD"):

@@ -106,6 +106,12 @@ def dispatch(
     if handler is None:
         # A method of the revision that this server does not implement.
         raise InvalidRequest(f"Method not supported: {request.method}")
+    if server.tracing is not None:
+        # OpenTelemetry (ssemcp.otel), when the registry has a tracer provider: the request's
+        # span around its handler.
+        return server.tracing.serve(
+            request, context, handler(server, request, context, send, channel)
+        )
     return handler(server, request, context, send, channel)
 
 

@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 from ssemcp._types import JSONObject
 from ssemcp._version import __version__
@@ -34,6 +34,11 @@ from ssemcp.server.schema import (
 )
 from ssemcp.server.uritemplate import UriTemplate, is_template
 from ssemcp.state.bus import LIST_CHANGED, MemoryBus, NotificationBus, Subscriber, resource_topic
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
+
+    from ssemcp.otel.spans import RequestTracing
 
 __all__ = ["Prompt", "Resource", "ResourceTemplate", "Server", "Tool"]
 
@@ -132,6 +137,8 @@ class Server:
         cache: the cache hint of ``server/discover``, the lists and resources (2026-07-28).
         bus: where changes are published and sessions subscribe; in memory unless given
             (replicas share one).
+        tracer_provider: an OpenTelemetry tracer provider: a span for every request, from
+            its ``ssemcp`` tracer (``ssemcp.otel``; needs ``ssemcp[otel]``). None: no tracing.
     """
 
     def __init__(
@@ -148,6 +155,7 @@ class Server:
         request_state_keys: RequestStateKeys | None = None,
         cache: CacheHint | None = None,
         bus: NotificationBus | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         if page_size < 1:
             raise LocalProtocolError("page_size must be at least 1")
@@ -177,12 +185,32 @@ class Server:
         # Whether tools/list (and the resource and prompt lists) show entries whose scopes
         # the caller lacks (ssemcp.auth.scopes); ``ssemcp serve --list-all-tools``.
         self.list_all_tools = False
+        # OpenTelemetry spans (ssemcp.otel): None, the default, costs dispatch one check.
+        self.tracing: RequestTracing | None = None
+        if tracer_provider is not None:
+            self.tracer_provider = tracer_provider
 
     def __repr__(self) -> str:
         return (
             f"Server({self.name!r}, tools={len(self.tools)}, resources={len(self.resources)}, "
             f"templates={len(self.templates)}, prompts={len(self.prompts)})"
         )
+
+    @property
+    def tracer_provider(self) -> TracerProvider | None:
+        """The OpenTelemetry tracer provider of this server's request spans; None: no tracing.
+        Set it to turn tracing on (``opentelemetry.trace.get_tracer_provider()`` for the
+        global one) or off."""
+        return None if self.tracing is None else self.tracing.provider
+
+    @tracer_provider.setter
+    def tracer_provider(self, provider: TracerProvider | None) -> None:
+        if provider is None:
+            self.tracing = None
+            return
+        from ssemcp.otel.spans import RequestTracing  # only with tracing: ssemcp[otel]
+
+        self.tracing = RequestTracing(provider)
 
     @property
     def capabilities(self) -> JSONObject:
