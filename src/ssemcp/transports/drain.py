@@ -2,11 +2,10 @@
 
 Owns the record of the requests a server is serving (the task of each, with what it serves,
 added and removed by the transport that runs it), the drain's states (serving, draining, cut)
-and its counts:
-how many calls finished within the grace and how many were cut, each cut one logged on one
-line. It does no I/O: the transports answer a refused request (503) and a cut one (a JSON-RPC
-error), and the caller (``MCPApp.drain``, the stdio transport) sets the grace and the order in
-which streams end.
+and its counts: how many calls finished within the grace and how many were cut, each cut one
+logged on one line. It does no I/O: the transports answer a refused request (503) and a cut
+one (a JSON-RPC error), and the caller (``MCPApp.drain``, the stdio transport) sets the grace
+and the order in which streams end.
 """
 
 from __future__ import annotations
