@@ -23,17 +23,19 @@ POST_HEADERS: Final = {
 
 
 async def hold(drain: Drain, request: object, release: asyncio.Event) -> str:
-    call = drain.start(request)
+    """A call as a transport serves one: recorded, then ended however it ends."""
+    task = drain.start(request)
     try:
         await release.wait()
         return "finished"
     except asyncio.CancelledError:
-        if not call.is_cut:
+        if not drain.was_cut(task):
             raise
-        asyncio.current_task().uncancel()  # type: ignore[union-attr]
+        task.uncancel()
         return "cut"
     finally:
-        call.end()
+        drain.end(task)
+        drain.end(task)  # idempotent
 
 
 async def test_calls_that_end_before_the_drain_are_not_counted() -> None:

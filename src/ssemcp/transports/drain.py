@@ -1,11 +1,11 @@
 """Draining at shutdown: which calls are in flight, refusing new ones, cutting what is left.
 
-Owns the record of the requests a server is serving (a :class:`Call` each, started and ended
-by the transport that runs it), the drain's states (serving, draining, cut) and its counts:
-how many calls finished within the grace and how many were cut, each cut one logged on one
-line. It does no I/O: the transports answer a refused request (503) and a cut one (a JSON-RPC
-error), and the caller (``MCPApp.drain``, the stdio transport) sets the grace and the order in
-which streams end.
+Owns the record of the requests a server is serving (the task of each, with what it serves,
+added and removed by the transport that runs it), the drain's states (serving, draining, cut)
+and its counts: how many calls finished within the grace and how many were cut, each cut one
+logged on one line. It does no I/O: the transports answer a refused request (503) and a cut
+one (a JSON-RPC error), and the caller (``MCPApp.drain``, the stdio transport) sets the grace
+and the order in which streams end.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ import asyncio
 import enum
 import logging
 import time
-from typing import Final
+from typing import Any, Final
 
 from ssemcp.errors import InternalError
 from ssemcp.jsonrpc import ErrorResponse, Invalid, Message, Request, Response, error_response
 
 __all__ = [
     "DEFAULT_SHUTDOWN_GRACE_SECONDS",
-    "Call",
     "Drain",
     "DrainState",
     "cut_error",
@@ -42,28 +41,6 @@ class DrainState(enum.Enum):
     SERVING = "serving"  # calls start and end as usual
     DRAINING = "draining"  # no new call starts; those in flight may finish
     CUT = "cut"  # the grace is over: what was still running has been cancelled
-
-
-class Call:
-    """One request being served: the task that serves it, and whether the drain cut it.
-
-    A transport starts it (:meth:`Drain.start`) as the request's handler begins and ends it
-    in a ``finally``. When the handler's task is cancelled and ``is_cut`` is set, the
-    cancellation is the drain's: the transport takes it back and answers the request with
-    :func:`cut_replies`.
-    """
-
-    __slots__ = ("_drain", "is_cut", "request", "task")
-
-    def __init__(self, drain: Drain, task: asyncio.Task[object], request: object) -> None:
-        self._drain = drain
-        self.task = task
-        self.request = request
-        self.is_cut = False
-
-    def end(self) -> None:
-        """The call is over (answered, failed, cancelled or cut). Idempotent."""
-        self._drain._end(self)
 
 
 def _describe(request: object) -> str:
@@ -117,7 +94,11 @@ class Drain:
         self.state = DrainState.SERVING
         # A plain attribute, read on every request: True from begin() on.
         self.is_draining = False
-        self._calls: dict[Call, None] = {}
+        # The task serving each call in flight, and what it serves (for the log line of a
+        # cut). A transport's hot path adds to and removes from it inline (a dict store and
+        # pop: no call of ours per request), then calls ended() only while draining.
+        self.calls: dict[asyncio.Task[Any], object] = {}
+        self._cut: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         # Who waits for the calls to end; the grace's own wait is also ended by hurry().
         self._waiters: list[asyncio.Future[None]] = []
@@ -133,14 +114,14 @@ class Drain:
     @property
     def in_flight(self) -> int:
         """Calls running now."""
-        return len(self._calls)
+        return len(self.calls)
 
-    def start(self, request: object) -> Call:
-        """Record that the current task serves ``request`` until the returned call ends.
+    def start(self, request: object) -> asyncio.Task[Any]:
+        """Record that the current task serves ``request``; :meth:`end` it when it is over.
 
+        (A hot path does the same inline: ``calls[task] = request``, then ``calls.pop``.)
         The transport checks :attr:`is_draining` first and refuses a new request (503)
-        rather than start it; a call started while draining (a client's answer to a call in
-        flight, which must pass) is tracked all the same.
+        rather than start it.
         """
         loop = self._loop
         if loop is None or loop.is_closed():
@@ -148,19 +129,28 @@ class Drain:
             loop = self._loop = asyncio.get_running_loop()
         task = asyncio.current_task(loop)
         assert task is not None
-        call = Call(self, task, request)
-        self._calls[call] = None
-        return call
+        self.calls[task] = request
+        return task
 
-    def _end(self, call: Call) -> None:
-        if self._calls.pop(call, 0) is None and self.is_draining:
-            if call.is_cut:
-                self.cut_count += 1
-            else:
-                self.finished_count += 1
-            if not self._calls:
-                for waiter in self._waiters:
-                    _resolve(waiter)
+    def end(self, task: asyncio.Task[Any]) -> None:
+        """The call ``task`` served is over (answered, failed, cancelled or cut). Idempotent."""
+        if self.calls.pop(task, None) is not None and self.is_draining:
+            self.ended(task)
+
+    def ended(self, task: asyncio.Task[Any]) -> None:
+        """While draining: ``task``'s call is over and out of :attr:`calls`; count it, and
+        end the waits once no call is left."""
+        if task in self._cut:
+            self.cut_count += 1
+        else:
+            self.finished_count += 1
+        if not self.calls:
+            for waiter in self._waiters:
+                _resolve(waiter)
+
+    def was_cut(self, task: asyncio.Task[Any] | None) -> bool:
+        """Whether the drain cancelled ``task`` (then its transport answers with an error)."""
+        return task in self._cut
 
     def begin(self) -> bool:
         """Stop starting calls: from now on new requests are refused. Idempotent.
@@ -173,10 +163,10 @@ class Drain:
         self.is_draining = True
         self.state = DrainState.DRAINING
         self._began_at = time.monotonic()
-        self.in_flight_at_start = len(self._calls)
+        self.in_flight_at_start = len(self.calls)
         logger.info(
             "shutting down: refusing new requests; %d call(s) in flight may finish within %g s",
-            len(self._calls),
+            len(self.calls),
             self.grace_seconds,
         )
         return True
@@ -197,11 +187,11 @@ class Drain:
         """Wait until no call is in flight, the grace (:meth:`grace_left`) is over, or
         :meth:`hurry` is called. Returns whether no call is in flight."""
         if self._is_hurried:
-            return not self._calls
+            return not self.calls
         return await self._wait(self.grace_left(), is_grace=True)
 
     async def _wait(self, timeout_seconds: float, *, is_grace: bool) -> bool:
-        if not self._calls:
+        if not self.calls:
             return True
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
@@ -216,7 +206,7 @@ class Drain:
             self._waiters.remove(waiter)
             if self._grace_waiter is waiter:
                 self._grace_waiter = None
-        return not self._calls
+        return not self.calls
 
     def hurry(self) -> None:
         """End the grace at once, whether its wait has begun or not (a second signal)."""
@@ -227,15 +217,15 @@ class Drain:
     def cut(self) -> int:
         """Cancel every call still in flight, each logged on one line. Returns how many."""
         self.state = DrainState.CUT
-        calls = [call for call in self._calls if not call.is_cut]
-        for call in calls:
-            call.is_cut = True
+        calls = [(task, request) for task, request in self.calls.items() if task not in self._cut]
+        for task, request in calls:
+            self._cut.add(task)
             logger.warning(
                 "shutdown: cut %s, still running after the %g s grace",
-                _describe(call.request),
+                _describe(request),
                 self.grace_seconds,
             )
-            call.task.cancel()
+            task.cancel()
         return len(calls)
 
     def summary(self) -> str:

@@ -426,14 +426,14 @@ class LegacySSETransport:
         await _accept(send)
         if session.is_closed:
             return
-        call = self._drain.start(payload)
+        task = self._drain.start(payload)
         try:
             reply = await session.connection.receive(payload)
-            call.end()  # answered: a cut can no longer land on the reply's write
+            self._drain.end(task)  # answered: a cut can no longer land on the reply's write
             if reply is not None:
                 await session.writer.send(reply)
         except asyncio.CancelledError:
-            if call.is_cut and not session.is_closed:
+            if self._drain.was_cut(task) and not session.is_closed:
                 # Cut at shutdown (ssemcp.transports.drain): the error goes where the reply
                 # would have, before the call ends (finally) and so before the stream ends.
                 uncancel_current_task()
@@ -450,7 +450,7 @@ class LegacySSETransport:
             # ServerConnection turns handler failures into error replies; this is our bug.
             logger.exception("session %s: answering a request failed", short_id(session.session_id))
         finally:
-            call.end()
+            self._drain.end(task)
 
     def _find_session(self, scope: Scope) -> _Session | HTTPError:
         query_string: bytes = scope.get("query_string", b"")

@@ -207,7 +207,7 @@ class _StdioSession:
         carries_request = (type(payload) is Request and payload.method != LISTEN) or (
             type(payload) is list and any(type(item) is Request for item in payload)
         )
-        call = self.drain.start(payload) if carries_request else None
+        tracked = self.drain.start(payload) if carries_request else None
         try:
             if type(payload) is Notification and self._cancels_a_sessionless(payload):
                 return
@@ -231,7 +231,7 @@ class _StdioSession:
             if reply is not None:
                 await self.write(serialize(reply))
         except asyncio.CancelledError:
-            if call is None or not call.is_cut:
+            if not self.drain.was_cut(tracked):
                 raise
             # Cut once the grace was over: its client gets an error, not silence.
             task = asyncio.current_task()
@@ -248,8 +248,8 @@ class _StdioSession:
             if isinstance(payload, Request):
                 await self.send(error_response(payload.id, InternalError("Internal error")))
         finally:
-            if call is not None:
-                call.end()
+            if tracked is not None:
+                self.drain.end(tracked)
 
     async def _listen(self, request: Request) -> None:
         """Write a subscription's acknowledgement and notifications to stdout until the client

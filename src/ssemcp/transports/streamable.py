@@ -41,7 +41,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Final
+from typing import Any, Final
 
 from ssemcp.asgi import (
     DEFAULT_KEEPALIVE_SECONDS,
@@ -988,15 +988,22 @@ class StreamableHTTPTransport:
         # this is the path of every call.
         session.busy += 1
         reply_stream = _ReplyStream(send, receive, session_header, session, self._keepalive_seconds)
-        call = self._drain.start(payload) if _carries_request(payload) else None
+        # The drain's record of calls in flight (ssemcp.transports.drain), kept inline.
+        task: asyncio.Task[Any] | None = None
+        if type(payload) is Request or _carries_request(payload):
+            loop = self._loop
+            if loop is None or loop.is_closed():
+                loop = self._loop = asyncio.get_running_loop()
+            task = asyncio.current_task(loop)
+            assert task is not None
+            self._drain.calls[task] = payload
         try:
             reply = await session.connection.receive(
                 payload,
                 (session.send_related_on_get_stream if self._json_response else reply_stream),
             )
         except asyncio.CancelledError:
-            uncancel = call is not None and call.is_cut
-            if not uncancel:
+            if not self._drain.was_cut(task):
                 # The session ended (DELETE, idle sweep, shutdown) while its handler ran here;
                 # anything else is ours.
                 if not session.is_closed:
@@ -1019,8 +1026,11 @@ class StreamableHTTPTransport:
                 await self._send_reply(send, replies, () if is_new else session_header)
             return
         finally:
-            if call is not None:
-                call.end()
+            if task is not None:
+                drain = self._drain
+                drain.calls.pop(task, None)
+                if drain.is_draining:
+                    drain.ended(task)
             session.busy -= 1
             session.last_active = self._clock()
 
@@ -1099,7 +1109,7 @@ class StreamableHTTPTransport:
             send, receive, (), None, self._keepalive_seconds, on_disconnect=serving.cancel
         )
         on_disconnect(send, reply_stream.lost)
-        call = self._drain.start(payload)
+        self._drain.calls[serving] = payload
         try:
             reply = await serve_sessionless(
                 self._server,
@@ -1109,7 +1119,7 @@ class StreamableHTTPTransport:
                 scope.get(PRINCIPAL_KEY),
             )
         except asyncio.CancelledError:
-            if not call.is_cut:
+            if not self._drain.was_cut(serving):
                 if reply_stream.is_connected:
                     raise
                 uncancel_current_task()
@@ -1127,7 +1137,10 @@ class StreamableHTTPTransport:
                 await _send_json(send, serialize(error), (), HTTP_STATUS.get(error.code, 200))
             return
         finally:
-            call.end()
+            drain = self._drain
+            drain.calls.pop(serving, None)
+            if drain.is_draining:
+                drain.ended(serving)
         # Served: a client leaving now cancels nothing (its reply is being written).
         reply_stream.served()
         if reply_stream.started:
@@ -1208,13 +1221,13 @@ class StreamableHTTPTransport:
             revision = revision_for(version.decode()) if version is not None else None
             connection.session.assume_initialized(revision or V2025_03_26)
         reply_stream = _ReplyStream(send, receive, [], None, self._keepalive_seconds)
-        call = self._drain.start(payload) if _carries_request(payload) else None
+        task = self._drain.start(payload) if _carries_request(payload) else None
         try:
             reply = await connection.receive(
                 payload, send=_drop if self._json_response else reply_stream
             )
         except asyncio.CancelledError:
-            if call is None or not call.is_cut:
+            if not self._drain.was_cut(task):
                 raise
             # Cut at shutdown (ssemcp.transports.drain): answered with an error, written
             # before the call ends (finally), so that the drain waits for it.
@@ -1226,8 +1239,8 @@ class StreamableHTTPTransport:
                 await self._send_reply(send, replies, [])
             return
         finally:
-            if call is not None:
-                call.end()
+            if task is not None:
+                self._drain.end(task)
             connection.close()
         if reply_stream.started:
             await self._finish_stream(reply_stream, reply)
