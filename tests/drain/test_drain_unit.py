@@ -73,8 +73,10 @@ async def test_calls_finishing_within_the_grace_are_counted_as_finished() -> Non
 
 
 async def test_what_is_left_after_the_grace_is_cut_and_logged_once_each(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # ssemcp serve stops its logger from propagating; a test earlier in the run may have.
+    monkeypatch.setattr(logging.getLogger("ssemcp"), "propagate", True)
     drain = Drain(0.01)
     never = asyncio.Event()
     tool_call = Request(9, "tools/call", {"name": "slow", "arguments": {"secret": "s3cr3t"}})

@@ -164,7 +164,10 @@ class Drain:
         self.state = DrainState.DRAINING
         self._began_at = time.monotonic()
         self.in_flight_at_start = len(self.calls)
-        logger.info(
+        # Said at INFO only when there is something to wait for: a stdio server ends with
+        # every session of its desktop client, and its log should not grow by it.
+        logger.log(
+            logging.INFO if self.calls else logging.DEBUG,
             "shutting down: refusing new requests; %d call(s) in flight may finish within %g s",
             len(self.calls),
             self.grace_seconds,

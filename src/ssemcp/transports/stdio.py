@@ -314,7 +314,10 @@ class _StdioSession:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending)
-        logger.info("%s", drain.summary())
+        # Quiet when nothing was in flight: the input's end is how every session ends.
+        logger.log(
+            logging.INFO if drain.in_flight_at_start else logging.DEBUG, "%s", drain.summary()
+        )
 
 
 class _BlockingWriter:
