@@ -744,7 +744,7 @@ def bridge(
     if shutil.which(command[0]) is None:
         raise click.UsageError(f"cannot run {command[0]!r}: no such executable (or not on PATH)")
 
-    from ssemcp.bridge import Bridge
+    from ssemcp.bridge import DEFAULT_IDLE_CHILD_SECONDS, Bridge
 
     hosted = Bridge(
         command,
@@ -753,10 +753,11 @@ def bridge(
         child_timeout_seconds=child_timeout,
         startup_timeout_seconds=startup_timeout,
         max_line_bytes=max_body_bytes,
+        idle_seconds=session_idle_timeout or DEFAULT_IDLE_CHILD_SECONDS,
     )
-    # The app's server only holds the bridge's cleanup (its children end at shutdown): every
-    # session is the child's, and 2026-07-28 requests are refused (-32022) so that clients
-    # fall back to initialize, which the child speaks.
+    # The app's server only holds the bridge's cleanup (its children end at shutdown) and the
+    # keys that seal 2026-07-28 request states: every session is the child's, and so is every
+    # 2026-07-28 request (ssemcp.bridge.standalone runs it on its principal's child).
     server = Server("ssemcp-bridge", __version__)
     server.add_cleanup(hosted.aclose)
     app = _create_app(
@@ -772,7 +773,7 @@ def bridge(
         max_body_bytes=max_body_bytes,
         max_sessions=max_sessions,
         sessions=hosted.connect,
-        sessionless=False,
+        sessionless=hosted.serve_sessionless,
     )
     _serve_http(app, host, port, allowed_hosts, log_level, header_timeout, body_timeout)
 

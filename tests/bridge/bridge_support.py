@@ -67,7 +67,12 @@ async def bridged(
     bridge = Bridge(command, **bridge_options)
     server = Server("bridge-under-test")
     server.add_cleanup(bridge.aclose)
-    app = create_app(server, sessions=bridge.connect, sessionless=False, **(app_options or {}))
+    app = create_app(
+        server,
+        sessions=bridge.connect,
+        sessionless=bridge.serve_sessionless,
+        **(app_options or {}),
+    )
     async with live_app(app) as live:
         yield Bridged(live, bridge)
 

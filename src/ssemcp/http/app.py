@@ -45,6 +45,7 @@ from ssemcp.http.proxy import TrustedProxies
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, BodyDeadline
 from ssemcp.server.hosted import SessionFactory
 from ssemcp.server.registry import Server
+from ssemcp.server.sessionless import ServeSessionless
 from ssemcp.state.events import EventLogFactory
 from ssemcp.transports.legacy_sse import MESSAGES_PATH, SSE_PATH, LegacySSETransport
 from ssemcp.transports.streamable import (
@@ -248,7 +249,7 @@ class MCPApp:
         auth: AuthSettings | None = None,
         event_logs: EventLogFactory | None = None,
         sessions: SessionFactory | None = None,
-        sessionless: bool = True,
+        sessionless: bool | ServeSessionless = True,
     ) -> None:
         if sessions is not None and stateless:
             raise ValueError("stateless mode makes no sessions: it cannot take a session factory")
@@ -467,7 +468,7 @@ def create_app(
     auth: AuthSettings | None = None,
     event_logs: EventLogFactory | None = None,
     sessions: SessionFactory | None = None,
-    sessionless: bool = True,
+    sessionless: bool | ServeSessionless = True,
 ) -> MCPApp:
     """Build the ASGI app that serves ``server`` over Streamable HTTP at ``path``.
 
@@ -513,7 +514,8 @@ def create_app(
             ``ServerConnection`` on ``server`` (``ssemcp.bridge`` relays to a child process);
             ``server`` then keeps its cleanups, run at shutdown. Not with ``stateless``.
         sessionless: serve 2026-07-28 requests that stand alone; False answers them with
-            -32022 naming the session revisions, so that clients fall back to ``initialize``.
+            -32022 naming the session revisions, so that clients fall back to ``initialize``;
+            a callable serves them instead of ``server`` (``Bridge.serve_sessionless``).
 
     Returns:
         An ASGI 3 app; run it with any ASGI server (``uvicorn.run(app)``).

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Awaitable, Mapping
+from typing import Final, Protocol
 
 from ssemcp.errors import InternalError, MethodNotFound, ProtocolError
 from ssemcp.jsonrpc import ErrorResponse, Request, Response, error_response
@@ -30,7 +30,7 @@ from ssemcp.server.listen import ListenStream
 from ssemcp.server.mrtr import InputRound
 from ssemcp.server.registry import Server
 
-__all__ = ["HTTP_STATUS", "LISTEN", "open_listen", "serve_sessionless"]
+__all__ = ["HTTP_STATUS", "LISTEN", "ServeSessionless", "open_listen", "serve_sessionless"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,20 @@ HTTP_STATUS: Final = {
 }
 # The method whose response is a stream of the notifications its client asked for.
 LISTEN: Final = "subscriptions/listen"
+
+
+class ServeSessionless(Protocol):
+    """What serves a request that stands alone on a transport: :func:`serve_sessionless`, or
+    another path with its signature (``ssemcp bridge`` runs them on child processes)."""
+
+    def __call__(
+        self,
+        server: Server,
+        request: Request,
+        headers: Mapping[bytes, bytes] | None,
+        send: Send,
+        principal: Principal | None = None,
+    ) -> Awaitable[Response | ErrorResponse]: ...
 
 
 def open_listen(

@@ -80,7 +80,13 @@ from ssemcp.server.connection import ServerConnection
 from ssemcp.server.hosted import HostedSession, SessionFactory, SessionRefused
 from ssemcp.server.listen import DEFAULT_MAX_BACKLOG, ListenStream
 from ssemcp.server.registry import Server
-from ssemcp.server.sessionless import HTTP_STATUS, LISTEN, open_listen, serve_sessionless
+from ssemcp.server.sessionless import (
+    HTTP_STATUS,
+    LISTEN,
+    ServeSessionless,
+    open_listen,
+    serve_sessionless,
+)
 from ssemcp.sse import KEEPALIVE, encode_event
 from ssemcp.state.events import (
     DEFAULT_MAX_LOGGED_BYTES,
@@ -784,7 +790,7 @@ class StreamableHTTPTransport:
         sessionless: serve 2026-07-28 requests that stand alone (on ``server``). False: answer
             them 400 with -32022 listing the session revisions, as a server of 2025 and
             earlier only (spec 2026-07-28 basic/versioning), so that a client falls back to
-            ``initialize``.
+            ``initialize``. A callable: serve them with it instead (``ssemcp bridge``).
     """
 
     def __init__(
@@ -802,7 +808,7 @@ class StreamableHTTPTransport:
         event_logs: EventLogFactory | None = None,
         clock: Callable[[], float] = time.monotonic,
         sessions: SessionFactory | None = None,
-        sessionless: bool = True,
+        sessionless: bool | ServeSessionless = True,
     ) -> None:
         if keepalive_seconds <= 0:
             raise ValueError("keepalive_seconds must be positive")
@@ -820,7 +826,10 @@ class StreamableHTTPTransport:
         self._event_logs: EventLogFactory = event_logs or self._memory_event_log
         self._clock = clock
         self._connect = sessions
-        self._serves_sessionless = sessionless
+        self._serves_sessionless = sessionless is not False
+        self._serve_sessionless: ServeSessionless = (
+            serve_sessionless if isinstance(sessionless, bool) else sessionless
+        )
         self._sessions: dict[str, _Session] = {}
         # Open subscriptions/listen streams (2026-07-28), bounded by max_sessions too.
         self._listens: set[_Listening] = set()
@@ -1051,7 +1060,7 @@ class StreamableHTTPTransport:
         )
         on_disconnect(send, reply_stream.lost)
         try:
-            reply = await serve_sessionless(
+            reply = await self._serve_sessionless(
                 self._server,
                 payload,
                 headers,
