@@ -140,6 +140,8 @@ class _Call:
         try:
             if send is not None:
                 await send(message)
+            elif type(message) is Request:
+                return False  # a question with no call to carry it: the child hears so
             elif type(message) is Notification and message.method == _CANCELLED:
                 self._withdrawn(message)
         except Exception as exc:
