@@ -774,6 +774,7 @@ def bridge(
         max_sessions=max_sessions,
         sessions=hosted.connect,
         sessionless=hosted.serve_sessionless,
+        listen=hosted.open_listen,
     )
     _serve_http(app, host, port, allowed_hosts, log_level, header_timeout, body_timeout)
 

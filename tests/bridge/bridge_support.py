@@ -71,6 +71,7 @@ async def bridged(
         server,
         sessions=bridge.connect,
         sessionless=bridge.serve_sessionless,
+        listen=bridge.open_listen,
         **(app_options or {}),
     )
     async with live_app(app) as live:

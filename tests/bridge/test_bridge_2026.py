@@ -123,9 +123,8 @@ async def test_discover_is_answered_from_the_childs_initialize() -> None:
     assert "2025-11-25" in result["supportedVersions"]
     assert result["resultType"] == "complete"
     assert result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "bridge-fixture"
-    assert "tools" in result["capabilities"]
-    # No subscriptions/listen reaches the child yet: nothing promises list changes.
-    assert "listChanged" not in result["capabilities"]["tools"]
+    # The child's own capabilities (subscriptions/listen carries its notifications).
+    assert result["capabilities"]["tools"] == {"listChanged": True}
 
 
 async def test_results_are_completed_and_progress_comes_under_the_clients_token() -> None:

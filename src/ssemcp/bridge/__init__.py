@@ -3,7 +3,8 @@
 ``child`` runs one server process; ``upstream`` routes between a child and its client
 sessions, restarting it when it crashes or hangs; ``relay`` is one client session as a
 transport hosts it; ``standalone`` runs 2026-07-28 requests (no session) on a child, holding a
-call open while its client answers the child's questions; ``sessions.Bridge`` makes them, one
+call open while its client answers the child's questions, and ``subscriptions`` feeds their
+``subscriptions/listen`` from the child; ``sessions.Bridge`` makes them, one
 child per session (or per principal, for 2026-07-28) or one shared. The pure parts, ``ids``,
 ``restart``, ``modern`` (the 2026-07-28 translation) and ``held``, do no I/O.
 """

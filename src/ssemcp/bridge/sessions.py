@@ -6,9 +6,9 @@ principal's: one child per authenticated subject, one for every anonymous client
 ``idle_seconds`` unused; or the shared one), the bound on live children (past it a new session
 gets 503), ending children when their session ends and at shutdown, and the environment they
 run in (``ssemcp.bridge.child.child_environment``). Pass :meth:`Bridge.connect` as
-``sessions`` and :meth:`Bridge.serve_sessionless` as ``sessionless`` to
-:func:`ssemcp.http.create_app`, and register :meth:`Bridge.aclose` as a cleanup of the app's
-server (``ssemcp bridge`` does all three).
+``sessions``, :meth:`Bridge.serve_sessionless` as ``sessionless`` and :meth:`Bridge.open_listen`
+as ``listen`` to :func:`ssemcp.http.create_app`, and register :meth:`Bridge.aclose` as a
+cleanup of the app's server (``ssemcp bridge`` does all four).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Final
 
 from ssemcp.bridge.child import Child, child_environment
@@ -25,16 +25,18 @@ from ssemcp.bridge.modern import child_initialize_params
 from ssemcp.bridge.relay import Relay
 from ssemcp.bridge.restart import RestartPolicy
 from ssemcp.bridge.standalone import StandaloneRequests
+from ssemcp.bridge.subscriptions import ChildSubscription, open_child_listen
 from ssemcp.bridge.upstream import (
     DEFAULT_CHILD_TIMEOUT_SECONDS,
     DEFAULT_STARTUP_TIMEOUT_SECONDS,
     Upstream,
 )
 from ssemcp.errors import InternalError
-from ssemcp.jsonrpc import Message
+from ssemcp.jsonrpc import ErrorResponse, Message, Request
 from ssemcp.protocol.request_context import Principal
 from ssemcp.server.context import Send
 from ssemcp.server.hosted import SessionRefused
+from ssemcp.server.registry import Server
 from ssemcp.transports.stdio import DEFAULT_MAX_LINE_BYTES
 
 __all__ = ["DEFAULT_IDLE_CHILD_SECONDS", "DEFAULT_MAX_CHILDREN", "Bridge"]
@@ -233,6 +235,17 @@ class Bridge:
         task = asyncio.get_running_loop().create_task(entry.upstream.close())
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
+
+    def open_listen(
+        self,
+        server: Server,
+        request: Request,
+        headers: Mapping[bytes, bytes] | None,
+        principal: Principal | None,
+    ) -> Awaitable[ChildSubscription | ErrorResponse]:
+        """A 2026-07-28 ``subscriptions/listen`` on its principal's child (an
+        ``OpenListen``: pass it as ``create_app``'s ``listen``)."""
+        return open_child_listen(self, server, request, headers, principal)
 
     @property
     def principal_child_count(self) -> int:

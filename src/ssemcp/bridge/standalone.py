@@ -267,7 +267,7 @@ class StandaloneRequests:
                 assert initialize_result is not None
                 if method == "server/discover":
                     self._pool.release(upstream)
-                    return Response(request.id, discover_of(initialize_result, listens=False))
+                    return Response(request.id, discover_of(initialize_result, listens=True))
                 call = _Call(
                     self._pool, upstream, request, context, server_info_of(initialize_result)
                 )

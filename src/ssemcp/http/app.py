@@ -45,7 +45,7 @@ from ssemcp.http.proxy import TrustedProxies
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, BodyDeadline
 from ssemcp.server.hosted import SessionFactory
 from ssemcp.server.registry import Server
-from ssemcp.server.sessionless import ServeSessionless
+from ssemcp.server.sessionless import OpenListen, ServeSessionless
 from ssemcp.state.events import EventLogFactory
 from ssemcp.transports.legacy_sse import MESSAGES_PATH, SSE_PATH, LegacySSETransport
 from ssemcp.transports.streamable import (
@@ -250,6 +250,7 @@ class MCPApp:
         event_logs: EventLogFactory | None = None,
         sessions: SessionFactory | None = None,
         sessionless: bool | ServeSessionless = True,
+        listen: OpenListen | None = None,
     ) -> None:
         if sessions is not None and stateless:
             raise ValueError("stateless mode makes no sessions: it cannot take a session factory")
@@ -264,6 +265,7 @@ class MCPApp:
             event_logs=event_logs,
             sessions=sessions,
             sessionless=sessionless,
+            listen=listen,
         )
         # The 2024-11-05 HTTP+SSE transport: its sessions count apart from the ones above.
         self.legacy_sse = (
@@ -469,6 +471,7 @@ def create_app(
     event_logs: EventLogFactory | None = None,
     sessions: SessionFactory | None = None,
     sessionless: bool | ServeSessionless = True,
+    listen: OpenListen | None = None,
 ) -> MCPApp:
     """Build the ASGI app that serves ``server`` over Streamable HTTP at ``path``.
 
@@ -516,6 +519,8 @@ def create_app(
         sessionless: serve 2026-07-28 requests that stand alone; False answers them with
             -32022 naming the session revisions, so that clients fall back to ``initialize``;
             a callable serves them instead of ``server`` (``Bridge.serve_sessionless``).
+        listen: opens their ``subscriptions/listen`` instead of ``server``
+            (``Bridge.open_listen``).
 
     Returns:
         An ASGI 3 app; run it with any ASGI server (``uvicorn.run(app)``).
@@ -540,4 +545,5 @@ def create_app(
         event_logs=event_logs,
         sessions=sessions,
         sessionless=sessionless,
+        listen=listen,
     )

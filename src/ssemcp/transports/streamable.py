@@ -78,12 +78,14 @@ from ssemcp.protocol.revisions import SUPPORTED_VERSIONS, V2025_03_26, Revision,
 from ssemcp.protocol.sessionless import is_sessionless, routing_headers
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.hosted import HostedSession, SessionFactory, SessionRefused
-from ssemcp.server.listen import DEFAULT_MAX_BACKLOG, ListenStream
+from ssemcp.server.listen import DEFAULT_MAX_BACKLOG
 from ssemcp.server.registry import Server
 from ssemcp.server.sessionless import (
     HTTP_STATUS,
     LISTEN,
+    OpenListen,
     ServeSessionless,
+    Subscription,
     open_listen,
     serve_sessionless,
 )
@@ -245,7 +247,7 @@ class _Listening:
 
     __slots__ = ("_task", "is_cut_off", "is_stopping", "stream", "writer")
 
-    def __init__(self, stream: ListenStream, frames: FrameCache, flusher: Flusher) -> None:
+    def __init__(self, stream: Subscription, frames: FrameCache, flusher: Flusher) -> None:
         self.stream = stream
         self.is_cut_off = False
         self.is_stopping = False
@@ -791,6 +793,8 @@ class StreamableHTTPTransport:
             them 400 with -32022 listing the session revisions, as a server of 2025 and
             earlier only (spec 2026-07-28 basic/versioning), so that a client falls back to
             ``initialize``. A callable: serve them with it instead (``ssemcp bridge``).
+        listen: opens a ``subscriptions/listen`` instead of ``open_listen`` on ``server``
+            (``ssemcp bridge``: on a child).
     """
 
     def __init__(
@@ -809,6 +813,7 @@ class StreamableHTTPTransport:
         clock: Callable[[], float] = time.monotonic,
         sessions: SessionFactory | None = None,
         sessionless: bool | ServeSessionless = True,
+        listen: OpenListen | None = None,
     ) -> None:
         if keepalive_seconds <= 0:
             raise ValueError("keepalive_seconds must be positive")
@@ -830,6 +835,7 @@ class StreamableHTTPTransport:
         self._serve_sessionless: ServeSessionless = (
             serve_sessionless if isinstance(sessionless, bool) else sessionless
         )
+        self._open_listen = listen
         self._sessions: dict[str, _Session] = {}
         # Open subscriptions/listen streams (2026-07-28), bounded by max_sessions too.
         self._listens: set[_Listening] = set()
@@ -1093,16 +1099,23 @@ class StreamableHTTPTransport:
         and carries the notifications asked for, until the client goes away (the stream is
         the subscription: spec 2026-07-28 basic/patterns/subscriptions), its reader falls
         too far behind (cut off), or the server stops (then its final result ends it)."""
-        opened = open_listen(
-            self._server, request, routing_headers(headers), scope.get(PRINCIPAL_KEY)
-        )
+        opened: Subscription | ErrorResponse
+        if self._open_listen is None:
+            opened = open_listen(
+                self._server, request, routing_headers(headers), scope.get(PRINCIPAL_KEY)
+            )
+        else:
+            opened = await self._open_listen(
+                self._server, request, routing_headers(headers), scope.get(PRINCIPAL_KEY)
+            )
         if type(opened) is ErrorResponse:
             await _send_json(send, serialize(opened), (), HTTP_STATUS.get(opened.code, 200))
             return
-        assert isinstance(opened, ListenStream)
+        assert not isinstance(opened, ErrorResponse)
         stream = opened
         if len(self._listens) >= self._max_sessions:
             logger.warning("refused a subscription: %d open", len(self._listens))
+            stream.close()
             await TOO_MANY_SESSIONS.respond(send)
             return
         listening = _Listening(stream, self._listen_frames, self._flusher)
