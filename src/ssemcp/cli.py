@@ -731,8 +731,9 @@ def bridge(
 ) -> None:
     """Serve the stdio MCP server CMD over HTTP (/mcp and /sse), with ssemcp's security.
 
-    Each session gets its own CMD process (or all share one, --shared); a child that crashes
-    or hangs fails its requests with a JSON-RPC error and is restarted. Children never see
+    Each session gets its own CMD process (or all share one, --shared), and so does each
+    principal's 2026-07-28 requests; a child that crashes or hangs fails its requests with a
+    JSON-RPC error and is restarted. Children never see
     the bridge's secrets (SSEMCP_TOKEN, SSEMCP_TOKEN_FILE, SSEMCP_AUTH_*...). Example:
 
     \b
