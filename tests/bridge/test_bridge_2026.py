@@ -18,7 +18,7 @@ from typing import Any, Final
 import httpx
 import mcp_types as types
 import pytest
-from bridge_support import bridged
+from bridge_support import bridged, is_reaped, sdk_session
 from live_server import wait_until
 from mcp import Client
 
@@ -382,3 +382,33 @@ def test_held_calls_are_bounded_and_taken_once() -> None:
     assert held.take(second[0], now=11) is None  # past its deadline: left for expire
     assert held.expire(now=11) == ["b"]
     assert len(held) == 0 and held.next_deadline() is None
+
+
+async def test_a_principals_child_ends_after_idle_seconds_without_requests() -> None:
+    async with (
+        bridged(idle_seconds=0.2) as running,
+        httpx.AsyncClient(base_url=running.url) as client,
+    ):
+        response = await post(
+            client, "tools/call", {"name": "pid", "arguments": {}, "_meta": META}, name="pid"
+        )
+        pid = int(response.json()["result"]["content"][0]["text"])
+        await wait_until(lambda: running.bridge.principal_child_count == 0)
+        await wait_until(lambda: is_reaped(pid), message="the idle child was not reaped")
+        again = await post(
+            client, "tools/call", {"name": "pid", "arguments": {}, "_meta": META}, name="pid"
+        )
+    assert int(again.json()["result"]["content"][0]["text"]) != pid
+
+
+async def test_a_2026_request_past_max_children_gets_a_clear_error() -> None:
+    async with (
+        bridged(max_children=1) as running,
+        sdk_session(running.url, "streamable-http") as session,
+        httpx.AsyncClient(base_url=running.url) as client,
+    ):
+        await session.send_ping()
+        response = await post(client, "tools/list", {"_meta": META})
+    error = response.json()["error"]
+    assert error["code"] == -32603
+    assert "all 1 bridged server processes are in use" in error["message"]

@@ -227,8 +227,8 @@ class Bridge:
 
     def _end_principal_child(self, entry: _PrincipalChild) -> None:
         entry.idle_timer = None
-        if entry.users:
-            return
+        if entry.users or self._by_upstream.get(entry.upstream) is not entry:
+            return  # in use again, or let go of already (shutdown)
         del self._principal_children[entry.key]
         del self._by_upstream[entry.upstream]
         self._upstreams.pop(entry.upstream, None)
