@@ -15,7 +15,6 @@ from typing import Any, Final
 import httpx
 import pytest
 from bridge_support import bridged
-from fixture_server import WATCHED
 from live_server import wait_until
 
 pytestmark = pytest.mark.interop
@@ -26,6 +25,8 @@ META: Final = {
     "io.modelcontextprotocol/clientCapabilities": {},
 }
 SUBSCRIPTION_ID: Final = "io.modelcontextprotocol/subscriptionId"
+# fixture_server.WATCHED (not imported: tests/client has a module of that name too).
+WATCHED: Final = "test://watched"
 
 
 def headers_for(method: str, name: str | None = None) -> dict[str, str]:
