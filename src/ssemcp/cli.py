@@ -788,8 +788,9 @@ def bridge(
 ) -> None:
     """Serve the stdio MCP server CMD over HTTP (/mcp and /sse), with ssemcp's security.
 
-    Each session gets its own CMD process (or all share one, --shared); a child that crashes
-    or hangs fails its requests with a JSON-RPC error and is restarted. Children never see
+    Each session gets its own CMD process (or all share one, --shared), and so does each
+    principal's 2026-07-28 requests; a child that crashes or hangs fails its requests with a
+    JSON-RPC error and is restarted. Children never see
     the bridge's secrets (SSEMCP_TOKEN, SSEMCP_TOKEN_FILE, SSEMCP_AUTH_*...). Example:
 
     \b
@@ -801,7 +802,7 @@ def bridge(
     if shutil.which(command[0]) is None:
         raise click.UsageError(f"cannot run {command[0]!r}: no such executable (or not on PATH)")
 
-    from ssemcp.bridge import Bridge
+    from ssemcp.bridge import DEFAULT_IDLE_CHILD_SECONDS, Bridge
 
     hosted = Bridge(
         command,
@@ -810,10 +811,11 @@ def bridge(
         child_timeout_seconds=child_timeout,
         startup_timeout_seconds=startup_timeout,
         max_line_bytes=max_body_bytes,
+        idle_seconds=session_idle_timeout or DEFAULT_IDLE_CHILD_SECONDS,
     )
-    # The app's server only holds the bridge's cleanup (its children end at shutdown): every
-    # session is the child's, and 2026-07-28 requests are refused (-32022) so that clients
-    # fall back to initialize, which the child speaks.
+    # The app's server only holds the bridge's cleanup (its children end at shutdown) and the
+    # keys that seal 2026-07-28 request states: every session is the child's, and so is every
+    # 2026-07-28 request (ssemcp.bridge.standalone runs it on its principal's child).
     server = Server("ssemcp-bridge", __version__)
     server.add_cleanup(hosted.aclose)
     app = _create_app(
@@ -829,7 +831,8 @@ def bridge(
         max_body_bytes=max_body_bytes,
         max_sessions=max_sessions,
         sessions=hosted.connect,
-        sessionless=False,
+        sessionless=hosted.serve_sessionless,
+        listen=hosted.open_listen,
     )
     _serve_http(
         app, host, port, allowed_hosts, log_level, header_timeout, body_timeout, shutdown_grace

@@ -67,7 +67,13 @@ async def bridged(
     bridge = Bridge(command, **bridge_options)
     server = Server("bridge-under-test")
     server.add_cleanup(bridge.aclose)
-    app = create_app(server, sessions=bridge.connect, sessionless=False, **(app_options or {}))
+    app = create_app(
+        server,
+        sessions=bridge.connect,
+        sessionless=bridge.serve_sessionless,
+        listen=bridge.open_listen,
+        **(app_options or {}),
+    )
     async with live_app(app) as live:
         yield Bridged(live, bridge)
 

@@ -3,16 +3,14 @@ bridge``, over Streamable HTTP (``/mcp``) and legacy HTTP+SSE (``/sse``).
 
 Owns what a client of the bridge sees when all goes well: tools listed and called, progress,
 sampling, elicitation and roots passed both ways, resource updates after a subscription, one
-child per session with state of its own, and 2026-07-28 requests refused so that clients fall
-back to ``initialize``. The child is ``tests/bridge/fixture_server.py`` under ``ssemcp stdio``.
+child per session with state of its own. (2026-07-28 through the bridge:
+``test_bridge_2026.py``.) The child is ``tests/bridge/fixture_server.py`` under ``ssemcp stdio``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 
-import httpx
 import mcp_types as types
 import pytest
 from bridge_support import (
@@ -182,39 +180,3 @@ async def test_both_transports_at_once_each_hear_only_their_own_progress() -> No
         await second.send_ping()
     assert not any(result.is_error for result in results)
     assert progress_by_call == [[1.0, 2.0]] * 4
-
-
-async def test_a_2026_07_28_request_is_refused_with_the_session_revisions() -> None:
-    request = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "tools/list",
-        "params": {
-            "_meta": {
-                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                "io.modelcontextprotocol/clientCapabilities": {},
-            }
-        },
-    }
-    headers = {
-        "accept": "application/json, text/event-stream",
-        "mcp-protocol-version": "2026-07-28",
-        "mcp-method": "tools/list",
-    }
-    async with bridged() as running, httpx.AsyncClient(base_url=running.url) as client:
-        with_header = await client.post("/mcp", json=request, headers=headers)
-        del headers["mcp-protocol-version"]
-        without_header = await client.post("/mcp", json=request, headers=headers)
-        assert running.bridge.children == {}
-    for response in (with_header, without_header):
-        assert response.status_code == 400
-        error = response.json()["error"]
-        assert error["code"] == -32022
-        assert error["data"]["supported"] == [
-            "2025-11-25",
-            "2025-06-18",
-            "2025-03-26",
-            "2024-11-05",
-        ]
-        assert response.json()["id"] == 1
-    assert json.loads(with_header.content)["error"]["data"]["requested"] == "2026-07-28"

@@ -4,14 +4,16 @@ requests it gets.
 Owns what a relay must carry both ways: progress and log notifications of a call, the server's
 own requests (elicitation, sampling, roots), a subscribable resource and a tool that changes
 it, and a slow tool to be caught in flight. ``Recorder`` wraps the ASGI app and notes each
-request's method, path and session id, so a test can see a DELETE or end a session itself.
+request's method, path and session id, so a test can see a DELETE or end a session itself;
+``Only2026`` makes the app a server that speaks only 2026-07-28.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from ssemcp.server import Context, Server
 
@@ -110,3 +112,86 @@ class Recorder:
 
     def count(self, method: str) -> int:
         return sum(1 for request_method, _, _ in self.requests if request_method == method)
+
+
+_ONLY_2026: Final = ["2026-07-28"]
+
+
+@dataclass
+class Only2026:
+    """``app`` as a server that speaks only 2026-07-28: ``initialize`` (a POST without the
+    2026-07-28 ``MCP-Protocol-Version``) gets 400 with -32022 listing only 2026-07-28, as spec
+    2026-07-28 basic/versioning asks of a server without the requested version; GET and
+    DELETE get 405; ``server/discover`` names only 2026-07-28."""
+
+    app: Any
+    refused: list[str] = field(default_factory=list)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/mcp":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            self.refused.append(scope["method"])
+            await _json_reply(send, 405, {"error": "2026-07-28: no GET stream, no DELETE"})
+            return
+        headers = dict(scope["headers"])
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        parsed = json.loads(body)
+        if headers.get(b"mcp-protocol-version") != b"2026-07-28":
+            self.refused.append(str(parsed.get("method")))
+            error = {
+                "code": -32022,
+                "message": "Unsupported protocol version: this server speaks 2026-07-28 only",
+                "data": {"supported": _ONLY_2026},
+            }
+            reply = {"jsonrpc": "2.0", "id": parsed.get("id"), "error": error}
+            await _json_reply(send, 400, reply)
+            return
+        delivered = False
+
+        async def replay() -> Any:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        if parsed.get("method") != "server/discover":
+            await self.app(scope, replay, send)
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def rewriting_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            reply = json.loads(b"".join(chunks))
+            reply["result"]["supportedVersions"] = _ONLY_2026
+            await _json_reply(send, start["status"], reply)
+
+        await self.app(scope, replay, rewriting_send)
+
+
+async def _json_reply(send: Any, status: int, body: Any) -> None:
+    content = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(content)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": content})

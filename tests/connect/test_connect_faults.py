@@ -299,7 +299,7 @@ async def test_closed_stdout_ends_connect(remote: tuple[LiveServer, Recorder]) -
             await process.wait()
 
 
-async def test_transport_2026_refuses_a_2025_handshake_clearly(
+async def test_transport_2026_translates_a_2025_handshake(
     remote: tuple[LiveServer, Recorder], spawn: Any
 ) -> None:
     live, recorder = remote
@@ -307,8 +307,22 @@ async def test_transport_2026_refuses_a_2025_handshake_clearly(
     await connect.send(INITIALIZE)
     answer = await connect.receive()
     assert answer["id"] == 1
-    assert "2026-07-28" in answer["error"]["message"]
-    assert recorder.requests == []
+    assert answer["result"]["serverInfo"]["name"] == "connect-remote"
+    # Answered from server/discover: no session was opened on the server.
+    assert recorder.sessions() == []
+    assert [method for method, _, _ in recorder.requests] == ["POST"]
+
+
+async def test_transport_2026_to_a_server_without_it_refuses_the_handshake_clearly(
+    spawn: Any,
+) -> None:
+    app = create_app(build_server(), sessionless=False)
+    async with live_app(app) as live:
+        connect = await spawn(live.mcp_url, "--transport", "2026")
+        await connect.send(INITIALIZE)
+        answer = await connect.receive()
+    assert answer["id"] == 1
+    assert "found no 2026-07-28 server" in answer["error"]["message"]
 
 
 async def test_a_2026_request_is_relayed_as_it_is(

@@ -221,6 +221,33 @@ class Upstream:
                 self._initialize_result = reply.result
             return reply
 
+    @property
+    def initialize_result(self) -> JSONObject | None:
+        """What the child answered the first ``initialize`` (None until it has)."""
+        return self._initialize_result
+
+    async def handshake(self, params: JSONObject) -> JSONObject:
+        """The child's ``initialize`` result, the handshake made with ``params`` (and
+        ``notifications/initialized`` sent) if no client has made one: the bridge's own, for
+        2026-07-28 clients, which make none.
+
+        Raises:
+            InternalError: the child cannot be started, or refused the handshake.
+        """
+        async with self._handshaking:
+            if self._initialize_result is not None:
+                return self._initialize_result
+            child = await self._ready_child()
+            reply = await self._own_request(child, "initialize", params)
+            if type(reply) is not Response or not isinstance(reply.result, dict):
+                raise InternalError("the bridged server refused the bridge's initialize")
+            self._initialize_params = params
+            self._initialize_result = reply.result
+        if not self._initialized_notified:
+            self._initialized_notified = True
+            await self._send_quietly(child, Notification("notifications/initialized"))
+        return reply.result
+
     def _remember(self, owner: int, request: Request) -> None:
         """What a restarted child must be told again: the log level and subscriptions."""
         params = request.params or {}

@@ -1,12 +1,14 @@
 """The relay of ``ssemcp connect``: a local MCP client on stdin/stdout, a remote server over
 HTTP, every message passed on with its id unchanged.
 
-Owns which remote transport a local client's session gets (its ``initialize`` opens one:
-Streamable HTTP, stepping down to the 2024-11-05 transport as ``Client`` does; a 2026-07-28
-request goes as it is), the JSON-RPC error a local request gets when the remote cannot answer
-it (unreachable, 401, a status with no answer), and a new remote session when the server lost
-the old one (404). The line framing is ``ssemcp.transports.stdio``'s; HTTP is
-``ssemcp.client.RawSession``'s; what the messages mean is the two peers' business.
+Owns which remote transport a local client's session gets (its ``initialize`` first probes
+``server/discover``: a server that speaks only 2026-07-28 gets the session translated, by
+``connect._translate``; else the ``initialize`` opens a session on Streamable HTTP, stepping
+down to the 2024-11-05 transport as ``Client`` does; a 2026-07-28 request goes as it is), the
+JSON-RPC error a local request gets when the remote cannot answer it (unreachable, 401, a
+status with no answer), and a new remote session when the server lost the old one (404). The
+line framing is ``ssemcp.transports.stdio``'s; HTTP is ``ssemcp.client.RawSession``'s; what
+the messages mean is the two peers' business.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from ssemcp.client._errors import (
     TransportClosed,
 )
 from ssemcp.client._protocol import steps_down_to_legacy_sse
-from ssemcp.client._raw import RawSession, RawTransportName
+from ssemcp.client._raw import FailureHandler, MessageHandler, RawSession, RawTransportName
+from ssemcp.connect._translate import Translator
 from ssemcp.errors import InvalidRequest, ParseError
 from ssemcp.jsonrpc import (
     ErrorResponse,
@@ -223,6 +226,8 @@ class Relay:
         self._own: dict[tuple[type, RequestId], asyncio.Future[Response | ErrorResponse]] = {}
         self._own_ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
+        # A local session translated for a server that speaks only 2026-07-28, once probed.
+        self._translator: Translator | None = None
         # Set when connect must end: the first session could not be opened.
         self.fatal = asyncio.Event()
         self.exit_code = EXIT_OK
@@ -260,9 +265,13 @@ class Relay:
             await self._open_for(message)
             return
         async with self._opening:
+            translator = self._translator
             session = self._session
-            if session is None:
+            if session is None and translator is None:
                 session = self._open_modern_for(message)
+        if translator is not None:
+            await translator.handle(message)
+            return
         if session is None:
             if type(message) is Request:
                 self._output.send(
@@ -333,6 +342,55 @@ class Relay:
 
     # ------------------------------------------------------------------ sessions
 
+    def _new_translator_session(
+        self, on_message: MessageHandler, on_failure: FailureHandler
+    ) -> RawSession:
+        return RawSession(
+            self._url,
+            transport="2026",
+            headers=self._headers,
+            token=self._token,
+            timeout_seconds=self._timeout_seconds,
+            on_message=on_message,
+            on_failure=on_failure,
+        )
+
+    def _fail_local(self, request_id: RequestId, error: ClientError) -> None:
+        logger.warning("request %r: %s", request_id, error)
+        self._output.send(_relay_error(request_id, error))
+
+    async def _translated(self, initialize: Request) -> bool:
+        """Whether the local session is translated for a server that speaks only
+        2026-07-28 (``--transport 2026``: that speaks it at all), its ``initialize`` answered
+        from ``server/discover``; False: open a 2025 session instead."""
+        if self._translator is not None:
+            self._translator.answer_initialize(initialize)
+            return True
+        translator = Translator(
+            self._new_translator_session,
+            send_local=self._output.send,
+            fail_local=self._fail_local,
+            timeout_seconds=self._timeout_seconds,
+        )
+        forced = self._mode == "2026"
+        try:
+            discover = await translator.probe(initialize, force=forced)
+        except ClientError as exc:
+            await translator.close()
+            if not forced:
+                return False  # the 2025 handshake meets the same, and says so as before
+            self._answer(initialize, exc)
+            self.exit_code = _exit_code_of(exc)
+            self.fatal.set()
+            return True
+        if discover is None:
+            await translator.close()
+            return False
+        logger.info("the server speaks only 2026-07-28: translating this session")
+        self._translator = translator
+        translator.answer_initialize(initialize)
+        return True
+
     def _new_session(self, transport: RawTransportName) -> RawSession:
         session: RawSession
 
@@ -389,15 +447,20 @@ class Relay:
         return [self._mode]
 
     async def _open_for(self, initialize: Request) -> None:
-        """The local client's ``initialize``: open a remote session with it."""
+        """The local client's ``initialize``: open a remote session with it, or translate the
+        session for a server that speaks only 2026-07-28."""
+        if self._mode in ("auto", "2026"):
+            async with self._opening:
+                if await self._translated(initialize):
+                    return
         kinds = self._kinds()
         if not kinds:
             self._output.send(
                 error_response(
                     initialize.id,
                     InvalidRequest(
-                        "Invalid Request: connect --transport 2026 relays 2026-07-28 requests, "
-                        "and initialize opens a 2025 session (use --transport auto)"
+                        "Invalid Request: connect --transport 2026 found no 2026-07-28 "
+                        "server to translate this session for (its server/discover failed)"
                     ),
                 )
             )
@@ -547,6 +610,8 @@ class Relay:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace_seconds):
                 await self._in_flight.empty.wait()
+                if self._translator is not None:
+                    await self._translator.idle.wait()
         await self.close()
 
     async def close(self) -> None:
@@ -558,6 +623,9 @@ class Relay:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+        translator, self._translator = self._translator, None
+        if translator is not None:
+            await translator.close()
 
 
 def _cancels(message: Message) -> bool:

@@ -66,8 +66,10 @@ def _parse_headers(headers: tuple[str, ...]) -> dict[str, str]:
     type=click.Choice(["auto", "streamable", "sse", "2026"]),
     default="auto",
     show_default=True,
-    help="auto: a 2025 session on Streamable HTTP, else the 2024-11-05 SSE transport "
-    "(a client that sends 2026-07-28 requests gets them relayed as they are). Or force one.",
+    help="auto: a server that speaks only 2026-07-28 (its server/discover says so) gets the "
+    "session translated into 2026-07-28 requests; else a 2025 session on Streamable HTTP, "
+    "else the 2024-11-05 SSE transport (a client that sends 2026-07-28 requests gets them "
+    "relayed as they are). Or force one (2026: translate for any 2026-07-28 server).",
 )
 @click.option(
     "--timeout",

@@ -45,6 +45,7 @@ from ssemcp.http.proxy import TrustedProxies
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, BodyDeadline
 from ssemcp.server.hosted import SessionFactory
 from ssemcp.server.registry import Server
+from ssemcp.server.sessionless import OpenListen, ServeSessionless
 from ssemcp.state.events import EventLogFactory
 from ssemcp.transports.drain import Drain
 from ssemcp.transports.legacy_sse import MESSAGES_PATH, SSE_PATH, LegacySSETransport
@@ -259,7 +260,8 @@ class MCPApp:
         auth: AuthSettings | None = None,
         event_logs: EventLogFactory | None = None,
         sessions: SessionFactory | None = None,
-        sessionless: bool = True,
+        sessionless: bool | ServeSessionless = True,
+        listen: OpenListen | None = None,
     ) -> None:
         if sessions is not None and stateless:
             raise ValueError("stateless mode makes no sessions: it cannot take a session factory")
@@ -277,6 +279,7 @@ class MCPApp:
             sessions=sessions,
             sessionless=sessionless,
             drain=self._drain,
+            listen=listen,
         )
         # The 2024-11-05 HTTP+SSE transport: its sessions count apart from the ones above.
         self.legacy_sse = (
@@ -539,7 +542,8 @@ def create_app(
     auth: AuthSettings | None = None,
     event_logs: EventLogFactory | None = None,
     sessions: SessionFactory | None = None,
-    sessionless: bool = True,
+    sessionless: bool | ServeSessionless = True,
+    listen: OpenListen | None = None,
 ) -> MCPApp:
     """Build the ASGI app that serves ``server`` over Streamable HTTP at ``path``.
 
@@ -585,7 +589,10 @@ def create_app(
             ``ServerConnection`` on ``server`` (``ssemcp.bridge`` relays to a child process);
             ``server`` then keeps its cleanups, run at shutdown. Not with ``stateless``.
         sessionless: serve 2026-07-28 requests that stand alone; False answers them with
-            -32022 naming the session revisions, so that clients fall back to ``initialize``.
+            -32022 naming the session revisions, so that clients fall back to ``initialize``;
+            a callable serves them instead of ``server`` (``Bridge.serve_sessionless``).
+        listen: opens their ``subscriptions/listen`` instead of ``server``
+            (``Bridge.open_listen``).
 
     Returns:
         An ASGI 3 app; run it with any ASGI server (``uvicorn.run(app)``).
@@ -610,4 +617,5 @@ def create_app(
         event_logs=event_logs,
         sessions=sessions,
         sessionless=sessionless,
+        listen=listen,
     )

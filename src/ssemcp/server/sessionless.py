@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Final, Protocol
 
+from ssemcp._types import JSONObject
 from ssemcp.errors import InternalError, MethodNotFound, ProtocolError
-from ssemcp.jsonrpc import ErrorResponse, Request, Response, error_response
+from ssemcp.jsonrpc import (
+    ErrorResponse,
+    Notification,
+    Request,
+    RequestId,
+    Response,
+    error_response,
+)
 from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.sessionless import (
     CACHEABLE_METHODS,
@@ -30,7 +38,15 @@ from ssemcp.server.listen import ListenStream
 from ssemcp.server.mrtr import InputRound
 from ssemcp.server.registry import Server
 
-__all__ = ["HTTP_STATUS", "LISTEN", "open_listen", "serve_sessionless"]
+__all__ = [
+    "HTTP_STATUS",
+    "LISTEN",
+    "OpenListen",
+    "ServeSessionless",
+    "Subscription",
+    "open_listen",
+    "serve_sessionless",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +65,53 @@ HTTP_STATUS: Final = {
 }
 # The method whose response is a stream of the notifications its client asked for.
 LISTEN: Final = "subscriptions/listen"
+
+
+class ServeSessionless(Protocol):
+    """What serves a request that stands alone on a transport: :func:`serve_sessionless`, or
+    another path with its signature (``ssemcp bridge`` runs them on child processes)."""
+
+    def __call__(
+        self,
+        server: Server,
+        request: Request,
+        headers: Mapping[bytes, bytes] | None,
+        send: Send,
+        principal: Principal | None = None,
+    ) -> Awaitable[Response | ErrorResponse]: ...
+
+
+class Subscription(Protocol):
+    """One ``subscriptions/listen`` as its transport drives it: a ``ListenStream`` on the
+    registry's bus, or another source of notifications (``ssemcp bridge``: a child's)."""
+
+    @property
+    def subscription_id(self) -> RequestId: ...
+
+    def open(self, deliver: Callable[[Notification], object]) -> Notification:
+        """Start delivering (``deliver`` must not wait); the acknowledgement, sent first."""
+        ...
+
+    def close(self) -> None:
+        """Stop delivering (idempotent; also for one never opened)."""
+        ...
+
+    def final_result(self) -> JSONObject:
+        """The result that ends the subscription when the server closes it."""
+        ...
+
+
+class OpenListen(Protocol):
+    """What opens a ``subscriptions/listen`` in place of :func:`open_listen` (``ssemcp
+    bridge``: on a child), with its signature but awaitable."""
+
+    def __call__(
+        self,
+        server: Server,
+        request: Request,
+        headers: Mapping[bytes, bytes] | None,
+        principal: Principal | None,
+    ) -> Awaitable[Subscription | ErrorResponse]: ...
 
 
 def open_listen(

@@ -79,9 +79,17 @@ from ssemcp.protocol.revisions import SUPPORTED_VERSIONS, V2025_03_26, Revision,
 from ssemcp.protocol.sessionless import is_sessionless, routing_headers
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.hosted import HostedSession, SessionFactory, SessionRefused
-from ssemcp.server.listen import DEFAULT_MAX_BACKLOG, ListenStream
+from ssemcp.server.listen import DEFAULT_MAX_BACKLOG
 from ssemcp.server.registry import Server
-from ssemcp.server.sessionless import HTTP_STATUS, LISTEN, open_listen, serve_sessionless
+from ssemcp.server.sessionless import (
+    HTTP_STATUS,
+    LISTEN,
+    OpenListen,
+    ServeSessionless,
+    Subscription,
+    open_listen,
+    serve_sessionless,
+)
 from ssemcp.sse import KEEPALIVE, encode_event
 from ssemcp.state.events import (
     DEFAULT_MAX_LOGGED_BYTES,
@@ -261,7 +269,7 @@ class _Listening:
 
     __slots__ = ("_task", "is_cut_off", "is_stopping", "stream", "writer")
 
-    def __init__(self, stream: ListenStream, frames: FrameCache, flusher: Flusher) -> None:
+    def __init__(self, stream: Subscription, frames: FrameCache, flusher: Flusher) -> None:
         self.stream = stream
         self.is_cut_off = False
         self.is_stopping = False
@@ -806,7 +814,9 @@ class StreamableHTTPTransport:
         sessionless: serve 2026-07-28 requests that stand alone (on ``server``). False: answer
             them 400 with -32022 listing the session revisions, as a server of 2025 and
             earlier only (spec 2026-07-28 basic/versioning), so that a client falls back to
-            ``initialize``.
+            ``initialize``. A callable: serve them with it instead (``ssemcp bridge``).
+        listen: opens a ``subscriptions/listen`` instead of ``open_listen`` on ``server``
+            (``ssemcp bridge``: on a child).
     """
 
     def __init__(
@@ -824,7 +834,8 @@ class StreamableHTTPTransport:
         event_logs: EventLogFactory | None = None,
         clock: Callable[[], float] = time.monotonic,
         sessions: SessionFactory | None = None,
-        sessionless: bool = True,
+        sessionless: bool | ServeSessionless = True,
+        listen: OpenListen | None = None,
         drain: Drain | None = None,
     ) -> None:
         if keepalive_seconds <= 0:
@@ -843,7 +854,11 @@ class StreamableHTTPTransport:
         self._event_logs: EventLogFactory = event_logs or self._memory_event_log
         self._clock = clock
         self._connect = sessions
-        self._serves_sessionless = sessionless
+        self._serves_sessionless = sessionless is not False
+        self._serve_sessionless: ServeSessionless = (
+            serve_sessionless if isinstance(sessionless, bool) else sessionless
+        )
+        self._open_listen = listen
         self._sessions: dict[str, _Session] = {}
         # The calls in flight, drained at shutdown (shared with the app's other transport).
         self._drain = drain or Drain()
@@ -1111,7 +1126,7 @@ class StreamableHTTPTransport:
         on_disconnect(send, reply_stream.lost)
         self._drain.calls[serving] = payload
         try:
-            reply = await serve_sessionless(
+            reply = await self._serve_sessionless(
                 self._server,
                 payload,
                 headers,
@@ -1160,16 +1175,23 @@ class StreamableHTTPTransport:
         and carries the notifications asked for, until the client goes away (the stream is
         the subscription: spec 2026-07-28 basic/patterns/subscriptions), its reader falls
         too far behind (cut off), or the server stops (then its final result ends it)."""
-        opened = open_listen(
-            self._server, request, routing_headers(headers), scope.get(PRINCIPAL_KEY)
-        )
+        opened: Subscription | ErrorResponse
+        if self._open_listen is None:
+            opened = open_listen(
+                self._server, request, routing_headers(headers), scope.get(PRINCIPAL_KEY)
+            )
+        else:
+            opened = await self._open_listen(
+                self._server, request, routing_headers(headers), scope.get(PRINCIPAL_KEY)
+            )
         if type(opened) is ErrorResponse:
             await _send_json(send, serialize(opened), (), HTTP_STATUS.get(opened.code, 200))
             return
-        assert isinstance(opened, ListenStream)
+        assert not isinstance(opened, ErrorResponse)
         stream = opened
         if len(self._listens) >= self._max_sessions:
             logger.warning("refused a subscription: %d open", len(self._listens))
+            stream.close()
             await TOO_MANY_SESSIONS.respond(send)
             return
         listening = _Listening(stream, self._listen_frames, self._flusher)
