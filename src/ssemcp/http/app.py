@@ -43,6 +43,8 @@ from ssemcp.errors import InvalidRequest
 from ssemcp.http.cors import CORSPolicy
 from ssemcp.http.proxy import TrustedProxies
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, BodyDeadline
+from ssemcp.observe.observer import Observer
+from ssemcp.observe.settings import METRICS_PATH, ObserveSettings
 from ssemcp.server.hosted import SessionFactory
 from ssemcp.server.registry import Server
 from ssemcp.state.events import EventLogFactory
@@ -249,6 +251,7 @@ class MCPApp:
         event_logs: EventLogFactory | None = None,
         sessions: SessionFactory | None = None,
         sessionless: bool = True,
+        observe: ObserveSettings | None = None,
     ) -> None:
         if sessions is not None and stateless:
             raise ValueError("stateless mode makes no sessions: it cannot take a session factory")
@@ -315,6 +318,12 @@ class MCPApp:
         if self.legacy_sse is not None:
             endpoints[SSE_PATH] = "HTTP+SSE (2024-11-05)"
         endpoints[HEALTH_PATH] = "health"
+        # ssemcp.observe: the access log and GET /metrics (None: neither).
+        self._observer = Observer.build(observe, server, self)
+        self._metrics = self._observer.metrics if self._observer is not None else None
+        self._metrics_public = observe is not None and observe.metrics_public
+        if self._metrics is not None:
+            endpoints[METRICS_PATH] = "metrics (Prometheus)"
         # What this app serves, by path below its mount point: what a client connects to
         # (not the legacy POST path, which the /sse stream names to its client).
         self.endpoints: Mapping[str, str] = MappingProxyType(endpoints)
@@ -323,20 +332,29 @@ class MCPApp:
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
         scope_type = scope["type"]
         if scope_type == "http":
-            if self._body_timeout_seconds is None:
-                await self._http(scope, receive, send)
-                return
-            # One deadline for the whole body, watched while a receive() waits: no task, no
-            # timer of its own.
-            deadlines = self._body_deadlines = deadlines_in_running_loop(
-                self._body_deadlines, self._body_timeout_seconds
-            )
-            deadline = BodyDeadline(
-                receive, send, deadlines.loop.time() + self._body_timeout_seconds, deadlines
-            )
-            await self._http(scope, deadline.receive, deadline.send)
-            if deadline.expired:
-                await deadline.respond_if_expired()
+            # ssemcp.observe: the exchange's access-log record and its requests' watcher.
+            observed = None
+            if self._observer is not None:
+                observed = self._observer.begin(scope, send)
+                send = observed.send
+            try:
+                if self._body_timeout_seconds is None:
+                    await self._http(scope, receive, send)
+                    return
+                # One deadline for the whole body, watched while a receive() waits: no task,
+                # no timer of its own.
+                deadlines = self._body_deadlines = deadlines_in_running_loop(
+                    self._body_deadlines, self._body_timeout_seconds
+                )
+                deadline = BodyDeadline(
+                    receive, send, deadlines.loop.time() + self._body_timeout_seconds, deadlines
+                )
+                await self._http(scope, deadline.receive, deadline.send)
+                if deadline.expired:
+                    await deadline.respond_if_expired()
+            finally:
+                if observed is not None:
+                    observed.end()
         elif scope_type == "lifespan":
             await self._lifespan(receive, send)
         else:
@@ -380,6 +398,8 @@ class MCPApp:
                 return self._cors.preflight(headers, send)
             send = self._cors.wrap_send(headers, send)
         scope[PRINCIPAL_KEY] = None
+        if self._metrics_public and path == METRICS_PATH and self._metrics is not None:
+            return self._metrics.respond(scope, send)  # --metrics-public: no token asked
         if self._auth is not None and not _is_health_check(scope, path):
             # RFC 9728 section 3: the metadata is how a client learns to get a token, so it
             # is served to anyone.
@@ -413,6 +433,8 @@ class MCPApp:
             return self.legacy_sse.handle_stream(scope, receive, send)
         if path in _MESSAGES_PATHS and self.legacy_sse is not None:
             return self.legacy_sse.handle_message(scope, receive, send, headers)
+        if path == METRICS_PATH and self._metrics is not None:
+            return self._metrics.respond(scope, send)  # authenticated, as /mcp is
         if path == HEALTH_PATH:
             if scope["method"] in ("GET", "HEAD"):
                 return _healthy(send)
@@ -468,6 +490,7 @@ def create_app(
     event_logs: EventLogFactory | None = None,
     sessions: SessionFactory | None = None,
     sessionless: bool = True,
+    observe: ObserveSettings | None = None,
 ) -> MCPApp:
     """Build the ASGI app that serves ``server`` over Streamable HTTP at ``path``.
 
@@ -514,6 +537,7 @@ def create_app(
             ``server`` then keeps its cleanups, run at shutdown. Not with ``stateless``.
         sessionless: serve 2026-07-28 requests that stand alone; False answers them with
             -32022 naming the session revisions, so that clients fall back to ``initialize``.
+        observe: the access log and ``GET /metrics`` (``ssemcp.observe``); None: neither.
 
     Returns:
         An ASGI 3 app; run it with any ASGI server (``uvicorn.run(app)``).
@@ -538,4 +562,5 @@ def create_app(
         event_logs=event_logs,
         sessions=sessions,
         sessionless=sessionless,
+        observe=observe,
     )

@@ -34,6 +34,7 @@ from ssemcp.errors import (
     ToolError,
 )
 from ssemcp.jsonrpc import Request
+from ssemcp.observe._hook import WATCHER
 from ssemcp.protocol.pagination import paginate
 from ssemcp.protocol.request_context import RequestContext
 from ssemcp.protocol.sessionless import discover_result
@@ -106,6 +107,12 @@ def dispatch(
     if handler is None:
         # A method of the revision that this server does not implement.
         raise InvalidRequest(f"Method not supported: {request.method}")
+    # ssemcp.observe: the access log and metrics of whoever serves this request, when on.
+    watcher = WATCHER.get()
+    if watcher is not None:
+        return watcher.observe(
+            handler(server, request, context, send, channel), server, request, context
+        )
     return handler(server, request, context, send, channel)
 
 
