@@ -33,6 +33,7 @@ from ssemcp.jsonrpc import (
     parse,
     serialize,
 )
+from ssemcp.observe._hook import WATCHER, Watcher
 from ssemcp.protocol.sessionless import is_sessionless
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.listen import DEFAULT_MAX_BACKLOG, ListenStream
@@ -298,6 +299,7 @@ async def serve_stdio(
     stdout: BinaryIO | None = None,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    watcher: Watcher | None = None,
 ) -> None:
     """Serve ``server`` on stdin/stdout until stdin closes.
 
@@ -306,7 +308,22 @@ async def serve_stdio(
             ``sys.stdout`` points at stderr, so a stray ``print`` in a tool cannot corrupt
             the protocol stream.
         max_line_bytes: the longest message accepted; longer lines get an error.
+        watcher: watches every request served (``ssemcp.observe``: the access log).
     """
+    if watcher is not None:
+        # The request tasks started below copy this context, and with it the watcher.
+        token = WATCHER.set(watcher)
+        try:
+            await serve_stdio(
+                server,
+                stdin=stdin,
+                stdout=stdout,
+                max_line_bytes=max_line_bytes,
+                shutdown_grace_seconds=shutdown_grace_seconds,
+            )
+        finally:
+            WATCHER.reset(token)
+        return
     stdin = stdin or sys.stdin.buffer
     stdout = stdout or sys.stdout.buffer
     writer = await _open_writer(stdout)
