@@ -325,6 +325,11 @@ def _serve_http(
             ", ".join(f"{name} on {base_url}{path}" for path, name in app.endpoints.items()),
         )
 
+    if app.observer is not None:
+        # ssemcp.observe: the metrics' watcher in the context uvicorn's tasks copy, so that
+        # no request has to set it.
+        app.observer.watch_this_context()
+
     # Open GET streams never end by themselves; after 5 s of shutdown they are cancelled.
     # Sessions end as soon as shutdown begins, so open streams finish instead of being
     # cancelled (with a traceback each) when the graceful wait runs out.

@@ -371,7 +371,7 @@ def test_json_formatter_writes_plain_records_with_a_message() -> None:
 @pytest.mark.parametrize("settings", [ObserveSettings(access_log=False, metrics=False)])
 async def test_an_app_that_observes_nothing_has_no_observer(settings: ObserveSettings) -> None:
     async with live_server(build_server(), observe=settings) as live, live.client() as http:
-        assert live.app._observer is None
+        assert live.app.observer is None
         assert (await http.get("/metrics")).status_code == 404
 
 

@@ -5,6 +5,7 @@ other modules it reads (checked here, so that a rename fails a test, not a scrap
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -19,7 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from ssemcp import Context, Server
 from ssemcp.http import create_app
 from ssemcp.observe import ObserveSettings
-from ssemcp.observe.calls import CallStats, Outcome
+from ssemcp.observe._hook import WATCHER
+from ssemcp.observe.calls import CANCELLED, ERROR, MAX_PENDING, OK, CallStats
 from ssemcp.observe.metrics import live_counts, upstream_clients
 from ssemcp.toolsets._breaker import CircuitBreaker
 from ssemcp.toolsets._upstream import RetryPolicy, TTLCache, UpstreamClient, UpstreamError
@@ -324,9 +326,9 @@ def test_live_counts_reads_fields_that_exist() -> None:
 
 def test_call_stats_buckets_a_duration_equal_to_a_bound_into_that_bound() -> None:
     stats = CallStats((0.1, 1.0))
-    stats.record("tools/call", "echo", Outcome.OK, 0.1)
-    stats.record("tools/call", "echo", Outcome.ERROR, 1.5)
-    stats.record("tools/call", "echo", Outcome.CANCELLED, 0.5)
+    stats.record("tools/call", "echo", OK, 0.1)
+    stats.record("tools/call", "echo", ERROR, 1.5)
+    stats.record("tools/call", "echo", CANCELLED, 0.5)
     [(method, name, counters)] = list(stats)
     assert (method, name, counters.count) == ("tools/call", "echo", 3)
     assert counters.buckets == [1, 1, 1]
@@ -348,3 +350,35 @@ def test_importing_ssemcp_the_cli_and_stdio_does_not_load_prometheus_client() ->
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_call_stats_fold_when_a_list_is_full_and_when_read() -> None:
+    stats = CallStats((1.0,))
+    for _ in range(MAX_PENDING - 1):
+        stats.record("tools/list", "", OK, 0.5)
+    assert stats.pending[("tools/list", "")] != []  # not folded yet
+    stats.record("tools/list", "", OK, 2.0)
+    assert stats.pending[("tools/list", "")] == []  # folded at MAX_PENDING
+    stats.record("tools/list", "", OK, 0.5)
+    [(_method, _name, counters)] = list(stats)  # reading folds the rest
+    assert counters.count == MAX_PENDING + 1
+    assert counters.buckets == [MAX_PENDING, 1]
+    assert counters.sum_seconds == pytest.approx(0.5 * MAX_PENDING + 2.0)
+
+
+def test_a_watcher_set_in_the_serving_context_is_found_without_a_set_per_request() -> None:
+    app = create_app(build_server(), observe=METRICS_ONLY)
+    observer = app.observer
+    assert observer is not None
+
+    def in_a_fresh_context() -> None:
+        observer.watch_this_context()
+        watcher = WATCHER.get()
+        assert watcher is not None
+        # A request task copies this context: begin() finds the watcher and sets nothing.
+        request_context = contextvars.copy_context()
+        assert request_context.run(observer.begin, {}, None) is None  # type: ignore[arg-type]
+        assert request_context[WATCHER] is watcher
+
+    contextvars.copy_context().run(in_a_fresh_context)
+    assert WATCHER.get() is None

@@ -319,8 +319,8 @@ class MCPApp:
             endpoints[SSE_PATH] = "HTTP+SSE (2024-11-05)"
         endpoints[HEALTH_PATH] = "health"
         # ssemcp.observe: the access log and GET /metrics (None: neither).
-        self._observer = Observer.build(observe, server, self)
-        self._metrics = self._observer.metrics if self._observer is not None else None
+        self.observer: Observer | None = Observer.build(observe, server, self)
+        self._metrics = self.observer.metrics if self.observer is not None else None
         self._metrics_public = observe is not None and observe.metrics_public
         if self._metrics is not None:
             endpoints[METRICS_PATH] = "metrics (Prometheus)"
@@ -334,9 +334,10 @@ class MCPApp:
         if scope_type == "http":
             # ssemcp.observe: the exchange's access-log record and its requests' watcher.
             observed = None
-            if self._observer is not None:
-                observed = self._observer.begin(scope, send)
-                send = observed.send
+            if self.observer is not None:
+                observed = self.observer.begin(scope, send)
+                if observed is not None:
+                    send = observed.send
             try:
                 if self._body_timeout_seconds is None:
                     await self._http(scope, receive, send)

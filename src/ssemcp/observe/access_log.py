@@ -21,6 +21,7 @@ line with the request's fields; one that carried several (a batch) gets its own 
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import logging
 import re
@@ -70,12 +71,11 @@ def _cut(value: str, limit: int = MAX_LOGGED_VALUE) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return "-"
-    if type(value) is str:
-        return value if _BARE.fullmatch(value) else json.dumps(value)
-    return str(value)
+# Memoised: a server sees the same peer, path, session, principal, tool and outcome again and
+# again. A pure function of its argument, bounded, so a client cycling values only evicts.
+@functools.lru_cache(maxsize=4096)
+def _text(value: str) -> str:
+    return value if _BARE.fullmatch(value) else json.dumps(value)
 
 
 class AccessLine:
@@ -88,11 +88,21 @@ class AccessLine:
         self.fields = fields
 
     def __str__(self) -> str:
-        return " ".join(f"{key}={_text(value)}" for key, value in self.fields.items())
+        return " ".join(
+            [
+                f"{key}={_text(value) if type(value) is str else '-' if value is None else value}"
+                for key, value in self.fields.items()
+            ]
+        )
 
 
 def _emit(fields: dict[str, object]) -> None:
-    logger.info("%s", AccessLine(fields))
+    if logger.isEnabledFor(logging.INFO):
+        # makeRecord, not info(): the caller's file and line say nothing here, and finding
+        # them walks the stack on every line.
+        logger.handle(
+            logger.makeRecord(ACCESS_LOGGER, logging.INFO, "", 0, "%s", (AccessLine(fields),), None)
+        )
 
 
 def _call_fields(fields: dict[str, object], record: CallRecord) -> None:
@@ -104,7 +114,7 @@ def _call_fields(fields: dict[str, object], record: CallRecord) -> None:
     fields["id"] = _cut(request_id) if type(request_id) is str else request_id
     if "principal" not in fields:
         fields["principal"] = record.principal
-    fields["outcome"] = record.outcome.value
+    fields["outcome"] = record.outcome
     if record.code is not None:
         fields["code"] = record.code
     if record.arguments is not None:

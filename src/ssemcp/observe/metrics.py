@@ -33,7 +33,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from ssemcp.asgi import ASGISend, Scope
-from ssemcp.observe.calls import CallStats, Outcome
+from ssemcp.observe.calls import ERROR, TOOL_ERROR, CallStats
 from ssemcp.state.events import MemoryEventLog
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ __all__ = ["LiveCounts", "MetricsEndpoint", "ServerCollector", "live_counts", "u
 
 logger = logging.getLogger(__name__)
 
-_ERROR_OUTCOMES: Final = (Outcome.TOOL_ERROR.value, Outcome.ERROR.value)
+_ERROR_OUTCOMES: Final = (TOOL_ERROR, ERROR)
 _METHOD_NOT_ALLOWED_BODY: Final = b"Method Not Allowed\n"
 
 
