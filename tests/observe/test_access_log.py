@@ -389,3 +389,25 @@ async def test_two_apps_in_one_process_log_their_own_requests(records: AccessRec
     assert len(records.of(rpc="tools/call")) == 1
     assert all(line.get("status") is not None for line in records.lines())
     assert httpx  # (the second app observes nothing: its requests leave no line)
+
+
+async def test_a_listen_stream_logs_when_it_ends(records: AccessRecords) -> None:
+    body, headers = modern_call("echo")
+    body["method"] = "subscriptions/listen"
+    body["params"] = {"_meta": body["params"]["_meta"], "notifications": {"toolsListChanged": True}}
+    headers["mcp-method"] = "subscriptions/listen"
+    del headers["mcp-name"]
+    async with (
+        live_server(build_server(), observe=ObserveSettings()) as live,
+        live.client() as http,
+    ):
+        async with http.stream("POST", "/mcp", json=body, headers=headers) as stream:
+            assert stream.status_code == 200
+            async for line in stream.aiter_lines():
+                if line.startswith("data: "):
+                    break  # the acknowledgement: the stream is open
+            assert records.lines() == []
+        await wait_until(lambda: records.lines() != [], message="no line when the stream ended")
+    [line] = records.lines()
+    assert (line["method"], line["path"], line["status"]) == ("POST", "/mcp", 200)
+    assert line["bytes"] > 0
