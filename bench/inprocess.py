@@ -12,6 +12,11 @@ it. What this leaves out is the wire: uvicorn, httptools, the response writer.
     .venv/bin/python bench/inprocess.py --instructions                   # a and f under callgrind
     .venv/bin/python bench/inprocess.py --scenario f --profile           # cProfile, top 30
     .venv/bin/python bench/inprocess.py --instructions --served          # the same, with the wire
+    .venv/bin/python bench/inprocess.py --instructions --scenarios a --observe-all   # #18's cost
+
+``--observe`` picks what the app observes (``ssemcp.observe``): ``off`` (the default),
+``metrics``, ``log`` (the access log at INFO, written to /dev/null) or ``both``;
+``--observe-all`` counts a's call under each and prints each one's ratio to ``off``.
 
 ``--served`` counts the whole server instead: ``ssemcp serve`` (uvicorn, httptools, the
 response writer) under callgrind, sent the same requests over one keep-alive connection, one
@@ -84,17 +89,49 @@ def _call_body(request_id: int, modern: bool) -> bytes:
     ).encode()
 
 
+# ssemcp serve's flags for each --observe choice (the access log needs INFO to write).
+OBSERVE_FLAGS: Final = {
+    "off": ("--log-level", "warning", "--no-access-log", "--no-metrics"),
+    "metrics": ("--log-level", "warning", "--no-access-log"),
+    "log": ("--log-level", "info", "--no-metrics"),
+    "both": ("--log-level", "info"),
+}
+
+
+def _observe_settings(observe: str) -> Any:
+    from ssemcp.observe import ObserveSettings
+
+    if observe in ("log", "both"):
+        # As ssemcp.cli configures it, to a file that swallows every line.
+        import logging
+
+        handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        package_logger = logging.getLogger("ssemcp")
+        package_logger.addHandler(handler)
+        package_logger.setLevel(logging.INFO)
+        package_logger.propagate = False
+    return {
+        "off": None,
+        "metrics": ObserveSettings(access_log=False),
+        "log": ObserveSettings(metrics=False),
+        "both": ObserveSettings(),
+    }[observe]
+
+
 class Driver:
     """One app, and POSTs through it one at a time, each answer checked."""
 
-    def __init__(self) -> None:
+    def __init__(self, observe: str = "off") -> None:
         sys.path.insert(0, str(BENCH / "servers"))
         from ssemcp_echo import build  # type: ignore[import-not-found]
 
         from ssemcp.http import create_app
 
         # As ssemcp.cli's serve builds it (the protocol there bounds bodies, not the app).
-        self.app = create_app(build(), body_timeout_seconds=None)
+        self.app = create_app(
+            build(), body_timeout_seconds=None, observe=_observe_settings(observe)
+        )
         self._status = 0
         self._body = b""
 
@@ -185,14 +222,16 @@ async def run_calls(
     return elapsed
 
 
-def _run(scenario: str, calls: int, profiler: cProfile.Profile | None = None) -> float:
+def _run(
+    scenario: str, calls: int, profiler: cProfile.Profile | None = None, observe: str = "off"
+) -> float:
     import uvloop
 
-    driver = Driver()
+    driver = Driver(observe)
     return uvloop.run(run_calls(driver, scenario, calls, profiler))
 
 
-def _callgrind_instructions(scenario: str, calls: int) -> int:
+def _callgrind_instructions(scenario: str, calls: int, observe: str = "off") -> int:
     """Instructions of one process that serves ``calls`` calls (callgrind's total)."""
     with tempfile.TemporaryDirectory() as directory:
         out = Path(directory) / "callgrind.out"
@@ -207,6 +246,8 @@ def _callgrind_instructions(scenario: str, calls: int) -> int:
                 scenario,
                 "--calls",
                 str(calls),
+                "--observe",
+                observe,
             ],
             check=True,
             capture_output=True,
@@ -219,7 +260,7 @@ def _callgrind_instructions(scenario: str, calls: int) -> int:
         return int(match[1])
 
 
-def _served_instructions(scenario: str, calls: int) -> int:
+def _served_instructions(scenario: str, calls: int, observe: str = "off") -> int:
     """Instructions of one ``ssemcp serve`` process that answers ``calls`` calls sent to it
     over one keep-alive connection (callgrind's total, start-up and shutdown included)."""
     with socket.socket() as probe:
@@ -239,8 +280,7 @@ def _served_instructions(scenario: str, calls: int) -> int:
                 f"{BENCH / 'servers' / 'ssemcp_echo.py'}:server",
                 "--port",
                 str(port),
-                "--log-level",
-                "warning",
+                *OBSERVE_FLAGS[observe],
             ],
             cwd=BENCH.parent,
             env={**os.environ, "PYTHONHASHSEED": "0"},
@@ -325,14 +365,41 @@ def main() -> None:
         help="with --instructions: count ssemcp serve (300 and 1 300 calls over a socket)",
     )
     parser.add_argument("--profile", action="store_true", help="cProfile the calls")
+    parser.add_argument(
+        "--observe",
+        choices=tuple(OBSERVE_FLAGS),
+        default="off",
+        help="what the app observes: nothing, metrics, the access log, or both",
+    )
+    parser.add_argument(
+        "--observe-all",
+        action="store_true",
+        help="with --instructions: each --observe choice in turn, and its ratio to off",
+    )
     options = parser.parse_args()
+    if options.instructions and options.observe_all:
+        count_observed = _served_instructions if options.served else _callgrind_instructions
+        short_calls, long_calls = (300, 1300) if options.served else (_SHORT_CALLS, _LONG_CALLS)
+        for scenario in options.scenarios.split(","):
+            baseline = 0.0
+            for observe in OBSERVE_FLAGS:
+                short = count_observed(scenario, short_calls, observe)
+                long = count_observed(scenario, long_calls, observe)
+                instructions = (long - short) / (long_calls - short_calls)
+                baseline = baseline or instructions
+                print(
+                    f"{scenario} observe={observe}: {instructions:,.0f} instructions per call, "
+                    f"{instructions / baseline:.3f} of off",
+                    flush=True,
+                )
+        return
     if options.instructions:
         per_call: dict[str, float] = {}
         count = _served_instructions if options.served else _callgrind_instructions
         short_calls, long_calls = (300, 1300) if options.served else (_SHORT_CALLS, _LONG_CALLS)
         for scenario in options.scenarios.split(","):
-            short = count(scenario, short_calls)
-            long = count(scenario, long_calls)
+            short = count(scenario, short_calls, options.observe)
+            long = count(scenario, long_calls, options.observe)
             per_call[scenario] = (long - short) / (long_calls - short_calls)
             print(f"{scenario}: {per_call[scenario]:,.0f} instructions per call", flush=True)
         if len(per_call) == 2:
@@ -341,10 +408,10 @@ def main() -> None:
         return
     if options.profile:
         profiler = cProfile.Profile()
-        _run(options.scenario, options.calls, profiler)
+        _run(options.scenario, options.calls, profiler, options.observe)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         return
-    elapsed = _run(options.scenario, options.calls)
+    elapsed = _run(options.scenario, options.calls, observe=options.observe)
     print(
         f"{options.scenario}: {options.calls} calls, {elapsed / options.calls * 1e6:.1f} µs a call"
     )

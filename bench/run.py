@@ -111,6 +111,23 @@ def _specs() -> list[ServerSpec]:
             modern=True,
             column="ssemcp",
         ),
+        # The same server with the access log and metrics both off, and both on (the access
+        # log needs INFO: one line a call to the server's log file), for their cost (#18).
+        # "ssemcp" itself runs serve's defaults at WARNING: metrics on, access lines hidden.
+        *(
+            ServerSpec(
+                name,
+                ("{python}", "-m", "ssemcp", "serve", ssemcp_target, "--port", "{port}", *flags),
+                streamable=True,
+                legacy=True,
+                modern=True,
+                column=name,
+            )
+            for name, flags in (
+                ("ssemcp-off", ("--log-level", "warning", "--no-access-log", "--no-metrics")),
+                ("ssemcp-on", ("--log-level", "info")),
+            )
+        ),
         ServerSpec(
             "sdk",
             ("{python}", sdk, "--mode", "streamable", "--port", "{port}"),
@@ -596,7 +613,48 @@ def f_over_a(
         lines.append(f"{name:<10}{rate:>10.2f}{efficiency:>10.2f}{p50:>8.2f}{p99:>8.2f}")
 
 
-SERVER_ORDER: Final = ("ceiling", "ssemcp", "sdk", "sdk-json", "sdk-sse")
+def observe_cost(
+    rows: dict[str, dict[str, list[dict[str, Any]]]],
+    settings: Settings,
+    header: Callable[[str, str], None],
+    lines: list[str],
+) -> None:
+    """a with metrics (ssemcp: serve's defaults at WARNING) and with the access log and
+    metrics (ssemcp-on) against both off (ssemcp-off): ratios round by round, median."""
+    header(
+        f"observe) a against ssemcp-off, the same round (median of {settings.rounds}; target "
+        "for metrics: >= 0.97)",
+        f"{'server':<10}{'calls/s':>10}{'per CPU-s':>10}{'p50':>8}{'p99':>8}",
+    )
+    baseline = rows["a"].get("ssemcp-off", [])
+    for name in ("ssemcp", "ssemcp-on"):
+        pairs = list(zip(baseline, rows["a"].get(name, []), strict=False))
+        if not pairs:
+            continue
+        rate = _median([on["rate"] / off["rate"] for off, on in pairs])
+        efficiency = _median(
+            [
+                (on["rate"] / on["server_cpu"]) / (off["rate"] / off["server_cpu"])
+                for off, on in pairs
+            ]
+        )
+        p50 = _median([on["p50_us"] / off["p50_us"] for off, on in pairs])
+        p99 = _median([on["p99_us"] / off["p99_us"] for off, on in pairs])
+        lines.append(f"{name:<10}{rate:>10.2f}{efficiency:>10.2f}{p50:>8.2f}{p99:>8.2f}")
+
+
+SERVER_ORDER: Final = (
+    "ceiling",
+    "ssemcp",
+    "ssemcp-off",
+    "ssemcp-on",
+    "sdk",
+    "sdk-json",
+    "sdk-sse",
+)
+# What runs unless --servers says otherwise: the ssemcp-off and ssemcp-on variants
+# are asked for by name (--scenarios a --servers ssemcp,ssemcp-off,ssemcp-on).
+DEFAULT_SERVERS: Final = ("ceiling", "ssemcp", "sdk", "sdk-json", "sdk-sse")
 
 
 def report(results: Results, settings: Settings) -> str:
@@ -649,6 +707,8 @@ def report(results: Results, settings: Settings) -> str:
             )
         if scenario == "f" and "a" in rows:
             f_over_a(rows, settings, header, lines)
+        if scenario == "a" and "ssemcp-off" in rows["a"]:
+            observe_cost(rows, settings, header, lines)
     for kind in ("mcp", "sse"):
         scenario = f"d-{kind}"
         if scenario not in rows:
@@ -852,7 +912,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--servers",
-        default=",".join(SERVER_ORDER),
+        default=",".join(DEFAULT_SERVERS),
         help="comma-separated subset of " + ",".join(SERVER_ORDER),
     )
     parser.add_argument(

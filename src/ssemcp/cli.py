@@ -38,6 +38,7 @@ from ssemcp.client.cli import CLIENT_COMMANDS
 from ssemcp.errors import LocalProtocolError
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
 from ssemcp.install import CLIENTS, DEFAULT_NAME
+from ssemcp.observe.settings import ObserveSettings
 from ssemcp.protocol.request_state import RequestStateKeys
 from ssemcp.server.registry import Server
 from ssemcp.toolsets import (
@@ -99,10 +100,20 @@ def load_server(target: str) -> Server:
     return value
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, log_format: str = "text") -> None:
     # Logs go to stderr always: on stdio, stdout belongs to the protocol.
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if log_format == "json":
+        # ssemcp.observe: one JSON object a line, access lines with their fields; uvicorn's
+        # own lines too (_serve_http then gives uvicorn no logging configuration of its own).
+        from ssemcp.observe.access_log import JSONFormatter
+
+        handler.setFormatter(JSONFormatter())
+        uvicorn_logger = logging.getLogger("uvicorn")
+        uvicorn_logger.addHandler(handler)
+        uvicorn_logger.propagate = False
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     package_logger = logging.getLogger("ssemcp")
     package_logger.addHandler(handler)
     package_logger.setLevel(level.upper())
@@ -261,6 +272,9 @@ _HTTP_ONLY_PARAMETERS: Final = frozenset(
         "auth_introspection_url",
         "auth_required_scopes",
         "list_all_tools",
+        # ssemcp.observe: GET /metrics
+        "metrics",
+        "metrics_public",
     }
 )
 
@@ -290,6 +304,7 @@ def _serve_http(
     header_timeout: float,
     body_timeout: float,
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    log_format: str = "text",
 ) -> None:
     """Serve ``app`` with uvicorn until SIGINT or SIGTERM (``serve`` and ``bridge``), then
     drain it for up to ``shutdown_grace`` seconds (``MCPApp.drain``)."""
@@ -313,6 +328,11 @@ def _serve_http(
             "serving %s",
             ", ".join(f"{name} on {base_url}{path}" for path, name in app.endpoints.items()),
         )
+
+    if app.observer is not None:
+        # ssemcp.observe: the metrics' watcher in the context uvicorn's tasks copy, so that
+        # no request has to set it.
+        app.observer.watch_this_context()
 
     # SIGTERM drains: no new connection or request, calls in flight get shutdown_grace
     # seconds, then the streams end with their last event (ssemcp.http.uvicorn_server).
@@ -339,6 +359,8 @@ def _serve_http(
             # 10.2.4: "An origin server MAY generate a Server header field"; OWASP's header
             # guidance says to leave it out). Date stays: RFC 9110 section 6.6.1 asks for it.
             server_header=False,
+            # --log-format json: uvicorn's loggers write through ours (_configure_logging).
+            **({"log_config": None} if log_format == "json" else {}),
         )
     except ListenError as exc:
         hint = " (another process uses it: stop that, or pick another --port)"
@@ -351,9 +373,17 @@ def _run_stdio(
     server: Server,
     max_line_bytes: int = DEFAULT_MAX_BODY_BYTES,
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    observe: ObserveSettings | None = None,
 ) -> None:
     from ssemcp.transports.stdio import serve_stdio
 
+    # ssemcp.observe: a kind=mcp line per request on stderr (no metrics: no HTTP to serve them).
+    watcher = None
+    if observe is not None and observe.access_log:
+        from ssemcp.observe.access_log import StdioWatcher, access_log_enabled
+
+        if access_log_enabled():
+            watcher = StdioWatcher(log_arguments=observe.log_arguments)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
             serve_stdio(
@@ -361,6 +391,7 @@ def _run_stdio(
                 max_line_bytes=max_line_bytes,
                 shutdown_grace_seconds=shutdown_grace,
                 stop_on_signals=True,
+                watcher=watcher,
             )
         )
 
@@ -469,6 +500,42 @@ def _turn_on_tracing(server: Server) -> None:
         raise click.UsageError(str(exc)) from None
     server.tracer_provider = provider
     server.add_cleanup(functools.partial(flush_spans, provider))
+
+
+_log_format_option = click.option(
+    "--log-format",
+    type=click.Choice(("text", "json")),
+    default="text",
+    show_default=True,
+    help="Log lines as text, or as one JSON object each (access lines with their fields).",
+)
+_access_log_option = click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="One line per HTTP request and per MCP request (logger ssemcp.access, INFO): peer, "
+    "method and path, status, JSON-RPC method, tool, session, principal, bytes, duration. "
+    "Never a token.",
+)
+_log_arguments_option = click.option(
+    "--log-arguments",
+    is_flag=True,
+    help="Add tool and prompt arguments to the access log (they may hold private data).",
+)
+
+
+def _observe_settings(
+    access_log: bool,
+    log_arguments: bool,
+    metrics: bool = False,
+    metrics_public: bool = False,
+) -> ObserveSettings:
+    return ObserveSettings(
+        access_log=access_log,
+        log_arguments=log_arguments,
+        metrics=metrics,
+        metrics_public=metrics_public,
+    )
 
 
 @main.command()
@@ -593,12 +660,26 @@ def _turn_on_tracing(server: Server) -> None:
     help="Live sessions per transport at most; past it, new ones get 503.",
 )
 @_shutdown_grace_option
+@click.option(
+    "--metrics/--no-metrics",
+    default=True,
+    show_default=True,
+    help="Serve GET /metrics (Prometheus text format), behind the same authorization as /mcp.",
+)
+@click.option(
+    "--metrics-public",
+    is_flag=True,
+    help="Serve GET /metrics without a token (it still passes the Host check).",
+)
 @auth_options
 @_toolsets_option
 @_setting_option
 @_state_key_option
 @_log_level_option
 @_otel_option
+@_log_format_option
+@_access_log_option
+@_log_arguments_option
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -636,6 +717,11 @@ def serve(
     log_level: str,
     otel: bool,
     auth: AuthSettings,
+    metrics: bool,
+    metrics_public: bool,
+    log_format: str,
+    access_log: bool,
+    log_arguments: bool,
 ) -> None:
     """Serve the built-in server, or TARGET (module:attribute or file.py:attribute).
 
@@ -665,7 +751,8 @@ def serve(
         target = None  # and --toolsets on the command line replaces the file's TARGET
     if use_stdio:
         _refuse_http_options_with_stdio(context)
-    _configure_logging(log_level)
+    _configure_logging(log_level, log_format)
+    observe = _observe_settings(access_log, log_arguments, metrics, metrics_public)
     auth = dataclasses.replace(auth, tokens=_tokens(tokens))
     if not use_stdio:
         _check_http_security(auth, host, insecure_no_auth, cors_origins, trusted_proxies)
@@ -674,7 +761,9 @@ def serve(
     if otel:
         _turn_on_tracing(server)
     if use_stdio:
-        _run_stdio(server, max_line_bytes=max_body_bytes, shutdown_grace=shutdown_grace)
+        _run_stdio(
+            server, max_line_bytes=max_body_bytes, shutdown_grace=shutdown_grace, observe=observe
+        )
         return
 
     app = _create_app(
@@ -690,9 +779,18 @@ def serve(
         session_idle_timeout_seconds=session_idle_timeout or None,
         max_body_bytes=max_body_bytes,
         max_sessions=max_sessions,
+        observe=observe,
     )
     _serve_http(
-        app, host, port, allowed_hosts, log_level, header_timeout, body_timeout, shutdown_grace
+        app,
+        host,
+        port,
+        allowed_hosts,
+        log_level,
+        header_timeout,
+        body_timeout,
+        shutdown_grace,
+        log_format,
     )
 
 
@@ -785,6 +883,11 @@ def bridge(
     startup_timeout: float,
     log_level: str,
     auth: AuthSettings,
+    metrics: bool,
+    metrics_public: bool,
+    log_format: str,
+    access_log: bool,
+    log_arguments: bool,
 ) -> None:
     """Serve the stdio MCP server CMD over HTTP (/mcp and /sse), with ssemcp's security.
 
@@ -796,7 +899,7 @@ def bridge(
     \b
       ssemcp bridge --port 8000 -- npx -y @modelcontextprotocol/server-everything
     """
-    _configure_logging(log_level)
+    _configure_logging(log_level, log_format)
     auth = dataclasses.replace(auth, tokens=_tokens(tokens))
     _check_http_security(auth, host, insecure_no_auth, cors_origins, trusted_proxies)
     if shutil.which(command[0]) is None:
@@ -833,9 +936,19 @@ def bridge(
         sessions=hosted.connect,
         sessionless=hosted.serve_sessionless,
         listen=hosted.open_listen,
+        # Relayed requests are the child's, not dispatched here: HTTP lines and live counts.
+        observe=_observe_settings(access_log, log_arguments, metrics, metrics_public),
     )
     _serve_http(
-        app, host, port, allowed_hosts, log_level, header_timeout, body_timeout, shutdown_grace
+        app,
+        host,
+        port,
+        allowed_hosts,
+        log_level,
+        header_timeout,
+        body_timeout,
+        shutdown_grace,
+        log_format,
     )
 
 
@@ -843,7 +956,10 @@ def bridge(
 # argument, and --max-body-bytes: all but --stateless, which would need a child per request,
 # and the authorization options, which it has from the same decorator as serve.
 _BRIDGE_OWN_PARAMETERS: Final = frozenset(parameter.name for parameter in bridge.params)
-_BRIDGE_SERVE_PARAMETERS: Final = (_HTTP_ONLY_PARAMETERS | {"max_body_bytes", "shutdown_grace"}) - {
+_BRIDGE_SERVE_PARAMETERS: Final = (
+    _HTTP_ONLY_PARAMETERS
+    | {"max_body_bytes", "shutdown_grace", "log_format", "access_log", "log_arguments"}
+) - {
     "stateless",
     *_BRIDGE_OWN_PARAMETERS,
 }
@@ -860,6 +976,9 @@ bridge.params[1:1] = [
 @_shutdown_grace_option
 @_log_level_option
 @_otel_option
+@_log_format_option
+@_access_log_option
+@_log_arguments_option
 def stdio(
     target: str | None,
     toolsets: str | None,
@@ -868,14 +987,19 @@ def stdio(
     shutdown_grace: float,
     log_level: str,
     otel: bool,
+    log_format: str,
+    access_log: bool,
+    log_arguments: bool,
 ) -> None:
     """Serve on stdin/stdout (the same as `serve --stdio`)."""
-    _configure_logging(log_level)
+    _configure_logging(log_level, log_format)
     server = _choose_server(target, toolsets, settings)
     _use_state_keys(server, state_keys)
     if otel:
         _turn_on_tracing(server)
-    _run_stdio(server, shutdown_grace=shutdown_grace)
+    _run_stdio(
+        server, shutdown_grace=shutdown_grace, observe=_observe_settings(access_log, log_arguments)
+    )
 
 
 def _use_state_keys(server: Server, state_keys: tuple[str, ...]) -> None:

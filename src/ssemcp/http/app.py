@@ -43,6 +43,8 @@ from ssemcp.errors import InvalidRequest
 from ssemcp.http.cors import CORSPolicy
 from ssemcp.http.proxy import TrustedProxies
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, BodyDeadline
+from ssemcp.observe.observer import Observer
+from ssemcp.observe.settings import METRICS_PATH, ObserveSettings
 from ssemcp.server.hosted import SessionFactory
 from ssemcp.server.registry import Server
 from ssemcp.server.sessionless import OpenListen, ServeSessionless
@@ -262,6 +264,7 @@ class MCPApp:
         sessions: SessionFactory | None = None,
         sessionless: bool | ServeSessionless = True,
         listen: OpenListen | None = None,
+        observe: ObserveSettings | None = None,
     ) -> None:
         if sessions is not None and stateless:
             raise ValueError("stateless mode makes no sessions: it cannot take a session factory")
@@ -333,6 +336,12 @@ class MCPApp:
         if self.legacy_sse is not None:
             endpoints[SSE_PATH] = "HTTP+SSE (2024-11-05)"
         endpoints[HEALTH_PATH] = "health"
+        # ssemcp.observe: the access log and GET /metrics (None: neither).
+        self.observer: Observer | None = Observer.build(observe, server, self)
+        self._metrics = self.observer.metrics if self.observer is not None else None
+        self._metrics_public = observe is not None and observe.metrics_public
+        if self._metrics is not None:
+            endpoints[METRICS_PATH] = "metrics (Prometheus)"
         # What this app serves, by path below its mount point: what a client connects to
         # (not the legacy POST path, which the /sse stream names to its client).
         self.endpoints: Mapping[str, str] = MappingProxyType(endpoints)
@@ -341,23 +350,33 @@ class MCPApp:
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
         scope_type = scope["type"]
         if scope_type == "http":
-            if self._drain.is_draining and not self._admits_while_draining(scope):
-                await SHUTTING_DOWN.respond(send)
-                return
-            if self._body_timeout_seconds is None:
-                await self._http(scope, receive, send)
-                return
-            # One deadline for the whole body, watched while a receive() waits: no task, no
-            # timer of its own.
-            deadlines = self._body_deadlines = deadlines_in_running_loop(
-                self._body_deadlines, self._body_timeout_seconds
-            )
-            deadline = BodyDeadline(
-                receive, send, deadlines.loop.time() + self._body_timeout_seconds, deadlines
-            )
-            await self._http(scope, deadline.receive, deadline.send)
-            if deadline.expired:
-                await deadline.respond_if_expired()
+            # ssemcp.observe: the exchange's access-log record and its requests' watcher.
+            observed = None
+            if self.observer is not None:
+                observed = self.observer.begin(scope, send)
+                if observed is not None:
+                    send = observed.send
+            try:
+                if self._drain.is_draining and not self._admits_while_draining(scope):
+                    await SHUTTING_DOWN.respond(send)
+                    return
+                if self._body_timeout_seconds is None:
+                    await self._http(scope, receive, send)
+                    return
+                # One deadline for the whole body, watched while a receive() waits: no task,
+                # no timer of its own.
+                deadlines = self._body_deadlines = deadlines_in_running_loop(
+                    self._body_deadlines, self._body_timeout_seconds
+                )
+                deadline = BodyDeadline(
+                    receive, send, deadlines.loop.time() + self._body_timeout_seconds, deadlines
+                )
+                await self._http(scope, deadline.receive, deadline.send)
+                if deadline.expired:
+                    await deadline.respond_if_expired()
+            finally:
+                if observed is not None:
+                    observed.end()
         elif scope_type == "lifespan":
             await self._lifespan(receive, send)
         else:
@@ -401,6 +420,8 @@ class MCPApp:
                 return self._cors.preflight(headers, send)
             send = self._cors.wrap_send(headers, send)
         scope[PRINCIPAL_KEY] = None
+        if self._metrics_public and path == METRICS_PATH and self._metrics is not None:
+            return self._metrics.respond(scope, send)  # --metrics-public: no token asked
         if self._auth is not None and not _is_health_check(scope, path):
             # RFC 9728 section 3: the metadata is how a client learns to get a token, so it
             # is served to anyone.
@@ -442,6 +463,8 @@ class MCPApp:
                     scope, headers, self.legacy_sse.handle_message(scope, receive, send, headers)
                 )
             return self.legacy_sse.handle_message(scope, receive, send, headers)
+        if path == METRICS_PATH and self._metrics is not None:
+            return self._metrics.respond(scope, send)  # authenticated, as /mcp is
         if path == HEALTH_PATH:
             if scope["method"] in ("GET", "HEAD"):
                 return _healthy(send)
@@ -544,6 +567,7 @@ def create_app(
     sessions: SessionFactory | None = None,
     sessionless: bool | ServeSessionless = True,
     listen: OpenListen | None = None,
+    observe: ObserveSettings | None = None,
 ) -> MCPApp:
     """Build the ASGI app that serves ``server`` over Streamable HTTP at ``path``.
 
@@ -593,6 +617,7 @@ def create_app(
             a callable serves them instead of ``server`` (``Bridge.serve_sessionless``).
         listen: opens their ``subscriptions/listen`` instead of ``server``
             (``Bridge.open_listen``).
+        observe: the access log and ``GET /metrics`` (``ssemcp.observe``); None: neither.
 
     Returns:
         An ASGI 3 app; run it with any ASGI server (``uvicorn.run(app)``).
@@ -618,4 +643,5 @@ def create_app(
         sessions=sessions,
         sessionless=sessionless,
         listen=listen,
+        observe=observe,
     )

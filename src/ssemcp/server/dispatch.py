@@ -34,6 +34,7 @@ from ssemcp.errors import (
     ToolError,
 )
 from ssemcp.jsonrpc import Request
+from ssemcp.observe._hook import WATCHER
 from ssemcp.protocol.pagination import paginate
 from ssemcp.protocol.request_context import RequestContext
 from ssemcp.protocol.sessionless import discover_result
@@ -106,13 +107,16 @@ def dispatch(
     if handler is None:
         # A method of the revision that this server does not implement.
         raise InvalidRequest(f"Method not supported: {request.method}")
+    served = handler(server, request, context, send, channel)
     if server.tracing is not None:
         # OpenTelemetry (ssemcp.otel), when the registry has a tracer provider: the request's
         # span around its handler.
-        return server.tracing.serve(
-            request, context, handler(server, request, context, send, channel)
-        )
-    return handler(server, request, context, send, channel)
+        served = server.tracing.serve(request, context, served)
+    # ssemcp.observe: the access log and metrics of whoever serves this request, when on.
+    watcher = WATCHER.get()
+    if watcher is not None:
+        return watcher.observe(served, server, request, context)
+    return served
 
 
 def has_method(method: str) -> bool:

@@ -44,6 +44,7 @@ __all__ = [
     "UpstreamClient",
     "UpstreamError",
     "UpstreamNotFound",
+    "UpstreamStats",
     "UpstreamUnavailable",
     "env_float",
     "env_int",
@@ -287,6 +288,23 @@ class RetryPolicy:
         return float(min(self.backoff_seconds * 2 ** (attempt - 1), self.max_backoff_seconds))
 
 
+class UpstreamStats:
+    """What one client's requests came to, counted for ``ssemcp.observe.metrics`` to read
+    when scraped: attempts by outcome (``ok``, ``not_found``, ``refused``: another 4xx or a
+    bad body; ``failed``: a timeout, no connection or a 5xx; ``breaker_open`` and
+    ``budget_exhausted``: not sent; ``cancelled``), and cache hits and misses."""
+
+    __slots__ = ("cache_hits", "cache_misses", "requests")
+
+    def __init__(self) -> None:
+        self.requests: dict[str, int] = {}
+        self.cache_hits = 0
+        self.cache_misses = 0
+
+    def count(self, outcome: str) -> None:
+        self.requests[outcome] = self.requests.get(outcome, 0) + 1
+
+
 class _Retryable(Exception):
     """One attempt failed in a way worth retrying; ``message`` is for the final error."""
 
@@ -371,6 +389,7 @@ class UpstreamClient:
         self._client: httpx.AsyncClient | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._is_closed = False
+        self.stats = UpstreamStats()
 
     def __repr__(self) -> str:
         return f"UpstreamClient({self.name!r}, {self.base_url!r})"
@@ -433,7 +452,9 @@ class UpstreamClient:
         if self.cache is not None and not fresh:
             found, cached = self.cache.get(key)
             if found:
+                self.stats.cache_hits += 1
                 return cached
+            self.stats.cache_misses += 1
         return await self._in_flight.run(
             key, functools.partial(self._fetch_and_keep, key, path, params, ttl_seconds)
         )
@@ -462,9 +483,7 @@ class UpstreamClient:
                     # Both asked once a slot is free: a request queued behind ones that are
                     # timing out sees the breaker they opened, and the time they took.
                     timeout_seconds = self._attempt_timeout(deadline)
-                    return await self._attempt_through_breaker(
-                        client, path, params, timeout_seconds
-                    )
+                    return await self._counted_attempt(client, path, params, timeout_seconds)
             except _Retryable as failure:
                 attempts = f"after {attempt} attempt{'s' if attempt > 1 else ''}"
                 if attempt >= self.retry.max_attempts:
@@ -506,6 +525,40 @@ class UpstreamClient:
                 "limit is up; try again later."
             )
         return min(self.timeout_seconds, remaining)
+
+    async def _counted_attempt(
+        self,
+        client: httpx.AsyncClient,
+        path: str,
+        params: Mapping[str, str] | None,
+        timeout_seconds: float,
+    ) -> JSONValue:
+        """One attempt through the breaker, its outcome counted in :attr:`stats`."""
+        outcome = "error"  # an exception no branch below names: a bug of ours
+        try:
+            value = await self._attempt_through_breaker(client, path, params, timeout_seconds)
+            outcome = "ok"
+            return value
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        except _Retryable:
+            outcome = "failed"
+            raise
+        except UpstreamNotFound:
+            outcome = "not_found"
+            raise
+        except UpstreamUnavailable:
+            outcome = "breaker_open"
+            raise
+        except BudgetExhausted:
+            outcome = "budget_exhausted"
+            raise
+        except UpstreamError:
+            outcome = "refused"
+            raise
+        finally:
+            self.stats.count(outcome)
 
     async def _attempt_through_breaker(
         self,

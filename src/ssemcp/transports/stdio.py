@@ -36,6 +36,7 @@ from ssemcp.jsonrpc import (
     parse,
     serialize,
 )
+from ssemcp.observe._hook import WATCHER, Watcher
 from ssemcp.protocol.sessionless import is_sessionless
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.listen import DEFAULT_MAX_BACKLOG, ListenStream
@@ -342,6 +343,7 @@ async def serve_stdio(
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS,
     stop_on_signals: bool = False,
+    watcher: Watcher | None = None,
 ) -> None:
     """Serve ``server`` on stdin/stdout until stdin closes.
 
@@ -354,7 +356,23 @@ async def serve_stdio(
             finish before they are cut (each answered with a JSON-RPC error).
         stop_on_signals: SIGTERM and SIGINT end the input as its end would (the process's
             own loop only: ``ssemcp stdio``); a second one cuts the requests at once.
+        watcher: watches every request served (``ssemcp.observe``: the access log).
     """
+    if watcher is not None:
+        # The request tasks started below copy this context, and with it the watcher.
+        token = WATCHER.set(watcher)
+        try:
+            await serve_stdio(
+                server,
+                stdin=stdin,
+                stdout=stdout,
+                max_line_bytes=max_line_bytes,
+                shutdown_grace_seconds=shutdown_grace_seconds,
+                stop_on_signals=stop_on_signals,
+            )
+        finally:
+            WATCHER.reset(token)
+        return
     stdin = stdin or sys.stdin.buffer
     stdout = stdout or sys.stdout.buffer
     writer = await _open_writer(stdout)
