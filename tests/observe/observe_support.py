@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 import httpx
-from fixture_server import build_server
+from observe_server import build_server
 
 from ssemcp.observe.access_log import ACCESS_LOGGER, JSONFormatter
 

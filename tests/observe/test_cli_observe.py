@@ -18,7 +18,7 @@ from observe_support import SECRET_ARGUMENT, TOKEN, MCPClient, parse_text
 from ssemcp.cli import main
 
 HERE: Final = Path(__file__).resolve().parent
-TARGET: Final = str(HERE / "fixture_server.py") + ":server"
+TARGET: Final = str(HERE / "observe_server.py") + ":server"
 AUTH: Final = {"authorization": f"Bearer {TOKEN}"}
 STDIO_DEADLINE_SECONDS: Final = 20.0
 

@@ -1,4 +1,4 @@
-"""``ssemcp serve tests/observe/fixture_server.py:server``: the observation tests' server,
+"""``ssemcp serve tests/observe/observe_server.py:server``: the observation tests' server,
 with one handler of each kind (loaded by path, so it imports nothing of the tests)."""
 
 from __future__ import annotations
