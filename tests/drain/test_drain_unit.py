@@ -72,11 +72,16 @@ async def test_calls_finishing_within_the_grace_are_counted_as_finished() -> Non
     assert (drain.finished_count, drain.cut_count) == (3, 0)
 
 
-async def test_what_is_left_after_the_grace_is_cut_and_logged_once_each(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # ssemcp serve stops its logger from propagating; a test earlier in the run may have.
-    monkeypatch.setattr(logging.getLogger("ssemcp"), "propagate", True)
+class _Recorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+async def test_what_is_left_after_the_grace_is_cut_and_logged_once_each() -> None:
     drain = Drain(0.01)
     never = asyncio.Event()
     tool_call = Request(9, "tools/call", {"name": "slow", "arguments": {"secret": "s3cr3t"}})
@@ -88,19 +93,28 @@ async def test_what_is_left_after_the_grace_is_cut_and_logged_once_each(
     drain.begin()
     async with asyncio.timeout(5):
         assert await drain.wait_for_grace() is False
-    with caplog.at_level(logging.WARNING, logger="ssemcp.transports.drain"):
+    # A handler of its own on the drain's logger: whatever other tests in the run did to
+    # the loggers above it (ssemcp serve stops them propagating), these are its lines.
+    drain_logger = logging.getLogger("ssemcp.transports.drain")
+    recorder = _Recorder()
+    level = drain_logger.level
+    drain_logger.addHandler(recorder)
+    drain_logger.setLevel(logging.WARNING)
+    try:
         assert drain.cut() == 2
         assert drain.cut() == 0  # each call is cut once
+    finally:
+        drain_logger.removeHandler(recorder)
+        drain_logger.setLevel(level)
     async with asyncio.timeout(5):
         assert await asyncio.gather(*tasks) == ["cut", "cut"]
     assert drain.state is DrainState.CUT
     assert (drain.finished_count, drain.cut_count) == (0, 2)
-    lines = [record.getMessage() for record in caplog.records]
-    assert lines == [
+    assert recorder.lines == [
         "shutdown: cut tools/call slow (id 9), still running after the 0.01 s grace",
         "shutdown: cut resources/read (id 'x'), still running after the 0.01 s grace",
     ]
-    assert all("s3cr3t" not in line for line in lines)  # never the arguments
+    assert all("s3cr3t" not in line for line in recorder.lines)  # never the arguments
 
 
 async def test_hurry_ends_the_wait_at_once() -> None:
