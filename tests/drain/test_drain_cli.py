@@ -86,7 +86,7 @@ def test_stdio_hands_the_grace_to_the_stdio_drain(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(
         cli,
         "_run_stdio",
-        lambda server, max_line_bytes=0, shutdown_grace=0.0: seen.append(shutdown_grace),
+        lambda server, max_line_bytes=0, shutdown_grace=0.0, **_: seen.append(shutdown_grace),
     )
     package_logger = logging.getLogger("ssemcp")
     monkeypatch.setattr(package_logger, "handlers", list(package_logger.handlers))
