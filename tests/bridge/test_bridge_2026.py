@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
 from typing import Any, Final
 
 import httpx
@@ -321,7 +323,9 @@ async def test_a_child_that_dies_while_its_call_is_held_fails_the_retry_clearly(
     async with bridged() as running, httpx.AsyncClient(base_url=running.url) as client:
         first = (await call_elicit(client)).json()["result"]
         [child] = list(running.bridge.children)
-        await child.terminate()
+        # Killed, not stopped: a child told to stop may first answer its held call itself
+        # (an ssemcp child drains, cutting it with an error of its own).
+        os.kill(child.pid, signal.SIGKILL)
         retry = await call_elicit(
             client,
             inputResponses={"elicitation-1": {"action": "decline"}},
