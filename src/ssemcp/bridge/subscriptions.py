@@ -12,7 +12,6 @@ the transport's (``transports.streamable``), as for ssemcp's own subscriptions.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Final, Protocol
@@ -39,8 +38,6 @@ _LIST_CHANGES: Final = {
     "resourcesListChanged": ("notifications/resources/list_changed", "resources"),
 }
 _RESOURCE_UPDATED: Final = "notifications/resources/updated"
-# The ids of the bridge's own resources/subscribe requests, per process.
-_SUBSCRIBE_IDS: Final = itertools.count(1)
 
 
 class ListenPool(Protocol):
@@ -118,10 +115,9 @@ class ChildSubscription:
         """Subscribe the child to each URI as a client of its own (the upstream remembers
         which client subscribed, routes the updates to it, and replays it after a restart)."""
         assert self._owner is not None
-        for uri in self._uris:
-            request = Request(
-                f"bridge-listen-{next(_SUBSCRIBE_IDS)}", "resources/subscribe", {"uri": uri}
-            )
+        # Ids need only be unique per client of the upstream, and this one is its own.
+        for number, uri in enumerate(self._uris, 1):
+            request = Request(f"bridge-listen-{number}", "resources/subscribe", {"uri": uri})
             reply = await self._upstream.call(self._owner, request, _nowhere)
             if type(reply) is ErrorResponse:
                 logger.warning("the bridged server refused a subscription: %s", reply.message)
