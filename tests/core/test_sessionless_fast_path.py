@@ -46,7 +46,9 @@ def base64_sentinel(text: str) -> str:
 
 
 names = st.one_of(
-    st.sampled_from(["echo", " echo", "echo ", "é", "=?base64?ZWNobw==?=", "", "a b"]),
+    st.sampled_from(
+        ["echo", " echo", "echo ", "é", "=?base64?ZWNobw==?=", "", "a b", "x" * 129, "y" * 128]
+    ),
     st.text(max_size=6),
     st.integers(),
     st.none(),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -89,6 +90,10 @@ _MODERN_VERSION_BYTES: Final = MODERN.version.encode()
 _METHOD_BYTES: Final = {method: method.encode() for method in MODERN.client_methods}
 # What no header value equals.
 _NO_HEADER: Final = object()
+# A name or uri longer than this is checked by the general path, not memoised.
+_MAX_MEMOIZED_NAME: Final = 128
+# A header value with no blank and nothing but visible ASCII (RFC 9110 section 5.5: VCHAR).
+_VISIBLE_TOKEN: Final = re.compile(r"[!-~]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +300,7 @@ def context_for(
             or (
                 headers.get(_PROTOCOL_VERSION_HEADER) == _MODERN_VERSION_BYTES
                 and headers.get(_METHOD_HEADER) == _METHOD_BYTES.get(request.method, _NO_HEADER)
-                and _name_mismatch(request.method, params, headers) is None
+                and _names_agree_exactly(request.method, params, headers)
             )
         )
     ):
@@ -348,6 +353,29 @@ def context_for(
         client_info = {}
     # is_log_level has narrowed log_level to a str or None.
     return RequestContext(revision, capabilities, client_info, log_level, principal)  # type: ignore[arg-type]
+
+
+def _names_agree_exactly(method: str, params: JSONObject, headers: Mapping[bytes, bytes]) -> bool:
+    """Whether ``Mcp-Name`` is the body's name or uri byte for byte, or ``method`` names
+    nothing: a sufficient condition for :func:`_name_mismatch` to find none."""
+    field = _NAMED_BY.get(method)
+    if field is None:
+        return True
+    value = params.get(field)
+    return type(value) is not str or (
+        len(value) <= _MAX_MEMOIZED_NAME and headers.get(_NAME_HEADER) == _plain_header_value(value)
+    )
+
+
+# Memoised: clients name the same few tools again and again. A pure function of its
+# argument, bounded in entries and (by its caller) in their length.
+@functools.lru_cache(maxsize=256)
+def _plain_header_value(value: str) -> bytes | object:
+    """The header bytes that carry ``value`` as it is: visible ASCII, so nothing to strip,
+    and not shaped like a base64 sentinel; :data:`_NO_HEADER` for any other value."""
+    if _VISIBLE_TOKEN.fullmatch(value) is None or value.startswith(_BASE64_PREFIX):
+        return _NO_HEADER
+    return value.encode("ascii")
 
 
 def _name_mismatch(method: str, params: JSONObject, headers: Mapping[bytes, bytes]) -> str | None:
