@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -79,6 +80,20 @@ _NO_PARAMS: Final[JSONObject] = {}
 # with no principal: the same for every such request of a revision. Its dicts are shared:
 # read them, never change them (as a session's context).
 _BARE_CONTEXTS: Final = {MODERN.version: RequestContext(MODERN)}
+# The _meta of the commonest client, exactly: no capabilities, info or log level.
+_BARE_META: Final[JSONObject] = {
+    META_PROTOCOL_VERSION: MODERN.version,
+    META_CLIENT_CAPABILITIES: {},
+}
+# Header values that are the body's values byte for byte (what every client sends).
+_MODERN_VERSION_BYTES: Final = MODERN.version.encode()
+_METHOD_BYTES: Final = {method: method.encode() for method in MODERN.client_methods}
+# What no header value equals.
+_NO_HEADER: Final = object()
+# A name or uri longer than this is checked by the general path, not memoised.
+_MAX_MEMOIZED_NAME: Final = 128
+# A header value with no blank and nothing but visible ASCII (RFC 9110 section 5.5: VCHAR).
+_VISIBLE_TOKEN: Final = re.compile(r"[!-~]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,10 +287,24 @@ def context_for(
         HeaderMismatch: a routing header is missing or disagrees with the body.
         UnsupportedProtocolVersion: the version is not one a request may stand alone in.
     """
-    # Every request that stands alone passes here: one frame, no helper calls on the way
-    # of a well-formed request (bench/README.md, scenario f).
     params = request.params or _NO_PARAMS
     meta = params.get("_meta")
+    # The commonest request: its _meta is known good, and headers that are the body's values
+    # byte for byte agree; anything else takes the general path below, which decides the
+    # same (tests/core/test_sessionless_fast_path.py).
+    if (
+        meta == _BARE_META
+        and principal is None
+        and (
+            headers is None
+            or (
+                headers.get(_PROTOCOL_VERSION_HEADER) == _MODERN_VERSION_BYTES
+                and headers.get(_METHOD_HEADER) == _METHOD_BYTES.get(request.method, _NO_HEADER)
+                and _names_agree_exactly(request.method, params, headers)
+            )
+        )
+    ):
+        return _BARE_CONTEXTS[MODERN.version]
     if type(meta) is not dict:
         raise InvalidParams('Invalid params: the request has no "_meta"')
     version = meta.get(META_PROTOCOL_VERSION)
@@ -305,17 +334,9 @@ def context_for(
         sent = headers.get(_METHOD_HEADER)
         if sent is None or sent.decode("latin-1").strip() != method:
             raise HeaderMismatch("Header mismatch: Mcp-Method does not match the body's method")
-        field = _NAMED_BY.get(method)
-        value = None if field is None else params.get(field)
-        # A name or uri that is not a string: the handler's own check names what is wrong.
-        if type(value) is str:
-            sent = headers.get(_NAME_HEADER)
-            text = None if sent is None else sent.decode("latin-1").strip()
-            if (
-                text is None
-                or (_decoded(text) if text.startswith(_BASE64_PREFIX) else text) != value
-            ):
-                raise HeaderMismatch(f"Header mismatch: Mcp-Name does not match the body's {field}")
+        field = _name_mismatch(method, params, headers)
+        if field is not None:
+            raise HeaderMismatch(f"Header mismatch: Mcp-Name does not match the body's {field}")
     if not capabilities and client_info is _ABSENT and log_level is None and principal is None:
         # The commonest client: one context per revision, made once (bench/README.md, f). A
         # version without one is looked up, and refused if unknown, below.
@@ -332,6 +353,44 @@ def context_for(
         client_info = {}
     # is_log_level has narrowed log_level to a str or None.
     return RequestContext(revision, capabilities, client_info, log_level, principal)  # type: ignore[arg-type]
+
+
+def _names_agree_exactly(method: str, params: JSONObject, headers: Mapping[bytes, bytes]) -> bool:
+    """Whether ``Mcp-Name`` is the body's name or uri byte for byte, or ``method`` names
+    nothing: a sufficient condition for :func:`_name_mismatch` to find none."""
+    field = _NAMED_BY.get(method)
+    if field is None:
+        return True
+    value = params.get(field)
+    return type(value) is not str or (
+        len(value) <= _MAX_MEMOIZED_NAME and headers.get(_NAME_HEADER) == _plain_header_value(value)
+    )
+
+
+# Memoised: clients name the same few tools again and again. A pure function of its
+# argument, bounded in entries and (by its caller) in their length.
+@functools.lru_cache(maxsize=256)
+def _plain_header_value(value: str) -> bytes | object:
+    """The header bytes that carry ``value`` as it is: visible ASCII, so nothing to strip,
+    and not shaped like a base64 sentinel; :data:`_NO_HEADER` for any other value."""
+    if _VISIBLE_TOKEN.fullmatch(value) is None or value.startswith(_BASE64_PREFIX):
+        return _NO_HEADER
+    return value.encode("ascii")
+
+
+def _name_mismatch(method: str, params: JSONObject, headers: Mapping[bytes, bytes]) -> str | None:
+    """The body field that the ``Mcp-Name`` header disagrees with; None if it agrees, or if
+    ``method`` names nothing."""
+    field = _NAMED_BY.get(method)
+    value = None if field is None else params.get(field)
+    # A name or uri that is not a string: the handler's own check names what is wrong.
+    if type(value) is not str:
+        return None
+    sent = headers.get(_NAME_HEADER)
+    if sent is None:
+        return field
+    text = sent.decode("latin-1").strip()
+    return None if (_decoded(text) if text.startswith(_BASE64_PREFIX) else text) == value else field
 
 
 def _decoded(value: str) -> str | None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Final, Protocol
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Any, Final, Protocol
 
 from ssemcp._types import JSONObject
 from ssemcp.errors import InternalError, MethodNotFound, ProtocolError
@@ -25,6 +25,7 @@ from ssemcp.jsonrpc import (
     error_response,
 )
 from ssemcp.protocol.request_context import Principal
+from ssemcp.protocol.revisions import MODERN
 from ssemcp.protocol.sessionless import (
     CACHEABLE_METHODS,
     META_SERVER_INFO,
@@ -65,6 +66,8 @@ HTTP_STATUS: Final = {
 }
 # The method whose response is a stream of the notifications its client asked for.
 LISTEN: Final = "subscriptions/listen"
+# What dispatch serves of the 2026-07-28 methods (has_method, asked once).
+_DISPATCHED: Final = frozenset(filter(has_method, MODERN.client_methods))
 
 
 class ServeSessionless(Protocol):
@@ -78,7 +81,7 @@ class ServeSessionless(Protocol):
         headers: Mapping[bytes, bytes] | None,
         send: Send,
         principal: Principal | None = None,
-    ) -> Awaitable[Response | ErrorResponse]: ...
+    ) -> Coroutine[Any, Any, Response | ErrorResponse]: ...
 
 
 class Subscription(Protocol):
@@ -163,7 +166,9 @@ async def serve_sessionless(
                 # The Mcp-Param-* headers of a tool that declares them (server/tools,
                 # "x-mcp-header"), checked before the tool runs.
                 check_param_headers(tool.header_params, params.get("arguments"), headers)
-        if method not in context.revision.client_methods or not has_method(method):
+        if method not in context.revision.client_methods or (
+            method not in _DISPATCHED and not has_method(method)
+        ):
             # basic/transports/streamable-http: an unimplemented method "MUST" get -32601
             # (initialize, ping, logging/setLevel and resources/subscribe are gone).
             raise MethodNotFound(f"Method not found: {method}")
@@ -185,12 +190,18 @@ async def serve_sessionless(
             asked = channel.input_required_result()
             asked["_meta"] = {META_SERVER_INFO: server.server_info}
             return Response(request.id, asked)
-        cache = (
-            server.cache_hint_for(method, request.params)
-            if method in CACHEABLE_METHODS
-            else server.cache
-        )
-        return Response(request.id, complete_result(method, result, server.server_info, cache))
+        if method in CACHEABLE_METHODS or "_meta" in result:
+            cache = (
+                server.cache_hint_for(method, request.params)
+                if method in CACHEABLE_METHODS
+                else server.cache
+            )
+            complete_result(method, result, server.server_info, cache)
+        else:
+            # complete_result's commonest case, inlined: the same keys in the same order.
+            result["resultType"] = "complete"
+            result["_meta"] = {META_SERVER_INFO: server.server_info}
+        return Response(request.id, result)
     except ProtocolError as exc:
         return error_response(request.id, exc)
     except asyncio.CancelledError:

@@ -40,8 +40,9 @@ import functools
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from typing import Any, Final, TypeVar
 
 from ssemcp.asgi import (
     DEFAULT_KEEPALIVE_SECONDS,
@@ -725,6 +726,10 @@ class _ReplyStream:
                 self.lost()
                 return
 
+    def cancels(self, task: asyncio.Task[object]) -> None:
+        """From now on the client's leaving cancels ``task`` (a request that stands alone)."""
+        self._on_disconnect = task.cancel
+
     def served(self) -> None:
         """The request is answered: from now on the client's leaving cancels nothing."""
         self._on_disconnect = None
@@ -762,6 +767,27 @@ def _refused(exc: SessionRefused, payload: Payload) -> HTTPError:
         ((b"retry-after", b"5"),),
         request_id,
     )
+
+
+_T = TypeVar("_T")
+
+
+@types.coroutine
+def _resumed(coroutine: Coroutine[Any, Any, _T], yielded: object) -> Generator[Any, None, _T]:
+    """Await the rest of ``coroutine``, run by hand until it yielded ``yielded``: what the
+    task sends or throws in reaches it, as if it had been awaited from the start
+    (tests/transports/test_resumed.py)."""
+    while True:
+        try:
+            # An asyncio task resumes a coroutine with None; only a throw needs passing on.
+            yield yielded
+        except BaseException as exc:
+            try:
+                yielded = coroutine.throw(exc)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+        else:
+            return (yield from coroutine)  # type: ignore[no-any-return]
 
 
 async def _refuse_sessionless(send: ASGISend, payload: Payload, headers: Headers) -> None:
@@ -1109,55 +1135,64 @@ class StreamableHTTPTransport:
         if payload.method == LISTEN:
             await self._listen(scope, receive, send, headers, payload)
             return
-        # spec 2026-07-28 basic/transports/streamable-http: "Closing the SSE response stream
-        # MUST be treated by the server as cancellation"; a client that gives up before the
-        # reply has begun closes its connection alike. An SSE reply watches ``receive``; until
-        # then the server says when the connection is lost (no task per request for it).
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            # Taken once: without it asyncio.current_task() asks get_running_loop(), a getpid()
-            # system call on CPython 3.11 (its fork check), on every request.
-            loop = self._loop = asyncio.get_running_loop()
-        serving = asyncio.current_task(loop)
-        assert serving is not None
-        reply_stream = _ReplyStream(
-            send, receive, (), None, self._keepalive_seconds, on_disconnect=serving.cancel
+        reply_stream = _ReplyStream(send, receive, (), None, self._keepalive_seconds)
+        serving = self._serve_sessionless(
+            self._server,
+            payload,
+            headers,
+            _drop if self._json_response else reply_stream,
+            scope.get(PRINCIPAL_KEY),
         )
-        on_disconnect(send, reply_stream.lost)
-        self._drain.calls[serving] = payload
         try:
-            reply = await self._serve_sessionless(
-                self._server,
-                payload,
-                headers,
-                _drop if self._json_response else reply_stream,
-                scope.get(PRINCIPAL_KEY),
-            )
-        except asyncio.CancelledError:
-            if not self._drain.was_cut(serving):
-                if reply_stream.is_connected:
-                    raise
-                uncancel_current_task()
-                logger.debug("request %r: the client closed its stream", payload.id)
-                await reply_stream.end()
-                return
-            # Cut at shutdown (ssemcp.transports.drain): answered with an error, written
-            # before the call ends (finally), so that the drain waits for it.
-            uncancel_current_task()
-            reply_stream.served()
-            error = error_response(payload.id, cut_error(self._drain.grace_seconds))
-            if reply_stream.started:
-                await self._finish_stream(reply_stream, error)
-            else:
-                await _send_json(send, serialize(error), (), HTTP_STATUS.get(error.code, 200))
-            return
-        finally:
+            # Its first step, by hand: most requests are served without waiting, and until
+            # one waits no client can be seen leaving (the loop runs nothing else meanwhile),
+            # nor can a shutdown begin.
+            waiting_on = serving.send(None)
+        except StopIteration as served:
+            reply = served.value
+        else:
+            # spec 2026-07-28 basic/transports/streamable-http: "Closing the SSE response
+            # stream MUST be treated by the server as cancellation"; a client that gives up
+            # before the reply has begun closes its connection alike. An SSE reply watches
+            # ``receive``; until then the server says when the connection is lost.
+            loop = self._loop
+            if loop is None or loop.is_closed():
+                # Taken once: without it asyncio.current_task() asks get_running_loop(), a
+                # getpid() system call on CPython 3.11 (its fork check).
+                loop = self._loop = asyncio.get_running_loop()
+            task = asyncio.current_task(loop)
+            assert task is not None
+            reply_stream.cancels(task)
+            on_disconnect(send, reply_stream.lost)
+            # In flight: a shutdown lets it finish within the grace, or cuts it.
             drain = self._drain
-            drain.calls.pop(serving, None)
-            if drain.is_draining:
-                drain.ended(serving)
-        # Served: a client leaving now cancels nothing (its reply is being written).
-        reply_stream.served()
+            drain.calls[task] = payload
+            try:
+                reply = await _resumed(serving, waiting_on)
+            except asyncio.CancelledError:
+                if not drain.was_cut(task):
+                    if reply_stream.is_connected:
+                        raise
+                    uncancel_current_task()
+                    logger.debug("request %r: the client closed its stream", payload.id)
+                    await reply_stream.end()
+                    return
+                # Cut at shutdown (ssemcp.transports.drain): answered with an error, written
+                # before the call ends (finally), so that the drain waits for it.
+                uncancel_current_task()
+                reply_stream.served()
+                error = error_response(payload.id, cut_error(drain.grace_seconds))
+                if reply_stream.started:
+                    await self._finish_stream(reply_stream, error)
+                else:
+                    await _send_json(send, serialize(error), (), HTTP_STATUS.get(error.code, 200))
+                return
+            finally:
+                drain.calls.pop(task, None)
+                if drain.is_draining:
+                    drain.ended(task)
+            # Served: a client leaving now cancels nothing (its reply is being written).
+            reply_stream.served()
         if reply_stream.started:
             await self._finish_stream(reply_stream, reply)
         elif type(reply) is Response:
