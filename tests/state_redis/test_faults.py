@@ -58,6 +58,9 @@ async def test_redis_down_gets_503_and_the_replicas_recover_when_it_returns(
         assert stream.status_code == 503
         deleted = await cluster.delete(0, session_id)
         assert deleted.status_code == 503
+        legacy = await cluster.client.get(cluster.lives[0].url + "/sse")
+        assert_unavailable(legacy.status_code, legacy.json(), legacy.headers.get("retry-after"))
+        assert cluster.app(0).legacy_sse.session_count == 0
         # What needs no Redis still works: health, and a request that stands alone.
         assert (await cluster.client.get(cluster.lives[0].url + "/healthz")).status_code == 200
 
