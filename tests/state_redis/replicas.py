@@ -48,6 +48,12 @@ def build_server() -> Server:
         """Say that a resource changed; how many subscribers this replica told."""
         return server.notify_resource_updated(uri)
 
+    @server.tool()
+    async def wait_forever() -> str:
+        """Run until cancelled."""
+        await asyncio.Event().wait()
+        return "never"
+
     @server.resource("file:///watched.txt")
     async def watched() -> str:
         """A resource to subscribe to."""
@@ -164,3 +170,12 @@ class EventReader:
                         self._ready.append((event.id, decoded))
         events, self._ready = self._ready[:count], self._ready[count:]
         return events
+
+    async def until_end(self) -> list[Any]:
+        """What is left of the stream once it ends (the server closed it)."""
+        async with asyncio.timeout(STEP_DEADLINE_SECONDS):
+            async for chunk in self._chunks:
+                for event in self._parser.feed(chunk):
+                    self._ready.append(event)
+        rest, self._ready = self._ready, []
+        return rest
