@@ -8,6 +8,7 @@ import asyncio
 import json
 from typing import Any, Final
 
+import redis.asyncio as redis_client
 from live_server import wait_until
 from redis_server import RedisServer
 from replicas import HEADERS, EventReader, Replicas, replicas
@@ -140,3 +141,45 @@ async def test_a_stopping_replica_ends_its_streams_and_the_client_resumes_on_ano
             assert after[1]["method"] == "notifications/resources/updated"
             assert after[0] != first[0] and after[0] != priming[0]
         assert json.dumps(after[1])
+
+
+async def test_a_get_stream_opened_on_another_replica_takes_over_and_hears_each_change_once(
+    redis: RedisServer, prefix: str
+) -> None:
+    async with replicas(2, redis.url, prefix) as cluster:
+        session_id = await cluster.initialize(0)
+        subscribe = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "resources/subscribe",
+            "params": {"uri": "file:///watched.txt"},
+        }
+        assert (await cluster.post(0, subscribe, session_id)).status_code == 200
+        get_headers = {"accept": "text/event-stream", "mcp-session-id": session_id}
+        async with cluster.client.stream("GET", cluster.url(0), headers=get_headers) as first:
+            old_reader = EventReader(first)
+            (priming,) = await old_reader.next(1)
+            resume = {**get_headers, "last-event-id": priming[0]}
+            async with cluster.client.stream("GET", cluster.url(1), headers=resume) as second:
+                assert second.status_code == 200
+                assert await old_reader.until_end() == []  # the old stream gave way
+                reader = EventReader(second)
+                await wait_until(
+                    lambda: bool(copy_on(cluster, 1, session_id).connection.session.subscriptions)
+                )
+                for request_id in (2, 3):
+                    await cluster.call(
+                        request_id % 2, session_id, request_id, "touch", uri="file:///watched.txt"
+                    )
+                first_change, second_change = await reader.next(2)
+                assert first_change[1]["method"] == second_change[1]["method"]
+                assert first_change[0] != second_change[0]
+                assert not copy_on(cluster, 0, session_id).holds_standalone
+        # Logged once each: two replicas holding the stream would have logged each twice.
+        client = redis_client.Redis.from_url(redis.url)
+        try:
+            entries = await client.xrange(f"{prefix}:log:{session_id}")
+        finally:
+            await client.aclose()
+        updates = [fields for _, fields in entries if b"resources/updated" in fields[b"d"]]
+        assert len(updates) == 2

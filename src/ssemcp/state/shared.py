@@ -118,6 +118,11 @@ class SessionSignals(Protocol):
         """The session was deleted."""
         ...
 
+    def stream_taken(self, session_id: str) -> None:
+        """Another replica opened the session's GET stream: the one here, if any, ends
+        (spec basic/transports: each message goes on one stream only)."""
+        ...
+
     def client_message(self, session_id: str, message: Message) -> None:
         """The client's answer to a request of ours, or its cancellation of one of its
         requests, arrived on another replica."""
@@ -166,6 +171,10 @@ class SharedSessions(Protocol):
 
     async def wake(self, session_id: str) -> None:
         """Tell the replicas following the session that its GET stream has new events."""
+        ...
+
+    async def take_stream(self, session_id: str) -> None:
+        """Tell the other replicas following the session that its GET stream is here now."""
         ...
 
     async def route(self, session_id: str, message: Message) -> None:

@@ -871,6 +871,16 @@ class _Replicas:
         if session is not None and session.holds_standalone:
             session.standalone.changed.set()
 
+    def stream_taken(self, session_id: str) -> None:
+        session = self._session(session_id)
+        if session is not None and session.holds_standalone:
+            # As a local takeover does (_Stream.attach): the reader sees it is not the
+            # stream's any more, and ends.
+            logger.debug("session %s: GET stream taken by another replica", short_id(session_id))
+            stream = session.standalone
+            stream.reader = None
+            stream.changed.set()
+
     def changed(self, session_id: str) -> None:
         if self._session(session_id) is not None:
             self._spawn(self._reload(session_id))
@@ -1080,6 +1090,8 @@ class StreamableHTTPTransport:
         # A GET's stream may fail once it has begun, so its send is watched. A POST and a
         # DELETE fail only before they answer (a POST's SSE reply ends itself on a failure:
         # _finish_stream), and keep the server's whole-response shortcut.
+        shared = self._shared
+        assert shared is not None
         watched = _WatchedSend(send) if method == "GET" else None
         try:
             raw_session_id = headers.get(MCP_SESSION_ID)
@@ -1090,6 +1102,10 @@ class StreamableHTTPTransport:
                     await self._delete_record(scope, send, session_id)
                     return
                 await self._adopt(session_id, scope.get(PRINCIPAL_KEY))
+                if method == "GET" and session_id in self._sessions:
+                    # One GET stream per session across replicas, as within one: a reader
+                    # elsewhere that has not yet seen its client leave gives way.
+                    await shared.take_stream(session_id)
             if method == "POST":
                 await self._post(scope, receive, send, headers)
             elif watched is not None:
