@@ -263,6 +263,8 @@ _HTTP_ONLY_PARAMETERS: Final = frozenset(
         "keepalive",
         "session_idle_timeout",
         "max_sessions",
+        "state",
+        "state_prefix",
         # ssemcp.auth.settings.auth_options
         "token_files",
         "api_key_header",
@@ -644,6 +646,23 @@ def _observe_settings(
     "open); 0: never.",
 )
 @click.option(
+    "--state",
+    envvar="SSEMCP_STATE",
+    metavar="URL",
+    help="Share sessions, event logs and notifications with other replicas through Redis "
+    "(redis://HOST:PORT/DB; needs ssemcp[redis]), so that a load balancer may send any "
+    "request to any replica, without stickiness. Give every replica the same --state-key too "
+    "(2026-07-28 requestState). Default: this process only. Also $SSEMCP_STATE.",
+)
+@click.option(
+    "--state-prefix",
+    default="ssemcp",
+    show_default=True,
+    metavar="PREFIX",
+    help="Put before every Redis key and channel of --state (letters, digits, _ . : { } -), "
+    "so that several servers can share one Redis.",
+)
+@click.option(
     "--max-body-bytes",
     type=click.IntRange(min=1024),
     default=DEFAULT_MAX_BODY_BYTES,
@@ -708,6 +727,8 @@ def serve(
     json_response: bool,
     keepalive: float,
     session_idle_timeout: float,
+    state: str | None,
+    state_prefix: str,
     max_body_bytes: int,
     max_sessions: int,
     shutdown_grace: float,
@@ -779,6 +800,8 @@ def serve(
         session_idle_timeout_seconds=session_idle_timeout or None,
         max_body_bytes=max_body_bytes,
         max_sessions=max_sessions,
+        state=state,
+        state_prefix=state_prefix,
         observe=observe,
     )
     _serve_http(
@@ -954,13 +977,16 @@ def bridge(
 
 # bridge takes serve's HTTP options themselves (one definition, one help text), after its
 # argument, and --max-body-bytes: all but --stateless, which would need a child per request,
-# and the authorization options, which it has from the same decorator as serve.
+# --state and --state-prefix (a bridged session lives in its child, which no other replica
+# can reach), and the authorization options, which it has from the same decorator as serve.
 _BRIDGE_OWN_PARAMETERS: Final = frozenset(parameter.name for parameter in bridge.params)
 _BRIDGE_SERVE_PARAMETERS: Final = (
     _HTTP_ONLY_PARAMETERS
     | {"max_body_bytes", "shutdown_grace", "log_format", "access_log", "log_arguments"}
 ) - {
     "stateless",
+    "state",
+    "state_prefix",
     *_BRIDGE_OWN_PARAMETERS,
 }
 bridge.params[1:1] = [
