@@ -112,8 +112,11 @@ def _replica_services(compose: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [services[name] for name in names]
 
 
-def render_replica_commands(redis_url: str, ports: Sequence[int]) -> list[list[str]]:
-    """Each replica's ``ssemcp serve`` arguments from compose.yaml, for loopback.
+def render_replica_commands(
+    redis_url: str, ports: Sequence[int], *, in_memory: bool = False
+) -> list[list[str]]:
+    """Each replica's ``ssemcp serve`` arguments from compose.yaml, for loopback; with
+    ``in_memory``, without ``--state`` (the reference the bench compares against).
 
     Raises:
         AssertionError: compose.yaml no longer has a changed option, with its documented
@@ -123,7 +126,7 @@ def render_replica_commands(redis_url: str, ports: Sequence[int]) -> list[list[s
     services = _replica_services(compose)
     assert len(ports) == len(services)
     commands = []
-    drop_state = not state_option_exists()
+    drop_state = in_memory or not state_option_exists()
     for service, port in zip(services, ports, strict=True):
         command = [str(part) for part in service["command"]]
         assert command[0] == "serve", f"a replica's command is {command}"
@@ -296,13 +299,16 @@ class Cluster:
         return "\n".join(f"== {r.address}\n{r.log()}" for r in self.replicas)
 
 
-def _environment() -> dict[str, str]:
+def _environment(*, with_token: bool = True) -> dict[str, str]:
     inherited = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith("SSEMCP_") or name == "SSEMCP_VENV"
     }
-    return {**inherited, **replica_environment(), "PYTHONUNBUFFERED": "1"}
+    environment = {**inherited, **replica_environment(), "PYTHONUNBUFFERED": "1"}
+    if not with_token:
+        del environment["SSEMCP_TOKEN"]
+    return environment
 
 
 def _nginx_main_config(directory: Path, site: Path, worker_connections: int) -> str:
@@ -391,17 +397,20 @@ def replicas_behind_nginx(
     target: str,
     *,
     count: int = 3,
+    in_memory: bool = False,
+    with_token: bool = True,
     extra_arguments: Sequence[str] = (),
     worker_connections: int = 512,
     command_prefix: Sequence[str] = (),
 ) -> Iterator[tuple[list[Replica], Running]]:
     """``count`` replicas (compose.yaml's commands, serving ``target``) on ``redis_url``, and
     nginx in front of them (nginx-replicas.conf, its other servers removed when ``count`` is
-    under 3); every process stopped by its id when the block ends."""
+    under 3); every process stopped by its id when the block ends. ``in_memory`` leaves
+    ``--state`` out, ``with_token=False`` SSEMCP_TOKEN (for the bench)."""
     directory.mkdir(parents=True, exist_ok=True)
-    environment = _environment()
+    environment = _environment(with_token=with_token)
     ports = [free_port() for _ in range(3)]
-    commands = render_replica_commands(redis_url, ports)[:count]
+    commands = render_replica_commands(redis_url, ports, in_memory=in_memory)[:count]
     replicas = [
         Replica(
             [*command, target, *extra_arguments],
