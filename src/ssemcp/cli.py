@@ -250,6 +250,8 @@ _HTTP_ONLY_PARAMETERS: Final = frozenset(
         "keepalive",
         "session_idle_timeout",
         "max_sessions",
+        "state",
+        "state_prefix",
         # ssemcp.auth.settings.auth_options
         "token_files",
         "api_key_header",
@@ -529,6 +531,23 @@ _log_level_option = click.option(
     "open); 0: never.",
 )
 @click.option(
+    "--state",
+    envvar="SSEMCP_STATE",
+    metavar="URL",
+    help="Share sessions, event logs and notifications with other replicas through Redis "
+    "(redis://HOST:PORT/DB; needs ssemcp[redis]), so that a load balancer may send any "
+    "request to any replica, without stickiness. Give every replica the same --state-key too "
+    "(2026-07-28 requestState). Default: this process only. Also $SSEMCP_STATE.",
+)
+@click.option(
+    "--state-prefix",
+    default="ssemcp",
+    show_default=True,
+    metavar="PREFIX",
+    help="Put before every Redis key and channel of --state (letters, digits, _ . : { } -), "
+    "so that several servers can share one Redis.",
+)
+@click.option(
     "--max-body-bytes",
     type=click.IntRange(min=1024),
     default=DEFAULT_MAX_BODY_BYTES,
@@ -577,6 +596,8 @@ def serve(
     json_response: bool,
     keepalive: float,
     session_idle_timeout: float,
+    state: str | None,
+    state_prefix: str,
     max_body_bytes: int,
     max_sessions: int,
     toolsets: str | None,
@@ -636,6 +657,8 @@ def serve(
         session_idle_timeout_seconds=session_idle_timeout or None,
         max_body_bytes=max_body_bytes,
         max_sessions=max_sessions,
+        state=state,
+        state_prefix=state_prefix,
     )
     _serve_http(app, host, port, allowed_hosts, log_level, header_timeout, body_timeout)
 

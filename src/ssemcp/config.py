@@ -445,6 +445,7 @@ _EXAMPLE_VALUES: Final[Mapping[str, object]] = {
     "auth_audience": "https://mcp.example.com/mcp",
     "auth_jwks_url": "https://login.example.com/.well-known/jwks.json",
     "auth_introspection_url": "https://login.example.com/oauth2/introspect",
+    "state": "redis://127.0.0.1:6379/0",
 }
 _EXAMPLE_HELP: Final[Mapping[str, str]] = {
     "target": "Serve your own server (module:attribute or file.py:attribute) instead of the "

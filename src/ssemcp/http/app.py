@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Awaitable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Final
@@ -45,7 +46,8 @@ from ssemcp.http.proxy import TrustedProxies
 from ssemcp.http.timeouts import DEFAULT_BODY_TIMEOUT_SECONDS, BodyDeadline
 from ssemcp.server.hosted import SessionFactory
 from ssemcp.server.registry import Server
-from ssemcp.state.events import EventLogFactory
+from ssemcp.state.events import DEFAULT_MAX_LOGGED_BYTES, DEFAULT_MAX_LOGGED_EVENTS, EventLogFactory
+from ssemcp.state.shared import SharedState
 from ssemcp.transports.legacy_sse import MESSAGES_PATH, SSE_PATH, LegacySSETransport
 from ssemcp.transports.streamable import (
     DEFAULT_MAX_SESSIONS,
@@ -77,6 +79,8 @@ DEFAULT_ALLOWED_ORIGINS: Final = (
 # Host and Origin values whose allowlist decision is remembered; a server is reached by a
 # handful of names, and the bound keeps a client that cycles values from growing the table.
 _MAX_REMEMBERED_DECISIONS: Final = 256
+# Before every key and channel of the shared state (ssemcp.state.redis.connection's default).
+DEFAULT_STATE_PREFIX: Final = "ssemcp"
 # A peer's header value shown in a log line is cut to this many characters.
 _MAX_LOGGED_HEADER: Final = 64
 
@@ -249,9 +253,17 @@ class MCPApp:
         event_logs: EventLogFactory | None = None,
         sessions: SessionFactory | None = None,
         sessionless: bool = True,
+        state: str | SharedState | None = None,
+        state_prefix: str = DEFAULT_STATE_PREFIX,
     ) -> None:
         if sessions is not None and stateless:
             raise ValueError("stateless mode makes no sessions: it cannot take a session factory")
+        self.state = _shared_state(state, state_prefix, session_idle_timeout_seconds)
+        if self.state is not None:
+            if sessions is not None:
+                raise ValueError("state shared by replicas serves a Server: no session factory")
+            # Every change published on one replica reaches the sessions of all of them.
+            server.bus = self.state.bus
         self.transport = StreamableHTTPTransport(
             server,
             max_body_bytes=max_body_bytes,
@@ -263,6 +275,7 @@ class MCPApp:
             event_logs=event_logs,
             sessions=sessions,
             sessionless=sessionless,
+            shared=None if self.state is None else self.state.sessions,
         )
         # The 2024-11-05 HTTP+SSE transport: its sessions count apart from the ones above.
         self.legacy_sse = (
@@ -437,12 +450,16 @@ class MCPApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 shortcuts.load_for_loaded_servers()
+                if self.state is not None:
+                    await self.state.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.close_sessions()
                 if self._body_deadlines is not None:
                     self._body_deadlines.close()
                 await self._server.aclose()
+                if self.state is not None:
+                    await self.state.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -468,6 +485,8 @@ def create_app(
     event_logs: EventLogFactory | None = None,
     sessions: SessionFactory | None = None,
     sessionless: bool = True,
+    state: str | SharedState | None = None,
+    state_prefix: str = DEFAULT_STATE_PREFIX,
 ) -> MCPApp:
     """Build the ASGI app that serves ``server`` over Streamable HTTP at ``path``.
 
@@ -514,6 +533,15 @@ def create_app(
             ``server`` then keeps its cleanups, run at shutdown. Not with ``stateless``.
         sessionless: serve 2026-07-28 requests that stand alone; False answers them with
             -32022 naming the session revisions, so that clients fall back to ``initialize``.
+        state: where state lives that several replicas behind one endpoint share:
+            ``redis://HOST:PORT/DB`` (needs ``ssemcp[redis]``), or a ``SharedState``; None
+            (the default): this process. With it, ``server``'s bus is replaced by the shared
+            one, any replica serves any request of a 2025 session (records and event logs
+            in Redis), and a request that needs Redis while it is down gets 503. Replicas
+            must share ``server.request_state_keys`` (``--state-key``) for 2026-07-28
+            multi round-trip requests. See ``ssemcp.state.redis``.
+        state_prefix: put before every key and channel of ``state``, so several servers can
+            share one Redis.
 
     Returns:
         An ASGI 3 app; run it with any ASGI server (``uvicorn.run(app)``).
@@ -538,4 +566,31 @@ def create_app(
         event_logs=event_logs,
         sessions=sessions,
         sessionless=sessionless,
+        state=state,
+        state_prefix=state_prefix,
+    )
+
+
+def _shared_state(
+    state: str | SharedState | None, prefix: str, session_idle_timeout_seconds: float | None
+) -> SharedState | None:
+    """``state`` as create_app takes it: a Redis URL is opened here (importing the client
+    only now), with session records that outlive the idle timeout."""
+    if state is None or not isinstance(state, str):
+        return state
+    # Imported here: `import ssemcp` and an app without Redis never load the redis client.
+    from ssemcp.state.redis import open_state
+    from ssemcp.state.redis.state import DEFAULT_SESSION_TTL_SECONDS
+
+    ttl = (
+        DEFAULT_SESSION_TTL_SECONDS
+        if session_idle_timeout_seconds is None
+        else max(1, math.ceil(session_idle_timeout_seconds))
+    )
+    return open_state(
+        state,
+        prefix,
+        session_ttl_seconds=ttl,
+        max_logged_events=DEFAULT_MAX_LOGGED_EVENTS,
+        max_logged_bytes=DEFAULT_MAX_LOGGED_BYTES,
     )

@@ -141,6 +141,8 @@ class ServerSession:
             revisions get them with unknown members removed.
         instructions: optional usage hints for the client's model.
         principal: who opened the session (``ssemcp.http.auth``), for its requests' context.
+        first_request_id: the id of the first request we send the client. Replicas serving
+            one session (``ssemcp.state.redis``) each start far apart, so their ids never meet.
     """
 
     def __init__(
@@ -150,6 +152,7 @@ class ServerSession:
         capabilities: JSONObject,
         instructions: str | None = None,
         principal: Principal | None = None,
+        first_request_id: int = 1,
     ) -> None:
         self._server_info = server_info
         self._capabilities = capabilities
@@ -167,7 +170,7 @@ class ServerSession:
         # string "1" does not answer our request 1.
         # A dict used as a set (an empty set takes 216 bytes, an empty dict 64).
         self._outbound: dict[int, None] = {}
-        self._next_outbound_id = 1
+        self._next_outbound_id = first_request_id
         # The methods a request may name to be dispatched at once, with no other check than
         # its id: what the state and revision allow, less those answered here. Recomputed on
         # every change of state (see _dispatchable_in).

@@ -16,8 +16,9 @@ is one ``asyncio.Future`` in a dict keyed by its id.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
 from ssemcp._types import JSONObject, JSONValue
@@ -81,6 +82,8 @@ class ServerConnection:
             messages not tied to a request (list_changed, resources/updated) and as the
             default stream of requests whose transport gives none.
         principal: who opened the session (``ssemcp.http.auth``); handlers see it.
+        first_request_id: the id of this side's first request to the client (see
+            ``ServerSession``).
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class ServerConnection:
         *,
         send_nowait: Callable[[Message], bool] | None = None,
         principal: Principal | None = None,
+        first_request_id: int = 1,
     ) -> None:
         self.server = server
         self.session = ServerSession(
@@ -97,6 +101,7 @@ class ServerConnection:
             capabilities=server.capabilities,
             instructions=server.instructions,
             principal=principal,
+            first_request_id=first_request_id,
         )
         self._send = send
         self._send_nowait = send_nowait
@@ -119,6 +124,36 @@ class ServerConnection:
     def revision(self) -> Revision:
         """The revision the session negotiated (the latest until ``initialize``)."""
         return self.session.revision
+
+    def resume(
+        self,
+        revision: Revision,
+        client_capabilities: JSONObject,
+        client_info: JSONObject,
+        log_level: str | None,
+        subscriptions: Iterable[str],
+    ) -> None:
+        """Serve a session another replica opened (``ssemcp.state.redis``): initialized at
+        ``revision`` with the client it recorded; then :meth:`update` as its record changes."""
+        self.session.assume_initialized(revision)
+        self.session.context = dataclasses.replace(
+            self.session.context,
+            client_capabilities=client_capabilities,
+            client_info=client_info,
+        )
+        self.update(log_level, subscriptions)
+
+    def update(self, log_level: str | None, subscriptions: Iterable[str]) -> None:
+        """Take the log level and subscriptions a session's record holds now (another
+        replica served ``logging/setLevel`` or ``resources/subscribe``)."""
+        if self.session.log_level != log_level:
+            self.session.context = dataclasses.replace(self.session.context, log_level=log_level)
+        wanted = frozenset(subscriptions)
+        held = frozenset(self.session.subscriptions)
+        for uri in wanted - held:
+            self.subscribe(uri)
+        for uri in held - wanted:
+            self.unsubscribe(uri)
 
     def rebind(self, principal: Principal | None) -> None:
         """The session's subject came back with a fresh credential (``ServerSession.rebind``)."""

@@ -40,7 +40,7 @@ import functools
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Final
 
 from ssemcp.asgi import (
@@ -66,6 +66,7 @@ from ssemcp.errors import InvalidRequest, RequestError, UnsupportedProtocolVersi
 from ssemcp.jsonrpc import (
     JSONRPC_VERSION,
     ErrorResponse,
+    Invalid,
     Message,
     Notification,
     Request,
@@ -90,6 +91,12 @@ from ssemcp.state.events import (
     LoggedEvent,
     MemoryEventLog,
     Position,
+)
+from ssemcp.state.shared import (
+    RETRY_AFTER_SECONDS,
+    SessionRecord,
+    SharedSessions,
+    StateUnavailable,
 )
 from ssemcp.transports.memory import MemoryReclaimer
 from ssemcp.transports.sse_writer import Flusher, FrameCache, KeepaliveSweep, SSEWriter
@@ -194,6 +201,12 @@ STATELESS_METHOD_NOT_ALLOWED: Final = HTTPError(
     405, InvalidRequest("Method Not Allowed: this server is stateless"), ((b"allow", b"POST"),)
 )
 _ACCEPTED_HEADERS: Final = [(b"content-length", b"0")]
+# Sessions shared by replicas, and the store cannot be reached: retry shortly.
+STATE_UNAVAILABLE: Final = HTTPError(
+    503,
+    StateUnavailable("Service Unavailable: the shared session state is unreachable; retry"),
+    ((b"retry-after", str(RETRY_AFTER_SECONDS).encode()),),
+)
 
 
 # Memoised: clients send the same Accept header on every request. A pure function of its
@@ -419,7 +432,9 @@ class _Session:
         "last_active",
         "next_stream_id",
         "principal",
+        "saved_record",
         "session_id",
+        "shared",
         "standalone_opened",
         "standalone_resumable_from",
         "streams",
@@ -434,9 +449,16 @@ class _Session:
         max_pending: int,
         now: float,
         connect: SessionFactory | None = None,
+        shared: SharedSessions | None = None,
     ) -> None:
         self.session_id = session_id
         self.principal = principal
+        # With replicas (ssemcp.state.redis): where the session's record lives, and the record
+        # as last saved or loaded here. Stream and request ids start at a random place per
+        # replica's copy, so that two copies never issue the same one.
+        self.shared = shared
+        self.saved_record: SessionRecord | None = None
+        first_request_id = 1 if shared is None else _random_id_base()
         # The log and the GET stream's record are made when first needed: most sessions
         # never send an SSE event, and a session per request is a common client pattern.
         self._new_event_log = new_event_log
@@ -458,12 +480,18 @@ class _Session:
         self.standalone_resumable_from = 0
         # POST reply streams still running, by stream number.
         self.streams: dict[int, _Stream] = {}
-        self.next_stream_id = 1
+        self.next_stream_id = first_request_id
         # Requests being handled plus GET streams open: the idle sweep spares a busy session.
         self.busy = 0
         self.last_active = now
         self.connection: HostedSession = (
-            ServerConnection(server, self.send, send_nowait=self.send_nowait, principal=principal)
+            ServerConnection(
+                server,
+                self.send,
+                send_nowait=self.send_nowait,
+                principal=principal,
+                first_request_id=first_request_id,
+            )
             if connect is None
             else connect(
                 self.send,
@@ -505,14 +533,29 @@ class _Session:
 
     async def send(self, message: Message) -> None:
         """The session's own channel: messages not tied to a request go to the GET stream."""
+        if self.shared is not None and not self.holds_standalone:
+            # Its GET stream, if any, is on another replica: log it there and say so.
+            await self.event_log.append(_STANDALONE_STREAM, serialize(message))
+            await self.shared.wake(self.session_id)
+            return
         self.send_nowait(message)
+
+    @property
+    def holds_standalone(self) -> bool:
+        """Whether this process is serving the session's GET stream now."""
+        return self._standalone is not None and self._standalone.reader is not None
 
     def send_nowait(self, message: Message) -> bool:
         """:meth:`send` without waiting (it never has to): always True.
 
         The message waits in a bounded queue for the log; the GET stream's reader moves it
         there (and out to its client), or, with no reader connected, a task does.
+
+        With replicas, only the one holding the GET stream takes it: every replica hears the
+        bus, and the session's client must hear each change once.
         """
+        if self.shared is not None and not self.holds_standalone:
+            return True
         pending = self._pending
         if pending is None:
             pending = self._pending = collections.deque(maxlen=self._max_pending)
@@ -571,8 +614,10 @@ class _Session:
         connected: its answer could never come, and the tool gets an error result instead
         of waiting for the request timeout.
         """
-        if type(message) is Request and (
-            self._standalone is None or self._standalone.reader is None
+        if (
+            type(message) is Request
+            and self.shared is None
+            and (self._standalone is None or self._standalone.reader is None)
         ):
             raise RequestError(f"{message.method} needs a GET stream open to reach the client")
         await self.send(message)
@@ -753,6 +798,120 @@ def _is_initialize(payload: Payload) -> bool:
     return type(payload) is Request and payload.method == "initialize"
 
 
+# ---------------------------------------------------------------------- replicas
+
+# Where a replica's copy of a session starts its request and stream ids: far apart per copy
+# (2**16 ids each), and below 2**53, which JavaScript clients read exactly.
+_ID_BASE_BITS: Final = 36
+_IDS_PER_COPY_BITS: Final = 16
+
+
+def _random_id_base() -> int:
+    return (secrets.randbits(_ID_BASE_BITS) << _IDS_PER_COPY_BITS) | 1
+
+
+def _record_of(session: _Session) -> SessionRecord:
+    connection = session.connection
+    assert isinstance(connection, ServerConnection)
+    served = connection.session
+    principal = session.principal
+    return SessionRecord(
+        served.revision.version,
+        served.client_capabilities,
+        served.client_info,
+        None if principal is None else principal.subject,
+        None if principal is None else principal.issuer,
+        served.log_level,
+        tuple(sorted(served.subscriptions)),
+    )
+
+
+def _apply(session: _Session, record: SessionRecord) -> None:
+    connection = session.connection
+    assert isinstance(connection, ServerConnection)
+    connection.update(record.log_level, record.subscriptions)
+    session.saved_record = record
+
+
+class _WatchedSend:
+    """A request's ``send`` that remembers whether the response began (a failure of the
+    shared state is then no longer a 503) and ended."""
+
+    __slots__ = ("ended", "started", "wrapped_send")
+
+    def __init__(self, send: ASGISend) -> None:
+        # Named so, asgi.shortcuts.on_disconnect looks through it to the connection.
+        self.wrapped_send = send
+        self.started = False
+        self.ended = False
+
+    async def send(self, message: Mapping[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        elif not message.get("more_body", False):
+            self.ended = True
+        await self.wrapped_send(message)  # type: ignore[arg-type]
+
+
+class _Replicas:
+    """What a transport hears from the replicas about the sessions it serves
+    (:class:`~ssemcp.state.shared.SessionSignals`)."""
+
+    __slots__ = ("_tasks", "_transport")
+
+    def __init__(self, transport: StreamableHTTPTransport) -> None:
+        self._transport = transport
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _session(self, session_id: str) -> _Session | None:
+        return self._transport._sessions.get(session_id)
+
+    def woken(self, session_id: str) -> None:
+        session = self._session(session_id)
+        if session is not None and session.holds_standalone:
+            session.standalone.changed.set()
+
+    def changed(self, session_id: str) -> None:
+        if self._session(session_id) is not None:
+            self._spawn(self._reload(session_id))
+
+    async def _reload(self, session_id: str) -> None:
+        transport = self._transport
+        assert transport._shared is not None
+        try:
+            record = await transport._shared.load(session_id)
+        except StateUnavailable:
+            return  # the next request of the session loads it again
+        session = self._session(session_id)
+        if session is None:
+            return
+        if record is None:
+            transport._drop_copy(session)
+        elif record != session.saved_record:
+            _apply(session, record)
+
+    def ended(self, session_id: str) -> None:
+        session = self._session(session_id)
+        if session is not None:
+            logger.debug("session %s: deleted on another replica", short_id(session_id))
+            self._transport._drop_copy(session)
+
+    def client_message(self, session_id: str, message: Message) -> None:
+        session = self._session(session_id)
+        if session is not None:
+            self._spawn(self._receive(session, message))
+
+    @staticmethod
+    async def _receive(session: _Session, message: Message) -> None:
+        # An answer or a cancellation: the connection acts on it at once, or ignores it.
+        await session.connection.receive(message)
+
+    def _spawn(self, work: Coroutine[object, object, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
 class StreamableHTTPTransport:
     """Serves ``server`` at one MCP endpoint; the ASGI app routes requests for it here.
 
@@ -785,6 +944,8 @@ class StreamableHTTPTransport:
             them 400 with -32022 listing the session revisions, as a server of 2025 and
             earlier only (spec 2026-07-28 basic/versioning), so that a client falls back to
             ``initialize``.
+        shared: keep session records and event logs there (``ssemcp.state.redis``), so that
+            any replica serves any request of any session; an unreachable store gets 503.
     """
 
     def __init__(
@@ -803,6 +964,7 @@ class StreamableHTTPTransport:
         clock: Callable[[], float] = time.monotonic,
         sessions: SessionFactory | None = None,
         sessionless: bool = True,
+        shared: SharedSessions | None = None,
     ) -> None:
         if keepalive_seconds <= 0:
             raise ValueError("keepalive_seconds must be positive")
@@ -818,6 +980,13 @@ class StreamableHTTPTransport:
         self._max_logged_events = max_logged_events
         self._max_logged_bytes = max_logged_bytes
         self._event_logs: EventLogFactory = event_logs or self._memory_event_log
+        # Sessions valid on every replica (ssemcp.state.redis); None: this process's alone.
+        self._shared = shared
+        if shared is not None:
+            if sessions is not None:
+                raise ValueError("sessions shared by replicas are ServerConnections: no factory")
+            self._event_logs = shared.event_log
+            shared.listen(_Replicas(self))
         self._clock = clock
         self._connect = sessions
         self._serves_sessionless = sessionless
@@ -869,6 +1038,8 @@ class StreamableHTTPTransport:
             if method == "POST":
                 return self._post_sessionless(scope, receive, send, headers, None)
             return SESSIONLESS_METHOD_NOT_ALLOWED.respond(send)
+        if self._shared is not None and not self._stateless:
+            return self._replicated(method, scope, receive, send, headers)
         if method == "POST":
             return self._post(scope, receive, send, headers)
         if self._stateless:
@@ -897,6 +1068,138 @@ class StreamableHTTPTransport:
             session.principal = principal
             session.connection.rebind(principal)
         return session
+
+    # ------------------------------------------------------------------ replicas
+
+    async def _replicated(
+        self, method: str, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers
+    ) -> None:
+        """A request when sessions are shared by replicas: the session it names is made
+        ready here first (from its record, if another replica opened it), then served as
+        usual; an unreachable store gets 503 (or, mid-stream, ends the stream)."""
+        watched = _WatchedSend(send)
+        try:
+            raw_session_id = headers.get(MCP_SESSION_ID)
+            if raw_session_id is not None:
+                await self._adopt(raw_session_id.decode("latin-1"), scope.get(PRINCIPAL_KEY))
+            if method == "POST":
+                await self._post(scope, receive, watched.send, headers)
+            elif method == "GET":
+                await self._get(scope, receive, watched.send, headers)
+            else:
+                await self._delete(scope, watched.send, headers)
+        except StateUnavailable:
+            if not watched.started:
+                await STATE_UNAVAILABLE.respond(send)
+            elif not watched.ended:
+                logger.warning("the shared state failed mid-stream; ending the stream")
+                await send(_END_OF_BODY)
+
+    async def _adopt(self, session_id: str, principal: Principal | None) -> None:
+        """Make the local copy of ``session_id`` agree with its record: made from it if this
+        replica has none, dropped if the record is gone. A record bound to another principal
+        is left alone, so the request gets the 404 it gets today."""
+        assert self._shared is not None
+        record = await self._shared.load(session_id)
+        session = self._sessions.get(session_id)
+        if record is None:
+            if session is not None:
+                self._drop_copy(session)
+            return
+        if session is not None:
+            if record != session.saved_record:
+                _apply(session, record)
+            return
+        if not record.is_bound_to(principal):
+            return
+        revision = revision_for(record.version)
+        if revision is None:
+            return  # a record of a newer ssemcp: as if absent
+        session = _Session(
+            self._server,
+            session_id,
+            principal,
+            self._event_logs,
+            self._max_logged_events,
+            self._clock(),
+            None,
+            self._shared,
+        )
+        connection = session.connection
+        assert isinstance(connection, ServerConnection)
+        connection.resume(
+            revision,
+            record.client_capabilities,
+            record.client_info,
+            record.log_level,
+            record.subscriptions,
+        )
+        session.saved_record = record
+        # Followed before it is served, so that nothing said of it from now on is missed.
+        try:
+            await self._shared.follow(session_id)
+        except StateUnavailable:
+            session.close()
+            raise
+        if session_id in self._sessions:  # another request adopted it meanwhile
+            session.close()
+            return
+        self._sessions[session_id] = session
+        self._start_sweeper()
+
+    async def _share(self, session: _Session) -> None:
+        """A new session: its record is written and followed before its id is handed out."""
+        assert self._shared is not None
+        record = _record_of(session)
+        await self._shared.create(session.session_id, record)
+        await self._shared.follow(session.session_id)
+        session.saved_record = record
+
+    async def _save_if_changed(self, session: _Session) -> None:
+        """After a request: what it changed (log level, subscriptions) goes to the record."""
+        assert self._shared is not None
+        if session.is_closed:
+            return
+        record = _record_of(session)
+        if record != session.saved_record:
+            session.saved_record = record
+            await self._shared.save(session.session_id, record)
+
+    async def _route_elsewhere(
+        self, session: _Session, payload: Message | Invalid | list[Message | Invalid]
+    ) -> None:
+        """The client's answers to requests another replica sent, and its cancellations of
+        requests another replica runs, go to that replica (through the session's channel)."""
+        assert self._shared is not None
+        connection = session.connection
+        assert isinstance(connection, ServerConnection)
+        for message in payload if type(payload) is list else (payload,):
+            if isinstance(message, Response | ErrorResponse):
+                waited_here = message.id in connection.session.unanswered_request_ids
+            elif type(message) is Notification and message.method == "notifications/cancelled":
+                request_id = (message.params or {}).get("requestId")
+                waited_here = connection.session.is_in_flight(request_id)  # type: ignore[arg-type]
+            else:
+                continue
+            if not waited_here:
+                await self._shared.route(session.session_id, message)
+
+    async def _touch_busy_sessions(self) -> None:
+        """Keep the records of sessions busy here (a GET stream open) from expiring."""
+        assert self._shared is not None
+        busy = [session.session_id for session in self._sessions.values() if session.busy]
+        try:
+            await self._shared.touch(busy)
+        except StateUnavailable:
+            logger.warning("could not renew %d session record(s)", len(busy))
+
+    def _drop_copy(self, session: _Session) -> None:
+        """Forget this replica's copy of a session that ended elsewhere."""
+        if self._sessions.get(session.session_id) is session:
+            del self._sessions[session.session_id]
+        session.close()
+        if self._shared is not None:
+            self._shared.unfollow(session.session_id)
 
     # ------------------------------------------------------------------ POST
 
@@ -939,6 +1242,7 @@ class StreamableHTTPTransport:
                     self._max_logged_events,
                     self._clock(),
                     self._connect,
+                    self._shared,
                 )
             except SessionRefused as exc:
                 logger.warning("refused a session: %s", exc)
@@ -953,6 +1257,8 @@ class StreamableHTTPTransport:
                 return
             session = found
             is_new = False
+            if self._shared is not None and type(payload) is not Request:
+                await self._route_elsewhere(session, payload)
 
         # What used to be three methods (answer, finish, send the reply) is one frame here:
         # this is the path of every call.
@@ -980,6 +1286,12 @@ class StreamableHTTPTransport:
 
         if is_new:
             if type(reply) is Response:
+                if self._shared is not None:
+                    try:
+                        await self._share(session)
+                    except StateUnavailable:
+                        session.close()
+                        raise
                 self._sessions[session.session_id] = session
                 self._start_sweeper()
                 # Per-session lines are DEBUG, like access logs (off by default): at INFO, a
@@ -995,6 +1307,8 @@ class StreamableHTTPTransport:
                 session.close()
                 session_header = ()
 
+        if self._shared is not None and not is_new:
+            await self._save_if_changed(session)
         if reply_stream.started:
             await self._finish_stream(reply_stream, reply)
         elif type(reply) is Response:
@@ -1351,7 +1665,12 @@ class StreamableHTTPTransport:
             return
         # spec basic/transports, "Session Management": clients "SHOULD send an HTTP DELETE to
         # the MCP endpoint with the Mcp-Session-Id header, to explicitly terminate the session".
-        del self._sessions[found.session_id]
+        if self._shared is not None:
+            # Everywhere: the replicas serving it hear `ended`; the rest find no record.
+            await self._shared.delete(found.session_id)
+            self._shared.unfollow(found.session_id)
+        # (Popped: with replicas, this one may have heard its own `ended` meanwhile.)
+        self._sessions.pop(found.session_id, None)
         found.close()
         self._reclaimer.observe(len(self._sessions))
         if logger.isEnabledFor(logging.DEBUG):
@@ -1381,6 +1700,9 @@ class StreamableHTTPTransport:
             # spec basic/transports: "The server MAY terminate the session at any time".
             del self._sessions[session.session_id]
             session.close()
+            if self._shared is not None:
+                # Only this replica's copy: the record lives on until its time to live ends.
+                self._shared.unfollow(session.session_id)
             self._reclaimer.observe(len(self._sessions))
         if idle:
             logger.info("closed %d idle session(s) (%d open)", len(idle), len(self._sessions))
@@ -1397,6 +1719,8 @@ class StreamableHTTPTransport:
         while True:
             await asyncio.sleep(interval)
             self.close_idle_sessions(self._clock())
+            if self._shared is not None:
+                await self._touch_busy_sessions()
 
     def close(self) -> None:
         """End every session, subscription and the idle sweep (at server shutdown)."""

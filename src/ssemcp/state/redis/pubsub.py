@@ -1,0 +1,174 @@
+"""The one pub/sub connection of a process: channels subscribed to, and delivery from them.
+
+Owns a single Redis ``PubSub`` connection per process (``SUBSCRIBE`` ties up a connection, so
+one is shared by the bus and every session channel), the task that reads it and hands each
+message to the handler of its channel, waiting for a subscription to be confirmed (so that a
+message published afterwards is known to arrive), and surviving Redis going away: the reader
+backs off, reconnects, and the client re-subscribes every channel on the new connection
+(``PubSub.on_connect``). What a message means is the handler's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, Final
+
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+from ssemcp.state.redis.connection import RedisConnection
+from ssemcp.state.shared import StateUnavailable
+
+__all__ = ["ChannelHandler", "Subscriptions"]
+
+logger = logging.getLogger(__name__)
+
+ChannelHandler = Callable[[str, bytes], None]
+# After a failure the reader waits this long before reconnecting, doubling up to the bound:
+# a restarting Redis is back within seconds, and a tight loop would only log.
+_FIRST_BACKOFF_SECONDS: Final = 0.05
+_MAX_BACKOFF_SECONDS: Final = 1.0
+# How long a subscription waits for its confirmation before the caller hears StateUnavailable.
+_CONFIRM_TIMEOUT_SECONDS: Final = 2.0
+
+
+class Subscriptions:
+    """Channels this process listens on, each with its handler.
+
+    Args:
+        connection: the Redis to listen on.
+    """
+
+    def __init__(self, connection: RedisConnection) -> None:
+        self._connection = connection
+        self._pubsub: PubSub = connection.client.pubsub()
+        self._handlers: dict[str, ChannelHandler] = {}
+        # Subscriptions sent and not yet confirmed, by channel.
+        self._confirming: dict[str, list[asyncio.Future[None]]] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self._is_closed = False
+        # The reader takes this while it reads; a subscribe sent meanwhile is fine (commands
+        # and replies share the one connection in order), but connecting is done once.
+        self._connect_lock = asyncio.Lock()
+
+    @property
+    def channel_count(self) -> int:
+        return len(self._handlers)
+
+    def start(self) -> None:
+        if self._reader is None and not self._is_closed:
+            self._reader = asyncio.get_running_loop().create_task(self._read_forever())
+
+    async def subscribe(self, channel: str, handler: ChannelHandler) -> None:
+        """Deliver what ``channel`` carries to ``handler``, from when this returns.
+
+        Raises:
+            StateUnavailable: Redis did not confirm the subscription (it is down).
+        """
+        self.start()
+        first = channel not in self._handlers
+        self._handlers[channel] = handler
+        if not first:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._confirming.setdefault(channel, []).append(waiter)
+        try:
+            async with self._connect_lock:
+                await self._pubsub.subscribe(channel)
+            async with asyncio.timeout(_CONFIRM_TIMEOUT_SECONDS):
+                await waiter
+        except (RedisError, OSError, TimeoutError) as exc:
+            # Kept in the handlers: the reader's reconnect subscribes it with the rest.
+            self._connection.failed(exc)
+            raise StateUnavailable("Service Unavailable: the shared state is unreachable") from exc
+        finally:
+            waiters = self._confirming.get(channel)
+            if waiters is not None and waiter in waiters:
+                waiters.remove(waiter)
+                if not waiters:
+                    del self._confirming[channel]
+
+    def unsubscribe(self, channel: str) -> None:
+        """Stop delivering ``channel`` (the UNSUBSCRIBE goes out without waiting)."""
+        if self._handlers.pop(channel, None) is None or self._is_closed:
+            return
+        task = asyncio.get_running_loop().create_task(self._unsubscribe(channel))
+        task.add_done_callback(_ignore_result)
+
+    async def _unsubscribe(self, channel: str) -> None:
+        try:
+            if channel not in self._handlers:
+                await self._pubsub.unsubscribe(channel)
+        except (RedisError, OSError):
+            # The connection is gone; the reconnect subscribes only the handlers left.
+            self._pubsub.channels.pop(channel.encode(), None)
+
+    async def _read_forever(self) -> None:
+        backoff = _FIRST_BACKOFF_SECONDS
+        while not self._is_closed:
+            try:
+                if not self._pubsub.subscribed:
+                    # get_message needs a connection; a subscription makes one.
+                    await asyncio.sleep(0.01)
+                    continue
+                message = await self._pubsub.get_message(timeout=1.0)
+                backoff = _FIRST_BACKOFF_SECONDS
+                if message is not None:
+                    self._deliver(message)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                self._connection.failed(exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
+                await self._reconnect()
+
+    async def _reconnect(self) -> None:
+        # Channels unsubscribed while down are dropped; PubSub.on_connect resubscribes the rest.
+        for name in list(self._pubsub.channels):
+            if (name.decode() if isinstance(name, bytes) else name) not in self._handlers:
+                del self._pubsub.channels[name]
+        try:
+            async with self._connect_lock:
+                await self._pubsub.connect()  # type: ignore[no-untyped-call]
+        except (RedisError, OSError) as exc:
+            self._connection.failed(exc)
+            return
+        if not self._connection.is_healthy:
+            self._connection.is_healthy = True
+            logger.warning(
+                "Redis is reachable again; %d channel(s) resubscribed", len(self._handlers)
+            )
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        raw_channel = message.get("channel")
+        channel = raw_channel.decode() if isinstance(raw_channel, bytes) else str(raw_channel)
+        if kind == "message":
+            handler = self._handlers.get(channel)
+            if handler is not None:
+                try:
+                    handler(channel, message["data"])
+                except Exception:
+                    logger.exception("the handler of a Redis channel failed")
+        elif kind == "subscribe":
+            for waiter in self._confirming.pop(channel, ()):
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def aclose(self) -> None:
+        self._is_closed = True
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+            self._reader = None
+        with contextlib.suppress(RedisError, OSError):
+            await self._pubsub.aclose()
+
+
+def _ignore_result(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()

@@ -1,0 +1,191 @@
+"""State shared by several replicas of one server: what a transport asks of it.
+
+Owns the seam between the session transports and a store that several replicas share
+(``ssemcp.state.redis``): :class:`SessionRecord`, what a 2025 Streamable HTTP session is
+beyond one process (revision, client, principal, log level, subscriptions);
+:class:`SharedSessions`, where records live and how replicas tell each other about a session
+(its GET stream has more to read, its record changed, it ended, the client answered);
+:class:`SessionSignals`, what a transport hears; and :class:`StateUnavailable`, the error of
+a store that cannot be reached (503). With none of it (the default) a transport keeps its
+sessions in a process dict, as one replica needs. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from ssemcp._types import JSONObject
+from ssemcp.errors import ProtocolError
+from ssemcp.jsonrpc import Message
+from ssemcp.protocol.request_context import Principal
+from ssemcp.state.bus import NotificationBus
+from ssemcp.state.events import EventLog
+
+__all__ = [
+    "RETRY_AFTER_SECONDS",
+    "SessionRecord",
+    "SessionSignals",
+    "SharedSessions",
+    "SharedState",
+    "StateUnavailable",
+]
+
+# What a 503 for an unreachable store asks the client to wait: a restarted Redis answers
+# within seconds, and a client retrying sooner only adds load.
+RETRY_AFTER_SECONDS: Final = 2
+
+
+class StateUnavailable(ProtocolError):
+    """The shared store (Redis) cannot be reached; the request may succeed if retried."""
+
+    code = -32000  # JSON-RPC 2.0 section 5.1: "Reserved for implementation-defined server-errors"
+    http_status = 503
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """What every replica needs to serve a request of a session it did not open."""
+
+    version: str
+    client_capabilities: JSONObject
+    client_info: JSONObject
+    # The principal the session is bound to, as Principal compares it (subject and issuer).
+    subject: str | None
+    issuer: str | None
+    log_level: str | None
+    subscriptions: tuple[str, ...]
+
+    def is_bound_to(self, principal: Principal | None) -> bool:
+        """Whether ``principal`` may use the session (as the transport's own check)."""
+        if principal is None:
+            return self.subject is None
+        return principal.subject == self.subject and principal.issuer == self.issuer
+
+    def encode(self) -> bytes:
+        return json.dumps(
+            {
+                "v": self.version,
+                "caps": self.client_capabilities,
+                "info": self.client_info,
+                "sub": self.subject,
+                "iss": self.issuer,
+                "log": self.log_level,
+                "res": list(self.subscriptions),
+            },
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> SessionRecord | None:
+        """The record in ``data``, or None when it is not one of ours (treated as absent)."""
+        try:
+            fields = json.loads(data)
+            record = cls(
+                fields["v"],
+                fields["caps"],
+                fields["info"],
+                fields["sub"],
+                fields["iss"],
+                fields["log"],
+                tuple(fields["res"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+        if type(record.version) is not str or type(record.client_capabilities) is not dict:
+            return None
+        return record
+
+
+class SessionSignals(Protocol):
+    """What a transport hears about a session this replica follows (:meth:`SharedSessions.
+    follow`), from whichever replica it happened on."""
+
+    def woken(self, session_id: str) -> None:
+        """The session's GET stream has new events in its log."""
+        ...
+
+    def changed(self, session_id: str) -> None:
+        """The session's record changed (log level, subscriptions)."""
+        ...
+
+    def ended(self, session_id: str) -> None:
+        """The session was deleted."""
+        ...
+
+    def client_message(self, session_id: str, message: Message) -> None:
+        """The client's answer to a request of ours, or its cancellation of one of its
+        requests, arrived on another replica."""
+        ...
+
+
+class SharedSessions(Protocol):
+    """Session records shared by replicas, and the messages replicas send about them.
+
+    Every operation that waits may raise :class:`StateUnavailable`.
+    """
+
+    def listen(self, signals: SessionSignals) -> None:
+        """Tell ``signals`` what happens to the sessions this replica follows."""
+        ...
+
+    def event_log(self, session_id: str) -> EventLog:
+        """The session's event log, shared by every replica."""
+        ...
+
+    async def create(self, session_id: str, record: SessionRecord) -> None: ...
+
+    async def load(self, session_id: str) -> SessionRecord | None:
+        """The record (its time to live renewed), or None: never made, deleted or expired."""
+        ...
+
+    async def touch(self, session_ids: list[str]) -> None:
+        """Renew the time to live of sessions in use here (a GET stream open, no requests)."""
+        ...
+
+    async def save(self, session_id: str, record: SessionRecord) -> None:
+        """Replace the record; the replicas following the session hear ``changed``."""
+        ...
+
+    async def delete(self, session_id: str) -> None:
+        """Remove the record and the log; the replicas following it hear ``ended``."""
+        ...
+
+    async def follow(self, session_id: str) -> None:
+        """Hear of the session from now on (returns once that holds)."""
+        ...
+
+    def unfollow(self, session_id: str) -> None:
+        """Stop hearing of it (without waiting)."""
+        ...
+
+    async def wake(self, session_id: str) -> None:
+        """Tell the replicas following the session that its GET stream has new events."""
+        ...
+
+    async def route(self, session_id: str, message: Message) -> None:
+        """Hand a client's message to the replicas following the session."""
+        ...
+
+
+class SharedState(Protocol):
+    """Everything several replicas share: the bus, the sessions, and its own lifetime."""
+
+    @property
+    def bus(self) -> NotificationBus: ...
+
+    @property
+    def sessions(self) -> SharedSessions: ...
+
+    @property
+    def event_logs(self) -> Callable[[str], EventLog]: ...
+
+    async def start(self) -> None:
+        """Begin listening (in the serving loop); idempotent. Works with the store down."""
+        ...
+
+    async def aclose(self) -> None:
+        """Stop listening and close connections; idempotent."""
+        ...
