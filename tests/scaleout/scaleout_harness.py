@@ -289,6 +289,20 @@ class Cluster:
         replica.stop()
         replica.start(self.environment)
 
+    def wait_until_nginx_uses_every_replica(self) -> None:
+        """Polls ``/healthz`` through nginx until each replica has answered one: nginx leaves
+        a replica it failed to reach alone for a while (``fail_timeout``, 10 s by default)."""
+        wanted = {replica.address for replica in self.replicas}
+        seen: set[str] = set()
+        deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
+        with httpx.Client(timeout=1.0) as client:
+            while seen != wanted:
+                assert time.monotonic() < deadline, f"nginx used only {seen} of {wanted}"
+                with contextlib.suppress(httpx.TransportError):
+                    seen.add(client.get(self.url + "/healthz").headers.get(SERVED_BY, ""))
+                seen &= wanted
+                time.sleep(POLL_INTERVAL_SECONDS)
+
     def access_log(self) -> list[str]:
         """nginx's access log lines (the format :func:`cluster` sets: method, URI, status,
         upstream address), oldest first."""

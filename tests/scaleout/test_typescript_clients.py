@@ -91,7 +91,6 @@ def test_typescript_v2_client_2026_07_28_alternates_replicas(replicas: Cluster) 
     check_session(record, replicas)
 
 
-@pytest.mark.xfail(strict=True, reason="needs #17 2025 sessions on Redis")
 def test_typescript_sdk_streamable_http_session_alternates_replicas(replicas: Cluster) -> None:
     record = run_client(replicas, "streamable")
     assert record["sessionId"]
