@@ -153,23 +153,37 @@ def one_round(
     redis_url: str,
     redis_pid: int,
     log_dir: Path,
+    failures: dict[str, str],
 ) -> dict[str, dict[str, Any]]:
+    """The scenarios against one fresh deployment; a scenario that fails is noted in
+    ``failures`` (under "deployment/scenario") and the others still run."""
     out: dict[str, dict[str, Any]] = {}
     python = bench_run.PROJECT_PYTHON
+
+    @contextlib.contextmanager
+    def noting_failure(scenario: str) -> Iterator[None]:
+        try:
+            yield
+        except (RuntimeError, AssertionError, KeyError) as error:
+            reason = f"{type(error).__name__}: {str(error)[-300:]}"
+            failures[f"{deployment.name}/{scenario}"] = reason
+
     with deployed(deployment, redis_url, redis_pid, log_dir) as running:
         target: Any = running.target
         if "a" in scenarios:
-            session_id = bench_run.open_session(target.port)
-            arguments = [session_id, bench_run.ECHO_TEXT]
-            bench_run.run_wrk(wrk, target, "call.lua", 1, settings.warmup_seconds, arguments)
-            result = _measured(
-                running,
-                lambda: bench_run.run_wrk(
-                    wrk, target, "call.lua", 1, settings.call_seconds, arguments
-                ),
-            )
-            result["rate"] = result["ok"] / (result["duration_us"] / 1e6)
-            out["a"] = result
+            with noting_failure("a"):
+                session_id = bench_run.open_session(target.port)
+                arguments = [session_id, bench_run.ECHO_TEXT]
+                warmup = settings.warmup_seconds
+                bench_run.run_wrk(wrk, target, "call.lua", 1, warmup, arguments)
+                result = _measured(
+                    running,
+                    lambda: bench_run.run_wrk(
+                        wrk, target, "call.lua", 1, settings.call_seconds, arguments
+                    ),
+                )
+                result["rate"] = result["ok"] / (result["duration_us"] / 1e6)
+                out["a"] = result
         if "c" in scenarios:
             legacy = [
                 "legacy",
@@ -180,9 +194,10 @@ def one_round(
                 "--warmup",
                 f"{settings.warmup_seconds:g}",
             ]
-            result = _measured(running, lambda: bench_run.run_loadgen(python, target, legacy))
-            result["rate"] = result["ok"] / (result["duration_us"] / 1e6)
-            out["c"] = result
+            with noting_failure("c"):
+                result = _measured(running, lambda: bench_run.run_loadgen(python, target, legacy))
+                result["rate"] = result["ok"] / (result["duration_us"] / 1e6)
+                out["c"] = result
         if "e" in scenarios:
             fanout = [
                 "fanout",
@@ -191,7 +206,8 @@ def one_round(
                 "--repeats",
                 str(settings.fanout_repeats),
             ]
-            out["e"] = _measured(running, lambda: bench_run.run_loadgen(python, target, fanout))
+            with noting_failure("e"):
+                out["e"] = _measured(running, lambda: bench_run.run_loadgen(python, target, fanout))
         tracebacks = running.tracebacks()
     for result in out.values():
         result["tracebacks"] = tracebacks
@@ -324,13 +340,9 @@ def main() -> None:
                     flush=True,
                 )
                 log_dir = log_root / f"r{round_index + 1}-{deployment.name}"
-                try:
-                    results = one_round(
-                        deployment, settings, scenarios, wrk, redis.url, redis.pid, log_dir
-                    )
-                except (RuntimeError, AssertionError, subprocess.SubprocessError) as error:
-                    failures[deployment.name] = f"{type(error).__name__}: {str(error)[-400:]}"
-                    continue
+                results = one_round(
+                    deployment, settings, scenarios, wrk, redis.url, redis.pid, log_dir, failures
+                )
                 for scenario, result in results.items():
                     rows[scenario][deployment.name].append(result)
     log_root.mkdir(parents=True, exist_ok=True)
