@@ -45,7 +45,6 @@ from redis_server import redis_server  # noqa: E402
 from scaleout_harness import (  # noqa: E402
     nginx_binary,
     replicas_behind_nginx,
-    state_option_exists,
 )
 
 ECHO_TARGET: Final = f"{BENCH / 'servers' / 'ssemcp_echo.py'}:server"
@@ -315,13 +314,6 @@ def main() -> None:
     wrk = bench_run.wrk_path()
     nginx_binary()
     failures: dict[str, str] = {}
-    if not state_option_exists():
-        failures |= {
-            deployment.name: "this ssemcp serve has no --state (issue #17's server side)"
-            for deployment in deployments
-            if deployment.on_redis
-        }
-        deployments = [deployment for deployment in deployments if not deployment.on_redis]
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     log_root = Path(tempfile.gettempdir()) / f"ssemcp-scaleout-bench-{stamp}"
     rows: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
@@ -332,8 +324,6 @@ def main() -> None:
             order = deployments[round_index % len(deployments) :]
             order += deployments[: round_index % len(deployments)]
             for deployment in order:
-                if deployment.name in failures:
-                    continue
                 print(
                     f"[{time.monotonic() - began:5.0f}s] round {round_index + 1}: "
                     f"{deployment.name}",

@@ -126,7 +126,6 @@ def render_replica_commands(
     services = _replica_services(compose)
     assert len(ports) == len(services)
     commands = []
-    drop_state = in_memory or not state_option_exists()
     for service, port in zip(services, ports, strict=True):
         command = [str(part) for part in service["command"]]
         assert command[0] == "serve", f"a replica's command is {command}"
@@ -136,20 +135,11 @@ def render_replica_commands(
             index = command.index(option) + 1
             assert command[index] == documented, f"compose.yaml: {option} {command[index]}"
             command[index] = replacement if replacement is not None else values[option]
-        if drop_state:
+        if in_memory:
             index = command.index("--state")
             del command[index : index + 2]
         commands.append(command)
     return commands
-
-
-def state_option_exists() -> bool:
-    """Whether ``ssemcp serve`` has ``--state`` (#17's server side, built on another branch:
-    until it lands, the replicas run with their state in memory and share only the
-    ``--state-key``, which is all 2026-07-28 requests need)."""
-    from ssemcp.cli import serve
-
-    return any("--state" in parameter.opts for parameter in serve.params)
 
 
 def replica_environment() -> dict[str, str]:

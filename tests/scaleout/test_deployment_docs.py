@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 from typing import Any, Final
 
-import pytest
 import yaml
 from click.testing import CliRunner
 from scaleout_harness import (
@@ -19,7 +18,6 @@ from scaleout_harness import (
     nginx_binary,
     render_replica_commands,
     render_replicas_site,
-    state_option_exists,
 )
 
 from ssemcp.cli import main
@@ -71,7 +69,6 @@ def test_rendered_commands_are_accepted_by_serve(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
 
 
-@pytest.mark.xfail(not state_option_exists(), strict=True, reason="needs #17 ssemcp serve --state")
 def test_compose_command_as_written_is_accepted_by_serve() -> None:
     command = [str(part) for part in compose()["services"]["ssemcp-1"]["command"]]
     result = CliRunner().invoke(main, [*command, "--help"])
