@@ -52,6 +52,9 @@ SERVER_CPU: Final = {0}
 GENERATOR_CPU: Final = {1}
 # e's 1 000 legacy streams pass through nginx: two connections each, plus headroom.
 NGINX_WORKER_CONNECTIONS: Final = 4096
+# nginx closes a client's keep-alive connection after 1 000 requests by default; loadgen's
+# sessions keep one connection for all their POSTs and do not reconnect.
+NGINX_KEEPALIVE_REQUESTS: Final = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ def deployed(
         in_memory=not deployment.on_redis,
         with_token=False,
         worker_connections=NGINX_WORKER_CONNECTIONS,
+        keepalive_requests=NGINX_KEEPALIVE_REQUESTS,
         command_prefix=("taskset", "-c", "0"),
         extra_arguments=("--log-level", "warning"),
     ) as (replicas, proxy):

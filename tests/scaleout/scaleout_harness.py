@@ -315,7 +315,9 @@ def _environment(*, with_token: bool = True) -> dict[str, str]:
     return environment
 
 
-def _nginx_main_config(directory: Path, site: Path, worker_connections: int) -> str:
+def _nginx_main_config(
+    directory: Path, site: Path, worker_connections: int, keepalive_requests: int
+) -> str:
     """A whole nginx.conf around the site, every path inside ``directory``; the access log
     names the replica of each request (method, URI, status, upstream address)."""
     # As root, nginx's workers would switch to an unprivileged user who cannot enter the
@@ -333,6 +335,7 @@ events {{ worker_connections {worker_connections}; }}
 http {{
     log_format replicas '$request_method $uri $status $upstream_addr';
     access_log {directory / "access.log"} replicas;
+    keepalive_requests {keepalive_requests};
 {temporary}
     include {site};
 }}
@@ -346,16 +349,20 @@ def nginx_process(
     nginx_port: int,
     *,
     worker_connections: int = 512,
+    keepalive_requests: int = 1000,
     command_prefix: Sequence[str] = (),
 ) -> Iterator[Running]:
     """nginx serving ``site_text`` in the foreground, its pid file, logs and temporary files
-    in ``directory``; ready once ``/healthz`` answers through it; stopped by pid."""
+    in ``directory``; ready once ``/healthz`` answers through it; stopped by pid.
+    ``keepalive_requests`` is nginx's default (1 000 requests, then it closes a client's
+    connection); the bench raises it, as its generators do not reconnect."""
     directory.mkdir(parents=True, exist_ok=True)
     site = directory / "site.conf"
     site.write_text(site_text, encoding="utf-8")
     main_config = directory / "nginx.conf"
     main_config.write_text(
-        _nginx_main_config(directory, site, worker_connections), encoding="utf-8"
+        _nginx_main_config(directory, site, worker_connections, keepalive_requests),
+        encoding="utf-8",
     )
     log_path = directory / "nginx.stderr"
     with log_path.open("wb") as log_file:
@@ -405,6 +412,7 @@ def replicas_behind_nginx(
     with_token: bool = True,
     extra_arguments: Sequence[str] = (),
     worker_connections: int = 512,
+    keepalive_requests: int = 1000,
     command_prefix: Sequence[str] = (),
 ) -> Iterator[tuple[list[Replica], Running]]:
     """``count`` replicas (compose.yaml's commands, serving ``target``) on ``redis_url``, and
@@ -436,6 +444,7 @@ def replicas_behind_nginx(
             site,
             nginx_port,
             worker_connections=worker_connections,
+            keepalive_requests=keepalive_requests,
             command_prefix=command_prefix,
         ) as proxy:
             yield replicas, proxy
