@@ -48,6 +48,12 @@ def build_server() -> Server:
         """Say that a resource changed; how many subscribers this replica told."""
         return server.notify_resource_updated(uri)
 
+    @server.tool()
+    async def wait_forever() -> str:
+        """Run until cancelled."""
+        await asyncio.Event().wait()
+        return "never"
+
     @server.resource("file:///watched.txt")
     async def watched() -> str:
         """A resource to subscribe to."""
@@ -143,10 +149,12 @@ async def replicas(
 class EventReader:
     """Reads a streamed SSE response event by event, across calls."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, *, raw: bool = False) -> None:
         self._chunks = response.aiter_bytes()
         self._parser = SSEParser()
         self._ready: list[Any] = []
+        # raw: the parser's events as they are (legacy streams name their events).
+        self._raw = raw
 
     async def next(self, count: int) -> list[Any]:
         """The next ``count`` events as (id, decoded data) pairs (data None: a priming
@@ -155,6 +163,19 @@ class EventReader:
             while len(self._ready) < count:
                 chunk = await anext(self._chunks)
                 for event in self._parser.feed(chunk):
-                    self._ready.append((event.id, json.loads(event.data) if event.data else None))
+                    if self._raw:
+                        self._ready.append(event)
+                    else:
+                        decoded = json.loads(event.data) if event.data else None
+                        self._ready.append((event.id, decoded))
         events, self._ready = self._ready[:count], self._ready[count:]
         return events
+
+    async def until_end(self) -> list[Any]:
+        """What is left of the stream once it ends (the server closed it)."""
+        async with asyncio.timeout(STEP_DEADLINE_SECONDS):
+            async for chunk in self._chunks:
+                for event in self._parser.feed(chunk):
+                    self._ready.append(event)
+        rest, self._ready = self._ready, []
+        return rest

@@ -75,6 +75,10 @@ async def test_log_level_set_on_one_replica_holds_on_another(
 ) -> None:
     async with replicas(2, redis.url, prefix) as cluster:
         session_id = await cluster.initialize(0)
+        # Replica 0 serves the session now (a copy, following its channel) ...
+        pinged = await cluster.post(0, {"jsonrpc": "2.0", "id": 9, "method": "ping"}, session_id)
+        assert pinged.status_code == 200
+        # ... and hears of the level another replica set, with no request of its own.
         response = await cluster.post(
             1,
             {"jsonrpc": "2.0", "id": 1, "method": "logging/setLevel", "params": {"level": "error"}},

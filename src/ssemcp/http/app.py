@@ -285,6 +285,7 @@ class MCPApp:
                 max_sessions=max_sessions,
                 keepalive_seconds=keepalive_seconds,
                 sessions=sessions,
+                shared=None if self.state is None else self.state.legacy_streams,
             )
             if legacy_sse
             else None

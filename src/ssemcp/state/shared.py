@@ -5,7 +5,8 @@ Owns the seam between the session transports and a store that several replicas s
 beyond one process (revision, client, principal, log level, subscriptions);
 :class:`SharedSessions`, where records live and how replicas tell each other about a session
 (its GET stream has more to read, its record changed, it ended, the client answered);
-:class:`SessionSignals`, what a transport hears; and :class:`StateUnavailable`, the error of
+:class:`SessionSignals`, what a transport hears; :class:`LegacyStreams`, a 2024-11-05
+stream's POSTs taken by other replicas; and :class:`StateUnavailable`, the error of
 a store that cannot be reached (503). With none of it (the default) a transport keeps its
 sessions in a process dict, as one replica needs. Nothing here does I/O.
 """
@@ -26,6 +27,8 @@ from ssemcp.state.events import EventLog
 
 __all__ = [
     "RETRY_AFTER_SECONDS",
+    "ForwardedBody",
+    "LegacyStreams",
     "SessionRecord",
     "SessionSignals",
     "SharedSessions",
@@ -115,6 +118,11 @@ class SessionSignals(Protocol):
         """The session was deleted."""
         ...
 
+    def stream_taken(self, session_id: str) -> None:
+        """Another replica opened the session's GET stream: the one here, if any, ends
+        (spec basic/transports: each message goes on one stream only)."""
+        ...
+
     def client_message(self, session_id: str, message: Message) -> None:
         """The client's answer to a request of ours, or its cancellation of one of its
         requests, arrived on another replica."""
@@ -165,8 +173,40 @@ class SharedSessions(Protocol):
         """Tell the replicas following the session that its GET stream has new events."""
         ...
 
+    async def take_stream(self, session_id: str) -> None:
+        """Tell the other replicas following the session that its GET stream is here now."""
+        ...
+
     async def route(self, session_id: str, message: Message) -> None:
         """Hand a client's message to the replicas following the session."""
+        ...
+
+
+# Called on the replica holding a legacy stream with the body of a POST another replica took.
+ForwardedBody = Callable[[str, bytes], None]
+
+
+class LegacyStreams(Protocol):
+    """2024-11-05 HTTP+SSE across replicas: the replica holding a session's ``GET /sse``
+    receives the ``POST /messages/`` bodies that other replicas take for it.
+
+    Every operation that waits may raise :class:`StateUnavailable`.
+    """
+
+    async def open(
+        self, session_id: str, principal: Principal | None, deliver: ForwardedBody
+    ) -> None:
+        """This replica holds the session's stream: record it (bound to ``principal``) and
+        hand ``deliver`` what other replicas forward, from when this returns."""
+        ...
+
+    def close(self, session_id: str) -> None:
+        """The stream ended: forget the record (without waiting)."""
+        ...
+
+    async def forward(self, session_id: str, principal: Principal | None, body: bytes) -> bool:
+        """Hand ``body`` to the replica holding the session's stream. False: no such session
+        (never opened, ended, its replica gone, or bound to another principal)."""
         ...
 
 
@@ -181,6 +221,9 @@ class SharedState(Protocol):
 
     @property
     def event_logs(self) -> Callable[[str], EventLog]: ...
+
+    @property
+    def legacy_streams(self) -> LegacyStreams: ...
 
     async def start(self) -> None:
         """Begin listening (in the serving loop); idempotent. Works with the store down."""

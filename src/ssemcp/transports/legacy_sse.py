@@ -38,6 +38,7 @@ from ssemcp.asgi import (
     DEFAULT_MAX_BODY_BYTES,
     PRINCIPAL_KEY,
     SSE_HEADERS,
+    ASGIMessage,
     ASGIReceive,
     ASGISend,
     Headers,
@@ -49,13 +50,14 @@ from ssemcp.asgi import (
     uncancel_current_task,
 )
 from ssemcp.asgi.shortcuts import header_lines, send_whole_response
-from ssemcp.errors import InvalidRequest
-from ssemcp.jsonrpc import Invalid, Message, Request, serialize
+from ssemcp.errors import InvalidRequest, ParseError
+from ssemcp.jsonrpc import Invalid, Message, Request, error_response, parse, serialize
 from ssemcp.protocol.request_context import Principal
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.hosted import HostedSession, SessionFactory, SessionRefused
 from ssemcp.server.registry import Server
 from ssemcp.sse import encode_event
+from ssemcp.state.shared import RETRY_AFTER_SECONDS, LegacyStreams, StateUnavailable
 from ssemcp.transports.memory import MemoryReclaimer
 from ssemcp.transports.sse_writer import Flusher, FrameCache, KeepaliveSweep, SSEWriter
 from ssemcp.transports.streamable import DEFAULT_MAX_SESSIONS
@@ -127,6 +129,15 @@ TOO_MANY_PENDING_REQUESTS: Final = HTTPError(
 )
 STREAM_METHOD_NOT_ALLOWED: Final = HTTPError(
     405, InvalidRequest("Method Not Allowed"), ((b"allow", b"GET"),)
+)
+# With replicas (ssemcp.state.redis), the store that finds a session's stream is unreachable.
+STATE_UNAVAILABLE: Final = HTTPError(
+    503,
+    StateUnavailable("Service Unavailable: the shared session state is unreachable; retry"),
+    ((b"retry-after", str(RETRY_AFTER_SECONDS).encode()),),
+)
+TOO_MANY_IN_FLIGHT: Final = InvalidRequest(
+    "Service Unavailable: too many requests in flight on this session"
 )
 MESSAGE_METHOD_NOT_ALLOWED: Final = HTTPError(
     405, InvalidRequest("Method Not Allowed"), ((b"allow", b"POST"),)
@@ -245,6 +256,9 @@ class LegacySSETransport:
         keepalive_seconds: how often an idle stream gets a comment.
         sessions: makes each session's :class:`~ssemcp.server.hosted.HostedSession`
             (default: a ``ServerConnection`` serving ``server``); may refuse (503).
+        shared: where replicas find each other's streams (``ssemcp.state.redis``): a POST
+            for a session whose stream another replica holds is forwarded there, and
+            answered 202 here; an unreachable store gets 503.
     """
 
     def __init__(
@@ -258,9 +272,13 @@ class LegacySSETransport:
         max_pending_requests: int = DEFAULT_MAX_PENDING_REQUESTS,
         keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
         sessions: SessionFactory | None = None,
+        shared: LegacyStreams | None = None,
     ) -> None:
         self._server = server
         self._connect = sessions
+        self._shared = shared
+        # Forwarded requests being served (their replies go on the stream held here).
+        self._forwarded_tasks: set[asyncio.Task[None]] = set()
         self._max_body_bytes = max_body_bytes
         self._max_sessions = max_sessions
         self._max_queued_messages = max_queued_messages
@@ -313,6 +331,14 @@ class LegacySSETransport:
             await refused.respond(send)
             return
         self._sessions[session_id] = session
+        if self._shared is not None:
+            try:
+                await self._shared.open(session_id, scope.get(PRINCIPAL_KEY), self._forwarded)
+            except StateUnavailable:
+                self._sessions.pop(session_id, None)
+                session.close()
+                await STATE_UNAVAILABLE.respond(send)
+                return
         # Per-session lines are DEBUG, like access logs (off by default).
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
@@ -357,6 +383,8 @@ class LegacySSETransport:
         finally:
             self._sessions.pop(session_id, None)
             session.close()
+            if self._shared is not None:
+                self._shared.close(session_id)
             self._reclaimer.observe(len(self._sessions))
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
@@ -375,6 +403,9 @@ class LegacySSETransport:
             await MESSAGE_METHOD_NOT_ALLOWED.respond(send)
             return
         found = self._find_session(scope)
+        if found is UNKNOWN_SESSION and self._shared is not None:
+            await self._forward(scope, receive, send, headers)
+            return
         if isinstance(found, HTTPError):
             await found.respond(send)
             return
@@ -424,10 +455,75 @@ class LegacySSETransport:
             # ServerConnection turns handler failures into error replies; this is our bug.
             logger.exception("session %s: answering a request failed", short_id(session.session_id))
 
+    # ------------------------------------------------------------------ replicas
+
+    async def _forward(
+        self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers
+    ) -> None:
+        """A POST for a session whose stream another replica may hold: checked as a local
+        one is (the body must be JSON-RPC), then handed over; 404 if nobody holds it."""
+        assert self._shared is not None
+        session_id = _query_session_id(scope)
+        assert isinstance(session_id, str)  # _find_session answered UNKNOWN_SESSION for it
+        chunks: list[bytes] = []
+
+        async def receive_keeping_body() -> ASGIMessage:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+            return message
+
+        payload = await receive_payload(receive_keeping_body, send, headers, self._max_body_bytes)
+        if payload is None:
+            return
+        try:
+            delivered = await self._shared.forward(
+                session_id, scope.get(PRINCIPAL_KEY), b"".join(chunks)
+            )
+        except StateUnavailable:
+            await STATE_UNAVAILABLE.respond(send)
+            return
+        if not delivered:
+            await UNKNOWN_SESSION.respond(send)
+            return
+        await _accept(send)
+
+    def _forwarded(self, session_id: str, body: bytes) -> None:
+        """Another replica took a POST for a stream held here: serve it as if posted here."""
+        session = self._sessions.get(session_id)
+        if session is None or session.is_closed:
+            return
+        try:
+            payload = parse(body)
+        except ParseError:
+            return  # the replica that took it checked it: not ours
+        task = asyncio.get_running_loop().create_task(self._serve_forwarded(session, payload))
+        self._forwarded_tasks.add(task)
+        task.add_done_callback(self._forwarded_tasks.discard)
+
+    async def _serve_forwarded(
+        self, session: _Session, payload: Message | Invalid | list[Message | Invalid]
+    ) -> None:
+        if (
+            type(payload) is Request
+            and session.connection.running_count >= self._max_pending_requests
+        ):
+            # Its POST was answered 202 elsewhere: the refusal goes where its reply would.
+            await session.writer.send(error_response(payload.id, TOO_MANY_IN_FLIGHT))
+            return
+        try:
+            reply = await session.connection.receive(payload)
+            if reply is not None:
+                await session.writer.send(reply)
+        except asyncio.CancelledError:
+            if not session.is_closed:
+                raise
+            uncancel_current_task()
+        except Exception:
+            logger.exception("session %s: a forwarded message failed", short_id(session.session_id))
+
     def _find_session(self, scope: Scope) -> _Session | HTTPError:
-        query_string: bytes = scope.get("query_string", b"")
-        plain = _PLAIN_SESSION_QUERY.fullmatch(query_string)
-        session_id = plain[1].decode("ascii") if plain is not None else _session_id(query_string)
+        session_id = _query_session_id(scope)
         if isinstance(session_id, HTTPError):
             return session_id
         session = self._sessions.get(session_id)
@@ -457,6 +553,12 @@ class LegacySSETransport:
             session.close()
         if sessions:
             logger.info("closed %d SSE session(s)", len(sessions))
+
+
+def _query_session_id(scope: Scope) -> str | HTTPError:
+    query_string: bytes = scope.get("query_string", b"")
+    plain = _PLAIN_SESSION_QUERY.fullmatch(query_string)
+    return plain[1].decode("ascii") if plain is not None else _session_id(query_string)
 
 
 def _session_id(query_string: bytes) -> str | HTTPError:

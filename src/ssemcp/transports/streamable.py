@@ -871,6 +871,16 @@ class _Replicas:
         if session is not None and session.holds_standalone:
             session.standalone.changed.set()
 
+    def stream_taken(self, session_id: str) -> None:
+        session = self._session(session_id)
+        if session is not None and session.holds_standalone:
+            # As a local takeover does (_Stream.attach): the reader sees it is not the
+            # stream's any more, and ends.
+            logger.debug("session %s: GET stream taken by another replica", short_id(session_id))
+            stream = session.standalone
+            stream.reader = None
+            stream.changed.set()
+
     def changed(self, session_id: str) -> None:
         if self._session(session_id) is not None:
             self._spawn(self._reload(session_id))
@@ -1077,19 +1087,33 @@ class StreamableHTTPTransport:
         """A request when sessions are shared by replicas: the session it names is made
         ready here first (from its record, if another replica opened it), then served as
         usual; an unreachable store gets 503 (or, mid-stream, ends the stream)."""
-        watched = _WatchedSend(send)
+        # A GET's stream may fail once it has begun, so its send is watched. A POST and a
+        # DELETE fail only before they answer (a POST's SSE reply ends itself on a failure:
+        # _finish_stream), and keep the server's whole-response shortcut.
+        shared = self._shared
+        assert shared is not None
+        watched = _WatchedSend(send) if method == "GET" else None
         try:
             raw_session_id = headers.get(MCP_SESSION_ID)
             if raw_session_id is not None:
-                await self._adopt(raw_session_id.decode("latin-1"), scope.get(PRINCIPAL_KEY))
+                session_id = raw_session_id.decode("latin-1")
+                if method == "DELETE" and session_id not in self._sessions:
+                    # Nothing to serve here: no copy is made only to be deleted.
+                    await self._delete_record(scope, send, session_id)
+                    return
+                await self._adopt(session_id, scope.get(PRINCIPAL_KEY))
+                if method == "GET" and session_id in self._sessions:
+                    # One GET stream per session across replicas, as within one: a reader
+                    # elsewhere that has not yet seen its client leave gives way.
+                    await shared.take_stream(session_id)
             if method == "POST":
-                await self._post(scope, receive, watched.send, headers)
-            elif method == "GET":
+                await self._post(scope, receive, send, headers)
+            elif watched is not None:
                 await self._get(scope, receive, watched.send, headers)
             else:
-                await self._delete(scope, watched.send, headers)
+                await self._delete(scope, send, headers)
         except StateUnavailable:
-            if not watched.started:
+            if watched is None or not watched.started:
                 await STATE_UNAVAILABLE.respond(send)
             elif not watched.ended:
                 logger.warning("the shared state failed mid-stream; ending the stream")
@@ -1147,13 +1171,17 @@ class StreamableHTTPTransport:
         self._sessions[session_id] = session
         self._start_sweeper()
 
-    async def _share(self, session: _Session) -> None:
-        """A new session: its record is written and followed before its id is handed out."""
+    async def _delete_record(self, scope: Scope, send: ASGISend, session_id: str) -> None:
+        """DELETE of a session this replica holds no copy of: its record, if the principal
+        is the session's (else 404, as for a session that does not exist)."""
         assert self._shared is not None
-        record = _record_of(session)
-        await self._shared.create(session.session_id, record)
-        await self._shared.follow(session.session_id)
-        session.saved_record = record
+        record = await self._shared.load(session_id)
+        if record is None or not record.is_bound_to(scope.get(PRINCIPAL_KEY)):
+            await UNKNOWN_SESSION.respond(send)
+            return
+        await self._shared.delete(session_id)
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
 
     async def _save_if_changed(self, session: _Session) -> None:
         """After a request: what it changed (log level, subscriptions) goes to the record."""
@@ -1285,13 +1313,12 @@ class StreamableHTTPTransport:
             session.last_active = self._clock()
 
         if is_new:
-            if type(reply) is Response:
-                if self._shared is not None:
-                    try:
-                        await self._share(session)
-                    except StateUnavailable:
-                        session.close()
-                        raise
+            if type(reply) is Response and self._shared is not None:
+                # Only the record: a replica makes its copy (and follows the session's
+                # channel) when a request of the session reaches it, this one included.
+                session.close()
+                await self._shared.create(session.session_id, _record_of(session))
+            elif type(reply) is Response:
                 self._sessions[session.session_id] = session
                 self._start_sweeper()
                 # Per-session lines are DEBUG, like access logs (off by default): at INFO, a
@@ -1476,11 +1503,16 @@ class StreamableHTTPTransport:
         reply: Response | ErrorResponse | list[Response | ErrorResponse] | None,
     ) -> None:
         """Write the reply as the last events of an SSE reply that started, and end it."""
-        if isinstance(reply, list):
-            for item in reply:
-                await reply_stream.write(item)
-        elif reply is not None:
-            await reply_stream.write(reply)
+        try:
+            if isinstance(reply, list):
+                for item in reply:
+                    await reply_stream.write(item)
+            elif reply is not None:
+                await reply_stream.write(reply)
+        except StateUnavailable:
+            # The session's log is shared, and unreachable: the reply cannot be logged, so the
+            # stream ends without it (the client may resume once the state is back).
+            logger.warning("the shared state failed mid-stream; ending the stream")
         await reply_stream.end()
 
     @staticmethod

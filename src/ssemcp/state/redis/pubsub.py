@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
 from redis.asyncio.client import PubSub
@@ -49,6 +49,7 @@ class Subscriptions:
         # Subscriptions sent and not yet confirmed, by channel.
         self._confirming: dict[str, list[asyncio.Future[None]]] = {}
         self._reader: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._is_closed = False
         # The reader takes this while it reads; a subscribe sent meanwhile is fine (commands
         # and replies share the one connection in order), but connecting is done once.
@@ -95,8 +96,19 @@ class Subscriptions:
         """Stop delivering ``channel`` (the UNSUBSCRIBE goes out without waiting)."""
         if self._handlers.pop(channel, None) is None or self._is_closed:
             return
-        task = asyncio.get_running_loop().create_task(self._unsubscribe(channel))
-        task.add_done_callback(_ignore_result)
+        self.spawn(self._unsubscribe(channel))
+
+    def spawn(self, work: Coroutine[object, object, None]) -> None:
+        """Run ``work`` (a Redis call nobody waits for) in a task held until it ends; its
+        failure is logged once per outage by the connection."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._forget_task)
+
+    def _forget_task(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.debug("a Redis call nobody waited for failed: %r", task.exception())
 
     async def _unsubscribe(self, channel: str) -> None:
         try:
@@ -167,8 +179,3 @@ class Subscriptions:
             self._reader = None
         with contextlib.suppress(RedisError, OSError):
             await self._pubsub.aclose()
-
-
-def _ignore_result(task: asyncio.Task[None]) -> None:
-    if not task.cancelled():
-        task.exception()

@@ -2,19 +2,22 @@
 
 Owns the record key of each session (with its time to live, renewed on every use), the
 session's channel and what travels on it: ``wake`` (its GET stream's log grew), ``changed``
-(its record did), ``ended`` (it was deleted), and the client's messages that belong to
+(its record did), ``ended`` (it was deleted), ``taken`` (its GET stream opened on another
+replica), and the client's messages that belong to
 another replica (an answer to a request of ours, a cancellation). A replica follows the
 channel of every session it serves, so all of these reach whoever needs them.
 
 One channel per session, rather than one per replica: a publisher needs no lookup of who
 holds a session's stream (nor a record of it to go stale when that replica dies), and a
 replica that stops following a session stops hearing of it. The cost is a SUBSCRIBE per
-session a replica serves; ``bench/redis_channels.py`` measures both shapes (see its docstring).
+session a replica serves. ``bench/redis_channels.py`` measures both shapes: a send costs 1.5 to
+2 times as much per replica (the lookup), bench/README.md has the figures.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Final
 
 from ssemcp.errors import ParseError
@@ -33,6 +36,7 @@ _WAKE: Final = b"w"
 _CHANGED: Final = b"c"
 _ENDED: Final = b"e"
 _MESSAGE: Final = b"m"
+_TAKEN: Final = b"t"
 # What a replica routes to the others: answers to our requests, and cancellations.
 _ROUTED: Final = frozenset({Notification, Response, ErrorResponse})
 
@@ -43,6 +47,7 @@ class _Deaf:
     def woken(self, session_id: str) -> None: ...
     def changed(self, session_id: str) -> None: ...
     def ended(self, session_id: str) -> None: ...
+    def stream_taken(self, session_id: str) -> None: ...
     def client_message(self, session_id: str, message: Message) -> None: ...
 
 
@@ -76,6 +81,8 @@ class RedisSessions:
         self._signals: SessionSignals = _Deaf()
         self._append_script = register_append(connection)
         self._channel_prefix = connection.key("s") + ":"
+        # Names this process in what it publishes that it must not act on itself.
+        self._origin = secrets.token_hex(8).encode()
 
     def listen(self, signals: SessionSignals) -> None:
         self._signals = signals
@@ -144,6 +151,11 @@ class RedisSessions:
     async def wake(self, session_id: str) -> None:
         await self._connection.run(self._connection.client.publish(self.channel(session_id), _WAKE))
 
+    async def take_stream(self, session_id: str) -> None:
+        await self._connection.run(
+            self._connection.client.publish(self.channel(session_id), _TAKEN + self._origin)
+        )
+
     async def route(self, session_id: str, message: Message) -> None:
         await self._connection.run(
             self._connection.client.publish(self.channel(session_id), _MESSAGE + serialize(message))
@@ -158,6 +170,9 @@ class RedisSessions:
             self._signals.changed(session_id)
         elif kind == _ENDED:
             self._signals.ended(session_id)
+        elif kind == _TAKEN:
+            if data[1:] != self._origin:
+                self._signals.stream_taken(session_id)
         elif kind == _MESSAGE:
             try:
                 message = parse(data[1:])

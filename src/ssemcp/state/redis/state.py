@@ -2,9 +2,10 @@
 serving loop.
 
 Owns assembling the parts (the connection, the one pub/sub connection, the bus, the session
-records and their event logs) and their lifetime: :meth:`RedisState.start` at the app's
-startup (the bus channel is subscribed, or will be when Redis returns),
-:meth:`RedisState.aclose` at its shutdown. What each part does is its own module's.
+records and their event logs, the legacy streams) and their lifetime:
+:meth:`RedisState.start` at the app's startup (the bus channel is subscribed, or will be when
+Redis returns), :meth:`RedisState.aclose` at its shutdown. What each part does is its own
+module's.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Final
 from ssemcp.state.events import DEFAULT_MAX_LOGGED_BYTES, DEFAULT_MAX_LOGGED_EVENTS, EventLog
 from ssemcp.state.redis.bus import RedisBus
 from ssemcp.state.redis.connection import DEFAULT_PREFIX, RedisConnection
+from ssemcp.state.redis.legacy import DEFAULT_LEGACY_TTL_SECONDS, RedisLegacyStreams
 from ssemcp.state.redis.pubsub import Subscriptions
 from ssemcp.state.redis.sessions import RedisSessions
 
@@ -58,6 +60,11 @@ class RedisState:
             max_logged_events=max_logged_events,
             max_logged_bytes=max_logged_bytes,
         )
+        self._legacy_streams = RedisLegacyStreams(
+            self.connection,
+            self.subscriptions,
+            max(session_ttl_seconds, DEFAULT_LEGACY_TTL_SECONDS),
+        )
         self._is_started = False
 
     @property
@@ -71,6 +78,10 @@ class RedisState:
     @property
     def event_logs(self) -> Callable[[str], EventLog]:
         return self._sessions.event_log
+
+    @property
+    def legacy_streams(self) -> RedisLegacyStreams:
+        return self._legacy_streams
 
     async def start(self) -> None:
         if self._is_started:
