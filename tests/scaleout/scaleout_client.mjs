@@ -11,7 +11,8 @@
 //
 // Calls whoami six times, count with progress, ask_model (sampling: a request to the client,
 // or over 2026-07-28 a multi round-trip request), and in a session subscribes to
-// scaleout://watched, calls touch and awaits notifications/resources/updated. Every HTTP
+// scaleout://watched, calls touch until its POSTs have reached every replica and awaits a
+// notifications/resources/updated for each. Every HTTP
 // exchange is recorded with the replica nginx says answered it (x-served-by). Prints ONE
 // JSON object; test_typescript_clients.py judges it. Anything unexpected exits non-zero,
 // with a record whose "ok" is false.
@@ -153,13 +154,16 @@ try {
   if (mode !== "modern") {
     await client.subscribeResource({ uri: WATCHED }, options);
     record.touchedBy = [];
-    // Touches until each replica has run one (other requests may come between, so three
-    // are not always enough): one notification each, wherever the stream is held.
-    while (new Set(record.touchedBy).size < 3) {
+    record.touchPostedTo = [];
+    // Touches until their POSTs have reached each replica (other requests may come between,
+    // so three are not always enough): one notification each, wherever the stream is held.
+    while (new Set(record.touchPostedTo).size < 3) {
       if (record.touchedBy.length >= 12) {
-        throw new Error(`touch never reached every replica: ${record.touchedBy}`);
+        throw new Error(`touch never reached every replica: ${record.touchPostedTo}`);
       }
       record.touchedBy.push(await call("touch", { uri: WATCHED }));
+      const posted = httpRequests.filter((request) => request.rpcMethod === "tools/call");
+      record.touchPostedTo.push(posted[posted.length - 1].servedBy);
     }
     await deadline(updateArrival, "notifications/resources/updated");
     const until = Date.now() + NOTIFICATION_DEADLINE_MSEC;

@@ -101,21 +101,45 @@ def pids_of(replicas: Cluster) -> set[str]:
     return {f"pid={replica.pid}" for replica in replicas.replicas}
 
 
-async def whoami_alternates(client: Client, replicas: Cluster) -> None:
-    """Six calls in a row: never the same replica twice running, all three used."""
+async def posts_since(replicas: Cluster, mark: int, path: str, count: int) -> list[str]:
+    """The replicas nginx sent the POSTs to ``path`` to, after access log line ``mark``,
+    once ``count`` are there (nginx writes a line once it has sent the response: polled,
+    with a deadline)."""
+    with anyio.fail_after(DEADLINE_SECONDS):
+        while True:
+            posts = [
+                line.split()[3]
+                for line in replicas.access_log()[mark:]
+                if line.startswith(f"POST {path} ")
+            ]
+            if len(posts) >= count:
+                return posts
+            await anyio.sleep(0.01)
+
+
+async def whoami_alternates(client: Client, replicas: Cluster, *, legacy: bool = False) -> None:
+    """Six calls in a row: never the same replica twice running, all three used. Over
+    legacy SSE it is the POSTs that alternate (nginx's access log), and the stream's holder
+    runs every call."""
+    mark = len(replicas.access_log())
     served = [text_of(await client.call_tool("whoami", {})) for _ in range(WHOAMI_CALLS)]
-    assert set(served) == pids_of(replicas), served
+    if legacy:
+        assert len(set(served)) == 1 and set(served) <= pids_of(replicas), served
+        # The client's notifications/initialized may finish after the mark: one more.
+        served = await posts_since(replicas, mark, "/messages/", WHOAMI_CALLS)
+    assert len(set(served)) == len(replicas.replicas), served
     assert all(first != second for first, second in itertools.pairwise(served))
 
 
-async def touch_on_every_replica(client: Client, replicas: Cluster) -> int:
-    """Call ``touch`` until each replica has run it once at least; how many calls it took
-    (other requests of the client may come between, so three are not always enough)."""
-    touched_by: list[str] = []
-    while set(touched_by) != pids_of(replicas):
-        assert len(touched_by) < 4 * len(replicas.replicas), touched_by
-        touched_by.append(text_of(await client.call_tool("touch", {"uri": WATCHED})))
-    return len(touched_by)
+async def touch_on_every_replica(client: Client, replicas: Cluster, path: str) -> int:
+    """Call ``touch`` twice per replica, its POSTs reaching each replica; how many calls."""
+    mark = len(replicas.access_log())
+    touches = 2 * len(replicas.replicas)
+    for _ in range(touches):
+        await client.call_tool("touch", {"uri": WATCHED})
+    posted_to = set(await posts_since(replicas, mark, path, touches))
+    assert posted_to == {replica.address for replica in replicas.replicas}, posted_to
+    return touches
 
 
 async def progress_and_sampling(client: Client) -> None:
@@ -166,7 +190,7 @@ async def test_2026_07_28_listen_stream_hears_a_change_made_on_another_replica(
         client.listen(resource_subscriptions=[WATCHED]) as subscription,
     ):
         # A touch on each replica, whichever holds the listen stream: every one is heard.
-        touches = await touch_on_every_replica(client, replicas)
+        touches = await touch_on_every_replica(client, replicas, "/mcp")
         heard = []
         with anyio.fail_after(DEADLINE_SECONDS):
             async for event in subscription:
@@ -197,7 +221,7 @@ async def test_2025_session_on_every_replica_with_progress_sampling_and_subscrip
         # The SDK warns that 2026-07-28 replaced it; this session is 2025's.
         with pytest.warns(MCPDeprecationWarning):
             await client.subscribe_resource(WATCHED)
-        touches = await touch_on_every_replica(client, replicas)
+        touches = await touch_on_every_replica(client, replicas, "/mcp")
         await updates.wait_for(touches)
         with pytest.warns(MCPDeprecationWarning):
             await client.unsubscribe_resource(WATCHED)
@@ -205,14 +229,17 @@ async def test_2025_session_on_every_replica_with_progress_sampling_and_subscrip
     assert set(exchanges.served_by) == {replica.address for replica in replicas.replicas}
 
 
-@pytest.mark.xfail(strict=True, reason="needs #17 legacy POST /messages/ routing")
 async def test_legacy_sse_session_posts_to_every_replica_and_hears_on_its_stream(
     replicas: Cluster,
 ) -> None:
     updates = Updates()
 
     async with Client(
-        sse_client(replicas.sse_url, headers=AUTHORIZATION, sse_read_timeout=DEADLINE_SECONDS),
+        sse_client(
+            replicas.sse_url,
+            headers=AUTHORIZATION,
+            sse_read_timeout=DEADLINE_SECONDS,
+        ),
         mode="legacy",
         sampling_callback=sample,
         read_timeout_seconds=DEADLINE_SECONDS,
@@ -220,11 +247,11 @@ async def test_legacy_sse_session_posts_to_every_replica_and_hears_on_its_stream
     ) as client:
         # The GET /sse stream is held by one replica; each POST /messages/ lands on the next,
         # and every answer arrives on the stream exactly once (a duplicate id would fail).
-        await whoami_alternates(client, replicas)
+        await whoami_alternates(client, replicas, legacy=True)
         await progress_and_sampling(client)
         # The SDK warns that 2026-07-28 replaced it; this session is 2025's.
         with pytest.warns(MCPDeprecationWarning):
             await client.subscribe_resource(WATCHED)
-        touches = await touch_on_every_replica(client, replicas)
+        touches = await touch_on_every_replica(client, replicas, "/messages/")
         await updates.wait_for(touches)
     assert updates.uris == [WATCHED] * touches

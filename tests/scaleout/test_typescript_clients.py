@@ -65,23 +65,42 @@ def run_client(replicas: Cluster, mode: str) -> Record:
     return record
 
 
-def check_session(record: Record, replicas: Cluster) -> None:
+def is_late_progress(error: str) -> bool:
+    """SDK 1.32.2 reports progress read in the same chunk as its response through onerror
+    (typescript-sdk issue #2580; seen over legacy SSE, where both arrive on one stream)."""
+    return error.startswith("Error: Received a progress notification for an unknown token")
+
+
+def check_session(record: Record, replicas: Cluster, *, legacy: bool = False) -> None:
     """What every mode must show: six whoami calls, never the same replica twice in a row
-    and all three used; progress in order; sampling answered; every replica in nginx's
-    record of the exchanges; and no 4xx or 5xx anywhere."""
+    and all three used (over legacy SSE, the POSTs alternate and the stream's holder runs
+    every call); progress in order; sampling answered; every replica in nginx's record of
+    the exchanges; and no 4xx or 5xx anywhere."""
     pids = {f"pid={replica.pid}" for replica in replicas.replicas}
     served = record["whoami"]
+    if legacy:
+        assert len(set(served)) == 1 and set(served) <= pids, served
+        posts = [r["servedBy"] for r in record["httpRequests"] if r["rpcMethod"] == "tools/call"]
+        served = posts[: len(served)]
+        pids = {replica.address for replica in replicas.replicas}
     assert set(served) == pids, served
     assert all(first != second for first, second in itertools.pairwise(served))
     assert record["count"].endswith("counted 3")
-    assert [(p["progress"], p["total"]) for p in record["progress"]] == [(1, 3), (2, 3), (3, 3)]
+    expected = [(1, 3), (2, 3), (3, 3)]
+    delivered = [(p["progress"], p["total"]) for p in record["progress"]]
+    late = [error for error in record["clientErrors"] if is_late_progress(error)]
+    if legacy:
+        assert delivered == expected[: len(delivered)]
+        assert len(late) == len(expected) - len(delivered)
+    else:
+        assert delivered == expected
     assert record["askModel"].endswith(": ts-fake-model: Paris")
     [asked] = record["samplingRequests"]
     assert asked["messages"][0]["content"]["text"] == "Capital of France?"
     addresses = {request["servedBy"] for request in record["httpRequests"]}
     assert addresses == {replica.address for replica in replicas.replicas}
     assert all(request["status"] < 400 for request in record["httpRequests"]), record
-    assert record["clientErrors"] == []
+    assert [error for error in record["clientErrors"] if not is_late_progress(error)] == []
 
 
 def test_typescript_v2_client_2026_07_28_alternates_replicas(replicas: Cluster) -> None:
@@ -98,8 +117,7 @@ def test_typescript_sdk_streamable_http_session_alternates_replicas(replicas: Cl
     assert record["updates"] == [{"uri": WATCHED}] * len(record["touchedBy"])
 
 
-@pytest.mark.xfail(strict=True, reason="needs #17 legacy POST /messages/ routing")
 def test_typescript_sdk_legacy_sse_session_alternates_replicas(replicas: Cluster) -> None:
     record = run_client(replicas, "sse")
-    check_session(record, replicas)
+    check_session(record, replicas, legacy=True)
     assert record["updates"] == [{"uri": WATCHED}] * len(record["touchedBy"])
