@@ -15,6 +15,8 @@ from collections.abc import Awaitable
 from typing import Final, TypeVar
 
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from ssemcp.state.redis.names import DEFAULT_PREFIX, check_prefix, check_url
@@ -45,13 +47,16 @@ class RedisConnection:
     def __init__(self, url: str, prefix: str = DEFAULT_PREFIX) -> None:
         self.url = check_url(url)
         self.prefix = check_prefix(prefix)
-        # No retries inside the client: an operation fails at once with the server down, the
-        # caller answers 503, and the next request tries a fresh connection.
+        # One retry at once, no backoff: it covers a pooled connection that went stale (Redis
+        # restarted), while an operation with Redis down still fails in milliseconds and
+        # the caller answers 503. (The client's default backs off for seconds, holding the
+        # request and, worse, the pub/sub reader.)
         self.client: redis.Redis = redis.Redis.from_url(
             url,
             max_connections=MAX_CONNECTIONS,
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
             socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 1),
             retry_on_timeout=False,
             health_check_interval=30,
         )
