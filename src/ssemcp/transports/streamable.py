@@ -921,6 +921,11 @@ class _Replicas:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def cancel(self) -> None:
+        """At shutdown: what is under way here ends (before the store's connections close)."""
+        for task in self._tasks:
+            task.cancel()
+
 
 class StreamableHTTPTransport:
     """Serves ``server`` at one MCP endpoint; the ASGI app routes requests for it here.
@@ -996,7 +1001,8 @@ class StreamableHTTPTransport:
             if sessions is not None:
                 raise ValueError("sessions shared by replicas are ServerConnections: no factory")
             self._event_logs = shared.event_log
-            shared.listen(_Replicas(self))
+            self._replicas = _Replicas(self)
+            shared.listen(self._replicas)
         self._clock = clock
         self._connect = sessions
         self._serves_sessionless = sessionless
@@ -1765,6 +1771,8 @@ class StreamableHTTPTransport:
             self._sweeper.cancel()
             self._sweeper = None
         self._reclaimer.cancel()
+        if self._shared is not None:
+            self._replicas.cancel()
         sessions = list(self._sessions.values())
         self._sessions.clear()
         for session in sessions:

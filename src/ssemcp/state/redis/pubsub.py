@@ -51,9 +51,10 @@ class Subscriptions:
         self._reader: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._is_closed = False
-        # The reader takes this while it reads; a subscribe sent meanwhile is fine (commands
-        # and replies share the one connection in order), but connecting is done once.
-        self._connect_lock = asyncio.Lock()
+        # Only the reader connects (and reconnects): two tasks connecting one connection at
+        # once would each open a socket, and one would leak. Others send a command on the
+        # connection only while it is up, and never retry (the client's retry reconnects).
+        self._connected = asyncio.Event()
 
     @property
     def channel_count(self) -> int:
@@ -67,7 +68,8 @@ class Subscriptions:
         """Deliver what ``channel`` carries to ``handler``, from when this returns.
 
         Raises:
-            StateUnavailable: Redis did not confirm the subscription (it is down).
+            StateUnavailable: Redis did not confirm the subscription (it is down). The
+                handler stays: the reader subscribes it again when Redis returns.
         """
         self.start()
         first = channel not in self._handlers
@@ -77,12 +79,13 @@ class Subscriptions:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._confirming.setdefault(channel, []).append(waiter)
         try:
-            async with self._connect_lock:
-                await self._pubsub.subscribe(channel)
             async with asyncio.timeout(_CONFIRM_TIMEOUT_SECONDS):
+                await self._connected.wait()
+                # Recorded first: a reconnect from here on subscribes it too.
+                self._pubsub.channels[channel.encode()] = None
+                await self._send("SUBSCRIBE", channel)
                 await waiter
         except (RedisError, OSError, TimeoutError) as exc:
-            # Kept in the handlers: the reader's reconnect subscribes it with the rest.
             self._connection.failed(exc)
             raise StateUnavailable("Service Unavailable: the shared state is unreachable") from exc
         finally:
@@ -92,10 +95,17 @@ class Subscriptions:
                 if not waiters:
                     del self._confirming[channel]
 
+    async def _send(self, *command: str) -> None:
+        connection = self._pubsub.connection
+        if connection is None or not connection.is_connected:
+            raise ConnectionError("the pub/sub connection is down")
+        await connection.send_command(*command, check_health=False)
+
     def unsubscribe(self, channel: str) -> None:
         """Stop delivering ``channel`` (the UNSUBSCRIBE goes out without waiting)."""
         if self._handlers.pop(channel, None) is None or self._is_closed:
             return
+        self._pubsub.channels.pop(channel.encode(), None)
         self.spawn(self._unsubscribe(channel))
 
     def spawn(self, work: Coroutine[object, object, None]) -> None:
@@ -111,21 +121,34 @@ class Subscriptions:
             logger.debug("a Redis call nobody waited for failed: %r", task.exception())
 
     async def _unsubscribe(self, channel: str) -> None:
-        try:
-            if channel not in self._handlers:
-                await self._pubsub.unsubscribe(channel)
-        except (RedisError, OSError):
-            # The connection is gone; the reconnect subscribes only the handlers left.
-            self._pubsub.channels.pop(channel.encode(), None)
+        if channel in self._handlers:
+            return  # subscribed again meanwhile
+        with contextlib.suppress(RedisError, OSError):
+            # Down: nothing to do, the reconnect subscribes only the channels recorded.
+            await self._send("UNSUBSCRIBE", channel)
 
     async def _read_forever(self) -> None:
         backoff = _FIRST_BACKOFF_SECONDS
         while not self._is_closed:
             try:
-                if not self._pubsub.subscribed:
-                    # get_message needs a connection; a subscription makes one.
-                    await asyncio.sleep(0.01)
-                    continue
+                connection = self._pubsub.connection
+                if connection is None or not connection.is_connected:
+                    self._connected.clear()
+                    # Connects, and PubSub.on_connect subscribes every channel recorded.
+                    await self._pubsub.connect()  # type: ignore[no-untyped-call]
+                    # And whatever on_connect did not cover (the first connection, a handler
+                    # whose subscription timed out): subscribing twice is harmless.
+                    if self._handlers:
+                        for channel in self._handlers:
+                            self._pubsub.channels[channel.encode()] = None
+                        await self._send("SUBSCRIBE", *self._handlers)
+                    self._connected.set()
+                    if not self._connection.is_healthy:
+                        self._connection.is_healthy = True
+                        logger.warning(
+                            "Redis is reachable again; %d channel(s) resubscribed",
+                            len(self._handlers),
+                        )
                 message = await self._pubsub.get_message(timeout=1.0)
                 backoff = _FIRST_BACKOFF_SECONDS
                 if message is not None:
@@ -133,27 +156,14 @@ class Subscriptions:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
+                self._connected.clear()
                 self._connection.failed(exc)
+                connection = self._pubsub.connection
+                if connection is not None:
+                    with contextlib.suppress(RedisError, OSError):
+                        await connection.disconnect()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
-                await self._reconnect()
-
-    async def _reconnect(self) -> None:
-        # Channels unsubscribed while down are dropped; PubSub.on_connect resubscribes the rest.
-        for name in list(self._pubsub.channels):
-            if (name.decode() if isinstance(name, bytes) else name) not in self._handlers:
-                del self._pubsub.channels[name]
-        try:
-            async with self._connect_lock:
-                await self._pubsub.connect()  # type: ignore[no-untyped-call]
-        except (RedisError, OSError) as exc:
-            self._connection.failed(exc)
-            return
-        if not self._connection.is_healthy:
-            self._connection.is_healthy = True
-            logger.warning(
-                "Redis is reachable again; %d channel(s) resubscribed", len(self._handlers)
-            )
 
     def _deliver(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -173,9 +183,12 @@ class Subscriptions:
 
     async def aclose(self) -> None:
         self._is_closed = True
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
-            self._reader = None
+        # Every task that may hold a connection ends before the pool closes: one left
+        # connecting would open a socket nobody closes.
+        tasks = [*self._tasks, *([self._reader] if self._reader is not None else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._reader = None
         with contextlib.suppress(RedisError, OSError):
             await self._pubsub.aclose()
