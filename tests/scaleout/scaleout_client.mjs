@@ -14,7 +14,7 @@
 // scaleout://watched, calls touch until its POSTs have reached every replica and awaits a
 // notifications/resources/updated for each. Every HTTP
 // exchange is recorded with the replica nginx says answered it (x-served-by). Prints ONE
-// JSON object; test_typescript_clients.py judges it. Anything unexpected exits non-zero,
+// JSON object; test_scaleout_typescript_clients.py judges it. Anything unexpected exits non-zero,
 // with a record whose "ok" is false.
 
 import { Client as ClientV1 } from "@modelcontextprotocol/sdk/client/index.js";
