@@ -802,10 +802,13 @@ def bridge(
 
 # bridge takes serve's HTTP options themselves (one definition, one help text), after its
 # argument, and --max-body-bytes: all but --stateless, which would need a child per request,
-# and the authorization options, which it has from the same decorator as serve.
+# --state and --state-prefix (a bridged session lives in its child, which no other replica
+# can reach), and the authorization options, which it has from the same decorator as serve.
 _BRIDGE_OWN_PARAMETERS: Final = frozenset(parameter.name for parameter in bridge.params)
 _BRIDGE_SERVE_PARAMETERS: Final = (_HTTP_ONLY_PARAMETERS | {"max_body_bytes"}) - {
     "stateless",
+    "state",
+    "state_prefix",
     *_BRIDGE_OWN_PARAMETERS,
 }
 bridge.params[1:1] = [
