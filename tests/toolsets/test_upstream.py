@@ -580,7 +580,10 @@ async def test_client_stops_retrying_when_its_breaker_opens(
     client.timeout_seconds = 0.1
     with pytest.raises(UpstreamUnavailable, match=r"the last timed out after 0\.1 s"):
         await client.get_json("item/8863.json")
-    assert upstream.hits_for(ITEM) == 2
+    # Counted by the client, not by the upstream: on a loaded machine an attempt may time out
+    # before its request has even reached the fixture.
+    assert client.stats.requests == {"failed": 2, "breaker_open": 1}
+    assert upstream.hits_for(ITEM) <= 2
 
 
 async def test_client_breaker_counts_any_answer_as_the_upstream_being_up(
