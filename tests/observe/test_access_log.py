@@ -172,7 +172,10 @@ async def test_outcomes_of_a_tool_error_an_unknown_tool_and_bad_params(
         await client.call("fail", reason="no")
         await client.call("missing")
         await client.request("resources/read", uri="nowhere://x")
-    tool_error, unknown, missing_resource = [line for line in records.lines() if "rpc" in line]
+    hello, tool_error, unknown, missing_resource = [
+        line for line in records.lines() if "rpc" in line
+    ]
+    assert (hello["rpc"], hello["outcome"]) == ("initialize", "ok")
     assert (tool_error["tool"], tool_error["outcome"]) == ("fail", "tool_error")
     assert "code" not in tool_error
     assert (unknown["tool"], unknown["outcome"], unknown["code"]) == ("missing", "error", -32602)

@@ -181,7 +181,10 @@ STDIO_SESSION: Final = [
 async def test_stdio_writes_an_mcp_line_per_request_to_stderr() -> None:
     answers, stderr = await _run_stdio(lines=STDIO_SESSION)
     assert [answer["id"] for answer in answers] == [1, 2]  # stdout: JSON-RPC only
-    [line] = access_lines(stderr)
+    hello, line = access_lines(stderr)
+    # initialize is answered by the session itself, with no handler: logged all the same.
+    greeted = parse_text(hello.partition("ssemcp.access: ")[2])
+    assert (greeted["rpc"], greeted["id"], greeted["outcome"]) == ("initialize", 1, "ok")
     fields = parse_text(line.partition("ssemcp.access: ")[2])
     assert fields["kind"] == "mcp" and fields["transport"] == "stdio"
     assert (fields["rpc"], fields["tool"], fields["id"], fields["outcome"]) == (
@@ -192,6 +195,23 @@ async def test_stdio_writes_an_mcp_line_per_request_to_stderr() -> None:
     )
     assert fields["duration_ms"] >= 0
     assert SECRET_ARGUMENT not in stderr
+
+
+async def test_stdio_logs_the_requests_a_session_answers_itself() -> None:
+    lines = [
+        *STDIO_SESSION[:2],
+        {"jsonrpc": "2.0", "id": 3, "method": "ping"},
+        {"jsonrpc": "2.0", "id": 4, "method": "logging/setLevel", "params": {"level": "loud"}},
+    ]
+    answers, stderr = await _run_stdio(lines=lines)
+    assert [answer["id"] for answer in answers] == [1, 3, 4]
+    fields = [parse_text(line.partition("ssemcp.access: ")[2]) for line in access_lines(stderr)]
+    assert [(entry["rpc"], entry["id"], entry["outcome"]) for entry in fields] == [
+        ("initialize", 1, "ok"),
+        ("ping", 3, "ok"),
+        ("logging/setLevel", 4, "error"),
+    ]
+    assert fields[2]["code"] == answers[2]["error"]["code"] == -32602
 
 
 async def test_stdio_json_lines_with_arguments() -> None:

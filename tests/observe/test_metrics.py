@@ -66,8 +66,12 @@ async def test_requests_errors_and_latency_by_method_and_tool() -> None:
         await client.call("made-up-name")
         await client.request("prompts/get", name="review", arguments={"code": "x"})
         await client.request("tools/list")
+        await client.request("ping")
         found = await scrape(live)
     assert value(found, "ssemcp_mcp_requests_total", method="tools/call", name="echo") == 3
+    # Answered by the session itself, with no handler: counted all the same.
+    assert value(found, "ssemcp_mcp_requests_total", method="initialize", name="") == 1
+    assert value(found, "ssemcp_mcp_requests_total", method="ping", name="") == 1
     assert value(found, "ssemcp_mcp_requests_total", method="tools/call", name="fail") == 1
     # A name the server does not have is no label: a client cannot mint time series.
     assert value(found, "ssemcp_mcp_requests_total", method="tools/call", name="") == 1

@@ -36,5 +36,13 @@ class Watcher(Protocol):
         """The awaitable of ``pending``'s result, recording how it ended."""
         ...
 
+    def answered(
+        self, server: Server, request: Request, context: RequestContext, code: int | None
+    ) -> None:
+        """Record a request the session answered itself, with no handler (``initialize``,
+        ``ping``, ``logging/setLevel``, a refusal): served at once, with error ``code`` or
+        None."""
+        ...
+
 
 WATCHER: Final[ContextVar[Watcher | None]] = ContextVar("ssemcp.observe.watcher", default=None)

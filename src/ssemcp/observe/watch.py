@@ -159,5 +159,21 @@ class CallWatcher:
                     )
                 )
 
+    def answered(
+        self, server: Server, request: Request, context: RequestContext, code: int | None
+    ) -> None:
+        outcome = OK if code is None else ERROR
+        stats = self.stats
+        if stats is not None:
+            name = metric_name(server, request)
+            durations = stats.durations_of(request.method, name)
+            durations.append(0.0)
+            if outcome is not OK:
+                stats.count_outcome(request.method, name, outcome)
+            if len(durations) >= MAX_PENDING:
+                stats.fold()
+        if self.keeps_log:
+            self.finished(call_record(request, context, outcome, code, 0.0, self.log_arguments))
+
     def finished(self, record: CallRecord) -> None:
         """A request ended; what its record becomes is the subclass's (a log line)."""

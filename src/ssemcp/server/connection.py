@@ -40,6 +40,7 @@ from ssemcp.jsonrpc import (
     Response,
     error_response,
 )
+from ssemcp.observe._hook import WATCHER
 from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.revisions import Revision
 from ssemcp.protocol.session import (
@@ -232,6 +233,18 @@ class ServerConnection:
         if action is None:
             return None
         if isinstance(action, Reply):
+            if type(message) is Request:
+                # ssemcp.observe: a request the session answered (initialize, ping,
+                # logging/setLevel, a refusal) is logged and counted as dispatched ones are.
+                watcher = WATCHER.get()
+                if watcher is not None:
+                    reply_message = action.message
+                    watcher.answered(
+                        self.server,
+                        message,
+                        self.session.context,
+                        reply_message.code if type(reply_message) is ErrorResponse else None,
+                    )
             return action.message
         if isinstance(action, Resolve):
             waiter = self._waiting.get(action.request_id)  # type: ignore[arg-type]
