@@ -79,6 +79,13 @@ async def session(tracing: Tracing) -> AsyncIterator[Session]:
             headers={**ACCEPT, "mcp-session-id": session_id},
         )
         assert initialized.status_code == 202
+        if tracing is not None:
+            # initialize is answered by the session itself, and has its span all the same.
+            hello = tracing.only_span()
+            assert hello.name == "initialize"
+            assert hello.attributes is not None
+            assert hello.attributes["mcp.method.name"] == "initialize"
+            tracing.exporter.clear()
         yield Session(client, session_id)
 
 
@@ -171,6 +178,23 @@ async def test_resources_read_and_prompts_get_spans_name_their_target(tracing: T
     assert listed.attributes is not None
     assert listed.attributes["mcp.method.name"] == "tools/list"
     assert all(span.status.status_code is StatusCode.UNSET for span in (read, prompt, listed))
+
+
+async def test_requests_the_session_answers_itself_have_spans(tracing: Tracing) -> None:
+    async with session(tracing) as mcp:
+        assert "result" in await mcp.request("ping", {})
+        refused = await mcp.request("logging/setLevel", {"level": "loud"})
+        assert refused["error"]["code"] == -32602
+        ping, set_level = tracing.spans()
+    assert ping.name == "ping"
+    assert ping.kind is SpanKind.SERVER
+    assert ping.status.status_code is StatusCode.UNSET
+    # A caller's mistake: its code, but not a server error (semconv).
+    assert set_level.name == "logging/setLevel"
+    assert set_level.attributes is not None
+    assert set_level.attributes["rpc.response.status_code"] == "-32602"
+    assert "error.type" not in set_level.attributes
+    assert set_level.status.status_code is StatusCode.UNSET
 
 
 # ---------------------------------------------------------------------- errors
@@ -346,6 +370,8 @@ async def test_a_legacy_sse_request_joins_the_trace_of_its_post(tracing: Tracing
             {**INITIALIZE, "params": {**INITIALIZE["params"], "protocolVersion": "2024-11-05"}}
         )
         assert json.loads((await next_event()).data)["id"] == 1
+        assert tracing.only_span().name == "initialize"
+        tracing.exporter.clear()
         await post({"jsonrpc": "2.0", "method": "notifications/initialized"})
         await post(
             {

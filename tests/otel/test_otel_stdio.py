@@ -73,7 +73,9 @@ async def test_session_requests_over_stdio_get_spans_with_the_pipe_transport(
     )
     assert set(replies) == {1, 2, "three"}, replies
     spans = {span.name: span for span in tracing.spans()}
-    assert set(spans) == {"tools/call echo", "tools/call refuse"}  # initialize is the session's
+    # initialize is answered by the session itself, with no handler: a span all the same.
+    assert set(spans) == {"initialize", "tools/call echo", "tools/call refuse"}
+    assert (spans["initialize"].attributes or {})["network.transport"] == "pipe"
     echo = spans["tools/call echo"]
     assert dict(echo.attributes or {}) == {
         "mcp.method.name": "tools/call",

@@ -113,40 +113,7 @@ class RequestTracing:
         Raises:
             whatever ``served`` raises, after noting it on the span.
         """
-        method = request.method
-        params = request.params or {}
-        attributes: dict[str, AttributeValue] = {
-            "mcp.method.name": method,
-            "mcp.protocol.version": context.revision.version,
-            "jsonrpc.request.id": str(request.id),
-        }
-        # semconv: the span is named "{mcp.method.name} {target}", the target being the tool
-        # or prompt; a resource's URI is left out of the name (high cardinality).
-        span_name = method
-        target = params.get("name")
-        if method == "tools/call":
-            attributes["gen_ai.operation.name"] = "execute_tool"
-            if type(target) is str:
-                attributes["gen_ai.tool.name"] = target
-                span_name = f"{method} {target}"
-        elif method == "prompts/get" and type(target) is str:
-            attributes["gen_ai.prompt.name"] = target
-            span_name = f"{method} {target}"
-        elif method in _RESOURCE_METHODS and type(params.get("uri")) is str:
-            attributes["mcp.resource.uri"] = params["uri"]
-        parent = otel_context.get_current()
-        http = otel_context.get_value(_HTTP_ATTRIBUTES, parent)
-        if isinstance(http, dict):
-            attributes.update(http)
-            if context.revision.sessionless:
-                # semconv registry: mcp.session.id "MUST NOT be set" from 2026-07-28 on.
-                attributes.pop("mcp.session.id", None)
-        else:
-            # semconv: network.transport is "pipe" for stdio, the one transport without HTTP.
-            attributes["network.transport"] = "pipe"
-        meta = params.get("_meta")
-        if type(meta) is dict:
-            parent = _parent_from_meta(meta, parent)
+        span_name, attributes, parent = _span_of(request, context)
         with self._tracer.start_as_current_span(
             span_name,
             context=parent,
@@ -174,12 +141,70 @@ class RequestTracing:
                 span.record_exception(exc)
                 span.set_status(StatusCode.ERROR, "Internal error")
                 raise
-            if method == "tools/call" and result.get("isError") is True:
+            if request.method == "tools/call" and result.get("isError") is True:
                 # semconv common.yaml, error.type: a CallToolResult with isError "SHOULD" be
                 # "tool_error".
                 span.set_attribute("error.type", "tool_error")
                 span.set_status(StatusCode.ERROR)
             return result
+
+    def answered(
+        self, request: Request, context: RequestContext, code: int | None, message: str
+    ) -> None:
+        """The span of a request the session answered itself, with no handler
+        (``initialize``, ``ping``, ``logging/setLevel``, a refusal): begun and ended at once,
+        marked as :meth:`serve` marks a JSON-RPC error ``code`` (None: a result)."""
+        span_name, attributes, parent = _span_of(request, context)
+        span = self._tracer.start_span(
+            span_name, context=parent, kind=SpanKind.SERVER, attributes=attributes
+        )
+        if code is not None:
+            span.set_attribute("rpc.response.status_code", str(code))
+            if code not in _CALLER_ERROR_CODES:
+                span.set_attribute("error.type", str(code))
+                span.set_status(StatusCode.ERROR, message)
+        span.end()
+
+
+def _span_of(
+    request: Request, context: RequestContext
+) -> tuple[str, dict[str, AttributeValue], OTelContext]:
+    """The name, attributes and parent of ``request``'s span (semconv for MCP)."""
+    method = request.method
+    params = request.params or {}
+    attributes: dict[str, AttributeValue] = {
+        "mcp.method.name": method,
+        "mcp.protocol.version": context.revision.version,
+        "jsonrpc.request.id": str(request.id),
+    }
+    # semconv: the span is named "{mcp.method.name} {target}", the target being the tool
+    # or prompt; a resource's URI is left out of the name (high cardinality).
+    span_name = method
+    target = params.get("name")
+    if method == "tools/call":
+        attributes["gen_ai.operation.name"] = "execute_tool"
+        if type(target) is str:
+            attributes["gen_ai.tool.name"] = target
+            span_name = f"{method} {target}"
+    elif method == "prompts/get" and type(target) is str:
+        attributes["gen_ai.prompt.name"] = target
+        span_name = f"{method} {target}"
+    elif method in _RESOURCE_METHODS and type(params.get("uri")) is str:
+        attributes["mcp.resource.uri"] = params["uri"]
+    parent = otel_context.get_current()
+    http = otel_context.get_value(_HTTP_ATTRIBUTES, parent)
+    if isinstance(http, dict):
+        attributes.update(http)
+        if context.revision.sessionless:
+            # semconv registry: mcp.session.id "MUST NOT be set" from 2026-07-28 on.
+            attributes.pop("mcp.session.id", None)
+    else:
+        # semconv: network.transport is "pipe" for stdio, the one transport without HTTP.
+        attributes["network.transport"] = "pipe"
+    meta = params.get("_meta")
+    if type(meta) is dict:
+        parent = _parent_from_meta(meta, parent)
+    return span_name, attributes, parent
 
 
 def _http_attributes(scope: Scope, headers: Mapping[bytes, bytes]) -> dict[str, AttributeValue]:

@@ -234,17 +234,7 @@ class ServerConnection:
             return None
         if isinstance(action, Reply):
             if type(message) is Request:
-                # ssemcp.observe: a request the session answered (initialize, ping,
-                # logging/setLevel, a refusal) is logged and counted as dispatched ones are.
-                watcher = WATCHER.get()
-                if watcher is not None:
-                    reply_message = action.message
-                    watcher.answered(
-                        self.server,
-                        message,
-                        self.session.context,
-                        reply_message.code if type(reply_message) is ErrorResponse else None,
-                    )
+                self._observe_answered(message, action.message)
             return action.message
         if isinstance(action, Resolve):
             waiter = self._waiting.get(action.request_id)  # type: ignore[arg-type]
@@ -257,6 +247,21 @@ class ServerConnection:
         assert isinstance(action, ClientNotification)
         logger.debug("client notification %s", action.notification.method)
         return None
+
+    def _observe_answered(self, request: Request, reply: Reply_) -> None:
+        """A request the session answered itself (initialize, ping, logging/setLevel, a
+        refusal) is logged, counted (ssemcp.observe) and traced (ssemcp.otel) as dispatched
+        ones are."""
+        watcher = WATCHER.get()
+        tracing = self.server.tracing
+        if watcher is None and tracing is None:
+            return
+        code = reply.code if type(reply) is ErrorResponse else None
+        if watcher is not None:
+            watcher.answered(self.server, request, self.session.context, code)
+        if tracing is not None:
+            message = reply.message if type(reply) is ErrorResponse else ""
+            tracing.answered(request, self.session.context, code, message)
 
     async def _receive_batch(
         self, items: list[Message | Invalid], send: Send | None
