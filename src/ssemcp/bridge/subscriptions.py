@@ -18,11 +18,12 @@ from typing import Final, Protocol
 
 from ssemcp._types import JSONObject, JSONValue
 from ssemcp.bridge.upstream import Upstream
-from ssemcp.errors import InvalidParams, ProtocolError
+from ssemcp.errors import ProtocolError
 from ssemcp.jsonrpc import ErrorResponse, Message, Notification, Request, error_response
 from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.sessionless import context_for
 from ssemcp.server.context import Send
+from ssemcp.server.listen import honoured_filter
 from ssemcp.server.registry import Server
 
 __all__ = ["ChildSubscription", "ListenPool", "open_child_listen"]
@@ -30,13 +31,6 @@ __all__ = ["ChildSubscription", "ListenPool", "open_child_listen"]
 logger = logging.getLogger(__name__)
 
 _SUBSCRIPTION_ID: Final = "io.modelcontextprotocol/subscriptionId"
-# SubscriptionFilter member -> (the notification it asks for, the capability that offers it);
-# basic/patterns/subscriptions.
-_LIST_CHANGES: Final = {
-    "toolsListChanged": ("notifications/tools/list_changed", "tools"),
-    "promptsListChanged": ("notifications/prompts/list_changed", "prompts"),
-    "resourcesListChanged": ("notifications/resources/list_changed", "resources"),
-}
 _RESOURCE_UPDATED: Final = "notifications/resources/updated"
 
 
@@ -64,35 +58,11 @@ class ChildSubscription:
         self._pool = pool
         self._upstream = upstream
         self.subscription_id = request.id
-        wanted = (request.params or {}).get("notifications", {})
-        if type(wanted) is not dict:
-            raise InvalidParams('Invalid params: "notifications" must be an object')
         initialize_result = upstream.initialize_result or {}
         capabilities = initialize_result.get("capabilities")
         offered: Mapping[str, JSONValue] = capabilities if isinstance(capabilities, dict) else {}
-        # "Notification types the server does not support are omitted" from the ack.
-        self._methods: set[str] = set()
-        honoured: JSONObject = {}
-        for member, (method, capability) in _LIST_CHANGES.items():
-            declared = offered.get(capability)
-            if (
-                wanted.get(member) is True
-                and isinstance(declared, dict)
-                and declared.get("listChanged")
-            ):
-                self._methods.add(method)
-                honoured[member] = True
-        uris = wanted.get("resourceSubscriptions")
-        if uris is not None and (
-            type(uris) is not list or not all(type(uri) is str for uri in uris)
-        ):
-            raise InvalidParams('Invalid params: "resourceSubscriptions" must be a list of URIs')
-        resources = offered.get("resources")
-        self._uris: tuple[str, ...] = ()
-        if uris and isinstance(resources, dict) and resources.get("subscribe"):
-            self._uris = tuple(str(uri) for uri in dict.fromkeys(uris))
-            honoured["resourceSubscriptions"] = list(self._uris)
-        self._honoured = honoured
+        # As ssemcp's own registry decides (server.listen), from what the child declared.
+        self._methods, self._uris, self._honoured = honoured_filter(request, offered)
         self._deliver: Callable[[Notification], object] | None = None
         self._owner: int | None = None
         self._subscribing: asyncio.Task[None] | None = None

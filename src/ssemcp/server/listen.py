@@ -11,7 +11,7 @@ reader is so far behind that the subscription is cut off.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from ssemcp._types import JSONObject, JSONValue
@@ -20,7 +20,7 @@ from ssemcp.jsonrpc import Notification, Request, RequestId
 from ssemcp.server.registry import Server
 from ssemcp.state.bus import LIST_CHANGED
 
-__all__ = ["DEFAULT_MAX_BACKLOG", "ListenStream"]
+__all__ = ["DEFAULT_MAX_BACKLOG", "ListenStream", "honoured_filter"]
 
 # Notifications waiting for a transport's writer; a subscriber this far behind is cut off (the
 # stream ends) rather than buffered without end.
@@ -35,6 +35,42 @@ _LIST_CHANGES: Final = {
 _RESOURCE_UPDATED: Final = "notifications/resources/updated"
 
 
+def honoured_filter(
+    request: Request, capabilities: Mapping[str, JSONValue]
+) -> tuple[frozenset[str], tuple[str, ...], JSONObject]:
+    """What a ``subscriptions/listen`` asks for that a server with ``capabilities`` offers:
+    the list-change methods it will hear, the resource URIs, and the acknowledgement's
+    ``notifications`` ("Notification types the server does not support are omitted",
+    basic/patterns/subscriptions). ``ssemcp bridge`` decides a child's the same way.
+
+    Raises:
+        InvalidParams: ``params.notifications`` is not a SubscriptionFilter.
+    """
+    wanted = (request.params or {}).get("notifications", {})
+    if type(wanted) is not dict:
+        raise InvalidParams('Invalid params: "notifications" must be an object')
+    methods: set[str] = set()
+    honoured: JSONObject = {}
+    for member, (method, capability) in _LIST_CHANGES.items():
+        declared = capabilities.get(capability)
+        if (
+            wanted.get(member) is True
+            and isinstance(declared, dict)
+            and declared.get("listChanged")
+        ):
+            methods.add(method)
+            honoured[member] = True
+    uris = wanted.get("resourceSubscriptions")
+    if uris is not None and (type(uris) is not list or not all(type(uri) is str for uri in uris)):
+        raise InvalidParams('Invalid params: "resourceSubscriptions" must be a list of URIs')
+    resources = capabilities.get("resources")
+    subscribed: tuple[str, ...] = ()
+    if uris and isinstance(resources, dict) and resources.get("subscribe"):
+        subscribed = tuple(str(uri) for uri in dict.fromkeys(uris))
+        honoured["resourceSubscriptions"] = list(subscribed)
+    return frozenset(methods), subscribed, honoured
+
+
 class ListenStream:
     """One ``subscriptions/listen`` request, as a subscriber of ``server``.
 
@@ -47,35 +83,9 @@ class ListenStream:
     """
 
     def __init__(self, server: Server, request: Request) -> None:
-        wanted = (request.params or {}).get("notifications", {})
-        if type(wanted) is not dict:
-            raise InvalidParams('Invalid params: "notifications" must be an object')
+        self._methods, self._uris, self._honoured = honoured_filter(request, server.capabilities)
         self._server = server
         self.subscription_id: RequestId = request.id
-        capabilities = server.capabilities
-        # "Notification types the server does not support are omitted" from the ack.
-        self._methods: set[str] = set()
-        honoured: JSONObject = {}
-        for member, (method, capability) in _LIST_CHANGES.items():
-            declared = capabilities.get(capability)
-            if (
-                wanted.get(member) is True
-                and isinstance(declared, dict)
-                and declared.get("listChanged")
-            ):
-                self._methods.add(method)
-                honoured[member] = True
-        uris = wanted.get("resourceSubscriptions")
-        if uris is not None and (
-            type(uris) is not list or not all(type(uri) is str for uri in uris)
-        ):
-            raise InvalidParams('Invalid params: "resourceSubscriptions" must be a list of URIs')
-        resources = capabilities.get("resources")
-        self._uris: tuple[str, ...] = ()
-        if uris and isinstance(resources, dict) and resources.get("subscribe"):
-            self._uris = tuple(dict.fromkeys(uris))  # type: ignore[arg-type]
-            honoured["resourceSubscriptions"] = list(self._uris)
-        self._honoured = honoured
         self._deliver: Callable[[Notification], object] | None = None
 
     def open(self, deliver: Callable[[Notification], object]) -> Notification:
