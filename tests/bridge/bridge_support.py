@@ -8,9 +8,6 @@ ends and reaps every child) and telling a reaped process from a live or zombie o
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -18,15 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import httpx
 import mcp_types as types
 from live_server import (
-    HOST,
-    SUBPROCESS_STARTUP_DEADLINE_SECONDS,
     LiveServer,
     ServerProcess,
     live_app,
-    wait_until,
+    ssemcp_subprocess,
 )
 from mcp import ClientSession
 from mcp.client.sse import sse_client
@@ -131,42 +125,7 @@ async def bridge_process(
 ) -> AsyncIterator[ServerProcess]:
     """Run ``python -m ssemcp bridge --port P OPTIONS... -- COMMAND`` on 127.0.0.1, as a user
     would; ready once ``GET /healthz`` answers. Stopped with SIGTERM in ``finally``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port = probe.getsockname()[1]
-    log_path = log_dir / f"ssemcp-bridge-{port}.log"
-    environment = {**(os.environ if environ is None else environ), "PYTHONUNBUFFERED": "1"}
-    with log_path.open("wb") as log_file:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "ssemcp",
-            "bridge",
-            "--host",
-            HOST,
-            "--port",
-            str(port),
-            *options,
-            "--",
-            *command,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=log_file,
-            env=environment,
-        )
-    running = ServerProcess(process, f"http://{HOST}:{port}", log_path)
-    try:
-        async with httpx.AsyncClient(timeout=1.0) as client:
-
-            async def answers_health() -> bool:
-                assert process.returncode is None, f"ssemcp bridge exited:\n{running.log()}"
-                try:
-                    response = await client.get(running.url + "/healthz")
-                except httpx.TransportError:
-                    return False
-                return response.status_code == 200
-
-            await wait_until(answers_health, timeout_seconds=SUBPROCESS_STARTUP_DEADLINE_SECONDS)
+    async with ssemcp_subprocess(
+        "bridge", *options, "--", *command, log_dir=log_dir, environ=environ
+    ) as running:
         yield running
-    finally:
-        running.exit_code = await running.stop()

@@ -23,7 +23,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -51,6 +51,7 @@ __all__ = [
     "live_app",
     "live_server",
     "serve_subprocess",
+    "ssemcp_subprocess",
     "wait_until",
 ]
 
@@ -274,30 +275,33 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve_subprocess(
-    target: str, *arguments: str, log_dir: Path
+async def ssemcp_subprocess(
+    command: str,
+    *arguments: str,
+    log_dir: Path,
+    environ: Mapping[str, str] | None = None,
 ) -> AsyncIterator[ServerProcess]:
-    """Run ``python -m ssemcp serve TARGET --port P ARGUMENTS...`` on 127.0.0.1.
+    """Run ``python -m ssemcp COMMAND --host 127.0.0.1 --port P ARGUMENTS...`` (``serve``,
+    ``bridge``).
 
     Ready once ``GET /healthz`` answers 200 (polled, with a deadline). Stopped with SIGTERM
     in ``finally``, killed if it does not exit in time.
 
     Args:
-        target: ``module:attribute`` or ``path/to/file.py:attribute``.
-        arguments: more ``ssemcp serve`` options.
+        arguments: the command's options (and, for ``bridge``, ``--`` and the child).
         log_dir: where the server's stderr is written (a file does not fill up as a pipe
             nobody reads would).
+        environ: the environment (default: this process's).
     """
     port = _free_port()
-    log_path = log_dir / f"ssemcp-serve-{port}.log"
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log_path = log_dir / f"ssemcp-{command}-{port}.log"
+    environment = {**(os.environ if environ is None else environ), "PYTHONUNBUFFERED": "1"}
     with log_path.open("wb") as log_file:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "ssemcp",
-            "serve",
-            target,
+            command,
             "--host",
             HOST,
             "--port",
@@ -313,7 +317,7 @@ async def serve_subprocess(
         async with httpx.AsyncClient(timeout=1.0) as client:
 
             async def answers_health() -> bool:
-                assert process.returncode is None, f"ssemcp serve exited:\n{running.log()}"
+                assert process.returncode is None, f"ssemcp {command} exited:\n{running.log()}"
                 try:
                     response = await client.get(running.url + "/healthz")
                 except httpx.TransportError:
@@ -323,8 +327,24 @@ async def serve_subprocess(
             await wait_until(
                 answers_health,
                 timeout_seconds=SUBPROCESS_STARTUP_DEADLINE_SECONDS,
-                message="ssemcp serve did not answer /healthz in time",
+                message=f"ssemcp {command} did not answer /healthz in time",
             )
         yield running
     finally:
         running.exit_code = await running.stop()
+
+
+@contextlib.asynccontextmanager
+async def serve_subprocess(
+    target: str, *arguments: str, log_dir: Path
+) -> AsyncIterator[ServerProcess]:
+    """Run ``python -m ssemcp serve TARGET --port P ARGUMENTS...`` on 127.0.0.1
+    (:func:`ssemcp_subprocess`).
+
+    Args:
+        target: ``module:attribute`` or ``path/to/file.py:attribute``.
+        arguments: more ``ssemcp serve`` options.
+        log_dir: where the server's stderr is written.
+    """
+    async with ssemcp_subprocess("serve", target, *arguments, log_dir=log_dir) as running:
+        yield running
