@@ -249,16 +249,16 @@ def post(path: bytes, message: Any, *headers: bytes, version: bytes = b"1.1") ->
 
 
 @pytest.mark.parametrize(
-    ("body_timeout_seconds", "whole"),
+    "body_timeout_seconds",
     [
         # As ssemcp serve runs: the protocol bounds the body, the app is given uvicorn's send.
-        pytest.param(None, True, id="protocol-deadline"),
-        # The app's own body deadline wraps send: the ASGI path, with the same answers.
-        pytest.param(30.0, False, id="app-deadline"),
+        pytest.param(None, id="protocol-deadline"),
+        # The app's own body deadline (create_app's default) wraps send and keeps the shortcut.
+        pytest.param(30.0, id="app-deadline"),
     ],
 )
 async def test_streamable_answers_on_a_kept_alive_connection(
-    shortcuts_taken: list[bool], body_timeout_seconds: float | None, whole: bool
+    shortcuts_taken: list[bool], body_timeout_seconds: float | None
 ) -> None:
     call = {
         "jsonrpc": "2.0",
@@ -296,7 +296,7 @@ async def test_streamable_answers_on_a_kept_alive_connection(
             assert deleted.startswith(b"HTTP/1.1 204 ")
         finally:
             writer.close()
-    assert shortcuts_taken == [whole, whole, whole]
+    assert shortcuts_taken == [True, True, True]
 
 
 async def test_an_http_1_0_answer_says_close_and_closes(shortcuts_taken: list[bool]) -> None:

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Final
 
-from ssemcp.asgi import ASGIMessage, ASGIReceive, ASGISend, HTTPError
+from ssemcp.asgi import ASGIMessage, ASGIReceive, ASGISend, HTTPError, shortcuts
 from ssemcp.asgi.deadlines import Deadlines
 from ssemcp.errors import InvalidRequest
 
@@ -140,3 +140,26 @@ class BodyDeadline:
         if self.expired and not self.response_started:
             self.response_started = True
             await REQUEST_TIMEOUT.respond(self._send)
+
+
+def _whole_response(deadline: object, status: int, headers: bytes, body: bytes) -> bool:
+    assert type(deadline) is BodyDeadline
+    if not shortcuts.send_whole_response(deadline.wrapped_send, status, headers, body):
+        return False
+    deadline.response_started = True
+    return True
+
+
+def _abort(deadline: object) -> None:
+    assert type(deadline) is BodyDeadline
+    shortcuts.abort(deadline.wrapped_send)
+
+
+def _on_disconnect(deadline: object, callback: Callable[[], object]) -> bool:
+    assert type(deadline) is BodyDeadline
+    return shortcuts.on_disconnect(deadline.wrapped_send, callback)
+
+
+# A library user's app (create_app's default body deadline) keeps the server's shortcuts: the
+# deadline only needs to know that a response started.
+shortcuts.register(BodyDeadline, shortcuts.Shortcuts(_whole_response, _abort, _on_disconnect))
