@@ -1,5 +1,6 @@
 """A server built with the official Python SDK (``mcp==2.3.0``, ``MCPServer``), which the
-client tests run as a child: ``python mcp_sdk_server.py stdio|streamable-http|sse [PORT]``.
+client tests run as a child: ``python mcp_sdk_server.py stdio|streamable-http|sse [FD]``, where
+``FD`` is a listening socket the test bound and passed down.
 
 Owns only what the tests ask of it: a tool with structured output, one that reports progress
 and logs, a resource and a prompt.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
+import uvicorn
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 
@@ -47,7 +49,9 @@ if __name__ == "__main__":
     transport = sys.argv[1]
     if transport == "stdio":
         server.run("stdio")
-    elif transport == "streamable-http":
-        asyncio.run(server.run_streamable_http_async(host="127.0.0.1", port=int(sys.argv[2])))
     else:
-        asyncio.run(server.run_sse_async(host="127.0.0.1", port=int(sys.argv[2])))
+        # The test binds the listening socket and passes it down: no port is chosen here, so
+        # no other process can take it between a choice and a bind.
+        app = server.streamable_http_app() if transport == "streamable-http" else server.sse_app()
+        config = uvicorn.Config(app, fd=int(sys.argv[2]), log_level="warning")
+        asyncio.run(uvicorn.Server(config).serve())

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_server import HOST, wait_until
+from live_server import HOST
 
 from ssemcp.client import Client, LogMessage, Progress
 
@@ -56,38 +56,23 @@ async def test_official_sdk_server_over_stdio(version: str | None, expected: str
     assert [log.data for log in logs] == ["did step 1", "did step 2"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @contextlib.asynccontextmanager
 async def sdk_server(transport: str) -> AsyncIterator[str]:
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        *PYTHON,
-        str(SERVER),
-        transport,
-        str(port),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    # Bound and listening before the child starts: connections wait in its backlog until the
+    # child accepts them, and no other process can take the port.
+    with socket.create_server((HOST, 0)) as listener:
+        port = listener.getsockname()[1]
+        process = await asyncio.create_subprocess_exec(
+            *PYTHON,
+            str(SERVER),
+            transport,
+            str(listener.fileno()),
+            pass_fds=(listener.fileno(),),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
     try:
-
-        async def listening() -> bool:
-            assert process.returncode is None, "the SDK server exited"
-            try:
-                _, writer = await asyncio.open_connection(HOST, port)
-            except OSError:
-                return False
-            writer.close()
-            await writer.wait_closed()
-            return True
-
-        await wait_until(listening, timeout_seconds=30, message="the SDK server did not listen")
         yield f"http://{HOST}:{port}"
     finally:
         if process.returncode is None:
