@@ -83,6 +83,19 @@ async def progress_then_wait(steps: int, ctx: Context) -> str:
     return _served_by()
 
 
+@server.tool()
+async def progress_then_answer(seconds: float, ctx: Context) -> str:
+    """Report progress once, then answer after ``seconds``: a call still in flight when the
+    test tells its replica to stop.
+
+    Args:
+        seconds: how long to wait after the progress.
+    """
+    await ctx.report_progress(1, 1, "started")
+    await asyncio.sleep(seconds)
+    return _served_by()
+
+
 @server.resource(WATCHED, name="watched", mime_type="text/plain")
 def watched() -> str:
     """A resource the tests subscribe to."""

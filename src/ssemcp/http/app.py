@@ -508,6 +508,12 @@ class MCPApp:
             method == "GET" and any(name == b"last-event-id" for name, _ in scope["headers"])
         )
 
+    @property
+    def is_replicated(self) -> bool:
+        """Whether this app is one of several replicas sharing their state (``state``): any
+        of them can take what this one refuses, a client's answer to a call in flight too."""
+        return self.state is not None
+
     def begin_drain(self, grace_seconds: float) -> None:
         """Stop starting calls: from now on a new request gets 503 and ``Connection: close``
         (a load balancer's health check too). Idempotent; the server calls it as it stops

@@ -57,6 +57,12 @@ class GracefulServer(uvicorn.Server):
         drain: awaited at shutdown before anything else is closed (``MCPApp.drain`` with
             the grace); None: no drain, uvicorn's own graceful wait alone.
         hurry_drain: called on a second signal: stop waiting for calls in flight.
+        close_idle_on_drain: close idle keep-alive connections as the drain begins, and each
+            busy one once its response is complete (what uvicorn's own shutdown does). For a
+            replica behind a load balancer: the balancer's pooled connections to it close, so
+            its next requests go to another replica instead of getting 503 here (nginx does
+            not retry a POST that got an answer). Alone, a server keeps them: a client's answer
+            to a call in flight may have no other way in once new connections are refused.
     """
 
     def __init__(
@@ -68,8 +74,10 @@ class GracefulServer(uvicorn.Server):
         begin_drain: Callable[[], None] | None = None,
         drain: Callable[[], Awaitable[None]] | None = None,
         hurry_drain: Callable[[], None] | None = None,
+        close_idle_on_drain: bool = False,
     ) -> None:
         super().__init__(config)
+        self._close_idle_on_drain = close_idle_on_drain
         self._on_shutdown = on_shutdown
         self._on_started = on_started
         self._begin_drain = begin_drain
@@ -112,6 +120,9 @@ class GracefulServer(uvicorn.Server):
             listener.close()
         if self._begin_drain is not None:
             self._begin_drain()
+        if self._close_idle_on_drain:
+            for connection in list(self.server_state.connections):
+                connection.shutdown()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         if self._drain is not None and self.started:
@@ -148,6 +159,9 @@ class _ClosableApp(Protocol):
     def hurry_drain(self) -> None: ...
 
     def drain(self, grace_seconds: float) -> Awaitable[None]: ...
+
+    @property
+    def is_replicated(self) -> bool: ...
 
 
 def _display_address(host: str | None, port: int) -> str:
@@ -221,5 +235,6 @@ def run(
         begin_drain=lambda: app.begin_drain(shutdown_grace_seconds),
         drain=lambda: app.drain(shutdown_grace_seconds),
         hurry_drain=app.hurry_drain,
+        close_idle_on_drain=app.is_replicated,
     )
     server.run(sockets=sockets)
