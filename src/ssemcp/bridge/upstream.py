@@ -8,8 +8,9 @@ requests with a JSON-RPC error and is started again on the next request, under
 ``ssemcp.bridge.restart``'s rule, with the client's handshake replayed (``initialize``, its
 log level and subscriptions), so the session goes on. What the child sends unasked goes to
 the session(s) it concerns: progress by its token, a request to the client (sampling,
-elicitation, roots) and log messages on the stream of the latest request in flight, list
-changes to every session. One upstream serves one session, or all of them (``--shared``).
+elicitation, roots) and log messages on the stream of the latest request in flight, a
+resource update to the sessions subscribed to it, list changes to every session. One upstream
+serves one session, or all of them (``--shared``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from ssemcp._types import JSONObject, JSONValue
 from ssemcp.bridge.child import Child
 from ssemcp.bridge.ids import BRIDGE_OWNER, IdMap
 from ssemcp.bridge.restart import RestartPolicy, Restarts
+from ssemcp.client._errors import RemoteError
+from ssemcp.client._protocol import header_params_of_tool, next_cursor_of
 from ssemcp.errors import InternalError, ProtocolError
 from ssemcp.jsonrpc import (
     ErrorResponse,
@@ -36,6 +39,7 @@ from ssemcp.jsonrpc import (
     error_response,
 )
 from ssemcp.protocol.revisions import LATEST, Revision, revision_for
+from ssemcp.protocol.sessionless import HeaderParam
 from ssemcp.server.context import Send
 from ssemcp.transports.stdio import DEFAULT_MAX_LINE_BYTES
 
@@ -54,6 +58,8 @@ DEFAULT_STARTUP_TIMEOUT_SECONDS: Final = 60.0
 _MIN_WAIT_SECONDS: Final = 0.01
 _CANCELLED: Final = "notifications/cancelled"
 _PROGRESS: Final = "notifications/progress"
+_TOOLS_LIST_CHANGED: Final = "notifications/tools/list_changed"
+_SUBSCRIPTION_METHODS: Final = frozenset(("resources/subscribe", "resources/unsubscribe"))
 Reply = Response | ErrorResponse
 
 
@@ -151,6 +157,11 @@ class Upstream:
         self._log_level: JSONValue = None
         self._subscriptions: dict[str, dict[int, None]] = {}
         self._own_requests = 0
+        # Each tool's x-mcp-header arguments, from the child's tools/list (None: not asked
+        # yet, or its tools changed since); how many times they changed.
+        self._header_params: dict[str, tuple[HeaderParam, ...]] | None = None
+        self._tool_list_changes = 0
+        self._listing_tools = asyncio.Lock()
         # Sends without waiting and ends of hung children, kept alive until done (asyncio
         # holds tasks weakly); close() waits for them.
         self._background: set[asyncio.Task[object]] = set()
@@ -183,10 +194,10 @@ class Upstream:
         self._ids.drop_owner(owner)
         self._tokens.drop_owner(owner)
         for uri in list(self._subscriptions):
-            subscribers = self._subscriptions[uri]
-            subscribers.pop(owner, None)
-            if not subscribers:
-                del self._subscriptions[uri]
+            if self._drop_subscriber(owner, uri):
+                # Its last subscriber is gone: the child need not send its updates any more
+                # (with --shared it lives on, for the other sessions).
+                self._unsubscribe_child(uri)
         unanswered = [request_id for request_id, asked in self._asked.items() if asked == owner]
         for request_id in unanswered:
             del self._asked[request_id]
@@ -198,14 +209,20 @@ class Upstream:
         """Forward a client's request; its reply under the client's id (None: the client
         cancelled it, and is owed nothing)."""
         try:
-            if request.method == "initialize":
+            method = request.method
+            if method == "initialize":
                 return await self._initialize(owner, request, send)
+            if method in _SUBSCRIPTION_METHODS:
+                uri = (request.params or {}).get("uri")
+                if type(uri) is str:
+                    return await self._subscription(owner, request, uri, send)
             child = await self._ready_child()
             reply = await self._forward(child, owner, request, send)
         except ProtocolError as exc:
             return error_response(request.id, exc)
-        if type(reply) is Response:
-            self._remember(owner, request)
+        if type(reply) is Response and method == "logging/setLevel":
+            # What a restarted child must be told again.
+            self._log_level = (request.params or {}).get("level")
         return reply
 
     async def _initialize(self, owner: int, request: Request, send: Send) -> Reply | None:
@@ -248,23 +265,108 @@ class Upstream:
             await self._send_quietly(child, Notification("notifications/initialized"))
         return reply.result
 
-    def _remember(self, owner: int, request: Request) -> None:
-        """What a restarted child must be told again: the log level and subscriptions."""
-        params = request.params or {}
-        if request.method == "logging/setLevel":
-            self._log_level = params.get("level")
-            return
-        uri = params.get("uri")
-        if not isinstance(uri, str):
-            return
-        if request.method == "resources/subscribe":
-            self._subscriptions.setdefault(uri, {})[owner] = None
-        elif request.method == "resources/unsubscribe":
-            subscribers = self._subscriptions.get(uri)
-            if subscribers is not None:
-                subscribers.pop(owner, None)
-                if not subscribers:
-                    del self._subscriptions[uri]
+    async def _subscription(
+        self, owner: int, request: Request, uri: str, send: Send
+    ) -> Reply | None:
+        """A session's ``resources/subscribe`` or ``resources/unsubscribe`` of ``uri``. The
+        upstream keeps who subscribed to what: updates go to those sessions only, a restarted
+        child is subscribed again, and (``--shared``) the child is unsubscribed only when the
+        last subscriber of a URI unsubscribes or leaves.
+
+        Raises:
+            InternalError: the child cannot be started, died, or hung.
+        """
+        subscribers = self._subscriptions.get(uri)
+        if request.method == "resources/unsubscribe":
+            if subscribers is not None and any(other != owner for other in subscribers):
+                # Others still want this URI's updates: the child keeps the subscription.
+                del subscribers[owner]
+                return Response(request.id, {})
+            child = await self._ready_child()
+            reply = await self._forward(child, owner, request, send)
+            if type(reply) is Response:
+                self._drop_subscriber(owner, uri)
+            return reply
+        child = await self._ready_child()
+        had_subscribed = subscribers is not None and owner in subscribers
+        # Noted before the child answers: an update it writes right after its answer (read in
+        # the same batch, routed before this task resumes) must find its subscriber.
+        self._subscriptions.setdefault(uri, {})[owner] = None
+        reply = None
+        try:
+            reply = await self._forward(child, owner, request, send)
+        finally:
+            if type(reply) is not Response and not had_subscribed:
+                self._drop_subscriber(owner, uri)
+        return reply
+
+    def _drop_subscriber(self, owner: int, uri: str) -> bool:
+        """Forget ``owner``'s subscription to ``uri``; whether it was the last one."""
+        subscribers = self._subscriptions.get(uri)
+        if subscribers is None or subscribers.pop(owner, False) is False:
+            return False
+        if subscribers:
+            return False
+        del self._subscriptions[uri]
+        return True
+
+    def _unsubscribe_child(self, uri: str) -> None:
+        """Unsubscribe the running child from ``uri`` (in the background: a session that
+        leaves does not wait for it)."""
+        child = self.child
+        if child is None or not child.is_running or self.is_closed:
+            return  # a restarted child is subscribed to what _subscriptions holds only
+
+        async def unsubscribe() -> None:
+            try:
+                await self._own_request(child, "resources/unsubscribe", {"uri": uri})
+            except ProtocolError as exc:
+                logger.debug("session %s: could not unsubscribe %s: %s", self.label, uri, exc)
+
+        self._in_background(unsubscribe())
+
+    async def tool_header_params(self) -> Mapping[str, tuple[HeaderParam, ...]]:
+        """Each of the child's tools' arguments marked ``x-mcp-header`` (server/tools), by
+        tool name: from its ``tools/list`` (every page), asked once and again after it says
+        its tools changed (or it is restarted). A child that cannot list its tools has none.
+
+        Raises:
+            InternalError: the child cannot be started, died, or hung.
+        """
+        marks = self._header_params
+        if marks is not None:
+            return marks
+        async with self._listing_tools:
+            if self._header_params is not None:
+                return self._header_params
+            changes = self._tool_list_changes
+            child = await self._ready_child()
+            found: dict[str, tuple[HeaderParam, ...]] = {}
+            seen: set[str] = set()
+            params: JSONObject | None = None
+            while True:
+                reply = await self._own_request(child, "tools/list", params)
+                result = reply.result if type(reply) is Response else None
+                tools = result.get("tools") if isinstance(result, dict) else None
+                if not isinstance(tools, list):
+                    break
+                for tool in tools:
+                    if isinstance(tool, dict):
+                        found[str(tool.get("name"))] = header_params_of_tool(tool)
+                try:
+                    cursor = next_cursor_of(result, seen)
+                except RemoteError:
+                    cursor = None
+                if cursor is None:
+                    break
+                params = {"cursor": cursor}
+            if changes == self._tool_list_changes:
+                self._header_params = found
+            return found
+
+    def _tools_changed(self) -> None:
+        self._header_params = None
+        self._tool_list_changes += 1
 
     async def notify(self, owner: int, notification: Notification) -> None:
         """Forward a client's notification (a cancellation under the child's id)."""
@@ -358,6 +460,7 @@ class Upstream:
             logger.error("session %s: cannot start %s: %s", self.label, self._command[0], exc)
             raise InternalError("the bridged server could not be started") from None
         child.exited.add_done_callback(functools.partial(self._fail_waiting, child))
+        self._tools_changed()  # a new process: its tools are asked anew
         if self._on_start is not None:
             self._on_start(child)
         if self.is_closed:
@@ -576,10 +679,13 @@ class Upstream:
                 await self._deliver(asked, message, None)
         elif message.method == "notifications/resources/updated":
             uri = params.get("uri")
+            # Only the sessions subscribed to it (server/resources, "Subscriptions").
             subscribers = self._subscriptions.get(uri) if type(uri) is str else None
-            for owner in list(subscribers or self._owners):
+            for owner in list(subscribers or ()):
                 await self._deliver(owner, message, None)
         elif message.method.endswith("/list_changed"):
+            if message.method == _TOOLS_LIST_CHANGED:
+                self._tools_changed()
             for owner in list(self._owners):
                 await self._deliver(owner, message, None)
         else:
