@@ -85,9 +85,9 @@ class _Pending:
     send: Send
     answer: asyncio.Future[Reply | None]
     child: Child
+    # Loop time it was sent at: the child's silence counts from then at the earliest.
+    sent_at: float
     progress_token: int | None = None
-    # While the answer is awaited: the timer that checks the child's silence (_check_silence).
-    timer: asyncio.TimerHandle | None = None
 
 
 async def _nowhere(message: Message) -> None:
@@ -165,6 +165,9 @@ class Upstream:
         # Sends without waiting and ends of hung children, kept alive until done (asyncio
         # holds tasks weakly); close() waits for them.
         self._background: set[asyncio.Task[object]] = set()
+        # The one timer that checks the child's silence while requests wait (_watch).
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._watchdog_due = 0.0
         self.is_closed = False
 
     # ------------------------------------------------------------------ sessions
@@ -498,8 +501,10 @@ class Upstream:
             InternalError: the child died, or hung, before answering.
         """
         child_id = self._ids.add(owner, request.id)
-        loop = asyncio.get_running_loop()
-        pending = _Pending(owner, request.method, send, loop.create_future(), child)
+        # The child's loop, not asyncio.get_running_loop(): that costs a getpid() system call
+        # outside a task's fast path, per call (bench/BRIDGE.md).
+        loop = child.loop
+        pending = _Pending(owner, request.method, send, loop.create_future(), child, loop.time())
         params = request.params
         meta = params.get("_meta") if params is not None else None
         if isinstance(meta, dict):
@@ -544,21 +549,18 @@ class Upstream:
         question of its to a client is open.
 
         The answer's own future is all that is awaited: the child's exit fails it
-        (``_fail_waiting``) and a timer checks the silence (``_check_silence``). Waiting on
-        both futures with ``asyncio.wait`` cost a tenth of the bridge's time per call under
-        load (bench/BRIDGE.md)."""
+        (``_fail_waiting``) and one watchdog per upstream checks the silence (``_watch``).
+        Waiting on both futures with ``asyncio.wait`` cost a tenth of the bridge's time per
+        call under load, and a timer per request a little more (bench/BRIDGE.md)."""
         answer = pending.answer
         if not answer.done():
             if child.exited.done():
                 raise self._exited_error(child, pending)
-            loop = asyncio.get_running_loop()
-            pending.timer = loop.call_later(
-                self._silence_bound(child), self._check_silence, pending
-            )
-            try:
-                return await answer
-            finally:
-                pending.timer.cancel()
+            due = pending.sent_at + self._silence_bound(child)
+            if self._watchdog is None or due < self._watchdog_due:
+                # (Sooner than it looks: a child's first request has the startup bound.)
+                self._arm_watchdog(child.loop, due)
+            return await answer
         return answer.result()
 
     def _exited_error(self, child: Child, pending: _Pending) -> InternalError:
@@ -574,37 +576,52 @@ class Upstream:
             if pending.child is child and not pending.answer.done():
                 pending.answer.set_exception(self._exited_error(child, pending))
 
-    def _check_silence(self, pending: _Pending) -> None:
-        """A request has waited as long as its child may be silent: fail it (and stop the
-        child) if the child has said nothing for that long, else check again later."""
-        answer = pending.answer
-        if answer.done():
-            return
-        child = pending.child
-        loop = asyncio.get_running_loop()
-        bound = self._silence_bound(child)
-        silent_seconds = loop.time() - child.last_output
-        if self._asked:
-            # It waits on a client's answer, which has its own timeout: not hung.
-            pending.timer = loop.call_later(bound, self._check_silence, pending)
-            return
-        if silent_seconds < bound:
-            wait_seconds = max(bound - silent_seconds, _MIN_WAIT_SECONDS)
-            pending.timer = loop.call_later(wait_seconds, self._check_silence, pending)
-            return
-        logger.warning(
-            "session %s: the child said nothing for %.0f s while %s waited; restarting it",
-            self.label,
-            silent_seconds,
-            pending.method,
-        )
-        self._stop_hung(child)
-        answer.set_exception(
-            InternalError(
-                f"the bridged server did not answer {pending.method} within {bound:g} s; "
-                "it was stopped, and is restarted on the next request"
+    def _watch(self) -> None:
+        """The watchdog: fail each request that has waited as long as its child may be silent
+        while the child said nothing for that long (and stop that child); then look again
+        when the next one could be due, as long as any waits."""
+        self._watchdog = None
+        loop: asyncio.AbstractEventLoop | None = None
+        next_due: float | None = None
+        for pending in list(self._pending.values()):
+            answer = pending.answer
+            if answer.done():
+                continue
+            child = pending.child
+            loop = child.loop
+            now = loop.time()
+            bound = self._silence_bound(child)
+            if self._asked:
+                # It waits on a client's answer, which has its own timeout: not hung.
+                due = now + bound
+            else:
+                due = max(pending.sent_at, child.last_output) + bound
+            if now < due:
+                next_due = due if next_due is None else min(next_due, due)
+                continue
+            silent_seconds = now - child.last_output
+            logger.warning(
+                "session %s: the child said nothing for %.0f s while %s waited; restarting it",
+                self.label,
+                silent_seconds,
+                pending.method,
             )
-        )
+            if not child.stopping:
+                self._stop_hung(child)
+            answer.set_exception(
+                InternalError(
+                    f"the bridged server did not answer {pending.method} within {bound:g} s; "
+                    "it was stopped, and is restarted on the next request"
+                )
+            )
+        if next_due is not None and loop is not None and not self.is_closed:
+            self._arm_watchdog(loop, max(next_due, loop.time() + _MIN_WAIT_SECONDS))
+
+    def _arm_watchdog(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        self._watchdog = loop.call_at(due, self._watch)
+        self._watchdog_due = due
 
     def _silence_bound(self, child: Child) -> float:
         if child.has_spoken:
@@ -638,6 +655,9 @@ class Upstream:
     async def close(self) -> None:
         """End the child (and its process group), reaped. Idempotent."""
         self.is_closed = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         child = self.child
         if child is not None:
             await child.terminate()
