@@ -211,6 +211,9 @@ async def test_an_unsubscribe_leaves_the_child_subscribed_for_the_other_subscrib
         sdk_session(running.url, "sse") as second,
     ):
         await subscribe(first, WATCHED)
+        # One never subscribed: nothing to undo, for it or for the child.
+        await unsubscribe(second, WATCHED)
+        assert await call_text(second, "touch") == "1"
         await subscribe(second, WATCHED)
         await unsubscribe(second, WATCHED)
         assert await call_text(second, "touch") == "1"

@@ -168,6 +168,8 @@ class Upstream:
         # The one timer that checks the child's silence while requests wait (_watch).
         self._watchdog: asyncio.TimerHandle | None = None
         self._watchdog_due = 0.0
+        # Loop time the child last got a client's answer to a question of its.
+        self._answered_at = 0.0
         self.is_closed = False
 
     # ------------------------------------------------------------------ sessions
@@ -283,7 +285,7 @@ class Upstream:
         if request.method == "resources/unsubscribe":
             if subscribers is not None and any(other != owner for other in subscribers):
                 # Others still want this URI's updates: the child keeps the subscription.
-                del subscribers[owner]
+                subscribers.pop(owner, None)
                 return Response(request.id, {})
             child = await self._ready_child()
             reply = await self._forward(child, owner, request, send)
@@ -412,6 +414,9 @@ class Upstream:
         del self._asked[reply.id]
         child = self.child
         if child is not None and child.is_running:
+            # The child's silence while it waited on its client was not a hang: it is
+            # measured again from the answer (_watch).
+            self._answered_at = child.loop.time()
             await self._send_quietly(child, reply)
 
     # ------------------------------------------------------------------ the child
@@ -595,11 +600,11 @@ class Upstream:
                 # It waits on a client's answer, which has its own timeout: not hung.
                 due = now + bound
             else:
-                due = max(pending.sent_at, child.last_output) + bound
+                due = max(pending.sent_at, child.last_output, self._answered_at) + bound
             if now < due:
                 next_due = due if next_due is None else min(next_due, due)
                 continue
-            silent_seconds = now - child.last_output
+            silent_seconds = now - max(child.last_output, self._answered_at)
             logger.warning(
                 "session %s: the child said nothing for %.0f s while %s waited; restarting it",
                 self.label,
