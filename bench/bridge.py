@@ -33,6 +33,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -391,14 +392,16 @@ def _gateway(
     return result
 
 
-def _wrk(wrk: str, port: int, seconds: float, session_id: str) -> subprocess.CompletedProcess[str]:
+def _wrk(
+    wrk: str, port: int, seconds: float, session_id: str, connections: int = IN_FLIGHT
+) -> subprocess.CompletedProcess[str]:
     argv = [
         "taskset",
         "-c",
         run.GENERATOR_CPU,
         wrk,
         "-t1",
-        f"-c{IN_FLIGHT}",
+        f"-c{connections}",
         f"-d{max(1, round(seconds))}s",
         "--timeout",
         "10s",
@@ -533,6 +536,51 @@ def profile(way: str, child: Child, settings: Settings, wrk: str, log_dir: Path)
     print(f"\ncollapsed stacks: {raw}")
 
 
+# ---------------------------------------------------------------- wake-ups
+
+
+def wakeups(
+    way: str, child: Child, in_flight: list[int], settings: Settings, wrk: str, log_dir: Path
+) -> None:
+    """``way``'s gateway under ``perf stat`` (task-clock, context switches) during a window of
+    load at each number of calls in flight: its CPU per call against how often it is woken
+    per call (bench/BRIDGE.md, session 9)."""
+    perf = shutil.which("perf")
+    if perf is None:
+        raise SystemExit("--wakeups needs perf (apt-get install -y linux-perf)")
+    print(f"{way}, {child.name} child: in flight, calls/s, gateway CPU us and switches a call")
+    for connections in in_flight:
+        label = f"wakeups-{way}-{child.name}-c{connections}"
+        server = run.RunningServer(gateway_spec(way, child), PYTHON, log_dir, label)
+        stat = log_dir / f"{label}.perf"
+        try:
+            session_id = run.open_session(server.port)
+            _wrk(wrk, server.port, 1, session_id, connections)
+            counted = ("task-clock,context-switches", "-x", ",", "-p", str(server.pid))
+            recorder = subprocess.Popen(
+                [perf, "stat", "-e", *counted, "-o", str(stat)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            completed = _wrk(wrk, server.port, settings.seconds, session_id, connections)
+            recorder.send_signal(signal.SIGINT)
+            recorder.wait()
+        finally:
+            server.stop()
+        calls = run._benchjson(completed.stdout)["ok"]
+        counters = {
+            fields[2]: float(fields[0])
+            for line in stat.read_text().splitlines()
+            if len(fields := line.split(",")) > 2 and fields[0].replace(".", "", 1).isdigit()
+        }
+        cpu_us = counters.get("task-clock", float("nan")) * 1000 / max(calls, 1)
+        switches = counters.get("context-switches", float("nan")) / max(calls, 1)
+        print(
+            f"{connections:>4} {calls / settings.seconds:>9.0f} {cpu_us:>8.1f} {switches:>6.2f}",
+            flush=True,
+        )
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -548,6 +596,13 @@ def main() -> None:
         choices=("bridge-shared", "bridge"),
         help="instead: that gateway under py-spy (with the first of --children)",
     )
+    parser.add_argument(
+        "--wakeups",
+        choices=("bridge-shared", "bridge"),
+        help="instead: that gateway under perf stat at each --in-flight (CPU and context "
+        "switches per call), for each of --children",
+    )
+    parser.add_argument("--in-flight", default="1,4,32", help="calls in flight for --wakeups")
     options = parser.parse_args()
     settings = QUICK if options.quick else FULL
     settings = Settings(options.rounds or settings.rounds, options.seconds or settings.seconds, 1.0)
@@ -567,6 +622,11 @@ def main() -> None:
     log_dir.mkdir()
     if options.profile:
         profile(options.profile, children[0], settings, wrk, log_dir)
+        return
+    if options.wakeups:
+        counts = [int(count) for count in options.in_flight.split(",")]
+        for child in children:
+            wakeups(options.wakeups, child, counts, settings, wrk, log_dir)
         return
     rows: dict[str, dict[str, list[dict[str, Any]]]] = {}
     began = time.monotonic()

@@ -30,7 +30,7 @@ from ssemcp import Server
 from ssemcp.bridge import Bridge
 from ssemcp.http import create_app
 
-FIXTURE: Final = Path(__file__).with_name("fixture_server.py")
+FIXTURE: Final = Path(__file__).with_name("bridged_fixture.py")
 FIXTURE_COMMAND: Final = (sys.executable, "-m", "ssemcp", "stdio", f"{FIXTURE}:server")
 TRANSPORTS: Final = ("streamable-http", "sse")
 # Long enough for a loaded machine to start a child (a Python or Node process) and answer.

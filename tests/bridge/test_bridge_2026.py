@@ -1,12 +1,14 @@
 """MCP 2026-07-28 through ``ssemcp bridge``: the official Python SDK's ``Client`` (pinned
 ``mcp==2.3.0``) in its default ``auto`` mode negotiates 2026-07-28 with a bridged stdio server
-that speaks only 2025 (``tests/bridge/fixture_server.py``), and the child's questions to its
+that speaks only 2025 (``tests/bridge/bridged_fixture.py``), and the child's questions to its
 client come back as multi round-trip requests.
 
 Owns what a 2026-07-28 client of the bridge sees: discovery from the child's ``initialize``,
 listing and calls, results completed, progress, sampling and elicitation by MRTR with the call
 held open on the child, one child per principal, and the bad paths (bad ``_meta``, tampered
-state, a late retry, a child that dies mid-call, a question the client cannot answer).
+state, a late retry, a child that dies mid-call, a question the client cannot answer), and
+the ``Mcp-Param-*`` headers of the arguments a child's tool marks ``x-mcp-header``, checked
+as ssemcp's own leg checks them (its tools learnt again when the child says they changed).
 """
 
 from __future__ import annotations
@@ -416,3 +418,82 @@ async def test_a_2026_request_past_max_children_gets_a_clear_error() -> None:
     error = response.json()["error"]
     assert error["code"] == -32603
     assert "all 1 bridged server processes are in use" in error["message"]
+
+
+def sentinel(value: str) -> str:
+    """A header value in the base64 sentinel (basic/transports/streamable-http)."""
+    return "=?base64?" + base64.b64encode(value.encode()).decode("ascii") + "?="
+
+
+async def call_with_params(
+    client: httpx.AsyncClient, name: str, arguments: dict[str, Any], params: dict[str, str]
+) -> httpx.Response:
+    body = request_body("tools/call", {"name": name, "arguments": arguments, "_meta": META})
+    headers = headers_for("tools/call", name)
+    headers.update({f"mcp-param-{header}": value for header, value in params.items()})
+    return await client.post("/mcp", json=body, headers=headers)
+
+
+def text_of(response: httpx.Response) -> str:
+    assert response.status_code == 200, response.text
+    result = response.json()["result"]
+    assert not result.get("isError"), result
+    return str(result["content"][0]["text"])
+
+
+def mismatch_of(response: httpx.Response) -> str:
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == -32020, error
+    return str(error["message"])
+
+
+async def test_the_mcp_param_headers_of_a_childs_tool_are_checked() -> None:
+    async with (
+        bridged() as running,
+        httpx.AsyncClient(base_url=running.url, timeout=30) as client,
+    ):
+        plain = await call_with_params(
+            client, "forecast", {"region": "Paris", "days": 3}, {"Region": "Paris", "Days": "3"}
+        )
+        accented = await call_with_params(
+            client, "forecast", {"region": "Zürich"}, {"Region": sentinel("Zürich")}
+        )
+        # Integers compare as numbers (007 is 7); header names without case.
+        padded = await call_with_params(
+            client, "forecast", {"region": "Rome", "days": 7}, {"region": "Rome", "DAYS": "007"}
+        )
+        disagrees = await call_with_params(
+            client, "forecast", {"region": "Paris", "days": 3}, {"Region": "Lyon", "Days": "3"}
+        )
+        missing = await call_with_params(client, "forecast", {"region": "Paris"}, {})
+        not_decoded = await call_with_params(
+            client, "forecast", {"region": "Zürich"}, {"Region": sentinel("Zurich")}
+        )
+        unmarked = await call_with_params(client, "echo", {"text": "no headers"}, {})
+    assert text_of(plain) == "3 days in Paris"
+    assert text_of(accented) == "1 days in Zürich"
+    assert text_of(padded) == "7 days in Rome"
+    assert mismatch_of(disagrees) == "Header mismatch: Mcp-Param-Region does not match 'region'"
+    assert mismatch_of(missing) == "Header mismatch: Mcp-Param-Region is missing"
+    assert "Mcp-Param-Region does not match" in mismatch_of(not_decoded)
+    assert text_of(unmarked) == "no headers"
+
+
+async def test_a_tool_the_child_adds_has_its_headers_checked_after_the_list_change() -> None:
+    async with (
+        bridged() as running,
+        httpx.AsyncClient(base_url=running.url, timeout=30) as client,
+    ):
+        # The child's marks are learnt (and kept) before `capitals` exists.
+        before = await call_with_params(client, "forecast", {"region": "Oslo"}, {"Region": "Oslo"})
+        assert text_of(await call_with_params(client, "add_capitals", {}, {})) == "added"
+        # The child's tools/list_changed (written before add_capitals' answer) made the bridge
+        # forget them: capitals' mark is known now.
+        without = await call_with_params(client, "capitals", {"word": "hey"}, {})
+        shouted = await call_with_params(
+            client, "capitals", {"word": "naïve"}, {"Word": sentinel("naïve")}
+        )
+    assert text_of(before) == "1 days in Oslo"
+    assert mismatch_of(without) == "Header mismatch: Mcp-Param-Word is missing"
+    assert text_of(shouted) == "NAÏVE"

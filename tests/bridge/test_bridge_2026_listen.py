@@ -1,5 +1,5 @@
 """``subscriptions/listen`` through ``ssemcp bridge``: a 2026-07-28 client's subscription is
-fed by its principal's child (``tests/bridge/fixture_server.py``, which speaks only 2025).
+fed by its principal's child (``tests/bridge/bridged_fixture.py``, which speaks only 2025).
 
 Owns the acknowledgement (what the child offers), a resource update the child sends reaching
 the stream tagged with the subscription id, a bad filter refused, and ``server/discover``
@@ -15,6 +15,7 @@ from typing import Any, Final
 import httpx
 import pytest
 from bridge_support import bridged
+from bridged_fixture import WATCHED
 from live_server import wait_until
 
 pytestmark = pytest.mark.interop
@@ -25,8 +26,6 @@ META: Final = {
     "io.modelcontextprotocol/clientCapabilities": {},
 }
 SUBSCRIPTION_ID: Final = "io.modelcontextprotocol/subscriptionId"
-# fixture_server.WATCHED (not imported: tests/client has a module of that name too).
-WATCHED: Final = "test://watched"
 
 
 def headers_for(method: str, name: str | None = None) -> dict[str, str]:

@@ -2,7 +2,7 @@
 official Python ``Client`` (``mcp==2.3.0``, auto mode) in front of
 ``@modelcontextprotocol/server-everything`` (npm, pinned in ``tests/bridge/node``), and the
 v2 TypeScript client (``@modelcontextprotocol/client``, pinned in ``tests/interop/node``, auto
-mode) in front of an ssemcp stdio server that elicits (``fixture_server.py``).
+mode) in front of an ssemcp stdio server that elicits (``bridged_fixture.py``).
 
 Owns showing that a 2025-only stdio server becomes usable by 2026-07-28 clients through the
 bridge as users run it: discovery, listing, calls, and questions by multi round-trip requests.

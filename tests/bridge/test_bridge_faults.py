@@ -6,7 +6,7 @@ or never answers gives its client a JSON-RPC error and is restarted for the next
 on its stdout is logged and skipped; its stderr reaches our log tagged with the session;
 ``max_children`` answers 503; a cancelled call leaves the child running; children are ended
 and reaped (checked by pid) when their session ends and at shutdown; commands that cannot run
-fail fast. The child is ``tests/bridge/fixture_server.py`` under ``ssemcp stdio``.
+fail fast. The child is ``tests/bridge/bridged_fixture.py`` under ``ssemcp stdio``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ bridge``, over Streamable HTTP (``/mcp``) and legacy HTTP+SSE (``/sse``).
 Owns what a client of the bridge sees when all goes well: tools listed and called, progress,
 sampling, elicitation and roots passed both ways, resource updates after a subscription, one
 child per session with state of its own. (2026-07-28 through the bridge:
-``test_bridge_2026.py``.) The child is ``tests/bridge/fixture_server.py`` under ``ssemcp stdio``.
+``test_bridge_2026.py``.) The child is ``tests/bridge/bridged_fixture.py`` under ``ssemcp stdio``.
 """
 
 from __future__ import annotations

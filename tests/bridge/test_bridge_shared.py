@@ -2,9 +2,11 @@
 
 Owns what sharing changes: every session reaches the same process; two clients using the same
 request ids (and progress tokens) at once each get their own answers and progress; a request
-the child makes (sampling) goes to the client whose call is in flight; a session's end leaves
-the child to the others; shutdown ends and reaps it. Clients are the official Python SDK and
-httpx, through a real uvicorn on 127.0.0.1; the child is ``tests/bridge/fixture_server.py``.
+the child makes (sampling) goes to the client whose call is in flight; a resource update
+reaches only the sessions subscribed to its URI, and the child is unsubscribed when the last of
+them unsubscribes or leaves; a session's end leaves the child to the others; shutdown ends and
+reaps it. Clients are the official Python SDK and
+httpx, through a real uvicorn on 127.0.0.1; the child is ``tests/bridge/bridged_fixture.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import httpx
 import mcp_types as types
 import pytest
 from bridge_support import bridged, call_text, is_reaped, sdk_session
+from bridged_fixture import WATCHED
+from callbacks import Received
 from live_server import INITIALIZE, wait_until
+from mcp import ClientSession, MCPDeprecationWarning
 from mcp.client.session import ClientRequestContext
 
 pytestmark = pytest.mark.interop
@@ -140,3 +145,80 @@ async def test_a_sessions_end_leaves_the_child_to_the_others_until_shutdown() ->
         await running.live.stop()
         await wait_until(lambda: is_reaped(pid))
         assert running.bridge.children == {}
+
+
+class Heard:
+    """The resource updates (by URI) and tool list changes one session heard."""
+
+    def __init__(self) -> None:
+        self.updated: list[str] = []
+        self.list_changes: Received[object] = Received()
+
+    async def on_message(self, message: object) -> None:
+        if isinstance(message, types.ResourceUpdatedNotification):
+            self.updated.append(str(message.params.uri))
+        elif isinstance(message, types.ToolListChangedNotification):
+            self.list_changes.add(message)
+
+
+async def subscribe(session: ClientSession, uri: str) -> None:
+    with pytest.warns(MCPDeprecationWarning):
+        await session.subscribe_resource(uri)
+
+
+async def unsubscribe(session: ClientSession, uri: str) -> None:
+    with pytest.warns(MCPDeprecationWarning):
+        await session.unsubscribe_resource(uri)
+
+
+async def test_a_resource_update_reaches_only_the_sessions_subscribed_to_its_uri() -> None:
+    subscribed, not_subscribed = Heard(), Heard()
+    async with (
+        bridged(shared=True) as running,
+        # The SSE transport: a session's own stream is open from the start.
+        sdk_session(running.url, "sse", message_handler=subscribed.on_message) as first,
+        sdk_session(running.url, "sse", message_handler=not_subscribed.on_message) as second,
+    ):
+        await subscribe(first, WATCHED)
+        # The child writes the updates whether asked or not, then a list change every
+        # session gets after them: once it has arrived, so has every update meant for it.
+        await call_text(second, "announce", {"uris": ["test://nobody's", WATCHED]})
+        await subscribed.list_changes.wait_for(1)
+        await not_subscribed.list_changes.wait_for(1)
+    assert subscribed.updated == [WATCHED]
+    assert not_subscribed.updated == []
+
+
+async def test_the_child_is_unsubscribed_when_the_last_subscriber_leaves() -> None:
+    async with bridged(shared=True) as running, sdk_session(running.url, "sse") as stays:
+        async with sdk_session(running.url, "streamable-http") as leaves:
+            await subscribe(leaves, WATCHED)
+            # `touch` answers how many sessions of the child are subscribed: the bridge's.
+            assert await call_text(stays, "touch") == "1"
+
+        # The session has left: the bridge unsubscribes the child (in the background).
+        async def unsubscribed() -> bool:
+            return await call_text(stays, "touch") == "0"
+
+        await wait_until(unsubscribed)
+
+
+async def test_an_unsubscribe_leaves_the_child_subscribed_for_the_other_subscribers() -> None:
+    first_heard = Heard()
+    async with (
+        bridged(shared=True) as running,
+        sdk_session(running.url, "sse", message_handler=first_heard.on_message) as first,
+        sdk_session(running.url, "sse") as second,
+    ):
+        await subscribe(first, WATCHED)
+        # One never subscribed: nothing to undo, for it or for the child.
+        await unsubscribe(second, WATCHED)
+        assert await call_text(second, "touch") == "1"
+        await subscribe(second, WATCHED)
+        await unsubscribe(second, WATCHED)
+        assert await call_text(second, "touch") == "1"
+        await call_text(second, "announce", {"uris": [WATCHED]})
+        await first_heard.list_changes.wait_for(1)
+        assert WATCHED in first_heard.updated
+        await unsubscribe(first, WATCHED)
+        assert await call_text(second, "touch") == "0"

@@ -3,9 +3,11 @@ requests it gets.
 
 Owns what a relay must carry both ways: progress and log notifications of a call, the server's
 own requests (elicitation, sampling, roots), a subscribable resource and a tool that changes
-it, and a slow tool to be caught in flight. ``Recorder`` wraps the ASGI app and notes each
-request's method, path and session id, so a test can see a DELETE or end a session itself;
-``Only2026`` makes the app a server that speaks only 2026-07-28.
+it, a slow tool to be caught in flight, and tools whose arguments travel in ``Mcp-Param-*``
+headers (``x-mcp-header``), one of them added while the client is connected. ``Recorder``
+wraps the ASGI app and notes each request's method, path and session id, so a test can see a
+DELETE or end a session itself; ``Only2026`` makes the app a server that speaks only
+2026-07-28.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Annotated, Any, Final
+
+from pydantic import Field
 
 from ssemcp.server import Context, Server
 
@@ -23,6 +27,10 @@ NAME_SCHEMA = {
     "required": ["name"],
 }
 COUNTER_URI = "connect://counter"
+# server/tools, "x-mcp-header": the argument is mirrored in an Mcp-Param-{name} header.
+Region = Annotated[str, Field(json_schema_extra={"x-mcp-header": "Region"})]
+Days = Annotated[int, Field(json_schema_extra={"x-mcp-header": "Days"})]
+Word = Annotated[str, Field(json_schema_extra={"x-mcp-header": "Word"})]
 
 
 def build_server(cancelled: list[str] | None = None) -> Server:
@@ -77,6 +85,21 @@ def build_server(cancelled: list[str] | None = None) -> Server:
                 cancelled.append(str(ctx.request_id))
             raise
         return "done"
+
+    @server.tool()
+    async def forecast(region: Region, days: Days = 1) -> str:
+        """A forecast whose region and days a gateway may route by (their headers)."""
+        return f"{days} days in {region}"
+
+    async def shout(word: Word) -> str:
+        """The word in capitals."""
+        return word.upper()
+
+    @server.tool()
+    async def add_shout() -> str:
+        """Add the ``shout`` tool, whose argument has a header (tools/list_changed goes out)."""
+        server.add_tool(shout)
+        return "added"
 
     @server.resource(COUNTER_URI, mime_type="text/plain")
     def count() -> str:

@@ -6,8 +6,10 @@ drives ``python -m ssemcp connect URL`` against ssemcp behind ``connect_remote.O
 Owns what the translation must give a 2025 client: the handshake from ``server/discover``,
 lists and calls as 2026-07-28 requests, ``ping`` and ``logging/setLevel`` answered by connect
 (the log level then sent in each request's ``_meta``), the server's questions (elicitation,
-sampling, roots) asked of the local client and their answers carried in the retry, and a
-resource subscription through ``subscriptions/listen``.
+sampling, roots) asked of the local client and their answers carried in the retry, a
+resource subscription through ``subscriptions/listen``, and the ``Mcp-Param-*`` headers of a
+tool's marked arguments (the server refuses a call without them), learnt again after the
+server's tools change.
 """
 
 from __future__ import annotations
@@ -203,3 +205,43 @@ async def test_a_subscription_gets_resources_updated_through_listen(
     assert update.params.meta is None or "io.modelcontextprotocol/subscriptionId" not in (
         update.params.meta
     )
+
+
+async def test_marked_arguments_travel_in_mcp_param_headers(
+    remote: tuple[LiveServer, Only2026, Recorder], connect_stderr: TextIO
+) -> None:
+    live, _, _ = remote
+    async with through_connect(live.mcp_url, errlog=connect_stderr) as session:
+        # No tools/list by the local client first: connect asks the server itself.
+        plain = await session.call_tool("forecast", {"region": "Paris", "days": 3})
+        # Not visible ASCII: the header carries the base64 sentinel.
+        accented = await session.call_tool("forecast", {"region": "Zürich"})
+        leading_space = await session.call_tool("forecast", {"region": " Oslo", "days": 0})
+    assert not plain.is_error and only_text(plain) == "3 days in Paris"
+    assert not accented.is_error and only_text(accented) == "1 days in Zürich"
+    assert not leading_space.is_error and only_text(leading_space) == "0 days in  Oslo"
+
+
+async def test_a_tool_added_later_gets_its_headers_after_the_list_change(
+    remote: tuple[LiveServer, Only2026, Recorder], connect_stderr: TextIO
+) -> None:
+    live, _, _ = remote
+    changes: Received[Any] = Received()
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            changes.add(message)
+
+    async with through_connect(
+        live.mcp_url, errlog=connect_stderr, message_handler=on_message
+    ) as session:
+        # The marks are learnt (and kept) before `shout` exists.
+        assert only_text(await session.call_tool("forecast", {"region": "Rome"})) == (
+            "1 days in Rome"
+        )
+        assert only_text(await session.call_tool("add_shout", {})) == "added"
+        # Once the local client has the list change, connect has forgotten the old marks.
+        await changes.wait_for(1)
+        shouted = await session.call_tool("shout", {"word": "naïve"})
+    assert not shouted.is_error, shouted
+    assert only_text(shouted) == "NAÏVE"

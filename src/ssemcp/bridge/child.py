@@ -86,6 +86,9 @@ class Child:
         self._on_message = on_message
         self._max_line_bytes = max_line_bytes
         loop = asyncio.get_running_loop()
+        # The loop it runs on: kept, since asyncio.get_running_loop() outside a task's fast
+        # path makes a getpid() system call, and the relay needs it per call.
+        self.loop = loop
         self._loop = loop
         # Loop time of the last line on stdout: a child that says nothing for long is hung.
         self.last_output = loop.time()

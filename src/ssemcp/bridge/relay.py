@@ -57,6 +57,8 @@ class Relay:
         self._running: dict[asyncio.Task[Any], None] = {}
         self.is_closed = False
         self.owner = upstream.attach(self)
+        # asyncio.current_task() without its loop costs a getpid() system call per request.
+        self._loop = asyncio.get_running_loop()
 
     @property
     def revision(self) -> Revision:
@@ -86,7 +88,7 @@ class Relay:
         kind = type(message)
         if kind is Request:
             assert isinstance(message, Request)
-            task = asyncio.current_task()
+            task = asyncio.current_task(self._loop)
             assert task is not None
             self._running[task] = None
             try:

@@ -2,9 +2,11 @@
 
 Owns the bridge's sessionless leg (a :class:`~ssemcp.server.sessionless.ServeSessionless`):
 a request is checked as ssemcp's own leg checks it (``protocol.sessionless.context_for``:
-``_meta``, headers, version), ``server/discover`` is answered from the child's ``initialize``,
-and anything else is forwarded to a child the :class:`ChildPool` lends (one per principal, or
-the shared one) and its answer completed (``bridge.modern``). A request the child makes to its
+``_meta``, headers, version; ``check_param_headers``: a tool call's ``Mcp-Param-*`` headers
+against the arguments the child's tool marks ``x-mcp-header``), ``server/discover`` is
+answered from the child's ``initialize``, and anything else is forwarded to a child the
+:class:`ChildPool` lends (one per principal, or the shared one) and its answer completed
+(``bridge.modern``). A request the child makes to its
 client during the call (sampling, elicitation, roots) cannot be pushed to a client without a
 session: the round ends with an ``InputRequiredResult`` and the call is **held open** on the
 child (``bridge.held``) under a sealed ``requestState``; the client's retry answers the child's
@@ -45,7 +47,7 @@ from ssemcp.jsonrpc import (
 )
 from ssemcp.protocol.request_context import Principal, RequestContext
 from ssemcp.protocol.request_state import RequestStateKeys, binding_of
-from ssemcp.protocol.sessionless import context_for
+from ssemcp.protocol.sessionless import check_param_headers, context_for
 from ssemcp.server.context import Send
 from ssemcp.server.registry import Server
 
@@ -268,6 +270,12 @@ class StandaloneRequests:
                 if method == "server/discover":
                     self._pool.release(upstream)
                     return Response(request.id, discover_of(initialize_result, listens=True))
+                if method == "tools/call" and headers is not None:
+                    try:
+                        await self._check_param_headers(upstream, params, headers)
+                    except BaseException:
+                        self._pool.release(upstream)
+                        raise
                 call = _Call(
                     self._pool, upstream, request, context, server_info_of(initialize_result)
                 )
@@ -279,6 +287,24 @@ class StandaloneRequests:
         except Exception:
             logger.exception("internal error bridging %s", method)
             return error_response(request.id, InternalError("Internal error"))
+
+    @staticmethod
+    async def _check_param_headers(
+        upstream: Upstream, params: JSONObject, headers: Mapping[bytes, bytes]
+    ) -> None:
+        """A tool call's ``Mcp-Param-*`` headers against the arguments the child's tool marks
+        (server/tools, "x-mcp-header"), as ssemcp's own leg checks its tools'.
+
+        Raises:
+            HeaderMismatch: a header missing or disagreeing with its argument (-32020, 400).
+            InternalError: the child could not list its tools.
+        """
+        name = params.get("name")
+        if type(name) is not str:
+            return  # the child's own check says what is wrong
+        marks = (await upstream.tool_header_params()).get(name)
+        if marks:
+            check_param_headers(marks, params.get("arguments"), headers)
 
     async def _resume(
         self,

@@ -8,8 +8,9 @@ requests with a JSON-RPC error and is started again on the next request, under
 ``ssemcp.bridge.restart``'s rule, with the client's handshake replayed (``initialize``, its
 log level and subscriptions), so the session goes on. What the child sends unasked goes to
 the session(s) it concerns: progress by its token, a request to the client (sampling,
-elicitation, roots) and log messages on the stream of the latest request in flight, list
-changes to every session. One upstream serves one session, or all of them (``--shared``).
+elicitation, roots) and log messages on the stream of the latest request in flight, a
+resource update to the sessions subscribed to it, list changes to every session. One upstream
+serves one session, or all of them (``--shared``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from ssemcp._types import JSONObject, JSONValue
 from ssemcp.bridge.child import Child
 from ssemcp.bridge.ids import BRIDGE_OWNER, IdMap
 from ssemcp.bridge.restart import RestartPolicy, Restarts
+from ssemcp.client._errors import RemoteError
+from ssemcp.client._protocol import header_params_of_tool, next_cursor_of
 from ssemcp.errors import InternalError, ProtocolError
 from ssemcp.jsonrpc import (
     ErrorResponse,
@@ -36,6 +39,7 @@ from ssemcp.jsonrpc import (
     error_response,
 )
 from ssemcp.protocol.revisions import LATEST, Revision, revision_for
+from ssemcp.protocol.sessionless import HeaderParam
 from ssemcp.server.context import Send
 from ssemcp.transports.stdio import DEFAULT_MAX_LINE_BYTES
 
@@ -54,6 +58,8 @@ DEFAULT_STARTUP_TIMEOUT_SECONDS: Final = 60.0
 _MIN_WAIT_SECONDS: Final = 0.01
 _CANCELLED: Final = "notifications/cancelled"
 _PROGRESS: Final = "notifications/progress"
+_TOOLS_LIST_CHANGED: Final = "notifications/tools/list_changed"
+_SUBSCRIPTION_METHODS: Final = frozenset(("resources/subscribe", "resources/unsubscribe"))
 Reply = Response | ErrorResponse
 
 
@@ -79,9 +85,9 @@ class _Pending:
     send: Send
     answer: asyncio.Future[Reply | None]
     child: Child
+    # Loop time it was sent at: the child's silence counts from then at the earliest.
+    sent_at: float
     progress_token: int | None = None
-    # While the answer is awaited: the timer that checks the child's silence (_check_silence).
-    timer: asyncio.TimerHandle | None = None
 
 
 async def _nowhere(message: Message) -> None:
@@ -151,9 +157,19 @@ class Upstream:
         self._log_level: JSONValue = None
         self._subscriptions: dict[str, dict[int, None]] = {}
         self._own_requests = 0
+        # Each tool's x-mcp-header arguments, from the child's tools/list (None: not asked
+        # yet, or its tools changed since); how many times they changed.
+        self._header_params: dict[str, tuple[HeaderParam, ...]] | None = None
+        self._tool_list_changes = 0
+        self._listing_tools = asyncio.Lock()
         # Sends without waiting and ends of hung children, kept alive until done (asyncio
         # holds tasks weakly); close() waits for them.
         self._background: set[asyncio.Task[object]] = set()
+        # The one timer that checks the child's silence while requests wait (_watch).
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._watchdog_due = 0.0
+        # Loop time the child last got a client's answer to a question of its.
+        self._answered_at = 0.0
         self.is_closed = False
 
     # ------------------------------------------------------------------ sessions
@@ -183,10 +199,10 @@ class Upstream:
         self._ids.drop_owner(owner)
         self._tokens.drop_owner(owner)
         for uri in list(self._subscriptions):
-            subscribers = self._subscriptions[uri]
-            subscribers.pop(owner, None)
-            if not subscribers:
-                del self._subscriptions[uri]
+            if self._drop_subscriber(owner, uri):
+                # Its last subscriber is gone: the child need not send its updates any more
+                # (with --shared it lives on, for the other sessions).
+                self._unsubscribe_child(uri)
         unanswered = [request_id for request_id, asked in self._asked.items() if asked == owner]
         for request_id in unanswered:
             del self._asked[request_id]
@@ -198,14 +214,20 @@ class Upstream:
         """Forward a client's request; its reply under the client's id (None: the client
         cancelled it, and is owed nothing)."""
         try:
-            if request.method == "initialize":
+            method = request.method
+            if method == "initialize":
                 return await self._initialize(owner, request, send)
+            if method in _SUBSCRIPTION_METHODS:
+                uri = (request.params or {}).get("uri")
+                if type(uri) is str:
+                    return await self._subscription(owner, request, uri, send)
             child = await self._ready_child()
             reply = await self._forward(child, owner, request, send)
         except ProtocolError as exc:
             return error_response(request.id, exc)
-        if type(reply) is Response:
-            self._remember(owner, request)
+        if type(reply) is Response and method == "logging/setLevel":
+            # What a restarted child must be told again.
+            self._log_level = (request.params or {}).get("level")
         return reply
 
     async def _initialize(self, owner: int, request: Request, send: Send) -> Reply | None:
@@ -248,23 +270,108 @@ class Upstream:
             await self._send_quietly(child, Notification("notifications/initialized"))
         return reply.result
 
-    def _remember(self, owner: int, request: Request) -> None:
-        """What a restarted child must be told again: the log level and subscriptions."""
-        params = request.params or {}
-        if request.method == "logging/setLevel":
-            self._log_level = params.get("level")
-            return
-        uri = params.get("uri")
-        if not isinstance(uri, str):
-            return
-        if request.method == "resources/subscribe":
-            self._subscriptions.setdefault(uri, {})[owner] = None
-        elif request.method == "resources/unsubscribe":
-            subscribers = self._subscriptions.get(uri)
-            if subscribers is not None:
+    async def _subscription(
+        self, owner: int, request: Request, uri: str, send: Send
+    ) -> Reply | None:
+        """A session's ``resources/subscribe`` or ``resources/unsubscribe`` of ``uri``. The
+        upstream keeps who subscribed to what: updates go to those sessions only, a restarted
+        child is subscribed again, and (``--shared``) the child is unsubscribed only when the
+        last subscriber of a URI unsubscribes or leaves.
+
+        Raises:
+            InternalError: the child cannot be started, died, or hung.
+        """
+        subscribers = self._subscriptions.get(uri)
+        if request.method == "resources/unsubscribe":
+            if subscribers is not None and any(other != owner for other in subscribers):
+                # Others still want this URI's updates: the child keeps the subscription.
                 subscribers.pop(owner, None)
-                if not subscribers:
-                    del self._subscriptions[uri]
+                return Response(request.id, {})
+            child = await self._ready_child()
+            reply = await self._forward(child, owner, request, send)
+            if type(reply) is Response:
+                self._drop_subscriber(owner, uri)
+            return reply
+        child = await self._ready_child()
+        had_subscribed = subscribers is not None and owner in subscribers
+        # Noted before the child answers: an update it writes right after its answer (read in
+        # the same batch, routed before this task resumes) must find its subscriber.
+        self._subscriptions.setdefault(uri, {})[owner] = None
+        reply = None
+        try:
+            reply = await self._forward(child, owner, request, send)
+        finally:
+            if type(reply) is not Response and not had_subscribed:
+                self._drop_subscriber(owner, uri)
+        return reply
+
+    def _drop_subscriber(self, owner: int, uri: str) -> bool:
+        """Forget ``owner``'s subscription to ``uri``; whether it was the last one."""
+        subscribers = self._subscriptions.get(uri)
+        if subscribers is None or subscribers.pop(owner, False) is False:
+            return False
+        if subscribers:
+            return False
+        del self._subscriptions[uri]
+        return True
+
+    def _unsubscribe_child(self, uri: str) -> None:
+        """Unsubscribe the running child from ``uri`` (in the background: a session that
+        leaves does not wait for it)."""
+        child = self.child
+        if child is None or not child.is_running or self.is_closed:
+            return  # a restarted child is subscribed to what _subscriptions holds only
+
+        async def unsubscribe() -> None:
+            try:
+                await self._own_request(child, "resources/unsubscribe", {"uri": uri})
+            except ProtocolError as exc:
+                logger.debug("session %s: could not unsubscribe %s: %s", self.label, uri, exc)
+
+        self._in_background(unsubscribe())
+
+    async def tool_header_params(self) -> Mapping[str, tuple[HeaderParam, ...]]:
+        """Each of the child's tools' arguments marked ``x-mcp-header`` (server/tools), by
+        tool name: from its ``tools/list`` (every page), asked once and again after it says
+        its tools changed (or it is restarted). A child that cannot list its tools has none.
+
+        Raises:
+            InternalError: the child cannot be started, died, or hung.
+        """
+        marks = self._header_params
+        if marks is not None:
+            return marks
+        async with self._listing_tools:
+            if self._header_params is not None:
+                return self._header_params
+            changes = self._tool_list_changes
+            child = await self._ready_child()
+            found: dict[str, tuple[HeaderParam, ...]] = {}
+            seen: set[str] = set()
+            params: JSONObject | None = None
+            while True:
+                reply = await self._own_request(child, "tools/list", params)
+                result = reply.result if type(reply) is Response else None
+                tools = result.get("tools") if isinstance(result, dict) else None
+                if not isinstance(tools, list):
+                    break
+                for tool in tools:
+                    if isinstance(tool, dict):
+                        found[str(tool.get("name"))] = header_params_of_tool(tool)
+                try:
+                    cursor = next_cursor_of(result, seen)
+                except RemoteError:
+                    cursor = None
+                if cursor is None:
+                    break
+                params = {"cursor": cursor}
+            if changes == self._tool_list_changes:
+                self._header_params = found
+            return found
+
+    def _tools_changed(self) -> None:
+        self._header_params = None
+        self._tool_list_changes += 1
 
     async def notify(self, owner: int, notification: Notification) -> None:
         """Forward a client's notification (a cancellation under the child's id)."""
@@ -307,6 +414,9 @@ class Upstream:
         del self._asked[reply.id]
         child = self.child
         if child is not None and child.is_running:
+            # The child's silence while it waited on its client was not a hang: it is
+            # measured again from the answer (_watch).
+            self._answered_at = child.loop.time()
             await self._send_quietly(child, reply)
 
     # ------------------------------------------------------------------ the child
@@ -358,6 +468,7 @@ class Upstream:
             logger.error("session %s: cannot start %s: %s", self.label, self._command[0], exc)
             raise InternalError("the bridged server could not be started") from None
         child.exited.add_done_callback(functools.partial(self._fail_waiting, child))
+        self._tools_changed()  # a new process: its tools are asked anew
         if self._on_start is not None:
             self._on_start(child)
         if self.is_closed:
@@ -395,8 +506,10 @@ class Upstream:
             InternalError: the child died, or hung, before answering.
         """
         child_id = self._ids.add(owner, request.id)
-        loop = asyncio.get_running_loop()
-        pending = _Pending(owner, request.method, send, loop.create_future(), child)
+        # The child's loop, not asyncio.get_running_loop(): that costs a getpid() system call
+        # outside a task's fast path, per call (bench/BRIDGE.md).
+        loop = child.loop
+        pending = _Pending(owner, request.method, send, loop.create_future(), child, loop.time())
         params = request.params
         meta = params.get("_meta") if params is not None else None
         if isinstance(meta, dict):
@@ -441,21 +554,18 @@ class Upstream:
         question of its to a client is open.
 
         The answer's own future is all that is awaited: the child's exit fails it
-        (``_fail_waiting``) and a timer checks the silence (``_check_silence``). Waiting on
-        both futures with ``asyncio.wait`` cost a tenth of the bridge's time per call under
-        load (bench/BRIDGE.md)."""
+        (``_fail_waiting``) and one watchdog per upstream checks the silence (``_watch``).
+        Waiting on both futures with ``asyncio.wait`` cost a tenth of the bridge's time per
+        call under load, and a timer per request a little more (bench/BRIDGE.md)."""
         answer = pending.answer
         if not answer.done():
             if child.exited.done():
                 raise self._exited_error(child, pending)
-            loop = asyncio.get_running_loop()
-            pending.timer = loop.call_later(
-                self._silence_bound(child), self._check_silence, pending
-            )
-            try:
-                return await answer
-            finally:
-                pending.timer.cancel()
+            due = pending.sent_at + self._silence_bound(child)
+            if self._watchdog is None or due < self._watchdog_due:
+                # (Sooner than it looks: a child's first request has the startup bound.)
+                self._arm_watchdog(child.loop, due)
+            return await answer
         return answer.result()
 
     def _exited_error(self, child: Child, pending: _Pending) -> InternalError:
@@ -471,37 +581,52 @@ class Upstream:
             if pending.child is child and not pending.answer.done():
                 pending.answer.set_exception(self._exited_error(child, pending))
 
-    def _check_silence(self, pending: _Pending) -> None:
-        """A request has waited as long as its child may be silent: fail it (and stop the
-        child) if the child has said nothing for that long, else check again later."""
-        answer = pending.answer
-        if answer.done():
-            return
-        child = pending.child
-        loop = asyncio.get_running_loop()
-        bound = self._silence_bound(child)
-        silent_seconds = loop.time() - child.last_output
-        if self._asked:
-            # It waits on a client's answer, which has its own timeout: not hung.
-            pending.timer = loop.call_later(bound, self._check_silence, pending)
-            return
-        if silent_seconds < bound:
-            wait_seconds = max(bound - silent_seconds, _MIN_WAIT_SECONDS)
-            pending.timer = loop.call_later(wait_seconds, self._check_silence, pending)
-            return
-        logger.warning(
-            "session %s: the child said nothing for %.0f s while %s waited; restarting it",
-            self.label,
-            silent_seconds,
-            pending.method,
-        )
-        self._stop_hung(child)
-        answer.set_exception(
-            InternalError(
-                f"the bridged server did not answer {pending.method} within {bound:g} s; "
-                "it was stopped, and is restarted on the next request"
+    def _watch(self) -> None:
+        """The watchdog: fail each request that has waited as long as its child may be silent
+        while the child said nothing for that long (and stop that child); then look again
+        when the next one could be due, as long as any waits."""
+        self._watchdog = None
+        loop: asyncio.AbstractEventLoop | None = None
+        next_due: float | None = None
+        for pending in list(self._pending.values()):
+            answer = pending.answer
+            if answer.done():
+                continue
+            child = pending.child
+            loop = child.loop
+            now = loop.time()
+            bound = self._silence_bound(child)
+            if self._asked:
+                # It waits on a client's answer, which has its own timeout: not hung.
+                due = now + bound
+            else:
+                due = max(pending.sent_at, child.last_output, self._answered_at) + bound
+            if now < due:
+                next_due = due if next_due is None else min(next_due, due)
+                continue
+            silent_seconds = now - max(child.last_output, self._answered_at)
+            logger.warning(
+                "session %s: the child said nothing for %.0f s while %s waited; restarting it",
+                self.label,
+                silent_seconds,
+                pending.method,
             )
-        )
+            if not child.stopping:
+                self._stop_hung(child)
+            answer.set_exception(
+                InternalError(
+                    f"the bridged server did not answer {pending.method} within {bound:g} s; "
+                    "it was stopped, and is restarted on the next request"
+                )
+            )
+        if next_due is not None and loop is not None and not self.is_closed:
+            self._arm_watchdog(loop, max(next_due, loop.time() + _MIN_WAIT_SECONDS))
+
+    def _arm_watchdog(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        self._watchdog = loop.call_at(due, self._watch)
+        self._watchdog_due = due
 
     def _silence_bound(self, child: Child) -> float:
         if child.has_spoken:
@@ -535,6 +660,9 @@ class Upstream:
     async def close(self) -> None:
         """End the child (and its process group), reaped. Idempotent."""
         self.is_closed = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         child = self.child
         if child is not None:
             await child.terminate()
@@ -576,10 +704,13 @@ class Upstream:
                 await self._deliver(asked, message, None)
         elif message.method == "notifications/resources/updated":
             uri = params.get("uri")
+            # Only the sessions subscribed to it (server/resources, "Subscriptions").
             subscribers = self._subscriptions.get(uri) if type(uri) is str else None
-            for owner in list(subscribers or self._owners):
+            for owner in list(subscribers or ()):
                 await self._deliver(owner, message, None)
         elif message.method.endswith("/list_changed"):
+            if message.method == _TOOLS_LIST_CHANGED:
+                self._tools_changed()
             for owner in list(self._owners):
                 await self._deliver(owner, message, None)
         else:

@@ -102,8 +102,10 @@ class RawSession:
         """
         await self._transport.start()
 
-    async def send(self, message: Message) -> None:
-        """Send one message. Its answer, if any, comes to ``on_message``.
+    async def send(self, message: Message, extra_headers: Mapping[str, str] | None = None) -> None:
+        """Send one message. Its answer, if any, comes to ``on_message``. ``extra_headers``
+        go with this POST alone (2026-07-28: a tool call's ``Mcp-Param-*``); Streamable HTTP
+        only.
 
         Raises:
             ConnectError, ClientTimeout, TransportClosed: the server could not be reached (or
@@ -115,7 +117,11 @@ class RawSession:
         """
         if self._is_closed:
             raise TransportClosed("the session is closed")
-        await self._transport.send(message)
+        transport = self._transport
+        if extra_headers and isinstance(transport, HTTPTransport):
+            await transport.send(message, extra_headers)
+        else:
+            await transport.send(message)
 
     async def session_opened(self, protocol_version: str) -> None:
         """The server answered ``initialize`` with ``protocol_version`` and the caller sent

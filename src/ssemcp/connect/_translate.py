@@ -7,7 +7,10 @@ answered from it, each local request sent as a 2026-07-28 one with the session's
 client as requests of the server (elicitation, sampling, roots) whose answers go back in the
 retry with its ``requestState``, the methods 2026-07-28 removed answered here, and one
 ``subscriptions/listen`` stream for what the session hears unasked (list changes, the
-resources it subscribed to). The rules are ``connect._modern``'s; HTTP is ``RawSession``'s.
+resources it subscribed to). A tool call carries the ``Mcp-Param-*`` headers of the
+arguments the tool marks ``x-mcp-header`` (server/tools), known from the server's own
+``tools/list``, asked once and again after ``notifications/tools/list_changed``. The rules are
+``connect._modern``'s; HTTP is ``RawSession``'s.
 """
 
 from __future__ import annotations
@@ -25,8 +28,11 @@ from ssemcp.client._errors import ClientError, RemoteError
 from ssemcp.client._protocol import (
     MAX_INPUT_ROUNDS,
     ProbeVerdict,
+    header_params_of_tool,
     input_requests_of,
     modern_params,
+    next_cursor_of,
+    param_headers,
     probe_verdict,
     retry_params,
 )
@@ -50,6 +56,7 @@ from ssemcp.jsonrpc import (
     Response,
     error_response,
 )
+from ssemcp.protocol.sessionless import HeaderParam
 
 __all__ = ["Translator"]
 
@@ -58,6 +65,8 @@ logger = logging.getLogger(__name__)
 _DISCOVER_ID: Final = "ssemcp-connect-discover"
 _QUESTION_ID_PREFIX: Final = "ssemcp-connect-q"
 _LISTEN_ID_PREFIX: Final = "ssemcp-connect-listen-"
+_TOOLS_ID_PREFIX: Final = "ssemcp-connect-tools-"
+_TOOLS_LIST_CHANGED: Final = "notifications/tools/list_changed"
 # The notifications of a request's own stream that a 2025 session gets as they are.
 _REQUEST_NOTIFICATIONS: Final = frozenset({"notifications/progress", "notifications/message"})
 _ACKNOWLEDGED: Final = "notifications/subscriptions/acknowledged"
@@ -74,6 +83,8 @@ class _Call:
     """A local request on its way through the remote's rounds (basic/patterns/mrtr)."""
 
     request: Request  # as last sent, with its _meta (and, on a retry, the answers)
+    # Its Mcp-Param-* headers (a tool call's): every round carries them.
+    headers: dict[str, str] | None = None
     rounds: int = 0
     # The InputRequiredResult being answered; each question's key by its local request id,
     # and the answers gathered so far.
@@ -113,6 +124,13 @@ class Translator:
         self._question_ids = itertools.count(1)
         self._listen_ids = itertools.count(1)
         self._listen_id: str | None = None
+        # Each tool's x-mcp-header arguments, from the server's tools/list (None: not known,
+        # or changed since); the bridge's own tools/list requests waiting for their answers.
+        self._header_params: dict[str, tuple[HeaderParam, ...]] | None = None
+        self._tool_list_changes = 0
+        self._listing = asyncio.Lock()
+        self._own: dict[str, asyncio.Future[Response | ErrorResponse | None]] = {}
+        self._own_ids = itertools.count(1)
         self.idle = asyncio.Event()
         self.idle.set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -183,13 +201,80 @@ class Translator:
             self._send_local(Response(request.id, result))
             return
         modern = self._local.modern_request(request)
-        self._calls[_key(request.id)] = _Call(modern)
+        call = _Call(modern)
+        self._calls[_key(request.id)] = call
         self.idle.clear()
-        await self._send(modern)
+        if request.method == "tools/call":
+            call.headers = await self._param_headers(request)
+            if self._calls.get(_key(request.id)) is not call:
+                return  # cancelled while the tools were listed
+        await self._send(modern, call.headers)
 
-    async def _send(self, request: Request) -> None:
+    async def _param_headers(self, request: Request) -> dict[str, str] | None:
+        """A tool call's ``Mcp-Param-*`` headers (server/tools, "x-mcp-header": a client
+        "MUST" mirror the marked arguments; non-ASCII values in the base64 sentinel)."""
+        params = request.params or {}
+        name = params.get("name")
+        if type(name) is not str:
+            return None
+        marks = await self._tool_marks()
+        return param_headers(marks.get(name, ()), params.get("arguments")) or None
+
+    async def _tool_marks(self) -> dict[str, tuple[HeaderParam, ...]]:
+        """Each tool's marked arguments, from the server's ``tools/list`` (every page), kept
+        until the server says its tools changed. If the list cannot be had, none (the call
+        goes without headers, and a server that wants them says so)."""
+        async with self._listing:
+            if self._header_params is not None:
+                return self._header_params
+            changes = self._tool_list_changes
+            marks: dict[str, tuple[HeaderParam, ...]] = {}
+            seen: set[str] = set()
+            cursor: str | None = None
+            while True:
+                result = await self._own_request("tools/list", {"cursor": cursor} if cursor else {})
+                tools = result.get("tools") if result is not None else None
+                if not isinstance(tools, list):
+                    return {}
+                for tool in tools:
+                    if isinstance(tool, dict):
+                        marks[str(tool.get("name"))] = header_params_of_tool(tool)
+                try:
+                    cursor = next_cursor_of(result, seen)
+                except RemoteError:
+                    return {}
+                if cursor is None:
+                    break
+            if changes == self._tool_list_changes:
+                self._header_params = marks
+            return marks
+
+    async def _own_request(self, method: str, params: JSONObject) -> JSONObject | None:
+        """A request of connect's own to the server; its result, or None (an error, no
+        answer in time, or the server could not be reached: logged)."""
+        request_id = f"{_TOOLS_ID_PREFIX}{next(self._own_ids)}"
+        answer: asyncio.Future[Response | ErrorResponse | None]
+        answer = asyncio.get_running_loop().create_future()
+        self._own[request_id] = answer
         try:
-            await self._session.send(request)
+            await self._session.send(
+                self._local.modern_request(Request(request_id, method, params))
+            )
+            async with asyncio.timeout(self._timeout_seconds):
+                reply = await answer
+        except (ClientError, TimeoutError) as exc:
+            logger.warning("no %s from the server: %s", method, str(exc) or "no answer in time")
+            return None
+        finally:
+            self._own.pop(request_id, None)
+        if type(reply) is not Response or not isinstance(reply.result, dict):
+            logger.warning("no %s from the server: %r", method, reply)
+            return None
+        return reply.result
+
+    async def _send(self, request: Request, headers: dict[str, str] | None = None) -> None:
+        try:
+            await self._session.send(request, headers)
         except ClientError as exc:
             if self._end_call(request.id) is not None:
                 self._fail_local(request.id, exc)
@@ -231,7 +316,7 @@ class Translator:
             request.id, request.method, retry_params(request.params, call.asked, call.answers)
         )
         call.asked, call.answers = None, {}
-        await self._send(call.request)
+        await self._send(call.request, call.headers)
 
     async def _notification(self, notification: Notification) -> None:
         if notification.method == "notifications/initialized":
@@ -272,6 +357,10 @@ class Translator:
         kind = type(message)
         if kind is Notification:
             assert isinstance(message, Notification)
+            if message.method == _TOOLS_LIST_CHANGED:
+                # Marked arguments may have changed: the next call lists the tools again.
+                self._header_params = None
+                self._tool_list_changes += 1
             if message.method in _REQUEST_NOTIFICATIONS:
                 self._send_local(message)
             elif message.method != _ACKNOWLEDGED:
@@ -284,6 +373,11 @@ class Translator:
         if message.id == _DISCOVER_ID:
             if self._probe is not None and not self._probe.done():
                 self._probe.set_result(message)
+            return
+        own = self._own.get(message.id) if type(message.id) is str else None
+        if own is not None:
+            if not own.done():
+                own.set_result(message)
             return
         if message.id is None or message.id == self._listen_id:
             if type(message) is ErrorResponse:
@@ -333,6 +427,11 @@ class Translator:
 
     def _on_failure(self, request_id: RequestId | None, error: ClientError) -> None:
         if request_id is None:
+            return
+        own = self._own.get(request_id) if type(request_id) is str else None
+        if own is not None:
+            if not own.done():
+                own.set_exception(error)
             return
         if request_id == self._listen_id:
             logger.warning("the server's notification stream ended: %s", error)

@@ -1,8 +1,9 @@
 """The stdio server the bridge tests run as a child: each tool shows or provokes one thing the
 bridge must handle (its process id and state, a crash, a hang, stderr, garbage on stdout,
-progress, sampling, elicitation, roots, resource updates).
+progress, sampling, elicitation, roots, resource updates, arguments mirrored in
+``Mcp-Param-*`` headers and a tool added while it runs).
 
-Run as ``python -m ssemcp stdio tests/bridge/fixture_server.py:server``.
+Run as ``python -m ssemcp stdio tests/bridge/bridged_fixture.py:server``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import asyncio
 import json
 import os
 import sys
-from typing import Final
+from typing import Annotated, Final
+
+from pydantic import Field
 
 from ssemcp import Context, Server
 
@@ -24,6 +27,11 @@ REPORTED_VARIABLES: Final = (
     "SSEMCP_AUTH_CLIENT_SECRET",
     "BRIDGE_TEST_MARKER",
 )
+
+# server/tools, "x-mcp-header": the argument is mirrored in an Mcp-Param-{name} header.
+Region = Annotated[str, Field(json_schema_extra={"x-mcp-header": "Region"})]
+Days = Annotated[int, Field(json_schema_extra={"x-mcp-header": "Days"})]
+Word = Annotated[str, Field(json_schema_extra={"x-mcp-header": "Word"})]
 
 server = Server("bridge-fixture", "1.0")
 remembered: list[str] = []
@@ -122,6 +130,38 @@ async def roots(ctx: Context) -> str:
 async def touch(uri: str = WATCHED) -> str:
     """Tell the sessions subscribed to ``uri`` that it changed."""
     return str(server.notify_resource_updated(uri))
+
+
+@server.tool()
+async def announce(uris: list[str]) -> str:
+    """Write a ``notifications/resources/updated`` line for each of ``uris`` on stdout, asked
+    for or not, then a ``notifications/tools/list_changed`` line (which every session gets:
+    once a session has it, it has had every update meant for it)."""
+    lines = [
+        {"jsonrpc": "2.0", "method": "notifications/resources/updated", "params": {"uri": uri}}
+        for uri in uris
+    ]
+    lines.append({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+    os.write(1, "".join(json.dumps(line) + "\n" for line in lines).encode())
+    return "announced"
+
+
+@server.tool()
+async def forecast(region: Region, days: Days = 1) -> str:
+    """A forecast whose region and days a gateway may route by (their headers)."""
+    return f"{days} days in {region}"
+
+
+async def capitals(word: Word) -> str:
+    """The word in capitals."""
+    return word.upper()
+
+
+@server.tool()
+async def add_capitals() -> str:
+    """Add the ``capitals`` tool, whose argument has a header (tools/list_changed goes out)."""
+    server.add_tool(capitals)
+    return "added"
 
 
 @server.tool()
