@@ -31,7 +31,12 @@ from ssemcp.client._errors import (
     SessionExpired,
     TransportClosed,
 )
-from ssemcp.client._protocol import steps_down_to_legacy_sse
+from ssemcp.client._protocol import (
+    header_params_of_tool,
+    next_cursor_of,
+    param_headers,
+    steps_down_to_legacy_sse,
+)
 from ssemcp.client._raw import FailureHandler, MessageHandler, RawSession, RawTransportName
 from ssemcp.connect._translate import Translator
 from ssemcp.errors import InvalidRequest, ParseError
@@ -47,7 +52,7 @@ from ssemcp.jsonrpc import (
     parse,
     serialize,
 )
-from ssemcp.protocol.sessionless import is_sessionless
+from ssemcp.protocol.sessionless import HeaderParam, is_sessionless
 
 # The line framing and the stdio pipes of ssemcp's own stdio server: one implementation.
 from ssemcp.transports.stdio import (
@@ -85,6 +90,10 @@ RELAY_ERROR_CODE: Final = -32000
 # Requests connect itself sends (the initialize of a new session) carry ids of this form,
 # strings no client counting in integers collides with.
 _OWN_ID_PREFIX: Final = "ssemcp-connect-"
+# The _meta keys of the protocol itself (2026-07-28 basic: revision, client capabilities and
+# info, log level): what connect's own requests copy from the local client's.
+_PROTOCOL_META: Final = "io.modelcontextprotocol/"
+_TOOLS_LIST_CHANGED: Final = "notifications/tools/list_changed"
 
 
 def _key(request_id: RequestId) -> tuple[type, RequestId]:
@@ -228,6 +237,15 @@ class Relay:
         self._tasks: set[asyncio.Task[None]] = set()
         # A local session translated for a server that speaks only 2026-07-28, once probed.
         self._translator: Translator | None = None
+        # 2026-07-28 relayed as it is: each tool's x-mcp-header arguments, learnt from the
+        # tools/list results the local client gets (ids in _listings) or, for a tool called
+        # before any list named it, from a list of connect's own (once per such name, until
+        # the server says its tools changed: _listed_for).
+        self._tool_marks: dict[str, tuple[HeaderParam, ...]] = {}
+        self._listings: set[tuple[type, RequestId]] = set()
+        self._listed_for: set[str] = set()
+        self._listing = asyncio.Lock()
+        self._own_lists: set[tuple[type, RequestId]] = set()
         # Set when connect must end: the first session could not be opened.
         self.fatal = asyncio.Event()
         self.exit_code = EXIT_OK
@@ -309,10 +327,16 @@ class Relay:
         return self._session
 
     async def _send(self, session: RawSession, message: Message) -> None:
+        headers = None
         if type(message) is Request:
+            if session.transport_name == "2026":
+                if message.method == "tools/list":
+                    self._listings.add(_key(message.id))
+                elif message.method == "tools/call":
+                    headers = await self._param_headers(session, message)
             self._in_flight.add(message.id, session)
         try:
-            await session.send(message)
+            await session.send(message, headers)
         except SessionExpired:
             if type(message) is not Request:
                 logger.warning("the remote session is gone; dropped a %s", _describe(message))
@@ -332,6 +356,85 @@ class Relay:
                 self._answer(message, exc)
         except ClientError as exc:
             self._answer(message, exc)
+
+    async def _param_headers(self, session: RawSession, call: Request) -> dict[str, str] | None:
+        """A 2026-07-28 tool call's ``Mcp-Param-*`` headers, which a client "MUST" send for
+        the arguments the tool marks ``x-mcp-header`` (server/tools; non-ASCII values in the
+        base64 sentinel). Over stdio the local client has no headers to send: connect adds
+        them, from what the server listed."""
+        params = call.params or {}
+        name = params.get("name")
+        if type(name) is not str:
+            return None
+        if name not in self._tool_marks:
+            # Not named by the last list (or none yet): listed for, once per name until the
+            # server says its tools changed (a tool added since, or one that does not exist).
+            # Calls at once wait for the one list.
+            async with self._listing:
+                if name not in self._tool_marks and name not in self._listed_for:
+                    self._listed_for.add(name)
+                    await self._list_tools(session, params.get("_meta"))
+        return param_headers(self._tool_marks.get(name, ()), params.get("arguments")) or None
+
+    async def _list_tools(self, session: RawSession, meta: object) -> None:
+        """Learn every tool's marks from a ``tools/list`` of connect's own (every page), sent
+        with the call's revision and client capabilities (its ``io.modelcontextprotocol/``
+        ``_meta``). If it fails, the call goes without headers, and a server that wants them
+        says so (-32020)."""
+        own_meta = (
+            {key: value for key, value in meta.items() if key.startswith(_PROTOCOL_META)}
+            if isinstance(meta, dict)
+            else {}
+        )
+        seen: set[str] = set()
+        cursor: str | None = None
+        while True:
+            params: JSONObject = {"_meta": own_meta}
+            if cursor is not None:
+                params["cursor"] = cursor
+            result = await self._own_request(session, "tools/list", params)
+            if result is None:
+                return
+            self._learn_tools(result)
+            try:
+                cursor = next_cursor_of(result, seen)
+            except ClientError:
+                return
+            if cursor is None:
+                return
+
+    async def _own_request(
+        self, session: RawSession, method: str, params: JSONObject
+    ) -> JSONObject | None:
+        """A request of connect's own on ``session`` (not a new session's initialize): its
+        result, or None (logged)."""
+        own_id = f"{_OWN_ID_PREFIX}{next(self._own_ids)}"
+        answer: asyncio.Future[Response | ErrorResponse] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._own[_key(own_id)] = answer
+        self._own_lists.add(_key(own_id))
+        try:
+            await session.send(Request(own_id, method, params))
+            async with asyncio.timeout(self._timeout_seconds):
+                reply = await answer
+        except (ClientError, TimeoutError) as exc:
+            logger.warning("no %s from the server: %s", method, str(exc) or "no answer in time")
+            return None
+        finally:
+            self._own.pop(_key(own_id), None)
+            self._own_lists.discard(_key(own_id))
+        if type(reply) is not Response or not isinstance(reply.result, dict):
+            logger.warning("no %s from the server: %r", method, reply)
+            return None
+        return reply.result
+
+    def _learn_tools(self, result: object) -> None:
+        tools = result.get("tools") if isinstance(result, dict) else None
+        if isinstance(tools, list):
+            for tool in tools:
+                if isinstance(tool, dict) and isinstance(tool.get("name"), str):
+                    self._tool_marks[tool["name"]] = header_params_of_tool(tool)
 
     def _answer(self, message: Message, error: ClientError) -> None:
         """The remote will not answer ``message``: tell the local client (and the log)."""
@@ -558,14 +661,23 @@ class Relay:
             key = _key(message.id)
             own = self._own.get(key)
             if own is not None:
-                self._note_version(message)
+                if key not in self._own_lists:
+                    self._note_version(message)  # a new session's initialize
                 if not own.done():
                     own.set_result(message)
                 return
+            if key in self._listings:
+                self._listings.discard(key)
+                if type(message) is Response:
+                    self._learn_tools(message.result)
             if self._in_flight.pop(message.id) is None and logger.isEnabledFor(logging.DEBUG):
                 logger.debug("an answer to no request in flight: id %r", message.id)
             if key == self._initialize_key:
                 self._note_version(message)
+        elif type(message) is Notification and message.method == _TOOLS_LIST_CHANGED:
+            # What was learnt of the tools' x-mcp-header arguments may be stale now.
+            self._tool_marks.clear()
+            self._listed_for.clear()
         self._output.send(message)
 
     def _note_version(self, answer: Response | ErrorResponse) -> None:
