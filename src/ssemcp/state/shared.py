@@ -14,6 +14,7 @@ sessions in a process dict, as one replica needs. Nothing here does I/O.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -34,11 +35,22 @@ __all__ = [
     "SharedSessions",
     "SharedState",
     "StateUnavailable",
+    "random_id_base",
 ]
 
 # What a 503 for an unreachable store asks the client to wait: a restarted Redis answers
 # within seconds, and a client retrying sooner only adds load.
 RETRY_AFTER_SECONDS: Final = 2
+# Where a replica's copy of a session starts its request and stream ids: far apart per copy
+# (2**16 ids each), and below 2**53, which JavaScript clients read exactly.
+_ID_BASE_BITS: Final = 36
+_IDS_PER_COPY_BITS: Final = 16
+
+
+def random_id_base() -> int:
+    """The first request and stream id of a replica's copy of a session: two copies of one
+    session never issue the same id."""
+    return (secrets.randbits(_ID_BASE_BITS) << _IDS_PER_COPY_BITS) | 1
 
 
 class StateUnavailable(ProtocolError):
