@@ -28,6 +28,7 @@ from ssemcp.state.events import EventLog
 
 __all__ = [
     "RETRY_AFTER_SECONDS",
+    "STREAM_LEASE_SECONDS",
     "ForwardedBody",
     "LegacyStreams",
     "SessionRecord",
@@ -41,6 +42,9 @@ __all__ = [
 # What a 503 for an unreachable store asks the client to wait: a restarted Redis answers
 # within seconds, and a client retrying sooner only adds load.
 RETRY_AFTER_SECONDS: Final = 2
+# How long a replica's hold on a GET stream outlives its last renewal (renewed every third of
+# it while the stream lives): a replica killed with a stream open lets go this late.
+STREAM_LEASE_SECONDS: Final = 9
 # Where a replica's copy of a session starts its request and stream ids: far apart per copy
 # (2**16 ids each), and below 2**53, which JavaScript clients read exactly.
 _ID_BASE_BITS: Final = 36
@@ -147,6 +151,9 @@ class SharedSessions(Protocol):
     Every operation that waits may raise :class:`StateUnavailable`.
     """
 
+    # How long a hold on a GET stream lasts unless renewed (:meth:`claim_stream`).
+    stream_lease_seconds: int
+
     def listen(self, signals: SessionSignals) -> None:
         """Tell ``signals`` what happens to the sessions this replica follows."""
         ...
@@ -185,8 +192,18 @@ class SharedSessions(Protocol):
         """Tell the replicas following the session that its GET stream has new events."""
         ...
 
-    async def take_stream(self, session_id: str) -> None:
-        """Tell the other replicas following the session that its GET stream is here now."""
+    async def claim_stream(self, session_id: str, *, take_over: bool) -> bool:
+        """Hold the session's GET stream here. False when another replica holds it and
+        ``take_over`` is not set (a plain GET: 409); else the other replicas following the
+        session hear ``stream_taken``, and the hold lapses unless renewed."""
+        ...
+
+    async def renew_streams(self, session_ids: list[str]) -> None:
+        """Keep holding these sessions' GET streams (those still held here)."""
+        ...
+
+    async def release_stream(self, session_id: str) -> None:
+        """The GET stream here ended: let another replica open one (if still held here)."""
         ...
 
     async def route(self, session_id: str, message: Message) -> None:

@@ -24,6 +24,7 @@ from ssemcp.asgi import (
     Headers,
     HTTPError,
     Scope,
+    media_types,
     short_id,
 )
 from ssemcp.jsonrpc import ErrorResponse, Invalid, Message, Notification, Response
@@ -38,7 +39,9 @@ from ssemcp.state.shared import (
 )
 from ssemcp.transports.streamable import (
     _END_OF_BODY,
+    LAST_EVENT_ID,
     MCP_SESSION_ID,
+    STREAM_ALREADY_OPEN,
     UNKNOWN_SESSION,
     _Session,
 )
@@ -106,12 +109,14 @@ class Replicas:
     others (:class:`~ssemcp.state.shared.SessionSignals`), and what it does around each
     request so that any replica serves it."""
 
-    __slots__ = ("_shared", "_tasks", "_transport")
+    __slots__ = ("_renewer", "_shared", "_tasks", "_transport")
 
     def __init__(self, transport: StreamableHTTPTransport, shared: SharedSessions) -> None:
         self._transport = transport
         self._shared = shared
         self._tasks: set[asyncio.Task[None]] = set()
+        # Renews this replica's holds on GET streams (started by the first one).
+        self._renewer: asyncio.Task[None] | None = None
         shared.listen(self)
 
     def _session(self, session_id: str) -> _Session | None:
@@ -189,14 +194,17 @@ class Replicas:
                     await self.delete_record(scope, send, session_id)
                     return
                 await self.adopt(session_id, scope.get(PRINCIPAL_KEY))
-                if method == "GET" and session_id in self._transport._sessions:
-                    # One GET stream per session across replicas, as within one: a reader
-                    # elsewhere that has not yet seen its client leave gives way.
-                    await self._shared.take_stream(session_id)
+                if watched is not None and not await self._claim(scope, headers, session_id):
+                    await STREAM_ALREADY_OPEN.respond(send)
+                    return
             if method == "POST":
                 await self._transport._post(scope, receive, send, headers)
             elif watched is not None:
-                await self._transport._get(scope, receive, watched.send, headers)
+                try:
+                    await self._transport._get(scope, receive, watched.send, headers)
+                finally:
+                    if raw_session_id is not None:
+                        await self._release(raw_session_id.decode("latin-1"))
             else:
                 await self._transport._delete(scope, send, headers)
         except StateUnavailable:
@@ -205,6 +213,53 @@ class Replicas:
             elif not watched.ended:
                 logger.warning("the shared state failed mid-stream; ending the stream")
                 await send(_END_OF_BODY)
+
+    async def _claim(self, scope: Scope, headers: Headers, session_id: str) -> bool:
+        """One GET stream per session across replicas, as within one process: a plain GET
+        while another replica holds it is refused (409); one with ``Last-Event-ID`` that
+        this session can resume from takes it over (the holder's reader ends). A GET the
+        transport refuses anyway (not acceptable, unknown session, another principal, an id
+        it cannot resume from) claims nothing, and gets the transport's answer."""
+        session = self._transport._sessions.get(session_id)
+        if (
+            session is None
+            or session.principal != scope.get(PRINCIPAL_KEY)
+            or b"text/event-stream" not in media_types(headers.get(b"accept", b""))
+        ):
+            return True
+        raw_last_event_id = headers.get(LAST_EVENT_ID)
+        if raw_last_event_id is not None:
+            position = await session.event_log.position_of(raw_last_event_id.decode("latin-1"))
+            if position is None:
+                return True
+        if not await self._shared.claim_stream(
+            session_id, take_over=raw_last_event_id is not None
+        ):
+            return False
+        if self._renewer is None:
+            self._renewer = asyncio.get_running_loop().create_task(self._renew_forever())
+        return True
+
+    async def _release(self, session_id: str) -> None:
+        """A GET ended: unless a later one holds the session's stream here, let it go."""
+        session = self._transport._sessions.get(session_id)
+        if session is None or not session.holds_standalone:
+            await self._shared.release_stream(session_id)
+
+    async def _renew_forever(self) -> None:
+        """Renew the holds on the GET streams open here, every third of their lease."""
+        interval = self._shared.stream_lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            held = [
+                session_id
+                for session_id, session in self._transport._sessions.items()
+                if session.holds_standalone
+            ]
+            try:
+                await self._shared.renew_streams(held)
+            except StateUnavailable:
+                logger.warning("could not renew the hold on %d GET stream(s)", len(held))
 
     async def adopt(self, session_id: str, principal: Principal | None) -> None:
         """Make the local copy of ``session_id`` agree with its record: made from it if this
@@ -320,3 +375,6 @@ class Replicas:
         """At shutdown: what is under way here ends (before the store's connections close)."""
         for task in self._tasks:
             task.cancel()
+        if self._renewer is not None:
+            self._renewer.cancel()
+            self._renewer = None

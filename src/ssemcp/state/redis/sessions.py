@@ -7,6 +7,16 @@ replica), and the client's messages that belong to
 another replica (an answer to a request of ours, a cancellation). A replica follows the
 channel of every session it serves, so all of these reach whoever needs them.
 
+One GET stream per session across replicas, as within one process: the replica serving it
+holds a lease (a key naming it, with a time to live of ``STREAM_LEASE_SECONDS``, renewed every
+third of that while the stream lives, removed when it ends). A plain GET elsewhere finds the
+lease held and gets 409, as a second GET in one process does; a GET with ``Last-Event-ID``
+takes the stream over wherever it is (the old holder hears ``taken`` and ends its stream), so
+a client whose replica died resumes at once. A holder killed without ending its stream leaves
+a lease that lapses within ``STREAM_LEASE_SECONDS``: until then only a plain GET (one without
+``Last-Event-ID``) is refused. Claiming and publishing ``taken`` are one script, so two
+replicas cannot both claim a free lease.
+
 One channel per session, rather than one per replica: a publisher needs no lookup of who
 holds a session's stream (nor a record of it to go stale when that replica dies), and a
 replica that stops following a session stops hearing of it. The cost is a SUBSCRIBE per
@@ -26,7 +36,7 @@ from ssemcp.state.events import DEFAULT_MAX_LOGGED_BYTES, DEFAULT_MAX_LOGGED_EVE
 from ssemcp.state.redis.connection import RedisConnection
 from ssemcp.state.redis.events import RedisEventLog, log_keys, register_append
 from ssemcp.state.redis.pubsub import Subscriptions
-from ssemcp.state.shared import SessionRecord, SessionSignals
+from ssemcp.state.shared import STREAM_LEASE_SECONDS, SessionRecord, SessionSignals
 
 __all__ = ["RedisSessions"]
 
@@ -39,6 +49,27 @@ _MESSAGE: Final = b"m"
 _TAKEN: Final = b"t"
 # What a replica routes to the others: answers to our requests, and cancellations.
 _ROUTED: Final = frozenset({Notification, Response, ErrorResponse})
+# KEYS: the lease. ARGV: this replica, seconds, "1" to take the stream over from another
+# holder, the session's channel, what ``taken`` says there. 1: ours now; 0: held elsewhere.
+_CLAIM: Final = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] and ARGV[3] ~= '1' then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+"""
+# KEYS: leases. ARGV: this replica, seconds. Renews those that are still ours.
+_RENEW: Final = """
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then redis.call('EXPIRE', key, ARGV[2]) end
+end
+return 0
+"""
+# KEYS: the lease. ARGV: this replica. Removes it if it is still ours.
+_RELEASE: Final = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 class _Deaf:
@@ -81,14 +112,23 @@ class RedisSessions:
         self._signals: SessionSignals = _Deaf()
         self._append_script = register_append(connection)
         self._channel_prefix = connection.key("s") + ":"
-        # Names this process in what it publishes that it must not act on itself.
+        # Names this process in what it publishes that it must not act on itself, and in
+        # the leases of the GET streams it holds.
         self._origin = secrets.token_hex(8).encode()
+        client = connection.client
+        self._claim_script = client.register_script(_CLAIM)
+        self._renew_script = client.register_script(_RENEW)
+        self._release_script = client.register_script(_RELEASE)
+        self.stream_lease_seconds = STREAM_LEASE_SECONDS
 
     def listen(self, signals: SessionSignals) -> None:
         self._signals = signals
 
     def _record_key(self, session_id: str) -> str:
         return self._connection.key("session", session_id)
+
+    def _lease_key(self, session_id: str) -> str:
+        return self._connection.key("holder", session_id)
 
     def channel(self, session_id: str) -> str:
         return self._channel_prefix + session_id
@@ -138,7 +178,11 @@ class RedisSessions:
 
     async def delete(self, session_id: str) -> None:
         async with self._connection.client.pipeline(transaction=False) as pipe:
-            pipe.delete(self._record_key(session_id), *log_keys(self._connection, session_id))
+            pipe.delete(
+                self._record_key(session_id),
+                self._lease_key(session_id),
+                *log_keys(self._connection, session_id),
+            )
             pipe.publish(self.channel(session_id), _ENDED)
             await self._connection.run(pipe.execute())
 
@@ -151,9 +195,34 @@ class RedisSessions:
     async def wake(self, session_id: str) -> None:
         await self._connection.run(self._connection.client.publish(self.channel(session_id), _WAKE))
 
-    async def take_stream(self, session_id: str) -> None:
+    async def claim_stream(self, session_id: str, *, take_over: bool) -> bool:
+        claimed = await self._connection.run(
+            self._claim_script(
+                keys=[self._lease_key(session_id)],
+                args=[
+                    self._origin,
+                    self.stream_lease_seconds,
+                    "1" if take_over else "0",
+                    self.channel(session_id),
+                    _TAKEN + self._origin,
+                ],
+            )
+        )
+        return bool(claimed)
+
+    async def renew_streams(self, session_ids: list[str]) -> None:
+        if not session_ids:
+            return
         await self._connection.run(
-            self._connection.client.publish(self.channel(session_id), _TAKEN + self._origin)
+            self._renew_script(
+                keys=[self._lease_key(session_id) for session_id in session_ids],
+                args=[self._origin, self.stream_lease_seconds],
+            )
+        )
+
+    async def release_stream(self, session_id: str) -> None:
+        await self._connection.run(
+            self._release_script(keys=[self._lease_key(session_id)], args=[self._origin])
         )
 
     async def route(self, session_id: str, message: Message) -> None:
