@@ -188,6 +188,12 @@ class SharedSessions(Protocol):
         """Stop hearing of it (without waiting)."""
         ...
 
+    def post_to_stream(self, session_id: str, data: bytes) -> None:
+        """Log ``data`` (a message) for the session's GET stream without waiting, once
+        however many replicas post it (each hears the bus), if a GET stream of the session
+        was ever opened; the holder of the stream, wherever it is, hears ``woken``."""
+        ...
+
     async def wake(self, session_id: str) -> None:
         """Tell the replicas following the session that its GET stream has new events."""
         ...

@@ -232,9 +232,7 @@ class Replicas:
             position = await session.event_log.position_of(raw_last_event_id.decode("latin-1"))
             if position is None:
                 return True
-        if not await self._shared.claim_stream(
-            session_id, take_over=raw_last_event_id is not None
-        ):
+        if not await self._shared.claim_stream(session_id, take_over=raw_last_event_id is not None):
             return False
         if self._renewer is None:
             self._renewer = asyncio.get_running_loop().create_task(self._renew_forever())

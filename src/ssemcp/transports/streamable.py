@@ -573,10 +573,12 @@ class _Session:
         The message waits in a bounded queue for the log; the GET stream's reader moves it
         there (and out to its client), or, with no reader connected, a task does.
 
-        With replicas, only the one holding the GET stream takes it: every replica hears the
-        bus, and the session's client must hear each change once.
+        With replicas, it goes to the shared log (once, however many replicas serving the
+        session post it: each hears the bus), whether or not a replica holds the GET stream;
+        the holder, wherever it is, is woken to read it from there.
         """
-        if self.shared is not None and not self.holds_standalone:
+        if self.shared is not None:
+            self.shared.post_to_stream(self.session_id, serialize(message))
             return True
         pending = self._pending
         if pending is None:

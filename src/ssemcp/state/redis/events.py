@@ -23,7 +23,7 @@ from ssemcp.state.events import (
 )
 from ssemcp.state.redis.connection import RedisConnection
 
-__all__ = ["RedisEventLog", "log_keys"]
+__all__ = ["RedisEventLog", "log_keys", "register_append", "register_append_once"]
 
 _MAX_NUMBER_DIGITS: Final = 20
 _TAG_LENGTH: Final = 8
@@ -31,9 +31,10 @@ _TAG_LENGTH: Final = 8
 # KEYS: the stream, its hash. ARGV: stream id, data, max events, max bytes, ttl seconds.
 # The sequence is the stream entry's id (``<sequence>-0``), so XRANGE finds an event by it.
 # Evicting in the script keeps the byte count exact: XADD's MAXLEN would not say what it cut.
-_APPEND: Final = """
+_APPEND_LINES: Final = """
 local sequence = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 local size = redis.call('HINCRBY', KEYS[2], 'bytes', string.len(ARGV[2]))
+if ARGV[1] == '0' then redis.call('HSET', KEYS[2], 'opened', '1') end
 redis.call('XADD', KEYS[1], sequence .. '-0', 's', ARGV[1], 'd', ARGV[2])
 local length = redis.call('XLEN', KEYS[1])
 local max_events = tonumber(ARGV[3])
@@ -47,8 +48,25 @@ while length > max_events or size > max_bytes do
 end
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
+"""
+_APPEND: Final = _APPEND_LINES + "return sequence\n"
+# The GET stream's part of a notification every replica serving the session hears
+# (ssemcp.state.redis.sessions): logged only if a GET stream of the session was ever opened
+# (a stream-0 entry was ever appended: the ``opened`` field), and once, by whichever replica
+# comes first (a marker key named after the bus message). The one that logs it says so on the
+# session's channel. KEYS: the stream, its hash, the marker. ARGV: as _APPEND's, then the
+# channel, what to publish there, the marker's seconds.
+_APPEND_ONCE: Final = (
+    """
+if not redis.call('HGET', KEYS[2], 'opened') then return 0 end
+if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[8]) then return 0 end
+"""
+    + _APPEND_LINES
+    + """
+redis.call('PUBLISH', ARGV[6], ARGV[7])
 return sequence
 """
+)
 
 
 def log_keys(connection: RedisConnection, session_id: str) -> tuple[str, str]:
@@ -177,3 +195,8 @@ class RedisEventLog:
 def register_append(connection: RedisConnection) -> Any:
     """The append script, registered once per process (EVALSHA, falling back to EVAL)."""
     return connection.client.register_script(_APPEND)
+
+
+def register_append_once(connection: RedisConnection) -> Any:
+    """The log-once script (``_APPEND_ONCE``), registered once per process."""
+    return connection.client.register_script(_APPEND_ONCE)

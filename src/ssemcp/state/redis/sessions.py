@@ -17,6 +17,19 @@ a lease that lapses within ``STREAM_LEASE_SECONDS``: until then only a plain GET
 ``Last-Event-ID``) is refused. Claiming and publishing ``taken`` are one script, so two
 replicas cannot both claim a free lease.
 
+A notification for a session's GET stream (the bus's: a resource it subscribed to changed, a
+list changed) reaches every replica serving the session, and none may be the only one to
+log it: the stream's holder may have died, or there may be none (the client left and will
+resume with ``Last-Event-ID``, as in one process, where the log keeps what it missed). So
+every one of them logs it, with one script that logs it once: the first to run it for that
+bus message (named by the id the bus gives each message) appends it and wakes the holder,
+the others find it done. Each replica runs these in the order the bus delivered them, in one
+pipeline, so the log keeps the bus's order: a message is logged by whoever first runs it,
+and that replica has already run (or found done) every message before it. What the log
+keeps starts when a GET stream of the session is first opened, as in one process; a session
+no live replica serves (every one that did has died) misses them until a request makes a
+copy again.
+
 One channel per session, rather than one per replica: a publisher needs no lookup of who
 holds a session's stream (nor a record of it to go stale when that replica dies), and a
 replica that stops following a session stops hearing of it. The cost is a SUBSCRIBE per
@@ -26,6 +39,8 @@ session a replica serves. ``bench/redis_channels.py`` measures both shapes: a se
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import logging
 import secrets
 from typing import Final
@@ -33,8 +48,14 @@ from typing import Final
 from ssemcp.errors import ParseError
 from ssemcp.jsonrpc import ErrorResponse, Message, Notification, Response, parse, serialize
 from ssemcp.state.events import DEFAULT_MAX_LOGGED_BYTES, DEFAULT_MAX_LOGGED_EVENTS, EventLog
+from ssemcp.state.redis.bus import RedisBus
 from ssemcp.state.redis.connection import RedisConnection
-from ssemcp.state.redis.events import RedisEventLog, log_keys, register_append
+from ssemcp.state.redis.events import (
+    RedisEventLog,
+    log_keys,
+    register_append,
+    register_append_once,
+)
 from ssemcp.state.redis.pubsub import Subscriptions
 from ssemcp.state.shared import STREAM_LEASE_SECONDS, SessionRecord, SessionSignals
 
@@ -47,6 +68,11 @@ _CHANGED: Final = b"c"
 _ENDED: Final = b"e"
 _MESSAGE: Final = b"m"
 _TAKEN: Final = b"t"
+# How long a replica's "logged once" marker for a bus message lives: far longer than the
+# replicas serving a session can be apart in hearing one message.
+_LOGGED_ONCE_SECONDS: Final = 120
+# The GET stream's log entries run per pipeline at most.
+_MAX_LOG_BATCH: Final = 256
 # What a replica routes to the others: answers to our requests, and cancellations.
 _ROUTED: Final = frozenset({Notification, Response, ErrorResponse})
 # KEYS: the lease. ARGV: this replica, seconds, "1" to take the stream over from another
@@ -91,6 +117,7 @@ class RedisSessions:
         ttl_seconds: a record (and its log) goes this long after its session's last use.
         max_logged_events: events each session's log keeps.
         max_logged_bytes: bytes each session's log keeps.
+        bus: the process's bus, whose message ids name what is logged once.
     """
 
     def __init__(
@@ -99,6 +126,7 @@ class RedisSessions:
         subscriptions: Subscriptions,
         *,
         ttl_seconds: int,
+        bus: RedisBus | None = None,
         max_logged_events: int = DEFAULT_MAX_LOGGED_EVENTS,
         max_logged_bytes: int = DEFAULT_MAX_LOGGED_BYTES,
     ) -> None:
@@ -111,6 +139,12 @@ class RedisSessions:
         self._max_logged_bytes = max_logged_bytes
         self._signals: SessionSignals = _Deaf()
         self._append_script = register_append(connection)
+        self._append_once_script = register_append_once(connection)
+        self._bus = bus
+        # Entries for GET streams' logs, (session id, bus message id, data), in bus order.
+        self._to_log: collections.deque[tuple[str, bytes, bytes]] = collections.deque()
+        self._logger: asyncio.Task[None] | None = None
+        self._logged_locally = 0
         self._channel_prefix = connection.key("s") + ":"
         # Names this process in what it publishes that it must not act on itself, and in
         # the leases of the GET streams it holds.
@@ -185,6 +219,58 @@ class RedisSessions:
             )
             pipe.publish(self.channel(session_id), _ENDED)
             await self._connection.run(pipe.execute())
+
+    def post_to_stream(self, session_id: str, data: bytes) -> None:
+        """Log ``data`` for the session's GET stream without waiting, once however many
+        replicas post it (a bus message reaches each), and wake the stream's holder."""
+        bus = self._bus
+        message_id = None if bus is None else bus.delivering
+        if message_id is None:
+            # Not a bus message: only this replica posts it.
+            self._logged_locally += 1
+            message_id = b"local." + self._origin + b"." + str(self._logged_locally).encode()
+        self._to_log.append((session_id, message_id, data))
+        if self._logger is None:
+            self._logger = asyncio.get_running_loop().create_task(self._log_posted())
+
+    async def _log_posted(self) -> None:
+        try:
+            queue = self._to_log
+            connection = self._connection
+            script = self._append_once_script
+            while queue:
+                batch = [queue.popleft() for _ in range(min(len(queue), _MAX_LOG_BATCH))]
+                try:
+                    async with connection.client.pipeline(transaction=False) as pipe:
+                        for session_id, message_id, data in batch:
+                            stream_key, hash_key = log_keys(connection, session_id)
+                            once_key = connection.key("once", session_id, message_id.decode())
+                            await script(
+                                keys=[stream_key, hash_key, once_key],
+                                args=[
+                                    0,
+                                    data,
+                                    self._max_logged_events,
+                                    self._max_logged_bytes,
+                                    self.ttl_seconds,
+                                    self.channel(session_id),
+                                    _WAKE,
+                                    _LOGGED_ONCE_SECONDS,
+                                ],
+                                client=pipe,
+                            )
+                        await connection.run(pipe.execute())
+                except Exception as exc:  # StateUnavailable, or a script error
+                    logger.warning(
+                        "could not log %d notification(s) for GET streams: %s", len(batch), exc
+                    )
+        finally:
+            self._logger = None
+
+    async def flush(self) -> None:
+        """Wait until what was posted to GET streams is logged (tests, shutdown)."""
+        while self._logger is not None:
+            await asyncio.shield(self._logger)
 
     async def follow(self, session_id: str) -> None:
         await self._subscriptions.subscribe(self.channel(session_id), self._received)
