@@ -194,6 +194,21 @@ class SharedSessions(Protocol):
         was ever opened; the holder of the stream, wherever it is, hears ``woken``."""
         ...
 
+    def stream_finished(self, session_id: str, stream_id: int) -> None:
+        """A POST's reply stream ended here, its last event logged (without waiting)."""
+        ...
+
+    async def is_stream_finished(self, session_id: str, stream_id: int) -> bool:
+        """Whether :meth:`stream_finished` was said of it (on any replica)."""
+        ...
+
+    async def wait_for_events(
+        self, session_id: str, after: int, timeout_seconds: float
+    ) -> int | None:
+        """Until the session's log holds events after sequence ``after`` (on any stream):
+        the newest one's sequence; or None once about ``timeout_seconds`` pass."""
+        ...
+
     async def wake(self, session_id: str) -> None:
         """Tell the replicas following the session that its GET stream has new events."""
         ...

@@ -3,11 +3,15 @@
 Owns what :class:`~ssemcp.transports.streamable.StreamableHTTPTransport` does differently when
 its sessions live in a shared store: a request's session is made ready first (a local copy
 made from the session's record when another replica opened it, dropped when the record is
-gone), a GET stream is claimed across replicas, what a request changed is saved to the
-record, the client's answers and cancellations for requests another replica runs are routed
-there, and what the other replicas say of a session (:class:`~ssemcp.state.shared.
-SessionSignals`) reaches the local copy. The wire itself (statuses, streams, resumption) stays
-the transport's; an unreachable store is a 503 here (or, mid-stream, the stream's end).
+gone), a GET stream is claimed across replicas (a lease: a plain second GET gets 409, one
+with ``Last-Event-ID`` takes it over, as in one process), what a request changed is saved
+to the record, the client's answers and cancellations for requests another replica runs are
+routed there, and what the other replicas say of a session (:class:`~ssemcp.state.shared.
+SessionSignals`) reaches the local copy. A GET resuming a POST's reply stream whose request
+runs on another replica follows that stream here, from the shared log, until that replica
+marks it finished: the client sees what one process would show it. The wire itself
+(statuses, streams, resumption) stays the transport's; an unreachable store is a 503 here
+(or, mid-stream, the stream's end).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING, Final
 
 from ssemcp.asgi import (
     PRINCIPAL_KEY,
+    SSE_HEADERS,
     ASGIReceive,
     ASGISend,
     Headers,
@@ -31,6 +36,8 @@ from ssemcp.jsonrpc import ErrorResponse, Invalid, Message, Notification, Respon
 from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.revisions import revision_for
 from ssemcp.server.connection import ServerConnection
+from ssemcp.sse import KEEPALIVE
+from ssemcp.state.events import Position
 from ssemcp.state.shared import (
     RETRY_AFTER_SECONDS,
     SessionRecord,
@@ -39,10 +46,12 @@ from ssemcp.state.shared import (
 )
 from ssemcp.transports.streamable import (
     _END_OF_BODY,
+    _STANDALONE_STREAM,
     LAST_EVENT_ID,
     MCP_SESSION_ID,
     STREAM_ALREADY_OPEN,
     UNKNOWN_SESSION,
+    _frame,
     _Session,
 )
 
@@ -52,6 +61,12 @@ if TYPE_CHECKING:
 __all__ = ["STATE_UNAVAILABLE", "Replicas"]
 
 logger = logging.getLogger(__name__)
+
+
+async def _until_disconnect(receive: ASGIReceive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
 
 # Sessions shared by replicas, and the store cannot be reached: retry shortly.
 STATE_UNAVAILABLE: Final = HTTPError(
@@ -199,6 +214,10 @@ class Replicas:
                     return
             if method == "POST":
                 await self._transport._post(scope, receive, send, headers)
+            elif watched is not None and await self._follows_elsewhere(
+                scope, receive, watched.send, headers
+            ):
+                return
             elif watched is not None:
                 try:
                     await self._transport._get(scope, receive, watched.send, headers)
@@ -230,12 +249,85 @@ class Replicas:
         raw_last_event_id = headers.get(LAST_EVENT_ID)
         if raw_last_event_id is not None:
             position = await session.event_log.position_of(raw_last_event_id.decode("latin-1"))
-            if position is None:
-                return True
+            if position is None or position.stream_id != _STANDALONE_STREAM:
+                return True  # a POST's reply stream leaves the GET stream where it is
         if not await self._shared.claim_stream(session_id, take_over=raw_last_event_id is not None):
             return False
         if self._renewer is None:
             self._renewer = asyncio.get_running_loop().create_task(self._renew_forever())
+        return True
+
+    async def _follows_elsewhere(
+        self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers
+    ) -> bool:
+        """A GET resuming a POST's reply stream whose request runs on another replica: as
+        in one process, replay what the log holds after ``Last-Event-ID``, then what that
+        replica logs for the stream, until it finishes (its response). False: not such a
+        GET (the transport answers it: a stream running here, finished, or none at all)."""
+        raw_last_event_id = headers.get(LAST_EVENT_ID)
+        raw_session_id = headers.get(MCP_SESSION_ID)
+        if raw_last_event_id is None or raw_session_id is None:
+            return False
+        session = self._transport._sessions.get(raw_session_id.decode("latin-1"))
+        if (
+            session is None
+            or session.principal != scope.get(PRINCIPAL_KEY)
+            or b"text/event-stream" not in media_types(headers.get(b"accept", b""))
+        ):
+            return False
+        event_log = session.event_log
+        position = await event_log.position_of(raw_last_event_id.decode("latin-1"))
+        if (
+            position is None
+            or position.stream_id == _STANDALONE_STREAM
+            or position.stream_id in session.streams
+            or await self._shared.is_stream_finished(session.session_id, position.stream_id)
+        ):
+            return False
+        disconnected = asyncio.get_running_loop().create_task(_until_disconnect(receive))
+        session.busy += 1
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+            keepalive_seconds = self._transport._keepalive_seconds
+            # The newest event seen in the log, on any stream: what to wait beyond.
+            seen = position.sequence
+            while not session.is_closed:
+                # Whether it finished, asked before reading: its last event is logged by then.
+                finished = await self._shared.is_stream_finished(
+                    session.session_id, position.stream_id
+                )
+                events = await event_log.read_after(position)
+                if events is None:
+                    break  # fell behind what the log keeps: the client may resume again
+                frames = [_frame(event) for event in events if event.data]
+                if frames:
+                    body = b"".join(frames)
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                if events:
+                    position = Position(position.stream_id, events[-1].sequence)
+                if finished:
+                    break
+                seen = max(seen, position.sequence)
+                waited = asyncio.ensure_future(
+                    self._shared.wait_for_events(session.session_id, seen, keepalive_seconds)
+                )
+                done, _ = await asyncio.wait(
+                    (waited, disconnected), return_when=asyncio.FIRST_COMPLETED
+                )
+                if disconnected in done:
+                    waited.cancel()
+                    await asyncio.gather(waited, return_exceptions=True)
+                    return True
+                newest = waited.result()
+                if newest is None:
+                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+                else:
+                    seen = max(seen, newest)
+            await send(_END_OF_BODY)
+        finally:
+            disconnected.cancel()
+            session.busy -= 1
+            session.last_active = self._transport._clock()
         return True
 
     async def _release(self, session_id: str) -> None:

@@ -552,6 +552,9 @@ class _Session:
         stream.is_finished = True
         self.streams.pop(stream.stream_id, None)
         stream.changed.set()
+        if self.shared is not None:
+            # A replica following it for a resuming GET ends it there too.
+            self.shared.stream_finished(self.session_id, stream.stream_id)
 
     async def send(self, message: Message) -> None:
         """The session's own channel: messages not tied to a request go to the GET stream."""

@@ -43,7 +43,7 @@ import asyncio
 import collections
 import logging
 import secrets
-from typing import Final
+from typing import Any, Final
 
 from ssemcp.errors import ParseError
 from ssemcp.jsonrpc import ErrorResponse, Message, Notification, Response, parse, serialize
@@ -57,7 +57,12 @@ from ssemcp.state.redis.events import (
     register_append_once,
 )
 from ssemcp.state.redis.pubsub import Subscriptions
-from ssemcp.state.shared import STREAM_LEASE_SECONDS, SessionRecord, SessionSignals
+from ssemcp.state.shared import (
+    STREAM_LEASE_SECONDS,
+    SessionRecord,
+    SessionSignals,
+    StateUnavailable,
+)
 
 __all__ = ["RedisSessions"]
 
@@ -145,6 +150,8 @@ class RedisSessions:
         self._to_log: collections.deque[tuple[str, bytes, bytes]] = collections.deque()
         self._logger: asyncio.Task[None] | None = None
         self._logged_locally = 0
+        # Marking reply streams finished, without the caller waiting.
+        self._marking: set[asyncio.Task[None]] = set()
         self._channel_prefix = connection.key("s") + ":"
         # Names this process in what it publishes that it must not act on itself, and in
         # the leases of the GET streams it holds.
@@ -266,6 +273,43 @@ class RedisSessions:
                     )
         finally:
             self._logger = None
+
+    def stream_finished(self, session_id: str, stream_id: int) -> None:
+        # Queued behind nothing: the stream's last event was appended (awaited) before.
+        task = asyncio.get_running_loop().create_task(self._mark_finished(session_id, stream_id))
+        self._marking.add(task)
+        task.add_done_callback(self._marking.discard)
+
+    async def _mark_finished(self, session_id: str, stream_id: int) -> None:
+        _, hash_key = log_keys(self._connection, session_id)
+        try:
+            async with self._connection.client.pipeline(transaction=False) as pipe:
+                pipe.hset(hash_key, f"end:{stream_id}", 1)
+                pipe.expire(hash_key, self.ttl_seconds)
+                await self._connection.run(pipe.execute())
+        except StateUnavailable as exc:
+            logger.warning("could not mark a reply stream finished: %s", exc)
+
+    async def is_stream_finished(self, session_id: str, stream_id: int) -> bool:
+        _, hash_key = log_keys(self._connection, session_id)
+        client = self._connection.client
+        return bool(await self._connection.run(client.hexists(hash_key, f"end:{stream_id}")))
+
+    async def wait_for_events(
+        self, session_id: str, after: int, timeout_seconds: float
+    ) -> int | None:
+        stream_key, _ = log_keys(self._connection, session_id)
+        client = self._connection.client
+        block = max(1, int(timeout_seconds * 1000))
+        # Ids only: the entries are read (with the log's gap rule) by read_after.
+        found: Any = await self._connection.run(
+            client.xread({stream_key: f"{after}-0"}, count=_MAX_LOG_BATCH, block=block)
+        )
+        if not found:
+            return None
+        _, entries = found[0]
+        newest: bytes = entries[-1][0]
+        return int(newest.partition(b"-")[0])
 
     async def flush(self) -> None:
         """Wait until what was posted to GET streams is logged (tests, shutdown)."""
