@@ -121,7 +121,7 @@ async def test_changes_reach_the_holder_once_and_are_logged_once(
             assert [int(event_id.rsplit("-", 1)[1]) for event_id, _ in events] == logged
 
 
-async def test_nothing_is_logged_for_a_session_that_never_opened_a_get_stream(
+async def test_before_any_get_stream_the_first_sixteen_wait_for_it_as_in_one_process(
     redis: RedisServer, prefix: str
 ) -> None:
     async with replicas(2, redis.url, prefix) as cluster:
@@ -138,10 +138,30 @@ async def test_nothing_is_logged_for_a_session_that_never_opened_a_get_stream(
         )
         assert subscribed.status_code == 200, subscribed.text
         await served_everywhere(cluster, session_id)
-        touched = await cluster.call(0, session_id, 10, "touch", uri=WATCHED)
-        assert touched.status_code == 200, touched.text
+        for request_id in range(10, 30):
+            touched = await cluster.call(
+                request_id % 2, session_id, request_id, "touch", uri=WATCHED
+            )
+            assert touched.status_code == 200, touched.text
         await flushed(cluster)
+        # Held for the stream, not logged: nobody could resume from before it opened.
         assert await logged_updates(redis.url, prefix, session_id) == []
+        headers = {"accept": "text/event-stream", "mcp-session-id": session_id}
+        async with cluster.client.stream("GET", cluster.url(1), headers=headers) as stream:
+            reader = EventReader(stream)
+            (priming, *held) = await reader.next(17)
+            assert priming[1] is None
+            assert [message["method"] for _, message in held] == [UPDATED] * 16
+        assert len(await logged_updates(redis.url, prefix, session_id)) == 16
+        # Only the first stream gets them: a later fresh one starts from now.
+        async with cluster.client.stream("GET", cluster.url(0), headers=headers) as later:
+            reader = EventReader(later)
+            await reader.next(1)
+            touched = await cluster.call(0, session_id, 40, "touch", uri=WATCHED)
+            assert touched.status_code == 200, touched.text
+            (only,) = await reader.next(1)
+            assert only[1]["method"] == UPDATED
+        assert len(await logged_updates(redis.url, prefix, session_id)) == 17
 
 
 async def _count_is(url: str, prefix: str, session_id: str, count: int) -> bool:

@@ -190,8 +190,14 @@ class SharedSessions(Protocol):
 
     def post_to_stream(self, session_id: str, data: bytes) -> None:
         """Log ``data`` (a message) for the session's GET stream without waiting, once
-        however many replicas post it (each hears the bus), if a GET stream of the session
-        was ever opened; the holder of the stream, wherever it is, hears ``woken``."""
+        however many replicas post it (each hears the bus); the holder of the stream,
+        wherever it is, hears ``woken``. Before a GET stream of the session was ever opened,
+        the first few are held for it instead (:meth:`log_held`), as in one process."""
+        ...
+
+    async def log_held(self, session_id: str) -> None:
+        """The session's GET stream opened (its marker logged): what :meth:`post_to_stream`
+        held for it before any was opened goes to its log now, and its holder is woken."""
         ...
 
     def stream_finished(self, session_id: str, stream_id: int) -> None:

@@ -17,8 +17,9 @@ marks it finished: the client sees what one process would show it. The wire itse
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Final
 
 from ssemcp.asgi import (
@@ -103,17 +104,21 @@ class _WatchedSend:
     """A request's ``send`` that remembers whether the response began (a failure of the
     shared state is then no longer a 503) and ended."""
 
-    __slots__ = ("ended", "started", "wrapped_send")
+    __slots__ = ("ended", "on_stream", "started", "wrapped_send")
 
     def __init__(self, send: ASGISend) -> None:
         # Named so, asgi.shortcuts.on_disconnect looks through it to the connection.
         self.wrapped_send = send
         self.started = False
         self.ended = False
+        # Awaited when a 200 (a stream) begins, before it is sent.
+        self.on_stream: Callable[[], Awaitable[None]] | None = None
 
     async def send(self, message: Mapping[str, object]) -> None:
         if message["type"] == "http.response.start":
             self.started = True
+            if self.on_stream is not None and message["status"] == 200:
+                await self.on_stream()
         elif not message.get("more_body", False):
             self.ended = True
         await self.wrapped_send(message)  # type: ignore[arg-type]
@@ -219,6 +224,12 @@ class Replicas:
             ):
                 return
             elif watched is not None:
+                if raw_session_id is not None and LAST_EVENT_ID not in headers:
+                    # A fresh GET stream, its marker logged: what was held for the session's
+                    # first one goes to the log now, after it (read next by this stream).
+                    watched.on_stream = functools.partial(
+                        self._shared.log_held, raw_session_id.decode("latin-1")
+                    )
                 try:
                     await self._transport._get(scope, receive, watched.send, headers)
                 finally:

@@ -26,9 +26,10 @@ bus message (named by the id the bus gives each message) appends it and wakes th
 the others find it done. Each replica runs these in the order the bus delivered them, in one
 pipeline, so the log keeps the bus's order: a message is logged by whoever first runs it,
 and that replica has already run (or found done) every message before it. What the log
-keeps starts when a GET stream of the session is first opened, as in one process; a session
-no live replica serves (every one that did has died) misses them until a request makes a
-copy again.
+keeps starts when a GET stream of the session is first opened, as in one process (until
+then, the first ``MAX_HELD_BEFORE_GET`` wait in a list for it, and its first opening logs
+them); a session no live replica serves (every one that did has died) misses them until a
+request makes a copy again.
 
 One channel per session, rather than one per replica: a publisher needs no lookup of who
 holds a session's stream (nor a record of it to go stale when that replica dies), and a
@@ -55,6 +56,7 @@ from ssemcp.state.redis.events import (
     log_keys,
     register_append,
     register_append_once,
+    register_log_held,
 )
 from ssemcp.state.redis.pubsub import Subscriptions
 from ssemcp.state.shared import (
@@ -76,6 +78,9 @@ _TAKEN: Final = b"t"
 # How long a replica's "logged once" marker for a bus message lives: far longer than the
 # replicas serving a session can be apart in hearing one message.
 _LOGGED_ONCE_SECONDS: Final = 120
+# Messages held for a GET stream the session has not yet opened, as one process holds them
+# (transports/streamable.py): its first opening sends them; more are dropped.
+MAX_HELD_BEFORE_GET: Final = 16
 # The GET stream's log entries run per pipeline at most.
 _MAX_LOG_BATCH: Final = 256
 # What a replica routes to the others: answers to our requests, and cancellations.
@@ -145,6 +150,7 @@ class RedisSessions:
         self._signals: SessionSignals = _Deaf()
         self._append_script = register_append(connection)
         self._append_once_script = register_append_once(connection)
+        self._log_held_script = register_log_held(connection)
         self._bus = bus
         # Entries for GET streams' logs, (session id, bus message id, data), in bus order.
         self._to_log: collections.deque[tuple[str, bytes, bytes]] = collections.deque()
@@ -222,6 +228,7 @@ class RedisSessions:
             pipe.delete(
                 self._record_key(session_id),
                 self._lease_key(session_id),
+                self._held_key(session_id),
                 *log_keys(self._connection, session_id),
             )
             pipe.publish(self.channel(session_id), _ENDED)
@@ -253,7 +260,7 @@ class RedisSessions:
                             stream_key, hash_key = log_keys(connection, session_id)
                             once_key = connection.key("once", session_id, message_id.decode())
                             await script(
-                                keys=[stream_key, hash_key, once_key],
+                                keys=[stream_key, hash_key, once_key, self._held_key(session_id)],
                                 args=[
                                     0,
                                     data,
@@ -263,6 +270,7 @@ class RedisSessions:
                                     self.channel(session_id),
                                     _WAKE,
                                     _LOGGED_ONCE_SECONDS,
+                                    MAX_HELD_BEFORE_GET,
                                 ],
                                 client=pipe,
                             )
@@ -273,6 +281,24 @@ class RedisSessions:
                     )
         finally:
             self._logger = None
+
+    def _held_key(self, session_id: str) -> str:
+        return self._connection.key("held", session_id)
+
+    async def log_held(self, session_id: str) -> None:
+        stream_key, hash_key = log_keys(self._connection, session_id)
+        await self._connection.run(
+            self._log_held_script(
+                keys=[stream_key, hash_key, self._held_key(session_id)],
+                args=[
+                    self._max_logged_events,
+                    self._max_logged_bytes,
+                    self.ttl_seconds,
+                    self.channel(session_id),
+                    _WAKE,
+                ],
+            )
+        )
 
     def stream_finished(self, session_id: str, stream_id: int) -> None:
         # Queued behind nothing: the stream's last event was appended (awaited) before.
