@@ -69,6 +69,11 @@ async def _until_disconnect(receive: ASGIReceive) -> None:
         pass
 
 
+# A GET following a reply stream run elsewhere waits for the log at most this long at a time
+# (it then looks whether its session ended), and at least this long (XREAD BLOCK takes ms).
+_MAX_FOLLOW_WAIT_SECONDS: Final = 1.0
+_MIN_FOLLOW_WAIT_SECONDS: Final = 0.001
+
 # Sessions shared by replicas, and the store cannot be reached: retry shortly.
 STATE_UNAVAILABLE: Final = HTTPError(
     503,
@@ -302,6 +307,7 @@ class Replicas:
             keepalive_seconds = self._transport._keepalive_seconds
             # The newest event seen in the log, on any stream: what to wait beyond.
             seen = position.sequence
+            keepalive_due = asyncio.get_running_loop().time() + keepalive_seconds
             while not session.is_closed:
                 # Whether it finished, asked before reading: its last event is logged by then.
                 finished = await self._shared.is_stream_finished(
@@ -319,8 +325,14 @@ class Replicas:
                 if finished:
                     break
                 seen = max(seen, position.sequence)
+                # Bounded, so that the session's end (here or elsewhere) or shutdown is seen
+                # within a second: nothing else wakes a wait on Redis.
+                loop = asyncio.get_running_loop()
+                wait_seconds = min(keepalive_due - loop.time(), _MAX_FOLLOW_WAIT_SECONDS)
                 waited = asyncio.ensure_future(
-                    self._shared.wait_for_events(session.session_id, seen, keepalive_seconds)
+                    self._shared.wait_for_events(
+                        session.session_id, seen, max(wait_seconds, _MIN_FOLLOW_WAIT_SECONDS)
+                    )
                 )
                 done, _ = await asyncio.wait(
                     (waited, disconnected), return_when=asyncio.FIRST_COMPLETED
@@ -330,10 +342,11 @@ class Replicas:
                     await asyncio.gather(waited, return_exceptions=True)
                     return True
                 newest = waited.result()
-                if newest is None:
-                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
-                else:
+                if newest is not None:
                     seen = max(seen, newest)
+                elif loop.time() >= keepalive_due:
+                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+                    keepalive_due = loop.time() + keepalive_seconds
             await send(_END_OF_BODY)
         finally:
             disconnected.cancel()
