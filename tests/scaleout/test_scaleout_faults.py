@@ -20,8 +20,15 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+import anyio
 import httpx
+import httpx2
+import mcp_types
+import pytest
 import redis.asyncio as redis_client
+from mcp import Client, MCPDeprecationWarning
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 from scaleout_harness import SERVED_BY, TOKEN, Cluster
 
 from ssemcp.sse import Event, SSEParser
@@ -278,6 +285,65 @@ async def test_changes_made_after_the_holder_was_killed_are_logged_once_and_repl
                 after = await resumed.read_until(4)
             assert len({event_id for event_id, _ in after}) == 4
             assert await logged_updates(replicas, session.session_id) == 5
+
+
+@pytest.mark.interop
+async def test_official_client_whose_get_stream_replica_is_killed_hears_every_change_once(
+    replicas: Cluster,
+) -> None:
+    """The official Python client (``mcp``) holds its session's GET stream on a replica
+    that is killed with SIGKILL; changes go on meanwhile, on the replicas still alive. The
+    client reconnects by itself (``Last-Event-ID``, after the ``retry`` its priming event
+    named) and hears every change once, in order: none lost, none twice."""
+    updates: list[str] = []
+    arrived = anyio.Event()
+    get_streams: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        nonlocal arrived
+        if isinstance(message, mcp_types.ResourceUpdatedNotification):
+            updates.append(message.params.uri)
+            arrived.set()
+
+    async def note(response: httpx2.Response) -> None:
+        if response.request.method == "GET" and SERVED_BY in response.headers:
+            get_streams.append(response.headers[SERVED_BY])
+
+    async def wait_for(count: int) -> None:
+        nonlocal arrived
+        with anyio.fail_after(DEADLINE_SECONDS):
+            while len(updates) < count:
+                arrived = anyio.Event()
+                await arrived.wait()
+
+    with replica_back_afterwards(replicas):
+        async with (
+            create_mcp_http_client(headers={"authorization": f"Bearer {TOKEN}"}) as http,
+            Client(
+                streamable_http_client(replicas.mcp_url, http_client=http),
+                mode="legacy",
+                read_timeout_seconds=DEADLINE_SECONDS,
+                message_handler=on_message,
+            ) as client,
+        ):
+            http.event_hooks["response"].append(note)
+            with pytest.warns(MCPDeprecationWarning):
+                await client.subscribe_resource(WATCHED)
+            for _ in range(3):  # round-robin: every replica serves the session
+                await client.call_tool("whoami", {})
+            await client.call_tool("touch", {"uri": WATCHED})
+            await wait_for(1)
+            [holder_address] = get_streams
+            replicas.kill(replicas.replica_at(holder_address))
+            for _ in range(4):
+                await client.call_tool("touch", {"uri": WATCHED})
+            await wait_for(5)
+            # Reconnected elsewhere; one more change, and nothing else arrives twice.
+            await client.call_tool("touch", {"uri": WATCHED})
+            await wait_for(6)
+            await client.call_tool("whoami", {})
+            assert updates == [WATCHED] * 6
+            assert len(get_streams) >= 2 and holder_address not in get_streams[1:]
 
 
 def assert_service_unavailable(response: httpx.Response) -> None:
