@@ -4,7 +4,9 @@ Owns the seam between the session transports and a store that several replicas s
 (``ssemcp.state.redis``): :class:`SessionRecord`, what a 2025 Streamable HTTP session is
 beyond one process (revision, client, principal, log level, subscriptions);
 :class:`SharedSessions`, where records live and how replicas tell each other about a session
-(its GET stream has more to read, its record changed, it ended, the client answered);
+(its GET stream has more to read, its record changed, it ended, the client answered), which
+replica holds its GET stream, and what that stream's log gets once however many replicas
+hear it;
 :class:`SessionSignals`, what a transport hears; :class:`LegacyStreams`, a 2024-11-05
 stream's POSTs taken by other replicas; and :class:`StateUnavailable`, the error of
 a store that cannot be reached (503). With none of it (the default) a transport keeps its

@@ -21,7 +21,9 @@ A notification for a session's GET stream (the bus's: a resource it subscribed t
 list changed) reaches every replica serving the session, and none may be the only one to
 log it: the stream's holder may have died, or there may be none (the client left and will
 resume with ``Last-Event-ID``, as in one process, where the log keeps what it missed). So
-every one of them logs it, with one script that logs it once: the first to run it for that
+every one of them logs it, with one script that logs it once (rather than one chosen replica,
+such as the stream's last holder with a lease: until a dead holder's lease lapsed, what it
+should have logged would be lost): the first to run it for that
 bus message (named by the id the bus gives each message) appends it and wakes the holder,
 the others find it done. Each replica runs these in the order the bus delivered them, in one
 pipeline, so the log keeps the bus's order: a message is logged by whoever first runs it,
