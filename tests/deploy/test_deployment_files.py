@@ -19,6 +19,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any, Final
 
@@ -196,6 +197,24 @@ def test_healthcheck_passes_against_a_server_that_requires_a_token(tmp_path: Pat
         assert passed.returncode == 0, passed.stderr
     failed = subprocess.run(command, capture_output=True, timeout=30, check=False)
     assert failed.returncode != 0
+
+
+def test_image_installs_ssemcp_with_the_redis_extra_from_the_wheels_it_built() -> None:
+    """The same image serves one replica in memory or several on Redis (``--state``:
+    docs/deploy/compose.yaml runs it), so the wheels include the extra's and the install
+    takes nothing from an index."""
+    instructions = dockerfile_instructions()
+    build_stage = instructions[: max(i for i, (n, _) in enumerate(instructions) if n == "FROM")]
+    assert ("RUN", "pip wheel --no-cache-dir --wheel-dir /wheels '.[redis]'") in build_stage
+    install = [
+        arguments for name, arguments in final_stage() if name == "RUN" and "pip" in arguments
+    ]
+    assert install == [
+        "pip install --no-cache-dir --no-index --find-links /wheels 'ssemcp[redis]' "
+        "&& rm -rf /wheels"
+    ]
+    extras = tomllib.loads((REPOSITORY / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "redis" in extras["project"]["optional-dependencies"]
 
 
 def test_dockerignore_lets_in_only_what_the_build_copies() -> None:

@@ -20,10 +20,19 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+import anyio
 import httpx
+import httpx2
+import mcp_types
+import pytest
+import redis.asyncio as redis_client
+from mcp import Client, MCPDeprecationWarning
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 from scaleout_harness import SERVED_BY, TOKEN, Cluster
 
 from ssemcp.sse import Event, SSEParser
+from ssemcp.state.redis.names import DEFAULT_PREFIX
 
 SESSION_REVISION: Final = "2025-11-25"
 WATCHED: Final = "scaleout://watched"
@@ -214,6 +223,127 @@ async def test_get_stream_of_a_killed_replica_resumes_elsewhere_and_keeps_receiv
                 after = await resumed.read_until(2)
             assert after[1][1]["method"] == "notifications/resources/updated"
             assert after[1][0] not in {event_id for event_id, _ in sent}
+
+
+async def logged_updates(cluster: Cluster, session_id: str) -> int:
+    """How many resources/updated events the session's log in Redis holds."""
+    client = redis_client.Redis.from_url(cluster.redis.url)
+    try:
+        entries = await client.xrange(f"{DEFAULT_PREFIX}:log:{session_id}")
+    finally:
+        await client.aclose()
+    return sum(
+        1
+        for _, fields in entries
+        if fields[b"d"] and json.loads(fields[b"d"])["method"] == "notifications/resources/updated"
+    )
+
+
+async def test_changes_made_after_the_holder_was_killed_are_logged_once_and_replayed(
+    replicas: Cluster,
+) -> None:
+    """The replica holding the GET stream dies; the session's changes go on (no replica
+    holds the stream, and the dead one's lease has not lapsed): the replicas still serving
+    the session log each once, and the client that resumes gets each once."""
+    with replica_back_afterwards(replicas):
+        async with httpx.AsyncClient(timeout=DEADLINE_SECONDS) as http:
+            session = await open_session(http, replicas.mcp_url)
+            subscribed = await session.call("resources/subscribe", {"uri": WATCHED})
+            assert subscribed.status_code == 200, subscribed.text
+            touch = {"name": "touch", "arguments": {"uri": WATCHED}}
+            served_by = set()
+            for _ in range(6):  # round-robin: every replica serves the session
+                whoami = await session.call("tools/call", {"name": "whoami", "arguments": {}})
+                served_by.add(whoami.headers[SERVED_BY])
+            assert len(served_by) == 3
+            async with event_stream(
+                http, "GET", replicas.mcp_url, headers=session.headers
+            ) as stream:
+                holder = replicas.replica_at(stream.response.headers[SERVED_BY])
+                touched = await session.call("tools/call", touch)
+                assert touched.status_code == 200, touched.text
+                [first] = await stream.read_until(1)
+                replicas.kill(holder)
+            for _ in range(3):
+                touched = await session.call("tools/call", touch)
+                assert touched.status_code == 200, touched.text
+            deadline = time.monotonic() + DEADLINE_SECONDS
+            while await logged_updates(replicas, session.session_id) < 4:
+                assert time.monotonic() < deadline, "the changes were not logged"
+                await asyncio.sleep(POLL_INTERVAL_SECONDS)
+            resumed_headers = {**session.headers, "last-event-id": first[0]}
+            async with event_stream(
+                http, "GET", replicas.mcp_url, headers=resumed_headers
+            ) as resumed:
+                replayed = await resumed.read_until(3)
+                assert [message["method"] for _, message in replayed] == [
+                    "notifications/resources/updated"
+                ] * 3
+                # And nothing twice: one more change is the next event.
+                touched = await session.call("tools/call", touch)
+                assert touched.status_code == 200, touched.text
+                after = await resumed.read_until(4)
+            assert len({event_id for event_id, _ in after}) == 4
+            assert await logged_updates(replicas, session.session_id) == 5
+
+
+@pytest.mark.interop
+async def test_official_client_whose_get_stream_replica_is_killed_hears_every_change_once(
+    replicas: Cluster,
+) -> None:
+    """The official Python client (``mcp``) holds its session's GET stream on a replica
+    that is killed with SIGKILL; changes go on meanwhile, on the replicas still alive. The
+    client reconnects by itself (``Last-Event-ID``, after the ``retry`` its priming event
+    named) and hears every change once, in order: none lost, none twice."""
+    updates: list[str] = []
+    arrived = anyio.Event()
+    get_streams: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        nonlocal arrived
+        if isinstance(message, mcp_types.ResourceUpdatedNotification):
+            updates.append(message.params.uri)
+            arrived.set()
+
+    async def note(response: httpx2.Response) -> None:
+        if response.request.method == "GET" and SERVED_BY in response.headers:
+            get_streams.append(response.headers[SERVED_BY])
+
+    async def wait_for(count: int) -> None:
+        nonlocal arrived
+        with anyio.fail_after(DEADLINE_SECONDS):
+            while len(updates) < count:
+                arrived = anyio.Event()
+                await arrived.wait()
+
+    with replica_back_afterwards(replicas):
+        async with (
+            create_mcp_http_client(headers={"authorization": f"Bearer {TOKEN}"}) as http,
+            Client(
+                streamable_http_client(replicas.mcp_url, http_client=http),
+                mode="legacy",
+                read_timeout_seconds=DEADLINE_SECONDS,
+                message_handler=on_message,
+            ) as client,
+        ):
+            http.event_hooks["response"].append(note)
+            with pytest.warns(MCPDeprecationWarning):
+                await client.subscribe_resource(WATCHED)
+            for _ in range(3):  # round-robin: every replica serves the session
+                await client.call_tool("whoami", {})
+            await client.call_tool("touch", {"uri": WATCHED})
+            await wait_for(1)
+            [holder_address] = get_streams
+            replicas.kill(replicas.replica_at(holder_address))
+            for _ in range(4):
+                await client.call_tool("touch", {"uri": WATCHED})
+            await wait_for(5)
+            # Reconnected elsewhere; one more change, and nothing else arrives twice.
+            await client.call_tool("touch", {"uri": WATCHED})
+            await wait_for(6)
+            await client.call_tool("whoami", {})
+            assert updates == [WATCHED] * 6
+            assert len(get_streams) >= 2 and holder_address not in get_streams[1:]
 
 
 def assert_service_unavailable(response: httpx.Response) -> None:

@@ -4,7 +4,9 @@ Owns the seam between the session transports and a store that several replicas s
 (``ssemcp.state.redis``): :class:`SessionRecord`, what a 2025 Streamable HTTP session is
 beyond one process (revision, client, principal, log level, subscriptions);
 :class:`SharedSessions`, where records live and how replicas tell each other about a session
-(its GET stream has more to read, its record changed, it ended, the client answered);
+(its GET stream has more to read, its record changed, it ended, the client answered), which
+replica holds its GET stream, and what that stream's log gets once however many replicas
+hear it;
 :class:`SessionSignals`, what a transport hears; :class:`LegacyStreams`, a 2024-11-05
 stream's POSTs taken by other replicas; and :class:`StateUnavailable`, the error of
 a store that cannot be reached (503). With none of it (the default) a transport keeps its
@@ -14,6 +16,7 @@ sessions in a process dict, as one replica needs. Nothing here does I/O.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -27,6 +30,7 @@ from ssemcp.state.events import EventLog
 
 __all__ = [
     "RETRY_AFTER_SECONDS",
+    "STREAM_LEASE_SECONDS",
     "ForwardedBody",
     "LegacyStreams",
     "SessionRecord",
@@ -34,11 +38,25 @@ __all__ = [
     "SharedSessions",
     "SharedState",
     "StateUnavailable",
+    "random_id_base",
 ]
 
 # What a 503 for an unreachable store asks the client to wait: a restarted Redis answers
 # within seconds, and a client retrying sooner only adds load.
 RETRY_AFTER_SECONDS: Final = 2
+# How long a replica's hold on a GET stream outlives its last renewal (renewed every third of
+# it while the stream lives): a replica killed with a stream open lets go this late.
+STREAM_LEASE_SECONDS: Final = 9
+# Where a replica's copy of a session starts its request and stream ids: far apart per copy
+# (2**16 ids each), and below 2**53, which JavaScript clients read exactly.
+_ID_BASE_BITS: Final = 36
+_IDS_PER_COPY_BITS: Final = 16
+
+
+def random_id_base() -> int:
+    """The first request and stream id of a replica's copy of a session: two copies of one
+    session never issue the same id."""
+    return (secrets.randbits(_ID_BASE_BITS) << _IDS_PER_COPY_BITS) | 1
 
 
 class StateUnavailable(ProtocolError):
@@ -135,6 +153,9 @@ class SharedSessions(Protocol):
     Every operation that waits may raise :class:`StateUnavailable`.
     """
 
+    # How long a hold on a GET stream lasts unless renewed (:meth:`claim_stream`).
+    stream_lease_seconds: int
+
     def listen(self, signals: SessionSignals) -> None:
         """Tell ``signals`` what happens to the sessions this replica follows."""
         ...
@@ -169,12 +190,49 @@ class SharedSessions(Protocol):
         """Stop hearing of it (without waiting)."""
         ...
 
+    def post_to_stream(self, session_id: str, data: bytes) -> None:
+        """Log ``data`` (a message) for the session's GET stream without waiting, once
+        however many replicas post it (each hears the bus); the holder of the stream,
+        wherever it is, hears ``woken``. Before a GET stream of the session was ever opened,
+        the first few are held for it instead (:meth:`log_held`), as in one process."""
+        ...
+
+    async def log_held(self, session_id: str) -> None:
+        """The session's GET stream opened (its marker logged): what :meth:`post_to_stream`
+        held for it before any was opened goes to its log now, and its holder is woken."""
+        ...
+
+    def stream_finished(self, session_id: str, stream_id: int) -> None:
+        """A POST's reply stream ended here, its last event logged (without waiting)."""
+        ...
+
+    async def is_stream_finished(self, session_id: str, stream_id: int) -> bool:
+        """Whether :meth:`stream_finished` was said of it (on any replica)."""
+        ...
+
+    async def wait_for_events(
+        self, session_id: str, after: int, timeout_seconds: float
+    ) -> int | None:
+        """Until the session's log holds events after sequence ``after`` (on any stream):
+        the newest one's sequence; or None once about ``timeout_seconds`` pass."""
+        ...
+
     async def wake(self, session_id: str) -> None:
         """Tell the replicas following the session that its GET stream has new events."""
         ...
 
-    async def take_stream(self, session_id: str) -> None:
-        """Tell the other replicas following the session that its GET stream is here now."""
+    async def claim_stream(self, session_id: str, *, take_over: bool) -> bool:
+        """Hold the session's GET stream here. False when another replica holds it and
+        ``take_over`` is not set (a plain GET: 409); else the other replicas following the
+        session hear ``stream_taken``, and the hold lapses unless renewed."""
+        ...
+
+    async def renew_streams(self, session_ids: list[str]) -> None:
+        """Keep holding these sessions' GET streams (those still held here)."""
+        ...
+
+    async def release_stream(self, session_id: str) -> None:
+        """The GET stream here ended: let another replica open one (if still held here)."""
         ...
 
     async def route(self, session_id: str, message: Message) -> None:

@@ -41,8 +41,8 @@ import logging
 import secrets
 import time
 import types
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
-from typing import Any, Final, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from ssemcp.asgi import (
     DEFAULT_KEEPALIVE_SECONDS,
@@ -67,7 +67,6 @@ from ssemcp.errors import InvalidRequest, RequestError, UnsupportedProtocolVersi
 from ssemcp.jsonrpc import (
     JSONRPC_VERSION,
     ErrorResponse,
-    Invalid,
     Message,
     Notification,
     Request,
@@ -102,15 +101,13 @@ from ssemcp.state.events import (
     MemoryEventLog,
     Position,
 )
-from ssemcp.state.shared import (
-    RETRY_AFTER_SECONDS,
-    SessionRecord,
-    SharedSessions,
-    StateUnavailable,
-)
+from ssemcp.state.shared import SessionRecord, SharedSessions, StateUnavailable, random_id_base
 from ssemcp.transports.drain import Drain, cut_error, cut_replies
 from ssemcp.transports.memory import MemoryReclaimer
 from ssemcp.transports.sse_writer import Flusher, FrameCache, KeepaliveSweep, SSEWriter
+
+if TYPE_CHECKING:
+    from ssemcp.transports.replicas import Replicas
 
 __all__ = [
     "DEFAULT_KEEPALIVE_SECONDS",
@@ -232,14 +229,6 @@ def _shutting_down(payload: Payload) -> HTTPError:
         _SHUTTING_DOWN_HEADERS,
         request_id,
     )
-
-
-# Sessions shared by replicas, and the store cannot be reached: retry shortly.
-STATE_UNAVAILABLE: Final = HTTPError(
-    503,
-    StateUnavailable("Service Unavailable: the shared session state is unreachable; retry"),
-    ((b"retry-after", str(RETRY_AFTER_SECONDS).encode()),),
-)
 
 
 # Memoised: clients send the same Accept header on every request. A pure function of its
@@ -491,7 +480,7 @@ class _Session:
         # replica's copy, so that two copies never issue the same one.
         self.shared = shared
         self.saved_record: SessionRecord | None = None
-        first_request_id = 1 if shared is None else _random_id_base()
+        first_request_id = 1 if shared is None else random_id_base()
         # The log and the GET stream's record are made when first needed: most sessions
         # never send an SSE event, and a session per request is a common client pattern.
         self._new_event_log = new_event_log
@@ -563,6 +552,9 @@ class _Session:
         stream.is_finished = True
         self.streams.pop(stream.stream_id, None)
         stream.changed.set()
+        if self.shared is not None:
+            # A replica following it for a resuming GET ends it there too.
+            self.shared.stream_finished(self.session_id, stream.stream_id)
 
     async def send(self, message: Message) -> None:
         """The session's own channel: messages not tied to a request go to the GET stream."""
@@ -584,10 +576,12 @@ class _Session:
         The message waits in a bounded queue for the log; the GET stream's reader moves it
         there (and out to its client), or, with no reader connected, a task does.
 
-        With replicas, only the one holding the GET stream takes it: every replica hears the
-        bus, and the session's client must hear each change once.
+        With replicas, it goes to the shared log (once, however many replicas serving the
+        session post it: each hears the bus), whether or not a replica holds the GET stream;
+        the holder, wherever it is, is woken to read it from there.
         """
-        if self.shared is not None and not self.holds_standalone:
+        if self.shared is not None:
+            self.shared.post_to_stream(self.session_id, serialize(message))
             return True
         pending = self._pending
         if pending is None:
@@ -856,135 +850,6 @@ def _is_initialize(payload: Payload) -> bool:
     return type(payload) is Request and payload.method == "initialize"
 
 
-# ---------------------------------------------------------------------- replicas
-
-# Where a replica's copy of a session starts its request and stream ids: far apart per copy
-# (2**16 ids each), and below 2**53, which JavaScript clients read exactly.
-_ID_BASE_BITS: Final = 36
-_IDS_PER_COPY_BITS: Final = 16
-
-
-def _random_id_base() -> int:
-    return (secrets.randbits(_ID_BASE_BITS) << _IDS_PER_COPY_BITS) | 1
-
-
-def _record_of(session: _Session) -> SessionRecord:
-    connection = session.connection
-    assert isinstance(connection, ServerConnection)
-    served = connection.session
-    principal = session.principal
-    return SessionRecord(
-        served.revision.version,
-        served.client_capabilities,
-        served.client_info,
-        None if principal is None else principal.subject,
-        None if principal is None else principal.issuer,
-        served.log_level,
-        tuple(sorted(served.subscriptions)),
-    )
-
-
-def _apply(session: _Session, record: SessionRecord) -> None:
-    connection = session.connection
-    assert isinstance(connection, ServerConnection)
-    connection.update(record.log_level, record.subscriptions)
-    session.saved_record = record
-
-
-class _WatchedSend:
-    """A request's ``send`` that remembers whether the response began (a failure of the
-    shared state is then no longer a 503) and ended."""
-
-    __slots__ = ("ended", "started", "wrapped_send")
-
-    def __init__(self, send: ASGISend) -> None:
-        # Named so, asgi.shortcuts.on_disconnect looks through it to the connection.
-        self.wrapped_send = send
-        self.started = False
-        self.ended = False
-
-    async def send(self, message: Mapping[str, object]) -> None:
-        if message["type"] == "http.response.start":
-            self.started = True
-        elif not message.get("more_body", False):
-            self.ended = True
-        await self.wrapped_send(message)  # type: ignore[arg-type]
-
-
-class _Replicas:
-    """What a transport hears from the replicas about the sessions it serves
-    (:class:`~ssemcp.state.shared.SessionSignals`)."""
-
-    __slots__ = ("_tasks", "_transport")
-
-    def __init__(self, transport: StreamableHTTPTransport) -> None:
-        self._transport = transport
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def _session(self, session_id: str) -> _Session | None:
-        return self._transport._sessions.get(session_id)
-
-    def woken(self, session_id: str) -> None:
-        session = self._session(session_id)
-        if session is not None and session.holds_standalone:
-            session.standalone.changed.set()
-
-    def stream_taken(self, session_id: str) -> None:
-        session = self._session(session_id)
-        if session is not None and session.holds_standalone:
-            # As a local takeover does (_Stream.attach): the reader sees it is not the
-            # stream's any more, and ends.
-            logger.debug("session %s: GET stream taken by another replica", short_id(session_id))
-            stream = session.standalone
-            stream.reader = None
-            stream.changed.set()
-
-    def changed(self, session_id: str) -> None:
-        if self._session(session_id) is not None:
-            self._spawn(self._reload(session_id))
-
-    async def _reload(self, session_id: str) -> None:
-        transport = self._transport
-        assert transport._shared is not None
-        try:
-            record = await transport._shared.load(session_id)
-        except StateUnavailable:
-            return  # the next request of the session loads it again
-        session = self._session(session_id)
-        if session is None:
-            return
-        if record is None:
-            transport._drop_copy(session)
-        elif record != session.saved_record:
-            _apply(session, record)
-
-    def ended(self, session_id: str) -> None:
-        session = self._session(session_id)
-        if session is not None:
-            logger.debug("session %s: deleted on another replica", short_id(session_id))
-            self._transport._drop_copy(session)
-
-    def client_message(self, session_id: str, message: Message) -> None:
-        session = self._session(session_id)
-        if session is not None:
-            self._spawn(self._receive(session, message))
-
-    @staticmethod
-    async def _receive(session: _Session, message: Message) -> None:
-        # An answer or a cancellation: the connection acts on it at once, or ignores it.
-        await session.connection.receive(message)
-
-    def _spawn(self, work: Coroutine[object, object, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def cancel(self) -> None:
-        """At shutdown: what is under way here ends (before the store's connections close)."""
-        for task in self._tasks:
-            task.cancel()
-
-
 class StreamableHTTPTransport:
     """Serves ``server`` at one MCP endpoint; the ASGI app routes requests for it here.
 
@@ -1059,12 +924,15 @@ class StreamableHTTPTransport:
         self._event_logs: EventLogFactory = event_logs or self._memory_event_log
         # Sessions valid on every replica (ssemcp.state.redis); None: this process's alone.
         self._shared = shared
+        self._replicas: Replicas | None = None
         if shared is not None:
             if sessions is not None:
                 raise ValueError("sessions shared by replicas are ServerConnections: no factory")
             self._event_logs = shared.event_log
-            self._replicas = _Replicas(self)
-            shared.listen(self._replicas)
+            # Imported here: a transport of one process never loads it.
+            from ssemcp.transports.replicas import Replicas
+
+            self._replicas = Replicas(self, shared)
         self._clock = clock
         self._connect = sessions
         self._serves_sessionless = sessionless is not False
@@ -1124,8 +992,8 @@ class StreamableHTTPTransport:
             if method == "POST":
                 return self._post_sessionless(scope, receive, send, headers, None)
             return SESSIONLESS_METHOD_NOT_ALLOWED.respond(send)
-        if self._shared is not None and not self._stateless:
-            return self._replicated(method, scope, receive, send, headers)
+        if self._replicas is not None and not self._stateless:
+            return self._replicas.serve(method, scope, receive, send, headers)
         if method == "POST":
             return self._post(scope, receive, send, headers)
         if self._stateless:
@@ -1154,156 +1022,6 @@ class StreamableHTTPTransport:
             session.principal = principal
             session.connection.rebind(principal)
         return session
-
-    # ------------------------------------------------------------------ replicas
-
-    async def _replicated(
-        self, method: str, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers
-    ) -> None:
-        """A request when sessions are shared by replicas: the session it names is made
-        ready here first (from its record, if another replica opened it), then served as
-        usual; an unreachable store gets 503 (or, mid-stream, ends the stream)."""
-        # A GET's stream may fail once it has begun, so its send is watched. A POST and a
-        # DELETE fail only before they answer (a POST's SSE reply ends itself on a failure:
-        # _finish_stream), and keep the server's whole-response shortcut.
-        shared = self._shared
-        assert shared is not None
-        watched = _WatchedSend(send) if method == "GET" else None
-        try:
-            raw_session_id = headers.get(MCP_SESSION_ID)
-            if raw_session_id is not None:
-                session_id = raw_session_id.decode("latin-1")
-                if method == "DELETE" and session_id not in self._sessions:
-                    # Nothing to serve here: no copy is made only to be deleted.
-                    await self._delete_record(scope, send, session_id)
-                    return
-                await self._adopt(session_id, scope.get(PRINCIPAL_KEY))
-                if method == "GET" and session_id in self._sessions:
-                    # One GET stream per session across replicas, as within one: a reader
-                    # elsewhere that has not yet seen its client leave gives way.
-                    await shared.take_stream(session_id)
-            if method == "POST":
-                await self._post(scope, receive, send, headers)
-            elif watched is not None:
-                await self._get(scope, receive, watched.send, headers)
-            else:
-                await self._delete(scope, send, headers)
-        except StateUnavailable:
-            if watched is None or not watched.started:
-                await STATE_UNAVAILABLE.respond(send)
-            elif not watched.ended:
-                logger.warning("the shared state failed mid-stream; ending the stream")
-                await send(_END_OF_BODY)
-
-    async def _adopt(self, session_id: str, principal: Principal | None) -> None:
-        """Make the local copy of ``session_id`` agree with its record: made from it if this
-        replica has none, dropped if the record is gone. A record bound to another principal
-        is left alone, so the request gets the 404 it gets today."""
-        assert self._shared is not None
-        record = await self._shared.load(session_id)
-        session = self._sessions.get(session_id)
-        if record is None:
-            if session is not None:
-                self._drop_copy(session)
-            return
-        if session is not None:
-            if record != session.saved_record:
-                _apply(session, record)
-            return
-        if not record.is_bound_to(principal):
-            return
-        revision = revision_for(record.version)
-        if revision is None:
-            return  # a record of a newer ssemcp: as if absent
-        session = _Session(
-            self._server,
-            session_id,
-            principal,
-            self._event_logs,
-            self._max_logged_events,
-            self._clock(),
-            None,
-            self._shared,
-        )
-        connection = session.connection
-        assert isinstance(connection, ServerConnection)
-        connection.resume(
-            revision,
-            record.client_capabilities,
-            record.client_info,
-            record.log_level,
-            record.subscriptions,
-        )
-        session.saved_record = record
-        # Followed before it is served, so that nothing said of it from now on is missed.
-        try:
-            await self._shared.follow(session_id)
-        except StateUnavailable:
-            session.close()
-            raise
-        if session_id in self._sessions:  # another request adopted it meanwhile
-            session.close()
-            return
-        self._sessions[session_id] = session
-        self._start_sweeper()
-
-    async def _delete_record(self, scope: Scope, send: ASGISend, session_id: str) -> None:
-        """DELETE of a session this replica holds no copy of: its record, if the principal
-        is the session's (else 404, as for a session that does not exist)."""
-        assert self._shared is not None
-        record = await self._shared.load(session_id)
-        if record is None or not record.is_bound_to(scope.get(PRINCIPAL_KEY)):
-            await UNKNOWN_SESSION.respond(send)
-            return
-        await self._shared.delete(session_id)
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-    async def _save_if_changed(self, session: _Session) -> None:
-        """After a request: what it changed (log level, subscriptions) goes to the record."""
-        assert self._shared is not None
-        if session.is_closed:
-            return
-        record = _record_of(session)
-        if record != session.saved_record:
-            session.saved_record = record
-            await self._shared.save(session.session_id, record)
-
-    async def _route_elsewhere(
-        self, session: _Session, payload: Message | Invalid | list[Message | Invalid]
-    ) -> None:
-        """The client's answers to requests another replica sent, and its cancellations of
-        requests another replica runs, go to that replica (through the session's channel)."""
-        assert self._shared is not None
-        connection = session.connection
-        assert isinstance(connection, ServerConnection)
-        for message in payload if type(payload) is list else (payload,):
-            if isinstance(message, Response | ErrorResponse):
-                waited_here = message.id in connection.session.unanswered_request_ids
-            elif type(message) is Notification and message.method == "notifications/cancelled":
-                request_id = (message.params or {}).get("requestId")
-                waited_here = connection.session.is_in_flight(request_id)  # type: ignore[arg-type]
-            else:
-                continue
-            if not waited_here:
-                await self._shared.route(session.session_id, message)
-
-    async def _touch_busy_sessions(self) -> None:
-        """Keep the records of sessions busy here (a GET stream open) from expiring."""
-        assert self._shared is not None
-        busy = [session.session_id for session in self._sessions.values() if session.busy]
-        try:
-            await self._shared.touch(busy)
-        except StateUnavailable:
-            logger.warning("could not renew %d session record(s)", len(busy))
-
-    def _drop_copy(self, session: _Session) -> None:
-        """Forget this replica's copy of a session that ended elsewhere."""
-        if self._sessions.get(session.session_id) is session:
-            del self._sessions[session.session_id]
-        session.close()
-        if self._shared is not None:
-            self._shared.unfollow(session.session_id)
 
     # ------------------------------------------------------------------ POST
 
@@ -1364,8 +1082,8 @@ class StreamableHTTPTransport:
                 return
             session = found
             is_new = False
-            if self._shared is not None and type(payload) is not Request:
-                await self._route_elsewhere(session, payload)
+            if self._replicas is not None and type(payload) is not Request:
+                await self._replicas.route_elsewhere(session, payload)
 
         # What used to be three methods (answer, finish, send the reply) is one frame here:
         # this is the path of every call.
@@ -1418,11 +1136,11 @@ class StreamableHTTPTransport:
             session.last_active = self._clock()
 
         if is_new:
-            if type(reply) is Response and self._shared is not None:
+            if type(reply) is Response and self._replicas is not None:
                 # Only the record: a replica makes its copy (and follows the session's
                 # channel) when a request of the session reaches it, this one included.
                 session.close()
-                await self._shared.create(session.session_id, _record_of(session))
+                await self._replicas.create(session)
             elif type(reply) is Response:
                 self._sessions[session.session_id] = session
                 self._start_sweeper()
@@ -1439,8 +1157,8 @@ class StreamableHTTPTransport:
                 session.close()
                 session_header = ()
 
-        if self._shared is not None and not is_new:
-            await self._save_if_changed(session)
+        if self._replicas is not None and not is_new:
+            await self._replicas.save_if_changed(session)
         if reply_stream.started:
             await self._finish_stream(reply_stream, reply)
         elif type(reply) is Response:
@@ -1932,8 +1650,8 @@ class StreamableHTTPTransport:
         while True:
             await asyncio.sleep(interval)
             self.close_idle_sessions(self._clock())
-            if self._shared is not None:
-                await self._touch_busy_sessions()
+            if self._replicas is not None:
+                await self._replicas.touch_busy_sessions()
 
     def end_streams(self) -> int:
         """Shutdown, once calls are done: end every stream, each with its last event (a
@@ -1959,7 +1677,7 @@ class StreamableHTTPTransport:
             self._sweeper.cancel()
             self._sweeper = None
         self._reclaimer.cancel()
-        if self._shared is not None:
+        if self._replicas is not None:
             self._replicas.cancel()
         sessions = list(self._sessions.values())
         self._sessions.clear()

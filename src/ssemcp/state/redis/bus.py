@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import secrets
 from typing import Final
 
 from redis.exceptions import RedisError
@@ -34,6 +35,9 @@ MAX_QUEUED_PUBLISHES: Final = 4096
 # One pipeline carries at most this many PUBLISHes, so a burst does not hold a connection long.
 _MAX_BATCH: Final = 256
 _SEPARATOR: Final = b"\n"
+# Before what encode() makes: "@<id>\n", the same on every replica that hears it, so that the
+# replicas serving one session log a notification for it once (ssemcp.state.redis.sessions).
+_ID_MARK: Final = b"@"
 
 
 def encode(topic: str, notification: Notification) -> bytes:
@@ -73,6 +77,11 @@ class RedisBus:
         self._queue: collections.deque[bytes] = collections.deque(maxlen=MAX_QUEUED_PUBLISHES)
         self._writer: asyncio.Task[None] | None = None
         self._dropped = 0
+        # Names what this process publishes: with a counter, each message's id.
+        self._origin = _ID_MARK + secrets.token_hex(8).encode() + b"."
+        self._published = 0
+        # While the notification of a message with an id is delivered here: that id.
+        self.delivering: bytes | None = None
 
     async def start(self) -> None:
         """Listen on the bus channel; a Redis that is down is subscribed when it returns."""
@@ -85,7 +94,9 @@ class RedisBus:
         queue = self._queue
         if len(queue) == queue.maxlen:
             self._dropped += 1
-        queue.append(encode(topic, notification))
+        self._published += 1
+        message_id = self._origin + str(self._published).encode() + _SEPARATOR
+        queue.append(message_id + encode(topic, notification))
         if self._writer is None:
             try:
                 loop = asyncio.get_running_loop()
@@ -113,11 +124,18 @@ class RedisBus:
             self._writer = None
 
     def _received(self, channel: str, data: bytes) -> None:
+        message_id = None
+        if data[:1] == _ID_MARK:
+            message_id, _, data = data[1:].partition(_SEPARATOR)
         decoded = decode(data)
         if decoded is None:
             logger.warning("the bus channel carried a message that is not ours; ignored")
             return
-        self._local.publish(*decoded)
+        self.delivering = message_id
+        try:
+            self._local.publish(*decoded)
+        finally:
+            self.delivering = None
 
     def subscribe(self, topic: str, subscriber: Subscriber) -> None:
         self._local.subscribe(topic, subscriber)

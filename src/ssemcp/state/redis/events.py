@@ -23,32 +23,87 @@ from ssemcp.state.events import (
 )
 from ssemcp.state.redis.connection import RedisConnection
 
-__all__ = ["RedisEventLog", "log_keys"]
+__all__ = [
+    "RedisEventLog",
+    "log_keys",
+    "register_append",
+    "register_append_once",
+    "register_log_held",
+]
 
 _MAX_NUMBER_DIGITS: Final = 20
 _TAG_LENGTH: Final = 8
 
-# KEYS: the stream, its hash. ARGV: stream id, data, max events, max bytes, ttl seconds.
-# The sequence is the stream entry's id (``<sequence>-0``), so XRANGE finds an event by it.
-# Evicting in the script keeps the byte count exact: XADD's MAXLEN would not say what it cut.
-_APPEND: Final = """
-local sequence = redis.call('HINCRBY', KEYS[2], 'seq', 1)
-local size = redis.call('HINCRBY', KEYS[2], 'bytes', string.len(ARGV[2]))
-redis.call('XADD', KEYS[1], sequence .. '-0', 's', ARGV[1], 'd', ARGV[2])
-local length = redis.call('XLEN', KEYS[1])
-local max_events = tonumber(ARGV[3])
-local max_bytes = tonumber(ARGV[4])
-while length > max_events or size > max_bytes do
-  local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
-  if #oldest == 0 then break end
-  size = redis.call('HINCRBY', KEYS[2], 'bytes', -string.len(oldest[1][2][4]))
-  redis.call('XDEL', KEYS[1], oldest[1][1])
-  length = length - 1
+# One append, shared by the scripts below. KEYS: the stream, its hash. The sequence is the
+# stream entry's id (``<sequence>-0``), so XRANGE finds an event by it. Evicting in the script
+# keeps the byte count exact: XADD's MAXLEN would not say what it cut.
+_APPEND_FUNCTION: Final = """
+local function append(stream_id, data, max_events, max_bytes, ttl)
+  local sequence = redis.call('HINCRBY', KEYS[2], 'seq', 1)
+  local size = redis.call('HINCRBY', KEYS[2], 'bytes', string.len(data))
+  redis.call('XADD', KEYS[1], sequence .. '-0', 's', stream_id, 'd', data)
+  local length = redis.call('XLEN', KEYS[1])
+  while length > max_events or size > max_bytes do
+    local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+    if #oldest == 0 then break end
+    size = redis.call('HINCRBY', KEYS[2], 'bytes', -string.len(oldest[1][2][4]))
+    redis.call('XDEL', KEYS[1], oldest[1][1])
+    length = length - 1
+  end
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+  return sequence
 end
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('EXPIRE', KEYS[2], ARGV[5])
+"""
+# KEYS: the stream, its hash. ARGV: stream id, data, max events, max bytes, ttl seconds.
+# An entry on stream 0 (the GET stream: its opening marker, or a message for it) marks the
+# GET stream ``opened``, from which on the bus's notifications for it are logged.
+_APPEND: Final = (
+    _APPEND_FUNCTION
+    + """
+if ARGV[1] == '0' then redis.call('HSET', KEYS[2], 'opened', '1') end
+return append(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
+"""
+)
+# The GET stream's part of a notification every replica serving the session hears
+# (ssemcp.state.redis.sessions): once, by whichever replica comes first (a marker key named
+# after the bus message); logged if the GET stream was ever ``opened``, else held for it (at
+# most ARGV[9], as one process holds them) in a list that its first opening logs. The one
+# that logs it says so on the session's channel. KEYS: the stream, its hash, the marker, the
+# held list. ARGV: as _APPEND's, then the channel, what to publish there, the marker's
+# seconds, how many may be held.
+_APPEND_ONCE: Final = (
+    _APPEND_FUNCTION
+    + """
+if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[8]) then return 0 end
+if not redis.call('HGET', KEYS[2], 'opened') then
+  if redis.call('LLEN', KEYS[4]) < tonumber(ARGV[9]) then
+    redis.call('RPUSH', KEYS[4], ARGV[2])
+    redis.call('EXPIRE', KEYS[4], ARGV[5])
+  end
+  return 0
+end
+local sequence = append(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
+redis.call('PUBLISH', ARGV[6], ARGV[7])
 return sequence
 """
+)
+# A GET stream opened for the first time: what was held for it goes to its log (after the
+# opening's marker), in order. KEYS: the stream, its hash, the held list. ARGV: max events,
+# max bytes, ttl seconds, the channel, what to publish there.
+_LOG_HELD: Final = (
+    _APPEND_FUNCTION
+    + """
+local held = redis.call('LRANGE', KEYS[3], 0, -1)
+if #held == 0 then return 0 end
+redis.call('DEL', KEYS[3])
+for _, data in ipairs(held) do
+  append('0', data, tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
+end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return #held
+"""
+)
 
 
 def log_keys(connection: RedisConnection, session_id: str) -> tuple[str, str]:
@@ -177,3 +232,13 @@ class RedisEventLog:
 def register_append(connection: RedisConnection) -> Any:
     """The append script, registered once per process (EVALSHA, falling back to EVAL)."""
     return connection.client.register_script(_APPEND)
+
+
+def register_append_once(connection: RedisConnection) -> Any:
+    """The log-once script (``_APPEND_ONCE``), registered once per process."""
+    return connection.client.register_script(_APPEND_ONCE)
+
+
+def register_log_held(connection: RedisConnection) -> Any:
+    """The script that logs what was held for a GET stream (``_LOG_HELD``)."""
+    return connection.client.register_script(_LOG_HELD)

@@ -7,6 +7,32 @@ replica), and the client's messages that belong to
 another replica (an answer to a request of ours, a cancellation). A replica follows the
 channel of every session it serves, so all of these reach whoever needs them.
 
+One GET stream per session across replicas, as within one process: the replica serving it
+holds a lease (a key naming it, with a time to live of ``STREAM_LEASE_SECONDS``, renewed every
+third of that while the stream lives, removed when it ends). A plain GET elsewhere finds the
+lease held and gets 409, as a second GET in one process does; a GET with ``Last-Event-ID``
+takes the stream over wherever it is (the old holder hears ``taken`` and ends its stream), so
+a client whose replica died resumes at once. A holder killed without ending its stream leaves
+a lease that lapses within ``STREAM_LEASE_SECONDS``: until then only a plain GET (one without
+``Last-Event-ID``) is refused. Claiming and publishing ``taken`` are one script, so two
+replicas cannot both claim a free lease.
+
+A notification for a session's GET stream (the bus's: a resource it subscribed to changed, a
+list changed) reaches every replica serving the session, and none may be the only one to
+log it: the stream's holder may have died, or there may be none (the client left and will
+resume with ``Last-Event-ID``, as in one process, where the log keeps what it missed). So
+every one of them logs it, with one script that logs it once (rather than one chosen replica,
+such as the stream's last holder with a lease: until a dead holder's lease lapsed, what it
+should have logged would be lost): the first to run it for that
+bus message (named by the id the bus gives each message) appends it and wakes the holder,
+the others find it done. Each replica runs these in the order the bus delivered them, in one
+pipeline, so the log keeps the bus's order: a message is logged by whoever first runs it,
+and that replica has already run (or found done) every message before it. What the log
+keeps starts when a GET stream of the session is first opened, as in one process (until
+then, the first ``MAX_HELD_BEFORE_GET`` wait in a list for it, and its first opening logs
+them); a session no live replica serves (every one that did has died) misses them until a
+request makes a copy again.
+
 One channel per session, rather than one per replica: a publisher needs no lookup of who
 holds a session's stream (nor a record of it to go stale when that replica dies), and a
 replica that stops following a session stops hearing of it. The cost is a SUBSCRIBE per
@@ -16,17 +42,31 @@ session a replica serves. ``bench/redis_channels.py`` measures both shapes: a se
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import logging
 import secrets
-from typing import Final
+from typing import Any, Final
 
 from ssemcp.errors import ParseError
 from ssemcp.jsonrpc import ErrorResponse, Message, Notification, Response, parse, serialize
 from ssemcp.state.events import DEFAULT_MAX_LOGGED_BYTES, DEFAULT_MAX_LOGGED_EVENTS, EventLog
+from ssemcp.state.redis.bus import RedisBus
 from ssemcp.state.redis.connection import RedisConnection
-from ssemcp.state.redis.events import RedisEventLog, log_keys, register_append
+from ssemcp.state.redis.events import (
+    RedisEventLog,
+    log_keys,
+    register_append,
+    register_append_once,
+    register_log_held,
+)
 from ssemcp.state.redis.pubsub import Subscriptions
-from ssemcp.state.shared import SessionRecord, SessionSignals
+from ssemcp.state.shared import (
+    STREAM_LEASE_SECONDS,
+    SessionRecord,
+    SessionSignals,
+    StateUnavailable,
+)
 
 __all__ = ["RedisSessions"]
 
@@ -37,8 +77,37 @@ _CHANGED: Final = b"c"
 _ENDED: Final = b"e"
 _MESSAGE: Final = b"m"
 _TAKEN: Final = b"t"
+# How long a replica's "logged once" marker for a bus message lives: far longer than the
+# replicas serving a session can be apart in hearing one message.
+_LOGGED_ONCE_SECONDS: Final = 120
+# Messages held for a GET stream the session has not yet opened, as one process holds them
+# (transports/streamable.py): its first opening sends them; more are dropped.
+MAX_HELD_BEFORE_GET: Final = 16
+# The GET stream's log entries run per pipeline at most.
+_MAX_LOG_BATCH: Final = 256
 # What a replica routes to the others: answers to our requests, and cancellations.
 _ROUTED: Final = frozenset({Notification, Response, ErrorResponse})
+# KEYS: the lease. ARGV: this replica, seconds, "1" to take the stream over from another
+# holder, the session's channel, what ``taken`` says there. 1: ours now; 0: held elsewhere.
+_CLAIM: Final = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] and ARGV[3] ~= '1' then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+"""
+# KEYS: leases. ARGV: this replica, seconds. Renews those that are still ours.
+_RENEW: Final = """
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then redis.call('EXPIRE', key, ARGV[2]) end
+end
+return 0
+"""
+# KEYS: the lease. ARGV: this replica. Removes it if it is still ours.
+_RELEASE: Final = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 class _Deaf:
@@ -60,6 +129,7 @@ class RedisSessions:
         ttl_seconds: a record (and its log) goes this long after its session's last use.
         max_logged_events: events each session's log keeps.
         max_logged_bytes: bytes each session's log keeps.
+        bus: the process's bus, whose message ids name what is logged once.
     """
 
     def __init__(
@@ -68,6 +138,7 @@ class RedisSessions:
         subscriptions: Subscriptions,
         *,
         ttl_seconds: int,
+        bus: RedisBus | None = None,
         max_logged_events: int = DEFAULT_MAX_LOGGED_EVENTS,
         max_logged_bytes: int = DEFAULT_MAX_LOGGED_BYTES,
     ) -> None:
@@ -80,15 +151,33 @@ class RedisSessions:
         self._max_logged_bytes = max_logged_bytes
         self._signals: SessionSignals = _Deaf()
         self._append_script = register_append(connection)
+        self._append_once_script = register_append_once(connection)
+        self._log_held_script = register_log_held(connection)
+        self._bus = bus
+        # Entries for GET streams' logs, (session id, bus message id, data), in bus order.
+        self._to_log: collections.deque[tuple[str, bytes, bytes]] = collections.deque()
+        self._logger: asyncio.Task[None] | None = None
+        self._logged_locally = 0
+        # Marking reply streams finished, without the caller waiting.
+        self._marking: set[asyncio.Task[None]] = set()
         self._channel_prefix = connection.key("s") + ":"
-        # Names this process in what it publishes that it must not act on itself.
+        # Names this process in what it publishes that it must not act on itself, and in
+        # the leases of the GET streams it holds.
         self._origin = secrets.token_hex(8).encode()
+        client = connection.client
+        self._claim_script = client.register_script(_CLAIM)
+        self._renew_script = client.register_script(_RENEW)
+        self._release_script = client.register_script(_RELEASE)
+        self.stream_lease_seconds = STREAM_LEASE_SECONDS
 
     def listen(self, signals: SessionSignals) -> None:
         self._signals = signals
 
     def _record_key(self, session_id: str) -> str:
         return self._connection.key("session", session_id)
+
+    def _lease_key(self, session_id: str) -> str:
+        return self._connection.key("holder", session_id)
 
     def channel(self, session_id: str) -> str:
         return self._channel_prefix + session_id
@@ -138,9 +227,122 @@ class RedisSessions:
 
     async def delete(self, session_id: str) -> None:
         async with self._connection.client.pipeline(transaction=False) as pipe:
-            pipe.delete(self._record_key(session_id), *log_keys(self._connection, session_id))
+            pipe.delete(
+                self._record_key(session_id),
+                self._lease_key(session_id),
+                self._held_key(session_id),
+                *log_keys(self._connection, session_id),
+            )
             pipe.publish(self.channel(session_id), _ENDED)
             await self._connection.run(pipe.execute())
+
+    def post_to_stream(self, session_id: str, data: bytes) -> None:
+        """Log ``data`` for the session's GET stream without waiting, once however many
+        replicas post it (a bus message reaches each), and wake the stream's holder."""
+        bus = self._bus
+        message_id = None if bus is None else bus.delivering
+        if message_id is None:
+            # Not a bus message: only this replica posts it.
+            self._logged_locally += 1
+            message_id = b"local." + self._origin + b"." + str(self._logged_locally).encode()
+        self._to_log.append((session_id, message_id, data))
+        if self._logger is None:
+            self._logger = asyncio.get_running_loop().create_task(self._log_posted())
+
+    async def _log_posted(self) -> None:
+        try:
+            queue = self._to_log
+            connection = self._connection
+            script = self._append_once_script
+            while queue:
+                batch = [queue.popleft() for _ in range(min(len(queue), _MAX_LOG_BATCH))]
+                try:
+                    async with connection.client.pipeline(transaction=False) as pipe:
+                        for session_id, message_id, data in batch:
+                            stream_key, hash_key = log_keys(connection, session_id)
+                            once_key = connection.key("once", session_id, message_id.decode())
+                            await script(
+                                keys=[stream_key, hash_key, once_key, self._held_key(session_id)],
+                                args=[
+                                    0,
+                                    data,
+                                    self._max_logged_events,
+                                    self._max_logged_bytes,
+                                    self.ttl_seconds,
+                                    self.channel(session_id),
+                                    _WAKE,
+                                    _LOGGED_ONCE_SECONDS,
+                                    MAX_HELD_BEFORE_GET,
+                                ],
+                                client=pipe,
+                            )
+                        await connection.run(pipe.execute())
+                except Exception as exc:  # StateUnavailable, or a script error
+                    logger.warning(
+                        "could not log %d notification(s) for GET streams: %s", len(batch), exc
+                    )
+        finally:
+            self._logger = None
+
+    def _held_key(self, session_id: str) -> str:
+        return self._connection.key("held", session_id)
+
+    async def log_held(self, session_id: str) -> None:
+        stream_key, hash_key = log_keys(self._connection, session_id)
+        await self._connection.run(
+            self._log_held_script(
+                keys=[stream_key, hash_key, self._held_key(session_id)],
+                args=[
+                    self._max_logged_events,
+                    self._max_logged_bytes,
+                    self.ttl_seconds,
+                    self.channel(session_id),
+                    _WAKE,
+                ],
+            )
+        )
+
+    def stream_finished(self, session_id: str, stream_id: int) -> None:
+        # Queued behind nothing: the stream's last event was appended (awaited) before.
+        task = asyncio.get_running_loop().create_task(self._mark_finished(session_id, stream_id))
+        self._marking.add(task)
+        task.add_done_callback(self._marking.discard)
+
+    async def _mark_finished(self, session_id: str, stream_id: int) -> None:
+        _, hash_key = log_keys(self._connection, session_id)
+        try:
+            async with self._connection.client.pipeline(transaction=False) as pipe:
+                pipe.hset(hash_key, f"end:{stream_id}", 1)
+                pipe.expire(hash_key, self.ttl_seconds)
+                await self._connection.run(pipe.execute())
+        except StateUnavailable as exc:
+            logger.warning("could not mark a reply stream finished: %s", exc)
+
+    async def is_stream_finished(self, session_id: str, stream_id: int) -> bool:
+        _, hash_key = log_keys(self._connection, session_id)
+        client = self._connection.client
+        return bool(await self._connection.run(client.hexists(hash_key, f"end:{stream_id}")))
+
+    async def wait_for_events(
+        self, session_id: str, after: int, timeout_seconds: float
+    ) -> int | None:
+        stream_key, _ = log_keys(self._connection, session_id)
+        client = self._connection.client
+        block = max(1, int(timeout_seconds * 1000))
+        # Ids only: the entries are read (with the log's gap rule) by read_after.
+        found: Any = await self._connection.run(
+            client.xread({stream_key: f"{after}-0"}, count=_MAX_LOG_BATCH, block=block)
+        )
+        if not found:
+            return None
+        _, entries = found[0]
+        newest: bytes = entries[-1][0]
+        return int(newest.partition(b"-")[0])
+
+    async def flush(self) -> None:
+        """Wait until what was posted to GET streams is logged (tests, shutdown)."""
+        while self._logger is not None:
+            await asyncio.shield(self._logger)
 
     async def follow(self, session_id: str) -> None:
         await self._subscriptions.subscribe(self.channel(session_id), self._received)
@@ -151,9 +353,34 @@ class RedisSessions:
     async def wake(self, session_id: str) -> None:
         await self._connection.run(self._connection.client.publish(self.channel(session_id), _WAKE))
 
-    async def take_stream(self, session_id: str) -> None:
+    async def claim_stream(self, session_id: str, *, take_over: bool) -> bool:
+        claimed = await self._connection.run(
+            self._claim_script(
+                keys=[self._lease_key(session_id)],
+                args=[
+                    self._origin,
+                    self.stream_lease_seconds,
+                    "1" if take_over else "0",
+                    self.channel(session_id),
+                    _TAKEN + self._origin,
+                ],
+            )
+        )
+        return bool(claimed)
+
+    async def renew_streams(self, session_ids: list[str]) -> None:
+        if not session_ids:
+            return
         await self._connection.run(
-            self._connection.client.publish(self.channel(session_id), _TAKEN + self._origin)
+            self._renew_script(
+                keys=[self._lease_key(session_id) for session_id in session_ids],
+                args=[self._origin, self.stream_lease_seconds],
+            )
+        )
+
+    async def release_stream(self, session_id: str) -> None:
+        await self._connection.run(
+            self._release_script(keys=[self._lease_key(session_id)], args=[self._origin])
         )
 
     async def route(self, session_id: str, message: Message) -> None:

@@ -59,6 +59,7 @@ class RedisState:
             ttl_seconds=session_ttl_seconds,
             max_logged_events=max_logged_events,
             max_logged_bytes=max_logged_bytes,
+            bus=self._bus,
         )
         self._legacy_streams = RedisLegacyStreams(
             self.connection,
@@ -92,6 +93,7 @@ class RedisState:
 
     async def aclose(self) -> None:
         await self._bus.flush()
+        await self._sessions.flush()
         await self.subscriptions.aclose()
         await self.connection.aclose()
 
