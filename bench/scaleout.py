@@ -16,6 +16,14 @@ one core.
 Figures are printed with their ratio to the in-memory single replica measured in the same
 run. Targets: one replica on Redis >= 0.6x of one in memory (a and c, calls/s); e to 1 000
 sessions over 3 replicas <= 2x the in-memory single replica's time.
+
+For e, loadgen also reads each server-side process's CPU time and context switches around
+every fan-out (``--watch``, from /proc/PID/task/*/schedstat and status), and the time to the
+first session's update (what the trigger's hops cost before any stream is written). From
+those a second table prints a MODEL next to the measured time: the busiest replica's CPU plus
+nginx's plus redis-server's per fan-out, what it would take if each process had a core of its
+own and nothing overlapped. It never replaces the measured time. ``--rounds``,
+``--fanout-repeats`` and ``--fanout-sessions`` change the settings for A/B runs.
 """
 
 from __future__ import annotations
