@@ -324,7 +324,9 @@ def _fanout_report(
             f"{median_of('cores') / reference_cores:>8.2f}"
         )
     lines.append(
-        "\nCPU per fan-out: each process's time on a CPU (all its threads, "
+        "\nfirst ms: to the first session's update as the client reads it (the hops before "
+        "any stream is written, then nginx's relay). "
+        "CPU per fan-out: each process's time on a CPU (all its threads, "
         "/proc/PID/task/*/schedstat) from before the trigger's POST to 0.2 s after the last "
         "update; slowest: the busiest replica's. switches: context switches of all of them. "
         "cores ms: a MODEL, not a measurement: the slowest replica's CPU + nginx's + redis's, "
