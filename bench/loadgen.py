@@ -243,6 +243,39 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _process_usage(pid: int) -> tuple[int, int]:
+    """Nanoseconds on a CPU and context switches of every thread of ``pid`` so far (each
+    thread's /proc/PID/task/TID/schedstat and status: finer than stat's clock ticks, which
+    are as long as a fan-out's share of a process)."""
+    run_ns = switches = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            with open(f"/proc/{pid}/task/{task}/schedstat") as schedstat:
+                run_ns += int(schedstat.read().split()[0])
+            with open(f"/proc/{pid}/task/{task}/status") as status:
+                for line in status:
+                    if "ctxt_switches:" in line:  # voluntary and nonvoluntary
+                        switches += int(line.split()[1])
+    return run_ns, switches
+
+
+def _watched(spec: str) -> dict[str, list[int]]:
+    """``--watch name=pid+pid,name=pid``: the processes whose usage a fan-out reports."""
+    watched: dict[str, list[int]] = {}
+    for item in filter(None, spec.split(",")):
+        name, _, pids = item.partition("=")
+        watched[name] = [int(pid) for pid in pids.split("+")]
+    return watched
+
+
+def _usage(watched: dict[str, list[int]]) -> dict[str, tuple[int, int]]:
+    usage: dict[str, tuple[int, int]] = {}
+    for name, pids in watched.items():
+        per_pid = [_process_usage(pid) for pid in pids]
+        usage[name] = (sum(ns for ns, _ in per_pid), sum(count for _, count in per_pid))
+    return usage
+
+
 async def _settled_rss_kib(pid: int, timeout_seconds: float = 5.0) -> int:
     """The server's RSS once it has stopped changing for half a second (or at the timeout)."""
     deadline = time.monotonic() + timeout_seconds
@@ -554,10 +587,19 @@ async def fanout(options: argparse.Namespace) -> dict[str, Any]:
     times: list[float] = []
     errors = 0
     first_error = ""
+    watched = _watched(options.watch)
+    # Per watched process, per fan-out: CPU microseconds and context switches, from before
+    # the trigger's connection opens to the end of the pause after the last update.
+    cpu_us: dict[str, list[float]] = {name: [] for name in watched}
+    switches: dict[str, list[int]] = {name: [] for name in watched}
+    # Time to the first session's update: what the fan-out waits for before any stream is
+    # written (the trigger's hops), as the last one's is that plus the writing.
+    firsts: list[float] = []
     cpu_start = os.times()
     for repeat in range(options.repeats):
         for session in sessions:
             session.updated_at.clear()
+        usage_before = _usage(watched)
         await trigger.fresh_post()
         began = time.perf_counter()
         await trigger.call("tools/call", {"name": "notify_all", "arguments": {}})
@@ -572,7 +614,12 @@ async def fanout(options: argparse.Namespace) -> dict[str, Any]:
             first_error = first_error or f"repeat {repeat}: {missing} sessions got no single update"
             continue
         times.append(max(session.updated_at[0] for session in sessions) - began)
+        firsts.append(min(session.updated_at[0] for session in sessions) - began)
         await asyncio.sleep(0.2)
+        usage_after = _usage(watched)
+        for name, (run_ns, count) in usage_after.items():
+            cpu_us[name].append(round((run_ns - usage_before[name][0]) / 1e3, 1))
+            switches[name].append(count - usage_before[name][1])
     cpu_end = os.times()
     for session in sessions:
         session.close()
@@ -582,6 +629,9 @@ async def fanout(options: argparse.Namespace) -> dict[str, Any]:
         "errors": errors,
         "fanout_ms": [round(value * 1e3, 2) for value in times],
         "fanout_median_ms": round(_percentile(times, 0.5) * 1e3, 2),
+        "fanout_first_ms": sorted(round(value * 1e3, 2) for value in firsts),
+        "fanout_cpu_us": cpu_us,
+        "fanout_switches": switches,
         "generator_cpu_seconds": (cpu_end.user + cpu_end.system)
         - (cpu_start.user + cpu_start.system),
         "sample": first_error,
@@ -746,6 +796,11 @@ def main() -> None:
     parser.add_argument("--steps", default="1000,5000")
     parser.add_argument("--server-pid", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--watch",
+        default="",
+        help="fanout: name=pid+pid,... processes whose CPU and switches each fan-out reports",
+    )
     options = parser.parse_args()
     scenario = {"legacy": legacy, "idle": idle, "fanout": fanout, "listen": listen}[
         options.scenario

@@ -16,12 +16,21 @@ one core.
 Figures are printed with their ratio to the in-memory single replica measured in the same
 run. Targets: one replica on Redis >= 0.6x of one in memory (a and c, calls/s); e to 1 000
 sessions over 3 replicas <= 2x the in-memory single replica's time.
+
+For e, loadgen also reads each server-side process's CPU time and context switches around
+every fan-out (``--watch``, from /proc/PID/task/*/schedstat and status), and the time to the
+first session's update (what the trigger's hops cost before any stream is written). From
+those a second table prints a MODEL next to the measured time: the busiest replica's CPU plus
+nginx's plus redis-server's per fan-out, what it would take if each process had a core of its
+own and nothing overlapped. It never replaces the measured time. ``--rounds``,
+``--fanout-repeats`` and ``--fanout-sessions`` change the settings for A/B runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime
 import json
 import os
@@ -103,6 +112,12 @@ class Running:
     target: Target
     pids: list[int]
     log_dir: Path
+    # Each server-side process by role (replica-1.., nginx: master and worker, redis), for
+    # loadgen's per-fan-out CPU and context switches (``--watch``).
+    roles: dict[str, list[int]]
+
+    def watch_argument(self) -> str:
+        return ",".join(f"{role}={'+'.join(map(str, pids))}" for role, pids in self.roles.items())
 
     def cpu_seconds(self) -> float:
         return sum(bench_run.cpu_seconds(pid) for pid in self.pids)
@@ -131,11 +146,14 @@ def deployed(
     ) as (replicas, proxy):
         nginx_pids = [proxy.process.pid, *_children(proxy.process.pid)]
         pids = [replica.pid for replica in replicas] + nginx_pids
+        roles = {f"replica-{index}": [replica.pid] for index, replica in enumerate(replicas, 1)}
+        roles["nginx"] = nginx_pids
         if deployment.on_redis:
             pids.append(redis_pid)
+            roles["redis"] = [redis_pid]
         _pin(pids)
         port = int(proxy.url.rpartition(":")[2])
-        yield Running(Target(port, replicas[0].pid), pids, log_dir)
+        yield Running(Target(port, replicas[0].pid), pids, log_dir, roles)
 
 
 def _measured(running: Running, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -212,6 +230,8 @@ def one_round(
                 str(settings.fanout_sessions),
                 "--repeats",
                 str(settings.fanout_repeats),
+                "--watch",
+                running.watch_argument(),
             ]
             with noting_failure("e"):
                 out["e"] = _measured(running, lambda: bench_run.run_loadgen(python, target, fanout))
@@ -223,6 +243,98 @@ def one_round(
 
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def _per_fanout(run: dict[str, Any]) -> list[dict[str, float]]:
+    """Each fan-out of one run: CPU ms of the slowest replica, of all replicas, of nginx, of
+    redis, of them all; and their context switches."""
+    cpu = run.get("fanout_cpu_us", {})
+    switches = run.get("fanout_switches", {})
+    replicas = [role for role in cpu if role.startswith("replica-")]
+    out: list[dict[str, float]] = []
+    for index in range(len(cpu.get("nginx", []))):
+        replica_ms = [cpu[role][index] / 1e3 for role in replicas]
+        nginx_ms = cpu["nginx"][index] / 1e3
+        redis_ms = cpu["redis"][index] / 1e3 if "redis" in cpu else 0.0
+        out.append(
+            {
+                "slowest": max(replica_ms),
+                "replicas": sum(replica_ms),
+                "nginx": nginx_ms,
+                "redis": redis_ms,
+                "total": sum(replica_ms) + nginx_ms + redis_ms,
+                "switches": sum(values[index] for values in switches.values()),
+                "cores": max(replica_ms) + nginx_ms + redis_ms,
+            }
+        )
+    return out
+
+
+def _fanout_report(
+    rows: dict[str, list[dict[str, Any]]], settings: bench_run.Settings
+) -> list[str]:
+    columns = f"{'deployment':<11}{'last ms':>10}{'ratio':>8}{'min ms':>9}{'max ms':>9}"
+    columns += f"{'first ms':>10}{'errors':>8}{'others':>9}"
+    cpu_columns = (
+        f"{'deployment':<11}{'slowest':>9}{'replicas':>10}{'nginx':>8}{'redis':>8}"
+        f"{'total':>8}{'switches':>10}{'cores ms':>10}{'ratio':>8}"
+    )
+    lines = [
+        "",
+        f"e) fan-out: one notification to {settings.fanout_sessions} legacy sessions, "
+        f"through nginx (median of {settings.rounds}x{settings.fanout_repeats})",
+        columns,
+        "-" * len(columns),
+    ]
+    reference = _median([t for r in rows.get(REFERENCE, []) for t in r["fanout_ms"]])
+    for deployment in DEPLOYMENTS:
+        runs = rows.get(deployment.name)
+        if not runs:
+            continue
+        times = [t for r in runs for t in r["fanout_ms"]]
+        errors = sum(r["errors"] + r.get("tracebacks", 0) for r in runs)
+        lines.append(
+            f"{deployment.name:<11}{_median(times):>10.1f}{_median(times) / reference:>8.2f}"
+            f"{min(times, default=float('nan')):>9.1f}"
+            f"{max(times, default=float('nan')):>9.1f}"
+            f"{_median([t for r in runs for t in r.get('fanout_first_ms', [])]):>10.1f}"
+            f"{errors:>8}"
+            f"{_median([r['other_cpu0'] * 100 for r in runs]):>5.0f}/"
+            f"{_median([r['other_cpu1'] * 100 for r in runs]):<3.0f}"
+        )
+    lines += [
+        "",
+        "e) CPU ms per fan-out, by process (median), and the separate-cores model",
+        cpu_columns,
+        "-" * len(cpu_columns),
+    ]
+    reference_cores = _median([f["cores"] for r in rows.get(REFERENCE, []) for f in _per_fanout(r)])
+    for deployment in DEPLOYMENTS:
+        fanouts = [f for r in rows.get(deployment.name, []) for f in _per_fanout(r)]
+        if not fanouts:
+            continue
+
+        def median_of(key: str, fanouts: list[dict[str, float]] = fanouts) -> float:
+            return _median([f[key] for f in fanouts])
+
+        lines.append(
+            f"{deployment.name:<11}{median_of('slowest'):>9.1f}{median_of('replicas'):>10.1f}"
+            f"{median_of('nginx'):>8.1f}{median_of('redis'):>8.1f}{median_of('total'):>8.1f}"
+            f"{median_of('switches'):>10.0f}{median_of('cores'):>10.1f}"
+            f"{median_of('cores') / reference_cores:>8.2f}"
+        )
+    lines.append(
+        "\nfirst ms: to the first session's update as the client reads it (the hops before "
+        "any stream is written, then nginx's relay). "
+        "CPU per fan-out: each process's time on a CPU (all its threads, "
+        "/proc/PID/task/*/schedstat) from before the trigger's POST to 0.2 s after the last "
+        "update; slowest: the busiest replica's. switches: context switches of all of them. "
+        "cores ms: a MODEL, not a measurement: the slowest replica's CPU + nginx's + redis's, "
+        "what a fan-out would take if each process had a core of its own and nothing "
+        "overlapped; its ratio is to memory-1's (replica + nginx). The measured figure is "
+        "'last ms' above."
+    )
+    return lines
 
 
 def report(
@@ -266,29 +378,7 @@ def report(
                 f"{_median([r['other_cpu1'] * 100 for r in runs]):<3.0f}"
             )
     if "e" in rows:
-        columns = f"{'deployment':<11}{'last ms':>10}{'ratio':>8}{'min ms':>9}{'max ms':>9}"
-        columns += f"{'errors':>8}{'others':>9}"
-        lines += [
-            "",
-            f"e) fan-out: one notification to {settings.fanout_sessions} legacy sessions, "
-            f"through nginx (median of {settings.rounds}x{settings.fanout_repeats})",
-            columns,
-            "-" * len(columns),
-        ]
-        reference = _median([t for r in rows["e"].get(REFERENCE, []) for t in r["fanout_ms"]])
-        for deployment in DEPLOYMENTS:
-            runs = rows["e"].get(deployment.name)
-            if not runs:
-                continue
-            times = [t for r in runs for t in r["fanout_ms"]]
-            errors = sum(r["errors"] + r.get("tracebacks", 0) for r in runs)
-            lines.append(
-                f"{deployment.name:<11}{_median(times):>10.1f}{_median(times) / reference:>8.2f}"
-                f"{min(times, default=float('nan')):>9.1f}"
-                f"{max(times, default=float('nan')):>9.1f}{errors:>8}"
-                f"{_median([r['other_cpu0'] * 100 for r in runs]):>5.0f}/"
-                f"{_median([r['other_cpu1'] * 100 for r in runs]):<3.0f}"
-            )
+        lines += _fanout_report(rows["e"], settings)
     for name, reason in failures.items():
         lines.append(f"\n{name}: not measured: {reason}")
     lines.append(
@@ -305,6 +395,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 round, 3 s windows")
     parser.add_argument("--scenarios", default="a,c,e", help="comma-separated subset of a,c,e")
+    parser.add_argument("--rounds", type=int, help="rounds instead of the settings' (3 or 1)")
+    parser.add_argument(
+        "--fanout-repeats", type=int, help="fan-outs per round in e instead of the settings'"
+    )
+    parser.add_argument(
+        "--fanout-sessions", type=int, help="sessions e fans out to instead of 1 000"
+    )
     parser.add_argument(
         "--deployments",
         default=",".join(deployment.name for deployment in DEPLOYMENTS),
@@ -312,6 +409,12 @@ def main() -> None:
     )
     options = parser.parse_args()
     settings = bench_run.QUICK if options.quick else bench_run.FULL
+    if options.rounds:
+        settings = dataclasses.replace(settings, rounds=options.rounds)
+    if options.fanout_repeats:
+        settings = dataclasses.replace(settings, fanout_repeats=options.fanout_repeats)
+    if options.fanout_sessions:
+        settings = dataclasses.replace(settings, fanout_sessions=options.fanout_sessions)
     scenarios = set(options.scenarios.split(","))
     wanted = set(options.deployments.split(",")) | {REFERENCE}
     deployments = [deployment for deployment in DEPLOYMENTS if deployment.name in wanted]
