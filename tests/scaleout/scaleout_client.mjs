@@ -48,14 +48,17 @@ async function recordingFetch(input, init) {
   const headers = new Headers(init?.headers);
   headers.set("authorization", `Bearer ${token}`);
   let rpcMethod = null;
+  let tool = null;
   if (typeof init?.body === "string") {
     const message = JSON.parse(init.body);
     rpcMethod = message.method ?? (message.result !== undefined ? "(result)" : null);
+    tool = rpcMethod === "tools/call" ? (message.params?.name ?? null) : null;
   }
   const response = await fetch(input, { ...init, headers });
   httpRequests.push({
     method: init?.method ?? "GET",
     rpcMethod,
+    tool,
     status: response.status,
     servedBy: response.headers.get("x-served-by"),
   });
@@ -76,6 +79,18 @@ function deadline(promise, what) {
     );
   });
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+// Resolves once `count` touch POSTs have had their HTTP answer (polled: the answers are
+// recorded by recordingFetch, which knows nothing of who waits).
+async function touchPostsAnswered(count) {
+  const until = Date.now() + NOTIFICATION_DEADLINE_MSEC;
+  while (httpRequests.filter((request) => request.tool === "touch").length < count) {
+    if (Date.now() > until) {
+      throw new Error(`no answer to touch POST ${count} within ${NOTIFICATION_DEADLINE_MSEC} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 const sampled = {
@@ -162,8 +177,12 @@ try {
         throw new Error(`touch never reached every replica: ${record.touchPostedTo}`);
       }
       record.touchedBy.push(await call("touch", { uri: WATCHED }));
-      const posted = httpRequests.filter((request) => request.rpcMethod === "tools/call");
-      record.touchPostedTo.push(posted[posted.length - 1].servedBy);
+      // Over legacy SSE the result comes on the stream, and the POST's own 202 may come after
+      // it (a POST landing on another replica waits for the stream's holder to take it).
+      await touchPostsAnswered(record.touchedBy.length);
+      record.touchPostedTo = httpRequests
+        .filter((request) => request.tool === "touch")
+        .map((request) => request.servedBy);
     }
     await deadline(updateArrival, "notifications/resources/updated");
     const until = Date.now() + NOTIFICATION_DEADLINE_MSEC;
