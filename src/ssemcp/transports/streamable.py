@@ -42,7 +42,7 @@ import secrets
 import time
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 
 from ssemcp.asgi import (
     DEFAULT_KEEPALIVE_SECONDS,
@@ -82,6 +82,7 @@ from ssemcp.protocol.sessionless import is_sessionless, routing_headers
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.hosted import HostedSession, SessionFactory, SessionRefused
 from ssemcp.server.listen import DEFAULT_MAX_BACKLOG
+from ssemcp.server.mrtr import InputRound
 from ssemcp.server.registry import Server
 from ssemcp.server.sessionless import (
     HTTP_STATUS,
@@ -90,7 +91,11 @@ from ssemcp.server.sessionless import (
     ServeSessionless,
     Subscription,
     open_listen,
+    prepare_sessionless,
     serve_sessionless,
+    sessionless_completed,
+    sessionless_failed,
+    start_sessionless,
 )
 from ssemcp.sse import KEEPALIVE, encode_event
 from ssemcp.state.events import (
@@ -837,6 +842,27 @@ def _resumed(coroutine: Coroutine[Any, Any, _T], yielded: object) -> Generator[A
             return (yield from coroutine)  # type: ignore[no-any-return]
 
 
+# What a ServeSessionless returns.
+_Serving = Coroutine[Any, Any, Response | ErrorResponse]
+
+
+async def _completed(
+    server: Server,
+    request: Request,
+    channel: InputRound | None,
+    serving: Coroutine[Any, Any, Any],
+    yielded: object,
+) -> Response | ErrorResponse:
+    """The rest of serve_sessionless's steps for a request whose dispatch, run by hand until
+    it yielded ``yielded``, waits: its completed result, or what a failure answers."""
+    try:
+        return sessionless_completed(server, request, await _resumed(serving, yielded))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        return sessionless_failed(server, request, channel, exc)
+
+
 async def _refuse_sessionless(send: ASGISend, payload: Payload, headers: Headers) -> None:
     """spec 2026-07-28 basic/versioning: a server that "does not implement the requested
     version ... MUST respond with an UnsupportedProtocolVersionError listing the versions it
@@ -1484,65 +1510,74 @@ class StreamableHTTPTransport:
         if payload.method == LISTEN:
             await self._listen(scope, receive, send, headers, payload)
             return
-        reply_stream = _ReplyStream(send, receive, (), None, self._keepalive_seconds)
-        serving = self._serve_sessionless(
-            self._server,
-            payload,
-            headers,
-            _drop if self._json_response else reply_stream,
-            scope.get(PRINCIPAL_KEY),
-        )
+        server = self._server
+        principal = scope.get(PRINCIPAL_KEY)
+        # serve_sessionless is taken step by step here, in this frame: the path of every call.
+        # Another ServeSessionless (ssemcp bridge) is a coroutine that answers by itself.
+        split = self._serve_sessionless is serve_sessionless
+        reply_stream: _ReplyStream | None = None
+        channel: InputRound | None = None
+        reply: Response | ErrorResponse
         try:
-            # Its first step, by hand: most requests are served without waiting, and until
-            # one waits no client can be seen leaving (the loop runs nothing else meanwhile),
-            # nor can a shutdown begin.
-            waiting_on = serving.send(None)
-        except StopIteration as served:
-            reply = served.value
-        else:
-            # spec 2026-07-28 basic/transports/streamable-http: "Closing the SSE response
-            # stream MUST be treated by the server as cancellation"; a client that gives up
-            # before the reply has begun closes its connection alike. An SSE reply watches
-            # ``receive``; until then the server says when the connection is lost.
-            loop = self._loop
-            if loop is None or loop.is_closed():
-                # Taken once: without it asyncio.current_task() asks get_running_loop(), a
-                # getpid() system call on CPython 3.11 (its fork check).
-                loop = self._loop = asyncio.get_running_loop()
-            task = asyncio.current_task(loop)
-            assert task is not None
-            reply_stream.cancels(task)
-            on_disconnect(send, reply_stream.lost)
-            # In flight: a shutdown lets it finish within the grace, or cuts it.
-            drain = self._drain
-            drain.calls[task] = payload
             try:
-                reply = await _resumed(serving, waiting_on)
-            except asyncio.CancelledError:
-                if not drain.was_cut(task):
-                    if reply_stream.is_connected:
-                        raise
-                    uncancel_current_task()
-                    logger.debug("request %r: the client closed its stream", payload.id)
-                    await reply_stream.end()
-                    return
-                # Cut at shutdown (ssemcp.transports.drain): answered with an error, written
-                # before the call ends (finally), so that the drain waits for it.
-                uncancel_current_task()
-                reply_stream.served()
-                error = error_response(payload.id, cut_error(drain.grace_seconds))
-                if reply_stream.started:
-                    await self._finish_stream(reply_stream, error)
+                serving: Coroutine[Any, Any, Any]
+                if not split:
+                    reply_stream = _ReplyStream(send, receive, (), None, self._keepalive_seconds)
+                    serving = self._serve_sessionless(
+                        server,
+                        payload,
+                        headers,
+                        _drop if self._json_response else reply_stream,
+                        principal,
+                    )
                 else:
-                    await _send_json(send, serialize(error), (), HTTP_STATUS.get(error.code, 200))
-                return
-            finally:
-                drain.calls.pop(task, None)
-                if drain.is_draining:
-                    drain.ended(task)
-            # Served: a client leaving now cancels nothing (its reply is being written).
-            reply_stream.served()
-        if reply_stream.started:
+                    context, tool, channel = prepare_sessionless(
+                        server, payload, headers, principal
+                    )
+                    if tool is not None and tool.plan.context_parameter is None:
+                        # A tool without a Context cannot emit: its reply is one JSON body,
+                        # and needs no reply stream unless it waits (_sessionless_waits).
+                        serving = start_sessionless(server, payload, context, tool, channel, _drop)
+                    else:
+                        reply_stream = _ReplyStream(
+                            send, receive, (), None, self._keepalive_seconds
+                        )
+                        serving = start_sessionless(
+                            server,
+                            payload,
+                            context,
+                            tool,
+                            channel,
+                            _drop if self._json_response else reply_stream,
+                        )
+                # Its first step, by hand: most requests are served without waiting, and until
+                # one waits no client can be seen leaving (the loop runs nothing else
+                # meanwhile), nor can a shutdown begin.
+                waiting_on = serving.send(None)
+            except StopIteration as served:
+                reply = (
+                    sessionless_completed(server, payload, served.value) if split else served.value
+                )
+            else:
+                if reply_stream is None:
+                    reply_stream = _ReplyStream(send, receive, (), None, self._keepalive_seconds)
+                waited = await self._sessionless_waits(
+                    send,
+                    payload,
+                    reply_stream,
+                    _completed(server, payload, channel, serving, waiting_on)
+                    if split
+                    else _resumed(cast(_Serving, serving), waiting_on),
+                )
+                if waited is None:
+                    return
+                reply = waited
+        except Exception as exc:
+            if not split:
+                raise
+            # What serve_sessionless answers for a step that failed.
+            reply = sessionless_failed(server, payload, channel, exc)
+        if reply_stream is not None and reply_stream.started:
             await self._finish_stream(reply_stream, reply)
         elif type(reply) is Response:
             # serialize()'s commonest case, inlined as _post does.
@@ -1551,6 +1586,60 @@ class StreamableHTTPTransport:
         else:
             assert type(reply) is ErrorResponse
             await _send_json(send, serialize(reply), (), HTTP_STATUS.get(reply.code, 200))
+
+    async def _sessionless_waits(
+        self,
+        send: ASGISend,
+        payload: Request,
+        reply_stream: _ReplyStream,
+        rest: Awaitable[Response | ErrorResponse],
+    ) -> Response | ErrorResponse | None:
+        """Await the ``rest`` of a request that stands alone, whose first step waited:
+        cancelled if its client leaves, recorded in flight for a shutdown. Its reply; None
+        when it has been answered here (cut at shutdown) or needs none (its client left)."""
+        # spec 2026-07-28 basic/transports/streamable-http: "Closing the SSE response
+        # stream MUST be treated by the server as cancellation"; a client that gives up
+        # before the reply has begun closes its connection alike. An SSE reply watches
+        # ``receive``; until then the server says when the connection is lost.
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            # Taken once: without it asyncio.current_task() asks get_running_loop(), a
+            # getpid() system call on CPython 3.11 (its fork check).
+            loop = self._loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)
+        assert task is not None
+        reply_stream.cancels(task)
+        on_disconnect(send, reply_stream.lost)
+        # In flight: a shutdown lets it finish within the grace, or cuts it.
+        drain = self._drain
+        drain.calls[task] = payload
+        try:
+            reply = await rest
+        except asyncio.CancelledError:
+            if not drain.was_cut(task):
+                if reply_stream.is_connected:
+                    raise
+                uncancel_current_task()
+                logger.debug("request %r: the client closed its stream", payload.id)
+                await reply_stream.end()
+                return None
+            # Cut at shutdown (ssemcp.transports.drain): answered with an error, written
+            # before the call ends (finally), so that the drain waits for it.
+            uncancel_current_task()
+            reply_stream.served()
+            error = error_response(payload.id, cut_error(drain.grace_seconds))
+            if reply_stream.started:
+                await self._finish_stream(reply_stream, error)
+            else:
+                await _send_json(send, serialize(error), (), HTTP_STATUS.get(error.code, 200))
+            return None
+        finally:
+            drain.calls.pop(task, None)
+            if drain.is_draining:
+                drain.ended(task)
+        # Served: a client leaving now cancels nothing (its reply is being written).
+        reply_stream.served()
+        return reply
 
     async def _listen(
         self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers, request: Request
