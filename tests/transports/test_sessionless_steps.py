@@ -200,3 +200,23 @@ async def test_every_awaitable_start_gives_is_a_coroutine() -> None:
 
 async def _drop(message: object) -> None:
     """Nothing is emitted here."""
+
+
+async def test_a_reply_carries_the_server_info_as_it_is_now() -> None:
+    """The serverInfo a JSON reply splices in, serialized once, follows a change in place."""
+    server = build_server()
+    app = create_app(server)
+    params = {"name": "echo", "arguments": {"text": "hi"}}
+    key = "io.modelcontextprotocol/serverInfo"
+    _, _, first = await _answer(app, _call("tools/call", params, BARE_META), "tools/call", "echo")
+    assert orjson.loads(first)["result"]["_meta"][key] == {
+        "name": "steps-test",
+        "version": "1.0.0",
+        "title": "Steps",
+    }
+    server.server_info["title"] = "Renamed"
+    _, _, second = await _answer(app, _call("tools/call", params, BARE_META), "tools/call", "echo")
+    assert orjson.loads(second)["result"]["_meta"][key]["title"] == "Renamed"
+    server.server_info = {"name": "replaced", "version": "2"}
+    _, _, third = await _answer(app, _call("tools/call", params, BARE_META), "tools/call", "echo")
+    assert orjson.loads(third)["result"]["_meta"][key] == {"name": "replaced", "version": "2"}

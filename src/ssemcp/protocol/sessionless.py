@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -362,20 +361,35 @@ def _names_agree_exactly(method: str, params: JSONObject, headers: Mapping[bytes
     if field is None:
         return True
     value = params.get(field)
-    return type(value) is not str or (
-        len(value) <= _MAX_MEMOIZED_NAME and headers.get(_NAME_HEADER) == _plain_header_value(value)
-    )
+    if type(value) is not str:
+        return True
+    plain = _PLAIN_VALUES.get(value)
+    if plain is None:
+        if len(value) > _MAX_MEMOIZED_NAME:
+            return False
+        plain = _plain_header_value(value)
+    return headers.get(_NAME_HEADER) == plain
 
 
-# Memoised: clients name the same few tools again and again. A pure function of its
-# argument, bounded in entries and (by its caller) in their length.
-@functools.lru_cache(maxsize=256)
+# Memoised: clients name the same few tools again and again. A dict, not functools.lru_cache:
+# a lookup costs a third of a call through the cache. Bounded in entries (emptied when full)
+# and, by its caller, in their length.
+_PLAIN_VALUES: Final[dict[str, bytes | object]] = {}
+_MAX_MEMOIZED_NAMES: Final = 256
+
+
 def _plain_header_value(value: str) -> bytes | object:
     """The header bytes that carry ``value`` as it is: visible ASCII, so nothing to strip,
-    and not shaped like a base64 sentinel; :data:`_NO_HEADER` for any other value."""
+    and not shaped like a base64 sentinel; :data:`_NO_HEADER` for any other value.
+    Remembered in :data:`_PLAIN_VALUES`."""
     if _VISIBLE_TOKEN.fullmatch(value) is None or value.startswith(_BASE64_PREFIX):
-        return _NO_HEADER
-    return value.encode("ascii")
+        plain: bytes | object = _NO_HEADER
+    else:
+        plain = value.encode("ascii")
+    if len(_PLAIN_VALUES) >= _MAX_MEMOIZED_NAMES:
+        _PLAIN_VALUES.clear()
+    _PLAIN_VALUES[value] = plain
+    return plain
 
 
 def _name_mismatch(method: str, params: JSONObject, headers: Mapping[bytes, bytes]) -> str | None:

@@ -238,9 +238,15 @@ def start_sessionless(
     return dispatch(server, request, context, send, channel)  # type: ignore[return-value]
 
 
-def sessionless_completed(server: Server, request: Request, result: JSONObject) -> Response:
+def sessionless_completed(
+    server: Server, request: Request, result: JSONObject, meta: object = None
+) -> Response:
     """The reply that carries ``result``, the dispatcher's own for ``request``, completed as
-    2026-07-28 sends it (:func:`~ssemcp.protocol.sessionless.complete_result`)."""
+    2026-07-28 sends it (:func:`~ssemcp.protocol.sessionless.complete_result`).
+
+    ``meta``, when given, is the ``_meta`` a result without one of its own gets in place of a
+    new ``{serverInfo: ...}``: the same made once (a transport that writes the reply at once
+    may pass it serialized, as an ``orjson.Fragment``)."""
     method = request.method
     if method in CACHEABLE_METHODS or "_meta" in result:
         cache = (
@@ -252,7 +258,7 @@ def sessionless_completed(server: Server, request: Request, result: JSONObject) 
     else:
         # complete_result's commonest case, inlined: the same keys in the same order.
         result["resultType"] = "complete"
-        result["_meta"] = {META_SERVER_INFO: server.server_info}
+        result["_meta"] = {META_SERVER_INFO: server.server_info} if meta is None else meta  # type: ignore[assignment]
     return Response(request.id, result)
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import copy
 import functools
 import logging
 import secrets
@@ -44,6 +45,9 @@ import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
 from typing import Any, Final, TypeVar, cast
 
+import orjson
+
+from ssemcp._types import JSONObject
 from ssemcp.asgi import (
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
@@ -78,7 +82,7 @@ from ssemcp.jsonrpc import (
 )
 from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.revisions import SUPPORTED_VERSIONS, V2025_03_26, Revision, revision_for
-from ssemcp.protocol.sessionless import is_sessionless, routing_headers
+from ssemcp.protocol.sessionless import META_SERVER_INFO, is_sessionless, routing_headers
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.hosted import HostedSession, SessionFactory, SessionRefused
 from ssemcp.server.listen import DEFAULT_MAX_BACKLOG
@@ -1094,6 +1098,9 @@ class StreamableHTTPTransport:
         self._clock = clock
         self._connect = sessions
         self._serves_sessionless = sessionless is not False
+        # The serverInfo _meta of 2026-07-28 results, serialized once (_new_server_meta).
+        self._server_info: JSONObject | None = None
+        self._server_meta: orjson.Fragment | None = None
         self._serve_sessionless: ServeSessionless = (
             serve_sessionless if isinstance(sessionless, bool) else sessionless
         )
@@ -1555,9 +1562,16 @@ class StreamableHTTPTransport:
                 # meanwhile), nor can a shutdown begin.
                 waiting_on = serving.send(None)
             except StopIteration as served:
-                reply = (
-                    sessionless_completed(server, payload, served.value) if split else served.value
-                )
+                if not split:
+                    reply = served.value
+                elif reply_stream is None:
+                    # Written at once, below: serverInfo spliced in as serialized once.
+                    server_meta = self._server_meta
+                    if server.server_info != self._server_info:
+                        server_meta = self._new_server_meta()
+                    reply = sessionless_completed(server, payload, served.value, server_meta)
+                else:
+                    reply = sessionless_completed(server, payload, served.value)
             else:
                 if reply_stream is None:
                     reply_stream = _ReplyStream(send, receive, (), None, self._keepalive_seconds)
@@ -1581,11 +1595,33 @@ class StreamableHTTPTransport:
             await self._finish_stream(reply_stream, reply)
         elif type(reply) is Response:
             # serialize()'s commonest case, inlined as _post does.
-            body = dumps({"jsonrpc": JSONRPC_VERSION, "id": reply.id, "result": reply.result})
+            result = reply.result
+            try:
+                body = dumps({"jsonrpc": JSONRPC_VERSION, "id": reply.id, "result": result})
+            except TypeError:
+                # What orjson cannot write (an integer past 64 bits) goes to the standard
+                # library, which cannot write a Fragment: the serverInfo written out instead.
+                spliced: object = self._server_meta
+                if (
+                    spliced is None
+                    or type(result) is not dict
+                    or result.get("_meta") is not spliced
+                ):
+                    raise
+                result["_meta"] = {META_SERVER_INFO: server.server_info}
+                body = dumps({"jsonrpc": JSONRPC_VERSION, "id": reply.id, "result": result})
             await _send_json(send, body, ())
         else:
             assert type(reply) is ErrorResponse
             await _send_json(send, serialize(reply), (), HTTP_STATUS.get(reply.code, 200))
+
+    def _new_server_meta(self) -> orjson.Fragment:
+        """The ``_meta`` of a completed 2026-07-28 result (``serverInfo``), serialized once
+        and spliced into each JSON reply; made again when the server's info has changed."""
+        info = self._server.server_info
+        self._server_info = copy.deepcopy(info)
+        self._server_meta = orjson.Fragment(dumps({META_SERVER_INFO: info}))
+        return self._server_meta
 
     async def _sessionless_waits(
         self,
