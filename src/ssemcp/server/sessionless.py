@@ -18,6 +18,7 @@ from ssemcp._types import JSONObject
 from ssemcp.errors import InternalError, MethodNotFound, ProtocolError
 from ssemcp.jsonrpc import (
     ErrorResponse,
+    Message,
     Notification,
     Request,
     RequestId,
@@ -164,9 +165,10 @@ async def serve_sessionless(
     # own frame): prepare, start, then completed or failed.
     channel = None
     try:
-        context, tool, channel = prepare_sessionless(server, request, headers, principal)
-        result = await start_sessionless(server, request, context, tool, channel, send)
-        return sessionless_completed(server, request, result)
+        context, tool, channel, serving = prepare_sessionless(server, request, headers, principal)
+        if serving is None:
+            serving = start_sessionless(server, request, context, tool, channel, send)
+        return sessionless_completed(server, request, await serving)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
@@ -178,10 +180,12 @@ def prepare_sessionless(
     request: Request,
     headers: Mapping[bytes, bytes] | None,
     principal: Principal | None,
-) -> tuple[RequestContext, Tool | None, InputRound | None]:
+) -> tuple[RequestContext, Tool | None, InputRound | None, Coroutine[Any, Any, JSONObject] | None]:
     """The first step of :func:`serve_sessionless`: what ``request`` is served under, the
-    tool it calls (``tools/call`` of a tool that exists; else None), and the round that
-    carries its questions to the client (None when it can ask none).
+    tool it calls (``tools/call`` of a tool that exists; else None), the round that carries
+    its questions to the client (None when it can ask none), and, for a request that cannot
+    emit (a call of a tool without a ``Context``), its dispatch, made (not yet run): the
+    rest need :func:`start_sessionless` with a ``send``.
 
     Raises:
         ProtocolError: what :func:`serve_sessionless` answers with an error reply.
@@ -189,8 +193,8 @@ def prepare_sessionless(
     method = request.method
     context = context_for(request, headers, principal)
     tool = None
+    params = request.params or _NO_PARAMS
     if method == "tools/call":
-        params = request.params or _NO_PARAMS
         name = params.get("name")
         tool = server.tools.get(name) if type(name) is str else None
         if headers is not None and tool is not None and tool.header_params:
@@ -203,13 +207,26 @@ def prepare_sessionless(
         # basic/transports/streamable-http: an unimplemented method "MUST" get -32601
         # (initialize, ping, logging/setLevel and resources/subscribe are gone).
         raise MethodNotFound(f"Method not found: {method}")
-    if tool is not None and tool.plan.context_parameter is None:
-        params = request.params or _NO_PARAMS
-        if "requestState" not in params and "inputResponses" not in params:
-            # A tool without a Context cannot ask the client anything, so the round of a
-            # first call to one has nothing to keep; a retry's state is checked all the same.
-            return context, tool, None
-    return context, tool, InputRound(request, context, server.request_state_keys)
+    if tool is None or tool.plan.context_parameter is not None:
+        return context, tool, InputRound(request, context, server.request_state_keys), None
+    channel = None
+    if "requestState" in params or "inputResponses" in params:
+        # A tool without a Context cannot ask the client anything, so the round of a first
+        # call to one has nothing to keep; a retry's state is checked all the same.
+        channel = InputRound(request, context, server.request_state_keys)
+    # start_sessionless, inlined for a call that needs no send.
+    arguments = params.get("arguments")
+    if arguments is None:
+        serving = dispatch_tool(server, tool, {}, request, context, _drop, channel)
+    elif type(arguments) is dict:
+        serving = dispatch_tool(server, tool, arguments, request, context, _drop, channel)
+    else:
+        serving = dispatch(server, request, context, _drop, channel)
+    return context, tool, channel, serving  # type: ignore[return-value]
+
+
+async def _drop(message: Message) -> None:
+    """The ``send`` of a request that cannot emit."""
 
 
 def start_sessionless(

@@ -1538,13 +1538,13 @@ class StreamableHTTPTransport:
                         principal,
                     )
                 else:
-                    context, tool, channel = prepare_sessionless(
+                    context, tool, channel, made = prepare_sessionless(
                         server, payload, headers, principal
                     )
-                    if tool is not None and tool.plan.context_parameter is None:
+                    if made is not None:
                         # A tool without a Context cannot emit: its reply is one JSON body,
                         # and needs no reply stream unless it waits (_sessionless_waits).
-                        serving = start_sessionless(server, payload, context, tool, channel, _drop)
+                        serving = made
                     else:
                         reply_stream = _ReplyStream(
                             send, receive, (), None, self._keepalive_seconds
