@@ -46,6 +46,7 @@ __all__ = [
     "OpenListen",
     "ServeSessionless",
     "Subscription",
+    "completed_result",
     "open_listen",
     "prepare_sessionless",
     "serve_sessionless",
@@ -255,11 +256,17 @@ def start_sessionless(
     return dispatch(server, request, context, send, channel)  # type: ignore[return-value]
 
 
-def sessionless_completed(
-    server: Server, request: Request, result: JSONObject, meta: object = None
-) -> Response:
+def sessionless_completed(server: Server, request: Request, result: JSONObject) -> Response:
     """The reply that carries ``result``, the dispatcher's own for ``request``, completed as
-    2026-07-28 sends it (:func:`~ssemcp.protocol.sessionless.complete_result`).
+    2026-07-28 sends it (:func:`completed_result`)."""
+    return Response(request.id, completed_result(server, request, result))
+
+
+def completed_result(
+    server: Server, request: Request, result: JSONObject, meta: object = None
+) -> JSONObject:
+    """``result``, the dispatcher's own for ``request``, completed in place as 2026-07-28
+    sends it (:func:`~ssemcp.protocol.sessionless.complete_result`).
 
     ``meta``, when given, is the ``_meta`` a result without one of its own gets in place of a
     new ``{serverInfo: ...}``: the same made once (a transport that writes the reply at once
@@ -271,12 +278,11 @@ def sessionless_completed(
             if method in CACHEABLE_METHODS
             else server.cache
         )
-        complete_result(method, result, server.server_info, cache)
-    else:
-        # complete_result's commonest case, inlined: the same keys in the same order.
-        result["resultType"] = "complete"
-        result["_meta"] = {META_SERVER_INFO: server.server_info} if meta is None else meta  # type: ignore[assignment]
-    return Response(request.id, result)
+        return complete_result(method, result, server.server_info, cache)
+    # complete_result's commonest case, inlined: the same keys in the same order.
+    result["resultType"] = "complete"
+    result["_meta"] = {META_SERVER_INFO: server.server_info} if meta is None else meta  # type: ignore[assignment]
+    return result
 
 
 def sessionless_failed(

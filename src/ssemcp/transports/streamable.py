@@ -94,6 +94,7 @@ from ssemcp.server.sessionless import (
     OpenListen,
     ServeSessionless,
     Subscription,
+    completed_result,
     open_listen,
     prepare_sessionless,
     serve_sessionless,
@@ -1525,6 +1526,8 @@ class StreamableHTTPTransport:
         reply_stream: _ReplyStream | None = None
         channel: InputRound | None = None
         reply: Response | ErrorResponse
+        # The result of a call answered at once with one JSON body, written below.
+        result: JSONObject | None = None
         try:
             try:
                 serving: Coroutine[Any, Any, Any]
@@ -1569,7 +1572,7 @@ class StreamableHTTPTransport:
                     server_meta = self._server_meta
                     if server.server_info != self._server_info:
                         server_meta = self._new_server_meta()
-                    reply = sessionless_completed(server, payload, served.value, server_meta)
+                    result = completed_result(server, payload, served.value, server_meta)
                 else:
                     reply = sessionless_completed(server, payload, served.value)
             else:
@@ -1591,25 +1594,25 @@ class StreamableHTTPTransport:
                 raise
             # What serve_sessionless answers for a step that failed.
             reply = sessionless_failed(server, payload, channel, exc)
-        if reply_stream is not None and reply_stream.started:
+        if result is not None:
+            # serialize()'s commonest case, inlined, and jsonrpc.dumps's with it.
+            try:
+                body = orjson.dumps(
+                    {"jsonrpc": JSONRPC_VERSION, "id": payload.id, "result": result}
+                )
+            except TypeError:
+                # What orjson cannot write (an integer past 64 bits) is the standard library's
+                # (jsonrpc.dumps), which cannot write a Fragment: the serverInfo written out.
+                spliced: object = self._server_meta
+                if result.get("_meta") is spliced:
+                    result["_meta"] = {META_SERVER_INFO: server.server_info}
+                body = dumps({"jsonrpc": JSONRPC_VERSION, "id": payload.id, "result": result})
+            await _send_json(send, body, ())
+        elif reply_stream is not None and reply_stream.started:
             await self._finish_stream(reply_stream, reply)
         elif type(reply) is Response:
             # serialize()'s commonest case, inlined as _post does.
-            result = reply.result
-            try:
-                body = dumps({"jsonrpc": JSONRPC_VERSION, "id": reply.id, "result": result})
-            except TypeError:
-                # What orjson cannot write (an integer past 64 bits) goes to the standard
-                # library, which cannot write a Fragment: the serverInfo written out instead.
-                spliced: object = self._server_meta
-                if (
-                    spliced is None
-                    or type(result) is not dict
-                    or result.get("_meta") is not spliced
-                ):
-                    raise
-                result["_meta"] = {META_SERVER_INFO: server.server_info}
-                body = dumps({"jsonrpc": JSONRPC_VERSION, "id": reply.id, "result": result})
+            body = dumps({"jsonrpc": JSONRPC_VERSION, "id": reply.id, "result": reply.result})
             await _send_json(send, body, ())
         else:
             assert type(reply) is ErrorResponse
