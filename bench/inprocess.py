@@ -20,8 +20,7 @@ it. What this leaves out is the wire: uvicorn, httptools, the response writer.
 
 ``--served`` counts the whole server instead: ``ssemcp serve`` (uvicorn, httptools, the
 response writer) under callgrind, sent the same requests over one keep-alive connection, one
-at a time, from this process; a third run, which idles after its calls, measures what the
-server spends per second whatever it serves, and the count leaves that out.
+at a time, from this process.
 """
 
 from __future__ import annotations
@@ -54,8 +53,6 @@ _BASE_HEADERS: Final = [
 # The calls a run of --instructions makes, short then long: the difference is per call.
 _SHORT_CALLS: Final = 500
 _LONG_CALLS: Final = 2500
-# How long the third run of --served idles after its calls.
-_IDLE_SECONDS: Final = 20.0
 
 Message = MutableMapping[str, Any]
 
@@ -263,18 +260,14 @@ def _callgrind_instructions(scenario: str, calls: int, observe: str = "off") -> 
         return int(match[1])
 
 
-def _served_run(
-    scenario: str, calls: int, observe: str = "off", idle_seconds: float = 0.0
-) -> tuple[int, float]:
+def _served_instructions(scenario: str, calls: int, observe: str = "off") -> int:
     """Instructions of one ``ssemcp serve`` process that answers ``calls`` calls sent to it
-    over one keep-alive connection (callgrind's total, start-up and shutdown included), then
-    idles ``idle_seconds``; and the seconds it lived."""
+    over one keep-alive connection (callgrind's total, start-up and shutdown included)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with tempfile.TemporaryDirectory() as directory:
         out = Path(directory) / "callgrind.out"
-        began = time.monotonic()
         server = subprocess.Popen(
             [
                 "valgrind",
@@ -305,31 +298,12 @@ def _served_run(
                         raise SystemExit("ssemcp serve did not start under valgrind") from None
                     time.sleep(0.5)
             _served_calls(port, scenario, calls)
-            time.sleep(idle_seconds)
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(120)
-        lived = time.monotonic() - began
         match = re.search(rb"^(?:summary|totals): (\d+)", out.read_bytes(), re.MULTILINE)
         assert match is not None
-        return int(match[1]), lived
-
-
-def _served_per_call(scenario: str, short_calls: int, long_calls: int, observe: str) -> float:
-    """Instructions per call of ``ssemcp serve``, less what it spends per second of its life
-    whatever it serves (uvicorn's tick), measured by a third run that idles (bench/README.md,
-    "Scenario f after the fourth tuning")."""
-    short, short_lived = _served_run(scenario, short_calls, observe)
-    long, long_lived = _served_run(scenario, long_calls, observe)
-    idle, idle_lived = _served_run(scenario, short_calls, observe, _IDLE_SECONDS)
-    per_second = max(0.0, (idle - short) / max(idle_lived - short_lived, 1.0))
-    return ((long - short) - per_second * (long_lived - short_lived)) / (long_calls - short_calls)
-
-
-def _in_process_per_call(scenario: str, short_calls: int, long_calls: int, observe: str) -> float:
-    short = _callgrind_instructions(scenario, short_calls, observe)
-    long = _callgrind_instructions(scenario, long_calls, observe)
-    return (long - short) / (long_calls - short_calls)
+        return int(match[1])
 
 
 def _served_calls(port: int, scenario: str, calls: int) -> None:
@@ -388,8 +362,7 @@ def main() -> None:
     parser.add_argument(
         "--served",
         action="store_true",
-        help="with --instructions: count ssemcp serve (300 and 1 300 calls over a socket, and "
-        "an idle run)",
+        help="with --instructions: count ssemcp serve (300 and 1 300 calls over a socket)",
     )
     parser.add_argument("--profile", action="store_true", help="cProfile the calls")
     parser.add_argument(
@@ -404,13 +377,15 @@ def main() -> None:
         help="with --instructions: each --observe choice in turn, and its ratio to off",
     )
     options = parser.parse_args()
-    per_call_of = _served_per_call if options.served else _in_process_per_call
-    short_calls, long_calls = (300, 1300) if options.served else (_SHORT_CALLS, _LONG_CALLS)
     if options.instructions and options.observe_all:
+        count_observed = _served_instructions if options.served else _callgrind_instructions
+        short_calls, long_calls = (300, 1300) if options.served else (_SHORT_CALLS, _LONG_CALLS)
         for scenario in options.scenarios.split(","):
             baseline = 0.0
             for observe in OBSERVE_FLAGS:
-                instructions = per_call_of(scenario, short_calls, long_calls, observe)
+                short = count_observed(scenario, short_calls, observe)
+                long = count_observed(scenario, long_calls, observe)
+                instructions = (long - short) / (long_calls - short_calls)
                 baseline = baseline or instructions
                 print(
                     f"{scenario} observe={observe}: {instructions:,.0f} instructions per call, "
@@ -420,8 +395,12 @@ def main() -> None:
         return
     if options.instructions:
         per_call: dict[str, float] = {}
+        count = _served_instructions if options.served else _callgrind_instructions
+        short_calls, long_calls = (300, 1300) if options.served else (_SHORT_CALLS, _LONG_CALLS)
         for scenario in options.scenarios.split(","):
-            per_call[scenario] = per_call_of(scenario, short_calls, long_calls, options.observe)
+            short = count(scenario, short_calls, options.observe)
+            long = count(scenario, long_calls, options.observe)
+            per_call[scenario] = (long - short) / (long_calls - short_calls)
             print(f"{scenario}: {per_call[scenario]:,.0f} instructions per call", flush=True)
         if len(per_call) == 2:
             difference = per_call["f"] - per_call["a"]
