@@ -242,7 +242,7 @@ def start_sessionless(
     the dispatcher's coroutine of ``request``'s result (``send`` is unused for a tool
     without a ``Context``: it cannot emit). A coroutine, so that a transport can run its
     first step by hand: every handler, and what observes or traces one, is ``async def``
-    (tests/core/test_sessionless_steps.py).
+    (tests/transports/test_sessionless_steps.py).
 
     Raises:
         ProtocolError: the request is wrong, found before anything runs.

@@ -1528,6 +1528,8 @@ class StreamableHTTPTransport:
         reply: Response | ErrorResponse
         # The result of a call answered at once with one JSON body, written below.
         result: JSONObject | None = None
+        # Whether the first step waited (the rest is awaited below).
+        waits = False
         try:
             try:
                 serving: Coroutine[Any, Any, Any]
@@ -1576,24 +1578,26 @@ class StreamableHTTPTransport:
                 else:
                     reply = sessionless_completed(server, payload, served.value)
             else:
-                if reply_stream is None:
-                    reply_stream = _ReplyStream(send, receive, (), None, self._keepalive_seconds)
-                waited = await self._sessionless_waits(
-                    send,
-                    payload,
-                    reply_stream,
-                    _completed(server, payload, channel, serving, waiting_on)
-                    if split
-                    else _resumed(cast(_Serving, serving), waiting_on),
-                )
-                if waited is None:
-                    return
-                reply = waited
+                waits = True
         except Exception as exc:
             if not split:
                 raise
             # What serve_sessionless answers for a step that failed.
             reply = sessionless_failed(server, payload, channel, exc)
+        if waits:
+            if reply_stream is None:
+                reply_stream = _ReplyStream(send, receive, (), None, self._keepalive_seconds)
+            waited = await self._sessionless_waits(
+                send,
+                payload,
+                reply_stream,
+                _completed(server, payload, channel, serving, waiting_on)
+                if split
+                else _resumed(cast(_Serving, serving), waiting_on),
+            )
+            if waited is None:
+                return
+            reply = waited
         if result is not None:
             # serialize()'s commonest case, inlined, and jsonrpc.dumps's with it.
             try:
