@@ -1,6 +1,8 @@
 """``serve_sessionless`` completes a result inline for the commonest case (no ``_meta`` of its
 own, a method without cache hints): the same bytes, key order included, as
-``complete_result`` writes for the dispatcher's result."""
+``complete_result`` writes for the dispatcher's result. And it calls a tool without a
+``Context`` through ``dispatch_tool`` with the tool it found: the same result, or the same
+error, as ``dispatch`` gives."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import orjson
 import pytest
 
 from ssemcp import Server, ToolResult
-from ssemcp.jsonrpc import Message, Request, Response
+from ssemcp.errors import ProtocolError
+from ssemcp.jsonrpc import ErrorResponse, Message, Request, Response
 from ssemcp.protocol.sessionless import complete_result, context_for
 from ssemcp.server.dispatch import dispatch
 from ssemcp.server.sessionless import serve_sessionless
@@ -37,6 +40,14 @@ def build() -> Server:
     async def structured() -> dict[str, int]:
         return {"a": 1}
 
+    @server.tool()
+    async def echo(text: str = "none") -> str:
+        return text
+
+    @server.tool()
+    def blocking(text: str) -> str:
+        return text
+
     @server.resource("test://one", name="one")
     async def one() -> str:
         return "resource"
@@ -55,6 +66,11 @@ async def _drop(message: Message) -> None:
         ("tools/call", {"name": "meta"}),
         ("tools/call", {"name": "structured"}),
         ("tools/call", {"name": "structured", "arguments": {"unexpected": 1}}),
+        ("tools/call", {"name": "echo", "arguments": {"text": "hi"}}),
+        ("tools/call", {"name": "echo", "arguments": None}),
+        ("tools/call", {"name": "echo"}),
+        ("tools/call", {"name": "echo", "arguments": {"text": 5}}),
+        ("tools/call", {"name": "blocking", "arguments": {"text": "thread"}}),
         ("tools/list", {}),
         ("resources/read", {"uri": "test://one"}),
         ("server/discover", {}),
@@ -79,3 +95,30 @@ def test_inline_completion_writes_what_complete_result_writes(
 
     expected = asyncio.run(by_complete_result())
     assert orjson.dumps(reply.result) == orjson.dumps(expected)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"name": "echo", "arguments": ["not", "an", "object"]},
+        {"name": "echo", "arguments": "text"},
+        {"name": "nowhere", "arguments": {}},
+        {"name": 7},
+        {},
+    ],
+)
+def test_a_bad_tool_call_gets_the_error_dispatch_raises(params: dict[str, Any]) -> None:
+    server = build()
+    request = Request(1, "tools/call", {**params, "_meta": META})
+    reply = asyncio.run(serve_sessionless(server, request, None, _drop))
+    assert type(reply) is ErrorResponse
+
+    async def by_dispatch() -> ProtocolError:
+        try:
+            await dispatch(server, request, context_for(request, None), _drop, None)
+        except ProtocolError as exc:
+            return exc
+        raise AssertionError("dispatch served it")
+
+    expected = asyncio.run(by_dispatch())
+    assert reply.error == expected.to_error_object()

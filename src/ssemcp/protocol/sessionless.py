@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -80,6 +79,7 @@ _NO_PARAMS: Final[JSONObject] = {}
 # with no principal: the same for every such request of a revision. Its dicts are shared:
 # read them, never change them (as a session's context).
 _BARE_CONTEXTS: Final = {MODERN.version: RequestContext(MODERN)}
+_BARE_CONTEXT: Final = _BARE_CONTEXTS[MODERN.version]
 # The _meta of the commonest client, exactly: no capabilities, info or log level.
 _BARE_META: Final[JSONObject] = {
     META_PROTOCOL_VERSION: MODERN.version,
@@ -292,19 +292,27 @@ def context_for(
     # The commonest request: its _meta is known good, and headers that are the body's values
     # byte for byte agree; anything else takes the general path below, which decides the
     # same (tests/core/test_sessionless_fast_path.py).
-    if (
-        meta == _BARE_META
-        and principal is None
-        and (
-            headers is None
-            or (
-                headers.get(_PROTOCOL_VERSION_HEADER) == _MODERN_VERSION_BYTES
-                and headers.get(_METHOD_HEADER) == _METHOD_BYTES.get(request.method, _NO_HEADER)
-                and _names_agree_exactly(request.method, params, headers)
-            )
-        )
-    ):
-        return _BARE_CONTEXTS[MODERN.version]
+    if meta == _BARE_META and principal is None:
+        if headers is None:
+            return _BARE_CONTEXT
+        method = request.method
+        sent_method = headers.get(_METHOD_HEADER)
+        if headers.get(
+            _PROTOCOL_VERSION_HEADER
+        ) == _MODERN_VERSION_BYTES and sent_method == _METHOD_BYTES.get(method, _NO_HEADER):
+            # Mcp-Name: the body's name or uri byte for byte (or the method names nothing)
+            # is enough for _name_mismatch to find none.
+            field = _NAMED_BY.get(method)
+            if field is None:
+                return _BARE_CONTEXT
+            value = params.get(field)
+            if type(value) is not str:
+                return _BARE_CONTEXT
+            plain = _PLAIN_VALUES.get(value)
+            if plain is None and len(value) <= _MAX_MEMOIZED_NAME:
+                plain = _plain_header_value(value)
+            if plain is not None and headers.get(_NAME_HEADER) == plain:
+                return _BARE_CONTEXT
     if type(meta) is not dict:
         raise InvalidParams('Invalid params: the request has no "_meta"')
     version = meta.get(META_PROTOCOL_VERSION)
@@ -355,27 +363,25 @@ def context_for(
     return RequestContext(revision, capabilities, client_info, log_level, principal)  # type: ignore[arg-type]
 
 
-def _names_agree_exactly(method: str, params: JSONObject, headers: Mapping[bytes, bytes]) -> bool:
-    """Whether ``Mcp-Name`` is the body's name or uri byte for byte, or ``method`` names
-    nothing: a sufficient condition for :func:`_name_mismatch` to find none."""
-    field = _NAMED_BY.get(method)
-    if field is None:
-        return True
-    value = params.get(field)
-    return type(value) is not str or (
-        len(value) <= _MAX_MEMOIZED_NAME and headers.get(_NAME_HEADER) == _plain_header_value(value)
-    )
+# Memoised: clients name the same few tools again and again. A dict, not functools.lru_cache:
+# a lookup costs a third of a call through the cache. Bounded in entries (emptied when full)
+# and, by its caller, in their length.
+_PLAIN_VALUES: Final[dict[str, bytes | object]] = {}
+_MAX_MEMOIZED_NAMES: Final = 256
 
 
-# Memoised: clients name the same few tools again and again. A pure function of its
-# argument, bounded in entries and (by its caller) in their length.
-@functools.lru_cache(maxsize=256)
 def _plain_header_value(value: str) -> bytes | object:
     """The header bytes that carry ``value`` as it is: visible ASCII, so nothing to strip,
-    and not shaped like a base64 sentinel; :data:`_NO_HEADER` for any other value."""
+    and not shaped like a base64 sentinel; :data:`_NO_HEADER` for any other value.
+    Remembered in :data:`_PLAIN_VALUES`."""
     if _VISIBLE_TOKEN.fullmatch(value) is None or value.startswith(_BASE64_PREFIX):
-        return _NO_HEADER
-    return value.encode("ascii")
+        plain: bytes | object = _NO_HEADER
+    else:
+        plain = value.encode("ascii")
+    if len(_PLAIN_VALUES) >= _MAX_MEMOIZED_NAMES:
+        _PLAIN_VALUES.clear()
+    _PLAIN_VALUES[value] = plain
+    return plain
 
 
 def _name_mismatch(method: str, params: JSONObject, headers: Mapping[bytes, bytes]) -> str | None:

@@ -39,11 +39,11 @@ from ssemcp.protocol.pagination import paginate
 from ssemcp.protocol.request_context import RequestContext
 from ssemcp.protocol.sessionless import discover_result
 from ssemcp.server.context import Context, InputRequired, Send
-from ssemcp.server.registry import MAX_COMPLETION_VALUES, Prompt, ResourceTemplate, Server
+from ssemcp.server.registry import MAX_COMPLETION_VALUES, Prompt, ResourceTemplate, Server, Tool
 from ssemcp.server.results import error_result, prompt_result, resource_result, tool_result
 from ssemcp.server.schema import HandlerPlan
 
-__all__ = ["SessionChannel", "dispatch", "has_method"]
+__all__ = ["SessionChannel", "call_tool", "dispatch", "dispatch_tool", "has_method"]
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,27 @@ def dispatch(
         # span around its handler.
         served = server.tracing.serve(request, context, served)
     # ssemcp.observe: the access log and metrics of whoever serves this request, when on.
+    watcher = WATCHER.get()
+    if watcher is not None:
+        return watcher.observe(served, server, request, context)
+    return served
+
+
+def dispatch_tool(
+    server: Server,
+    tool: Tool,
+    arguments: JSONObject,
+    request: Request,
+    context: RequestContext,
+    send: Send,
+    channel: SessionChannel | None = None,
+) -> Awaitable[JSONObject]:
+    """:func:`dispatch` of a ``tools/call`` whose tool the caller already found (the one its
+    ``name`` names) and whose ``arguments`` are an object (``{}`` when it has none): what
+    ``dispatch`` would await for it, observed as ``dispatch`` observes it."""
+    served = call_tool(tool, arguments, request, context, send, channel)
+    if server.tracing is not None:
+        served = server.tracing.serve(request, context, served)
     watcher = WATCHER.get()
     if watcher is not None:
         return watcher.observe(served, server, request, context)
@@ -228,19 +249,47 @@ async def _tools_list(
     return _page(server, "tools", "tools", request, context)
 
 
-async def _tools_call(
+def _tools_call(
     server: Server,
     request: Request,
     context: RequestContext,
     send: Send,
     channel: SessionChannel | None,
+) -> Awaitable[JSONObject]:
+    # A plain function handing back call_tool's coroutine, which a request that stands alone
+    # reaches directly with the tool it already found (dispatch_tool).
+    params = request.params or {}
+    name = params.get("name")
+    arguments = params.get("arguments")
+    if arguments is None:
+        arguments = {}
+    tool = server.tools.get(name) if type(name) is str else None
+    if tool is None or type(arguments) is not dict:
+        # Raised when awaited, as from the other handlers, so that what observes the
+        # request (ssemcp.observe) sees the error.
+        return _tool_refused(request)
+    return call_tool(tool, arguments, request, context, send, channel)
+
+
+async def _tool_refused(request: Request) -> JSONObject:
+    """The error of a ``tools/call`` with a bad name or arguments, or of an unknown tool."""
+    name, _ = _name_and_arguments(request)
+    # spec 2025-11-25 server/tools, "Error Handling": unknown tools are a protocol error,
+    # -32602.
+    raise InvalidParams(f"Unknown tool: {name}")
+
+
+async def call_tool(
+    tool: Tool,
+    arguments: JSONObject,
+    request: Request,
+    context: RequestContext,
+    send: Send,
+    channel: SessionChannel | None,
 ) -> JSONObject:
-    name, arguments = _name_and_arguments(request)
-    tool = server.tools.get(name)
-    if tool is None:
-        # spec 2025-11-25 server/tools, "Error Handling": unknown tools are a protocol
-        # error, -32602.
-        raise InvalidParams(f"Unknown tool: {name}")
+    """Call ``tool`` (the one ``request`` names) with ``arguments`` (the request's, an
+    object); its result, or its failure as a result with ``isError``."""
+    name = tool.name
     if tool.scopes:  # most tools have none: no call on the hot path
         check_scopes(tool.scopes, context.principal, f"tool {name!r}")
     try:

@@ -36,14 +36,18 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import copy
 import functools
 import logging
 import secrets
 import time
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
+import orjson
+
+from ssemcp._types import JSONObject
 from ssemcp.asgi import (
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
@@ -77,10 +81,11 @@ from ssemcp.jsonrpc import (
 )
 from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.revisions import SUPPORTED_VERSIONS, V2025_03_26, Revision, revision_for
-from ssemcp.protocol.sessionless import is_sessionless, routing_headers
+from ssemcp.protocol.sessionless import META_SERVER_INFO, is_sessionless, routing_headers
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.hosted import HostedSession, SessionFactory, SessionRefused
 from ssemcp.server.listen import DEFAULT_MAX_BACKLOG
+from ssemcp.server.mrtr import InputRound
 from ssemcp.server.registry import Server
 from ssemcp.server.sessionless import (
     HTTP_STATUS,
@@ -88,8 +93,13 @@ from ssemcp.server.sessionless import (
     OpenListen,
     ServeSessionless,
     Subscription,
+    completed_result,
     open_listen,
+    prepare_sessionless,
     serve_sessionless,
+    sessionless_completed,
+    sessionless_failed,
+    start_sessionless,
 )
 from ssemcp.sse import KEEPALIVE, encode_event
 from ssemcp.state.events import (
@@ -831,6 +841,27 @@ def _resumed(coroutine: Coroutine[Any, Any, _T], yielded: object) -> Generator[A
             return (yield from coroutine)  # type: ignore[no-any-return]
 
 
+# What a ServeSessionless returns.
+_Serving = Coroutine[Any, Any, Response | ErrorResponse]
+
+
+async def _completed(
+    server: Server,
+    request: Request,
+    channel: InputRound | None,
+    serving: Coroutine[Any, Any, Any],
+    yielded: object,
+) -> Response | ErrorResponse:
+    """The rest of serve_sessionless's steps for a request whose dispatch, run by hand until
+    it yielded ``yielded``, waits: its completed result, or what a failure answers."""
+    try:
+        return sessionless_completed(server, request, await _resumed(serving, yielded))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        return sessionless_failed(server, request, channel, exc)
+
+
 async def _refuse_sessionless(send: ASGISend, payload: Payload, headers: Headers) -> None:
     """spec 2026-07-28 basic/versioning: a server that "does not implement the requested
     version ... MUST respond with an UnsupportedProtocolVersionError listing the versions it
@@ -936,6 +967,9 @@ class StreamableHTTPTransport:
         self._clock = clock
         self._connect = sessions
         self._serves_sessionless = sessionless is not False
+        # The serverInfo _meta of 2026-07-28 results, serialized once (_new_server_meta).
+        self._server_info: JSONObject | None = None
+        self._server_meta: orjson.Fragment | None = None
         self._serve_sessionless: ServeSessionless = (
             serve_sessionless if isinstance(sessionless, bool) else sessionless
         )
@@ -1202,65 +1236,101 @@ class StreamableHTTPTransport:
         if payload.method == LISTEN:
             await self._listen(scope, receive, send, headers, payload)
             return
-        reply_stream = _ReplyStream(send, receive, (), None, self._keepalive_seconds)
-        serving = self._serve_sessionless(
-            self._server,
-            payload,
-            headers,
-            _drop if self._json_response else reply_stream,
-            scope.get(PRINCIPAL_KEY),
-        )
+        server = self._server
+        principal = scope.get(PRINCIPAL_KEY)
+        # serve_sessionless is taken step by step here, in this frame: the path of every call.
+        # Another ServeSessionless (ssemcp bridge) is a coroutine that answers by itself.
+        split = self._serve_sessionless is serve_sessionless
+        reply_stream: _ReplyStream | None = None
+        channel: InputRound | None = None
+        reply: Response | ErrorResponse
+        # The result of a call answered at once with one JSON body, written below.
+        result: JSONObject | None = None
+        # Whether the first step waited (the rest is awaited below).
+        waits = False
         try:
-            # Its first step, by hand: most requests are served without waiting, and until
-            # one waits no client can be seen leaving (the loop runs nothing else meanwhile),
-            # nor can a shutdown begin.
-            waiting_on = serving.send(None)
-        except StopIteration as served:
-            reply = served.value
-        else:
-            # spec 2026-07-28 basic/transports/streamable-http: "Closing the SSE response
-            # stream MUST be treated by the server as cancellation"; a client that gives up
-            # before the reply has begun closes its connection alike. An SSE reply watches
-            # ``receive``; until then the server says when the connection is lost.
-            loop = self._loop
-            if loop is None or loop.is_closed():
-                # Taken once: without it asyncio.current_task() asks get_running_loop(), a
-                # getpid() system call on CPython 3.11 (its fork check).
-                loop = self._loop = asyncio.get_running_loop()
-            task = asyncio.current_task(loop)
-            assert task is not None
-            reply_stream.cancels(task)
-            on_disconnect(send, reply_stream.lost)
-            # In flight: a shutdown lets it finish within the grace, or cuts it.
-            drain = self._drain
-            drain.calls[task] = payload
             try:
-                reply = await _resumed(serving, waiting_on)
-            except asyncio.CancelledError:
-                if not drain.was_cut(task):
-                    if reply_stream.is_connected:
-                        raise
-                    uncancel_current_task()
-                    logger.debug("request %r: the client closed its stream", payload.id)
-                    await reply_stream.end()
-                    return
-                # Cut at shutdown (ssemcp.transports.drain): answered with an error, written
-                # before the call ends (finally), so that the drain waits for it.
-                uncancel_current_task()
-                reply_stream.served()
-                error = error_response(payload.id, cut_error(drain.grace_seconds))
-                if reply_stream.started:
-                    await self._finish_stream(reply_stream, error)
+                serving: Coroutine[Any, Any, Any]
+                if not split:
+                    reply_stream = _ReplyStream(send, receive, (), None, self._keepalive_seconds)
+                    serving = self._serve_sessionless(
+                        server,
+                        payload,
+                        headers,
+                        _drop if self._json_response else reply_stream,
+                        principal,
+                    )
                 else:
-                    await _send_json(send, serialize(error), (), HTTP_STATUS.get(error.code, 200))
+                    context, tool, channel, made = prepare_sessionless(
+                        server, payload, headers, principal
+                    )
+                    if made is not None:
+                        # A tool without a Context cannot emit: its reply is one JSON body,
+                        # and needs no reply stream unless it waits (_sessionless_waits).
+                        serving = made
+                    else:
+                        reply_stream = _ReplyStream(
+                            send, receive, (), None, self._keepalive_seconds
+                        )
+                        serving = start_sessionless(
+                            server,
+                            payload,
+                            context,
+                            tool,
+                            channel,
+                            _drop if self._json_response else reply_stream,
+                        )
+                # Its first step, by hand: most requests are served without waiting, and until
+                # one waits no client can be seen leaving (the loop runs nothing else
+                # meanwhile), nor can a shutdown begin.
+                waiting_on = serving.send(None)
+            except StopIteration as served:
+                if not split:
+                    reply = served.value
+                elif reply_stream is None:
+                    # Written at once, below: serverInfo spliced in as serialized once.
+                    server_meta = self._server_meta
+                    if server.server_info != self._server_info:
+                        server_meta = self._new_server_meta()
+                    result = completed_result(server, payload, served.value, server_meta)
+                else:
+                    reply = sessionless_completed(server, payload, served.value)
+            else:
+                waits = True
+        except Exception as exc:
+            if not split:
+                raise
+            # What serve_sessionless answers for a step that failed.
+            reply = sessionless_failed(server, payload, channel, exc)
+        if waits:
+            if reply_stream is None:
+                reply_stream = _ReplyStream(send, receive, (), None, self._keepalive_seconds)
+            waited = await self._sessionless_waits(
+                send,
+                payload,
+                reply_stream,
+                _completed(server, payload, channel, serving, waiting_on)
+                if split
+                else _resumed(cast(_Serving, serving), waiting_on),
+            )
+            if waited is None:
                 return
-            finally:
-                drain.calls.pop(task, None)
-                if drain.is_draining:
-                    drain.ended(task)
-            # Served: a client leaving now cancels nothing (its reply is being written).
-            reply_stream.served()
-        if reply_stream.started:
+            reply = waited
+        if result is not None:
+            # serialize()'s commonest case, inlined, and jsonrpc.dumps's with it.
+            try:
+                body = orjson.dumps(
+                    {"jsonrpc": JSONRPC_VERSION, "id": payload.id, "result": result}
+                )
+            except TypeError:
+                # What orjson cannot write (an integer past 64 bits) is the standard library's
+                # (jsonrpc.dumps), which cannot write a Fragment: the serverInfo written out.
+                spliced: object = self._server_meta
+                if result.get("_meta") is spliced:
+                    result["_meta"] = {META_SERVER_INFO: server.server_info}
+                body = dumps({"jsonrpc": JSONRPC_VERSION, "id": payload.id, "result": result})
+            await _send_json(send, body, ())
+        elif reply_stream is not None and reply_stream.started:
             await self._finish_stream(reply_stream, reply)
         elif type(reply) is Response:
             # serialize()'s commonest case, inlined as _post does.
@@ -1269,6 +1339,68 @@ class StreamableHTTPTransport:
         else:
             assert type(reply) is ErrorResponse
             await _send_json(send, serialize(reply), (), HTTP_STATUS.get(reply.code, 200))
+
+    def _new_server_meta(self) -> orjson.Fragment:
+        """The ``_meta`` of a completed 2026-07-28 result (``serverInfo``), serialized once
+        and spliced into each JSON reply; made again when the server's info has changed."""
+        info = self._server.server_info
+        self._server_info = copy.deepcopy(info)
+        self._server_meta = orjson.Fragment(dumps({META_SERVER_INFO: info}))
+        return self._server_meta
+
+    async def _sessionless_waits(
+        self,
+        send: ASGISend,
+        payload: Request,
+        reply_stream: _ReplyStream,
+        rest: Awaitable[Response | ErrorResponse],
+    ) -> Response | ErrorResponse | None:
+        """Await the ``rest`` of a request that stands alone, whose first step waited:
+        cancelled if its client leaves, recorded in flight for a shutdown. Its reply; None
+        when it has been answered here (cut at shutdown) or needs none (its client left)."""
+        # spec 2026-07-28 basic/transports/streamable-http: "Closing the SSE response
+        # stream MUST be treated by the server as cancellation"; a client that gives up
+        # before the reply has begun closes its connection alike. An SSE reply watches
+        # ``receive``; until then the server says when the connection is lost.
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            # Taken once: without it asyncio.current_task() asks get_running_loop(), a
+            # getpid() system call on CPython 3.11 (its fork check).
+            loop = self._loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)
+        assert task is not None
+        reply_stream.cancels(task)
+        on_disconnect(send, reply_stream.lost)
+        # In flight: a shutdown lets it finish within the grace, or cuts it.
+        drain = self._drain
+        drain.calls[task] = payload
+        try:
+            reply = await rest
+        except asyncio.CancelledError:
+            if not drain.was_cut(task):
+                if reply_stream.is_connected:
+                    raise
+                uncancel_current_task()
+                logger.debug("request %r: the client closed its stream", payload.id)
+                await reply_stream.end()
+                return None
+            # Cut at shutdown (ssemcp.transports.drain): answered with an error, written
+            # before the call ends (finally), so that the drain waits for it.
+            uncancel_current_task()
+            reply_stream.served()
+            error = error_response(payload.id, cut_error(drain.grace_seconds))
+            if reply_stream.started:
+                await self._finish_stream(reply_stream, error)
+            else:
+                await _send_json(send, serialize(error), (), HTTP_STATUS.get(error.code, 200))
+            return None
+        finally:
+            drain.calls.pop(task, None)
+            if drain.is_draining:
+                drain.ended(task)
+        # Served: a client leaving now cancels nothing (its reply is being written).
+        reply_stream.served()
+        return reply
 
     async def _listen(
         self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers, request: Request
