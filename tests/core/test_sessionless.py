@@ -213,7 +213,7 @@ def test_a_cache_hint_is_a_whole_non_negative_ttl_and_a_known_scope(
 
 
 def test_discover_names_every_version_newest_first() -> None:
-    result = discover_result({"name": "s", "version": "1"}, {"tools": {}}, "be brief")
+    result = discover_result({"tools": {}}, "be brief")
     assert result == {
         "supportedVersions": ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"],
         "capabilities": {"tools": {}},

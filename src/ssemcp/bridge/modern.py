@@ -107,9 +107,7 @@ def discover_of(initialize_result: JSONObject, *, listens: bool) -> JSONObject:
             offered[name] = value
     instructions = initialize_result.get("instructions")
     server_info = server_info_of(initialize_result)
-    result = discover_result(
-        server_info, offered, instructions if isinstance(instructions, str) else None
-    )
+    result = discover_result(offered, instructions if isinstance(instructions, str) else None)
     return complete_result("server/discover", result, server_info, _NO_CACHING)
 
 

@@ -411,10 +411,9 @@ def _decoded(value: str) -> str | None:
         return None
 
 
-def discover_result(
-    server_info: JSONObject, capabilities: JSONObject, instructions: str | None
-) -> JSONObject:
-    """``server/discover``'s result before :func:`complete_result` (server/discover)."""
+def discover_result(capabilities: JSONObject, instructions: str | None) -> JSONObject:
+    """``server/discover``'s result before :func:`complete_result` (server/discover), which
+    adds the server's identity (``serverInfo`` in ``_meta``)."""
     result: JSONObject = {
         "supportedVersions": list(ALL_VERSIONS),
         "capabilities": capabilities,

@@ -488,7 +488,7 @@ async def _server_discover(
     send: Send,
     channel: SessionChannel | None,
 ) -> JSONObject:
-    return discover_result(server.server_info, server.capabilities, server.instructions)
+    return discover_result(server.capabilities, server.instructions)
 
 
 # What each method runs (subscriptions need the session; the rest need only the request).
