@@ -107,7 +107,7 @@ def _emit(fields: dict[str, object]) -> None:
 
 def _call_fields(fields: dict[str, object], record: CallRecord) -> None:
     """Add a request's fields to a line."""
-    fields["rpc"] = record.method
+    fields["rpc"] = record.method or None  # "": no request could be read
     if record.name is not None:
         fields[NAME_KEYS[record.method]] = _cut(record.name)
     request_id = record.request_id
@@ -117,6 +117,8 @@ def _call_fields(fields: dict[str, object], record: CallRecord) -> None:
     fields["outcome"] = record.outcome
     if record.code is not None:
         fields["code"] = record.code
+    if record.notifications is not None:
+        fields["notifications"] = record.notifications
     if record.arguments is not None:
         text = orjson.dumps(record.arguments, default=str).decode()
         fields["arguments"] = _cut(text, MAX_LOGGED_ARGUMENTS)
