@@ -23,6 +23,7 @@ from ssemcp.observe import ObserveSettings
 from ssemcp.observe._hook import WATCHER
 from ssemcp.observe.calls import CANCELLED, ERROR, MAX_PENDING, OK, CallStats
 from ssemcp.observe.metrics import live_counts, upstream_clients
+from ssemcp.observe.statuses import StatusCount
 from ssemcp.toolsets._breaker import CircuitBreaker
 from ssemcp.toolsets._upstream import RetryPolicy, TTLCache, UpstreamClient, UpstreamError
 
@@ -379,10 +380,43 @@ def test_a_watcher_set_in_the_serving_context_is_found_without_a_set_per_request
         observer.watch_this_context()
         watcher = WATCHER.get()
         assert watcher is not None
-        # A request task copies this context: begin() finds the watcher and sets nothing.
+        # A request task copies this context: begin() finds the watcher and sets nothing
+        # (it hands back only what counts the response's status).
         request_context = contextvars.copy_context()
-        assert request_context.run(observer.begin, {}, None) is None  # type: ignore[arg-type]
+        counted = request_context.run(observer.begin, {"path": "/mcp"}, None)  # type: ignore[arg-type]
+        assert type(counted) is StatusCount
         assert request_context[WATCHER] is watcher
 
     contextvars.copy_context().run(in_a_fresh_context)
     assert WATCHER.get() is None
+
+
+@pytest.mark.parametrize(
+    "settings", [METRICS_ONLY, ObserveSettings()], ids=["metrics only", "with the access log"]
+)
+async def test_http_responses_by_route_and_status_code(settings: ObserveSettings) -> None:
+    async with live_server(build_server(), observe=settings) as live, live.client() as http:
+        client = MCPClient(http)
+        await client.initialize()  # 200, then 202 for notifications/initialized
+        assert (await client.call("echo", text="hi")).status_code == 200
+        assert (await http.post("/mcp", json={}, headers={"accept": ACCEPT})).status_code == 400
+        assert (await http.get("/healthz")).status_code == 200
+        assert (await http.get("/nowhere/at/all")).status_code == 404
+        assert (await http.get("/elsewhere")).status_code == 404
+        assert (await http.post("/messages/", content=b"{}")).status_code == 400
+        async with http.stream("GET", "/sse") as stream:
+            assert stream.status_code == 200
+        await scrape(live)
+        found = await scrape(live)
+
+    def responses(route: str, code: int) -> float:
+        return value(found, "ssemcp_http_responses_total", route=route, code=str(code))
+
+    assert responses("/mcp", 200) == 2
+    assert responses("/mcp", 202) == 1
+    assert responses("/mcp", 400) == 1
+    assert responses("/healthz", 200) == 1
+    assert responses("other", 404) == 2  # any path not served: one route, not a series each
+    assert responses("/messages/", 400) == 1
+    assert responses("/sse", 200) == 1
+    assert responses("/metrics", 200) == 1  # the first scrape (the second is counted later)

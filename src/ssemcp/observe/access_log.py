@@ -159,8 +159,10 @@ class Exchange(CallWatcher):
         "_started",
         "body_bytes",
         "is_open",
+        "route",
         "session",
         "status",
+        "statuses",
         "token",
     )
 
@@ -177,6 +179,9 @@ class Exchange(CallWatcher):
         self.body_bytes = 0
         self.session: str | None = None
         self.is_open = True
+        # With metrics: where its response is counted, by (route, status code), as it starts.
+        self.statuses: dict[tuple[str, int], int] | None = None
+        self.route = ""
         # What set this exchange as the watcher of its task's requests (ssemcp.observe.observer).
         self.token: Token[Watcher | None] | None = None
 
@@ -191,6 +196,8 @@ class Exchange(CallWatcher):
             self.body_bytes += len(message.get("body", b""))
         elif kind == "http.response.start":
             self.status = message["status"]
+            if self.statuses is not None:
+                self._count_status(message["status"])
             for name, value in message.get("headers", ()):
                 if name == _SESSION_HEADER:
                     self.session = value.decode("latin-1")
@@ -199,11 +206,19 @@ class Exchange(CallWatcher):
     def sent_whole(self, status: int, headers: bytes, body: bytes) -> None:
         """A whole response went in one step (``asgi.shortcuts``)."""
         self.status = status
+        if self.statuses is not None:
+            self._count_status(status)
         self.body_bytes += len(body)
         start = headers.find(_SESSION_HEADER_LINE)
         if start >= 0:
             start += len(_SESSION_HEADER_LINE)
             self.session = headers[start : headers.find(b"\r\n", start)].decode("latin-1")
+
+    def _count_status(self, status: int) -> None:
+        statuses = self.statuses
+        assert statuses is not None
+        key = (self.route, status)
+        statuses[key] = statuses.get(key, 0) + 1
 
     def finished(self, record: CallRecord) -> None:
         if self.is_open:
