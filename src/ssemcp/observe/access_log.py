@@ -220,6 +220,7 @@ class Exchange(CallWatcher):
         "status",
         "statuses",
         "token",
+        "wrapped_send",
     )
 
     def __init__(
@@ -229,6 +230,9 @@ class Exchange(CallWatcher):
         self.keeps_log = True
         self._scope = scope
         self._send = send
+        # The server's send (asgi.shortcuts.on_disconnect looks through): an attribute, not
+        # a property, as the shortcuts read it on every response.
+        self.wrapped_send = send
         self._started = time.perf_counter()
         self._calls: list[CallRecord] = []
         self.status: int | None = None
@@ -240,11 +244,6 @@ class Exchange(CallWatcher):
         self.route = ""
         # What set this exchange as the watcher of its task's requests (ssemcp.observe.observer).
         self.token: Token[Watcher | None] | None = None
-
-    @property
-    def wrapped_send(self) -> ASGISend:
-        """The server's ``send`` (``asgi.shortcuts.on_disconnect`` looks through)."""
-        return self._send
 
     def send(self, message: ASGIMessage) -> Awaitable[None]:
         kind = message["type"]

@@ -16,7 +16,7 @@ from ssemcp.observe._hook import WATCHER
 from ssemcp.observe.access_log import Exchange, access_log_enabled
 from ssemcp.observe.calls import CallStats
 from ssemcp.observe.settings import ObserveSettings
-from ssemcp.observe.statuses import StatusCount, route_of, routes_for
+from ssemcp.observe.statuses import route_of, routes_for
 from ssemcp.observe.watch import CallWatcher
 
 if TYPE_CHECKING:
@@ -38,7 +38,8 @@ class Observer:
         self._keeps_log = settings.access_log and access_log_enabled()
         self._watcher = CallWatcher(self.stats)
         self.metrics: MetricsEndpoint | None = None
-        # HTTP responses by (route, status code), with metrics (ssemcp.observe.statuses).
+        # HTTP responses by (route, status code), with metrics and an access log (whose
+        # exchange records count them; ssemcp.observe.statuses says why not without one).
         self.http_statuses: dict[tuple[str, int], int] | None = None
         self._routes = routes_for(app._path)
         if self.stats is not None:
@@ -65,15 +66,13 @@ class Observer:
         if not self._keeps_log:
             WATCHER.set(self._watcher)
 
-    def begin(self, scope: Scope, send: ASGISend) -> Exchange | StatusCount | None:
+    def begin(self, scope: Scope, send: ASGISend) -> Exchange | None:
         """An HTTP exchange starts: its requests are watched from here on.
 
         Returns:
-            With an access log, the exchange's record; without, with metrics, what counts its
-            response's status: send through its ``send``, and call its ``end()`` when the
-            exchange is over. With neither, None: nothing to end.
+            With an access log, the exchange's record: send through its ``send``, and call
+            its ``end()`` when the exchange is over. Without, None: nothing to end.
         """
-        statuses = self.http_statuses
         if not self._keeps_log:
             # Set, not reset at the end: the ASGI server runs each request in a task of its
             # own, whose context ends with it. (Set and reset cost ~2 500 instructions a
@@ -81,10 +80,9 @@ class Observer:
             # under ssemcp serve nothing: watch_this_context.)
             if WATCHER.get() is not self._watcher:
                 WATCHER.set(self._watcher)
-            if statuses is None:
-                return None
-            return StatusCount(statuses, route_of(scope, self._routes), send)
+            return None
         exchange = Exchange(scope, send, self.stats, self.settings.log_arguments)
+        statuses = self.http_statuses
         if statuses is not None:
             exchange.statuses = statuses
             exchange.route = route_of(scope, self._routes)
