@@ -105,8 +105,9 @@ def _observe_settings(observe: str) -> Any:
         # As ssemcp.cli configures it, to a file that swallows every line.
         import logging
 
-        handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        from ssemcp.observe.access_log import AccessLogHandler
+
+        handler = AccessLogHandler(open(os.devnull, "w"))  # noqa: SIM115
         package_logger = logging.getLogger("ssemcp")
         package_logger.addHandler(handler)
         package_logger.setLevel(logging.INFO)

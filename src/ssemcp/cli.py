@@ -101,19 +101,17 @@ def load_server(target: str) -> Server:
 
 
 def _configure_logging(level: str, log_format: str = "text") -> None:
-    # Logs go to stderr always: on stdio, stdout belongs to the protocol.
-    handler = logging.StreamHandler(sys.stderr)
+    # Logs go to stderr always: on stdio, stdout belongs to the protocol. The handler writes
+    # access lines itself while it is the only one to see them (ssemcp.observe.access_log).
+    from ssemcp.observe.access_log import AccessLogHandler
+
+    handler = AccessLogHandler(sys.stderr, log_format)
     if log_format == "json":
         # ssemcp.observe: one JSON object a line, access lines with their fields; uvicorn's
         # own lines too (_serve_http then gives uvicorn no logging configuration of its own).
-        from ssemcp.observe.access_log import JSONFormatter
-
-        handler.setFormatter(JSONFormatter())
         uvicorn_logger = logging.getLogger("uvicorn")
         uvicorn_logger.addHandler(handler)
         uvicorn_logger.propagate = False
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     package_logger = logging.getLogger("ssemcp")
     package_logger.addHandler(handler)
     package_logger.setLevel(level.upper())

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from live_server import LiveServer, live_server, wait_until
-from observe_support import ACCEPT, TOKEN, MCPClient, build_server, modern_call
+from observe_support import ACCEPT, TOKEN, AccessRecords, MCPClient, build_server, modern_call
 from prometheus_client.parser import text_string_to_metric_families
 
 from ssemcp import Context, Server
@@ -386,3 +386,41 @@ def test_a_watcher_set_in_the_serving_context_is_found_without_a_set_per_request
 
     contextvars.copy_context().run(in_a_fresh_context)
     assert WATCHER.get() is None
+
+
+async def test_http_responses_by_route_and_status_code(records: AccessRecords) -> None:
+    async with (
+        live_server(build_server(), observe=ObserveSettings()) as live,
+        live.client() as http,
+    ):
+        client = MCPClient(http)
+        await client.initialize()  # 200, then 202 for notifications/initialized
+        assert (await client.call("echo", text="hi")).status_code == 200
+        assert (await http.post("/mcp", json={}, headers={"accept": ACCEPT})).status_code == 400
+        assert (await http.get("/healthz")).status_code == 200
+        assert (await http.get("/nowhere/at/all")).status_code == 404
+        assert (await http.get("/elsewhere")).status_code == 404
+        assert (await http.post("/messages/", content=b"{}")).status_code == 400
+        async with http.stream("GET", "/sse") as stream:
+            assert stream.status_code == 200
+        await scrape(live)
+        found = await scrape(live)
+
+    def responses(route: str, code: int) -> float:
+        return value(found, "ssemcp_http_responses_total", route=route, code=str(code))
+
+    assert responses("/mcp", 200) == 2
+    assert responses("/mcp", 202) == 1
+    assert responses("/mcp", 400) == 1
+    assert responses("/healthz", 200) == 1
+    assert responses("other", 404) == 2  # any path not served: one route, not a series each
+    assert responses("/messages/", 400) == 1
+    assert responses("/sse", 200) == 1
+    assert responses("/metrics", 200) == 1  # the first scrape (the second is counted later)
+
+
+async def test_without_an_access_log_responses_are_not_counted() -> None:
+    # What counting them would cost every request is over #18's 3 % (ssemcp.observe.statuses).
+    async with live_server(build_server(), observe=METRICS_ONLY) as live:
+        found = await scrape(live)
+    assert not [key for key in found if key[0] == "ssemcp_http_responses_total"]

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from ssemcp.errors import InvalidRequest, ParseError, ProtocolError
 from ssemcp.jsonrpc import Invalid, Message, RequestId, error_response, parse, serialize
+from ssemcp.observe.refused import refused
 
 __all__ = [
     "DEFAULT_KEEPALIVE_SECONDS",
@@ -213,11 +214,14 @@ async def receive_payload(
     try:
         payload = parse(body)
     except ParseError:
+        # ssemcp.observe: input that is no request is logged and counted with its code.
+        refused(None, None, ParseError.code, "Parse error")
         await PARSE_ERROR.respond(send)
         return None
     if type(payload) is Invalid:
         # spec 2025-11-25 basic/transports: input the server cannot accept gets "an HTTP
         # error status code (e.g., 400 Bad Request)"; the error says what is wrong with it.
+        refused(None, None, InvalidRequest.code, "Invalid Request")
         await HTTPError(400, payload.error, request_id=payload.id).respond(send)
         return None
     return payload

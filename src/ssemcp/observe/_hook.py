@@ -17,6 +17,7 @@ from ssemcp._types import JSONObject
 
 if TYPE_CHECKING:
     from ssemcp.jsonrpc import Request
+    from ssemcp.observe.calls import CallRecord
     from ssemcp.protocol.request_context import RequestContext
     from ssemcp.server.registry import Server
 
@@ -25,6 +26,10 @@ __all__ = ["WATCHER", "Watcher"]
 
 class Watcher(Protocol):
     """Times and records the requests dispatched under it."""
+
+    # The request whose handler ended last under this watcher (set as it ends): an error
+    # reply to any other was a refusal before dispatch (ssemcp.observe.refused).
+    last_served: Request | None
 
     def observe(
         self,
@@ -42,6 +47,18 @@ class Watcher(Protocol):
         """Record a request the session answered itself, with no handler (``initialize``,
         ``ping``, ``logging/setLevel``, a refusal): served at once, with error ``code`` or
         None."""
+        ...
+
+    def refused(
+        self, server: Server | None, request: Request | None, context: RequestContext, code: int
+    ) -> None:
+        """Record a request refused before any handler with error ``code``; None: input that
+        was no request (a parse error)."""
+        ...
+
+    def listened(self, server: Server, request: Request, record: CallRecord) -> None:
+        """Record a ``subscriptions/listen`` stream that ended (``record``: how, after how
+        long, with how many notifications)."""
         ...
 
 

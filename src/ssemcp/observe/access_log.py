@@ -28,7 +28,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import Token
-from typing import Final
+from typing import Final, TextIO
 
 import orjson
 
@@ -41,7 +41,9 @@ __all__ = [
     "ACCESS_LOGGER",
     "MAX_LOGGED_ARGUMENTS",
     "MAX_LOGGED_VALUE",
+    "TEXT_FORMAT",
     "AccessLine",
+    "AccessLogHandler",
     "Exchange",
     "JSONFormatter",
     "StdioWatcher",
@@ -88,26 +90,80 @@ class AccessLine:
         self.fields = fields
 
     def __str__(self) -> str:
-        return " ".join(
-            [
-                f"{key}={_text(value) if type(value) is str else '-' if value is None else value}"
-                for key, value in self.fields.items()
-            ]
-        )
+        # Most of a line's pairs recur from line to line (kind=http, method=POST, path=/mcp,
+        # rpc=tools/call, outcome=ok, ...): each is rendered once and found again by the
+        # (key, value) item itself, with no tuple made (7 000 instructions a line, not 30 000).
+        pairs = _PAIRS
+        return " ".join([pairs.get(item) or _pair(item) for item in self.fields.items()])
+
+
+# A text line's "key=value" pairs of str (and None) values, by (key, value); bounded, as
+# _text's cache is, so a client cycling values only stops new pairs from being kept.
+_PAIRS: Final[dict[tuple[str, object], str]] = {}
+_MAX_PAIRS: Final = 4096
+
+
+def _pair(item: tuple[str, object]) -> str:
+    key, value = item
+    if type(value) is str:
+        text = f"{key}={_text(value)}"
+    elif value is None:
+        text = f"{key}=-"
+    else:
+        return f"{key}={value}"  # a number: not kept (ids, sizes and durations vary)
+    if len(_PAIRS) < _MAX_PAIRS:
+        _PAIRS[item] = text
+    return text
+
+
+def _record(fields: dict[str, object]) -> logging.LogRecord:
+    # makeRecord, not info(): the caller's file and line say nothing here, and finding them
+    # walks the stack on every line.
+    return logger.makeRecord(ACCESS_LOGGER, logging.INFO, "", 0, "%s", (AccessLine(fields),), None)
 
 
 def _emit(fields: dict[str, object]) -> None:
     if logger.isEnabledFor(logging.INFO):
-        # makeRecord, not info(): the caller's file and line say nothing here, and finding
-        # them walks the stack on every line.
-        logger.handle(
-            logger.makeRecord(ACCESS_LOGGER, logging.INFO, "", 0, "%s", (AccessLine(fields),), None)
-        )
+        handler = _sole_handler()
+        if handler is not None:
+            handler.write_line(fields)
+        else:
+            logger.handle(_record(fields))
+
+
+def _sole_handler() -> AccessLogHandler | None:
+    """The :class:`AccessLogHandler` an ``ssemcp`` command installed, when it is the one
+    thing that would see an access line as ``logging`` would hand it on: no handler or filter
+    of the user's on the ``ssemcp.access`` logger, no other handler on ``ssemcp`` and no
+    filter on this one (a filter on ``ssemcp`` itself sees only records logged there),
+    nothing propagated to the root, its own formatter, and the standard record factory.
+    Else None, and the line goes through ``logging`` with a :class:`~logging.LogRecord`, as
+    any other does."""
+    parent = logger.parent
+    if (
+        logger.handlers
+        or logger.filters
+        or not logger.propagate
+        or parent is None
+        or parent.propagate
+        or len(parent.handlers) != 1
+        or logging.getLogRecordFactory() is not logging.LogRecord
+    ):
+        return None
+    handler = parent.handlers[0]
+    if (
+        type(handler) is not AccessLogHandler
+        or handler.filters
+        or handler.formatter is not handler.own_formatter
+        or handler.level > logging.INFO
+    ):
+        return None
+    return handler
 
 
 def _call_fields(fields: dict[str, object], record: CallRecord) -> None:
     """Add a request's fields to a line."""
-    fields["rpc"] = record.method
+    fields["rpc"] = record.method or None  # "": no request could be read
     if record.name is not None:
         fields[NAME_KEYS[record.method]] = _cut(record.name)
     request_id = record.request_id
@@ -117,6 +173,8 @@ def _call_fields(fields: dict[str, object], record: CallRecord) -> None:
     fields["outcome"] = record.outcome
     if record.code is not None:
         fields["code"] = record.code
+    if record.notifications is not None:
+        fields["notifications"] = record.notifications
     if record.arguments is not None:
         text = orjson.dumps(record.arguments, default=str).decode()
         fields["arguments"] = _cut(text, MAX_LOGGED_ARGUMENTS)
@@ -157,9 +215,12 @@ class Exchange(CallWatcher):
         "_started",
         "body_bytes",
         "is_open",
+        "route",
         "session",
         "status",
+        "statuses",
         "token",
+        "wrapped_send",
     )
 
     def __init__(
@@ -169,19 +230,20 @@ class Exchange(CallWatcher):
         self.keeps_log = True
         self._scope = scope
         self._send = send
+        # The server's send (asgi.shortcuts.on_disconnect looks through): an attribute, not
+        # a property, as the shortcuts read it on every response.
+        self.wrapped_send = send
         self._started = time.perf_counter()
         self._calls: list[CallRecord] = []
         self.status: int | None = None
         self.body_bytes = 0
         self.session: str | None = None
         self.is_open = True
+        # With metrics: where its response is counted, by (route, status code), as it starts.
+        self.statuses: dict[tuple[str, int], int] | None = None
+        self.route = ""
         # What set this exchange as the watcher of its task's requests (ssemcp.observe.observer).
         self.token: Token[Watcher | None] | None = None
-
-    @property
-    def wrapped_send(self) -> ASGISend:
-        """The server's ``send`` (``asgi.shortcuts.on_disconnect`` looks through)."""
-        return self._send
 
     def send(self, message: ASGIMessage) -> Awaitable[None]:
         kind = message["type"]
@@ -189,6 +251,8 @@ class Exchange(CallWatcher):
             self.body_bytes += len(message.get("body", b""))
         elif kind == "http.response.start":
             self.status = message["status"]
+            if self.statuses is not None:
+                self._count_status(message["status"])
             for name, value in message.get("headers", ()):
                 if name == _SESSION_HEADER:
                     self.session = value.decode("latin-1")
@@ -197,11 +261,19 @@ class Exchange(CallWatcher):
     def sent_whole(self, status: int, headers: bytes, body: bytes) -> None:
         """A whole response went in one step (``asgi.shortcuts``)."""
         self.status = status
+        if self.statuses is not None:
+            self._count_status(status)
         self.body_bytes += len(body)
         start = headers.find(_SESSION_HEADER_LINE)
         if start >= 0:
             start += len(_SESSION_HEADER_LINE)
             self.session = headers[start : headers.find(b"\r\n", start)].decode("latin-1")
+
+    def _count_status(self, status: int) -> None:
+        statuses = self.statuses
+        assert statuses is not None
+        key = (self.route, status)
+        statuses[key] = statuses.get(key, 0) + 1
 
     def finished(self, record: CallRecord) -> None:
         if self.is_open:
@@ -249,16 +321,21 @@ class Exchange(CallWatcher):
             WATCHER.reset(self.token)
         duration_seconds = time.perf_counter() - self._started
         scope = self._scope
+        path = scope["path"]
+        client = scope.get("client")
+        principal = scope.get(PRINCIPAL_KEY)
+        # _peer() and _who(), inlined: this runs on every exchange.
         fields: dict[str, object] = {
             "kind": "http",
-            "peer": self._peer(),
+            "peer": client[0] if client else None,
             "method": scope["method"],
-            "path": _cut(scope["path"]),
+            "path": path if len(path) <= MAX_LOGGED_VALUE else _cut(path),
             "status": self.status,
             "bytes": self.body_bytes,
-            "duration_ms": _milliseconds(duration_seconds),
+            "duration_ms": round(duration_seconds * 1000, 3),
+            "session": self._session_id(),
+            "principal": principal.subject if principal is not None else None,
         }
-        self._who(fields)
         calls = self._calls
         if len(calls) == 1:
             _call_fields(fields, calls[0])
@@ -289,6 +366,77 @@ def _on_disconnect(exchange: object, callback: Callable[[], object]) -> bool:
 
 # An exchange's send keeps the server's shortcuts (they find a send's type here).
 shortcuts.register(Exchange, shortcuts.Shortcuts(_whole_response, _abort, _on_disconnect))
+
+
+# The text form of every ssemcp record (``ssemcp serve``, ``stdio``, ``bridge``).
+TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class AccessLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler ``ssemcp``'s commands log through (stderr, ``--log-format``), which writes
+    an access line itself when nothing else would see it (:func:`_sole_handler`): the same
+    text or JSON its formatter would make, without a :class:`~logging.LogRecord`, the
+    formatter's passes or ``logging``'s dispatch, which cost more than the line's request.
+
+    Args:
+        stream: where lines go.
+        log_format: ``text`` or ``json`` (:class:`JSONFormatter`).
+    """
+
+    def __init__(self, stream: TextIO, log_format: str = "text") -> None:
+        super().__init__(stream)
+        self.is_json = log_format == "json"
+        self.own_formatter: logging.Formatter = (
+            JSONFormatter() if self.is_json else logging.Formatter(TEXT_FORMAT)
+        )
+        self.setFormatter(self.own_formatter)
+        # The second the time prefix below was made for, and the prefix.
+        self._second = -1
+        self._prefix = ""
+
+    def _time_prefix(self, now: float) -> str:
+        """The part of a line's time before its milliseconds, as the formatter writes it:
+        local time (``Formatter.converter``) for text, UTC ISO 8601 for JSON; made once a
+        second."""
+        second = int(now)
+        if second != self._second:
+            if self.is_json:
+                moment = datetime.datetime.fromtimestamp(second, datetime.UTC)
+                self._prefix = moment.strftime("%Y-%m-%dT%H:%M:%S")
+            else:
+                self._prefix = time.strftime(
+                    "%Y-%m-%d %H:%M:%S", self.own_formatter.converter(second)
+                )
+            self._second = second
+        return self._prefix
+
+    def write_line(self, fields: dict[str, object]) -> None:
+        """Write one access line of ``fields``, as :meth:`emit` would write its record."""
+        now = time.time()
+        milliseconds = int((now - int(now)) * 1000)
+        try:
+            if self.is_json:
+                entry: dict[str, object] = {
+                    "time": f"{self._time_prefix(now)}.{milliseconds:03d}+00:00",
+                    "level": "INFO",
+                    "logger": ACCESS_LOGGER,
+                }
+                entry.update(fields)
+                line = orjson.dumps(entry, default=str).decode()
+            else:
+                line = (
+                    f"{self._time_prefix(now)},{milliseconds:03d} INFO {ACCESS_LOGGER}: "
+                    f"{AccessLine(fields)}"
+                )
+            # The handler's lock, as emit() holds it (made by StreamHandler.__init__).
+            with self.lock:  # type: ignore[union-attr]
+                stream = self.stream
+                stream.write(line + self.terminator)
+                stream.flush()
+        except RecursionError:
+            raise  # as StreamHandler.emit does
+        except Exception:
+            self.handleError(_record(fields))
 
 
 class JSONFormatter(logging.Formatter):

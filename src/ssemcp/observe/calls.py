@@ -19,6 +19,7 @@ from ssemcp.jsonrpc import RequestId
 
 __all__ = [
     "CANCELLED",
+    "CUT_OFF",
     "DURATION_BUCKETS_SECONDS",
     "ERROR",
     "INPUT_REQUIRED",
@@ -26,6 +27,7 @@ __all__ = [
     "NAME_KEYS",
     "OK",
     "OUTCOMES",
+    "STOPPED",
     "TOOL_ERROR",
     "CallRecord",
     "CallStats",
@@ -75,7 +77,11 @@ ERROR: Final = "error"
 CANCELLED: Final = "cancelled"
 # A 2026-07-28 round that ended by asking the client (an InputRequiredResult).
 INPUT_REQUIRED: Final = "input_required"
-OUTCOMES: Final = (OK, TOOL_ERROR, ERROR, CANCELLED, INPUT_REQUIRED)
+# How a subscriptions/listen stream ended, besides OK (its client left or cancelled it): cut
+# off (its reader fell too far behind), or ended by the server stopping.
+CUT_OFF: Final = "cut_off"
+STOPPED: Final = "stopped"
+OUTCOMES: Final = (OK, TOOL_ERROR, ERROR, CANCELLED, INPUT_REQUIRED, CUT_OFF, STOPPED)
 
 
 @dataclass(slots=True)
@@ -85,7 +91,8 @@ class CallRecord:
     method: str
     # The tool or prompt name, or the resource URI; None when the request has none.
     name: str | None
-    request_id: RequestId
+    # None for input that was no request (a parse error).
+    request_id: RequestId | None
     principal: str | None
     outcome: str  # one of OUTCOMES
     # The JSON-RPC error code of an ERROR.
@@ -93,6 +100,8 @@ class CallRecord:
     duration_seconds: float
     # The tool or prompt arguments, when the log may show them (--log-arguments).
     arguments: object | None = None
+    # The notifications a subscriptions/listen stream carried; None for any other request.
+    notifications: int | None = None
 
 
 class MethodStats:

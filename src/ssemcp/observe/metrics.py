@@ -39,9 +39,18 @@ from ssemcp.state.events import MemoryEventLog
 if TYPE_CHECKING:
     from ssemcp.http.app import MCPApp
     from ssemcp.server.registry import Server
+    from ssemcp.state.redis.events import RedisEventLog
     from ssemcp.toolsets._upstream import UpstreamClient
 
-__all__ = ["LiveCounts", "MetricsEndpoint", "ServerCollector", "live_counts", "upstream_clients"]
+__all__ = [
+    "LiveCounts",
+    "MetricsEndpoint",
+    "ServerCollector",
+    "live_counts",
+    "read_shared_log_sizes",
+    "shared_logs",
+    "upstream_clients",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +60,8 @@ _METHOD_NOT_ALLOWED_BODY: Final = b"Method Not Allowed\n"
 
 @dataclass(frozen=True, slots=True)
 class LiveCounts:
-    """What an app holds open now."""
+    """What an app holds open now (the event logs: those in memory, and those in Redis whose
+    sizes were read for this scrape, :func:`read_shared_log_sizes`)."""
 
     streamable_sessions: int
     legacy_sessions: int
@@ -62,13 +72,44 @@ class LiveCounts:
     event_log_bytes: int
 
 
-def live_counts(app: MCPApp) -> LiveCounts:
-    """Count ``app``'s sessions, streams and event logs (in memory; a log kept elsewhere,
-    as Redis, is not counted here)."""
+def shared_logs(app: MCPApp) -> list[RedisEventLog]:
+    """The event logs in Redis of the sessions ``app`` holds (``--state redis://...``)."""
+    module = sys.modules.get("ssemcp.state.redis.events")
+    if module is None:
+        return []  # no Redis state in this process: the module was never imported
+    log_type = module.RedisEventLog
+    return [
+        session._event_log
+        for session in list(app.transport._sessions.values())
+        if isinstance(session._event_log, log_type)
+    ]
+
+
+async def read_shared_log_sizes(app: MCPApp) -> tuple[int, int, int] | None:
+    """How many of ``app``'s sessions' logs are in Redis, and their events and bytes; read
+    at scrape time, a pipelined XLEN and HGET per log. None when Redis cannot be reached
+    (the scrape still answers, with the logs in memory)."""
+    logs = shared_logs(app)
+    if not logs:
+        return 0, 0, 0
+    from ssemcp.state.redis.events import read_sizes
+    from ssemcp.state.shared import StateUnavailable
+
+    try:
+        events, size_bytes = await read_sizes(logs)
+    except StateUnavailable:
+        logger.warning("/metrics: the shared state is unreachable; event logs in Redis left out")
+        return None
+    return len(logs), events, size_bytes
+
+
+def live_counts(app: MCPApp, shared_log_sizes: tuple[int, int, int] | None = None) -> LiveCounts:
+    """Count ``app``'s sessions, streams and event logs: those in memory, plus
+    ``shared_log_sizes`` (logs, events, bytes) of those in Redis, read beforehand."""
     transport = app.transport
     sessions = list(transport._sessions.values())
     get_streams = 0
-    logs = events = size_bytes = 0
+    logs, events, size_bytes = shared_log_sizes or (0, 0, 0)
     for session in sessions:
         standalone = session._standalone
         if standalone is not None and standalone.reader is not None:
@@ -121,16 +162,26 @@ def _bucket_label(bound: float) -> str:
 class ServerCollector(Collector):
     """Reads one app's counters and state at scrape time."""
 
-    def __init__(self, stats: CallStats, server: Server, app: MCPApp) -> None:
+    def __init__(
+        self,
+        stats: CallStats,
+        server: Server,
+        app: MCPApp,
+        http_statuses: dict[tuple[str, int], int] | None = None,
+    ) -> None:
         self._stats = stats
         self._server = server
         self._app = app
+        self._http_statuses = http_statuses if http_statuses is not None else {}
+        # The sizes of the logs in Redis, read by the endpoint just before it renders.
+        self.shared_log_sizes: tuple[int, int, int] | None = None
 
     def describe(self) -> Iterable[Metric]:
         # Registering asks for the names (to refuse duplicates); none of ours can collide.
         return []
 
     def collect(self) -> Iterator[Metric]:
+        yield from self._http()
         yield from self._calls()
         yield from self._live()
         yield from self._upstreams()
@@ -171,8 +222,19 @@ class ServerCollector(Collector):
         yield errors
         yield durations
 
+    def _http(self) -> Iterator[Metric]:
+        responses = CounterMetricFamily(
+            "ssemcp_http_responses",
+            "HTTP responses, by route (the MCP path, /sse, /messages/, /metrics, /healthz, "
+            "other) and status code, counted when each starts.",
+            labels=["route", "code"],
+        )
+        for (route, status), count in sorted(self._http_statuses.items()):
+            responses.add_metric([route, str(status)], count)
+        yield responses
+
     def _live(self) -> Iterator[Metric]:
-        counts = live_counts(self._app)
+        counts = live_counts(self._app, self.shared_log_sizes)
         sessions = GaugeMetricFamily(
             "ssemcp_sessions",
             "Live sessions, by transport: streamable_http (2025 revisions), sse (2024-11-05).",
@@ -193,17 +255,18 @@ class ServerCollector(Collector):
         yield streams
         yield GaugeMetricFamily(
             "ssemcp_event_logs",
-            "Sessions' event logs held in memory (for Last-Event-ID resumption).",
+            "Sessions' event logs (for Last-Event-ID resumption), in memory or in Redis "
+            "(with --state: those of the sessions this replica holds).",
             value=counts.event_logs,
         )
         yield GaugeMetricFamily(
             "ssemcp_event_log_events",
-            "Events held in the sessions' in-memory event logs.",
+            "Events held in the sessions' event logs.",
             value=counts.event_log_events,
         )
         yield GaugeMetricFamily(
             "ssemcp_event_log_bytes",
-            "Bytes of event data held in the sessions' in-memory event logs.",
+            "Bytes of event data held in the sessions' event logs.",
             value=counts.event_log_bytes,
         )
 
@@ -254,9 +317,17 @@ class ServerCollector(Collector):
 class MetricsEndpoint:
     """Answers ``GET /metrics`` for one app (``HEAD`` too; other methods get 405)."""
 
-    def __init__(self, stats: CallStats, server: Server, app: MCPApp) -> None:
+    def __init__(
+        self,
+        stats: CallStats,
+        server: Server,
+        app: MCPApp,
+        http_statuses: dict[tuple[str, int], int] | None = None,
+    ) -> None:
+        self._app = app
         self._registry = CollectorRegistry(auto_describe=False)
-        self._registry.register(ServerCollector(stats, server, app))
+        self._collector = ServerCollector(stats, server, app, http_statuses)
+        self._registry.register(self._collector)
         # process_* (CPU, memory, open files; Linux /proc), as every Prometheus client has.
         ProcessCollector(registry=self._registry)
 
@@ -281,6 +352,8 @@ class MetricsEndpoint:
             )
             await send({"type": "http.response.body", "body": _METHOD_NOT_ALLOWED_BODY})
             return
+        # Read here, where awaiting is possible: a collector's collect() cannot await.
+        self._collector.shared_log_sizes = await read_shared_log_sizes(self._app)
         body = self.render()
         headers = [
             (b"content-type", CONTENT_TYPE_LATEST.encode()),

@@ -16,6 +16,7 @@ from ssemcp.observe._hook import WATCHER
 from ssemcp.observe.access_log import Exchange, access_log_enabled
 from ssemcp.observe.calls import CallStats
 from ssemcp.observe.settings import ObserveSettings
+from ssemcp.observe.statuses import route_of, routes_for
 from ssemcp.observe.watch import CallWatcher
 
 if TYPE_CHECKING:
@@ -37,10 +38,15 @@ class Observer:
         self._keeps_log = settings.access_log and access_log_enabled()
         self._watcher = CallWatcher(self.stats)
         self.metrics: MetricsEndpoint | None = None
+        # HTTP responses by (route, status code), with metrics and an access log (whose
+        # exchange records count them; ssemcp.observe.statuses says why not without one).
+        self.http_statuses: dict[tuple[str, int], int] | None = None
+        self._routes = routes_for(app._path)
         if self.stats is not None:
             from ssemcp.observe.metrics import MetricsEndpoint
 
-            self.metrics = MetricsEndpoint(self.stats, server, app)
+            self.http_statuses = {}
+            self.metrics = MetricsEndpoint(self.stats, server, app, self.http_statuses)
 
     @classmethod
     def build(
@@ -76,5 +82,9 @@ class Observer:
                 WATCHER.set(self._watcher)
             return None
         exchange = Exchange(scope, send, self.stats, self.settings.log_arguments)
+        statuses = self.http_statuses
+        if statuses is not None:
+            exchange.statuses = statuses
+            exchange.route = route_of(scope, self._routes)
         exchange.token = WATCHER.set(exchange)
         return exchange

@@ -95,12 +95,13 @@ class CallWatcher:
         log_arguments: records carry the request's arguments.
     """
 
-    __slots__ = ("keeps_log", "log_arguments", "stats")
+    __slots__ = ("keeps_log", "last_served", "log_arguments", "stats")
 
     def __init__(self, stats: CallStats | None, log_arguments: bool = False) -> None:
         self.stats = stats
         self.log_arguments = log_arguments
         self.keeps_log = False
+        self.last_served: Request | None = None
 
     async def observe(
         self,
@@ -131,6 +132,7 @@ class CallWatcher:
             raise
         finally:
             duration_seconds = _perf_counter() - started
+            self.last_served = request
             stats = self.stats
             if stats is not None:
                 # CallStats.record, inline: this runs on every request (bench scenario a). A
@@ -163,17 +165,44 @@ class CallWatcher:
         self, server: Server, request: Request, context: RequestContext, code: int | None
     ) -> None:
         outcome = OK if code is None else ERROR
-        stats = self.stats
-        if stats is not None:
-            name = metric_name(server, request)
-            durations = stats.durations_of(request.method, name)
-            durations.append(0.0)
-            if outcome is not OK:
-                stats.count_outcome(request.method, name, outcome)
-            if len(durations) >= MAX_PENDING:
-                stats.fold()
+        self._count(request.method, metric_name(server, request), outcome, 0.0)
         if self.keeps_log:
             self.finished(call_record(request, context, outcome, code, 0.0, self.log_arguments))
+
+    def refused(
+        self, server: Server | None, request: Request | None, context: RequestContext, code: int
+    ) -> None:
+        if request is None:
+            # No method to name it by: counted (and logged) under the method "".
+            self._count("", "", ERROR, 0.0)
+            if self.keeps_log:
+                principal = context.principal
+                self.finished(
+                    CallRecord(
+                        "",
+                        None,
+                        None,
+                        principal.subject if principal is not None else None,
+                        ERROR,
+                        code,
+                        0.0,
+                    )
+                )
+            return
+        name = metric_name(server, request) if server is not None else ""
+        self._count(request.method, name, ERROR, 0.0)
+        if self.keeps_log:
+            self.finished(call_record(request, context, ERROR, code, 0.0, self.log_arguments))
+
+    def listened(self, server: Server, request: Request, record: CallRecord) -> None:
+        self._count(request.method, "", record.outcome, record.duration_seconds)
+        if self.keeps_log:
+            self.finished(record)
+
+    def _count(self, method: str, name: str, outcome: str, duration_seconds: float) -> None:
+        stats = self.stats
+        if stats is not None:
+            stats.record(method, name, outcome, duration_seconds)
 
     def finished(self, record: CallRecord) -> None:
         """A request ended; what its record becomes is the subclass's (a log line)."""

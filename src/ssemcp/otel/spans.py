@@ -21,7 +21,7 @@ from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.context import Context as OTelContext
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import Getter
-from opentelemetry.trace import SpanKind, StatusCode, TracerProvider, get_current_span
+from opentelemetry.trace import Span, SpanKind, StatusCode, TracerProvider, get_current_span
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 
@@ -78,11 +78,14 @@ _HEADERS: Final = _HeaderGetter()
 class RequestTracing:
     """Spans for the requests of one registry, from ``provider``'s ``ssemcp`` tracer."""
 
-    __slots__ = ("_tracer", "provider")
+    __slots__ = ("_tracer", "last_served", "provider")
 
     def __init__(self, provider: TracerProvider) -> None:
         self.provider = provider
         self._tracer = provider.get_tracer(TRACER_NAME, __version__)
+        # The request whose span ended last: an error reply to any other was a refusal
+        # before dispatch (ssemcp.observe.refused), which answered() gives its span.
+        self.last_served: Request | None = None
 
     async def within_http_request(
         self, scope: Scope, headers: Mapping[bytes, bytes], served: Awaitable[None]
@@ -125,6 +128,7 @@ class RequestTracing:
             try:
                 result = await served
             except ProtocolError as exc:
+                self.last_served = request
                 code = str(exc.code)
                 span.set_attribute("rpc.response.status_code", code)
                 if exc.code not in _CALLER_ERROR_CODES:
@@ -135,6 +139,7 @@ class RequestTracing:
             except InputRequired:
                 raise  # a round of a multi round-trip request ends: a result, not an error
             except Exception as exc:
+                self.last_served = request
                 span.set_attributes(
                     {"rpc.response.status_code": _INTERNAL_ERROR, "error.type": _INTERNAL_ERROR}
                 )
@@ -163,6 +168,22 @@ class RequestTracing:
             if code not in _CALLER_ERROR_CODES:
                 span.set_attribute("error.type", str(code))
                 span.set_status(StatusCode.ERROR, message)
+        span.end()
+
+    def listen_started(self, request: Request, context: RequestContext) -> Span:
+        """The span of a ``subscriptions/listen`` whose stream opens now, ended by
+        :meth:`listen_ended` when the stream ends. Not made current: nothing runs under it."""
+        span_name, attributes, parent = _span_of(request, context)
+        return self._tracer.start_span(
+            span_name, context=parent, kind=SpanKind.SERVER, attributes=attributes
+        )
+
+    def listen_ended(self, span: Span, outcome: str, notifications: int) -> None:
+        """End a listen's span: how its stream ended (``ssemcp.observe.calls``' outcomes) and
+        how many notifications it carried."""
+        span.set_attributes(
+            {"ssemcp.listen.outcome": outcome, "ssemcp.listen.notifications": notifications}
+        )
         span.end()
 
 

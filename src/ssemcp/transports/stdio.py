@@ -37,6 +37,9 @@ from ssemcp.jsonrpc import (
     serialize,
 )
 from ssemcp.observe._hook import WATCHER, Watcher
+from ssemcp.observe.calls import CUT_OFF, OK
+from ssemcp.observe.listens import ListenObservation
+from ssemcp.observe.refused import answered_with_error, refused
 from ssemcp.protocol.sessionless import is_sessionless
 from ssemcp.server.connection import ServerConnection
 from ssemcp.server.listen import DEFAULT_MAX_BACKLOG, ListenStream
@@ -200,6 +203,8 @@ class _StdioSession:
         task.add_done_callback(self._tasks.discard)
 
     async def _answer_error(self, error: ParseError | InvalidRequest) -> None:
+        # ssemcp.observe: input that was no request is logged and counted with its code.
+        refused(self.connection.server, None, error.code, error.message)
         await self.send(error_response(None, error))
 
     async def _handle(self, payload: Any) -> None:
@@ -227,6 +232,9 @@ class _StdioSession:
                     )
                 finally:
                     self._serving.pop(payload.id, None)
+                if type(reply) is ErrorResponse:
+                    # ssemcp.observe: a request refused before its handler.
+                    answered_with_error(self.connection.server, payload, reply, None)
             else:
                 reply = await self.connection.receive(payload)
             if reply is not None:
@@ -257,17 +265,25 @@ class _StdioSession:
         cancels it or the input ends (spec 2026-07-28 basic/patterns/subscriptions)."""
         opened = open_listen(self.connection.server, request, None, None)
         if type(opened) is ErrorResponse:
+            # ssemcp.observe: refused before it opened.
+            refused(self.connection.server, request, opened.code, opened.message)
             await self.send(opened)
             return
         assert isinstance(opened, ListenStream)
         listening = self._listens[request.id] = _Listening(opened)
+        # ssemcp.observe: the listen's line and span when it ends (None: nothing observes).
+        observed = ListenObservation.begin(self.connection.server, request, None)
         try:
             await self.send(opened.open(listening.deliver))
             while batch := await listening.next_batch():
                 for notification in batch:
                     await self.send(notification)
+                if observed is not None:
+                    observed.notifications += len(batch)
         finally:
             listening.close()
+            if observed is not None:
+                observed.end(CUT_OFF if listening.is_cut_off else OK)
         # Cancelled by the client, or the input ended: "MUST NOT send any further messages".
         if self._listens.pop(request.id, None) is not None and not listening.is_cut_off:
             await self.send(Response(request.id, opened.final_result()))

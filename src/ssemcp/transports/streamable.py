@@ -79,6 +79,9 @@ from ssemcp.jsonrpc import (
     error_response,
     serialize,
 )
+from ssemcp.observe.calls import CANCELLED, CUT_OFF, OK, STOPPED
+from ssemcp.observe.listens import ListenObservation
+from ssemcp.observe.refused import answered_with_error, refused
 from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.revisions import SUPPORTED_VERSIONS, V2025_03_26, Revision, revision_for
 from ssemcp.protocol.sessionless import META_SERVER_INFO, is_sessionless, routing_headers
@@ -1223,6 +1226,15 @@ class StreamableHTTPTransport:
                 await _shutting_down(payload).respond(send)
                 return
         if not self._serves_sessionless:
+            # ssemcp.observe: refusals before any handler are logged, counted and traced.
+            if type(payload) is Request:
+                refused(
+                    self._server,
+                    payload,
+                    UnsupportedProtocolVersion.code,
+                    "Unsupported protocol version",
+                    scope.get(PRINCIPAL_KEY),
+                )
             await _refuse_sessionless(send, payload, headers)
             return
         if type(payload) is not Request:
@@ -1231,6 +1243,7 @@ class StreamableHTTPTransport:
                 # notification POST is ("MUST return HTTP status code 202 Accepted").
                 await self._send_reply(send, None, ())
             else:
+                refused(self._server, None, InvalidRequest.code, "", scope.get(PRINCIPAL_KEY))
                 await NOT_ONE_REQUEST.respond(send)
             return
         if payload.method == LISTEN:
@@ -1316,6 +1329,9 @@ class StreamableHTTPTransport:
             if waited is None:
                 return
             reply = waited
+        if result is None and type(reply) is ErrorResponse:
+            # ssemcp.observe: a request refused before its handler, logged, counted, traced.
+            answered_with_error(server, payload, reply, principal)
         if result is not None:
             # serialize()'s commonest case, inlined, and jsonrpc.dumps's with it.
             try:
@@ -1419,6 +1435,8 @@ class StreamableHTTPTransport:
                 self._server, request, routing_headers(headers), scope.get(PRINCIPAL_KEY)
             )
         if type(opened) is ErrorResponse:
+            # ssemcp.observe: refused before its stream opened (its _meta, its headers).
+            refused(self._server, request, opened.code, opened.message, scope.get(PRINCIPAL_KEY))
             await _send_json(send, serialize(opened), (), HTTP_STATUS.get(opened.code, 200))
             return
         assert not isinstance(opened, ErrorResponse)
@@ -1431,7 +1449,12 @@ class StreamableHTTPTransport:
         listening = _Listening(stream, self._listen_frames, self._flusher)
         writer = listening.writer
         self._listens.add(listening)
-        acknowledgement = stream.open(writer.send_nowait)
+        # ssemcp.observe: the listen's line and span when it ends (None: nothing observes).
+        observed = ListenObservation.begin(self._server, request, scope.get(PRINCIPAL_KEY))
+        outcome = CANCELLED
+        acknowledgement = stream.open(
+            writer.send_nowait if observed is None else observed.counting(writer.send_nowait)
+        )
         try:
             await writer.start(send, SSE_HEADERS, _data_event(acknowledgement))
             self._listen_keepalives.start()
@@ -1452,6 +1475,7 @@ class StreamableHTTPTransport:
                 final = Response(stream.subscription_id, stream.final_result())
                 await writer.send(final)
             writer.close()
+            outcome = CUT_OFF if listening.is_cut_off else STOPPED if listening.is_stopping else OK
             if writer.is_stalled:
                 return  # its write may never end: the server closes the unfinished response
             await writer.finish_writing()
@@ -1460,6 +1484,8 @@ class StreamableHTTPTransport:
             stream.close()
             writer.close()
             self._listens.discard(listening)
+            if observed is not None:
+                observed.end(outcome)
 
     async def _post_stateless(
         self,

@@ -242,3 +242,31 @@ def register_append_once(connection: RedisConnection) -> Any:
 def register_log_held(connection: RedisConnection) -> Any:
     """The script that logs what was held for a GET stream (``_LOG_HELD``)."""
     return connection.client.register_script(_LOG_HELD)
+
+
+# --- read-only sizes, for GET /metrics (ssemcp.observe.metrics; #18) ---
+
+# Logs read per round trip: a scrape of a replica holding many sessions stays a few pipelines.
+_SIZES_PER_PIPELINE: Final = 1000
+
+
+async def read_sizes(logs: list[RedisEventLog]) -> tuple[int, int]:
+    """The events and bytes of data held now in ``logs`` (all on one connection), read
+    without changing them: XLEN and the byte count of each, pipelined.
+
+    Raises:
+        StateUnavailable: Redis cannot be reached.
+    """
+    events = size_bytes = 0
+    for start in range(0, len(logs), _SIZES_PER_PIPELINE):
+        chunk = logs[start : start + _SIZES_PER_PIPELINE]
+        connection = chunk[0]._connection
+        async with connection.client.pipeline(transaction=False) as pipe:
+            for log in chunk:
+                pipe.xlen(log._stream_key)
+                pipe.hget(log._hash_key, "bytes")
+            replies = await connection.run(pipe.execute())
+        for length, stored_bytes in zip(replies[::2], replies[1::2], strict=True):
+            events += int(length)
+            size_bytes += int(stored_bytes or 0)
+    return events, size_bytes
