@@ -20,7 +20,7 @@ import importlib
 import re
 import sys
 from collections.abc import Callable, Iterable
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from ssemcp.asgi import ASGISend
 
@@ -31,6 +31,7 @@ __all__ = [
     "load_for_loaded_servers",
     "on_disconnect",
     "register",
+    "register_wrapper",
     "send_whole_response",
 ]
 
@@ -54,6 +55,30 @@ _SHORTCUTS: Final[dict[type, Shortcuts]] = {}
 def register(cycle_type: type, shortcuts: Shortcuts) -> None:
     """Use ``shortcuts`` for every ``send`` bound to an instance of ``cycle_type``."""
     _SHORTCUTS[cycle_type] = shortcuts
+
+
+def register_wrapper(
+    wrapper_type: type, sent_whole: Callable[[Any, int, bytes, bytes], None]
+) -> None:
+    """Keep the server's shortcuts for a ``send`` bound to an instance of ``wrapper_type``: a
+    wrapper that only looks at what is sent and names the ``send`` it wraps ``wrapped_send``
+    (the app's body deadline, the access log's exchange). ``sent_whole(wrapper, status,
+    headers, body)`` is told of each whole response written in one step, which the wrapper's
+    own ``send`` never saw."""
+
+    def whole(wrapper: Any, status: int, headers: bytes, body: bytes) -> bool:
+        if not send_whole_response(wrapper.wrapped_send, status, headers, body):
+            return False
+        sent_whole(wrapper, status, headers, body)
+        return True
+
+    def abort_wrapped(wrapper: Any) -> None:
+        abort(wrapper.wrapped_send)
+
+    def on_wrapped_disconnect(wrapper: Any, callback: Callable[[], object]) -> bool:
+        return on_disconnect(wrapper.wrapped_send, callback)
+
+    register(wrapper_type, Shortcuts(whole, abort_wrapped, on_wrapped_disconnect))
 
 
 # The layers that register shortcuts, by the server package they build on.

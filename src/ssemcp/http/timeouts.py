@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Final
 
 from ssemcp.asgi import ASGIMessage, ASGIReceive, ASGISend, HTTPError, shortcuts
@@ -142,24 +142,10 @@ class BodyDeadline:
             await REQUEST_TIMEOUT.respond(self._send)
 
 
-def _whole_response(deadline: object, status: int, headers: bytes, body: bytes) -> bool:
-    assert type(deadline) is BodyDeadline
-    if not shortcuts.send_whole_response(deadline.wrapped_send, status, headers, body):
-        return False
+def _response_started(deadline: BodyDeadline, status: int, headers: bytes, body: bytes) -> None:
     deadline.response_started = True
-    return True
-
-
-def _abort(deadline: object) -> None:
-    assert type(deadline) is BodyDeadline
-    shortcuts.abort(deadline.wrapped_send)
-
-
-def _on_disconnect(deadline: object, callback: Callable[[], object]) -> bool:
-    assert type(deadline) is BodyDeadline
-    return shortcuts.on_disconnect(deadline.wrapped_send, callback)
 
 
 # A library user's app (create_app's default body deadline) keeps the server's shortcuts: the
 # deadline only needs to know that a response started.
-shortcuts.register(BodyDeadline, shortcuts.Shortcuts(_whole_response, _abort, _on_disconnect))
+shortcuts.register_wrapper(BodyDeadline, _response_started)

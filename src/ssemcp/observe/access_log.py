@@ -26,7 +26,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from contextvars import Token
 from typing import Final, TextIO
 
@@ -346,26 +346,8 @@ class Exchange(CallWatcher):
             self._write_call(record)
 
 
-def _whole_response(exchange: object, status: int, headers: bytes, body: bytes) -> bool:
-    assert type(exchange) is Exchange
-    if not shortcuts.send_whole_response(exchange.wrapped_send, status, headers, body):
-        return False
-    exchange.sent_whole(status, headers, body)
-    return True
-
-
-def _abort(exchange: object) -> None:
-    assert type(exchange) is Exchange
-    shortcuts.abort(exchange.wrapped_send)
-
-
-def _on_disconnect(exchange: object, callback: Callable[[], object]) -> bool:
-    assert type(exchange) is Exchange
-    return shortcuts.on_disconnect(exchange.wrapped_send, callback)
-
-
 # An exchange's send keeps the server's shortcuts (they find a send's type here).
-shortcuts.register(Exchange, shortcuts.Shortcuts(_whole_response, _abort, _on_disconnect))
+shortcuts.register_wrapper(Exchange, Exchange.sent_whole)
 
 
 # The text form of every ssemcp record (``ssemcp serve``, ``stdio``, ``bridge``).
