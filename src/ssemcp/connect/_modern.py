@@ -13,25 +13,29 @@ notifications untagged. Relaying is ``connect._translate``'s; the 2026-07-28 req
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
 from ssemcp._types import JSONObject, JSONValue
-from ssemcp.client._protocol import modern_params
+from ssemcp.client._errors import RemoteError
+from ssemcp.client._protocol import header_params_of_tool, modern_params, next_cursor_of
 from ssemcp.errors import InvalidParams
 from ssemcp.jsonrpc import Notification, Request
 from ssemcp.protocol.request_context import RequestContext
 from ssemcp.protocol.revisions import MODERN, SUPPORTED_VERSIONS, negotiate
-from ssemcp.protocol.sessionless import META_SERVER_INFO
+from ssemcp.protocol.sessionless import META_SERVER_INFO, HeaderParam
 
 __all__ = [
     "LOCAL_METHODS",
     "LocalSession",
     "initialize_result_of",
+    "listed_tool_marks",
     "listen_params",
     "local_notification",
     "local_result",
     "needs_translation",
+    "tool_marks_of",
 ]
 
 # The methods 2026-07-28 removed that a 2025 client still sends: connect answers them itself
@@ -194,3 +198,38 @@ class LocalSession:
             return {}, False
         self.subscriptions.remove(uri)
         return {}, True
+
+
+def tool_marks_of(result: object) -> dict[str, tuple[HeaderParam, ...]]:
+    """The ``x-mcp-header`` arguments of each tool a ``tools/list`` result names (server/tools:
+    a 2026-07-28 client "MUST" mirror them in ``Mcp-Param-*`` headers), by tool name."""
+    tools = result.get("tools") if isinstance(result, dict) else None
+    if not isinstance(tools, list):
+        return {}
+    return {
+        tool["name"]: header_params_of_tool(tool)
+        for tool in tools
+        if isinstance(tool, dict) and isinstance(tool.get("name"), str)
+    }
+
+
+async def listed_tool_marks(
+    ask: Callable[[JSONObject], Awaitable[JSONObject | None]], params: JSONObject
+) -> dict[str, tuple[HeaderParam, ...]] | None:
+    """:func:`tool_marks_of` every page of a server's ``tools/list``, each page asked with
+    ``params`` (and its cursor) through ``ask``; None if a page could not be had or the
+    pagination does not end (server/utilities/pagination)."""
+    marks: dict[str, tuple[HeaderParam, ...]] = {}
+    seen: set[str] = set()
+    cursor: str | None = None
+    while True:
+        result = await ask({**params, "cursor": cursor} if cursor is not None else params)
+        if result is None or not isinstance(result.get("tools"), list):
+            return None
+        marks.update(tool_marks_of(result))
+        try:
+            cursor = next_cursor_of(result, seen)
+        except RemoteError:
+            return None
+        if cursor is None:
+            return marks

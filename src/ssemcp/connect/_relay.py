@@ -32,12 +32,11 @@ from ssemcp.client._errors import (
     TransportClosed,
 )
 from ssemcp.client._protocol import (
-    header_params_of_tool,
-    next_cursor_of,
     param_headers,
     steps_down_to_legacy_sse,
 )
 from ssemcp.client._raw import FailureHandler, MessageHandler, RawSession, RawTransportName
+from ssemcp.connect._modern import listed_tool_marks, tool_marks_of
 from ssemcp.connect._translate import Translator
 from ssemcp.errors import InvalidRequest, ParseError
 from ssemcp.jsonrpc import (
@@ -386,22 +385,11 @@ class Relay:
             if isinstance(meta, dict)
             else {}
         )
-        seen: set[str] = set()
-        cursor: str | None = None
-        while True:
-            params: JSONObject = {"_meta": own_meta}
-            if cursor is not None:
-                params["cursor"] = cursor
-            result = await self._own_request(session, "tools/list", params)
-            if result is None:
-                return
-            self._learn_tools(result)
-            try:
-                cursor = next_cursor_of(result, seen)
-            except ClientError:
-                return
-            if cursor is None:
-                return
+        marks = await listed_tool_marks(
+            lambda params: self._own_request(session, "tools/list", params), {"_meta": own_meta}
+        )
+        if marks is not None:
+            self._tool_marks.update(marks)
 
     async def _own_request(
         self, session: RawSession, method: str, params: JSONObject
@@ -428,13 +416,6 @@ class Relay:
             logger.warning("no %s from the server: %r", method, reply)
             return None
         return reply.result
-
-    def _learn_tools(self, result: object) -> None:
-        tools = result.get("tools") if isinstance(result, dict) else None
-        if isinstance(tools, list):
-            for tool in tools:
-                if isinstance(tool, dict) and isinstance(tool.get("name"), str):
-                    self._tool_marks[tool["name"]] = header_params_of_tool(tool)
 
     def _answer(self, message: Message, error: ClientError) -> None:
         """The remote will not answer ``message``: tell the local client (and the log)."""
@@ -669,7 +650,7 @@ class Relay:
             if key in self._listings:
                 self._listings.discard(key)
                 if type(message) is Response:
-                    self._learn_tools(message.result)
+                    self._tool_marks.update(tool_marks_of(message.result))
             if self._in_flight.pop(message.id) is None and logger.isEnabledFor(logging.DEBUG):
                 logger.debug("an answer to no request in flight: id %r", message.id)
             if key == self._initialize_key:

@@ -28,10 +28,8 @@ from ssemcp.client._errors import ClientError, RemoteError
 from ssemcp.client._protocol import (
     MAX_INPUT_ROUNDS,
     ProbeVerdict,
-    header_params_of_tool,
     input_requests_of,
     modern_params,
-    next_cursor_of,
     param_headers,
     probe_verdict,
     retry_params,
@@ -41,6 +39,7 @@ from ssemcp.connect._modern import (
     LOCAL_METHODS,
     LocalSession,
     initialize_result_of,
+    listed_tool_marks,
     listen_params,
     local_notification,
     local_result,
@@ -228,23 +227,11 @@ class Translator:
             if self._header_params is not None:
                 return self._header_params
             changes = self._tool_list_changes
-            marks: dict[str, tuple[HeaderParam, ...]] = {}
-            seen: set[str] = set()
-            cursor: str | None = None
-            while True:
-                result = await self._own_request("tools/list", {"cursor": cursor} if cursor else {})
-                tools = result.get("tools") if result is not None else None
-                if not isinstance(tools, list):
-                    return {}
-                for tool in tools:
-                    if isinstance(tool, dict):
-                        marks[str(tool.get("name"))] = header_params_of_tool(tool)
-                try:
-                    cursor = next_cursor_of(result, seen)
-                except RemoteError:
-                    return {}
-                if cursor is None:
-                    break
+            marks = await listed_tool_marks(
+                lambda params: self._own_request("tools/list", params), {}
+            )
+            if marks is None:
+                return {}
             if changes == self._tool_list_changes:
                 self._header_params = marks
             return marks
