@@ -215,15 +215,7 @@ def prepare_sessionless(
         # A tool without a Context cannot ask the client anything, so the round of a first
         # call to one has nothing to keep; a retry's state is checked all the same.
         channel = InputRound(request, context, server.request_state_keys)
-    # start_sessionless, inlined for a call that needs no send.
-    arguments = params.get("arguments")
-    if arguments is None:
-        serving = dispatch_tool(server, tool, {}, request, context, _drop, channel)
-    elif type(arguments) is dict:
-        serving = dispatch_tool(server, tool, arguments, request, context, _drop, channel)
-    else:
-        serving = dispatch(server, request, context, _drop, channel)
-    return context, tool, channel, serving  # type: ignore[return-value]
+    return context, tool, channel, start_sessionless(server, request, context, tool, channel, _drop)
 
 
 async def _drop(message: Message) -> None:
