@@ -224,3 +224,32 @@ async def test_a_listen_refused_at_its_opening_is_logged_with_its_code(
         == 1
     )
     assert not records.records  # metrics only: no line
+
+
+async def test_each_invalid_item_of_a_2025_03_26_batch_gets_its_line_and_count(
+    records: AccessRecords,
+) -> None:
+    async with (
+        live_server(build_server(), observe=ObserveSettings()) as live,
+        live.client() as http,
+    ):
+        client = MCPClient(http)
+        await client.initialize("2025-03-26")  # the one revision with batches
+        batch = [
+            {"jsonrpc": "2.0", "id": 20, "method": "ping"},
+            {"jsonrpc": "2.0", "id": 21},  # no method: not a request
+            {"jsonrpc": "2.0", "id": 22, "method": 5},
+        ]
+        response = await http.post(
+            "/mcp", json=batch, headers=client.headers(**{"content-type": "application/json"})
+        )
+        assert response.status_code == 200
+        replies = {reply["id"]: reply for reply in response.json()}
+        assert replies[20]["result"] == {}
+        assert replies[21]["error"]["code"] == replies[22]["error"]["code"] == -32600
+        found = await scrape(live)
+    assert len(records.of(rpc="ping", outcome="ok")) == 1
+    refused = [line for line in records.lines() if line.get("code") == -32600]
+    assert len(refused) == 2
+    assert all(line["outcome"] == "error" for line in refused)
+    assert value(found, "ssemcp_mcp_errors_total", method="", name="", kind="error") == 2

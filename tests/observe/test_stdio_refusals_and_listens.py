@@ -134,3 +134,17 @@ async def test_a_listen_gets_its_line_when_it_ends() -> None:
     [listen] = [line for line in lines if line["rpc"] == "subscriptions/listen"]
     assert (listen["id"], listen["outcome"], listen["notifications"]) == (50, "ok", 1)
     assert listen["duration_ms"] > 0
+
+
+async def test_a_line_that_is_no_message_gets_its_line_with_its_code() -> None:
+    peer = await StdioPeer.start()
+    try:
+        await peer.send({"jsonrpc": "2.0", "id": 5})  # no method, no result: not a message
+        reply = await peer.receive()
+        assert (reply["id"], reply["error"]["code"]) == (5, -32600)
+        lines = await peer.access_lines()
+    finally:
+        peer.kill()
+    assert [(line.get("rpc"), line["outcome"], line["code"]) for line in lines] == [
+        (None, "error", -32600)
+    ]

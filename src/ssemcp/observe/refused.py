@@ -5,8 +5,10 @@ input that is no JSON-RPC request (-32700, -32600), a 2026-07-28 request whose `
 wrong (-32602), whose headers disagree with its body (-32020), whose version is not served
 (-32022), or whose method the revision lacks (-32601). The transports that answer them call
 :func:`refused`, or :func:`answered_with_error` where the error reply may also come from a
-handler, so that each gets its access line, its count and its span with its code. Nothing
-here runs unless something observes: one context-variable read, and the server's tracing.
+handler, so that each gets its access line, its count and its span with its code; a
+session's connection calls it for what reaches a session that is no message (a batch's
+item, a line on stdio). Nothing here runs unless something observes: one context-variable
+read, and the server's tracing.
 """
 
 from __future__ import annotations

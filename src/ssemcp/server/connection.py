@@ -41,6 +41,7 @@ from ssemcp.jsonrpc import (
     error_response,
 )
 from ssemcp.observe._hook import WATCHER
+from ssemcp.observe.refused import refused
 from ssemcp.protocol.request_context import Principal
 from ssemcp.protocol.revisions import Revision
 from ssemcp.protocol.session import (
@@ -235,6 +236,19 @@ class ServerConnection:
         if isinstance(action, Reply):
             if type(message) is Request:
                 self._observe_answered(message, action.message)
+            elif type(action.message) is ErrorResponse:
+                # Input that is no request: a batch's item, or a line on stdio (HTTP refuses
+                # a lone one before it reaches a session, and observes it there).
+                context = self.session.context
+                reply = action.message
+                refused(
+                    self.server,
+                    None,
+                    reply.code,
+                    reply.message,
+                    context.principal,
+                    context.revision,
+                )
             return action.message
         if isinstance(action, Resolve):
             waiter = self._waiting.get(action.request_id)  # type: ignore[arg-type]
