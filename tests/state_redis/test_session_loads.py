@@ -89,6 +89,24 @@ async def test_a_load_asked_for_after_one_was_sent_gets_its_own_and_sees_a_delet
             assert await calls_of(client, "getex") == 2
 
 
+async def test_a_change_saved_on_another_replica_after_a_load_was_sent_is_seen_by_the_next(
+    redis: RedisServer, prefix: str
+) -> None:
+    changed = SessionRecord(
+        "2025-11-25", {}, {"name": "test", "version": "1"}, None, None, "debug", ("file:///a",)
+    )
+    async with started(redis.url, prefix) as here, started(redis.url, prefix) as elsewhere:
+        for attempt in range(30):
+            session_id = f"c{attempt}"
+            await here.sessions.create(session_id, RECORD)
+            first = asyncio.get_running_loop().create_task(here.sessions.load(session_id))
+            await asyncio.sleep(0)  # the first asks; its load is sent in the next turn
+            await asyncio.sleep(0)
+            await elsewhere.sessions.save(session_id, changed)
+            assert await here.sessions.load(session_id) == changed
+            assert await first in (RECORD, changed)
+
+
 async def test_a_failed_load_fails_every_request_waiting_for_it(prefix: str) -> None:
     # Nothing listens on port 1: the connection is refused.
     async with started("redis://127.0.0.1:1/0", prefix) as state:
