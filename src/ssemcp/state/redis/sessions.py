@@ -33,6 +33,17 @@ then, the first ``MAX_HELD_BEFORE_GET`` wait in a list for it, and its first ope
 them); a session no live replica serves (every one that did has died) misses them until a
 request makes a copy again.
 
+Every request of a session first loads its record (``load``), so that a change or a
+``DELETE`` made on another replica holds before it is served. The loads asked for in one turn
+of the event loop, on any sessions, go to Redis as one pipeline, sent once that turn's
+requests have all asked (a single flight per turn, not per load in flight): a load already
+sent is never shared by a request that arrives after it was sent, since a ``DELETE`` may have
+completed in between. Each load renews the record's time to live. The expiry of the
+session's log keys is set here too: they live ``log_ttl_seconds``, a margin longer than the
+record, renewed by a replica only when it last renewed them more than
+``log_renewal_seconds`` ago (and on every append); the record's expiry, not the log's, ends
+a session, and the log never goes before it.
+
 One channel per session, rather than one per replica: a publisher needs no lookup of who
 holds a session's stream (nor a record of it to go stale when that replica dies), and a
 replica that stops following a session stops hearing of it. The cost is a SUBSCRIBE per
@@ -45,6 +56,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import math
 import secrets
 from typing import Any, Final
 
@@ -85,6 +97,13 @@ _LOGGED_ONCE_SECONDS: Final = 120
 MAX_HELD_BEFORE_GET: Final = 16
 # The GET stream's log entries run per pipeline at most.
 _MAX_LOG_BATCH: Final = 256
+# A replica renews a session's log keys when it last did more than this fraction of the
+# session's time to live ago, at most this many seconds ago. The log keys live that much
+# longer than the record, plus a slack for the time between a load's being queued and Redis
+# running it: they never expire before it (ssemcp.state.redis.events).
+_LOG_RENEWAL_FRACTION: Final = 10
+_MAX_LOG_RENEWAL_SECONDS: Final = 60.0
+_LOG_TTL_SLACK_SECONDS: Final = 5
 # What a replica routes to the others: answers to our requests, and cancellations.
 _ROUTED: Final = frozenset({Notification, Response, ErrorResponse})
 # KEYS: the lease. ARGV: this replica, seconds, "1" to take the stream over from another
@@ -147,6 +166,17 @@ class RedisSessions:
         self._connection = connection
         self._subscriptions = subscriptions
         self.ttl_seconds = ttl_seconds
+        self.log_renewal_seconds = min(
+            ttl_seconds / _LOG_RENEWAL_FRACTION, _MAX_LOG_RENEWAL_SECONDS
+        )
+        self.log_ttl_seconds = (
+            ttl_seconds + math.ceil(self.log_renewal_seconds) + _LOG_TTL_SLACK_SECONDS
+        )
+        # Loads asked for in this turn and not yet sent: session id -> the futures awaiting it.
+        self._loads_to_send: dict[str, list[asyncio.Future[SessionRecord | None]]] = {}
+        self._loads_sent: set[asyncio.Task[None]] = set()
+        # When this replica last renewed each session's log keys (loop time, oldest first).
+        self._logs_renewed: collections.OrderedDict[str, float] = collections.OrderedDict()
         self._max_logged_events = max_logged_events
         self._max_logged_bytes = max_logged_bytes
         self._signals: SessionSignals = _Deaf()
@@ -188,7 +218,7 @@ class RedisSessions:
             session_id,
             max_events=self._max_logged_events,
             max_bytes=self._max_logged_bytes,
-            ttl_seconds=self.ttl_seconds,
+            ttl_seconds=self.log_ttl_seconds,
             append_script=self._append_script,
         )
 
@@ -199,24 +229,80 @@ class RedisSessions:
         )
 
     async def load(self, session_id: str) -> SessionRecord | None:
-        ttl = self.ttl_seconds
-        async with self._connection.client.pipeline(transaction=False) as pipe:
-            pipe.getex(self._record_key(session_id), ex=ttl)
-            for key in log_keys(self._connection, session_id):
-                pipe.expire(key, ttl)
-            data, *_ = await self._connection.run(pipe.execute())
-        return None if data is None else SessionRecord.decode(data)
+        """The record, its time to live renewed; loads asked for in one turn of the event
+        loop share one pipeline (one GETEX a session), sent after that turn."""
+        waiter: asyncio.Future[SessionRecord | None] = asyncio.get_running_loop().create_future()
+        to_send = self._loads_to_send
+        if not to_send:
+            # Its first step runs after every request that is ready in this turn has asked.
+            task = asyncio.get_running_loop().create_task(self._send_loads())
+            self._loads_sent.add(task)
+            task.add_done_callback(self._loads_sent.discard)
+        waiters = to_send.get(session_id)
+        if waiters is None:
+            to_send[session_id] = [waiter]
+        else:
+            waiters.append(waiter)
+        return await waiter
+
+    async def _send_loads(self) -> None:
+        # Taken now: whoever asks from here on waits for a load sent after it asked.
+        batch, self._loads_to_send = self._loads_to_send, {}
+        try:
+            records = await self._run_loads(list(batch))
+        except BaseException as exc:
+            for waiters in batch.values():
+                for waiter in waiters:
+                    if not waiter.done():
+                        if isinstance(exc, Exception):
+                            waiter.set_exception(exc)
+                        else:
+                            waiter.cancel()
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for waiters, record in zip(batch.values(), records, strict=True):
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(record)
+
+    async def _run_loads(self, session_ids: list[str]) -> list[SessionRecord | None]:
+        """One GETEX per session, and the renewal of the log keys of those whose log this
+        replica last renewed ``log_renewal_seconds`` ago or more, in one pipeline."""
+        connection = self._connection
+        ttl, log_ttl = self.ttl_seconds, self.log_ttl_seconds
+        now = asyncio.get_running_loop().time()
+        renewed = self._logs_renewed
+        due_before = now - self.log_renewal_seconds
+        # Forget renewals too old to spare one: the oldest come first.
+        while renewed and next(iter(renewed.values())) <= due_before:
+            renewed.popitem(last=False)
+        renewing = [session_id for session_id in session_ids if session_id not in renewed]
+        async with connection.client.pipeline(transaction=False) as pipe:
+            for session_id in session_ids:
+                pipe.getex(self._record_key(session_id), ex=ttl)
+            for session_id in renewing:
+                for key in log_keys(connection, session_id):
+                    pipe.expire(key, log_ttl)
+            replies = await connection.run(pipe.execute())
+        # Stamped with the time before sending: Redis ran the EXPIREs later than that.
+        for session_id in renewing:
+            renewed[session_id] = now
+        return [
+            None if data is None else SessionRecord.decode(data)
+            for data in replies[: len(session_ids)]
+        ]
 
     async def touch(self, session_ids: list[str]) -> None:
         """Renew the time to live of sessions in use here (a GET stream open, no requests)."""
         if not session_ids:
             return
-        ttl = self.ttl_seconds
+        ttl, log_ttl = self.ttl_seconds, self.log_ttl_seconds
         async with self._connection.client.pipeline(transaction=False) as pipe:
             for session_id in session_ids:
                 pipe.expire(self._record_key(session_id), ttl)
                 for key in log_keys(self._connection, session_id):
-                    pipe.expire(key, ttl)
+                    pipe.expire(key, log_ttl)
             await self._connection.run(pipe.execute())
 
     async def save(self, session_id: str, record: SessionRecord) -> None:
@@ -268,7 +354,7 @@ class RedisSessions:
                                     data,
                                     self._max_logged_events,
                                     self._max_logged_bytes,
-                                    self.ttl_seconds,
+                                    self.log_ttl_seconds,
                                     self.channel(session_id),
                                     _WAKE,
                                     _LOGGED_ONCE_SECONDS,
@@ -295,7 +381,7 @@ class RedisSessions:
                 args=[
                     self._max_logged_events,
                     self._max_logged_bytes,
-                    self.ttl_seconds,
+                    self.log_ttl_seconds,
                     self.channel(session_id),
                     _WAKE,
                 ],
@@ -313,7 +399,7 @@ class RedisSessions:
         try:
             async with self._connection.client.pipeline(transaction=False) as pipe:
                 pipe.hset(hash_key, f"end:{stream_id}", 1)
-                pipe.expire(hash_key, self.ttl_seconds)
+                pipe.expire(hash_key, self.log_ttl_seconds)
                 await self._connection.run(pipe.execute())
         except StateUnavailable as exc:
             logger.warning("could not mark a reply stream finished: %s", exc)
