@@ -24,8 +24,10 @@ from ssemcp.state.events import (
 from ssemcp.state.redis.connection import RedisConnection
 
 __all__ = [
+    "APPEND_FUNCTION",
     "RedisEventLog",
     "log_keys",
+    "logged_event",
     "register_append",
     "register_append_once",
     "register_log_held",
@@ -34,10 +36,11 @@ __all__ = [
 _MAX_NUMBER_DIGITS: Final = 20
 _TAG_LENGTH: Final = 8
 
-# One append, shared by the scripts below. KEYS: the stream, its hash. The sequence is the
-# stream entry's id (``<sequence>-0``), so XRANGE finds an event by it. Evicting in the script
-# keeps the byte count exact: XADD's MAXLEN would not say what it cut.
-_APPEND_FUNCTION: Final = """
+# One append, shared by the scripts below (and ssemcp.state.redis.liveness's). KEYS: the
+# stream, its hash. The sequence is the stream entry's id (``<sequence>-0``), so XRANGE finds
+# an event by it. Evicting in the script keeps the byte count exact: XADD's MAXLEN would not
+# say what it cut.
+APPEND_FUNCTION: Final = """
 local function append(stream_id, data, max_events, max_bytes, ttl)
   local sequence = redis.call('HINCRBY', KEYS[2], 'seq', 1)
   local size = redis.call('HINCRBY', KEYS[2], 'bytes', string.len(data))
@@ -59,7 +62,7 @@ end
 # An entry on stream 0 (the GET stream: its opening marker, or a message for it) marks the
 # GET stream ``opened``, from which on the bus's notifications for it are logged.
 _APPEND: Final = (
-    _APPEND_FUNCTION
+    APPEND_FUNCTION
     + """
 if ARGV[1] == '0' then redis.call('HSET', KEYS[2], 'opened', '1') end
 return append(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
@@ -73,7 +76,7 @@ return append(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
 # held list. ARGV: as _APPEND's, then the channel, what to publish there, the marker's
 # seconds, how many may be held.
 _APPEND_ONCE: Final = (
-    _APPEND_FUNCTION
+    APPEND_FUNCTION
     + """
 if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[8]) then return 0 end
 if not redis.call('HGET', KEYS[2], 'opened') then
@@ -92,7 +95,7 @@ return sequence
 # opening's marker), in order. KEYS: the stream, its hash, the held list. ARGV: max events,
 # max bytes, ttl seconds, the channel, what to publish there.
 _LOG_HELD: Final = (
-    _APPEND_FUNCTION
+    APPEND_FUNCTION
     + """
 local held = redis.call('LRANGE', KEYS[3], 0, -1)
 if #held == 0 then return 0 end
@@ -115,6 +118,12 @@ def _tag_of(session_id: str) -> str:
     # Shared by every replica, and different for each session (spec: an event id "MUST be
     # globally unique across all streams within that session"; another session's id misses).
     return hashlib.sha256(session_id.encode()).hexdigest()[:_TAG_LENGTH]
+
+
+def logged_event(session_id: str, stream_id: int, sequence: int, data: bytes) -> LoggedEvent:
+    """The event logged at ``sequence`` on ``stream_id`` of ``session_id``'s log, with the
+    id every replica issues for it."""
+    return LoggedEvent(f"{_tag_of(session_id)}-{stream_id}-{sequence}", stream_id, sequence, data)
 
 
 def _sequence_of(entry_id: bytes | str) -> int:

@@ -46,20 +46,36 @@ import asyncio
 import collections
 import logging
 import secrets
+from collections.abc import Sequence
 from typing import Any, Final
 
 from ssemcp.errors import ParseError
-from ssemcp.jsonrpc import ErrorResponse, Message, Notification, Response, parse, serialize
-from ssemcp.state.events import DEFAULT_MAX_LOGGED_BYTES, DEFAULT_MAX_LOGGED_EVENTS, EventLog
+from ssemcp.jsonrpc import (
+    ErrorResponse,
+    Message,
+    Notification,
+    RequestId,
+    Response,
+    parse,
+    serialize,
+)
+from ssemcp.state.events import (
+    DEFAULT_MAX_LOGGED_BYTES,
+    DEFAULT_MAX_LOGGED_EVENTS,
+    EventLog,
+    LoggedEvent,
+)
 from ssemcp.state.redis.bus import RedisBus
 from ssemcp.state.redis.connection import RedisConnection
 from ssemcp.state.redis.events import (
     RedisEventLog,
     log_keys,
+    logged_event,
     register_append,
     register_append_once,
     register_log_held,
 )
+from ssemcp.state.redis.liveness import Liveness
 from ssemcp.state.redis.pubsub import Subscriptions
 from ssemcp.state.shared import (
     STREAM_LEASE_SECONDS,
@@ -96,10 +112,12 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
 """
-# KEYS: leases. ARGV: this replica, seconds. Renews those that are still ours.
+# KEYS: this replica's liveness key, then leases. ARGV: this replica, seconds. Says this
+# replica is alive, and renews the leases that are still ours.
 _RENEW: Final = """
-for _, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then redis.call('EXPIRE', key, ARGV[2]) end
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[2])
+for index = 2, #KEYS do
+  if redis.call('GET', KEYS[index]) == ARGV[1] then redis.call('EXPIRE', KEYS[index], ARGV[2]) end
 end
 return 0
 """
@@ -168,7 +186,16 @@ class RedisSessions:
         self._claim_script = client.register_script(_CLAIM)
         self._renew_script = client.register_script(_RENEW)
         self._release_script = client.register_script(_RELEASE)
+        # The lease of a GET stream, and how long this replica is held alive past its last
+        # renewal (the same renewal keeps both).
         self.stream_lease_seconds = STREAM_LEASE_SECONDS
+        self._liveness = Liveness(
+            connection,
+            self._origin,
+            max_events=max_logged_events,
+            max_bytes=max_logged_bytes,
+            ttl_seconds=ttl_seconds,
+        )
 
     def listen(self, signals: SessionSignals) -> None:
         self._signals = signals
@@ -313,6 +340,7 @@ class RedisSessions:
         try:
             async with self._connection.client.pipeline(transaction=False) as pipe:
                 pipe.hset(hash_key, f"end:{stream_id}", 1)
+                pipe.hdel(hash_key, f"run:{stream_id}")
                 pipe.expire(hash_key, self.ttl_seconds)
                 await self._connection.run(pipe.execute())
         except StateUnavailable as exc:
@@ -340,9 +368,40 @@ class RedisSessions:
         return int(newest.partition(b"-")[0])
 
     async def flush(self) -> None:
-        """Wait until what was posted to GET streams is logged (tests, shutdown)."""
+        """Wait until what was posted to GET streams is logged, and the reply streams that
+        ended are marked finished (tests, shutdown)."""
         while self._logger is not None:
             await asyncio.shield(self._logger)
+        if self._marking:
+            await asyncio.gather(*self._marking, return_exceptions=True)
+
+    async def open_reply_stream(
+        self,
+        session_id: str,
+        stream_id: int,
+        request_ids: Sequence[RequestId],
+        *,
+        primed: bool,
+    ) -> LoggedEvent | None:
+        sequence = await self._liveness.open_reply_stream(
+            session_id,
+            stream_id,
+            request_ids,
+            primed=primed,
+            alive_seconds=self.stream_lease_seconds,
+        )
+        return logged_event(session_id, stream_id, sequence, b"") if primed else None
+
+    async def end_if_runner_gone(self, session_id: str, stream_id: int) -> bool:
+        return await self._liveness.end_if_runner_gone(session_id, stream_id)
+
+    async def retire(self) -> None:
+        """At a clean shutdown, once its requests are done: this replica is not alive any
+        more (a follower of a reply stream it ran need not wait for its liveness to lapse)."""
+        try:
+            await self._liveness.retire()
+        except StateUnavailable as exc:
+            logger.warning("could not say this replica stopped: %s", exc)
 
     async def follow(self, session_id: str) -> None:
         await self._subscriptions.subscribe(self.channel(session_id), self._received)
@@ -369,11 +428,12 @@ class RedisSessions:
         return bool(claimed)
 
     async def renew_streams(self, session_ids: list[str]) -> None:
-        if not session_ids:
-            return
         await self._connection.run(
             self._renew_script(
-                keys=[self._lease_key(session_id) for session_id in session_ids],
+                keys=[
+                    self._liveness.key,
+                    *(self._lease_key(session_id) for session_id in session_ids),
+                ],
                 args=[self._origin, self.stream_lease_seconds],
             )
         )
