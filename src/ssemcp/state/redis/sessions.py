@@ -30,8 +30,14 @@ pipeline, so the log keeps the bus's order: a message is logged by whoever first
 and that replica has already run (or found done) every message before it. What the log
 keeps starts when a GET stream of the session is first opened, as in one process (until
 then, the first ``MAX_HELD_BEFORE_GET`` wait in a list for it, and its first opening logs
-them); a session no live replica serves (every one that did has died) misses them until a
-request makes a copy again.
+them). A session no live replica serves (every one that did has died) misses nothing: the
+bus keeps its recent messages in Redis (``bus``), each session keeps a cursor (the newest bus
+message handled for it, moved on by the same script, and to now whenever its record changes,
+so that newer subscriptions never filter older messages), and a replica making a copy of the
+session first runs, in the same queue, the messages after the cursor through the session's
+filter (its record's subscriptions) and the same log-once rule, in bus order. A session never
+served has no cursor: its first copy starts one at now, so what came before is not its own.
+How far back this reaches is what the bus log keeps (``MAX_BUS_LOG`` messages).
 
 One channel per session, rather than one per replica: a publisher needs no lookup of who
 holds a session's stream (nor a record of it to go stale when that replica dies), and a
@@ -59,13 +65,14 @@ from ssemcp.jsonrpc import (
     parse,
     serialize,
 )
+from ssemcp.state.bus import LIST_CHANGED, resource_topic
 from ssemcp.state.events import (
     DEFAULT_MAX_LOGGED_BYTES,
     DEFAULT_MAX_LOGGED_EVENTS,
     EventLog,
     LoggedEvent,
 )
-from ssemcp.state.redis.bus import RedisBus
+from ssemcp.state.redis.bus import RedisBus, bus_log_key
 from ssemcp.state.redis.connection import RedisConnection
 from ssemcp.state.redis.events import (
     RedisEventLog,
@@ -73,7 +80,9 @@ from ssemcp.state.redis.events import (
     logged_event,
     register_append,
     register_append_once,
+    register_heard_until_now,
     register_log_held,
+    register_log_missed,
 )
 from ssemcp.state.redis.liveness import Liveness
 from ssemcp.state.redis.pubsub import Subscriptions
@@ -101,6 +110,9 @@ _LOGGED_ONCE_SECONDS: Final = 120
 MAX_HELD_BEFORE_GET: Final = 16
 # The GET stream's log entries run per pipeline at most.
 _MAX_LOG_BATCH: Final = 256
+# Bus messages a session that no live replica served may be replayed at most (ssemcp.state.
+# redis.bus keeps about as many).
+_MAX_REPLAYED: Final = 1024
 # What a replica routes to the others: answers to our requests, and cancellations.
 _ROUTED: Final = frozenset({Notification, Response, ErrorResponse})
 # KEYS: the lease. ARGV: this replica, seconds, "1" to take the stream over from another
@@ -171,9 +183,13 @@ class RedisSessions:
         self._append_script = register_append(connection)
         self._append_once_script = register_append_once(connection)
         self._log_held_script = register_log_held(connection)
+        self._log_missed_script = register_log_missed(connection)
+        self._heard_script = register_heard_until_now(connection)
+        self._bus_log_key = bus_log_key(connection)
         self._bus = bus
-        # Entries for GET streams' logs, (session id, bus message id, data), in bus order.
-        self._to_log: collections.deque[tuple[str, bytes, bytes]] = collections.deque()
+        # Entries for GET streams' logs, (session id, bus message id, data), in bus order; a
+        # message id of None replays what the session missed (its data is empty).
+        self._to_log: collections.deque[tuple[str, bytes | None, bytes]] = collections.deque()
         self._logger: asyncio.Task[None] | None = None
         self._logged_locally = 0
         # Marking reply streams finished, without the caller waiting.
@@ -249,6 +265,16 @@ class RedisSessions:
     async def save(self, session_id: str, record: SessionRecord) -> None:
         async with self._connection.client.pipeline(transaction=False) as pipe:
             pipe.set(self._record_key(session_id), record.encode(), ex=self.ttl_seconds, xx=True)
+            # Its subscriptions may have changed: a replay never reaches back past this.
+            await self._heard_script(
+                keys=[
+                    *log_keys(self._connection, session_id),
+                    self._bus_log_key,
+                    self._record_key(session_id),
+                ],
+                args=[self.ttl_seconds],
+                client=pipe,
+            )
             pipe.publish(self.channel(session_id), _CHANGED)
             await self._connection.run(pipe.execute())
 
@@ -276,6 +302,14 @@ class RedisSessions:
         if self._logger is None:
             self._logger = asyncio.get_running_loop().create_task(self._log_posted())
 
+    def _replay_missed(self, session_id: str) -> None:
+        """This replica makes a copy of the session: the bus messages it missed while no
+        live replica served it go to its GET stream's log first, before any this copy
+        posts (the same queue, in order)."""
+        self._to_log.append((session_id, None, b""))
+        if self._logger is None:
+            self._logger = asyncio.get_running_loop().create_task(self._log_posted())
+
     async def _log_posted(self) -> None:
         try:
             queue = self._to_log
@@ -287,6 +321,9 @@ class RedisSessions:
                     async with connection.client.pipeline(transaction=False) as pipe:
                         for session_id, message_id, data in batch:
                             stream_key, hash_key = log_keys(connection, session_id)
+                            if message_id is None:
+                                await self._log_missed(pipe, session_id)
+                                continue
                             once_key = connection.key("once", session_id, message_id.decode())
                             await script(
                                 keys=[stream_key, hash_key, once_key, self._held_key(session_id)],
@@ -300,6 +337,7 @@ class RedisSessions:
                                     _WAKE,
                                     _LOGGED_ONCE_SECONDS,
                                     MAX_HELD_BEFORE_GET,
+                                    message_id,
                                 ],
                                 client=pipe,
                             )
@@ -310,6 +348,31 @@ class RedisSessions:
                     )
         finally:
             self._logger = None
+
+    async def _log_missed(self, pipe: Any, session_id: str) -> None:
+        connection = self._connection
+        await self._log_missed_script(
+            keys=[
+                *log_keys(connection, session_id),
+                self._held_key(session_id),
+                self._record_key(session_id),
+                self._bus_log_key,
+            ],
+            args=[
+                self._max_logged_events,
+                self._max_logged_bytes,
+                self.ttl_seconds,
+                self.channel(session_id),
+                _WAKE,
+                _LOGGED_ONCE_SECONDS,
+                MAX_HELD_BEFORE_GET,
+                connection.key("once", session_id, ""),
+                _MAX_REPLAYED,
+                LIST_CHANGED,
+                resource_topic(""),
+            ],
+            client=pipe,
+        )
 
     def _held_key(self, session_id: str) -> str:
         return self._connection.key("held", session_id)
@@ -404,6 +467,8 @@ class RedisSessions:
             logger.warning("could not say this replica stopped: %s", exc)
 
     async def follow(self, session_id: str) -> None:
+        # Before the copy posts anything (it was just made): what the session missed first.
+        self._replay_missed(session_id)
         await self._subscriptions.subscribe(self.channel(session_id), self._received)
 
     def unfollow(self, session_id: str) -> None:
