@@ -54,6 +54,13 @@ def build_server() -> Server:
         await asyncio.Event().wait()
         return "never"
 
+    @server.tool()
+    async def progress_then_wait(ctx: Context) -> str:
+        """Report progress once (the reply becomes a stream), then run until cancelled."""
+        await ctx.report_progress(1, 1, "started")
+        await asyncio.Event().wait()
+        return "never"
+
     @server.resource("file:///watched.txt")
     async def watched() -> str:
         """A resource to subscribe to."""

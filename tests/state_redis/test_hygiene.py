@@ -26,12 +26,14 @@ INITIALIZE: dict[str, Any] = {
 
 
 async def keys_under(url: str, prefix: str) -> dict[str, int]:
-    """Each key under ``prefix`` with its time to live (-1: none)."""
+    """Each key under ``prefix`` with its time to live (-1: none), but for the replicas'
+    liveness keys (one per replica, not per session: ``ssemcp.state.redis.liveness``)."""
     client = redis_client.Redis.from_url(url)
     try:
         return {
             key.decode(): await client.ttl(key)
             async for key in client.scan_iter(match=f"{prefix}:*", count=1000)
+            if not key.startswith(f"{prefix}:alive:".encode())
         }
     finally:
         await client.aclose()

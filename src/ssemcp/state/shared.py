@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 from ssemcp._types import JSONObject
 from ssemcp.errors import ProtocolError
-from ssemcp.jsonrpc import Message
+from ssemcp.jsonrpc import Message, RequestId
 from ssemcp.protocol.request_context import Principal
 from ssemcp.state.bus import NotificationBus
-from ssemcp.state.events import EventLog
+from ssemcp.state.events import EventLog, LoggedEvent
 
 __all__ = [
     "RETRY_AFTER_SECONDS",
@@ -45,7 +45,9 @@ __all__ = [
 # within seconds, and a client retrying sooner only adds load.
 RETRY_AFTER_SECONDS: Final = 2
 # How long a replica's hold on a GET stream outlives its last renewal (renewed every third of
-# it while the stream lives): a replica killed with a stream open lets go this late.
+# it while the stream lives): a replica killed with a stream open lets go this late. A replica
+# is held alive as long past its last renewal (the same renewal), so a reply stream it ran is
+# answered for it at most about this late after it was killed.
 STREAM_LEASE_SECONDS: Final = 9
 # Where a replica's copy of a session starts its request and stream ids: far apart per copy
 # (2**16 ids each), and below 2**53, which JavaScript clients read exactly.
@@ -210,6 +212,25 @@ class SharedSessions(Protocol):
         """Whether :meth:`stream_finished` was said of it (on any replica)."""
         ...
 
+    async def open_reply_stream(
+        self,
+        session_id: str,
+        stream_id: int,
+        request_ids: Sequence[RequestId],
+        *,
+        primed: bool,
+    ) -> LoggedEvent | None:
+        """A POST's reply stream starts here, answering ``request_ids``: record that this
+        replica runs it (and is alive), and with ``primed`` log its priming event (empty
+        data) in the same step and return it."""
+        ...
+
+    async def end_if_runner_gone(self, session_id: str, stream_id: int) -> bool:
+        """If the replica running a reply stream (:meth:`open_reply_stream`) is no longer
+        alive and the stream is unfinished: log an error response for each request of it
+        left unanswered, and mark it finished, once across replicas. True when done now."""
+        ...
+
     async def wait_for_events(
         self, session_id: str, after: int, timeout_seconds: float
     ) -> int | None:
@@ -228,7 +249,8 @@ class SharedSessions(Protocol):
         ...
 
     async def renew_streams(self, session_ids: list[str]) -> None:
-        """Keep holding these sessions' GET streams (those still held here)."""
+        """Keep holding these sessions' GET streams (those still held here), and say that
+        this replica is alive (called every third of :attr:`stream_lease_seconds`)."""
         ...
 
     async def release_stream(self, session_id: str) -> None:

@@ -9,7 +9,8 @@ to the record, the client's answers and cancellations for requests another repli
 routed there, and what the other replicas say of a session (:class:`~ssemcp.state.shared.
 SessionSignals`) reaches the local copy. A GET resuming a POST's reply stream whose request
 runs on another replica follows that stream here, from the shared log, until that replica
-marks it finished: the client sees what one process would show it. The wire itself
+marks it finished (or, when that replica died, until an error response stands in for each
+answer it never gave): the client sees what one process would show it. The wire itself
 (statuses, streams, resumption) stays the transport's; an unreachable store is a 503 here
 (or, mid-stream, the stream's end).
 """
@@ -210,6 +211,10 @@ class Replicas:
         # DELETE fail only before they answer (a POST's SSE reply ends itself on a failure:
         # _finish_stream), and keep the server's whole-response shortcut.
         watched = _WatchedSend(send) if method == "GET" else None
+        if self._renewer is None:
+            # This replica's liveness (and its GET streams' leases) from its first request on:
+            # a follower elsewhere of a reply stream it runs tells alive from dead by it.
+            self._renewer = asyncio.get_running_loop().create_task(self._renew_forever())
         try:
             raw_session_id = headers.get(MCP_SESSION_ID)
             if raw_session_id is not None:
@@ -267,19 +272,18 @@ class Replicas:
             position = await session.event_log.position_of(raw_last_event_id.decode("latin-1"))
             if position is None or position.stream_id != _STANDALONE_STREAM:
                 return True  # a POST's reply stream leaves the GET stream where it is
-        if not await self._shared.claim_stream(session_id, take_over=raw_last_event_id is not None):
-            return False
-        if self._renewer is None:
-            self._renewer = asyncio.get_running_loop().create_task(self._renew_forever())
-        return True
+        return await self._shared.claim_stream(session_id, take_over=raw_last_event_id is not None)
 
     async def _follows_elsewhere(
         self, scope: Scope, receive: ASGIReceive, send: ASGISend, headers: Headers
     ) -> bool:
         """A GET resuming a POST's reply stream whose request runs on another replica: as
         in one process, replay what the log holds after ``Last-Event-ID``, then what that
-        replica logs for the stream, until it finishes (its response). False: not such a
-        GET (the transport answers it: a stream running here, finished, or none at all)."""
+        replica logs for the stream, until it finishes (its response). If that replica dies
+        first, an error response stands in for each answer it never gave (logged once, by
+        whichever follower sees it first: ``end_if_runner_gone``), and the stream ends.
+        False: not such a GET (the transport answers it: a stream running here, finished,
+        or none at all)."""
         raw_last_event_id = headers.get(LAST_EVENT_ID)
         raw_session_id = headers.get(MCP_SESSION_ID)
         if raw_last_event_id is None or raw_session_id is None:
@@ -308,6 +312,11 @@ class Replicas:
             # The newest event seen in the log, on any stream: what to wait beyond.
             seen = position.sequence
             keepalive_due = asyncio.get_running_loop().time() + keepalive_seconds
+            # When next to ask whether the replica running the stream is alive: at the first
+            # wait that ends with nothing new, then every renewal interval (its liveness is
+            # renewed as often, and lapses after stream_lease_seconds).
+            liveness_due = 0.0
+            liveness_interval = self._shared.stream_lease_seconds / 3
             while not session.is_closed:
                 # Whether it finished, asked before reading: its last event is logged by then.
                 finished = await self._shared.is_stream_finished(
@@ -344,7 +353,20 @@ class Replicas:
                 newest = waited.result()
                 if newest is not None:
                     seen = max(seen, newest)
-                elif loop.time() >= keepalive_due:
+                    continue
+                if loop.time() >= liveness_due:
+                    liveness_due = loop.time() + liveness_interval
+                    if await self._shared.end_if_runner_gone(
+                        session.session_id, position.stream_id
+                    ):
+                        logger.info(
+                            "session %s: the replica running reply stream %d is gone; "
+                            "answered for it",
+                            short_id(session.session_id),
+                            position.stream_id,
+                        )
+                        continue  # the next round reads the answers and the stream's end
+                if loop.time() >= keepalive_due:
                     await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
                     keepalive_due = loop.time() + keepalive_seconds
             await send(_END_OF_BODY)
@@ -361,7 +383,9 @@ class Replicas:
             await self._shared.release_stream(session_id)
 
     async def _renew_forever(self) -> None:
-        """Renew the holds on the GET streams open here, every third of their lease."""
+        """Say this replica is alive, and renew the holds on the GET streams open here,
+        every third of their lease. It runs until :meth:`cancel`: through a drain, whose
+        calls in flight still finish here."""
         interval = self._shared.stream_lease_seconds / 3
         while True:
             await asyncio.sleep(interval)

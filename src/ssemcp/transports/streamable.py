@@ -74,6 +74,7 @@ from ssemcp.jsonrpc import (
     Message,
     Notification,
     Request,
+    RequestId,
     Response,
     dumps,
     error_response,
@@ -231,6 +232,15 @@ def _carries_request(payload: Payload) -> bool:
     if type(payload) is Request:
         return True
     return type(payload) is list and any(type(item) is Request for item in payload)
+
+
+def _request_ids(payload: Payload | None) -> list[RequestId]:
+    """The ids of the requests ``payload`` carries."""
+    if type(payload) is Request:
+        return [payload.id]
+    if type(payload) is list:
+        return [item.id for item in payload if type(item) is Request]
+    return []
 
 
 def _shutting_down(payload: Payload) -> HTTPError:
@@ -694,6 +704,7 @@ class _ReplyStream:
         "_session",
         "_stream",
         "_watcher",
+        "answers",
         "is_connected",
         "started",
     )
@@ -717,6 +728,8 @@ class _ReplyStream:
         self._watcher: asyncio.Future[None] | None = None
         self.is_connected = True
         self.started = False
+        # With replicas: what the POST carried, whose requests the stream's record names.
+        self.answers: Payload | None = None
 
     @property
     def _is_reader(self) -> bool:
@@ -740,8 +753,18 @@ class _ReplyStream:
             # an SSE event consisting of an event ID and an empty data field in order to prime
             # the client to reconnect". Decided by the revision the session negotiated, not the
             # request's header (the conformance suite sends 2025-03-26 there).
-            if session.revision.sse_priming:
+            priming: LoggedEvent | None = None
+            if session.shared is not None:
+                # With it, the record of which replica runs it (ssemcp.transports.replicas).
+                priming = await session.shared.open_reply_stream(
+                    session.session_id,
+                    stream.stream_id,
+                    _request_ids(self.answers),
+                    primed=session.revision.sse_priming,
+                )
+            elif session.revision.sse_priming:
                 priming = await session.event_log.append(stream.stream_id, b"")
+            if priming is not None:
                 await self._send_body(
                     encode_event("", id=priming.event_id, retry=DEFAULT_RETRY_MILLISECONDS)
                 )
@@ -1126,6 +1149,8 @@ class StreamableHTTPTransport:
         # this is the path of every call.
         session.busy += 1
         reply_stream = _ReplyStream(send, receive, session_header, session, self._keepalive_seconds)
+        if self._replicas is not None:
+            reply_stream.answers = payload
         # The drain's record of calls in flight (ssemcp.transports.drain), kept inline.
         task: asyncio.Task[Any] | None = None
         if type(payload) is Request or _carries_request(payload):

@@ -3,9 +3,11 @@
 Modules, one concern each: ``connection`` (URL, prefix, pool, failures become
 ``StateUnavailable``), ``pubsub`` (the process's one pub/sub connection), ``bus`` (the
 notification bus on pub/sub), ``events`` (a session's event log in a Redis Stream),
-``sessions`` (2025 session records and each session's channel), ``state`` (``RedisState``,
-the whole). They import the ``redis`` client (``pip install ssemcp[redis]``); this package
-itself does not, so naming it costs nothing until a Redis URL is used (:func:`open_state`).
+``sessions`` (2025 session records and each session's channel), ``liveness`` (which
+replicas are alive, and the answer a reply stream gets when its replica died), ``state``
+(``RedisState``, the whole). They import the ``redis`` client (``pip install ssemcp[redis]``);
+this package itself does not, so naming it costs nothing until a Redis URL is used
+(:func:`open_state`).
 """
 
 from __future__ import annotations

@@ -1,12 +1,15 @@
 """The notification bus on Redis pub/sub: a change published on one replica reaches the
 subscribers of every replica.
 
-Owns the bus channel and its message format, and the writer that publishes without the
-caller waiting (:class:`~ssemcp.state.bus.NotificationBus` says ``publish`` never waits):
-notifications queue, bounded, and one task sends what is queued in one pipeline. Every
+Owns the bus channel and its message format, the bus log (the recent messages, in a Redis
+Stream bounded by ``MAX_BUS_LOG`` and expiring, whose entry ids name each message), and the
+writer that publishes without the caller waiting (:class:`~ssemcp.state.bus.NotificationBus`
+says ``publish`` never waits): notifications queue, bounded, and one task appends what is
+queued to the log and publishes it, in one script per batch. Every
 process, the publisher included, delivers what the channel carries to its own subscribers
 (a :class:`~ssemcp.state.bus.MemoryBus`), so each subscriber hears a change once, in the order
-Redis received it. Listening is ``pubsub``'s.
+Redis received it. Listening is ``pubsub``'s; replaying the log to a session that no live
+replica served is ``sessions``'.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import secrets
 from typing import Final
 
 from redis.exceptions import RedisError
@@ -25,7 +27,7 @@ from ssemcp.state.bus import MemoryBus, Subscriber
 from ssemcp.state.redis.connection import RedisConnection
 from ssemcp.state.redis.pubsub import Subscriptions
 
-__all__ = ["MAX_QUEUED_PUBLISHES", "RedisBus"]
+__all__ = ["MAX_BUS_LOG", "MAX_QUEUED_PUBLISHES", "RedisBus", "bus_log_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +37,30 @@ MAX_QUEUED_PUBLISHES: Final = 4096
 # One pipeline carries at most this many PUBLISHes, so a burst does not hold a connection long.
 _MAX_BATCH: Final = 256
 _SEPARATOR: Final = b"\n"
-# Before what encode() makes: "@<id>\n", the same on every replica that hears it, so that the
-# replicas serving one session log a notification for it once (ssemcp.state.redis.sessions).
+# Before what encode() makes: "@<id>\n", the bus log's entry id, the same on every replica
+# that hears it, so that the replicas serving one session log a notification for it once
+# (ssemcp.state.redis.sessions).
 _ID_MARK: Final = b"@"
+# Messages the bus log keeps (about; trimmed with MAXLEN ~), and how long it outlives the last
+# publish: what a session missed while no live replica served it is replayed from it when a
+# replica makes a copy again (ssemcp.state.redis.sessions), so it needs to reach back only as
+# far as a client takes to come back, and no further than the "logged once" markers live.
+MAX_BUS_LOG: Final = 1024
+_BUS_LOG_TTL_SECONDS: Final = 3600
+# KEYS: the bus log. ARGV: the channel, max entries, the log's seconds, then the messages.
+_PUBLISH: Final = """
+for index = 4, #ARGV do
+  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'd', ARGV[index])
+  redis.call('PUBLISH', ARGV[1], '@' .. id .. '\\n' .. ARGV[index])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 0
+"""
+
+
+def bus_log_key(connection: RedisConnection) -> str:
+    """The bus log's key."""
+    return connection.key("buslog")
 
 
 def encode(topic: str, notification: Notification) -> bytes:
@@ -77,9 +100,8 @@ class RedisBus:
         self._queue: collections.deque[bytes] = collections.deque(maxlen=MAX_QUEUED_PUBLISHES)
         self._writer: asyncio.Task[None] | None = None
         self._dropped = 0
-        # Names what this process publishes: with a counter, each message's id.
-        self._origin = _ID_MARK + secrets.token_hex(8).encode() + b"."
-        self._published = 0
+        self._log_key = bus_log_key(connection)
+        self._publish_script = connection.client.register_script(_PUBLISH)
         # While the notification of a message with an id is delivered here: that id.
         self.delivering: bytes | None = None
 
@@ -94,9 +116,7 @@ class RedisBus:
         queue = self._queue
         if len(queue) == queue.maxlen:
             self._dropped += 1
-        self._published += 1
-        message_id = self._origin + str(self._published).encode() + _SEPARATOR
-        queue.append(message_id + encode(topic, notification))
+        queue.append(encode(topic, notification))
         if self._writer is None:
             try:
                 loop = asyncio.get_running_loop()
@@ -107,19 +127,11 @@ class RedisBus:
     async def _write(self) -> None:
         try:
             queue = self._queue
-            client = self._connection.client
+            head: list[bytes | str | int] = [self.channel, MAX_BUS_LOG, _BUS_LOG_TTL_SECONDS]
             while queue:
                 batch = [queue.popleft() for _ in range(min(len(queue), _MAX_BATCH))]
                 try:
-                    if len(batch) == 1:
-                        # The usual case (one change, one fan-out): a plain PUBLISH costs about
-                        # half the client's work of a pipeline around it.
-                        await client.publish(self.channel, batch[0])
-                        continue
-                    async with client.pipeline(transaction=False) as pipe:
-                        for data in batch:
-                            pipe.publish(self.channel, data)
-                        await pipe.execute()
+                    await self._publish_script(keys=[self._log_key], args=[*head, *batch])
                 except (RedisError, OSError) as exc:
                     self._connection.failed(exc)
                     logger.warning("the bus dropped %d notification(s): Redis failed", len(batch))

@@ -24,20 +24,25 @@ from ssemcp.state.events import (
 from ssemcp.state.redis.connection import RedisConnection
 
 __all__ = [
+    "APPEND_FUNCTION",
     "RedisEventLog",
     "log_keys",
+    "logged_event",
     "register_append",
     "register_append_once",
+    "register_heard_until_now",
     "register_log_held",
+    "register_log_missed",
 ]
 
 _MAX_NUMBER_DIGITS: Final = 20
 _TAG_LENGTH: Final = 8
 
-# One append, shared by the scripts below. KEYS: the stream, its hash. The sequence is the
-# stream entry's id (``<sequence>-0``), so XRANGE finds an event by it. Evicting in the script
-# keeps the byte count exact: XADD's MAXLEN would not say what it cut.
-_APPEND_FUNCTION: Final = """
+# One append, shared by the scripts below (and ssemcp.state.redis.liveness's). KEYS: the
+# stream, its hash. The sequence is the stream entry's id (``<sequence>-0``), so XRANGE finds
+# an event by it. Evicting in the script keeps the byte count exact: XADD's MAXLEN would not
+# say what it cut.
+APPEND_FUNCTION: Final = """
 local function append(stream_id, data, max_events, max_bytes, ttl)
   local sequence = redis.call('HINCRBY', KEYS[2], 'seq', 1)
   local size = redis.call('HINCRBY', KEYS[2], 'bytes', string.len(data))
@@ -59,40 +64,123 @@ end
 # An entry on stream 0 (the GET stream: its opening marker, or a message for it) marks the
 # GET stream ``opened``, from which on the bus's notifications for it are logged.
 _APPEND: Final = (
-    _APPEND_FUNCTION
+    APPEND_FUNCTION
     + """
 if ARGV[1] == '0' then redis.call('HSET', KEYS[2], 'opened', '1') end
 return append(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
 """
 )
-# The GET stream's part of a notification every replica serving the session hears
-# (ssemcp.state.redis.sessions): once, by whichever replica comes first (a marker key named
-# after the bus message); logged if the GET stream was ever ``opened``, else held for it (at
-# most ARGV[9], as one process holds them) in a list that its first opening logs. The one
-# that logs it says so on the session's channel. KEYS: the stream, its hash, the marker, the
-# held list. ARGV: as _APPEND's, then the channel, what to publish there, the marker's
-# seconds, how many may be held.
-_APPEND_ONCE: Final = (
-    _APPEND_FUNCTION
-    + """
-if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[8]) then return 0 end
-if not redis.call('HGET', KEYS[2], 'opened') then
-  if redis.call('LLEN', KEYS[4]) < tonumber(ARGV[9]) then
-    redis.call('RPUSH', KEYS[4], ARGV[2])
-    redis.call('EXPIRE', KEYS[4], ARGV[5])
+# The GET stream's part of a bus notification, once per session however many replicas post
+# it (ssemcp.state.redis.sessions): only the first to run it for that bus message (a marker
+# key named after it) logs it, if the GET stream was ever ``opened``, else holds it for it
+# (at most ``max_held``, as one process holds them) in a list that its first opening logs;
+# the one that logs it says so on the session's channel. Either way the session's bus cursor
+# (``bus`` in its hash: the newest bus message handled for it) moves on to it, so a replica
+# that makes a copy of the session later replays only what came after (_LOG_MISSED).
+_LOG_ONCE_FUNCTION: Final = """
+local function later(a, b)
+  local a_ms, a_seq = string.match(a, '^(%d+)-(%d+)$')
+  local b_ms, b_seq = string.match(b, '^(%d+)-(%d+)$')
+  if not b_ms then return true end
+  if tonumber(a_ms) ~= tonumber(b_ms) then return tonumber(a_ms) > tonumber(b_ms) end
+  return tonumber(a_seq) > tonumber(b_seq)
+end
+local function heard(message_id, ttl)
+  if not string.match(message_id, '^%d+-%d+$') then return end
+  local cursor = redis.call('HGET', KEYS[2], 'bus')
+  if not cursor or later(message_id, cursor) then
+    redis.call('HSET', KEYS[2], 'bus', message_id)
+    redis.call('EXPIRE', KEYS[2], ttl)
   end
+end
+-- The session's cursor moves to the newest bus message (to '0-0' while there is none).
+local function heard_until_now(bus_log, ttl)
+  local newest = redis.call('XREVRANGE', bus_log, '+', '-', 'COUNT', 1)
+  heard(#newest > 0 and newest[1][1] or '0-0', ttl)
+end
+local function log_once(marker, held, message_id, data, max_events, max_bytes, ttl, channel,
+                        wake, once_seconds, max_held)
+  if not redis.call('SET', marker, '1', 'NX', 'EX', once_seconds) then return 0 end
+  heard(message_id, ttl)
+  if not redis.call('HGET', KEYS[2], 'opened') then
+    if redis.call('LLEN', held) < max_held then
+      redis.call('RPUSH', held, data)
+      redis.call('EXPIRE', held, ttl)
+    end
+    return 0
+  end
+  local sequence = append('0', data, max_events, max_bytes, ttl)
+  redis.call('PUBLISH', channel, wake)
+  return sequence
+end
+"""
+# KEYS: the stream, its hash, the marker, the held list. ARGV: stream id (0), data, max
+# events, max bytes, ttl seconds, the channel, what to publish there, the marker's seconds,
+# how many may be held, the bus message's id.
+_APPEND_ONCE: Final = (
+    APPEND_FUNCTION
+    + _LOG_ONCE_FUNCTION
+    + """
+return log_once(KEYS[3], KEYS[4], ARGV[10], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]),
+                ARGV[5], ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9]))
+"""
+)
+# A replica made a copy of a session: the bus messages after the session's cursor (missed
+# while no live replica served it), through the session's filter (its record's
+# subscriptions, as ssemcp.server.connection subscribes), each logged once as above, in bus
+# order. A session without a cursor (never served) starts one at the newest bus message: what
+# came before it is not the session's, as in one process. KEYS: the stream, its hash, the
+# held list, the record, the bus log. ARGV: max events, max bytes, ttl seconds, the channel,
+# what to publish there, the markers' seconds, how many may be held, the markers' prefix,
+# how many bus messages to read at most, the list-changed topic, the resource topics' prefix.
+_LOG_MISSED: Final = (
+    APPEND_FUNCTION
+    + _LOG_ONCE_FUNCTION
+    + """
+local record = redis.call('GET', KEYS[4])
+if not record then return 0 end  -- deleted meanwhile: nothing of it may come back
+local cursor = redis.call('HGET', KEYS[2], 'bus')
+if not cursor then
+  heard_until_now(KEYS[5], ARGV[3])
   return 0
 end
-local sequence = append(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
-redis.call('PUBLISH', ARGV[6], ARGV[7])
-return sequence
+local decoded, fields = pcall(cjson.decode, record)
+if not decoded or type(fields) ~= 'table' then return 0 end
+local wanted = {[ARGV[10]] = true}
+if type(fields.res) == 'table' then
+  for _, uri in ipairs(fields.res) do wanted[ARGV[11] .. uri] = true end
+end
+local logged = 0
+for _, entry in ipairs(redis.call('XRANGE', KEYS[5], '(' .. cursor, '+', 'COUNT', ARGV[9])) do
+  local data = entry[2][2]
+  local length, rest = string.match(data, '^(%d+)\\n(.*)$')
+  if length and wanted[string.sub(rest, 1, tonumber(length))] then
+    local sequence = log_once(ARGV[8] .. entry[1], KEYS[3], entry[1],
+                              string.sub(rest, tonumber(length) + 1), tonumber(ARGV[1]),
+                              tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6],
+                              tonumber(ARGV[7]))
+    if sequence > 0 then logged = logged + 1 end
+  end
+end
+return logged
+"""
+)
+# The session's record changed (its subscriptions, say): its cursor moves to the newest bus
+# message, so that a later replay never filters an older message by newer subscriptions.
+# KEYS: the stream, its hash, the bus log, the record. ARGV: ttl seconds.
+_HEARD_UNTIL_NOW: Final = (
+    APPEND_FUNCTION
+    + _LOG_ONCE_FUNCTION
+    + """
+if redis.call('EXISTS', KEYS[4]) == 1 then heard_until_now(KEYS[3], ARGV[1]) end
+return 0
 """
 )
 # A GET stream opened for the first time: what was held for it goes to its log (after the
 # opening's marker), in order. KEYS: the stream, its hash, the held list. ARGV: max events,
 # max bytes, ttl seconds, the channel, what to publish there.
 _LOG_HELD: Final = (
-    _APPEND_FUNCTION
+    APPEND_FUNCTION
     + """
 local held = redis.call('LRANGE', KEYS[3], 0, -1)
 if #held == 0 then return 0 end
@@ -115,6 +203,12 @@ def _tag_of(session_id: str) -> str:
     # Shared by every replica, and different for each session (spec: an event id "MUST be
     # globally unique across all streams within that session"; another session's id misses).
     return hashlib.sha256(session_id.encode()).hexdigest()[:_TAG_LENGTH]
+
+
+def logged_event(session_id: str, stream_id: int, sequence: int, data: bytes) -> LoggedEvent:
+    """The event logged at ``sequence`` on ``stream_id`` of ``session_id``'s log, with the
+    id every replica issues for it."""
+    return LoggedEvent(f"{_tag_of(session_id)}-{stream_id}-{sequence}", stream_id, sequence, data)
 
 
 def _sequence_of(entry_id: bytes | str) -> int:
@@ -237,6 +331,16 @@ def register_append(connection: RedisConnection) -> Any:
 def register_append_once(connection: RedisConnection) -> Any:
     """The log-once script (``_APPEND_ONCE``), registered once per process."""
     return connection.client.register_script(_APPEND_ONCE)
+
+
+def register_log_missed(connection: RedisConnection) -> Any:
+    """The script that replays the bus messages a session missed (``_LOG_MISSED``)."""
+    return connection.client.register_script(_LOG_MISSED)
+
+
+def register_heard_until_now(connection: RedisConnection) -> Any:
+    """The script that moves a session's bus cursor to now (``_HEARD_UNTIL_NOW``)."""
+    return connection.client.register_script(_HEARD_UNTIL_NOW)
 
 
 def register_log_held(connection: RedisConnection) -> Any:

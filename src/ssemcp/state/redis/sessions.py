@@ -30,8 +30,14 @@ pipeline, so the log keeps the bus's order: a message is logged by whoever first
 and that replica has already run (or found done) every message before it. What the log
 keeps starts when a GET stream of the session is first opened, as in one process (until
 then, the first ``MAX_HELD_BEFORE_GET`` wait in a list for it, and its first opening logs
-them); a session no live replica serves (every one that did has died) misses them until a
-request makes a copy again.
+them). A session no live replica serves (every one that did has died) misses nothing: the
+bus keeps its recent messages in Redis (``bus``), each session keeps a cursor (the newest bus
+message handled for it, moved on by the same script, and to now whenever its record changes,
+so that newer subscriptions never filter older messages), and a replica making a copy of the
+session first runs, in the same queue, the messages after the cursor through the session's
+filter (its record's subscriptions) and the same log-once rule, in bus order. A session never
+served has no cursor: its first copy starts one at now, so what came before is not its own.
+How far back this reaches is what the bus log keeps (``MAX_BUS_LOG`` messages).
 
 Every request of a session first loads its record (``load``), so that a change or a
 ``DELETE`` made on another replica holds before it is served. The loads asked for in one turn
@@ -58,20 +64,39 @@ import collections
 import logging
 import math
 import secrets
+from collections.abc import Sequence
 from typing import Any, Final
 
 from ssemcp.errors import ParseError
-from ssemcp.jsonrpc import ErrorResponse, Message, Notification, Response, parse, serialize
-from ssemcp.state.events import DEFAULT_MAX_LOGGED_BYTES, DEFAULT_MAX_LOGGED_EVENTS, EventLog
-from ssemcp.state.redis.bus import RedisBus
+from ssemcp.jsonrpc import (
+    ErrorResponse,
+    Message,
+    Notification,
+    RequestId,
+    Response,
+    parse,
+    serialize,
+)
+from ssemcp.state.bus import LIST_CHANGED, resource_topic
+from ssemcp.state.events import (
+    DEFAULT_MAX_LOGGED_BYTES,
+    DEFAULT_MAX_LOGGED_EVENTS,
+    EventLog,
+    LoggedEvent,
+)
+from ssemcp.state.redis.bus import RedisBus, bus_log_key
 from ssemcp.state.redis.connection import RedisConnection
 from ssemcp.state.redis.events import (
     RedisEventLog,
     log_keys,
+    logged_event,
     register_append,
     register_append_once,
+    register_heard_until_now,
     register_log_held,
+    register_log_missed,
 )
+from ssemcp.state.redis.liveness import Liveness
 from ssemcp.state.redis.pubsub import Subscriptions
 from ssemcp.state.shared import (
     STREAM_LEASE_SECONDS,
@@ -104,6 +129,9 @@ _MAX_LOG_BATCH: Final = 256
 _LOG_RENEWAL_FRACTION: Final = 10
 _MAX_LOG_RENEWAL_SECONDS: Final = 60.0
 _LOG_TTL_SLACK_SECONDS: Final = 5
+# Bus messages a session that no live replica served may be replayed at most (ssemcp.state.
+# redis.bus keeps about as many).
+_MAX_REPLAYED: Final = 1024
 # What a replica routes to the others: answers to our requests, and cancellations.
 _ROUTED: Final = frozenset({Notification, Response, ErrorResponse})
 # KEYS: the lease. ARGV: this replica, seconds, "1" to take the stream over from another
@@ -115,10 +143,12 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
 """
-# KEYS: leases. ARGV: this replica, seconds. Renews those that are still ours.
+# KEYS: this replica's liveness key, then leases. ARGV: this replica, seconds. Says this
+# replica is alive, and renews the leases that are still ours.
 _RENEW: Final = """
-for _, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then redis.call('EXPIRE', key, ARGV[2]) end
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[2])
+for index = 2, #KEYS do
+  if redis.call('GET', KEYS[index]) == ARGV[1] then redis.call('EXPIRE', KEYS[index], ARGV[2]) end
 end
 return 0
 """
@@ -183,9 +213,13 @@ class RedisSessions:
         self._append_script = register_append(connection)
         self._append_once_script = register_append_once(connection)
         self._log_held_script = register_log_held(connection)
+        self._log_missed_script = register_log_missed(connection)
+        self._heard_script = register_heard_until_now(connection)
+        self._bus_log_key = bus_log_key(connection)
         self._bus = bus
-        # Entries for GET streams' logs, (session id, bus message id, data), in bus order.
-        self._to_log: collections.deque[tuple[str, bytes, bytes]] = collections.deque()
+        # Entries for GET streams' logs, (session id, bus message id, data), in bus order; a
+        # message id of None replays what the session missed (its data is empty).
+        self._to_log: collections.deque[tuple[str, bytes | None, bytes]] = collections.deque()
         self._logger: asyncio.Task[None] | None = None
         self._logged_locally = 0
         # Marking reply streams finished, without the caller waiting.
@@ -198,7 +232,16 @@ class RedisSessions:
         self._claim_script = client.register_script(_CLAIM)
         self._renew_script = client.register_script(_RENEW)
         self._release_script = client.register_script(_RELEASE)
+        # The lease of a GET stream, and how long this replica is held alive past its last
+        # renewal (the same renewal keeps both).
         self.stream_lease_seconds = STREAM_LEASE_SECONDS
+        self._liveness = Liveness(
+            connection,
+            self._origin,
+            max_events=max_logged_events,
+            max_bytes=max_logged_bytes,
+            ttl_seconds=self.log_ttl_seconds,
+        )
 
     def listen(self, signals: SessionSignals) -> None:
         self._signals = signals
@@ -308,6 +351,16 @@ class RedisSessions:
     async def save(self, session_id: str, record: SessionRecord) -> None:
         async with self._connection.client.pipeline(transaction=False) as pipe:
             pipe.set(self._record_key(session_id), record.encode(), ex=self.ttl_seconds, xx=True)
+            # Its subscriptions may have changed: a replay never reaches back past this.
+            await self._heard_script(
+                keys=[
+                    *log_keys(self._connection, session_id),
+                    self._bus_log_key,
+                    self._record_key(session_id),
+                ],
+                args=[self.log_ttl_seconds],
+                client=pipe,
+            )
             pipe.publish(self.channel(session_id), _CHANGED)
             await self._connection.run(pipe.execute())
 
@@ -335,6 +388,14 @@ class RedisSessions:
         if self._logger is None:
             self._logger = asyncio.get_running_loop().create_task(self._log_posted())
 
+    def _replay_missed(self, session_id: str) -> None:
+        """This replica makes a copy of the session: the bus messages it missed while no
+        live replica served it go to its GET stream's log first, before any this copy
+        posts (the same queue, in order)."""
+        self._to_log.append((session_id, None, b""))
+        if self._logger is None:
+            self._logger = asyncio.get_running_loop().create_task(self._log_posted())
+
     async def _log_posted(self) -> None:
         try:
             queue = self._to_log
@@ -346,6 +407,9 @@ class RedisSessions:
                     async with connection.client.pipeline(transaction=False) as pipe:
                         for session_id, message_id, data in batch:
                             stream_key, hash_key = log_keys(connection, session_id)
+                            if message_id is None:
+                                await self._log_missed(pipe, session_id)
+                                continue
                             once_key = connection.key("once", session_id, message_id.decode())
                             await script(
                                 keys=[stream_key, hash_key, once_key, self._held_key(session_id)],
@@ -359,6 +423,7 @@ class RedisSessions:
                                     _WAKE,
                                     _LOGGED_ONCE_SECONDS,
                                     MAX_HELD_BEFORE_GET,
+                                    message_id,
                                 ],
                                 client=pipe,
                             )
@@ -369,6 +434,31 @@ class RedisSessions:
                     )
         finally:
             self._logger = None
+
+    async def _log_missed(self, pipe: Any, session_id: str) -> None:
+        connection = self._connection
+        await self._log_missed_script(
+            keys=[
+                *log_keys(connection, session_id),
+                self._held_key(session_id),
+                self._record_key(session_id),
+                self._bus_log_key,
+            ],
+            args=[
+                self._max_logged_events,
+                self._max_logged_bytes,
+                self.log_ttl_seconds,
+                self.channel(session_id),
+                _WAKE,
+                _LOGGED_ONCE_SECONDS,
+                MAX_HELD_BEFORE_GET,
+                connection.key("once", session_id, ""),
+                _MAX_REPLAYED,
+                LIST_CHANGED,
+                resource_topic(""),
+            ],
+            client=pipe,
+        )
 
     def _held_key(self, session_id: str) -> str:
         return self._connection.key("held", session_id)
@@ -399,6 +489,7 @@ class RedisSessions:
         try:
             async with self._connection.client.pipeline(transaction=False) as pipe:
                 pipe.hset(hash_key, f"end:{stream_id}", 1)
+                pipe.hdel(hash_key, f"run:{stream_id}")
                 pipe.expire(hash_key, self.log_ttl_seconds)
                 await self._connection.run(pipe.execute())
         except StateUnavailable as exc:
@@ -426,11 +517,44 @@ class RedisSessions:
         return int(newest.partition(b"-")[0])
 
     async def flush(self) -> None:
-        """Wait until what was posted to GET streams is logged (tests, shutdown)."""
+        """Wait until what was posted to GET streams is logged, and the reply streams that
+        ended are marked finished (tests, shutdown)."""
         while self._logger is not None:
             await asyncio.shield(self._logger)
+        if self._marking:
+            await asyncio.gather(*self._marking, return_exceptions=True)
+
+    async def open_reply_stream(
+        self,
+        session_id: str,
+        stream_id: int,
+        request_ids: Sequence[RequestId],
+        *,
+        primed: bool,
+    ) -> LoggedEvent | None:
+        sequence = await self._liveness.open_reply_stream(
+            session_id,
+            stream_id,
+            request_ids,
+            primed=primed,
+            alive_seconds=self.stream_lease_seconds,
+        )
+        return logged_event(session_id, stream_id, sequence, b"") if primed else None
+
+    async def end_if_runner_gone(self, session_id: str, stream_id: int) -> bool:
+        return await self._liveness.end_if_runner_gone(session_id, stream_id)
+
+    async def retire(self) -> None:
+        """At a clean shutdown, once its requests are done: this replica is not alive any
+        more (a follower of a reply stream it ran need not wait for its liveness to lapse)."""
+        try:
+            await self._liveness.retire()
+        except StateUnavailable as exc:
+            logger.warning("could not say this replica stopped: %s", exc)
 
     async def follow(self, session_id: str) -> None:
+        # Before the copy posts anything (it was just made): what the session missed first.
+        self._replay_missed(session_id)
         await self._subscriptions.subscribe(self.channel(session_id), self._received)
 
     def unfollow(self, session_id: str) -> None:
@@ -455,11 +579,12 @@ class RedisSessions:
         return bool(claimed)
 
     async def renew_streams(self, session_ids: list[str]) -> None:
-        if not session_ids:
-            return
         await self._connection.run(
             self._renew_script(
-                keys=[self._lease_key(session_id) for session_id in session_ids],
+                keys=[
+                    self._liveness.key,
+                    *(self._lease_key(session_id) for session_id in session_ids),
+                ],
                 args=[self._origin, self.stream_lease_seconds],
             )
         )

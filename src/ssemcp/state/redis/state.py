@@ -94,6 +94,7 @@ class RedisState:
     async def aclose(self) -> None:
         await self._bus.flush()
         await self._sessions.flush()
+        await self._sessions.retire()
         await self.subscriptions.aclose()
         await self.connection.aclose()
 
