@@ -224,3 +224,40 @@ async def test_a_delete_on_one_replica_is_seen_by_the_next_request_on_another_un
             assert after.status_code == 404, (attempt, after.text)
             for response in await asyncio.gather(*busy):
                 assert response.status_code in (200, 404)
+
+
+async def test_every_writer_of_the_log_gives_it_the_log_s_longer_life(
+    redis: RedisServer, prefix: str
+) -> None:
+    """Whatever writes the log's keys (an append, a record saved, a reply stream opened or
+    finished, a notification posted) sets their expiry to ``log_ttl_seconds``: one that set
+    the record's would let the log go before the record."""
+    async with started(redis.url, prefix, session_ttl_seconds=90) as state:
+        sessions = state.sessions
+        assert sessions.log_ttl_seconds > 90
+        await sessions.create("s", RECORD)
+        await sessions.event_log("s").append(0, b"opened")  # the GET stream opened
+        writers = {
+            "append": lambda: sessions.event_log("s").append(1, b"x"),
+            "save": lambda: sessions.save("s", RECORD),
+            "open reply stream": lambda: sessions.open_reply_stream("s", 2, [7], primed=True),
+            "finish reply stream": lambda: _finished(sessions, "s", 2),
+            "post to stream": lambda: _posted(sessions, "s", b"n"),
+        }
+        async with plain_client(redis.url) as client:
+            for writer, write in writers.items():
+                for key in (f"{prefix}:log:s", f"{prefix}:logmeta:s"):
+                    await client.expire(key, 5)
+                await write()
+                ttl = await client.ttl(f"{prefix}:logmeta:s")
+                assert ttl > 90, (writer, ttl)
+
+
+async def _finished(sessions: RedisSessions, session_id: str, stream_id: int) -> None:
+    sessions.stream_finished(session_id, stream_id)
+    await sessions.flush()
+
+
+async def _posted(sessions: RedisSessions, session_id: str, data: bytes) -> None:
+    sessions.post_to_stream(session_id, data)
+    await sessions.flush()
