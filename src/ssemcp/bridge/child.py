@@ -150,16 +150,26 @@ class Child:
         """
         stdin = self.process.stdin
         assert stdin is not None
+        if not self._write_lock.locked() and not stdin.transport.get_write_buffer_size():
+            # The common case, without the lock and drain()'s coroutine: nobody waits to
+            # write, and the pipe took all that was written (so it is not paused).
+            if stdin.is_closing():
+                raise ConnectionResetError("the child's stdin is closed")
+            self._hold(serialize(message) + b"\n")
+            return
         async with self._write_lock:
             if stdin.is_closing():
                 raise ConnectionResetError("the child's stdin is closed")
-            held = self._held
-            held.append(serialize(message) + b"\n")
-            if len(held) == 1:
-                self._loop.call_soon(self._write_held)
-            elif len(held) >= _MAX_HELD_LINES:
-                self._write_held()
+            self._hold(serialize(message) + b"\n")
             await stdin.drain()
+
+    def _hold(self, line: bytes) -> None:
+        held = self._held
+        held.append(line)
+        if len(held) == 1:
+            self._loop.call_soon(self._write_held)
+        elif len(held) >= _MAX_HELD_LINES:
+            self._write_held()
 
     def _write_held(self) -> None:
         """Write the lines held in this turn of the loop, in one system call.

@@ -221,7 +221,9 @@ class Upstream:
                 uri = (request.params or {}).get("uri")
                 if type(uri) is str:
                     return await self._subscription(owner, request, uri, send)
-            child = await self._ready_child()
+            child = self.child
+            if child is None or not child.is_running:
+                child = await self._ready_child()
             reply = await self._forward(child, owner, request, send)
         except ProtocolError as exc:
             return error_response(request.id, exc)
@@ -548,15 +550,20 @@ class Upstream:
         assert isinstance(answer, ErrorResponse)
         return ErrorResponse(request.id, answer.error)
 
-    async def _answer_of(self, child: Child, pending: _Pending) -> Reply | None:
-        """Wait for the child's answer; fail if it exits, or hangs: says nothing for
-        ``child_timeout_seconds`` (``startup_timeout_seconds`` until its first line) while no
-        question of its to a client is open.
+    def _answer_of(self, child: Child, pending: _Pending) -> asyncio.Future[Reply | None]:
+        """The future of the child's answer, which fails if it exits, or hangs: says nothing
+        for ``child_timeout_seconds`` (``startup_timeout_seconds`` until its first line)
+        while no question of its to a client is open.
 
         The answer's own future is all that is awaited: the child's exit fails it
         (``_fail_waiting``) and one watchdog per upstream checks the silence (``_watch``).
         Waiting on both futures with ``asyncio.wait`` cost a tenth of the bridge's time per
-        call under load, and a timer per request a little more (bench/BRIDGE.md)."""
+        call under load, and a timer per request a little more (bench/BRIDGE.md); a
+        coroutine of its own, awaited per call, a little more again.
+
+        Raises:
+            InternalError: the child has exited already.
+        """
         answer = pending.answer
         if not answer.done():
             if child.exited.done():
@@ -565,8 +572,7 @@ class Upstream:
             if self._watchdog is None or due < self._watchdog_due:
                 # (Sooner than it looks: a child's first request has the startup bound.)
                 self._arm_watchdog(child.loop, due)
-            return await answer
-        return answer.result()
+        return answer
 
     def _exited_error(self, child: Child, pending: _Pending) -> InternalError:
         return InternalError(
