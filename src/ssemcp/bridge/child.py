@@ -14,10 +14,14 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Final
+from typing import Final, Protocol
 
+import orjson
+
+from ssemcp._types import JSONValue
 from ssemcp.errors import ParseError
 from ssemcp.jsonrpc import Invalid, Message, parse, serialize
 from ssemcp.transports.stdio import DEFAULT_MAX_LINE_BYTES, LineReader
@@ -48,6 +52,11 @@ _DRAIN_SECONDS: Final = 2.0
 # Lines held for one write at the end of a turn at most: past it they leave at once, so that
 # the transport's buffer limit (and drain's back-pressure) still sees them.
 _MAX_HELD_LINES: Final = 64
+# The start of a child's answer to one of the bridge's requests as the MCP SDKs write it
+# (Python's pydantic, ssemcp's orjson: these members in this order, no spaces), with the id
+# the bridge gave it (a positive integer, ssemcp.bridge.ids). What follows, up to the line's
+# closing brace, is the result alone: it is checked as JSON and its bytes relayed as they came.
+_RESULT_START: Final = re.compile(rb'\{"jsonrpc":"2\.0","id":([1-9][0-9]{0,17}),"result":')
 # A stderr line shown in our log is cut to this many characters.
 _MAX_LOGGED_STDERR: Final = 1000
 
@@ -55,6 +64,13 @@ _MAX_LOGGED_STDERR: Final = 1000
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+class OnResult(Protocol):
+    """Where a child's answer that came as :data:`_RESULT_START` goes: the bridge's id for
+    it, its result, and the result's bytes as the child wrote them (one JSON value)."""
+
+    def __call__(self, child_id: int, result: JSONValue, raw: bytes) -> None: ...
 
 
 def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -80,10 +96,12 @@ class Child:
         label: str,
         on_message: Callable[[Message], Awaitable[None]],
         max_line_bytes: int,
+        on_result: OnResult | None = None,
     ) -> None:
         self.process = process
         self.label = label
         self._on_message = on_message
+        self._on_result = on_result
         self._max_line_bytes = max_line_bytes
         loop = asyncio.get_running_loop()
         # The loop it runs on: kept, since asyncio.get_running_loop() outside a task's fast
@@ -114,8 +132,11 @@ class Child:
         label: str,
         on_message: Callable[[Message], Awaitable[None]],
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        on_result: OnResult | None = None,
     ) -> Child:
-        """Start ``command`` (no shell) in a new session and process group.
+        """Start ``command`` (no shell) in a new session and process group. Its messages go
+        to ``on_message``, in order; with ``on_result``, an answer to one of the bridge's
+        requests in the SDKs' layout goes there instead, its result's bytes with it.
 
         Raises:
             OSError: the command cannot be started (not found, not executable).
@@ -130,7 +151,7 @@ class Child:
             # node, a shell script's children).
             start_new_session=True,
         )
-        child = cls(process, label, on_message, max_line_bytes)
+        child = cls(process, label, on_message, max_line_bytes, on_result)
         logger.info("session %s: started %s (pid %d)", label, command[0], process.pid)
         return child
 
@@ -207,6 +228,20 @@ class Child:
                     await self._deliver(line)
 
     async def _deliver(self, line: bytes) -> None:
+        if self._on_result is not None and line.endswith(b"}"):
+            start = _RESULT_START.match(line)
+            if start is not None:
+                raw = line[start.end() : -1]
+                try:
+                    result = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    pass  # not one JSON value (more members, or garbage): parse() says which
+                else:
+                    try:
+                        self._on_result(int(start[1]), result, raw)
+                    except Exception:
+                        logger.exception("session %s: routing a child's answer failed", self.label)
+                    return
         try:
             payload = parse(line)
         except ParseError:
