@@ -98,6 +98,12 @@ class _Pipes(asyncio.subprocess.SubprocessStreamProtocol):
         self._on_closed: Callable[[], None] | None = None
         self._early: list[bytes] = []
         self._closed_early = False
+        self.stdout_pipe: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self.stdout_pipe = transport.get_pipe_transport(1)
 
     def deliver_stdout(
         self, on_data: Callable[[bytes], None], on_closed: Callable[[], None]
@@ -170,6 +176,7 @@ class Child:
         self._delivering: asyncio.Task[None] | None = None
         self._stdout_closed = loop.create_future()
         self._stdout_paused = False
+        self._stdout_pipe = pipes.stdout_pipe
         pipes.deliver_stdout(self._on_stdout, functools.partial(_resolve, self._stdout_closed))
         self._readers = (
             loop.create_task(self._stdout_drained()),
@@ -313,7 +320,7 @@ class Child:
             self._delivering = None
 
     def _pause_stdout(self, pause: bool) -> None:
-        stdout = self.process._transport.get_pipe_transport(1)  # type: ignore[attr-defined]
+        stdout = self._stdout_pipe
         if not isinstance(stdout, asyncio.ReadTransport) or stdout.is_closing():
             return
         self._stdout_paused = pause
