@@ -2,7 +2,8 @@
 at once, every other line delivered in order by a task, the two never reordered, the pipe
 paused behind a slow consumer and resumed, what the child wrote first and last delivered.
 
-Real child processes (this Python, a few lines of script); no HTTP.
+Real child processes (this Python, a few lines of script), on asyncio's loop and uvloop's;
+no HTTP.
 """
 
 from __future__ import annotations
@@ -126,3 +127,13 @@ os._exit(3)
     child = await start(code, seen)
     assert await asyncio.wait_for(child.exited, 30) == 3
     assert seen.order == ["n1", "r2"]
+
+
+def test_the_same_under_uvloop_as_ssemcp_bridge_runs() -> None:
+    import uvloop
+
+    async def run() -> None:
+        await test_answers_and_other_lines_keep_the_order_the_child_wrote_them_in()
+        await test_what_the_child_writes_at_once_and_last_before_exiting_is_delivered()
+
+    uvloop.run(run())

@@ -102,8 +102,8 @@ class _Pipes(asyncio.subprocess.SubprocessStreamProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        assert isinstance(transport, asyncio.SubprocessTransport)
-        self.stdout_pipe = transport.get_pipe_transport(1)
+        # (uvloop's subprocess transport is no asyncio.SubprocessTransport subclass.)
+        self.stdout_pipe = transport.get_pipe_transport(1)  # type: ignore[attr-defined]
 
     def deliver_stdout(
         self, on_data: Callable[[bytes], None], on_closed: Callable[[], None]
