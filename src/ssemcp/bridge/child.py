@@ -176,6 +176,7 @@ class Child:
         self._delivering: asyncio.Task[None] | None = None
         self._stdout_closed = loop.create_future()
         self._stdout_paused = False
+        self._stdout_ignored = False
         self._stdout_pipe = pipes.stdout_pipe
         pipes.deliver_stdout(self._on_stdout, functools.partial(_resolve, self._stdout_closed))
         self._readers = (
@@ -281,6 +282,8 @@ class Child:
         line waits its turn, in order, delivered by a task (as they were by a reading task:
         an answer's caller resumes only after what came with it is delivered), and the pipe
         is paused while too many wait (a slow consumer slows the reading: bounded)."""
+        if self._stdout_ignored:
+            return
         self.last_output = self._loop.time()
         self.has_spoken = True
         lines: list[bytes] = []
@@ -403,6 +406,10 @@ class Child:
                 await asyncio.gather(*self._readers, return_exceptions=True)
         for reader in self._readers:
             reader.cancel()
+        # What a grandchild still holding the pipe writes after that is nobody's.
+        self._stdout_ignored = True
+        if self._delivering is not None:
+            self._delivering.cancel()
         if self.process.stdin is not None:
             self.process.stdin.close()
         if not self.stopping:
