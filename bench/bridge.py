@@ -29,11 +29,14 @@ import argparse
 import asyncio
 import contextlib
 import datetime
+import http.client
 import json
 import os
+import re
 import resource
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -581,6 +584,88 @@ def wakeups(
         )
 
 
+# ---------------------------------------------------------------- instructions
+
+# The calls a run of --instructions makes, short then long: the difference is per call.
+_SHORT_CALLS: Final = 200
+_LONG_CALLS: Final = 1200
+
+
+def _served_bridge_instructions(way: str, child: Child, calls: int) -> int:
+    """Instructions of one bridge process (its children not counted) that relays ``calls``
+    echo calls sent one at a time over one keep-alive connection (callgrind's total, start-up
+    and shutdown included)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = gateway_spec(way, child).command(PYTHON, port)
+    with tempfile.TemporaryDirectory() as directory:
+        out = Path(directory) / "callgrind.out"
+        gateway = subprocess.Popen(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *argv],
+            cwd=REPO,
+            # The same hash seed every time: string hashes change dict probing, and with it
+            # the count.
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 300
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or gateway.poll() is not None:
+                        raise SystemExit("the bridge did not start under valgrind") from None
+                    time.sleep(0.5)
+            _sequential_calls(port, calls)
+        finally:
+            gateway.send_signal(signal.SIGINT)
+            gateway.wait(120)
+        match = re.search(rb"^(?:summary|totals): (\d+)", out.read_bytes(), re.MULTILINE)
+        assert match is not None
+        return int(match[1])
+
+
+def _sequential_calls(port: int, calls: int) -> None:
+    session_id = run.open_session(port)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    headers = {
+        "content-type": "application/json",
+        "accept": "application/json, text/event-stream",
+        "mcp-session-id": session_id,
+        "mcp-protocol-version": "2025-11-25",
+    }
+    needle = b'"text":"' + ECHO_TEXT.encode() + b'"'
+    for request_id in range(1, calls + 1):
+        body = orjson.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": request_id,
+                "method": "tools/call",
+                "params": {"name": "echo", "arguments": {"message": ECHO_TEXT}},
+            }
+        )
+        connection.request("POST", "/mcp", body, headers)
+        response = connection.getresponse()
+        answer = response.read()
+        if response.status != 200 or needle not in answer or b'"error":' in answer:
+            raise SystemExit(f"call {request_id}: {response.status} {answer[:200]!r}")
+    connection.close()
+
+
+def instructions(way: str, children: list[Child]) -> None:
+    """Instructions per call of the bridge process alone (``--instructions``): the figure
+    for A/B comparisons on a noisy machine (its children run natively, uncounted)."""
+    for child in children:
+        short = _served_bridge_instructions(way, child, _SHORT_CALLS)
+        long = _served_bridge_instructions(way, child, _LONG_CALLS)
+        per_call = (long - short) / (_LONG_CALLS - _SHORT_CALLS)
+        print(f"{way}, {child.name} child: {per_call:,.0f} instructions per call", flush=True)
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -603,11 +688,20 @@ def main() -> None:
         "switches per call), for each of --children",
     )
     parser.add_argument("--in-flight", default="1,4,32", help="calls in flight for --wakeups")
+    parser.add_argument(
+        "--instructions",
+        choices=("bridge-shared", "bridge"),
+        help=f"instead: that gateway under callgrind, {_SHORT_CALLS} then {_LONG_CALLS} calls "
+        "one at a time; its instructions per call, for each of --children",
+    )
     options = parser.parse_args()
     settings = QUICK if options.quick else FULL
     settings = Settings(options.rounds or settings.rounds, options.seconds or settings.seconds, 1.0)
     children = [_children()[name] for name in options.children.split(",")]
     ways = [way for way in WAYS if way in options.ways.split(",")]
+    if options.instructions:
+        instructions(options.instructions, children)
+        return
     if (os.cpu_count() or 0) < 2:
         raise SystemExit("bench/bridge.py needs 2 CPUs: servers on CPU 0, load on CPU 1")
     if not PYTHON.exists():

@@ -159,8 +159,13 @@ async def capitals(word: Word) -> str:
 
 @server.tool()
 async def add_capitals() -> str:
-    """Add the ``capitals`` tool, whose argument has a header (tools/list_changed goes out)."""
+    """Add the ``capitals`` tool, whose argument has a header (tools/list_changed goes out
+    before the answer)."""
     server.add_tool(capitals)
+    # The session posts tools/list_changed from a task of its own: one turn of the loop lets
+    # it write the line before this answer, as the test that calls this expects (else the
+    # answer comes first, and the bridge may see the change only after the next call).
+    await asyncio.sleep(0)
     return "added"
 
 

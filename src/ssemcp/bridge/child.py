@@ -11,13 +11,19 @@ the messages mean is the relay's (``ssemcp.bridge.relay``).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import functools
 import logging
 import os
+import re
 import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Final
+from typing import Final, Protocol
 
+import orjson
+
+from ssemcp._types import JSONValue
 from ssemcp.errors import ParseError
 from ssemcp.jsonrpc import Invalid, Message, parse, serialize
 from ssemcp.transports.stdio import DEFAULT_MAX_LINE_BYTES, LineReader
@@ -48,6 +54,13 @@ _DRAIN_SECONDS: Final = 2.0
 # Lines held for one write at the end of a turn at most: past it they leave at once, so that
 # the transport's buffer limit (and drain's back-pressure) still sees them.
 _MAX_HELD_LINES: Final = 64
+# The start of a child's answer to one of the bridge's requests as the MCP SDKs write it
+# (Python's pydantic, ssemcp's orjson: these members in this order, no spaces), with the id
+# the bridge gave it (a positive integer, ssemcp.bridge.ids). What follows, up to the line's
+# closing brace, is the result alone: it is checked as JSON and its bytes relayed as they came.
+_RESULT_START: Final = re.compile(rb'\{"jsonrpc":"2\.0","id":([1-9][0-9]{0,17}),"result":')
+# Stdout lines waiting for delivery (behind a slow consumer) before the pipe is paused.
+_MAX_QUEUED_LINES: Final = 64
 # A stderr line shown in our log is cut to this many characters.
 _MAX_LOGGED_STDERR: Final = 1000
 
@@ -57,6 +70,13 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+class OnResult(Protocol):
+    """Where a child's answer that came as :data:`_RESULT_START` goes: the bridge's id for
+    it, its result, and the result's bytes as the child wrote them (one JSON value)."""
+
+    def __call__(self, child_id: int, result: JSONValue, raw: bytes) -> None: ...
+
+
 def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """``environ`` without :data:`SCRUBBED_ENVIRONMENT` and any ``SSEMCP_AUTH_*``."""
     return {
@@ -64,6 +84,54 @@ def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
         for name, value in environ.items()
         if name not in SCRUBBED_ENVIRONMENT and not name.startswith(SCRUBBED_PREFIX)
     }
+
+
+class _Pipes(asyncio.subprocess.SubprocessStreamProtocol):
+    """asyncio's protocol for a child's pipes, its stdout handed to the child's callbacks as
+    it arrives rather than to a ``StreamReader`` that a task reads: that cost a future, a
+    buffer copy and a task step per read, one read per answer from a child that answers one
+    call at a time (bench/BRIDGE.md). What arrives before the callbacks are set is kept."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=_READ_CHUNK_BYTES, loop=loop)
+        self._on_data: Callable[[bytes], None] | None = None
+        self._on_closed: Callable[[], None] | None = None
+        self._early: list[bytes] = []
+        self._closed_early = False
+        self.stdout_pipe: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        # (uvloop's subprocess transport is no asyncio.SubprocessTransport subclass.)
+        self.stdout_pipe = transport.get_pipe_transport(1)  # type: ignore[attr-defined]
+
+    def deliver_stdout(
+        self, on_data: Callable[[bytes], None], on_closed: Callable[[], None]
+    ) -> None:
+        """From now on, stdout's bytes go to ``on_data`` and its end to ``on_closed``."""
+        self._on_data = on_data
+        self._on_closed = on_closed
+        early, self._early = self._early, []
+        for data in early:
+            on_data(data)
+        if self._closed_early:
+            on_closed()
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        if fd != 1 or type(data) is not bytes:  # (pipes bring bytes)
+            super().pipe_data_received(fd, data)
+        elif self._on_data is not None:
+            self._on_data(data)
+        else:
+            self._early.append(data)
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == 1:
+            if self._on_closed is not None:
+                self._on_closed()
+            else:
+                self._closed_early = True
+        super().pipe_connection_lost(fd, exc)
 
 
 class Child:
@@ -80,10 +148,13 @@ class Child:
         label: str,
         on_message: Callable[[Message], Awaitable[None]],
         max_line_bytes: int,
+        on_result: OnResult | None,
+        pipes: _Pipes,
     ) -> None:
         self.process = process
         self.label = label
         self._on_message = on_message
+        self._on_result = on_result
         self._max_line_bytes = max_line_bytes
         loop = asyncio.get_running_loop()
         # The loop it runs on: kept, since asyncio.get_running_loop() outside a task's fast
@@ -99,8 +170,17 @@ class Child:
         self._write_lock = asyncio.Lock()
         # Lines for the child's stdin held until the end of the loop's turn (_write_held).
         self._held: list[bytes] = []
+        # Stdout: its lines, and those waiting for the ones before them to be delivered.
+        self._lines = LineReader(max_line_bytes)
+        self._queued: collections.deque[bytes] = collections.deque()
+        self._delivering: asyncio.Task[None] | None = None
+        self._stdout_closed = loop.create_future()
+        self._stdout_paused = False
+        self._stdout_ignored = False
+        self._stdout_pipe = pipes.stdout_pipe
+        pipes.deliver_stdout(self._on_stdout, functools.partial(_resolve, self._stdout_closed))
         self._readers = (
-            loop.create_task(self._read_stdout()),
+            loop.create_task(self._stdout_drained()),
             loop.create_task(self._read_stderr()),
         )
         self._waiter = loop.create_task(self._wait())
@@ -114,13 +194,19 @@ class Child:
         label: str,
         on_message: Callable[[Message], Awaitable[None]],
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        on_result: OnResult | None = None,
     ) -> Child:
-        """Start ``command`` (no shell) in a new session and process group.
+        """Start ``command`` (no shell) in a new session and process group. Its messages go
+        to ``on_message``, in order; with ``on_result``, an answer to one of the bridge's
+        requests in the SDKs' layout goes there instead, its result's bytes with it.
 
         Raises:
             OSError: the command cannot be started (not found, not executable).
         """
-        process = await asyncio.create_subprocess_exec(
+        # asyncio.create_subprocess_exec, with the protocol that hands stdout over itself.
+        loop = asyncio.get_running_loop()
+        transport, pipes = await loop.subprocess_exec(
+            lambda: _Pipes(loop),
             *command,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -130,7 +216,8 @@ class Child:
             # node, a shell script's children).
             start_new_session=True,
         )
-        child = cls(process, label, on_message, max_line_bytes)
+        process = asyncio.subprocess.Process(transport, pipes, loop)
+        child = cls(process, label, on_message, max_line_bytes, on_result, pipes)
         logger.info("session %s: started %s (pid %d)", label, command[0], process.pid)
         return child
 
@@ -150,16 +237,26 @@ class Child:
         """
         stdin = self.process.stdin
         assert stdin is not None
+        if not self._write_lock.locked() and not stdin.transport.get_write_buffer_size():
+            # The common case, without the lock and drain()'s coroutine: nobody waits to
+            # write, and the pipe took all that was written (so it is not paused).
+            if stdin.is_closing():
+                raise ConnectionResetError("the child's stdin is closed")
+            self._hold(serialize(message) + b"\n")
+            return
         async with self._write_lock:
             if stdin.is_closing():
                 raise ConnectionResetError("the child's stdin is closed")
-            held = self._held
-            held.append(serialize(message) + b"\n")
-            if len(held) == 1:
-                self._loop.call_soon(self._write_held)
-            elif len(held) >= _MAX_HELD_LINES:
-                self._write_held()
+            self._hold(serialize(message) + b"\n")
             await stdin.drain()
+
+    def _hold(self, line: bytes) -> None:
+        held = self._held
+        held.append(line)
+        if len(held) == 1:
+            self._loop.call_soon(self._write_held)
+        elif len(held) >= _MAX_HELD_LINES:
+            self._write_held()
 
     def _write_held(self) -> None:
         """Write the lines held in this turn of the loop, in one system call.
@@ -179,24 +276,89 @@ class Child:
         if not stdin.is_closing():  # else the child is exiting, which its requests hear
             stdin.writelines(held)
 
-    async def _read_stdout(self) -> None:
-        stdout = self.process.stdout
-        assert stdout is not None
-        lines = LineReader(self._max_line_bytes)
-        while chunk := await stdout.read(_READ_CHUNK_BYTES):
-            self.last_output = self._loop.time()
-            self.has_spoken = True
-            for line in lines.feed(chunk):
-                if line is None:
-                    logger.warning(
-                        "session %s: the child wrote a line over %d bytes; dropped",
-                        self.label,
-                        self._max_line_bytes,
-                    )
-                elif line.strip():
-                    await self._deliver(line)
+    def _on_stdout(self, data: bytes) -> None:
+        """Stdout's bytes as they arrive. When they hold nothing but answers in the SDKs'
+        layout and no line before them waits, the answers are routed at once; else every
+        line waits its turn, in order, delivered by a task (as they were by a reading task:
+        an answer's caller resumes only after what came with it is delivered), and the pipe
+        is paused while too many wait (a slow consumer slows the reading: bounded)."""
+        if self._stdout_ignored:
+            return
+        self.last_output = self._loop.time()
+        self.has_spoken = True
+        lines: list[bytes] = []
+        for line in self._lines.feed(data):
+            if line is None:
+                logger.warning(
+                    "session %s: the child wrote a line over %d bytes; dropped",
+                    self.label,
+                    self._max_line_bytes,
+                )
+            elif line.strip():
+                lines.append(line)
+        queued = self._queued
+        if self._on_result is not None and self._delivering is None and not queued:
+            starts = [_RESULT_START.match(line) if line[-1:] == b"}" else None for line in lines]
+            if None not in starts:
+                for index, line in enumerate(lines):
+                    if not self._route_result(line, starts[index]):
+                        queued.extend(lines[index:])  # (not JSON: parse() says what it is)
+                        break
+                lines = []
+        queued.extend(lines)
+        if queued:
+            if self._delivering is None:
+                self._delivering = self._loop.create_task(self._deliver_queued())
+            if len(queued) >= _MAX_QUEUED_LINES and not self._stdout_paused:
+                self._pause_stdout(True)
+
+    async def _deliver_queued(self) -> None:
+        queued = self._queued
+        try:
+            while queued:
+                await self._deliver(queued.popleft())
+                if self._stdout_paused and len(queued) < _MAX_QUEUED_LINES // 2:
+                    self._pause_stdout(False)
+        finally:
+            self._delivering = None
+
+    def _pause_stdout(self, pause: bool) -> None:
+        stdout = self._stdout_pipe
+        if not isinstance(stdout, asyncio.ReadTransport) or stdout.is_closing():
+            return
+        self._stdout_paused = pause
+        if pause:
+            stdout.pause_reading()
+        else:
+            stdout.resume_reading()
+
+    async def _stdout_drained(self) -> None:
+        """Until stdout has closed and every line it brought has been delivered."""
+        await self._stdout_closed
+        while (delivering := self._delivering) is not None:
+            await delivering
+
+    def _route_result(self, line: bytes, start: re.Match[bytes] | None) -> bool:
+        """Route ``line`` to ``on_result`` if it is an answer in the SDKs' layout (``start``:
+        where it matched :data:`_RESULT_START`); whether it was."""
+        on_result = self._on_result
+        if on_result is None or start is None:
+            return False
+        raw = line[start.end() : -1]
+        try:
+            result = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return False  # not one JSON value (more members, or garbage): parse() says which
+        try:
+            on_result(int(start[1]), result, raw)
+        except Exception:
+            logger.exception("session %s: routing a child's answer failed", self.label)
+        return True
 
     async def _deliver(self, line: bytes) -> None:
+        start = _RESULT_START.match(line) if line[-1:] == b"}" else None
+        if self._route_result(line, start):
+            return
         try:
             payload = parse(line)
         except ParseError:
@@ -244,6 +406,10 @@ class Child:
                 await asyncio.gather(*self._readers, return_exceptions=True)
         for reader in self._readers:
             reader.cancel()
+        # What a grandchild still holding the pipe writes after that is nobody's.
+        self._stdout_ignored = True
+        if self._delivering is not None:
+            self._delivering.cancel()
         if self.process.stdin is not None:
             self.process.stdin.close()
         if not self.stopping:

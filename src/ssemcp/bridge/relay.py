@@ -92,7 +92,11 @@ class Relay:
             assert task is not None
             self._running[task] = None
             try:
-                return await self.upstream.call(self.owner, message, send or self._send)
+                # The reply goes to the transport as it is: its result need not be parsed
+                # into objects and serialized again (relay_raw).
+                return await self.upstream.call(
+                    self.owner, message, send or self._send, relay_raw=True
+                )
             finally:
                 self._running.pop(task, None)
         if kind is Notification:

@@ -20,7 +20,9 @@ import functools
 import logging
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final, Protocol, cast
+
+import orjson
 
 from ssemcp._types import JSONObject, JSONValue
 from ssemcp.bridge.child import Child
@@ -88,10 +90,18 @@ class _Pending:
     # Loop time it was sent at: the child's silence counts from then at the earliest.
     sent_at: float
     progress_token: int | None = None
+    # The answer's result as the child wrote it, when it came in the SDKs' layout.
+    raw_result: bytes | None = None
 
 
 async def _nowhere(message: Message) -> None:
     """Where the messages related to the bridge's own requests go."""
+
+
+def _fits_orjson(request_id: RequestId) -> bool:
+    """Whether orjson writes this id itself: it refuses integers beyond 64 bits, for which
+    ``jsonrpc.dumps`` falls back to the standard library, which cannot write a Fragment."""
+    return type(request_id) is str or -(2**63) <= request_id < 2**64  # type: ignore[operator]
 
 
 def _rewritten_meta(params: JSONObject | None, token: int) -> JSONObject:
@@ -210,9 +220,13 @@ class Upstream:
 
     # ------------------------------------------------------------------ from a client
 
-    async def call(self, owner: int, request: Request, send: Send) -> Reply | None:
+    async def call(
+        self, owner: int, request: Request, send: Send, *, relay_raw: bool = False
+    ) -> Reply | None:
         """Forward a client's request; its reply under the client's id (None: the client
-        cancelled it, and is owed nothing)."""
+        cancelled it, and is owed nothing). With ``relay_raw``, a result is the child's bytes
+        as they came (an ``orjson.Fragment``, which every ``serialize`` writes as it is)
+        where it can be: for a caller that relays the reply without looking into it."""
         try:
             method = request.method
             if method == "initialize":
@@ -221,8 +235,10 @@ class Upstream:
                 uri = (request.params or {}).get("uri")
                 if type(uri) is str:
                     return await self._subscription(owner, request, uri, send)
-            child = await self._ready_child()
-            reply = await self._forward(child, owner, request, send)
+            child = self.child
+            if child is None or not child.is_running:
+                child = await self._ready_child()
+            reply = await self._forward(child, owner, request, send, relay_raw)
         except ProtocolError as exc:
             return error_response(request.id, exc)
         if type(reply) is Response and method == "logging/setLevel":
@@ -463,6 +479,7 @@ class Upstream:
                 label=self.label,
                 on_message=self._route,
                 max_line_bytes=self._max_line_bytes,
+                on_result=self._route_result,
             )
         except OSError as exc:
             logger.error("session %s: cannot start %s: %s", self.label, self._command[0], exc)
@@ -498,9 +515,10 @@ class Upstream:
         return await self._forward(child, BRIDGE_OWNER, request, _nowhere)
 
     async def _forward(
-        self, child: Child, owner: int, request: Request, send: Send
+        self, child: Child, owner: int, request: Request, send: Send, relay_raw: bool = False
     ) -> Reply | None:
-        """Send ``request`` to ``child`` under a fresh id; its reply under the original one.
+        """Send ``request`` to ``child`` under a fresh id; its reply under the original one
+        (its result as the child's bytes with ``relay_raw``, where it can be: ``call``).
 
         Raises:
             InternalError: the child died, or hung, before answering.
@@ -544,19 +562,29 @@ class Upstream:
         if answer is None:
             return None
         if type(answer) is Response:
+            raw = pending.raw_result
+            if relay_raw and raw is not None and _fits_orjson(request.id):
+                # Only the id changes: the result is written as the child wrote it, not
+                # serialized again (bench/BRIDGE.md).
+                return Response(request.id, cast(JSONValue, orjson.Fragment(raw)))
             return Response(request.id, answer.result)
         assert isinstance(answer, ErrorResponse)
         return ErrorResponse(request.id, answer.error)
 
-    async def _answer_of(self, child: Child, pending: _Pending) -> Reply | None:
-        """Wait for the child's answer; fail if it exits, or hangs: says nothing for
-        ``child_timeout_seconds`` (``startup_timeout_seconds`` until its first line) while no
-        question of its to a client is open.
+    def _answer_of(self, child: Child, pending: _Pending) -> asyncio.Future[Reply | None]:
+        """The future of the child's answer, which fails if it exits, or hangs: says nothing
+        for ``child_timeout_seconds`` (``startup_timeout_seconds`` until its first line)
+        while no question of its to a client is open.
 
         The answer's own future is all that is awaited: the child's exit fails it
         (``_fail_waiting``) and one watchdog per upstream checks the silence (``_watch``).
         Waiting on both futures with ``asyncio.wait`` cost a tenth of the bridge's time per
-        call under load, and a timer per request a little more (bench/BRIDGE.md)."""
+        call under load, and a timer per request a little more (bench/BRIDGE.md); a
+        coroutine of its own, awaited per call, a little more again.
+
+        Raises:
+            InternalError: the child has exited already.
+        """
         answer = pending.answer
         if not answer.done():
             if child.exited.done():
@@ -565,8 +593,7 @@ class Upstream:
             if self._watchdog is None or due < self._watchdog_due:
                 # (Sooner than it looks: a child's first request has the startup bound.)
                 self._arm_watchdog(child.loop, due)
-            return await answer
-        return answer.result()
+        return answer
 
     def _exited_error(self, child: Child, pending: _Pending) -> InternalError:
         return InternalError(
@@ -670,6 +697,15 @@ class Upstream:
             await asyncio.gather(*self._background, return_exceptions=True)
 
     # ------------------------------------------------------------------ from the child
+
+    def _route_result(self, child_id: int, result: JSONValue, raw: bytes) -> None:
+        """The child's answer to ``child_id``, which came in the SDKs' layout (``Child``)."""
+        pending = self._pending.get(child_id)
+        if pending is None:
+            logger.debug("session %s: an answer to no pending request; dropped", self.label)
+        elif not pending.answer.done():
+            pending.raw_result = raw
+            pending.answer.set_result(Response(child_id, result))
 
     async def _route(self, message: Message) -> None:
         """Deliver one message the child wrote to the session(s) it concerns."""
