@@ -7,7 +7,9 @@ process."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as redis_client
@@ -182,3 +184,65 @@ async def test_a_session_that_never_opened_its_get_stream_holds_what_it_missed(
             reader = EventReader(opened)
             (_, (_, held)) = await reader.next(2)
             assert held["method"] == UPDATED
+
+
+async def test_what_a_replica_missed_while_its_pub_sub_connection_was_down_is_replayed(
+    redis: RedisServer, prefix: str
+) -> None:
+    """Redis stays up, but a replica's pub/sub connection drops: the bus messages published
+    before it is back reach none of its sessions live, so once it has subscribed again it
+    replays them for each, once and in order, before what comes live."""
+    async with replicas(2, redis.url, prefix) as cluster:
+        # Served by replica 0 only (replica 1 made only the record, and publishes).
+        session_id = await cluster.initialize(1)
+        await subscribe(cluster, 0, session_id)
+        priming_id = await opened_and_left(cluster, 0, session_id)
+        other = await cluster.initialize(1)
+        await touch(cluster, 1, other, 10)
+
+        def logged(count: int) -> Callable[[], Awaitable[bool]]:
+            async def check() -> bool:
+                return await logged_updates(redis.url, prefix, session_id) == count
+
+            return check
+
+        await wait_until(logged(1), message="the change was not logged")
+        # Replica 0's pub/sub connection drops, and stays down until the test lets it back
+        # (the client's own retry, or the reader, reconnects it: both wait).
+        connection: Any = cluster.app(0).state.subscriptions._pubsub.connection
+        back = asyncio.Event()
+        connect = connection.connect
+
+        async def connect_once_back() -> None:
+            await back.wait()
+            await connect()
+
+        connection.connect = connect_once_back
+        killer = redis_client.Redis.from_url(redis.url)
+        try:
+            assert await killer.client_kill_filter(_type="pubsub") >= 1
+        finally:
+            await killer.aclose()
+
+        async def dropped() -> bool:
+            return not connection.is_connected
+
+        await wait_until(dropped, message="replica 0 did not see its connection drop")
+        await touch(cluster, 1, other, 11)
+        await touch(cluster, 1, other, 12)
+        await flushed(cluster)
+        assert await logged_updates(redis.url, prefix, session_id) == 1  # heard by no one
+        back.set()
+        await wait_until(logged(3), message="what was missed was not replayed")
+        await touch(cluster, 1, other, 13)
+        await wait_until(logged(4), message="the live change after it was not logged")
+        await flushed(cluster)
+        assert await logged_updates(redis.url, prefix, session_id) == 4
+        # The client resuming gets all four changes, in order, none twice.
+        async with cluster.client.stream(
+            "GET", cluster.url(0), headers=get_headers(session_id, **{"last-event-id": priming_id})
+        ) as resumed:
+            assert resumed.status_code == 200
+            events = await EventReader(resumed).next(4)
+        assert [message["method"] for _, message in events] == [UPDATED] * 4
+        assert len({event_id for event_id, _ in events}) == 4

@@ -5,7 +5,8 @@ one is shared by the bus and every session channel), the task that reads it and 
 message to the handler of its channel, waiting for a subscription to be confirmed (so that a
 message published afterwards is known to arrive), and surviving Redis going away: the reader
 backs off, reconnects, and the client re-subscribes every channel on the new connection
-(``PubSub.on_connect``). What a message means is the handler's.
+(``PubSub.on_connect``), then says so (``on_resubscribed``) to whoever must make up for what
+was published meanwhile. What a message means is the handler's.
 """
 
 from __future__ import annotations
@@ -55,10 +56,26 @@ class Subscriptions:
         # once would each open a socket, and one would leak. Others send a command on the
         # connection only while it is up, and never retry (the client's retry reconnects).
         self._connected = asyncio.Event()
+        self._resubscribed: list[Callable[[], None]] = []
 
     @property
     def channel_count(self) -> int:
         return len(self._handlers)
+
+    def on_resubscribed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` each time the channels are subscribed again on a new connection
+        (after Redis went away), before any message of the new connection is delivered:
+        what was published meanwhile reached no handler here."""
+        self._resubscribed.append(callback)
+
+    def _reconnected(self, connection: object) -> None:
+        # Called by the client after PubSub.on_connect has subscribed every channel again
+        # (registered after it), before anything of the new connection is read.
+        for callback in self._resubscribed:
+            try:
+                callback()
+            except Exception:
+                logger.exception("a handler of a Redis reconnection failed")
 
     def start(self) -> None:
         if self._reader is None and not self._is_closed:
@@ -142,6 +159,10 @@ class Subscriptions:
                         for channel in self._handlers:
                             self._pubsub.channels[channel.encode()] = None
                         await self._send("SUBSCRIBE", *self._handlers)
+                    # Every later connection of it (here, or the client's own retry within
+                    # a read) is told to whoever must make up for the time it was down.
+                    if self._pubsub.connection is not None:
+                        self._pubsub.connection.register_connect_callback(self._reconnected)
                     self._connected.set()
                     if not self._connection.is_healthy:
                         self._connection.is_healthy = True

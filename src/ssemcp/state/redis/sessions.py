@@ -37,7 +37,10 @@ so that newer subscriptions never filter older messages), and a replica making a
 session first runs, in the same queue, the messages after the cursor through the session's
 filter (its record's subscriptions) and the same log-once rule, in bus order. A session never
 served has no cursor: its first copy starts one at now, so what came before is not its own.
-How far back this reaches is what the bus log keeps (``MAX_BUS_LOG`` messages).
+A replica whose pub/sub connection dropped and came back does the same for every session it
+follows (what was published meanwhile reached none of them here), before anything the new
+connection delivers. How far back this reaches is what the bus log keeps (``MAX_BUS_LOG``
+messages).
 
 Every request of a session first loads its record (``load``), so that a change or a
 ``DELETE`` made on another replica holds before it is served. The loads asked for in one turn
@@ -195,6 +198,9 @@ class RedisSessions:
             raise ValueError("ttl_seconds must be 1 or more")
         self._connection = connection
         self._subscriptions = subscriptions
+        # The sessions whose channel this replica follows (it serves a copy of each).
+        self._followed: set[str] = set()
+        subscriptions.on_resubscribed(self._replay_all_missed)
         self.ttl_seconds = ttl_seconds
         self.log_renewal_seconds = min(
             ttl_seconds / _LOG_RENEWAL_FRACTION, _MAX_LOG_RENEWAL_SECONDS
@@ -556,9 +562,22 @@ class RedisSessions:
         # Before the copy posts anything (it was just made): what the session missed first.
         self._replay_missed(session_id)
         await self._subscriptions.subscribe(self.channel(session_id), self._received)
+        self._followed.add(session_id)
 
     def unfollow(self, session_id: str) -> None:
+        self._followed.discard(session_id)
         self._subscriptions.unsubscribe(self.channel(session_id))
+
+    def _replay_all_missed(self) -> None:
+        """The pub/sub connection came back: the bus messages published while it was down
+        reached none of the sessions followed here, so each replays what it missed (as a
+        new copy does), ahead of anything the new connection delivers."""
+        if self._followed:
+            logger.info(
+                "replaying the bus for %d session(s) after a reconnection", len(self._followed)
+            )
+        for session_id in self._followed:
+            self._replay_missed(session_id)
 
     async def wake(self, session_id: str) -> None:
         await self._connection.run(self._connection.client.publish(self.channel(session_id), _WAKE))
