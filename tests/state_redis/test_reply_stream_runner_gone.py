@@ -295,3 +295,35 @@ async def test_a_replica_is_alive_from_its_first_request_until_its_clean_shutdow
         assert not await is_alive()
     finally:
         await client.aclose()
+
+
+async def test_a_replica_taken_for_dead_that_answers_after_all_adds_no_second_answer(
+    redis: RedisServer, prefix: str
+) -> None:
+    """A replica that was only paused (its liveness lapsed, an error answer stood in for its
+    answer) and then finishes its request: the stream took its last answer already."""
+    async with replicas(3, redis.url, prefix) as cluster:
+        set_lease_seconds(cluster)
+        session_id = await cluster.initialize(0, capabilities={"sampling": {}})
+        priming, sampling = await started_stream(cluster, 0, session_id, call_body(9, "ask"))
+        assert sampling[1]["method"] == "sampling/createMessage"
+        stop_renewing(cluster, 0)
+        async with cluster.client.stream(
+            "GET", cluster.url(1), headers=resume_headers(session_id, priming[0])
+        ) as resumed:
+            reader = EventReader(resumed)
+            assert await reader.next(1) == [sampling]
+            (answer,) = await reader.next(1)
+            assert_runner_gone(answer[1], 9)
+            assert await reader.until_end() == []
+        # Replica 0 wakes: the client's answer reaches its handler, which answers.
+        posted = await cluster.post(2, sampling_answer(sampling[1]["id"]), session_id)
+        assert posted.status_code == 202
+        connection = cluster.app(0).transport._sessions[session_id].connection
+
+        def answered() -> bool:
+            return bool(connection.running_count == 0)
+
+        await wait_until(answered, message="replica 0's handler did not finish")
+        await cluster.app(0).transport._shared.flush()
+        assert await logged_responses(redis.url, prefix, session_id) == [answer[1]]

@@ -62,11 +62,18 @@ end
 """
 # KEYS: the stream, its hash. ARGV: stream id, data, max events, max bytes, ttl seconds.
 # An entry on stream 0 (the GET stream: its opening marker, or a message for it) marks the
-# GET stream ``opened``, from which on the bus's notifications for it are logged.
+# GET stream ``opened``, from which on the bus's notifications for it are logged. A POST's
+# reply stream already marked finished takes nothing more (0): when its replica was taken
+# for dead, an error answer stood in for its answer (ssemcp.state.redis.liveness), and a
+# replica that was only paused must not add a second answer to the same request.
 _APPEND: Final = (
     APPEND_FUNCTION
     + """
-if ARGV[1] == '0' then redis.call('HSET', KEYS[2], 'opened', '1') end
+if ARGV[1] == '0' then
+  redis.call('HSET', KEYS[2], 'opened', '1')
+elseif redis.call('HEXISTS', KEYS[2], 'end:' .. ARGV[1]) == 1 then
+  return 0
+end
 return append(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
 """
 )
