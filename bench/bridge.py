@@ -32,11 +32,9 @@ import datetime
 import http.client
 import json
 import os
-import re
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +46,7 @@ from typing import Any, Final
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import inprocess
 import orjson
 import run
 import uvloop
@@ -595,38 +594,12 @@ def _served_bridge_instructions(way: str, child: Child, calls: int) -> int:
     """Instructions of one bridge process (its children not counted) that relays ``calls``
     echo calls sent one at a time over one keep-alive connection (callgrind's total, start-up
     and shutdown included)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    argv = gateway_spec(way, child).command(PYTHON, port)
-    with tempfile.TemporaryDirectory() as directory:
-        out = Path(directory) / "callgrind.out"
-        gateway = subprocess.Popen(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *argv],
-            cwd=REPO,
-            # The same hash seed every time: string hashes change dict probing, and with it
-            # the count.
-            env={**os.environ, "PYTHONHASHSEED": "0"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 300
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), 0.5).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or gateway.poll() is not None:
-                        raise SystemExit("the bridge did not start under valgrind") from None
-                    time.sleep(0.5)
-            _sequential_calls(port, calls)
-        finally:
-            gateway.send_signal(signal.SIGINT)
-            gateway.wait(120)
-        match = re.search(rb"^(?:summary|totals): (\d+)", out.read_bytes(), re.MULTILINE)
-        assert match is not None
-        return int(match[1])
+    return inprocess.instructions_of_server(
+        lambda port: gateway_spec(way, child).command(PYTHON, port),
+        lambda port: _sequential_calls(port, calls),
+        cwd=REPO,
+        name="the bridge",
+    )
 
 
 def _sequential_calls(port: int, calls: int) -> None:

@@ -261,29 +261,22 @@ def _callgrind_instructions(scenario: str, calls: int, observe: str = "off") -> 
         return int(match[1])
 
 
-def _served_instructions(scenario: str, calls: int, observe: str = "off") -> int:
-    """Instructions of one ``ssemcp serve`` process that answers ``calls`` calls sent to it
-    over one keep-alive connection (callgrind's total, start-up and shutdown included)."""
+def instructions_of_server(
+    command: Callable[[int], list[str]], drive: Callable[[int], None], *, cwd: Path, name: str
+) -> int:
+    """Instructions of the process ``command(port)`` starts, under callgrind, while ``drive``
+    sends it calls on ``port`` (callgrind's total, start-up and shutdown included). ``name``
+    says what failed to start. Also ``bench/bridge.py --instructions``'."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with tempfile.TemporaryDirectory() as directory:
         out = Path(directory) / "callgrind.out"
         server = subprocess.Popen(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                f"--callgrind-out-file={out}",
-                sys.executable,
-                "-m",
-                "ssemcp",
-                "serve",
-                f"{BENCH / 'servers' / 'ssemcp_echo.py'}:server",
-                "--port",
-                str(port),
-                *OBSERVE_FLAGS[observe],
-            ],
-            cwd=BENCH.parent,
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command(port)],
+            cwd=cwd,
+            # The same hash seed every time: string hashes change dict probing, and with it
+            # the count.
             env={**os.environ, "PYTHONHASHSEED": "0"},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -296,15 +289,39 @@ def _served_instructions(scenario: str, calls: int, observe: str = "off") -> int
                     break
                 except OSError:
                     if time.monotonic() > deadline or server.poll() is not None:
-                        raise SystemExit("ssemcp serve did not start under valgrind") from None
+                        raise SystemExit(f"{name} did not start under valgrind") from None
                     time.sleep(0.5)
-            _served_calls(port, scenario, calls)
+            drive(port)
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(120)
         match = re.search(rb"^(?:summary|totals): (\d+)", out.read_bytes(), re.MULTILINE)
         assert match is not None
         return int(match[1])
+
+
+def _served_instructions(scenario: str, calls: int, observe: str = "off") -> int:
+    """Instructions of one ``ssemcp serve`` process that answers ``calls`` calls sent to it
+    over one keep-alive connection (callgrind's total, start-up and shutdown included)."""
+
+    def command(port: int) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "ssemcp",
+            "serve",
+            f"{BENCH / 'servers' / 'ssemcp_echo.py'}:server",
+            "--port",
+            str(port),
+            *OBSERVE_FLAGS[observe],
+        ]
+
+    return instructions_of_server(
+        command,
+        lambda port: _served_calls(port, scenario, calls),
+        cwd=BENCH.parent,
+        name="ssemcp serve",
+    )
 
 
 def _served_calls(port: int, scenario: str, calls: int) -> None:
