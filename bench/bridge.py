@@ -96,6 +96,8 @@ class Settings:
 
 FULL: Final = Settings(3, 10.0, 1.0)
 QUICK: Final = Settings(1, 3.0, 1.0)
+# --alternate's window: short, so that the ways of a cycle see the machine alike.
+ALTERNATE_SECONDS: Final = 2.0
 
 
 def supergateway_entry() -> Path:
@@ -209,6 +211,8 @@ class _Driver(asyncio.SubprocessProtocol):
         self.latencies: list[float] = []
         self.waiters: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.exited = asyncio.get_running_loop().create_future()
+        # Set when the last call in flight is answered after loading stopped.
+        self.drained: asyncio.Future[None] | None = None
         prefix = b'{"jsonrpc":"2.0","id":'
         self._prefix = prefix
         self._suffix = (
@@ -252,6 +256,8 @@ class _Driver(asyncio.SubprocessProtocol):
                 self.first_error = self.first_error or line[:200].decode(errors="replace")
         if self.loading:
             self.send_call()
+        elif not self.sent_at and self.drained is not None and not self.drained.done():
+            self.drained.set_result(None)
 
     def send_call(self) -> None:
         assert self.stdin is not None
@@ -281,67 +287,100 @@ class _Driver(asyncio.SubprocessProtocol):
             self.exited.set_result(None)
 
 
-async def _direct(child: Child, settings: Settings, log_path: Path) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    with log_path.open("wb") as log:
-        transport, driver = await loop.subprocess_exec(
-            lambda: _Driver(IN_FLIGHT),
-            "taskset",
-            "-c",
-            run.SERVER_CPU,
-            *child.argv,
-            cwd=REPO,
-            stderr=log,
-        )
-    pid = transport.get_pid()  # taskset execs: this is the server itself
-    try:
-        answer = await driver.request(
-            "initialize",
-            {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "ssemcp-bench", "version": "1"},
-            },
-        )
-        if "result" not in answer:
-            raise RuntimeError(f"initialize: {answer}")
-        driver.notify("notifications/initialized")
+class _Direct:
+    """The child under this script's driver (``direct``): started once, loaded a window at a
+    time."""
+
+    def __init__(self, transport: asyncio.SubprocessTransport, driver: _Driver) -> None:
+        self.transport = transport
+        self.driver = driver
+        self.pid = transport.get_pid()  # taskset execs: this is the server itself
+
+    @classmethod
+    async def start(cls, child: Child, log_path: Path) -> _Direct:
+        loop = asyncio.get_running_loop()
+        with log_path.open("wb") as log:
+            transport, driver = await loop.subprocess_exec(
+                lambda: _Driver(IN_FLIGHT),
+                "taskset",
+                "-c",
+                run.SERVER_CPU,
+                *child.argv,
+                cwd=REPO,
+                stderr=log,
+            )
+        direct = cls(transport, driver)
+        try:
+            answer = await driver.request(
+                "initialize",
+                {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "ssemcp-bench", "version": "1"},
+                },
+            )
+            if "result" not in answer:
+                raise RuntimeError(f"initialize: {answer}")
+            driver.notify("notifications/initialized")
+        except BaseException:
+            await direct.stop()
+            raise
+        return direct
+
+    async def window(self, seconds: float, warmup_seconds: float) -> dict[str, Any]:
+        """``IN_FLIGHT`` calls kept outstanding for ``warmup_seconds``, then counted for
+        ``seconds``; returns once the calls still in flight have been answered."""
+        driver = self.driver
+        driver.ok = driver.errors = 0
+        driver.latencies = []
         driver.loading = True
-        for _ in range(IN_FLIGHT):
+        for _ in range(driver.in_flight):
             driver.send_call()
-        await asyncio.sleep(settings.warmup_seconds)
+        await asyncio.sleep(warmup_seconds)
         driver.counting = True
         busy_before = run.busy_seconds()
-        server_before = run.cpu_seconds(pid)
+        server_before = run.cpu_seconds(self.pid)
         own_before = os.times()
         began = time.perf_counter()
-        await asyncio.sleep(settings.seconds)
+        await asyncio.sleep(seconds)
         driver.counting = False
         wall = time.perf_counter() - began
         own_after = os.times()
-        server_after = run.cpu_seconds(pid)
+        server_after = run.cpu_seconds(self.pid)
         busy_after = run.busy_seconds()
         driver.loading = False
+        if driver.sent_at:  # the next window starts on a quiet CPU
+            driver.drained = asyncio.get_running_loop().create_future()
+            await asyncio.wait_for(driver.drained, 10)
+        server_cpu = server_after - server_before
+        generator_cpu = (own_after.user + own_after.system) - (own_before.user + own_before.system)
+        latencies = sorted(driver.latencies)
+        return {
+            "rate": driver.ok / wall,
+            "ok": driver.ok,
+            "errors": driver.errors,
+            "sample": driver.first_error,
+            "p50_us": _percentile(latencies, 0.50) * 1e6,
+            "p99_us": _percentile(latencies, 0.99) * 1e6,
+            "server_cpu": server_cpu / wall,
+            "gateway_cpu": 0.0,
+            "child_cpu": server_cpu / wall,
+            "generator_cpu": generator_cpu / wall,
+            "other_cpu0": max(0.0, busy_after[0] - busy_before[0] - server_cpu) / wall,
+            "other_cpu1": max(0.0, busy_after[1] - busy_before[1] - generator_cpu) / wall,
+        }
+
+    async def stop(self) -> None:
+        self.transport.close()  # closes stdin: the child ends on EOF, else is killed
+        await asyncio.wait_for(self.driver.exited, 10)
+
+
+async def _direct(child: Child, settings: Settings, log_path: Path) -> dict[str, Any]:
+    direct = await _Direct.start(child, log_path)
+    try:
+        return await direct.window(settings.seconds, settings.warmup_seconds)
     finally:
-        transport.close()  # closes stdin: the child ends on EOF, else is killed
-        await asyncio.wait_for(driver.exited, 10)
-    server_cpu = server_after - server_before
-    generator_cpu = (own_after.user + own_after.system) - (own_before.user + own_before.system)
-    latencies = sorted(driver.latencies)
-    return {
-        "rate": driver.ok / wall,
-        "ok": driver.ok,
-        "errors": driver.errors,
-        "sample": driver.first_error,
-        "p50_us": _percentile(latencies, 0.50) * 1e6,
-        "p99_us": _percentile(latencies, 0.99) * 1e6,
-        "server_cpu": server_cpu / wall,
-        "gateway_cpu": 0.0,
-        "child_cpu": server_cpu / wall,
-        "generator_cpu": generator_cpu / wall,
-        "other_cpu0": max(0.0, busy_after[0] - busy_before[0] - server_cpu) / wall,
-        "other_cpu1": max(0.0, busy_after[1] - busy_before[1] - generator_cpu) / wall,
-    }
+        await direct.stop()
 
 
 def _percentile(sorted_values: list[float], fraction: float) -> float:
@@ -353,45 +392,69 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
 # ---------------------------------------------------------------- through a gateway
 
 
-def _gateway(
-    way: str, child: Child, settings: Settings, wrk: str, log_dir: Path, label: str
-) -> dict[str, Any]:
-    server = run.RunningServer(gateway_spec(way, child), PYTHON, log_dir, label)
-    try:
-        session_id = run.open_session(server.port)  # starts the session's child
-        warm = max(1, round(settings.warmup_seconds))
-        _wrk(wrk, server.port, warm, session_id)
-        tree_before = tree_cpu(server.pid)
+class _Gateway:
+    """A gateway (``way``) in front of ``child``, with one session open (which starts its
+    child): started once, loaded a window at a time."""
+
+    def __init__(self, way: str, child: Child, log_dir: Path, label: str) -> None:
+        self.server = run.RunningServer(gateway_spec(way, child), PYTHON, log_dir, label)
+        try:
+            self.session_id = run.open_session(self.server.port)
+        except BaseException:
+            self.server.stop()
+            raise
+
+    def warm(self, wrk: str, seconds: float) -> None:
+        _wrk(wrk, self.server.port, seconds, self.session_id)
+
+    def window(self, wrk: str, seconds: float) -> dict[str, Any]:
+        """wrk's load for ``seconds``: its counts, and the CPU of the gateway and of its
+        children (``tracebacks`` is filled in by ``stop``)."""
+        pid = self.server.pid
+        tree_before = tree_cpu(pid)
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         busy_before = run.busy_seconds()
         began = time.monotonic()
-        completed = _wrk(wrk, server.port, settings.seconds, session_id)
+        completed = _wrk(wrk, self.server.port, seconds, self.session_id)
         wall = time.monotonic() - began
         busy_after = run.busy_seconds()
         children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        tree_after = tree_cpu(server.pid)
+        tree_after = tree_cpu(pid)
+        result = run._benchjson(completed.stdout)
+        gateway_cpu, child_cpu = cpu_over(tree_before, tree_after, pid)
+        generator_cpu = (
+            children_after.ru_utime
+            + children_after.ru_stime
+            - children_before.ru_utime
+            - children_before.ru_stime
+        )
+        server_cpu = gateway_cpu + child_cpu
+        return result | {
+            "rate": result["ok"] / (result["duration_us"] / 1e6),
+            "tracebacks": 0,
+            "server_cpu": server_cpu / wall,
+            "gateway_cpu": gateway_cpu / wall,
+            "child_cpu": child_cpu / wall,
+            "generator_cpu": generator_cpu / wall,
+            "other_cpu0": max(0.0, busy_after[0] - busy_before[0] - server_cpu) / wall,
+            "other_cpu1": max(0.0, busy_after[1] - busy_before[1] - generator_cpu) / wall,
+        }
+
+    def stop(self) -> int:
+        """Stop the gateway; how many tracebacks its log holds."""
+        return self.server.stop()
+
+
+def _gateway(
+    way: str, child: Child, settings: Settings, wrk: str, log_dir: Path, label: str
+) -> dict[str, Any]:
+    gateway = _Gateway(way, child, log_dir, label)
+    try:
+        gateway.warm(wrk, max(1, round(settings.warmup_seconds)))
+        result = gateway.window(wrk, settings.seconds)
     finally:
-        tracebacks = server.stop()
-    result = run._benchjson(completed.stdout)
-    gateway_cpu, child_cpu = cpu_over(tree_before, tree_after, server.pid)
-    generator_cpu = (
-        children_after.ru_utime
-        + children_after.ru_stime
-        - children_before.ru_utime
-        - children_before.ru_stime
-    )
-    server_cpu = gateway_cpu + child_cpu
-    result |= {
-        "rate": result["ok"] / (result["duration_us"] / 1e6),
-        "tracebacks": tracebacks,
-        "server_cpu": server_cpu / wall,
-        "gateway_cpu": gateway_cpu / wall,
-        "child_cpu": child_cpu / wall,
-        "generator_cpu": generator_cpu / wall,
-        "other_cpu0": max(0.0, busy_after[0] - busy_before[0] - server_cpu) / wall,
-        "other_cpu1": max(0.0, busy_after[1] - busy_before[1] - generator_cpu) / wall,
-    }
-    return result
+        tracebacks = gateway.stop()
+    return result | {"tracebacks": tracebacks}
 
 
 def _wrk(
@@ -417,6 +480,62 @@ def _wrk(
     return subprocess.run(argv, capture_output=True, text=True, check=False)
 
 
+# ---------------------------------------------------------------- alternating windows
+
+# After a gateway's window, the calls wrk left in flight are answered before the next begins.
+_SETTLE_SECONDS: Final = 0.2
+
+
+async def alternate(
+    child: Child,
+    ways: list[str],
+    settings: Settings,
+    wrk: str,
+    log_dir: Path,
+    rows: dict[str, dict[str, list[dict[str, Any]]]],
+) -> None:
+    """``--alternate``: every way's process tree started once, then ``settings.rounds``
+    cycles of one ``settings.seconds`` window per way, each cycle starting one way further
+    along. A slow spell of the machine then falls on neighbouring windows of every way alike,
+    so the ratio of each cycle is steadier than that of rounds of fresh trees a minute apart
+    (bench/BRIDGE.md, session 11). The idle trees use no CPU."""
+    direct: _Direct | None = None
+    gateways: dict[str, _Gateway] = {}
+    by_way = rows.setdefault(child.name, {})
+    began = time.monotonic()
+    try:
+        for way in ways:
+            label = f"alternate-{child.name}-{way}"
+            if way == "direct":
+                direct = await _Direct.start(child, log_dir / f"{label}.log")
+                await direct.window(settings.warmup_seconds, 0.0)
+            else:
+                gateway = await asyncio.to_thread(_Gateway, way, child, log_dir, label)
+                gateways[way] = gateway
+                await asyncio.to_thread(gateway.warm, wrk, max(1, round(settings.warmup_seconds)))
+        for cycle in range(settings.rounds):
+            shift = cycle % len(ways)
+            for way in ways[shift:] + ways[:shift]:
+                if direct is not None and way == "direct":
+                    result = await direct.window(settings.seconds, 0.0)
+                else:
+                    result = await asyncio.to_thread(gateways[way].window, wrk, settings.seconds)
+                    await asyncio.sleep(_SETTLE_SECONDS)
+                by_way.setdefault(way, []).append(result)
+            rates = ", ".join(f"{way} {by_way[way][-1]['rate']:.0f}" for way in ways)
+            print(
+                f"[{time.monotonic() - began:5.0f}s] {child.name} cycle {cycle + 1}: {rates}",
+                flush=True,
+            )
+    finally:
+        for way, gateway in gateways.items():
+            tracebacks = await asyncio.to_thread(gateway.stop)
+            if by_way.get(way):
+                by_way[way][-1]["tracebacks"] = tracebacks
+        if direct is not None:
+            await direct.stop()
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -424,7 +543,9 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def report(rows: dict[str, dict[str, list[dict[str, Any]]]], settings: Settings) -> str:
+def report(
+    rows: dict[str, dict[str, list[dict[str, Any]]]], settings: Settings, unit: str = "round"
+) -> str:
     lines: list[str] = []
     columns = (
         f"{'way':<14}{'calls/s':>9}{'x direct':>9}{'per CPU-s':>10}{'x direct':>9}"
@@ -434,8 +555,8 @@ def report(rows: dict[str, dict[str, list[dict[str, Any]]]], settings: Settings)
     for child, by_way in rows.items():
         lines += [
             "",
-            f"{child} echo over stdio: tools/call, 32 in flight (median of {settings.rounds}; "
-            "x direct: per round, then median)",
+            f"{child} echo over stdio: tools/call, 32 in flight (median of {settings.rounds} "
+            f"{unit}s; x direct: per {unit}, then median)",
             columns,
             "-" * len(columns),
         ]
@@ -483,7 +604,7 @@ def report(rows: dict[str, dict[str, list[dict[str, Any]]]], settings: Settings)
                 )
     lines += [
         "",
-        "x direct: calls/s over direct's in the same round (target for bridge: >= 0.67, i.e. "
+        f"x direct: calls/s over direct's in the same {unit} (target for bridge: >= 0.67, i.e. "
         "at most 1.5x direct's time per call); per CPU-s: calls per second of server CPU "
         "(gateway and its children on CPU 0), the fair figure when others is high. gw us / "
         "child us: CPU microseconds per call of the gateway and of the stdio child. srv CPU: "
@@ -662,6 +783,13 @@ def main() -> None:
     )
     parser.add_argument("--in-flight", default="1,4,32", help="calls in flight for --wakeups")
     parser.add_argument(
+        "--alternate",
+        type=int,
+        metavar="CYCLES",
+        help="instead of rounds of fresh process trees: every way's tree started once, then "
+        "CYCLES cycles of one window per way (--seconds, default 2)",
+    )
+    parser.add_argument(
         "--instructions",
         choices=("bridge-shared", "bridge"),
         help=f"instead: that gateway under callgrind, {_SHORT_CALLS} then {_LONG_CALLS} calls "
@@ -670,6 +798,8 @@ def main() -> None:
     options = parser.parse_args()
     settings = QUICK if options.quick else FULL
     settings = Settings(options.rounds or settings.rounds, options.seconds or settings.seconds, 1.0)
+    if options.alternate:
+        settings = Settings(options.alternate, options.seconds or ALTERNATE_SECONDS, 1.0)
     children = [_children()[name] for name in options.children.split(",")]
     ways = [way for way in WAYS if way in options.ways.split(",")]
     if options.instructions:
@@ -697,7 +827,10 @@ def main() -> None:
         return
     rows: dict[str, dict[str, list[dict[str, Any]]]] = {}
     began = time.monotonic()
-    for round_index in range(settings.rounds):
+    if options.alternate:
+        for child in children:
+            uvloop.run(alternate(child, ways, settings, wrk, log_dir, rows))
+    for round_index in range(0 if options.alternate else settings.rounds):
         for child in children:
             shift = round_index % len(ways)
             for way in ways[shift:] + ways[:shift]:
@@ -712,13 +845,15 @@ def main() -> None:
     revision = subprocess.run(
         ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
+    unit = "cycle" if options.alternate else "round"
+    method = "of live process trees, alternated" if options.alternate else "of fresh process trees"
     print(
         f"\nssemcp bridge bench, {stamp}, ssemcp {revision}, {SUPERGATEWAY_PIN}, "
-        f"{settings.rounds} round(s) of {settings.seconds:.0f} s, "
+        f"{settings.rounds} {unit}(s) of {settings.seconds:.0f} s windows {method}, "
         f"{time.monotonic() - began:.0f} s; gateways and children on CPU {run.SERVER_CPU}, "
         f"load on CPU {run.GENERATOR_CPU}"
     )
-    print(report(rows, settings))
+    print(report(rows, settings, unit))
     print(f"raw results and logs: {log_dir}")
 
 
