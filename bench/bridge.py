@@ -1,13 +1,16 @@
 """Calls/s of a stdio MCP server called directly, through ``ssemcp bridge``, and through
 supergateway, in the same run.
 
-``python bench/bridge.py`` (3 interleaved rounds of 10 s, median) or ``--quick`` (1 round of
-3 s). The stdio server is an ``echo`` tool: ssemcp's (``ssemcp stdio
-bench/servers/ssemcp_echo.py:server``) and the official SDK's (``mcp==2.3.0``,
-``bench/servers/sdk_echo_stdio.py``); ``--children`` picks them.
+``python bench/bridge.py`` (3 interleaved rounds of 10 s, median), ``--quick`` (1 round of
+3 s), or ``--alternate 30`` (every way's process tree started once, then 30 cycles of one 2 s
+window per way: the steadier reading on a machine whose speed drifts). The stdio server is
+an ``echo`` tool: ssemcp's (``ssemcp stdio bench/servers/ssemcp_echo.py:server``) and the
+official SDK's (``mcp==2.3.0``, ``bench/servers/sdk_echo_stdio.py``); ``--children`` picks
+them.
 
-Ways to call it, each a fresh process tree per window, all pinned to CPU 0 (the child inherits
-the gateway's affinity), the load and this script pinned to CPU 1:
+Ways to call it, each a fresh process tree per window (per run with ``--alternate``), all
+pinned to CPU 0 (the child inherits the gateway's affinity), the load and this script pinned
+to CPU 1:
 
 - ``direct``: this script starts the child and keeps 32 ``tools/call`` requests in flight on
   its stdin (uvloop, orjson), each answer read from its stdout and checked;
