@@ -61,7 +61,7 @@ SUPERGATEWAY_PIN: Final = "supergateway@4.0.0"
 SUPERGATEWAY_DIR: Final = Path(tempfile.gettempdir()) / "ssemcp-bench-peers" / "supergateway"
 IN_FLIGHT: Final = run.CONNECTIONS
 ECHO_TEXT: Final = run.ECHO_TEXT
-WAYS: Final = ("direct", "bridge-shared", "bridge", "supergateway")
+WAYS: Final = ("direct", "bridge-shared", "bridge", "floor-uvicorn", "floor-raw", "supergateway")
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,17 @@ def gateway_spec(way: str, child: Child) -> run.ServerSpec:
             "--stateful",
             "--logLevel",
             "none",
+        )
+    elif way.startswith("floor-"):
+        argv = (
+            str(PYTHON),
+            str(BENCH / "servers" / "relay_floor.py"),
+            "--front",
+            way.removeprefix("floor-"),
+            "--port",
+            "{port}",
+            "--",
+            *child.argv,
         )
     else:
         shared = ("--shared",) if way == "bridge-shared" else ()
