@@ -16,10 +16,12 @@ to CPU 1:
   its stdin (uvloop, orjson), each answer read from its stdout and checked;
 - ``bridge-shared``: ``ssemcp bridge --shared -- CMD`` (one child for every session);
 - ``bridge``: ``ssemcp bridge -- CMD`` (one child per session, the default);
+- ``floor-uvicorn`` and ``floor-raw``: ``bench/servers/relay_floor.py`` on uvicorn and on a
+  bare uvloop protocol: the least a relay in Python spends (no MCP, no security);
 - ``supergateway``: ``supergateway --stdio CMD --outputTransport streamableHttp --stateful``
   (npm, pinned below, installed under /tmp; one child per session, as ``bridge``).
 
-The three HTTP ones get the same load: one Streamable HTTP session (2025-11-25), ``tools/call
+The HTTP ones get the same load: one Streamable HTTP session (2025-11-25), ``tools/call
 echo`` over 32 keep-alive connections by wrk with ``bench/wrk/call.lua`` (every answer
 checked). Server CPU is the gateway's and its children's together (``/proc``); the ratio that
 the target is about is each gateway's calls/s over ``direct``'s in the same round. See
