@@ -727,15 +727,15 @@ _SHORT_CALLS: Final = 200
 _LONG_CALLS: Final = 1200
 
 
-def _served_bridge_instructions(way: str, child: Child, calls: int) -> int:
-    """Instructions of one bridge process (its children not counted) that relays ``calls``
+def _served_gateway_instructions(way: str, child: Child, calls: int) -> int:
+    """Instructions of one gateway process (its children not counted) that relays ``calls``
     echo calls sent one at a time over one keep-alive connection (callgrind's total, start-up
     and shutdown included)."""
     return inprocess.instructions_of_server(
         lambda port: gateway_spec(way, child).command(PYTHON, port),
         lambda port: _sequential_calls(port, calls),
         cwd=REPO,
-        name="the bridge",
+        name=way,
     )
 
 
@@ -767,11 +767,11 @@ def _sequential_calls(port: int, calls: int) -> None:
 
 
 def instructions(way: str, children: list[Child]) -> None:
-    """Instructions per call of the bridge process alone (``--instructions``): the figure
+    """Instructions per call of the gateway process alone (``--instructions``): the figure
     for A/B comparisons on a noisy machine (its children run natively, uncounted)."""
     for child in children:
-        short = _served_bridge_instructions(way, child, _SHORT_CALLS)
-        long = _served_bridge_instructions(way, child, _LONG_CALLS)
+        short = _served_gateway_instructions(way, child, _SHORT_CALLS)
+        long = _served_gateway_instructions(way, child, _LONG_CALLS)
         per_call = (long - short) / (_LONG_CALLS - _SHORT_CALLS)
         print(f"{way}, {child.name} child: {per_call:,.0f} instructions per call", flush=True)
 
@@ -807,7 +807,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--instructions",
-        choices=("bridge-shared", "bridge"),
+        choices=("bridge-shared", "bridge", "floor-uvicorn", "floor-raw"),
         help=f"instead: that gateway under callgrind, {_SHORT_CALLS} then {_LONG_CALLS} calls "
         "one at a time; its instructions per call, for each of --children",
     )
