@@ -135,10 +135,15 @@ class _App:
     def __init__(self, command: list[str]) -> None:
         self._command = command
         self._child: _Child | None = None
+        # Shared by every request that arrives while the child starts: one child, not one each.
+        self._starting: asyncio.Future[_Child] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if self._child is None:
-            self._child = await _start_child(self._command)
+        child = self._child
+        if child is None:
+            if self._starting is None:
+                self._starting = asyncio.ensure_future(_start_child(self._command))
+            child = self._child = await self._starting
         body = b""
         while True:
             message = await receive()
@@ -146,7 +151,7 @@ class _App:
             if not message.get("more_body"):
                 break
         answered: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        if not self._child.relay(body, functools.partial(_resolve, answered)):
+        if not child.relay(body, functools.partial(_resolve, answered)):
             await send({"type": "http.response.start", "status": 202, "headers": []})
             await send({"type": "http.response.body", "body": b""})
             return
